@@ -1,0 +1,212 @@
+package contract
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// Compiled is a contract with its compiled schema. It is immutable and safe for
+// concurrent use.
+type Compiled struct {
+	*Contract
+	Schema *jsonschema.Schema
+}
+
+// Snapshot is an immutable, compiled registry: it is built once and then shared by
+// every request; a reload builds a new snapshot and swaps it in whole.
+type Snapshot struct {
+	byKey    map[Key]*Compiled
+	ordered  []*Compiled
+	families map[Family][]*Compiled
+}
+
+// Get returns the compiled contract for key.
+func (s *Snapshot) Get(key Key) (*Compiled, bool) {
+	c, ok := s.byKey[key]
+	return c, ok
+}
+
+// All returns every compiled contract, sorted by vendor, name and version.
+func (s *Snapshot) All() []*Compiled { return s.ordered }
+
+// Versions returns every version of a contract family, oldest first.
+func (s *Snapshot) Versions(f Family) []*Compiled { return s.families[f] }
+
+// Families returns every contract family, sorted.
+func (s *Snapshot) Families() []Family {
+	out := make([]Family, 0, len(s.families))
+	for f := range s.families {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// Len is the number of contract versions in the snapshot.
+func (s *Snapshot) Len() int { return len(s.ordered) }
+
+// Compile compiles every contract of the set. Contracts that fail to compile are
+// left out of the snapshot and reported as problems, together with the set's own
+// problems. Callers that serve events should refuse a snapshot with problems.
+func Compile(set *Set) (*Snapshot, []*Problem) {
+	snap := &Snapshot{byKey: map[Key]*Compiled{}, families: map[Family][]*Compiled{}}
+	compiled := make([]*Compiled, len(set.Contracts))
+	problems := make([][]*Problem, len(set.Contracts))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				compiled[i], problems[i] = CompileOne(set.Contracts[i])
+			}
+		})
+	}
+	for i := range set.Contracts {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	all := append([]*Problem(nil), set.Problems...)
+	for i, c := range compiled {
+		all = append(all, problems[i]...)
+		if c == nil {
+			continue
+		}
+		snap.byKey[c.Key] = c
+		snap.ordered = append(snap.ordered, c)
+		f := c.Key.Family()
+		snap.families[f] = append(snap.families[f], c)
+	}
+	return snap, all
+}
+
+// LoadSnapshot loads and compiles the registry folder dir, failing with every
+// problem at once when any contract is broken.
+func LoadSnapshot(dir string) (*Snapshot, error) {
+	set, err := Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	snap, problems := Compile(set)
+	if len(problems) > 0 {
+		errs := make([]error, len(problems))
+		for i, p := range problems {
+			errs[i] = p
+		}
+		return nil, fmt.Errorf("loading registry %s: %w", dir, errors.Join(errs...))
+	}
+	return snap, nil
+}
+
+// schemaBase is the base URI contracts are compiled under. It is never fetched.
+const schemaBase = "accord:///"
+
+// CompileOne compiles one contract in isolation: $refs may only point inside the
+// contract itself, never to the network or the file system.
+func CompileOne(c *Contract) (*Compiled, []*Problem) {
+	comp := jsonschema.NewCompiler()
+	comp.AssertFormat()
+	comp.UseLoader(refusingLoader{})
+	doc := c.Doc
+	switch c.Draft {
+	case Draft4:
+		comp.DefaultDraft(jsonschema.Draft4)
+	case Draft7:
+		comp.DefaultDraft(jsonschema.Draft7)
+	default:
+		comp.DefaultDraft(jsonschema.Draft2020)
+	}
+	if s, _ := doc["$schema"].(string); s == IgluMetaSchema || s+"#" == IgluMetaSchema {
+		// The Iglu meta-schema is not fetched: compile under the draft it extends.
+		doc = make(map[string]any, len(c.Doc))
+		for k, v := range c.Doc {
+			if k != "$schema" {
+				doc[k] = v
+			}
+		}
+	}
+	url := schemaBase + c.Key.Path()
+	if err := comp.AddResource(url, doc); err != nil {
+		return nil, []*Problem{c.Problem("", RuleCompile, fmt.Sprintf("schema does not compile: %v", err))}
+	}
+	sch, err := comp.Compile(url)
+	if err != nil {
+		return nil, compileProblems(c, err)
+	}
+	return &Compiled{Contract: c, Schema: sch}, nil
+}
+
+// compileProblems turns a compiler error into located problems.
+func compileProblems(c *Contract, err error) []*Problem {
+	var sve *jsonschema.SchemaValidationError
+	var ve *jsonschema.ValidationError
+	if errors.As(err, &sve) && errors.As(sve.Err, &ve) {
+		var out []*Problem
+		for _, f := range Failures(ve) {
+			out = append(out, c.Problem(f.Pointer, RuleCompile, fmt.Sprintf("not a valid JSON Schema: %s (keyword %s)", f.Message, f.Keyword)))
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	var le *jsonschema.LoadURLError
+	if errors.As(err, &le) {
+		return []*Problem{c.Problem(refPointer(c.Doc, le.URL), RuleCompile, fmt.Sprintf("$ref %s cannot be resolved: only references inside the contract (#/$defs/...) are allowed; copy the definition into $defs", clip(strings.TrimPrefix(le.URL, schemaBase))))}
+	}
+	var ue *jsonschema.UnsupportedURLSchemeError
+	if errors.As(err, &ue) {
+		return []*Problem{c.Problem("", RuleCompile, fmt.Sprintf("a $ref cannot be resolved (%s): only references inside the contract (#/$defs/...) are allowed", clip(ue.Error())))}
+	}
+	msg := strings.ReplaceAll(err.Error(), schemaBase+c.Key.Path(), "this contract")
+	return []*Problem{c.Problem("", RuleCompile, "schema does not compile: "+clip(msg))}
+}
+
+// refPointer finds the schema location of the first $ref whose target is url, so
+// that the problem points at the offending line.
+func refPointer(doc any, url string) string {
+	var found string
+	var visit func(v any, p string) bool
+	visit = func(v any, p string) bool {
+		switch n := v.(type) {
+		case map[string]any:
+			if r, ok := n["$ref"].(string); ok && r != "" && !strings.HasPrefix(r, "#") &&
+				(strings.Contains(url, strings.TrimLeft(strings.SplitN(r, "#", 2)[0], "./")) || strings.Contains(r, url)) {
+				found = p + "/$ref"
+				return true
+			}
+			keys := make([]string, 0, len(n))
+			for k := range n {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if visit(n[k], p+"/"+escape(k)) {
+					return true
+				}
+			}
+		case []any:
+			for i, sub := range n {
+				if visit(sub, fmt.Sprintf("%s/%d", p, i)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	visit(doc, "")
+	return found
+}
+
+// refusingLoader refuses every URL: contracts never reach the network or disk
+// through $ref.
+type refusingLoader struct{}
+
+func (refusingLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("refusing to load %s: contracts may only reference themselves", clip(url))
+}

@@ -1,0 +1,339 @@
+// Package contract loads, checks and compiles event contracts: self-describing JSON
+// Schemas with owner, lifecycle and privacy annotations, stored in the Iglu layout
+// <registry>/<vendor>/<name>/jsonschema/<MODEL-REVISION-ADDITION>.
+package contract
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Rule ids of the problems the loader and compiler report. accord lint reports them
+// under these ids alongside its own rules.
+const (
+	RuleParse      = "contract-parses"
+	RuleLayout     = "registry-layout"
+	RuleSelf       = "self-matches-path"
+	RuleCompile    = "schema-compiles"
+	RuleAnnotation = "annotation-valid"
+	RuleOwner      = "owner-present"
+	RuleRetention  = "retention-valid"
+)
+
+// Draft is the JSON Schema dialect a contract is written in.
+type Draft string
+
+// The dialects Accord loads. Iglu schemas (with Iglu's self-describing meta-schema
+// URI) are draft-04, or draft-07 when they use draft-06/07 keywords.
+const (
+	Draft2020 Draft = "2020-12"
+	Draft7    Draft = "draft-07"
+	Draft4    Draft = "draft-04"
+)
+
+// Pos is a 1-based line and column in a contract file; zero when unknown.
+type Pos struct {
+	Line, Col int
+}
+
+// Problem is something wrong with a contract file, located precisely enough to fix.
+type Problem struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Col     int    `json:"col"`
+	Pointer string `json:"pointer,omitempty"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+// Error formats the problem as file:line:col: message [rule].
+func (p *Problem) Error() string {
+	loc := p.File
+	if p.Line > 0 {
+		loc += ":" + strconv.Itoa(p.Line) + ":" + strconv.Itoa(p.Col)
+	}
+	if p.Pointer != "" && p.Pointer != "/" {
+		return fmt.Sprintf("%s: %s (at %s) [%s]", loc, p.Message, p.Pointer, p.Rule)
+	}
+	return fmt.Sprintf("%s: %s [%s]", loc, p.Message, p.Rule)
+}
+
+// Contract is one loaded contract version. It is immutable once loaded: share it,
+// never modify it.
+type Contract struct {
+	Key Key
+	// File is the path the contract was read from, as shown in messages.
+	File string
+	// Source is the file as read.
+	Source []byte
+	// Doc is the schema document as JSON values (map[string]any, []any,
+	// json.Number, string, bool, nil), the form the JSON Schema compiler takes.
+	Doc   map[string]any
+	Draft Draft
+	// Self is the key declared by the contract's self block, nil when absent.
+	Self        *Key
+	Description string
+	Owner       *Owner
+	Lifecycle   Lifecycle
+	Privacy     *Privacy
+	// Fields lists every property of the event (nested ones and array items too)
+	// in document order.
+	Fields []Field
+
+	positions map[string]Pos
+}
+
+// Pos returns the position of the schema node at pointer, or of its nearest
+// ancestor whose position is known.
+func (c *Contract) Pos(pointer string) Pos {
+	for {
+		if p, ok := c.positions[pointer]; ok {
+			return p
+		}
+		if pointer == "" {
+			return Pos{Line: 1, Col: 1}
+		}
+		i := strings.LastIndexByte(pointer, '/')
+		if i < 0 {
+			return Pos{Line: 1, Col: 1}
+		}
+		pointer = pointer[:i]
+	}
+}
+
+// Problem builds a problem located at the schema node at pointer.
+func (c *Contract) Problem(pointer, rule, msg string) *Problem {
+	p := c.Pos(pointer)
+	return &Problem{File: c.File, Line: p.Line, Col: p.Col, Pointer: pointer, Rule: rule, Message: msg}
+}
+
+// PII returns the fields that carry an x-pii annotation.
+func (c *Contract) PII() []Field {
+	var out []Field
+	for _, f := range c.Fields {
+		if f.PII != nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Field is one property of the event as the contract describes it.
+type Field struct {
+	// Pointer locates the field's schema in the contract document,
+	// e.g. /properties/items/items/properties/sku.
+	Pointer string
+	// Path locates the field in the event data; "*" stands for every item of an
+	// array, e.g. [items * sku].
+	Path []string
+	// Schema is the field's schema node.
+	Schema map[string]any
+	// Types are the JSON types the field may have, from its "type" keyword.
+	Types []string
+	// Required reports whether the enclosing object requires the field.
+	Required    bool
+	Description string
+	PII         *PII
+}
+
+// Name is the field's property name (the last segment of its path that is not an
+// array item).
+func (f Field) Name() string {
+	for i := len(f.Path) - 1; i >= 0; i-- {
+		if f.Path[i] != "*" {
+			return f.Path[i]
+		}
+	}
+	return ""
+}
+
+// DataPointer formats Path as a JSON pointer pattern, e.g. /items/*/sku.
+func (f Field) DataPointer() string {
+	var b strings.Builder
+	for _, s := range f.Path {
+		b.WriteByte('/')
+		b.WriteString(escape(s))
+	}
+	return b.String()
+}
+
+// escape encodes one JSON pointer reference token.
+func escape(s string) string {
+	if !strings.ContainsAny(s, "~/") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// unescape decodes one JSON pointer reference token.
+func unescape(s string) string {
+	if !strings.Contains(s, "~") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
+}
+
+// SplitPointer splits a JSON pointer into its unescaped reference tokens.
+func SplitPointer(p string) []string {
+	if p == "" || p == "/" {
+		return nil
+	}
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, s := range parts {
+		parts[i] = unescape(s)
+	}
+	return parts
+}
+
+// JoinPointer builds a JSON pointer from reference tokens.
+func JoinPointer(tokens ...string) string {
+	var b strings.Builder
+	for _, t := range tokens {
+		b.WriteByte('/')
+		b.WriteString(escape(t))
+	}
+	return b.String()
+}
+
+// fieldWalker collects the fields of a schema, following local $refs once per
+// path so that recursive schemas terminate.
+type fieldWalker struct {
+	root   map[string]any
+	ann    *annotationReader
+	fields []Field
+	seen   map[string]bool // data path + schema pointer already visited
+	pos    map[string]Pos  // positions, to keep fields in document order
+}
+
+func (w *fieldWalker) walk(schema map[string]any, pointer string, path []string) {
+	key := strings.Join(path, "\x00") + "\x01" + pointer
+	if w.seen[key] || len(path) > 64 {
+		return
+	}
+	w.seen[key] = true
+	if ref, ok := schema["$ref"].(string); ok && strings.HasPrefix(ref, "#") {
+		if target, tp, ok := resolveLocal(w.root, ref); ok {
+			w.walk(target, tp, path)
+		}
+	}
+	for _, kw := range []string{"allOf", "anyOf", "oneOf"} {
+		if list, ok := schema[kw].([]any); ok {
+			for i, sub := range list {
+				if m, ok := sub.(map[string]any); ok {
+					w.walk(m, pointer+"/"+kw+"/"+strconv.Itoa(i), path)
+				}
+			}
+		}
+	}
+	for _, kw := range []string{"then", "else"} {
+		if m, ok := schema[kw].(map[string]any); ok {
+			w.walk(m, pointer+"/"+kw, path)
+		}
+	}
+	if props, ok := schema["properties"].(map[string]any); ok {
+		required := map[string]bool{}
+		if req, ok := schema["required"].([]any); ok {
+			for _, r := range req {
+				if s, ok := r.(string); ok {
+					required[s] = true
+				}
+			}
+		}
+		names := make([]string, 0, len(props))
+		for name := range props {
+			names = append(names, name)
+		}
+		sort.Slice(names, func(i, j int) bool {
+			a, b := w.pos[pointer+"/properties/"+escape(names[i])], w.pos[pointer+"/properties/"+escape(names[j])]
+			if a != b {
+				return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+			}
+			return names[i] < names[j]
+		})
+		for _, name := range names {
+			sub, ok := props[name].(map[string]any)
+			if !ok {
+				continue
+			}
+			fp := pointer + "/properties/" + escape(name)
+			fpath := append(append([]string(nil), path...), name)
+			w.add(sub, fp, fpath, required[name])
+			w.walk(sub, fp, fpath)
+		}
+	}
+	switch items := schema["items"].(type) {
+	case map[string]any:
+		w.walk(items, pointer+"/items", append(append([]string(nil), path...), "*"))
+	case []any: // draft-04/07 tuple form
+		w.tuple(items, pointer+"/items", path)
+	}
+	if prefix, ok := schema["prefixItems"].([]any); ok {
+		w.tuple(prefix, pointer+"/prefixItems", path)
+	}
+}
+
+func (w *fieldWalker) tuple(items []any, pointer string, path []string) {
+	for i, sub := range items {
+		m, ok := sub.(map[string]any)
+		if !ok {
+			continue
+		}
+		ip := pointer + "/" + strconv.Itoa(i)
+		ipath := append(append([]string(nil), path...), strconv.Itoa(i))
+		w.add(m, ip, ipath, false)
+		w.walk(m, ip, ipath)
+	}
+}
+
+// add records a field once per data path; a field described in several branches
+// keeps its first description and gains a PII annotation from any branch.
+func (w *fieldWalker) add(schema map[string]any, pointer string, path []string, required bool) {
+	f := Field{Pointer: pointer, Path: path, Schema: schema, Required: required}
+	f.Description, _ = schema["description"].(string)
+	switch t := schema["type"].(type) {
+	case string:
+		f.Types = []string{t}
+	case []any:
+		for _, v := range t {
+			if s, ok := v.(string); ok {
+				f.Types = append(f.Types, s)
+			}
+		}
+	}
+	f.PII = w.ann.pii(schema, pointer)
+	dp := f.DataPointer()
+	for i := range w.fields {
+		if w.fields[i].DataPointer() == dp {
+			if w.fields[i].PII == nil {
+				w.fields[i].PII = f.PII
+			}
+			w.fields[i].Required = w.fields[i].Required || required
+			return
+		}
+	}
+	w.fields = append(w.fields, f)
+}
+
+// resolveLocal resolves a same-document $ref such as #/$defs/address.
+func resolveLocal(root map[string]any, ref string) (map[string]any, string, bool) {
+	frag := strings.TrimPrefix(ref, "#")
+	var cur any = root
+	for _, tok := range SplitPointer(frag) {
+		switch n := cur.(type) {
+		case map[string]any:
+			cur = n[tok]
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(n) {
+				return nil, "", false
+			}
+			cur = n[i]
+		default:
+			return nil, "", false
+		}
+	}
+	m, ok := cur.(map[string]any)
+	return m, frag, ok
+}

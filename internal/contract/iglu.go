@@ -1,0 +1,212 @@
+package contract
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// SchemaVer is a contract version in Snowplow's SchemaVer form MODEL-REVISION-ADDITION.
+// MODEL changes break every consumer, REVISION changes may break some historical
+// data, ADDITION changes are compatible with all history.
+type SchemaVer struct {
+	Model, Revision, Addition int
+}
+
+// ParseSchemaVer parses "1-0-0". Parts are non-negative integers without leading
+// zeros and MODEL starts at 1, as SchemaVer requires.
+func ParseSchemaVer(s string) (SchemaVer, error) {
+	parts := strings.Split(s, "-")
+	if len(parts) != 3 {
+		return SchemaVer{}, fmt.Errorf("version %q is not SchemaVer MODEL-REVISION-ADDITION (for example 1-0-0)", s)
+	}
+	var n [3]int
+	for i, p := range parts {
+		if p == "" || len(p) > 9 || (len(p) > 1 && p[0] == '0') {
+			return SchemaVer{}, fmt.Errorf("version %q: part %q must be a number without leading zeros (for example 1-0-0)", s, p)
+		}
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 {
+			return SchemaVer{}, fmt.Errorf("version %q: part %q must be a non-negative number (for example 1-0-0)", s, p)
+		}
+		n[i] = v
+	}
+	if n[0] < 1 {
+		return SchemaVer{}, fmt.Errorf("version %q: MODEL starts at 1 (for example 1-0-0)", s)
+	}
+	return SchemaVer{Model: n[0], Revision: n[1], Addition: n[2]}, nil
+}
+
+// String formats the version as MODEL-REVISION-ADDITION.
+func (v SchemaVer) String() string {
+	return strconv.Itoa(v.Model) + "-" + strconv.Itoa(v.Revision) + "-" + strconv.Itoa(v.Addition)
+}
+
+// Compare orders versions: negative when v < o, zero when equal, positive when v > o.
+func (v SchemaVer) Compare(o SchemaVer) int {
+	switch {
+	case v.Model != o.Model:
+		return v.Model - o.Model
+	case v.Revision != o.Revision:
+		return v.Revision - o.Revision
+	default:
+		return v.Addition - o.Addition
+	}
+}
+
+// Bump is the kind of SchemaVer increment between two versions.
+type Bump int
+
+// Bumps from smallest to largest, so that they compare with < and >.
+const (
+	BumpNone Bump = iota
+	BumpAddition
+	BumpRevision
+	BumpModel
+)
+
+// String names the bump as SchemaVer does.
+func (b Bump) String() string {
+	switch b {
+	case BumpAddition:
+		return "ADDITION"
+	case BumpRevision:
+		return "REVISION"
+	case BumpModel:
+		return "MODEL"
+	default:
+		return "NONE"
+	}
+}
+
+// BumpTo returns the bump that leads from v to next, and whether next is the
+// immediate successor that SchemaVer allows (1-0-0 -> 1-0-1, 1-1-0 or 2-0-0).
+func (v SchemaVer) BumpTo(next SchemaVer) (Bump, bool) {
+	switch {
+	case next.Model == v.Model+1:
+		return BumpModel, next.Revision == 0 && next.Addition == 0
+	case next.Model == v.Model && next.Revision == v.Revision+1:
+		return BumpRevision, next.Addition == 0
+	case next.Model == v.Model && next.Revision == v.Revision && next.Addition == v.Addition+1:
+		return BumpAddition, true
+	case next == v:
+		return BumpNone, false
+	}
+	switch {
+	case next.Model > v.Model:
+		return BumpModel, false
+	case next.Model == v.Model && next.Revision > v.Revision:
+		return BumpRevision, false
+	default:
+		return BumpAddition, false
+	}
+}
+
+// Key identifies one version of a contract, as an Iglu URI does:
+// iglu:<vendor>/<name>/<format>/<version>.
+type Key struct {
+	Vendor  string
+	Name    string
+	Format  string
+	Version SchemaVer
+}
+
+// IgluPrefix is the scheme of self-describing schema references.
+const IgluPrefix = "iglu:"
+
+// ParseURI parses an Iglu URI such as iglu:com.acme/signup/jsonschema/1-0-0.
+func ParseURI(uri string) (Key, error) {
+	rest, ok := strings.CutPrefix(uri, IgluPrefix)
+	if !ok {
+		return Key{}, fmt.Errorf("schema URI %q must start with %q (for example iglu:com.acme/signup/jsonschema/1-0-0)", clip(uri), IgluPrefix)
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 4 {
+		return Key{}, fmt.Errorf("schema URI %q must have four parts iglu:<vendor>/<name>/<format>/<version>", clip(uri))
+	}
+	return newKey(parts[0], parts[1], parts[2], parts[3])
+}
+
+// ParsePath parses the registry-relative path <vendor>/<name>/<format>/<version>,
+// where the version may carry a .json, .yaml or .yml extension.
+func ParsePath(rel string) (Key, error) {
+	parts := strings.Split(strings.ReplaceAll(rel, "\\", "/"), "/")
+	if len(parts) != 4 {
+		return Key{}, fmt.Errorf("path %q is not in the Iglu layout <vendor>/<name>/jsonschema/<MODEL-REVISION-ADDITION>[.json|.yaml|.yml]", rel)
+	}
+	version := parts[3]
+	for _, ext := range []string{".json", ".yaml", ".yml"} {
+		version = strings.TrimSuffix(version, ext)
+	}
+	return newKey(parts[0], parts[1], parts[2], version)
+}
+
+func newKey(vendor, name, format, version string) (Key, error) {
+	if err := checkIdent("vendor", vendor, true); err != nil {
+		return Key{}, err
+	}
+	if err := checkIdent("name", name, false); err != nil {
+		return Key{}, err
+	}
+	if format != "jsonschema" {
+		return Key{}, fmt.Errorf("format %q is not supported: Accord contracts use the format \"jsonschema\"", clip(format))
+	}
+	v, err := ParseSchemaVer(version)
+	if err != nil {
+		return Key{}, err
+	}
+	return Key{Vendor: vendor, Name: name, Format: format, Version: v}, nil
+}
+
+// checkIdent accepts what Iglu accepts for vendors and names: letters, digits,
+// '_', '-' and (vendors only) '.'.
+func checkIdent(what, s string, dots bool) error {
+	if s == "" {
+		return fmt.Errorf("schema %s is empty", what)
+	}
+	if len(s) > 255 {
+		return fmt.Errorf("schema %s is longer than 255 characters", what)
+	}
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || (dots && r == '.')
+		if !ok {
+			return fmt.Errorf("schema %s %q may only contain letters, digits, '_', '-'%s", what, clip(s), map[bool]string{true: " and '.'", false: ""}[dots])
+		}
+	}
+	if s == "." || s == ".." {
+		return fmt.Errorf("schema %s %q is not a valid name", what, s)
+	}
+	return nil
+}
+
+// URI formats the key as an Iglu URI.
+func (k Key) URI() string {
+	return IgluPrefix + k.Vendor + "/" + k.Name + "/" + k.Format + "/" + k.Version.String()
+}
+
+// String is the Iglu URI.
+func (k Key) String() string { return k.URI() }
+
+// Path is the registry-relative path of the key, without extension.
+func (k Key) Path() string {
+	return k.Vendor + "/" + k.Name + "/" + k.Format + "/" + k.Version.String()
+}
+
+// Family identifies every version of one contract: vendor/name/format.
+type Family struct {
+	Vendor, Name, Format string
+}
+
+// Family returns the contract family of this version.
+func (k Key) Family() Family { return Family{Vendor: k.Vendor, Name: k.Name, Format: k.Format} }
+
+// String formats the family as vendor/name/format.
+func (f Family) String() string { return f.Vendor + "/" + f.Name + "/" + f.Format }
+
+// clip shortens outside input before it goes into an error message.
+func clip(s string) string {
+	if len(s) > 120 {
+		return s[:120] + "..."
+	}
+	return s
+}

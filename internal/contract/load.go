@@ -1,0 +1,395 @@
+package contract
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// MaxContractBytes bounds the size of one contract file. Real contracts are a few
+// kilobytes; anything near this limit is a mistake or an attack on the loader.
+const MaxContractBytes = 4 << 20
+
+// IgluMetaSchema is the $schema of Iglu's self-describing JSON Schemas.
+const IgluMetaSchema = "http://iglucentral.com/schemas/com.snowplowanalytics.self-desc/schema/jsonschema/1-0-0#"
+
+// Set is the result of reading a registry folder: every contract that could be
+// read, and every problem found on the way. A Set is not compiled yet.
+type Set struct {
+	// Root is the registry folder as given.
+	Root      string
+	Contracts []*Contract
+	Problems  []*Problem
+}
+
+// Err joins every problem into one error, nil when there is none.
+func (s *Set) Err() error {
+	errs := make([]error, len(s.Problems))
+	for i, p := range s.Problems {
+		errs[i] = p
+	}
+	return errors.Join(errs...)
+}
+
+// Load reads every contract of the registry folder dir.
+func Load(dir string) (*Set, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening registry: %w (pass --registry with a folder in the Iglu layout <vendor>/<name>/jsonschema/<version>)", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("registry %s is not a folder: pass the folder that holds <vendor>/<name>/jsonschema/<version> files", dir)
+	}
+	return LoadFS(os.DirFS(dir), dir)
+}
+
+// LoadFS reads every contract of a registry held in fsys; root prefixes file names
+// in messages. Files whose path is not in the Iglu layout, symlinks and oversized
+// files are reported as problems; nothing outside fsys is ever read.
+func LoadFS(fsys fs.FS, root string) (*Set, error) {
+	set := &Set{Root: root}
+	seen := map[Key]string{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		display := filepath.Join(root, filepath.FromSlash(p))
+		if err != nil {
+			set.Problems = append(set.Problems, &Problem{File: display, Rule: RuleLayout, Message: fmt.Sprintf("cannot read: %v", err)})
+			return nil
+		}
+		if p == "." {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		depth := strings.Count(p, "/") + 1
+		if d.Type()&fs.ModeSymlink != 0 {
+			set.Problems = append(set.Problems, &Problem{File: display, Rule: RuleLayout, Message: "symlinks are not followed in a registry; copy the contract into the registry folder"})
+			return nil
+		}
+		if d.IsDir() {
+			if depth >= 4 {
+				set.Problems = append(set.Problems, &Problem{File: display, Rule: RuleLayout, Message: "unexpected folder: a registry holds <vendor>/<name>/jsonschema/<version> files"})
+				return fs.SkipDir
+			}
+			return nil
+		}
+		ext := path.Ext(p)
+		schemaLike := ext == ".json" || ext == ".yaml" || ext == ".yml"
+		if depth != 4 || path.Base(path.Dir(p)) != "jsonschema" {
+			if schemaLike || depth == 4 {
+				set.Problems = append(set.Problems, &Problem{File: display, Rule: RuleLayout,
+					Message: "file is not in the Iglu layout <vendor>/<name>/jsonschema/<MODEL-REVISION-ADDITION>[.json|.yaml|.yml]; move it there"})
+			}
+			return nil
+		}
+		key, err := ParsePath(p)
+		if err != nil {
+			set.Problems = append(set.Problems, &Problem{File: display, Rule: RuleLayout, Message: err.Error()})
+			return nil
+		}
+		if prev, dup := seen[key]; dup {
+			set.Problems = append(set.Problems, &Problem{File: display, Rule: RuleLayout,
+				Message: fmt.Sprintf("%s is also defined by %s; keep one file per version", key, prev)})
+			return nil
+		}
+		seen[key] = display
+		c, problems := readContract(fsys, p, display, key)
+		set.Problems = append(set.Problems, problems...)
+		if c != nil {
+			set.Contracts = append(set.Contracts, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("walking registry %s: %w", root, err)
+	}
+	sort.Slice(set.Contracts, func(i, j int) bool { return keyLess(set.Contracts[i].Key, set.Contracts[j].Key) })
+	return set, nil
+}
+
+func keyLess(a, b Key) bool {
+	if a.Vendor != b.Vendor {
+		return a.Vendor < b.Vendor
+	}
+	if a.Name != b.Name {
+		return a.Name < b.Name
+	}
+	if a.Format != b.Format {
+		return a.Format < b.Format
+	}
+	return a.Version.Compare(b.Version) < 0
+}
+
+func readContract(fsys fs.FS, p, display string, key Key) (*Contract, []*Problem) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return nil, []*Problem{{File: display, Rule: RuleParse, Message: fmt.Sprintf("cannot open: %v", err)}}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err == nil && st.Size() > MaxContractBytes {
+		return nil, []*Problem{{File: display, Rule: RuleParse,
+			Message: fmt.Sprintf("contract is %d bytes, more than the %d-byte limit; split it or move shared parts into $defs", st.Size(), MaxContractBytes)}}
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(limitReader{f, MaxContractBytes + 1}); err != nil {
+		return nil, []*Problem{{File: display, Rule: RuleParse, Message: fmt.Sprintf("cannot read: %v", err)}}
+	}
+	if buf.Len() > MaxContractBytes {
+		return nil, []*Problem{{File: display, Rule: RuleParse,
+			Message: fmt.Sprintf("contract is more than the %d-byte limit; split it or move shared parts into $defs", MaxContractBytes)}}
+	}
+	return Parse(buf.Bytes(), display, key)
+}
+
+type limitReader struct {
+	f interface{ Read([]byte) (int, error) }
+	n int64
+}
+
+func (l limitReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	return l.f.Read(p)
+}
+
+// Parse reads one contract file's bytes (YAML or JSON) stored under key. It returns
+// the contract when the document could be read at all, and every problem found.
+func Parse(src []byte, display string, key Key) (*Contract, []*Problem) {
+	c := &Contract{Key: key, File: display, Source: src}
+	doc, positions, perr := decode(src)
+	if perr != nil {
+		perr.File = display
+		return nil, []*Problem{perr}
+	}
+	c.positions = positions
+	root, ok := doc.(map[string]any)
+	if !ok {
+		return nil, []*Problem{{File: display, Line: 1, Col: 1, Rule: RuleParse,
+			Message: fmt.Sprintf("a contract is a JSON Schema object, not %s", typeName(doc))}}
+	}
+	c.Doc = root
+	var problems []*Problem
+	add := func(pointer, rule, msg string) { problems = append(problems, c.Problem(pointer, rule, msg)) }
+
+	c.Draft = Draft2020
+	if s, ok := root["$schema"]; ok {
+		uri, _ := s.(string)
+		switch strings.TrimSuffix(uri, "#") {
+		case "https://json-schema.org/draft/2020-12/schema":
+		case "http://json-schema.org/draft-07/schema":
+			c.Draft = Draft7
+		case "http://json-schema.org/draft-04/schema":
+			c.Draft = Draft4
+		case strings.TrimSuffix(IgluMetaSchema, "#"):
+			c.Draft = igluDraft(root)
+		default:
+			add("/$schema", RuleCompile, fmt.Sprintf("$schema %q is not supported: use https://json-schema.org/draft/2020-12/schema (the default), draft-07, draft-04 or Iglu's %s", clip(uri), IgluMetaSchema))
+		}
+	}
+	c.Description, _ = root["description"].(string)
+
+	if self, ok := root["self"]; ok {
+		k, err := parseSelf(self)
+		if err != nil {
+			add("/self", RuleSelf, err.Error())
+		} else {
+			c.Self = &k
+			if k != key {
+				add("/self", RuleSelf, fmt.Sprintf("self declares %s but the file is stored as %s; make them agree (the path is the contract's identity)", k, key))
+			}
+		}
+	} else {
+		add("", RuleSelf, fmt.Sprintf("no self block: add `self: {vendor: %s, name: %s, format: jsonschema, version: %s}`", key.Vendor, key.Name, key.Version))
+	}
+
+	ann := &annotationReader{}
+	c.Owner = ann.owner(root)
+	c.Lifecycle = ann.lifecycle(root)
+	c.Privacy = ann.privacy(root)
+	w := &fieldWalker{root: root, ann: ann, seen: map[string]bool{}, pos: positions}
+	w.walk(root, "", nil)
+	c.Fields = w.fields
+	for _, p := range ann.problems {
+		add(p.pointer, p.rule, p.msg)
+	}
+	return c, problems
+}
+
+func parseSelf(v any) (Key, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return Key{}, fmt.Errorf("self must be an object {vendor, name, format, version}")
+	}
+	get := func(k string) string { s, _ := m[k].(string); return s }
+	for k := range m {
+		switch k {
+		case "vendor", "name", "format", "version":
+		default:
+			return Key{}, fmt.Errorf("self has unknown key %q; it holds vendor, name, format and version", clip(k))
+		}
+	}
+	k, err := newKey(get("vendor"), get("name"), get("format"), get("version"))
+	if err != nil {
+		return Key{}, fmt.Errorf("self: %w", err)
+	}
+	return k, nil
+}
+
+// igluDraft picks the dialect of a schema that declares Iglu's meta-schema: Iglu
+// schemas are draft-04 unless they use keywords that appeared in draft-06/07.
+func igluDraft(doc any) Draft {
+	newer := false
+	var visit func(v any)
+	visit = func(v any) {
+		switch n := v.(type) {
+		case map[string]any:
+			for k, sub := range n {
+				switch k {
+				case "const", "contains", "propertyNames", "if", "then", "else", "$comment", "examples":
+					newer = true
+				case "exclusiveMinimum", "exclusiveMaximum":
+					if _, isBool := sub.(bool); !isBool {
+						newer = true
+					}
+				}
+				visit(sub)
+			}
+		case []any:
+			for _, sub := range n {
+				visit(sub)
+			}
+		}
+	}
+	visit(doc)
+	if newer {
+		return Draft7
+	}
+	return Draft4
+}
+
+// decode reads YAML or JSON into JSON values and records the position of every
+// node by JSON pointer.
+func decode(src []byte) (any, map[string]Pos, *Problem) {
+	if !utf8Valid(src) {
+		return nil, nil, &Problem{Line: 1, Col: 1, Rule: RuleParse, Message: "file is not valid UTF-8; save it as UTF-8"}
+	}
+	file, err := parser.ParseBytes(src, 0)
+	if err != nil {
+		return nil, nil, yamlProblem(err)
+	}
+	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
+		return nil, nil, &Problem{Line: 1, Col: 1, Rule: RuleParse, Message: fmt.Sprintf("file holds %d YAML documents; a contract file holds exactly one", len(file.Docs))}
+	}
+	positions := map[string]Pos{}
+	if p := index(file.Docs[0].Body, "", positions, 0); p != nil {
+		return nil, nil, p
+	}
+	var raw any
+	if err := yaml.NodeToValue(file.Docs[0].Body, &raw); err != nil {
+		return nil, nil, yamlProblem(err)
+	}
+	// Re-encode through JSON so numbers become json.Number, the form the schema
+	// compiler and the validators take, whatever the source format.
+	js, err := json.Marshal(raw)
+	if err != nil {
+		return nil, nil, &Problem{Line: 1, Col: 1, Rule: RuleParse, Message: fmt.Sprintf("contract cannot be represented as JSON: %v", err)}
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
+	if err != nil {
+		return nil, nil, &Problem{Line: 1, Col: 1, Rule: RuleParse, Message: fmt.Sprintf("contract cannot be represented as JSON: %v", err)}
+	}
+	return doc, positions, nil
+}
+
+func utf8Valid(b []byte) bool {
+	return strings.ToValidUTF8(string(b), "\uFFFD") == string(b)
+}
+
+func yamlProblem(err error) *Problem {
+	p := &Problem{Line: 1, Col: 1, Rule: RuleParse}
+	msg := err.Error()
+	// goccy's errors start with "[line:col] message" followed by a source excerpt.
+	first, _, _ := strings.Cut(msg, "\n")
+	var line, col int
+	if n, _ := fmt.Sscanf(first, "[%d:%d]", &line, &col); n == 2 {
+		p.Line, p.Col = line, col
+		if i := strings.Index(first, "]"); i >= 0 {
+			first = strings.TrimSpace(first[i+1:])
+		}
+	}
+	p.Message = "not valid YAML or JSON: " + first
+	return p
+}
+
+const maxDepth = 200
+
+// index records the position of every mapping key and sequence item, and refuses
+// YAML features that have no JSON meaning or could expand without bound.
+func index(n ast.Node, pointer string, out map[string]Pos, depth int) *Problem {
+	if n == nil {
+		return nil
+	}
+	if depth > maxDepth {
+		tk := n.GetToken()
+		return &Problem{Line: tk.Position.Line, Col: tk.Position.Column, Pointer: pointer, Rule: RuleParse,
+			Message: fmt.Sprintf("contract is nested more than %d levels deep; flatten it or use $defs", maxDepth)}
+	}
+	switch v := n.(type) {
+	case *ast.AnchorNode, *ast.AliasNode, *ast.MergeKeyNode:
+		tk := n.GetToken()
+		return &Problem{Line: tk.Position.Line, Col: tk.Position.Column, Pointer: pointer, Rule: RuleParse,
+			Message: "YAML anchors, aliases and merge keys are not allowed in contracts; write the value out or share it with $defs and $ref"}
+	case *ast.TagNode:
+		return index(v.Value, pointer, out, depth+1)
+	case *ast.MappingNode:
+		for _, mv := range v.Values {
+			if p := index(mv, pointer, out, depth); p != nil {
+				return p
+			}
+		}
+	case *ast.MappingValueNode:
+		var key string
+		if err := yaml.NodeToValue(v.Key, &key); err != nil {
+			tk := v.Key.GetToken()
+			return &Problem{Line: tk.Position.Line, Col: tk.Position.Column, Pointer: pointer, Rule: RuleParse, Message: "mapping keys must be strings"}
+		}
+		if _, isMerge := v.Key.(*ast.MergeKeyNode); isMerge {
+			tk := v.Key.GetToken()
+			return &Problem{Line: tk.Position.Line, Col: tk.Position.Column, Pointer: pointer, Rule: RuleParse,
+				Message: "YAML merge keys are not allowed in contracts; write the value out or use $defs and $ref"}
+		}
+		child := pointer + "/" + escape(key)
+		tk := v.Key.GetToken()
+		out[child] = Pos{Line: tk.Position.Line, Col: tk.Position.Column}
+		return index(v.Value, child, out, depth+1)
+	case *ast.SequenceNode:
+		for i, item := range v.Values {
+			child := fmt.Sprintf("%s/%d", pointer, i)
+			if item != nil {
+				tk := item.GetToken()
+				out[child] = Pos{Line: tk.Position.Line, Col: tk.Position.Column}
+			}
+			if p := index(item, child, out, depth+1); p != nil {
+				return p
+			}
+		}
+	}
+	return nil
+}
