@@ -104,6 +104,11 @@ const (
 	HandlingKeep      Handling = "keep"
 )
 
+// Obfuscations lists the kinds that have a generalisation keeping analytical
+// value (see StoredFieldSchema); other kinds must be tokenized, hashed, dropped or
+// kept.
+var Obfuscations = []Kind{KindIP, KindUserAgent, KindGeo, KindEmail, KindPhone, KindPostalCode, KindDateOfBirth, KindURL}
+
 // Handlings lists every handling.
 var Handlings = []Handling{HandlingDrop, HandlingTokenize, HandlingHash, HandlingObfuscate, HandlingKeep}
 
@@ -271,6 +276,33 @@ func (r *annotationReader) pii(schema map[string]any, pointer string) *PII {
 		r.addf(p, RuleAnnotation, "x-pii needs a handling, one of drop, tokenize, hash, obfuscate, keep")
 	} else if !slices.Contains(Handlings, out.Handling) {
 		r.addf(p+"/handling", RuleAnnotation, "x-pii handling %q is not one of drop, tokenize, hash, obfuscate, keep", clip(string(out.Handling)))
+	}
+	if out.Handling == HandlingObfuscate && out.Kind != "" && slices.Contains(Kinds, out.Kind) && !slices.Contains(Obfuscations, out.Kind) {
+		r.addf(p+"/handling", RuleAnnotation, "kind %s has no obfuscation that keeps analytical value; use tokenize, hash or drop (obfuscate works for ip, user_agent, geo, email, phone, postal_code, date_of_birth, url)", out.Kind)
+	}
+	return out
+}
+
+// eventNames reads x-event-names: the names under which Segment-style track calls
+// are validated against this contract.
+func (r *annotationReader) eventNames(doc map[string]any) []string {
+	v, ok := doc["x-event-names"]
+	if !ok {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		r.addf("/x-event-names", RuleAnnotation, "x-event-names must be a list of event names, e.g. [Order Completed]")
+		return nil
+	}
+	var out []string
+	for i, item := range list {
+		s, ok := item.(string)
+		if !ok || strings.TrimSpace(s) == "" {
+			r.addf(fmt.Sprintf("/x-event-names/%d", i), RuleAnnotation, "event names must be non-empty strings")
+			continue
+		}
+		out = append(out, s)
 	}
 	return out
 }

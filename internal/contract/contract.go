@@ -78,6 +78,9 @@ type Contract struct {
 	Owner       *Owner
 	Lifecycle   Lifecycle
 	Privacy     *Privacy
+	// EventNames are the x-event-names under which Segment-style track calls are
+	// validated against this contract.
+	EventNames []string
 	// Fields lists every property of the event (nested ones and array items too)
 	// in document order.
 	Fields []Field

@@ -223,6 +223,7 @@ func Parse(src []byte, display string, key Key) (*Contract, []*Problem) {
 	c.Owner = ann.owner(root)
 	c.Lifecycle = ann.lifecycle(root)
 	c.Privacy = ann.privacy(root)
+	c.EventNames = ann.eventNames(root)
 	w := &fieldWalker{root: root, ann: ann, seen: map[string]bool{}, pos: positions}
 	w.walk(root, "", nil)
 	c.Fields = w.fields

@@ -1,0 +1,211 @@
+package vault
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"sync"
+)
+
+// MasterKeyLen is the length in bytes of the master key.
+const MasterKeyLen = 32
+
+const pairKeyLen = 32
+
+// wrappedKeyLen is the length of a pair key sealed under the wrap key: a 12-byte
+// random nonce, the 32-byte key and the 16-byte GCM tag.
+const wrappedKeyLen = 12 + pairKeyLen + 16
+
+// PairID is a keyed hash of a (controller, subject) pair: how a store finds the key of
+// a pair without ever holding the controller or the subject.
+type PairID [16]byte
+
+// SubjectID is a keyed hash of a subject alone: the index that lets Forget find the
+// keys of one subject under every controller.
+type SubjectID [16]byte
+
+// secrets are the keys derived from the master key, one per purpose, so that no
+// derived value can stand in for another.
+type secrets struct {
+	pair       []byte
+	subject    []byte
+	controller []byte
+	wrap       cipher.AEAD
+}
+
+func deriveSecrets(master []byte) (*secrets, error) {
+	if len(master) != MasterKeyLen {
+		return nil, fmt.Errorf("master key is %d bytes, want %d", len(master), MasterKeyLen)
+	}
+	derive := func(info string) ([]byte, error) {
+		return hkdf.Key(sha256.New, master, nil, "accord vault v1 "+info, 32)
+	}
+	var s secrets
+	var err error
+	if s.pair, err = derive("pair index"); err != nil {
+		return nil, fmt.Errorf("deriving the pair index key: %w", err)
+	}
+	if s.subject, err = derive("subject index"); err != nil {
+		return nil, fmt.Errorf("deriving the subject index key: %w", err)
+	}
+	if s.controller, err = derive("controller ref"); err != nil {
+		return nil, fmt.Errorf("deriving the controller reference key: %w", err)
+	}
+	wrapKey, err := derive("key wrap")
+	if err != nil {
+		return nil, fmt.Errorf("deriving the key wrap key: %w", err)
+	}
+	if s.wrap, err = newGCM(wrapKey); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("creating the AES cipher: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("creating the GCM mode: %w", err)
+	}
+	return aead, nil
+}
+
+// lengthPrefixed feeds each part to h preceded by its length, so that ("ab", "c") and
+// ("a", "bc") never hash alike.
+func lengthPrefixed(h hash.Hash, parts ...string) {
+	var n [binary.MaxVarintLen64]byte
+	for _, p := range parts {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(p)))])
+		h.Write([]byte(p))
+	}
+}
+
+func (s *secrets) pairID(controller, subject string) PairID {
+	h := hmac.New(sha256.New, s.pair)
+	lengthPrefixed(h, controller, subject)
+	var id PairID
+	copy(id[:], h.Sum(nil))
+	return id
+}
+
+func (s *secrets) subjectID(subject string) SubjectID {
+	h := hmac.New(sha256.New, s.subject)
+	lengthPrefixed(h, subject)
+	var id SubjectID
+	copy(id[:], h.Sum(nil))
+	return id
+}
+
+// controllerRef returns the pseudonym of a controller written to the audit log.
+func (s *secrets) controllerRef(controller string) string {
+	h := hmac.New(sha256.New, s.controller)
+	lengthPrefixed(h, controller)
+	return "c_" + tokenEncoding.EncodeToString(h.Sum(nil)[:10])
+}
+
+// wrapKey seals a pair key under the wrap key, bound to its key id.
+func (s *secrets) wrapKey(id KeyID, key []byte) ([]byte, error) {
+	nonce := make([]byte, s.wrap.NonceSize(), wrappedKeyLen)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("reading a random nonce: %w", err)
+	}
+	return s.wrap.Seal(nonce, nonce, key, id[:]), nil
+}
+
+// ErrWrongMasterKey is returned when a stored key cannot be opened with the master
+// key: the vault was created with another master key, or the store was tampered with.
+var ErrWrongMasterKey = errors.New("a stored key does not open with this master key (wrong master key, or a tampered store)")
+
+func (s *secrets) unwrapKey(id KeyID, wrapped []byte) ([]byte, error) {
+	if len(wrapped) != wrappedKeyLen {
+		return nil, fmt.Errorf("key %s: %w", id, ErrWrongMasterKey)
+	}
+	n := s.wrap.NonceSize()
+	key, err := s.wrap.Open(nil, wrapped[:n], wrapped[n:], id[:])
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", id, ErrWrongMasterKey)
+	}
+	return key, nil
+}
+
+// pairKey is the usable form of one (controller, subject) key: the key that makes
+// tokens (an HMAC) and the key that encrypts values, both derived from the stored
+// random key. It is safe for concurrent use.
+type pairKey struct {
+	id  KeyID
+	enc []byte
+
+	mu  sync.Mutex
+	mac hash.Hash // HMAC-SHA256 under the token MAC key, reused under mu
+}
+
+func newPairKey(id KeyID, key []byte) (*pairKey, error) {
+	macKey, err := hkdf.Key(sha256.New, key, nil, "accord vault v1 token mac", 32)
+	if err != nil {
+		return nil, fmt.Errorf("deriving the token MAC key: %w", err)
+	}
+	enc, err := hkdf.Key(sha256.New, key, nil, "accord vault v1 value encryption", 32)
+	if err != nil {
+		return nil, fmt.Errorf("deriving the value encryption key: %w", err)
+	}
+	return &pairKey{id: id, enc: enc, mac: hmac.New(sha256.New, macKey)}, nil
+}
+
+// token computes the token of value under k.
+func (k *pairKey) token(value string) Token {
+	t := Token{Key: k.id}
+	var sum [sha256.Size]byte
+	k.mu.Lock()
+	k.mac.Reset()
+	k.mac.Write([]byte(value))
+	k.mac.Sum(sum[:0])
+	k.mu.Unlock()
+	copy(t.MAC[:], sum[:])
+	return t
+}
+
+// seal encrypts value for the store with AES-256-GCM. The nonce is the token's MAC, so
+// the same value always seals to the same bytes and two values share a nonce only if
+// their 96-bit MAC prefixes collide (a SIV construction: deterministic by design,
+// since tokens are). The token is bound as additional data.
+func (k *pairKey) seal(t Token, value string) ([]byte, error) {
+	aead, err := newGCM(k.enc)
+	if err != nil {
+		return nil, err
+	}
+	return aead.Seal(nil, t.MAC[:aead.NonceSize()], []byte(value), t.aad()), nil
+}
+
+// open decrypts a stored value and checks that it is the value of t.
+func (k *pairKey) open(t Token, sealed []byte) (string, error) {
+	aead, err := newGCM(k.enc)
+	if err != nil {
+		return "", err
+	}
+	plain, err := aead.Open(nil, t.MAC[:aead.NonceSize()], sealed, t.aad())
+	if err != nil {
+		return "", fmt.Errorf("opening the value of a token under key %s: %w", k.id, ErrWrongMasterKey)
+	}
+	if k.token(string(plain)).MAC != t.MAC {
+		return "", fmt.Errorf("opening the value of a token under key %s: value does not match the token", k.id)
+	}
+	return string(plain), nil
+}
+
+func randomKeyID() (KeyID, error) {
+	var id KeyID
+	if _, err := rand.Read(id[:]); err != nil {
+		return id, fmt.Errorf("reading a random key id: %w", err)
+	}
+	return id, nil
+}
