@@ -34,6 +34,7 @@ type SubjectID [16]byte
 // secrets are the keys derived from the master key, one per purpose, so that no
 // derived value can stand in for another.
 type secrets struct {
+	fingerprint []byte
 	pair       []byte
 	subject    []byte
 	controller []byte
@@ -49,6 +50,9 @@ func deriveSecrets(master []byte) (*secrets, error) {
 	}
 	var s secrets
 	var err error
+	if s.fingerprint, err = derive("fingerprint"); err != nil {
+		return nil, fmt.Errorf("deriving the master key fingerprint: %w", err)
+	}
 	if s.pair, err = derive("pair index"); err != nil {
 		return nil, fmt.Errorf("deriving the pair index key: %w", err)
 	}
@@ -147,7 +151,15 @@ type pairKey struct {
 
 	mu  sync.Mutex
 	mac hash.Hash // HMAC-SHA256 under the token MAC key, reused under mu
+	// stored holds the MACs known to be durably stored under this key, so that a
+	// value tokenized before costs no store access. Bounded by maxStoredPerKey.
+	stored map[MAC]struct{}
 }
+
+// maxStoredPerKey bounds the MACs remembered per cached key: a subject has a handful
+// of PII values (email, phone, name, address); past the bound, tokenize asks the
+// store, which is correct, only slower.
+const maxStoredPerKey = 32
 
 func newPairKey(id KeyID, key []byte) (*pairKey, error) {
 	macKey, err := hkdf.Key(sha256.New, key, nil, "accord vault v1 token mac", 32)
@@ -158,20 +170,34 @@ func newPairKey(id KeyID, key []byte) (*pairKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deriving the value encryption key: %w", err)
 	}
-	return &pairKey{id: id, enc: enc, mac: hmac.New(sha256.New, macKey)}, nil
+	return &pairKey{id: id, enc: enc, mac: hmac.New(sha256.New, macKey), stored: make(map[MAC]struct{})}, nil
 }
 
-// token computes the token of value under k.
-func (k *pairKey) token(value string) Token {
-	t := Token{Key: k.id}
+// token computes the token of value under k and says whether its mapping is known to
+// be stored already.
+func (k *pairKey) token(value string) (t Token, stored bool) {
+	t.Key = k.id
 	var sum [sha256.Size]byte
 	k.mu.Lock()
 	k.mac.Reset()
 	k.mac.Write([]byte(value))
 	k.mac.Sum(sum[:0])
-	k.mu.Unlock()
 	copy(t.MAC[:], sum[:])
-	return t
+	_, stored = k.stored[t.MAC]
+	k.mu.Unlock()
+	return t, stored
+}
+
+// markStored records MACs whose mappings the store now holds.
+func (k *pairKey) markStored(macs []MAC) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, m := range macs {
+		if len(k.stored) >= maxStoredPerKey {
+			return
+		}
+		k.stored[m] = struct{}{}
+	}
 }
 
 // seal encrypts value for the store with AES-256-GCM. The nonce is the token's MAC, so
@@ -196,7 +222,7 @@ func (k *pairKey) open(t Token, sealed []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("opening the value of a token under key %s: %w", k.id, ErrWrongMasterKey)
 	}
-	if k.token(string(plain)).MAC != t.MAC {
+	if got, _ := k.token(string(plain)); got.MAC != t.MAC {
 		return "", fmt.Errorf("opening the value of a token under key %s: value does not match the token", k.id)
 	}
 	return string(plain), nil

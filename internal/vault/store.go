@@ -90,6 +90,12 @@ type StoreStats struct {
 // Postgres) from many processes at once; each method is atomic on its own. A method
 // returns only once its writes are durable.
 type Store interface {
+	// BindMasterKey is called once when a vault opens the store. The first call on an
+	// empty store records fingerprint (a one-way function of the master key); every
+	// later call returns ErrWrongMasterKey if fingerprint differs, so that a vault
+	// opened with the wrong key fails at once instead of issuing inconsistent tokens.
+	BindMasterKey(ctx context.Context, fingerprint []byte) error
+
 	// KeyByPair returns the live key of pair, or ErrNotFound. It is called when a
 	// tokenize misses the vault's key cache.
 	KeyByPair(ctx context.Context, pair PairID) (KeyRecord, error)

@@ -1,0 +1,583 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// Buckets of the embedded store. Keys are fixed-size binary; nothing in any bucket is
+// a subject, a controller or a value in plain text.
+var (
+	bucketMeta      = []byte("meta")      // "fingerprint" -> master key fingerprint
+	bucketKeys      = []byte("keys")      // key id -> pair id || wrapped key
+	bucketPairs     = []byte("pairs")     // pair id -> key id
+	bucketSubjects  = []byte("subjects")  // subject id || key id -> ""
+	bucketTokens    = []byte("tokens")    // key id || mac -> sealed value
+	bucketForgotten = []byte("forgotten") // key id -> "" (tombstone)
+	bucketAudit     = []byte("audit")     // big-endian seq -> JSON AuditEntry
+
+	metaFingerprint = []byte("fingerprint")
+)
+
+// tokensFillPercent packs the tokens bucket, by far the largest, denser than bbolt's
+// default of 0.5. Its keys are random (they start with a random key id), so a page
+// split leaves room that later inserts fill.
+const tokensFillPercent = 0.9
+
+// maxWriteBatch bounds the writes that share one transaction (and one fsync).
+const maxWriteBatch = 256
+
+// BoltOptions configure OpenBolt.
+type BoltOptions struct {
+	// ScrubDelay is how long after a forget the store zeroes the file's free pages,
+	// so that destroyed keys do not linger in pages bbolt freed but did not overwrite.
+	// Forgets in between share one scrub. 0 means DefaultScrubDelay.
+	ScrubDelay time.Duration
+	// LockTimeout is how long OpenBolt waits for another process to release the file.
+	// 0 means one second.
+	LockTimeout time.Duration
+}
+
+// DefaultScrubDelay is the default BoltOptions.ScrubDelay.
+const DefaultScrubDelay = time.Second
+
+// BoltStore is the embedded Store: one bbolt file, opened by one process at a time.
+//
+// Writes go through one goroutine that commits whatever writes are waiting in a single
+// transaction (group commit), so concurrent tokenizes of new subjects share an fsync
+// instead of paying one each, and a lone write is never delayed.
+type BoltStore struct {
+	db         *bolt.DB
+	file       *os.File // the same file, for scrubbing free pages
+	scrubDelay time.Duration
+
+	// readers is held shared by every read transaction and exclusively by a scrub,
+	// which may only zero pages that no open transaction can still read.
+	readers sync.RWMutex
+
+	ops     chan *boltOp
+	scrubs  chan chan error
+	quit    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+type boltOp struct {
+	// fn runs inside a write transaction. It returns an error only when the storage
+	// fails; outcomes such as "key forgotten" go to the caller through its closure, and
+	// fn must not have written anything when it reports one. fn may run twice (once in
+	// a batch that failed, then alone), so it resets its outcome first.
+	fn     func(tx *bolt.Tx) error
+	forget bool // schedules a scrub
+	done   chan error
+}
+
+// OpenBolt opens (creating when needed) the embedded store at path.
+func OpenBolt(path string, opts BoltOptions) (*BoltStore, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:      cmpOr(opts.LockTimeout, time.Second),
+		FreelistType: bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("opening the vault file %s: another process has it open (only one accord process may use an embedded vault; use the postgres store to share one)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening the vault file %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketKeys, bucketPairs, bucketSubjects, bucketTokens, bucketForgotten, bucketAudit} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("creating bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("initialising the vault file %s: %w", path, err), db.Close())
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("opening the vault file %s for scrubbing: %w", path, err), db.Close())
+	}
+	s := &BoltStore{
+		db:         db,
+		file:       f,
+		scrubDelay: cmpOr(opts.ScrubDelay, DefaultScrubDelay),
+		ops:        make(chan *boltOp),
+		scrubs:     make(chan chan error),
+		quit:       make(chan struct{}),
+		stopped:    make(chan struct{}),
+	}
+	go s.loop()
+	return s, nil
+}
+
+// Path returns the path of the bbolt file.
+func (s *BoltStore) Path() string { return s.db.Path() }
+
+// Close waits for the writes in flight, scrubs the file if a forget is not scrubbed
+// yet, and closes it.
+func (s *BoltStore) Close() error {
+	s.once.Do(func() { close(s.quit) })
+	<-s.stopped
+	return errors.Join(s.file.Close(), s.db.Close())
+}
+
+// loop is the single writer.
+func (s *BoltStore) loop() {
+	defer close(s.stopped)
+	var scrubTimer *time.Timer
+	var scrubC <-chan time.Time
+	scrubDue := false
+	for {
+		select {
+		case op := <-s.ops:
+			batch := []*boltOp{op}
+		drain:
+			for len(batch) < maxWriteBatch {
+				select {
+				case op := <-s.ops:
+					batch = append(batch, op)
+				default:
+					break drain
+				}
+			}
+			if s.commit(batch) && !scrubDue {
+				scrubDue = true
+				scrubTimer = time.NewTimer(s.scrubDelay)
+				scrubC = scrubTimer.C
+			}
+		case <-scrubC:
+			scrubDue, scrubC = false, nil
+			// A failed background scrub is retried by the next forget or by Close;
+			// there is no caller to return it to.
+			_ = s.scrub()
+		case done := <-s.scrubs:
+			if scrubTimer != nil {
+				scrubTimer.Stop()
+			}
+			scrubDue, scrubC = false, nil
+			done <- s.scrub()
+		case <-s.quit:
+			if scrubDue {
+				scrubTimer.Stop()
+				_ = s.scrub()
+			}
+			return
+		}
+	}
+}
+
+// commit runs batch in one transaction, or each op alone if that fails, so that one
+// failing op does not fail the others. It reports whether a forget committed.
+func (s *BoltStore) commit(batch []*boltOp) (forgot bool) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, op := range batch {
+			if err := op.fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(batch) > 1 {
+		for _, op := range batch {
+			err := s.db.Update(op.fn)
+			forgot = forgot || (err == nil && op.forget)
+			op.done <- err
+		}
+		return forgot
+	}
+	for _, op := range batch {
+		forgot = forgot || (err == nil && op.forget)
+		op.done <- err
+	}
+	return forgot
+}
+
+// write runs fn in a write transaction shared with other waiting writes. Once fn is
+// handed to the writer it runs to the end: write then returns its outcome even if ctx
+// ends, since reporting failure for a committed forget would be a lie.
+func (s *BoltStore) write(ctx context.Context, forget bool, fn func(tx *bolt.Tx) error) error {
+	op := &boltOp{fn: fn, forget: forget, done: make(chan error, 1)}
+	select {
+	case s.ops <- op:
+	case <-s.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-op.done
+}
+
+func (s *BoltStore) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-s.quit:
+		return ErrClosed
+	default:
+	}
+	s.readers.RLock()
+	defer s.readers.RUnlock()
+	return s.db.View(fn)
+}
+
+// Scrub zeroes every free page of the file now. The store does it on its own shortly
+// after each forget (BoltOptions.ScrubDelay); Scrub is for tests and tools that must
+// know it is done.
+func (s *BoltStore) Scrub(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case s.scrubs <- done:
+	case <-s.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-done
+}
+
+// scrub zeroes the free pages of the file. bbolt never overwrites a page in place: a
+// deleted key stays in the old copy of its page, now free, until bbolt reuses it. With
+// no read transaction open (readers is held exclusively), a write transaction starts
+// by releasing every pending page, so every page bbolt reports free is read by no one
+// and safe to overwrite; the transaction's commit then fsyncs the file.
+func (s *BoltStore) scrub() error {
+	s.readers.Lock()
+	defer s.readers.Unlock()
+	pageSize := s.db.Info().PageSize
+	zero := make([]byte, pageSize)
+	buf := make([]byte, pageSize)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		pages := int(tx.Size() / int64(pageSize))
+		for id := 2; id < pages; {
+			info, err := tx.Page(id)
+			if err != nil {
+				return fmt.Errorf("reading page %d: %w", id, err)
+			}
+			if info == nil {
+				break
+			}
+			if info.Type != "free" {
+				id += 1 + info.OverflowCount
+				continue
+			}
+			off := int64(id) * int64(pageSize)
+			if _, err := s.file.ReadAt(buf, off); err != nil {
+				return fmt.Errorf("reading free page %d: %w", id, err)
+			}
+			if !bytes.Equal(buf, zero) {
+				if _, err := s.file.WriteAt(zero, off); err != nil {
+					return fmt.Errorf("zeroing free page %d: %w", id, err)
+				}
+			}
+			id++
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("scrubbing the vault file: %w", err)
+	}
+	return nil
+}
+
+// BindMasterKey implements Store.
+func (s *BoltStore) BindMasterKey(ctx context.Context, fingerprint []byte) error {
+	var mismatch bool
+	err := s.write(ctx, false, func(tx *bolt.Tx) error {
+		mismatch = false
+		b := tx.Bucket(bucketMeta)
+		got := b.Get(metaFingerprint)
+		if got == nil {
+			return b.Put(metaFingerprint, fingerprint)
+		}
+		mismatch = !bytes.Equal(got, fingerprint)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if mismatch {
+		return ErrWrongMasterKey
+	}
+	return nil
+}
+
+func keyRecordFrom(id []byte, v []byte) (KeyRecord, error) {
+	var rec KeyRecord
+	if len(v) != len(rec.Pair)+wrappedKeyLen {
+		return rec, fmt.Errorf("key %x: stored record is %d bytes, want %d", id, len(v), len(rec.Pair)+wrappedKeyLen)
+	}
+	copy(rec.ID[:], id)
+	copy(rec.Pair[:], v)
+	rec.Wrapped = bytes.Clone(v[len(rec.Pair):])
+	return rec, nil
+}
+
+// KeyByPair implements Store. The returned record's Subject is left zero: the
+// embedded store does not need it and does not keep it per key.
+func (s *BoltStore) KeyByPair(ctx context.Context, pair PairID) (KeyRecord, error) {
+	var rec KeyRecord
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketPairs).Get(pair[:])
+		if id == nil {
+			return ErrNotFound
+		}
+		v := tx.Bucket(bucketKeys).Get(id)
+		if v == nil {
+			return fmt.Errorf("pair index names key %x, which does not exist", id)
+		}
+		var err error
+		rec, err = keyRecordFrom(id, v)
+		return err
+	})
+	return rec, err
+}
+
+// CreateKey implements Store.
+func (s *BoltStore) CreateKey(ctx context.Context, rec KeyRecord) (KeyRecord, error) {
+	var live KeyRecord
+	var taken bool
+	err := s.write(ctx, false, func(tx *bolt.Tx) error {
+		live, taken = KeyRecord{}, false
+		keys, pairs := tx.Bucket(bucketKeys), tx.Bucket(bucketPairs)
+		if id := pairs.Get(rec.Pair[:]); id != nil {
+			var err error
+			live, err = keyRecordFrom(id, keys.Get(id))
+			return err
+		}
+		if keys.Get(rec.ID[:]) != nil || tx.Bucket(bucketForgotten).Get(rec.ID[:]) != nil {
+			taken = true
+			return nil
+		}
+		v := make([]byte, 0, len(rec.Pair)+len(rec.Wrapped))
+		v = append(append(v, rec.Pair[:]...), rec.Wrapped...)
+		if err := keys.Put(rec.ID[:], v); err != nil {
+			return err
+		}
+		if err := pairs.Put(rec.Pair[:], rec.ID[:]); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketSubjects).Put(subjectKey(rec.Subject, rec.ID), nil); err != nil {
+			return err
+		}
+		live = rec
+		return nil
+	})
+	if err != nil {
+		return KeyRecord{}, err
+	}
+	if taken {
+		return KeyRecord{}, ErrKeyIDTaken
+	}
+	return live, nil
+}
+
+func subjectKey(subject SubjectID, id KeyID) []byte {
+	k := make([]byte, 0, len(subject)+len(id))
+	return append(append(k, subject[:]...), id[:]...)
+}
+
+func tokenKey(id KeyID, mac MAC) []byte {
+	k := make([]byte, 0, len(id)+len(mac))
+	return append(append(k, id[:]...), mac[:]...)
+}
+
+// liveErr says why key id is not live.
+func liveErr(tx *bolt.Tx, id KeyID) error {
+	if tx.Bucket(bucketForgotten).Get(id[:]) != nil {
+		return ErrForgotten
+	}
+	return ErrNotFound
+}
+
+// PutMappings implements Store. It first checks in a read transaction, so that
+// mappings already stored cost no write and no fsync.
+func (s *BoltStore) PutMappings(ctx context.Context, id KeyID, mappings []Mapping) error {
+	var missing []Mapping
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketKeys).Get(id[:]) == nil {
+			return liveErr(tx, id)
+		}
+		b := tx.Bucket(bucketTokens)
+		for _, m := range mappings {
+			if b.Get(tokenKey(id, m.MAC)) == nil {
+				missing = append(missing, m)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	var gone error
+	err = s.write(ctx, false, func(tx *bolt.Tx) error {
+		gone = nil
+		if tx.Bucket(bucketKeys).Get(id[:]) == nil {
+			gone = liveErr(tx, id)
+			return nil
+		}
+		b := tx.Bucket(bucketTokens)
+		b.FillPercent = tokensFillPercent
+		for _, m := range missing {
+			k := tokenKey(id, m.MAC)
+			if b.Get(k) != nil {
+				continue
+			}
+			if err := b.Put(k, m.Sealed); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return gone
+}
+
+// Mappings implements Store.
+func (s *BoltStore) Mappings(ctx context.Context, id KeyID, macs []MAC) (KeyRecord, [][]byte, error) {
+	var rec KeyRecord
+	var sealed [][]byte
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketKeys).Get(id[:])
+		if v == nil {
+			return liveErr(tx, id)
+		}
+		var err error
+		if rec, err = keyRecordFrom(id[:], v); err != nil {
+			return err
+		}
+		b := tx.Bucket(bucketTokens)
+		sealed = make([][]byte, len(macs))
+		for i, m := range macs {
+			if v := b.Get(tokenKey(id, m)); v != nil {
+				sealed[i] = bytes.Clone(v)
+			}
+		}
+		return nil
+	})
+	return rec, sealed, err
+}
+
+// Forget implements Store.
+func (s *BoltStore) Forget(ctx context.Context, req ForgetRequest) (ForgetOutcome, error) {
+	var out ForgetOutcome
+	err := s.write(ctx, true, func(tx *bolt.Tx) error {
+		out = ForgetOutcome{}
+		keys, pairs, subjects := tx.Bucket(bucketKeys), tx.Bucket(bucketPairs), tx.Bucket(bucketSubjects)
+		if req.Pair != nil {
+			if id := pairs.Get(req.Pair[:]); id != nil {
+				out.Keys = append(out.Keys, KeyID(id))
+			}
+		} else {
+			c := subjects.Cursor()
+			for k, _ := c.Seek(req.Subject[:]); k != nil && bytes.HasPrefix(k, req.Subject[:]); k, _ = c.Next() {
+				out.Keys = append(out.Keys, KeyID(k[len(req.Subject):]))
+			}
+		}
+		tokens, forgotten := tx.Bucket(bucketTokens), tx.Bucket(bucketForgotten)
+		for _, id := range out.Keys {
+			v := keys.Get(id[:])
+			if v == nil {
+				return fmt.Errorf("subject index names key %s, which does not exist", id)
+			}
+			if err := pairs.Delete(v[:len(PairID{})]); err != nil {
+				return err
+			}
+			if err := keys.Delete(id[:]); err != nil {
+				return err
+			}
+			if err := subjects.Delete(subjectKey(req.Subject, id)); err != nil {
+				return err
+			}
+			var doomed [][]byte
+			c := tokens.Cursor()
+			for k, _ := c.Seek(id[:]); k != nil && bytes.HasPrefix(k, id[:]); k, _ = c.Next() {
+				doomed = append(doomed, bytes.Clone(k))
+			}
+			for _, k := range doomed {
+				if err := tokens.Delete(k); err != nil {
+					return err
+				}
+			}
+			out.Tokens += len(doomed)
+			if err := forgotten.Put(id[:], nil); err != nil {
+				return err
+			}
+		}
+		e := req.Audit
+		e.Keys, e.Tokens = len(out.Keys), out.Tokens
+		return appendAudit(tx, &e)
+	})
+	if err != nil {
+		return ForgetOutcome{}, err
+	}
+	return out, nil
+}
+
+func appendAudit(tx *bolt.Tx, e *AuditEntry) error {
+	b := tx.Bucket(bucketAudit)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	e.Seq = seq
+	v, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encoding an audit entry: %w", err)
+	}
+	return b.Put(binary.BigEndian.AppendUint64(nil, seq), v)
+}
+
+// AppendAudit implements Store.
+func (s *BoltStore) AppendAudit(ctx context.Context, e AuditEntry) error {
+	return s.write(ctx, false, func(tx *bolt.Tx) error {
+		e := e
+		return appendAudit(tx, &e)
+	})
+}
+
+// Audit implements Store.
+func (s *BoltStore) Audit(ctx context.Context, after uint64, limit int) ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		for k, v := c.Seek(binary.BigEndian.AppendUint64(nil, after+1)); k != nil && len(out) < limit; k, v = c.Next() {
+			var e AuditEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decoding audit entry %x: %w", k, err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Stats implements Store. It walks every bucket, so it takes time proportional to the
+// store's size.
+func (s *BoltStore) Stats(ctx context.Context) (StoreStats, error) {
+	var st StoreStats
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		st.Keys = int64(tx.Bucket(bucketKeys).Stats().KeyN)
+		st.Tokens = int64(tx.Bucket(bucketTokens).Stats().KeyN)
+		st.Forgotten = int64(tx.Bucket(bucketForgotten).Stats().KeyN)
+		st.Audit = int64(tx.Bucket(bucketAudit).Stats().KeyN)
+		st.Bytes = tx.Size()
+		return nil
+	})
+	return st, err
+}

@@ -1,0 +1,458 @@
+package vault
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// MaxValueLen is the longest value Tokenize accepts, in bytes. PII fields are short;
+// a longer value is almost certainly a field that should be dropped, not tokenized.
+const MaxValueLen = 4096
+
+// Errors returned by the vault. Their text never contains a subject, a controller or a
+// value.
+var (
+	// ErrUnknownToken is a per-token Detokenize error: the token is well formed, but
+	// this vault never issued it.
+	ErrUnknownToken = errors.New("token unknown to this vault")
+	// ErrEmptySubject is returned when a subject is "". Events without a subject must
+	// not be tokenized: they could never be forgotten.
+	ErrEmptySubject = errors.New("empty data subject")
+	// ErrEmptyController is returned by Tokenize when the controller is "".
+	ErrEmptyController = errors.New("empty data controller")
+	// ErrEmptyActor is returned by Detokenize and Forget without an actor to audit.
+	ErrEmptyActor = errors.New("empty actor: every detokenize and forget is audited under an actor")
+	// ErrValueTooLong is returned by Tokenize for a value over MaxValueLen bytes.
+	ErrValueTooLong = fmt.Errorf("value longer than %d bytes", MaxValueLen)
+)
+
+// Options configure New.
+type Options struct {
+	// MasterKey is the 32-byte key that seals every pair key and keys every index
+	// hash. Losing it loses every token; leaking it with the store's disk exposes
+	// every live (not forgotten) value.
+	MasterKey []byte
+	// CacheTTL bounds how long a process keeps using a cached pair key without asking
+	// the store, and so how long a forget made by another process may take to reach
+	// this one (when the store cannot notify it sooner). 0 means DefaultCacheTTL.
+	CacheTTL time.Duration
+	// CacheSize bounds the number of cached pair keys (about 0.5 KiB each). 0 means
+	// DefaultCacheSize.
+	CacheSize int
+	// Now returns the current time; nil means time.Now. Tests set it.
+	Now func() time.Time
+}
+
+// Defaults for Options and Config.
+const (
+	DefaultCacheTTL  = 10 * time.Second
+	DefaultCacheSize = 100_000
+)
+
+// Vault tokenizes, detokenizes and forgets. It is safe for concurrent use.
+type Vault struct {
+	store   Store
+	secrets *secrets
+	cache   *keyCache
+	ttl     time.Duration
+	now     func() time.Time
+
+	// MasterKeySource says where Open found the master key, for the caller to report
+	// ("generated into /data/vault/master.key", "ACCORD_VAULT_MASTER_KEY"); "" after New.
+	MasterKeySource string
+
+	stopWatch context.CancelFunc
+	watchDone sync.WaitGroup
+}
+
+// New returns a vault on store, which it owns from then on: Close closes it. When the
+// store implements ForgetWatcher, the vault listens for forgets made by other processes
+// until Close.
+func New(ctx context.Context, store Store, opts Options) (*Vault, error) {
+	sec, err := deriveSecrets(opts.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	if opts.CacheTTL < 0 || opts.CacheSize < 0 {
+		return nil, errors.New("cache TTL and cache size must not be negative")
+	}
+	if err := store.BindMasterKey(ctx, sec.fingerprint); err != nil {
+		return nil, fmt.Errorf("checking the master key against the store: %w", err)
+	}
+	v := &Vault{
+		store:   store,
+		secrets: sec,
+		ttl:     cmpOr(opts.CacheTTL, DefaultCacheTTL),
+		now:     opts.Now,
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	v.cache = newKeyCache(cmpOr(opts.CacheSize, DefaultCacheSize))
+	ctx, cancel := context.WithCancel(context.Background())
+	v.stopWatch = cancel
+	if w, ok := store.(ForgetWatcher); ok {
+		v.watchDone.Add(1)
+		go func() {
+			defer v.watchDone.Done()
+			// The watcher reconnects on its own and returns only when ctx ends.
+			_ = w.WatchForgets(ctx, v.invalidate)
+		}()
+	}
+	return v, nil
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func (v *Vault) invalidate(ids []KeyID, all bool) {
+	if all {
+		v.cache.invalidateAll()
+		return
+	}
+	v.cache.invalidate(ids)
+}
+
+// Close stops the vault and closes its store.
+func (v *Vault) Close() error {
+	v.stopWatch()
+	v.watchDone.Wait()
+	if err := v.store.Close(); err != nil {
+		return fmt.Errorf("closing the vault store: %w", err)
+	}
+	return nil
+}
+
+// Tokenize returns the token of value for subject under controller: always the same
+// token for the same three strings until the subject is forgotten, and a different,
+// unlinkable token under any other controller or after a forget. It returns only when
+// the mapping is durable, so the token can be detokenized even after a crash.
+func (v *Vault) Tokenize(ctx context.Context, controller, subject, value string) (string, error) {
+	if len(value) > MaxValueLen {
+		return "", ErrValueTooLong
+	}
+	s := scope{controller: controller, subject: subject}
+	if e, fresh := v.cache.get(s, v.now().UnixNano()); fresh {
+		if t, stored := e.key.token(value); stored {
+			return t.String(), nil
+		}
+	}
+	toks, err := v.tokenizeSlow(ctx, s, []string{value})
+	if err != nil {
+		return "", err
+	}
+	return toks[0], nil
+}
+
+// TokenizeAll tokenizes several values of one subject under one controller (the PII
+// fields of one event) with at most one store write, and returns their tokens in
+// order.
+func (v *Vault) TokenizeAll(ctx context.Context, controller, subject string, values []string) ([]string, error) {
+	for _, val := range values {
+		if len(val) > MaxValueLen {
+			return nil, ErrValueTooLong
+		}
+	}
+	s := scope{controller: controller, subject: subject}
+	if e, fresh := v.cache.get(s, v.now().UnixNano()); fresh {
+		toks := make([]string, len(values))
+		all := true
+		for i, val := range values {
+			t, stored := e.key.token(val)
+			if !stored {
+				all = false
+				break
+			}
+			toks[i] = t.String()
+		}
+		if all {
+			return toks, nil
+		}
+	}
+	return v.tokenizeSlow(ctx, s, values)
+}
+
+// maxTokenizeAttempts bounds the retries of a tokenize that keeps losing races with
+// forgets of its subject.
+const maxTokenizeAttempts = 5
+
+func (v *Vault) tokenizeSlow(ctx context.Context, s scope, values []string) ([]string, error) {
+	if s.subject == "" {
+		return nil, ErrEmptySubject
+	}
+	if s.controller == "" {
+		return nil, ErrEmptyController
+	}
+	for range maxTokenizeAttempts {
+		e, err := v.entry(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		toks := make([]string, len(values))
+		var missing []Mapping
+		var macs []MAC
+		seen := make(map[MAC]bool)
+		for i, val := range values {
+			t, stored := e.key.token(val)
+			toks[i] = t.String()
+			if stored || seen[t.MAC] {
+				continue
+			}
+			seen[t.MAC] = true
+			sealed, err := e.key.seal(t, val)
+			if err != nil {
+				return nil, err
+			}
+			missing = append(missing, Mapping{MAC: t.MAC, Sealed: sealed})
+			macs = append(macs, t.MAC)
+		}
+		if len(missing) == 0 {
+			return toks, nil
+		}
+		err = v.store.PutMappings(ctx, e.key.id, missing)
+		if errors.Is(err, ErrForgotten) || errors.Is(err, ErrNotFound) {
+			// A forget destroyed the key after we read it: start over with a new key.
+			v.cache.invalidate([]KeyID{e.key.id})
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("storing tokens: %w", err)
+		}
+		e.key.markStored(macs)
+		return toks, nil
+	}
+	return nil, errors.New("tokenizing: the subject's key kept being forgotten while tokenizing; try again")
+}
+
+// entry returns the cache entry of s, reading or creating the key in the store when
+// the cache has none or its entry expired.
+func (v *Vault) entry(ctx context.Context, s scope) (*cacheEntry, error) {
+	now := v.now()
+	cached, fresh := v.cache.get(s, now.UnixNano())
+	if fresh {
+		return cached, nil
+	}
+	epoch := v.cache.epoch.Load()
+	pair := v.secrets.pairID(s.controller, s.subject)
+	rec, err := v.store.KeyByPair(ctx, pair)
+	if errors.Is(err, ErrNotFound) {
+		rec, err = v.createKey(ctx, pair, v.secrets.subjectID(s.subject))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the subject's key: %w", err)
+	}
+	expires := now.Add(v.ttl).UnixNano()
+	if cached != nil && cached.key.id == rec.ID {
+		cached.expires.Store(expires)
+		return cached, nil
+	}
+	raw, err := v.secrets.unwrapKey(rec.ID, rec.Wrapped)
+	if err != nil {
+		return nil, err
+	}
+	k, err := newPairKey(rec.ID, raw)
+	if err != nil {
+		return nil, err
+	}
+	e := &cacheEntry{scope: s, key: k}
+	e.expires.Store(expires)
+	v.cache.put(e, epoch)
+	return e, nil
+}
+
+// maxKeyIDAttempts bounds the draws of a random key id. With 64-bit ids a second draw
+// is already rare at billions of keys.
+const maxKeyIDAttempts = 4
+
+func (v *Vault) createKey(ctx context.Context, pair PairID, subject SubjectID) (KeyRecord, error) {
+	for range maxKeyIDAttempts {
+		id, err := randomKeyID()
+		if err != nil {
+			return KeyRecord{}, err
+		}
+		raw := make([]byte, pairKeyLen)
+		if _, err := rand.Read(raw); err != nil {
+			return KeyRecord{}, fmt.Errorf("reading a random key: %w", err)
+		}
+		wrapped, err := v.secrets.wrapKey(id, raw)
+		if err != nil {
+			return KeyRecord{}, err
+		}
+		rec, err := v.store.CreateKey(ctx, KeyRecord{ID: id, Pair: pair, Subject: subject, Wrapped: wrapped})
+		if errors.Is(err, ErrKeyIDTaken) {
+			continue
+		}
+		if err != nil {
+			return KeyRecord{}, fmt.Errorf("creating a key: %w", err)
+		}
+		return rec, nil
+	}
+	return KeyRecord{}, errors.New("creating a key: every random key id drawn was taken; is the random source broken?")
+}
+
+// Detokenized is the outcome of detokenizing one token: Value, or Err (wrapping
+// ErrMalformedToken, ErrForgotten or ErrUnknownToken).
+type Detokenized struct {
+	Token string
+	Value string
+	Err   error
+}
+
+// Detokenize returns the value of each token, in order. It is for authorised callers
+// only (the admin API and CLI check that): every call is written to the audit log
+// under actor before any value is returned, and no value is returned if the audit
+// cannot be written. The error is for failures of the vault itself; a token that
+// cannot be resolved gets its own Err.
+func (v *Vault) Detokenize(ctx context.Context, actor string, tokens []string) ([]Detokenized, error) {
+	if actor == "" {
+		return nil, ErrEmptyActor
+	}
+	out := make([]Detokenized, len(tokens))
+	parsed := make([]Token, len(tokens))
+	byKey := make(map[KeyID][]int)
+	var order []KeyID
+	for i, s := range tokens {
+		out[i].Token = s
+		t, err := ParseToken(s)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		parsed[i] = t
+		if _, ok := byKey[t.Key]; !ok {
+			order = append(order, t.Key)
+		}
+		byKey[t.Key] = append(byKey[t.Key], i)
+	}
+	resolved := 0
+	for _, id := range order {
+		idx := byKey[id]
+		macs := make([]MAC, len(idx))
+		for j, i := range idx {
+			macs[j] = parsed[i].MAC
+		}
+		rec, sealed, err := v.store.Mappings(ctx, id, macs)
+		switch {
+		case errors.Is(err, ErrForgotten):
+			for _, i := range idx {
+				out[i].Err = ErrForgotten
+			}
+			continue
+		case errors.Is(err, ErrNotFound):
+			for _, i := range idx {
+				out[i].Err = ErrUnknownToken
+			}
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("reading tokens of key %s: %w", id, err)
+		}
+		raw, err := v.secrets.unwrapKey(rec.ID, rec.Wrapped)
+		if err != nil {
+			return nil, err
+		}
+		k, err := newPairKey(rec.ID, raw)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range idx {
+			if sealed[j] == nil {
+				out[i].Err = ErrUnknownToken
+				continue
+			}
+			val, err := k.open(parsed[i], sealed[j])
+			if err != nil {
+				return nil, err
+			}
+			out[i].Value = val
+			resolved++
+		}
+	}
+	entry := AuditEntry{Time: v.now().UTC(), Actor: actor, Action: ActionDetokenize, Tokens: len(tokens), Resolved: resolved}
+	if err := v.store.AppendAudit(ctx, entry); err != nil {
+		return nil, fmt.Errorf("writing the audit entry (no value released): %w", err)
+	}
+	return out, nil
+}
+
+// ForgetResult reports what a forget destroyed.
+type ForgetResult struct {
+	// KeysDestroyed is the number of (controller, subject) keys destroyed: 0 when the
+	// vault held nothing for the subject, at most 1 for one controller.
+	KeysDestroyed int `json:"keys_destroyed"`
+	// TokensDestroyed is the number of stored token mappings deleted with the keys.
+	TokensDestroyed int `json:"tokens_destroyed"`
+	// Controller is the controller's pseudonym in the audit log, or "*" for all.
+	Controller string `json:"controller"`
+}
+
+// Forget destroys the key of subject under controller, or under every controller when
+// controller is "". Every token made under a destroyed key is dead from then on: it
+// cannot be detokenized, and the same value gets a new, unlinkable token. The forget
+// is effective in this process on return and in other processes sharing the store
+// within the bound described in docs/vault.md. It is audited under actor.
+func (v *Vault) Forget(ctx context.Context, actor, subject, controller string) (ForgetResult, error) {
+	if actor == "" {
+		return ForgetResult{}, ErrEmptyActor
+	}
+	if subject == "" {
+		return ForgetResult{}, ErrEmptySubject
+	}
+	req := ForgetRequest{
+		Subject: v.secrets.subjectID(subject),
+		Audit:   AuditEntry{Time: v.now().UTC(), Actor: actor, Action: ActionForget, Controller: "*"},
+	}
+	if controller != "" {
+		pair := v.secrets.pairID(controller, subject)
+		req.Pair = &pair
+		req.Audit.Controller = v.secrets.controllerRef(controller)
+	}
+	out, err := v.store.Forget(ctx, req)
+	if err != nil {
+		return ForgetResult{}, fmt.Errorf("forgetting a subject: %w", err)
+	}
+	v.cache.invalidate(out.Keys)
+	return ForgetResult{KeysDestroyed: len(out.Keys), TokensDestroyed: out.Tokens, Controller: req.Audit.Controller}, nil
+}
+
+// ControllerRef returns the pseudonym under which the audit log names controller, so
+// that an admin who knows a controller can find its entries.
+func (v *Vault) ControllerRef(controller string) string {
+	return v.secrets.controllerRef(controller)
+}
+
+// Audit returns up to limit audit entries after sequence number after, oldest first.
+func (v *Vault) Audit(ctx context.Context, after uint64, limit int) ([]AuditEntry, error) {
+	if limit <= 0 {
+		return nil, errors.New("audit limit must be positive")
+	}
+	entries, err := v.store.Audit(ctx, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("reading the audit log: %w", err)
+	}
+	return entries, nil
+}
+
+// Stats describes a vault.
+type Stats struct {
+	StoreStats
+	// CachedKeys is the number of pair keys in this process's cache.
+	CachedKeys int `json:"cached_keys"`
+}
+
+// Stats counts what the vault holds.
+func (v *Vault) Stats(ctx context.Context) (Stats, error) {
+	st, err := v.store.Stats(ctx)
+	if err != nil {
+		return Stats{}, fmt.Errorf("reading the store's stats: %w", err)
+	}
+	return Stats{StoreStats: st, CachedKeys: v.cache.len()}, nil
+}
