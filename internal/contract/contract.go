@@ -200,14 +200,23 @@ func JoinPointer(tokens ...string) string {
 	return b.String()
 }
 
-// fieldWalker collects the fields of a schema, following local $refs once per
-// path so that recursive schemas terminate.
+// maxWalk bounds the schema nodes one contract's field walk visits. Local $refs
+// expand a schema (each one once per descent), and a few definitions that refer
+// to each other could otherwise expand beyond any real event.
+const maxWalk = 1000000
+
+// fieldWalker collects the fields of a schema, following local $refs so that
+// recursive schemas terminate: a $ref is not expanded again inside its own
+// expansion, so a recursive field is listed once, not once per possible depth.
 type fieldWalker struct {
 	root   map[string]any
 	ann    *annotationReader
 	fields []Field
+	byPath map[string]int  // data pointer -> index in fields
 	seen   map[string]bool // data path + schema pointer already visited
+	active map[string]bool // $ref targets being expanded on the current descent
 	pos    map[string]Pos  // positions, to keep fields in document order
+	steps  int
 }
 
 func (w *fieldWalker) walk(schema map[string]any, pointer string, path []string) {
@@ -216,9 +225,17 @@ func (w *fieldWalker) walk(schema map[string]any, pointer string, path []string)
 		return
 	}
 	w.seen[key] = true
+	if w.steps++; w.steps == maxWalk {
+		w.ann.addf("", RuleCompile, "schema expands to more than %d nodes through $ref; simplify the references between definitions", maxWalk)
+	}
+	if w.steps >= maxWalk {
+		return
+	}
 	if ref, ok := schema["$ref"].(string); ok && strings.HasPrefix(ref, "#") {
-		if target, tp, ok := resolveLocal(w.root, ref); ok {
+		if target, tp, ok := resolveLocal(w.root, ref); ok && !w.active[tp] {
+			w.active[tp] = true
 			w.walk(target, tp, path)
+			delete(w.active, tp)
 		}
 	}
 	for _, kw := range []string{"allOf", "anyOf", "oneOf"} {
@@ -307,15 +324,14 @@ func (w *fieldWalker) add(schema map[string]any, pointer string, path []string, 
 	}
 	f.PII = w.ann.pii(schema, pointer)
 	dp := f.DataPointer()
-	for i := range w.fields {
-		if w.fields[i].DataPointer() == dp {
-			if w.fields[i].PII == nil {
-				w.fields[i].PII = f.PII
-			}
-			w.fields[i].Required = w.fields[i].Required || required
-			return
+	if i, ok := w.byPath[dp]; ok {
+		if w.fields[i].PII == nil {
+			w.fields[i].PII = f.PII
 		}
+		w.fields[i].Required = w.fields[i].Required || required
+		return
 	}
+	w.byPath[dp] = len(w.fields)
 	w.fields = append(w.fields, f)
 }
 
