@@ -1,0 +1,637 @@
+// Package vaulttest is the conformance suite that every vault.Store passes.
+package vaulttest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/accord-dev/accord/internal/vault"
+	"github.com/google/go-cmp/cmp"
+)
+
+// Opener opens the store called name for test t. The first call for a name returns an
+// empty store; a later call with the same name, after the store returned before was
+// closed, opens the same data again. The opener cleans up what it created (with
+// t.Cleanup on the test that created it); the suite closes every store it opens.
+type Opener func(t testing.TB, name string) vault.Store
+
+// Run runs the conformance suite against the stores that open returns.
+func Run(t *testing.T, open Opener) {
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, h *harness)
+	}{
+		{"Consistency", testConsistency},
+		{"TokenizeAll", testTokenizeAll},
+		{"ShopifyExample", testShopifyExample},
+		{"ForgetThenRetokenize", testForgetThenRetokenize},
+		{"ForgetUnknownSubject", testForgetUnknownSubject},
+		{"DetokenizeErrors", testDetokenizeErrors},
+		{"RejectsEmptyScope", testRejectsEmptyScope},
+		{"ConcurrentNewSubjectConvergesToOneKey", testConcurrentNewSubject},
+		{"ConcurrentTokenizeAndForget", testConcurrentTokenizeAndForget},
+		{"StoreRaces", testStoreRaces},
+		{"Audit", testAudit},
+		{"Stats", testStats},
+		{"PersistsAcrossReopen", testPersistsAcrossReopen},
+		{"WrongMasterKey", testWrongMasterKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, &harness{open: open, name: sanitize(t.Name()), master: randomKey(t)})
+		})
+	}
+}
+
+type harness struct {
+	open   Opener
+	name   string
+	master []byte
+}
+
+// vault opens the test's store and a vault on it, closed when the test ends.
+func (h *harness) vault(t testing.TB) *vault.Vault {
+	t.Helper()
+	v, err := vault.New(context.Background(), h.open(t, h.name), vault.Options{MasterKey: h.master})
+	if err != nil {
+		t.Fatalf("vault.New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := v.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return v
+}
+
+func sanitize(name string) string {
+	return strings.NewReplacer("/", "_", " ", "_").Replace(name)
+}
+
+func randomKey(t testing.TB) []byte {
+	t.Helper()
+	k := make([]byte, vault.MasterKeyLen)
+	if _, err := rand.Read(k); err != nil {
+		t.Fatalf("reading a random key: %v", err)
+	}
+	return k
+}
+
+func tokenize(t testing.TB, v *vault.Vault, controller, subject, value string) string {
+	t.Helper()
+	tok, err := v.Tokenize(context.Background(), controller, subject, value)
+	if err != nil {
+		t.Fatalf("Tokenize: %v", err)
+	}
+	if _, err := vault.ParseToken(tok); err != nil {
+		t.Fatalf("Tokenize returned %q, which does not parse: %v", tok, err)
+	}
+	return tok
+}
+
+func forget(t testing.TB, v *vault.Vault, subject, controller string) vault.ForgetResult {
+	t.Helper()
+	res, err := v.Forget(context.Background(), "test", subject, controller)
+	if err != nil {
+		t.Fatalf("Forget: %v", err)
+	}
+	return res
+}
+
+// outcome is a Detokenized result in a comparable form.
+type outcome struct {
+	Value string
+	Err   string
+}
+
+func detokenize(t testing.TB, v *vault.Vault, tokens ...string) []outcome {
+	t.Helper()
+	res, err := v.Detokenize(context.Background(), "test", tokens)
+	if err != nil {
+		t.Fatalf("Detokenize: %v", err)
+	}
+	if len(res) != len(tokens) {
+		t.Fatalf("Detokenize returned %d results for %d tokens", len(res), len(tokens))
+	}
+	out := make([]outcome, len(res))
+	for i, r := range res {
+		if r.Token != tokens[i] {
+			t.Errorf("result %d is for token %q, want %q", i, r.Token, tokens[i])
+		}
+		out[i].Value = r.Value
+		switch {
+		case r.Err == nil:
+		case errors.Is(r.Err, vault.ErrForgotten):
+			out[i].Err = "forgotten"
+		case errors.Is(r.Err, vault.ErrUnknownToken):
+			out[i].Err = "unknown"
+		case errors.Is(r.Err, vault.ErrMalformedToken):
+			out[i].Err = "malformed"
+		default:
+			out[i].Err = r.Err.Error()
+		}
+	}
+	return out
+}
+
+func keyOf(t testing.TB, tok string) vault.KeyID {
+	t.Helper()
+	p, err := vault.ParseToken(tok)
+	if err != nil {
+		t.Fatalf("ParseToken(%q): %v", tok, err)
+	}
+	return p.Key
+}
+
+func testConsistency(t *testing.T, h *harness) {
+	v := h.vault(t)
+	a1 := tokenize(t, v, "shop-a", "alice@example.com", "alice@example.com")
+	a2 := tokenize(t, v, "shop-a", "alice@example.com", "alice@example.com")
+	if a1 != a2 {
+		t.Errorf("same value, controller and subject gave %q then %q", a1, a2)
+	}
+	phone := tokenize(t, v, "shop-a", "alice@example.com", "+1 555 0100")
+	if phone == a1 {
+		t.Errorf("two values of one subject share token %q", a1)
+	}
+	if keyOf(t, phone) != keyOf(t, a1) {
+		t.Errorf("two values of one subject under one controller got different keys")
+	}
+	bob := tokenize(t, v, "shop-a", "bob@example.com", "alice@example.com")
+	if bob == a1 || keyOf(t, bob) == keyOf(t, a1) {
+		t.Errorf("the same value under two subjects is linkable: %q, %q", a1, bob)
+	}
+	empty := tokenize(t, v, "shop-a", "alice@example.com", "")
+	got := detokenize(t, v, a1, phone, bob, empty)
+	want := []outcome{{Value: "alice@example.com"}, {Value: "+1 555 0100"}, {Value: "alice@example.com"}, {Value: ""}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Detokenize (-want +got):\n%s", diff)
+	}
+}
+
+func testTokenizeAll(t *testing.T, h *harness) {
+	v := h.vault(t)
+	ctx := context.Background()
+	values := []string{"carol@example.com", "+44 20 7946 0000", "carol@example.com", "Carol"}
+	toks, err := v.TokenizeAll(ctx, "shop-a", "carol", values)
+	if err != nil {
+		t.Fatalf("TokenizeAll: %v", err)
+	}
+	if toks[0] != toks[2] {
+		t.Errorf("a value repeated in one call got %q then %q", toks[0], toks[2])
+	}
+	for i, val := range values {
+		if one := tokenize(t, v, "shop-a", "carol", val); one != toks[i] {
+			t.Errorf("value %d: Tokenize gave %q, TokenizeAll %q", i, one, toks[i])
+		}
+	}
+	again, err := v.TokenizeAll(ctx, "shop-a", "carol", values)
+	if err != nil {
+		t.Fatalf("TokenizeAll again: %v", err)
+	}
+	if diff := cmp.Diff(toks, again); diff != "" {
+		t.Errorf("TokenizeAll twice (-first +second):\n%s", diff)
+	}
+	got := detokenize(t, v, toks...)
+	for i, o := range got {
+		if o != (outcome{Value: values[i]}) {
+			t.Errorf("token %d detokenized to %+v, want %q", i, o, values[i])
+		}
+	}
+}
+
+// testShopifyExample is the example of "Schematizing Deletion at Scale": a buyer
+// shops on two shops; each shop (a data controller) sees its own token for the same
+// email; forgetting the buyer at one shop leaves the other shop's token alive;
+// forgetting the buyer everywhere kills both.
+func testShopifyExample(t *testing.T, h *harness) {
+	v := h.vault(t)
+	const email = "buyer@example.com"
+	atA := tokenize(t, v, "shop-a", email, email)
+	atB := tokenize(t, v, "shop-b", email, email)
+	if atA == atB || keyOf(t, atA) == keyOf(t, atB) {
+		t.Fatalf("one email under two shops is linkable: %q, %q", atA, atB)
+	}
+	if diff := cmp.Diff([]outcome{{Value: email}, {Value: email}}, detokenize(t, v, atA, atB)); diff != "" {
+		t.Fatalf("before any forget (-want +got):\n%s", diff)
+	}
+
+	res := forget(t, v, email, "shop-b")
+	if diff := cmp.Diff(vault.ForgetResult{KeysDestroyed: 1, TokensDestroyed: 1, Controller: v.ControllerRef("shop-b")}, res); diff != "" {
+		t.Errorf("forget at shop B (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]outcome{{Value: email}, {Err: "forgotten"}}, detokenize(t, v, atA, atB)); diff != "" {
+		t.Errorf("after forgetting at shop B (-want +got):\n%s", diff)
+	}
+	if again := tokenize(t, v, "shop-a", email, email); again != atA {
+		t.Errorf("shop A's token changed from %q to %q by a forget at shop B", atA, again)
+	}
+
+	res = forget(t, v, email, "")
+	if diff := cmp.Diff(vault.ForgetResult{KeysDestroyed: 1, TokensDestroyed: 1, Controller: "*"}, res); diff != "" {
+		t.Errorf("forget everywhere (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]outcome{{Err: "forgotten"}, {Err: "forgotten"}}, detokenize(t, v, atA, atB)); diff != "" {
+		t.Errorf("after forgetting everywhere (-want +got):\n%s", diff)
+	}
+}
+
+func testForgetThenRetokenize(t *testing.T, h *harness) {
+	v := h.vault(t)
+	const subject = "dave@example.com"
+	before := map[string]string{}
+	for _, c := range []string{"shop-a", "shop-b", "shop-c"} {
+		before[c] = tokenize(t, v, c, subject, subject)
+	}
+	tokenize(t, v, "shop-a", subject, "Dave")
+	res := forget(t, v, subject, "")
+	if res.KeysDestroyed != 3 || res.TokensDestroyed != 4 {
+		t.Errorf("forget everywhere destroyed %d keys and %d tokens, want 3 and 4", res.KeysDestroyed, res.TokensDestroyed)
+	}
+	for c, old := range before {
+		fresh := tokenize(t, v, c, subject, subject)
+		if fresh == old || keyOf(t, fresh) == keyOf(t, old) {
+			t.Errorf("%s: after forget the subject still gets token %q under the old key", c, old)
+		}
+		if diff := cmp.Diff([]outcome{{Err: "forgotten"}, {Value: subject}}, detokenize(t, v, old, fresh)); diff != "" {
+			t.Errorf("%s: old and new token (-want +got):\n%s", c, diff)
+		}
+	}
+}
+
+func testForgetUnknownSubject(t *testing.T, h *harness) {
+	v := h.vault(t)
+	tokenize(t, v, "shop-a", "erin", "erin@example.com")
+	if res := forget(t, v, "nobody", ""); res.KeysDestroyed != 0 || res.TokensDestroyed != 0 {
+		t.Errorf("forgetting an unknown subject destroyed %+v", res)
+	}
+	if res := forget(t, v, "erin", "shop-z"); res.KeysDestroyed != 0 {
+		t.Errorf("forgetting a subject at a controller it never used destroyed %+v", res)
+	}
+	if got := tokenize(t, v, "shop-a", "erin", "erin@example.com"); detokenize(t, v, got)[0].Value != "erin@example.com" {
+		t.Errorf("a forget of other subjects broke erin's token")
+	}
+}
+
+func testDetokenizeErrors(t *testing.T, h *harness) {
+	v := h.vault(t)
+	live, err := vault.ParseToken(tokenize(t, v, "shop-a", "frank", "frank@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := live
+	forged.MAC[0] ^= 1
+	var strange vault.Token
+	strange.Key[0] = 1
+	got := detokenize(t, v, "frank@example.com", live.String(), forged.String(), strange.String(), strings.ToUpper(live.String()))
+	want := []outcome{{Err: "malformed"}, {Value: "frank@example.com"}, {Err: "unknown"}, {Err: "unknown"}, {Err: "malformed"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Detokenize (-want +got):\n%s", diff)
+	}
+	if _, err := v.Detokenize(context.Background(), "", []string{live.String()}); !errors.Is(err, vault.ErrEmptyActor) {
+		t.Errorf("Detokenize without actor: got %v, want ErrEmptyActor", err)
+	}
+	if _, err := v.Forget(context.Background(), "", "frank", ""); !errors.Is(err, vault.ErrEmptyActor) {
+		t.Errorf("Forget without actor: got %v, want ErrEmptyActor", err)
+	}
+}
+
+func testRejectsEmptyScope(t *testing.T, h *harness) {
+	v := h.vault(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		controller, subject, value string
+		want                       error
+	}{
+		{"shop-a", "", "x", vault.ErrEmptySubject},
+		{"", "grace", "x", vault.ErrEmptyController},
+		{"shop-a", "grace", strings.Repeat("x", vault.MaxValueLen+1), vault.ErrValueTooLong},
+	} {
+		if _, err := v.Tokenize(ctx, tc.controller, tc.subject, tc.value); !errors.Is(err, tc.want) {
+			t.Errorf("Tokenize(%q, %q, %d bytes): got %v, want %v", tc.controller, tc.subject, len(tc.value), err, tc.want)
+		}
+	}
+	if _, err := v.Forget(ctx, "test", "", "shop-a"); !errors.Is(err, vault.ErrEmptySubject) {
+		t.Errorf("Forget with empty subject: got %v, want ErrEmptySubject", err)
+	}
+}
+
+// sharedStore lets several vaults use one store, as several processes share one
+// Postgres vault; only the owner closes it.
+type sharedStore struct{ vault.Store }
+
+func (sharedStore) Close() error { return nil }
+
+func testConcurrentNewSubject(t *testing.T, h *harness) {
+	store := h.open(t, h.name)
+	t.Cleanup(func() {
+		if err := store.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	const workers = 16
+	vaults := make([]*vault.Vault, workers)
+	for i := range vaults {
+		v, err := vault.New(context.Background(), sharedStore{store}, vault.Options{MasterKey: h.master})
+		if err != nil {
+			t.Fatalf("vault.New: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := v.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		vaults[i] = v
+	}
+	for round := range 5 {
+		subject := fmt.Sprintf("new-subject-%d", round)
+		toks := make([]string, workers)
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range workers {
+			wg.Go(func() {
+				<-start
+				// Half the workers tokenize the email, half the phone: both must end
+				// up under the one key that wins.
+				val := "email"
+				if i%2 == 1 {
+					val = "phone"
+				}
+				toks[i], errs[i] = vaults[i].Tokenize(context.Background(), "shop-a", subject, val)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("worker %d: %v", i, err)
+			}
+		}
+		key := keyOf(t, toks[0])
+		for i, tok := range toks {
+			if keyOf(t, tok) != key {
+				t.Errorf("round %d: worker %d got key %s, worker 0 key %s", round, i, keyOf(t, tok), key)
+			}
+			if tok != toks[i%2] {
+				t.Errorf("round %d: worker %d got %q, worker %d %q for the same value", round, i, tok, i%2, toks[i%2])
+			}
+		}
+		if diff := cmp.Diff([]outcome{{Value: "email"}, {Value: "phone"}}, detokenize(t, vaults[0], toks[0], toks[1])); diff != "" {
+			t.Errorf("round %d (-want +got):\n%s", round, diff)
+		}
+	}
+}
+
+// testConcurrentTokenizeAndForget races tokenizes of a few subjects with forgets of
+// them. Whatever the interleaving, tokenize never fails, and every token it returned
+// either detokenizes to its value or is forgotten.
+func testConcurrentTokenizeAndForget(t *testing.T, h *harness) {
+	v := h.vault(t)
+	ctx := context.Background()
+	type issued struct{ token, value string }
+	var mu sync.Mutex
+	var all []issued
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				subject := fmt.Sprintf("s%d", i%4)
+				value := fmt.Sprintf("v%d", (w+i)%3)
+				tok, err := v.Tokenize(ctx, "shop-a", subject, value)
+				if err != nil {
+					errs <- fmt.Errorf("Tokenize: %w", err)
+					return
+				}
+				mu.Lock()
+				all = append(all, issued{tok, value})
+				mu.Unlock()
+			}
+		})
+	}
+	for w := range 2 {
+		wg.Go(func() {
+			for i := range 10 {
+				controller := ""
+				if i%2 == 0 {
+					controller = "shop-a"
+				}
+				if _, err := v.Forget(ctx, "test", fmt.Sprintf("s%d", (w+i)%4), controller); err != nil {
+					errs <- fmt.Errorf("Forget: %w", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	toks := make([]string, len(all))
+	for i, is := range all {
+		toks[i] = is.token
+	}
+	for i, o := range detokenize(t, v, toks...) {
+		if o.Err == "" && o.Value != all[i].value {
+			t.Errorf("token %d detokenized to a value that is not the one tokenized", i)
+		}
+		if o.Err != "" && o.Err != "forgotten" {
+			t.Errorf("token %d: %s, want a value or forgotten", i, o.Err)
+		}
+	}
+}
+
+// testStoreRaces checks the store contract the vault relies on to resolve races:
+// insert-if-absent keys, refused writes under a forgotten key, and no reuse of ids.
+func testStoreRaces(t *testing.T, h *harness) {
+	s := h.open(t, h.name)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	ctx := context.Background()
+	if err := s.BindMasterKey(ctx, []byte("fingerprint-1")); err != nil {
+		t.Fatalf("BindMasterKey: %v", err)
+	}
+	rec := vault.KeyRecord{ID: vault.KeyID{1}, Pair: vault.PairID{2}, Subject: vault.SubjectID{3}, Wrapped: make([]byte, 60)}
+	got, err := s.CreateKey(ctx, rec)
+	if err != nil || got.ID != rec.ID {
+		t.Fatalf("CreateKey: %v, %v", got.ID, err)
+	}
+	other := rec
+	other.ID = vault.KeyID{9}
+	if got, err := s.CreateKey(ctx, other); err != nil || got.ID != rec.ID {
+		t.Errorf("CreateKey for a pair that has a key: got key %s, %v; want the existing key %s", got.ID, err, rec.ID)
+	}
+	sameID := rec
+	sameID.Pair = vault.PairID{4}
+	if _, err := s.CreateKey(ctx, sameID); !errors.Is(err, vault.ErrKeyIDTaken) {
+		t.Errorf("CreateKey with a used id: got %v, want ErrKeyIDTaken", err)
+	}
+	m := vault.Mapping{MAC: vault.MAC{5}, Sealed: []byte("sealed")}
+	if err := s.PutMappings(ctx, rec.ID, []vault.Mapping{m, m}); err != nil {
+		t.Fatalf("PutMappings: %v", err)
+	}
+	if _, err := s.Forget(ctx, vault.ForgetRequest{Subject: rec.Subject, Pair: &rec.Pair, Audit: vault.AuditEntry{Actor: "test", Action: vault.ActionForget}}); err != nil {
+		t.Fatalf("Forget: %v", err)
+	}
+	if err := s.PutMappings(ctx, rec.ID, []vault.Mapping{m}); !errors.Is(err, vault.ErrForgotten) {
+		t.Errorf("PutMappings under a forgotten key: got %v, want ErrForgotten", err)
+	}
+	if err := s.PutMappings(ctx, vault.KeyID{7}, []vault.Mapping{m}); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("PutMappings under an unknown key: got %v, want ErrNotFound", err)
+	}
+	if _, err := s.CreateKey(ctx, vault.KeyRecord{ID: rec.ID, Pair: vault.PairID{8}, Subject: rec.Subject, Wrapped: rec.Wrapped}); !errors.Is(err, vault.ErrKeyIDTaken) {
+		t.Errorf("CreateKey reusing a forgotten id: got %v, want ErrKeyIDTaken", err)
+	}
+	if _, err := s.KeyByPair(ctx, rec.Pair); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("KeyByPair after forget: got %v, want ErrNotFound", err)
+	}
+	if _, _, err := s.Mappings(ctx, rec.ID, []vault.MAC{m.MAC}); !errors.Is(err, vault.ErrForgotten) {
+		t.Errorf("Mappings after forget: got %v, want ErrForgotten", err)
+	}
+	if err := s.BindMasterKey(ctx, []byte("fingerprint-2")); !errors.Is(err, vault.ErrWrongMasterKey) {
+		t.Errorf("BindMasterKey with another fingerprint: got %v, want ErrWrongMasterKey", err)
+	}
+}
+
+func testAudit(t *testing.T, h *harness) {
+	v := h.vault(t)
+	ctx := context.Background()
+	const subject, value = "heidi@example.com", "+49 30 1234567"
+	tok := tokenize(t, v, "shop-a", subject, value)
+	tokenize(t, v, "shop-b", subject, value)
+	if _, err := v.Detokenize(ctx, "alice-admin", []string{tok, "not-a-token"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Forget(ctx, "bob-admin", subject, "shop-a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Forget(ctx, "bob-admin", subject, ""); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := v.Audit(ctx, 0, 100)
+	if err != nil {
+		t.Fatalf("Audit: %v", err)
+	}
+	type line struct {
+		Actor, Action, Controller string
+		Tokens, Resolved, Keys    int
+	}
+	var got []line
+	var last uint64
+	for _, e := range entries {
+		if e.Seq <= last {
+			t.Errorf("audit seq %d after %d", e.Seq, last)
+		}
+		last = e.Seq
+		if e.Time.IsZero() {
+			t.Errorf("audit entry %d has no time", e.Seq)
+		}
+		got = append(got, line{e.Actor, e.Action, e.Controller, e.Tokens, e.Resolved, e.Keys})
+		raw, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pii := range []string{subject, value, "shop-a", "shop-b"} {
+			if strings.Contains(string(raw), pii) {
+				t.Errorf("audit entry %s holds %q", raw, pii)
+			}
+		}
+	}
+	want := []line{
+		{"alice-admin", vault.ActionDetokenize, "", 2, 1, 0},
+		{"bob-admin", vault.ActionForget, v.ControllerRef("shop-a"), 1, 0, 1},
+		{"bob-admin", vault.ActionForget, "*", 1, 0, 1},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("audit log (-want +got):\n%s", diff)
+	}
+	if v.ControllerRef("shop-a") == v.ControllerRef("shop-b") {
+		t.Errorf("two controllers share one audit reference")
+	}
+	tail, err := v.Audit(ctx, entries[0].Seq, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tail) != 1 || tail[0].Seq != entries[1].Seq {
+		t.Errorf("Audit(after=%d, limit=1) = %+v, want entry %d", entries[0].Seq, tail, entries[1].Seq)
+	}
+}
+
+func testStats(t *testing.T, h *harness) {
+	v := h.vault(t)
+	ctx := context.Background()
+	for i := range 3 {
+		for _, c := range []string{"shop-a", "shop-b"} {
+			if _, err := v.TokenizeAll(ctx, c, fmt.Sprint("subject-", i), []string{"email", "phone"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	forget(t, v, "subject-0", "")
+	st, err := v.Stats(ctx)
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	got := [4]int64{st.Keys, st.Tokens, st.Forgotten, st.Audit}
+	if want := [4]int64{4, 8, 2, 1}; got != want {
+		t.Errorf("Stats keys, tokens, forgotten, audit = %v, want %v", got, want)
+	}
+}
+
+func testPersistsAcrossReopen(t *testing.T, h *harness) {
+	ctx := context.Background()
+	v, err := vault.New(ctx, h.open(t, h.name), vault.Options{MasterKey: h.master})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := tokenize(t, v, "shop-a", "ivan", "ivan@example.com")
+	gone := tokenize(t, v, "shop-b", "ivan", "ivan@example.com")
+	forget(t, v, "ivan", "shop-b")
+	if err := v.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	v2 := h.vault(t)
+	if again := tokenize(t, v2, "shop-a", "ivan", "ivan@example.com"); again != kept {
+		t.Errorf("after reopen the token changed from %q to %q", kept, again)
+	}
+	if diff := cmp.Diff([]outcome{{Value: "ivan@example.com"}, {Err: "forgotten"}}, detokenize(t, v2, kept, gone)); diff != "" {
+		t.Errorf("after reopen (-want +got):\n%s", diff)
+	}
+	if fresh := tokenize(t, v2, "shop-b", "ivan", "ivan@example.com"); fresh == gone {
+		t.Errorf("after reopen a forgotten subject got its old token back")
+	}
+	entries, err := v2.Audit(ctx, 0, 10)
+	if err != nil || len(entries) != 2 {
+		t.Errorf("after reopen the audit log holds %d entries (%v), want 2", len(entries), err)
+	}
+}
+
+func testWrongMasterKey(t *testing.T, h *harness) {
+	ctx := context.Background()
+	v, err := vault.New(ctx, h.open(t, h.name), vault.Options{MasterKey: h.master})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenize(t, v, "shop-a", "judy", "judy@example.com")
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := h.open(t, h.name)
+	_, err = vault.New(ctx, s, vault.Options{MasterKey: randomKey(t)})
+	if !errors.Is(err, vault.ErrWrongMasterKey) {
+		t.Errorf("New with another master key: got %v, want ErrWrongMasterKey", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
