@@ -1,0 +1,921 @@
+package buffer
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Disk buffer. The zero value of each field selects its
+// default.
+type Options struct {
+	// MaxBytes bounds the records held for consumers: bytes (framing included) not
+	// yet acknowledged by every consumer, plus appends in flight. An append that
+	// would go beyond it fails with ErrFull. Disk use stays below MaxBytes plus
+	// SegmentBytes. Default 1 GiB.
+	MaxBytes int64
+	// SegmentBytes is the size at which a new segment file is started; a segment
+	// is deleted once every consumer has acknowledged all its records. Default 64 MiB.
+	SegmentBytes int64
+	// MaxRecordBytes is the largest record accepted. Default 4 MiB, or less when
+	// SegmentBytes or MaxBytes is smaller.
+	MaxRecordBytes int
+	// MaxBatchDelay is how long the committer waits, once an append is queued, for
+	// more appends to share its fsync. 0, the default, commits as soon as the
+	// previous fsync has finished: appends that arrive during an fsync already share
+	// the next one, which is the best latency and throughput on most disks.
+	MaxBatchDelay time.Duration
+	// Consumers names the consumers ([a-z0-9_.-], at most 64 bytes), each with its
+	// own committed position. A consumer new to the directory starts at the oldest
+	// record still stored; a consumer left out forgets its position and no longer
+	// holds back space. Default: one consumer named "default".
+	Consumers []string
+}
+
+const (
+	defaultMaxBytes       = 1 << 30
+	defaultSegmentBytes   = 64 << 20
+	defaultMaxRecordBytes = 4 << 20
+	minSegmentBytes       = 1 << 10
+	maxSegmentBytes       = 1 << 32
+	maxBatchDelayLimit    = time.Second
+	// DefaultConsumer is the consumer used when Options.Consumers is empty.
+	DefaultConsumer = "default"
+)
+
+var consumerName = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
+
+// withDefaults returns o with defaults filled in, or every problem found.
+func (o Options) withDefaults() (Options, error) {
+	var errs []error
+	if o.MaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("MaxBytes is %d: it must be positive (0 selects %d)", o.MaxBytes, defaultMaxBytes))
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = defaultMaxBytes
+	}
+	switch {
+	case o.SegmentBytes == 0:
+		o.SegmentBytes = defaultSegmentBytes
+	case o.SegmentBytes < minSegmentBytes || o.SegmentBytes > maxSegmentBytes:
+		errs = append(errs, fmt.Errorf("SegmentBytes is %d: it must be between %d and %d (0 selects %d)", o.SegmentBytes, minSegmentBytes, maxSegmentBytes, defaultSegmentBytes))
+	}
+	fit := min(o.SegmentBytes-segHeaderSize-frameHeaderSize, o.MaxBytes-frameHeaderSize)
+	switch {
+	case o.MaxRecordBytes < 0:
+		errs = append(errs, fmt.Errorf("MaxRecordBytes is %d: it must be positive (0 selects %d)", o.MaxRecordBytes, defaultMaxRecordBytes))
+	case o.MaxRecordBytes == 0:
+		o.MaxRecordBytes = int(max(1, min(defaultMaxRecordBytes, fit)))
+	case int64(o.MaxRecordBytes) > fit:
+		errs = append(errs, fmt.Errorf("MaxRecordBytes is %d: a record and its %d bytes of framing must fit in a segment (SegmentBytes %d, of which %d are the header) and in MaxBytes %d, so it may be at most %d", o.MaxRecordBytes, frameHeaderSize, o.SegmentBytes, segHeaderSize, o.MaxBytes, fit))
+	}
+	if o.MaxBatchDelay < 0 || o.MaxBatchDelay > maxBatchDelayLimit {
+		errs = append(errs, fmt.Errorf("MaxBatchDelay is %s: it must be between 0 and %s", o.MaxBatchDelay, maxBatchDelayLimit))
+	}
+	if len(o.Consumers) == 0 {
+		o.Consumers = []string{DefaultConsumer}
+	}
+	seen := map[string]bool{}
+	for _, name := range o.Consumers {
+		switch {
+		case !consumerName.MatchString(name):
+			errs = append(errs, fmt.Errorf("consumer name %q: use 1 to 64 characters among a-z, 0-9, '_', '.' and '-'", name))
+		case seen[name]:
+			errs = append(errs, fmt.Errorf("consumer name %q is listed twice", name))
+		}
+		seen[name] = true
+	}
+	o.Consumers = slices.Clone(o.Consumers)
+	if len(errs) > 0 {
+		return o, fmt.Errorf("invalid buffer options: %w", errors.Join(errs...))
+	}
+	return o, nil
+}
+
+// Disk is a Buffer stored in segment files in one directory. It is safe for
+// concurrent use; see Buffer for the contract of each method.
+type Disk struct {
+	dir  string
+	opts Options
+	lock *os.File
+
+	mu        sync.Mutex
+	work      *sync.Cond // signals the committer: queue not empty, or closed
+	segs      []*segment // by base; the last one is being appended to
+	queue     []*request
+	inflight  int64 // bytes queued or being committed
+	closed    bool
+	failed    error         // sticky: the first write or fsync error
+	notify    chan struct{} // closed and replaced after every commit
+	fsyncs    uint64
+	appended  uint64
+	consumers map[string]*consumer // fixed at Open
+	order     []*consumer
+
+	// Owned by the committer goroutine.
+	active *segment
+	wsize  int64  // bytes written to active, durable or not
+	wcount uint64 // records written to active
+	wbuf   []byte
+	spare  []*request
+	done   chan struct{} // closed when the committer exits
+
+	ackMu sync.Mutex // serializes writes of the offsets file
+}
+
+var _ Buffer = (*Disk)(nil)
+
+// segment is one segment file.
+type segment struct {
+	base     uint64 // sequence number of the first record
+	path     string
+	f        *os.File
+	startAbs int64 // framed bytes in the log before this segment (see position)
+	// Durable extent, guarded by Disk.mu: records and file size up to the last
+	// fsync.
+	count uint64
+	size  int64
+}
+
+func (s *segment) endAbs() int64 { return s.startAbs + s.size - segHeaderSize }
+
+// position is a place between two records of the log.
+type position struct {
+	seq uint64 // sequence number of the next record
+	seg uint64 // base of the segment that off refers to
+	off int64  // file offset in that segment
+	abs int64  // framed bytes since the first segment present at Open
+}
+
+// consumer is the state of one named consumer.
+type consumer struct {
+	name   string
+	readMu sync.Mutex // serializes Reads of this consumer
+	// Guarded by Disk.mu.
+	read    position            // next record to hand out
+	acked   position            // end of the contiguous acknowledged prefix
+	pending map[uint64]position // acknowledged batches past acked: first seq -> end
+	durable position            // acked, as last written to the offsets file
+}
+
+// request is one Append call waiting for the committer.
+type request struct {
+	frames []byte
+	done   chan error
+}
+
+// Open opens the buffer in dir, creating dir if needed, and recovers it: a torn
+// write at the end of the last segment (an append that was never acknowledged) is
+// cut off; any other damage fails Open with a *CorruptError. Records not yet
+// acknowledged by a consumer are read by it again. Only one process may have a
+// directory open at a time.
+func Open(dir string, opts Options) (*Disk, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("opening buffer: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening buffer: %w", err)
+	}
+	d := &Disk{dir: dir, opts: opts, lock: lock, notify: make(chan struct{}), done: make(chan struct{})}
+	d.work = sync.NewCond(&d.mu)
+	if err := d.recover(); err != nil {
+		return nil, errors.Join(fmt.Errorf("opening buffer %s: %w", dir, err), d.closeFiles())
+	}
+	go d.commitLoop()
+	return d, nil
+}
+
+// recover loads the directory: segments, consumer positions, torn tail.
+func (d *Disk) recover() error {
+	if err := os.Remove(filepath.Join(d.dir, offsetsName+".tmp")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing stale temporary file: %w", err)
+	}
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return fmt.Errorf("listing: %w", err)
+	}
+	var bases []uint64
+	for _, e := range entries {
+		if base, ok := parseSegmentName(e.Name()); ok {
+			bases = append(bases, base)
+		} else if strings.HasSuffix(e.Name(), segSuffix) {
+			return fmt.Errorf("%s: unexpected file name: segment files are named after their first sequence number, 20 digits", e.Name())
+		}
+	}
+	slices.Sort(bases)
+	stored, haveOffsets, err := readOffsets(d.dir)
+	if err != nil {
+		return err
+	}
+	if len(bases) == 0 {
+		if haveOffsets {
+			return fmt.Errorf("%s exists but there is no segment file: records are missing; move the directory aside to start empty", offsetsName)
+		}
+		f, path, err := createSegment(d.dir, 0)
+		if err != nil {
+			return err
+		}
+		d.segs = []*segment{{base: 0, path: path, f: f, size: segHeaderSize}}
+		return d.loadConsumers(stored, haveOffsets, nil)
+	}
+	found, acked, err := d.loadSegments(bases, stored)
+	if err != nil {
+		return err
+	}
+	if err := d.loadConsumers(stored, haveOffsets, found); err != nil {
+		return err
+	}
+	// Every consumer is past these segments: the process died between storing the
+	// acknowledgment and deleting them.
+	for _, base := range acked {
+		if err := os.Remove(filepath.Join(d.dir, segmentName(base))); err != nil {
+			return fmt.Errorf("removing acknowledged segment: %w", err)
+		}
+	}
+	if len(acked) > 0 {
+		return syncDir(d.dir)
+	}
+	return nil
+}
+
+// loadSegments opens and scans the segments named by bases. Segments that every
+// consumer in stored has acknowledged are neither opened nor scanned: their bases
+// are returned, for recover to delete once the stored positions have been
+// checked. It also returns the file offsets of the records at the stored
+// positions.
+func (d *Disk) loadSegments(bases []uint64, stored map[string]uint64) (found map[uint64]int64, acked []uint64, err error) {
+	// A consumer new to the directory starts at the oldest segment, so it keeps them
+	// all.
+	low := bases[len(bases)-1]
+	for _, name := range d.opts.Consumers {
+		off, ok := stored[name]
+		if !ok {
+			low = bases[0]
+			break
+		}
+		low = min(low, off)
+	}
+	keep := 0
+	for keep < len(bases)-1 && bases[keep+1] <= low {
+		keep++
+	}
+	acked, bases = bases[:keep], bases[keep:]
+
+	// Scan what is left, remembering where each consumer's next record starts.
+	wanted := map[uint64]int64{}
+	for _, off := range stored {
+		wanted[off] = -1
+	}
+	var abs int64
+	for i, base := range bases {
+		last := i == len(bases)-1
+		path := filepath.Join(d.dir, segmentName(base))
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening segment: %w", err)
+		}
+		s := &segment{base: base, path: path, f: f, startAbs: abs}
+		d.segs = append(d.segs, s)
+		info, err := f.Stat()
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening segment: %w", err)
+		}
+		seq := base
+		res, err := scanSegment(f, info.Size(), path, base, last, func(off int64, _ frame) {
+			if _, ok := wanted[seq]; ok {
+				wanted[seq] = off
+			}
+			seq++
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case res.headerTorn:
+			// Created but never written to before the process died.
+			if err := writeSegmentHeader(f, base); err != nil {
+				return nil, nil, err
+			}
+			res.end = segHeaderSize
+		case res.torn:
+			if err := f.Truncate(res.end); err != nil {
+				return nil, nil, fmt.Errorf("truncating torn write (%s) in %s at offset %d: %w", res.tornReason, path, res.end, err)
+			}
+			if err := f.Sync(); err != nil {
+				return nil, nil, fmt.Errorf("syncing %s: %w", path, err)
+			}
+		}
+		s.count, s.size = res.count, res.end
+		abs = s.endAbs()
+		if !last && base+s.count != bases[i+1] {
+			return nil, nil, &CorruptError{Path: path, Offset: s.size, Reason: fmt.Sprintf("segment holds records %d to %d but the next segment starts at %d", base, base+s.count, bases[i+1])}
+		}
+	}
+	return wanted, acked, nil
+}
+
+// loadConsumers sets every consumer's position from stored (or the oldest record
+// for a new consumer) and rewrites the offsets file when the set of consumers
+// changed.
+func (d *Disk) loadConsumers(stored map[string]uint64, haveOffsets bool, found map[uint64]int64) error {
+	d.consumers = map[string]*consumer{}
+	current := map[string]uint64{}
+	for _, name := range d.opts.Consumers {
+		seq, ok := stored[name]
+		if !ok {
+			seq = d.segs[0].base
+		}
+		p, err := d.positionOf(seq, found)
+		if err != nil {
+			return fmt.Errorf("consumer %q: %w", name, err)
+		}
+		c := &consumer{name: name, read: p, acked: p, durable: p, pending: map[uint64]position{}}
+		d.consumers[name] = c
+		d.order = append(d.order, c)
+		current[name] = seq
+	}
+	if haveOffsets && mapsEqual(current, stored) {
+		return nil
+	}
+	return writeOffsets(d.dir, current)
+}
+
+func mapsEqual(a, b map[string]uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// positionOf returns the position of the record with sequence number seq, using
+// the file offsets found while scanning.
+func (d *Disk) positionOf(seq uint64, found map[uint64]int64) (position, error) {
+	end := d.endLocked()
+	first := d.segs[0].base
+	if seq < first || seq > end.seq {
+		return position{}, fmt.Errorf("its acknowledged position, record %d, is outside the records stored (%d to %d): segment files are missing or were cut short; move the buffer directory aside to start empty", seq, first, end.seq)
+	}
+	if seq == end.seq {
+		return end, nil
+	}
+	s := d.segmentOf(seq)
+	if seq == s.base {
+		return position{seq: seq, seg: s.base, off: segHeaderSize, abs: s.startAbs}, nil
+	}
+	off, ok := found[seq]
+	if !ok || off < 0 {
+		return position{}, fmt.Errorf("record %d was not found while scanning %s", seq, s.path)
+	}
+	return position{seq: seq, seg: s.base, off: off, abs: s.startAbs + off - segHeaderSize}, nil
+}
+
+// endLocked returns the position after the last durable record.
+func (d *Disk) endLocked() position {
+	s := d.segs[len(d.segs)-1]
+	return position{seq: s.base + s.count, seg: s.base, off: s.size, abs: s.endAbs()}
+}
+
+// segmentOf returns the segment holding record seq, which must be stored.
+func (d *Disk) segmentOf(seq uint64) *segment {
+	i := sort.Search(len(d.segs), func(i int) bool { return d.segs[i].base > seq })
+	return d.segs[i-1]
+}
+
+// locateLocked returns the segment and file offset of the record at p, or
+// ok=false when p is at the end of the durable log.
+func (d *Disk) locateLocked(p position) (s *segment, off int64, ok bool, err error) {
+	if p.seq >= d.endLocked().seq {
+		return nil, 0, false, nil
+	}
+	s = d.segmentOf(p.seq)
+	switch {
+	case s.base == p.seg:
+		return s, p.off, true, nil
+	case s.base == p.seq:
+		// p is the end of the previous segment: the record opens this one.
+		return s, segHeaderSize, true, nil
+	}
+	return nil, 0, false, fmt.Errorf("buffer: internal error: position %d in segment %d does not match segment %d", p.seq, p.seg, s.base)
+}
+
+// usedLocked is the capacity in use: bytes the slowest consumer has not durably
+// acknowledged, plus appends in flight.
+func (d *Disk) usedLocked() int64 {
+	end := d.endLocked()
+	low := end.abs
+	for _, c := range d.order {
+		low = min(low, c.durable.abs)
+	}
+	return end.abs - low + d.inflight
+}
+
+// Append implements Buffer. Concurrent calls are committed together: one write
+// and one fsync for everything queued while the previous fsync ran.
+func (d *Disk) Append(ctx context.Context, records [][]byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(records) == 0 {
+		return nil
+	}
+	size := 0
+	for i, r := range records {
+		if len(r) > d.opts.MaxRecordBytes {
+			return fmt.Errorf("%w: record %d has %d bytes, more than MaxRecordBytes (%d)", ErrTooLarge, i, len(r), d.opts.MaxRecordBytes)
+		}
+		size += frameHeaderSize + len(r)
+	}
+	if int64(size) > d.opts.MaxBytes {
+		return fmt.Errorf("%w: %d records take %d bytes, more than the buffer's capacity (%d); append fewer at a time", ErrTooLarge, len(records), size, d.opts.MaxBytes)
+	}
+	now := time.Now().UnixNano()
+	frames := make([]byte, 0, size)
+	for _, r := range records {
+		frames = appendFrame(frames, r, now)
+	}
+	req := &request{frames: frames, done: make(chan error, 1)}
+
+	d.mu.Lock()
+	switch {
+	case d.closed:
+		d.mu.Unlock()
+		return ErrClosed
+	case d.failed != nil:
+		d.mu.Unlock()
+		return fmt.Errorf("buffer: refusing appends after an earlier write failure (reopen the buffer to recover): %w", d.failed)
+	case d.usedLocked()+int64(size) > d.opts.MaxBytes:
+		d.mu.Unlock()
+		return ErrFull
+	}
+	d.inflight += int64(size)
+	d.queue = append(d.queue, req)
+	d.work.Signal()
+	d.mu.Unlock()
+
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// commitLoop is the committer goroutine: it takes every queued append, writes them
+// all, fsyncs once and then answers them, until the buffer is closed and drained.
+func (d *Disk) commitLoop() {
+	defer close(d.done)
+	for {
+		d.mu.Lock()
+		for len(d.queue) == 0 && !d.closed {
+			d.work.Wait()
+		}
+		if len(d.queue) == 0 {
+			d.mu.Unlock()
+			return
+		}
+		if d.opts.MaxBatchDelay > 0 && !d.closed {
+			d.mu.Unlock()
+			time.Sleep(d.opts.MaxBatchDelay)
+			d.mu.Lock()
+		}
+		reqs := d.queue
+		d.queue = d.spare[:0]
+		failed := d.failed
+		d.mu.Unlock()
+
+		err := failed
+		if err == nil {
+			err = d.commit(reqs)
+		}
+		var size int64
+		for _, r := range reqs {
+			size += int64(len(r.frames))
+		}
+		d.mu.Lock()
+		d.inflight -= size
+		if err != nil && d.failed == nil {
+			d.failed = err
+		}
+		d.mu.Unlock()
+		for i, r := range reqs {
+			r.done <- err
+			reqs[i] = nil
+		}
+		d.spare = reqs[:0]
+	}
+}
+
+// commit writes the frames of reqs to the log, rolling to new segments as needed,
+// and fsyncs. Once it returns nil every frame is durable and visible to readers.
+func (d *Disk) commit(reqs []*request) error {
+	if d.active == nil {
+		d.mu.Lock()
+		d.active = d.segs[len(d.segs)-1]
+		d.wsize, d.wcount = d.active.size, d.active.count
+		d.mu.Unlock()
+	}
+	d.wbuf = d.wbuf[:0]
+	for _, r := range reqs {
+		b := r.frames
+		for len(b) > 0 {
+			// Take the longest run of whole frames that fits in the active segment
+			// (always at least one frame in an empty segment).
+			n, count := 0, uint64(0)
+			room := d.opts.SegmentBytes - d.wsize - int64(len(d.wbuf))
+			for n < len(b) {
+				size := frameHeaderSize + int(binary.LittleEndian.Uint32(b[n:n+4]))
+				if int64(n+size) > room && (n > 0 || d.wcount+count > 0 || len(d.wbuf) > 0) {
+					break
+				}
+				n += size
+				count++
+			}
+			if n == 0 {
+				if err := d.roll(); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := d.write(b[:n]); err != nil {
+				return err
+			}
+			d.wcount += count
+			b = b[n:]
+		}
+	}
+	return d.sync()
+}
+
+// write queues frames for the active segment, writing them out in large chunks.
+func (d *Disk) write(frames []byte) error {
+	const chunk = 1 << 20
+	if len(d.wbuf)+len(frames) <= chunk {
+		d.wbuf = append(d.wbuf, frames...)
+		return nil
+	}
+	if err := d.flush(); err != nil {
+		return err
+	}
+	if len(frames) <= chunk {
+		d.wbuf = append(d.wbuf, frames...)
+		return nil
+	}
+	if _, err := d.active.f.WriteAt(frames, d.wsize); err != nil {
+		return fmt.Errorf("buffer: writing %s: %w", d.active.path, err)
+	}
+	d.wsize += int64(len(frames))
+	return nil
+}
+
+func (d *Disk) flush() error {
+	if len(d.wbuf) == 0 {
+		return nil
+	}
+	if _, err := d.active.f.WriteAt(d.wbuf, d.wsize); err != nil {
+		return fmt.Errorf("buffer: writing %s: %w", d.active.path, err)
+	}
+	d.wsize += int64(len(d.wbuf))
+	d.wbuf = d.wbuf[:0]
+	return nil
+}
+
+// sync makes everything written to the active segment durable, then publishes it
+// to readers.
+func (d *Disk) sync() error {
+	if err := d.flush(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	unchanged := d.wsize == d.active.size
+	d.mu.Unlock()
+	if unchanged {
+		return nil
+	}
+	if err := d.active.f.Sync(); err != nil {
+		return fmt.Errorf("buffer: syncing %s: %w", d.active.path, err)
+	}
+	d.mu.Lock()
+	d.appended += d.wcount - d.active.count
+	d.active.size, d.active.count = d.wsize, d.wcount
+	d.fsyncs++
+	close(d.notify)
+	d.notify = make(chan struct{})
+	d.mu.Unlock()
+	return nil
+}
+
+// roll makes the active segment durable and starts the next one.
+func (d *Disk) roll() error {
+	if err := d.sync(); err != nil {
+		return err
+	}
+	base := d.active.base + d.wcount
+	f, path, err := createSegment(d.dir, base)
+	if err != nil {
+		return fmt.Errorf("buffer: %w", err)
+	}
+	s := &segment{base: base, path: path, f: f, startAbs: d.active.endAbs(), size: segHeaderSize}
+	d.mu.Lock()
+	d.segs = append(d.segs, s)
+	d.mu.Unlock()
+	d.active, d.wsize, d.wcount = s, segHeaderSize, 0
+	return nil
+}
+
+// Read implements Buffer.
+func (d *Disk) Read(ctx context.Context, consumer string, max int) (Batch, error) {
+	if max <= 0 {
+		return Batch{}, fmt.Errorf("buffer: reading %d records: max must be positive", max)
+	}
+	c, ok := d.consumers[consumer]
+	if !ok {
+		return Batch{}, fmt.Errorf("%w: %q", ErrUnknownConsumer, consumer)
+	}
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	for {
+		d.mu.Lock()
+		if d.closed {
+			d.mu.Unlock()
+			return Batch{}, ErrClosed
+		}
+		p := c.read
+		s, off, ok, err := d.locateLocked(p)
+		if err != nil {
+			d.mu.Unlock()
+			return Batch{}, err
+		}
+		if !ok {
+			wait := d.notify
+			d.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return Batch{}, ctx.Err()
+			case <-wait:
+				continue
+			}
+		}
+		// The records between off and s.size are durable and immutable, and s
+		// cannot be deleted while this consumer has not acknowledged them.
+		limit, avail := s.size, s.base+s.count-p.seq
+		d.mu.Unlock()
+
+		recs, end, err := readFrames(s, off, limit, min(uint64(max), avail))
+		if err != nil {
+			d.mu.Lock()
+			closed := d.closed
+			d.mu.Unlock()
+			if closed {
+				return Batch{}, ErrClosed
+			}
+			return Batch{}, err
+		}
+		next := position{seq: p.seq + uint64(len(recs)), seg: s.base, off: end, abs: s.startAbs + end - segHeaderSize}
+		d.mu.Lock()
+		c.read = next
+		d.mu.Unlock()
+		return Batch{Consumer: consumer, First: p.seq, Records: recs, owner: d, end: next}, nil
+	}
+}
+
+// readFrames reads up to n records (at least one) of s from off, stopping at limit
+// or after about readChunk bytes. It returns the records and the offset after them.
+func readFrames(s *segment, off, limit int64, n uint64) ([][]byte, int64, error) {
+	size := min(limit-off, readChunk)
+	buf := make([]byte, size)
+	if _, err := s.f.ReadAt(buf, off); err != nil {
+		return nil, off, fmt.Errorf("buffer: reading %s: %w", s.path, err)
+	}
+	var recs [][]byte
+	for uint64(len(recs)) < n && len(buf) > 0 {
+		f, st := decodeFrame(buf)
+		if st == frameShortPayload && len(recs) == 0 && off+int64(f.size) <= limit {
+			// A record larger than the chunk: read it whole.
+			buf = make([]byte, f.size)
+			if _, err := s.f.ReadAt(buf, off); err != nil {
+				return nil, off, fmt.Errorf("buffer: reading %s: %w", s.path, err)
+			}
+			f, st = decodeFrame(buf)
+		}
+		if st == frameShortHeader || st == frameShortPayload {
+			if len(recs) > 0 {
+				break // the rest is beyond this chunk
+			}
+		}
+		if st != frameOK {
+			return nil, off, &CorruptError{Path: s.path, Offset: off, Reason: st.String()}
+		}
+		recs = append(recs, f.payload[:len(f.payload):len(f.payload)])
+		buf = buf[f.size:]
+		off += int64(f.size)
+	}
+	return recs, off, nil
+}
+
+// Ack implements Buffer.
+func (d *Disk) Ack(ctx context.Context, b Batch) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if b.owner == nil && len(b.Records) == 0 {
+		return nil // the zero Batch
+	}
+	if b.owner != d {
+		return ErrForeignBatch
+	}
+	c, ok := d.consumers[b.Consumer]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownConsumer, b.Consumer)
+	}
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return ErrClosed
+	}
+	switch {
+	case b.end.seq <= c.acked.seq:
+		d.mu.Unlock()
+		return nil // acknowledged before
+	case b.First < c.acked.seq || b.end.seq > c.read.seq || b.end.seq != b.First+uint64(len(b.Records)):
+		d.mu.Unlock()
+		return fmt.Errorf("%w: records %d to %d overlap acknowledged ones (up to %d) or were not read", ErrForeignBatch, b.First, b.end.seq, c.acked.seq)
+	case b.First > c.acked.seq:
+		c.pending[b.First] = b.end
+		d.mu.Unlock()
+		return nil
+	}
+	c.acked = b.end
+	for {
+		next, ok := c.pending[c.acked.seq]
+		if !ok {
+			break
+		}
+		delete(c.pending, c.acked.seq)
+		c.acked = next
+	}
+	d.mu.Unlock()
+	return d.persistAcks()
+}
+
+// persistAcks writes every consumer's acknowledged position to the offsets file,
+// then deletes the segments that every consumer has passed.
+func (d *Disk) persistAcks() error {
+	d.ackMu.Lock()
+	defer d.ackMu.Unlock()
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return ErrClosed
+	}
+	offs := map[string]uint64{}
+	acked := make([]position, len(d.order))
+	changed := false
+	for i, c := range d.order {
+		offs[c.name] = c.acked.seq
+		acked[i] = c.acked
+		changed = changed || c.acked.seq != c.durable.seq
+	}
+	d.mu.Unlock()
+	if !changed {
+		return nil // an Ack running concurrently wrote this one too
+	}
+	if err := writeOffsets(d.dir, offs); err != nil {
+		return fmt.Errorf("buffer: %w", err)
+	}
+
+	d.mu.Lock()
+	low := acked[0].seq
+	for i, c := range d.order {
+		c.durable = acked[i]
+		low = min(low, acked[i].seq)
+	}
+	n := 0
+	for n < len(d.segs)-1 && d.segs[n+1].base <= low {
+		n++
+	}
+	gone := slices.Clone(d.segs[:n])
+	d.segs = slices.Delete(d.segs, 0, n)
+	d.mu.Unlock()
+
+	if len(gone) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, s := range gone {
+		if err := s.f.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := os.Remove(s.path); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := syncDir(d.dir); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("buffer: acknowledgment stored, but reclaiming space failed (retried at next Open): %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Stats implements Buffer.
+func (d *Disk) Stats() (Stats, error) {
+	now := time.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return Stats{}, ErrClosed
+	}
+	end := d.endLocked()
+	st := Stats{
+		CapacityBytes: d.opts.MaxBytes,
+		InflightBytes: d.inflight,
+		Segments:      len(d.segs),
+		Appended:      d.appended,
+		Fsyncs:        d.fsyncs,
+	}
+	for _, s := range d.segs {
+		st.DiskBytes += s.size
+	}
+	for _, c := range d.order {
+		cs := ConsumerStats{Name: c.name, Records: int64(end.seq - c.durable.seq), Bytes: end.abs - c.durable.abs}
+		s, off, ok, err := d.locateLocked(c.durable)
+		if err != nil {
+			return Stats{}, err
+		}
+		if ok {
+			h := make([]byte, frameHeaderSize)
+			if _, err := s.f.ReadAt(h, off); err != nil {
+				return Stats{}, fmt.Errorf("buffer: reading %s: %w", s.path, err)
+			}
+			f, fst := decodeFrame(h)
+			if fst != frameOK && fst != frameShortPayload {
+				return Stats{}, &CorruptError{Path: s.path, Offset: off, Reason: fst.String()}
+			}
+			cs.OldestAge = max(0, now.Sub(time.Unix(0, f.unixNano)))
+		}
+		st.Consumers = append(st.Consumers, cs)
+		if cs.Bytes >= st.Bytes {
+			st.Records, st.Bytes = cs.Records, cs.Bytes
+		}
+		st.OldestAge = max(st.OldestAge, cs.OldestAge)
+	}
+	return st, nil
+}
+
+// Close implements Buffer.
+func (d *Disk) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	d.work.Broadcast()
+	d.mu.Unlock()
+	<-d.done // the committer has answered every queued append
+
+	d.ackMu.Lock()
+	defer d.ackMu.Unlock()
+	d.mu.Lock()
+	close(d.notify) // wakes blocked Reads, which then see closed
+	d.mu.Unlock()
+	return d.closeFiles()
+}
+
+// closeFiles closes the segment files and releases the directory lock.
+func (d *Disk) closeFiles() error {
+	var errs []error
+	for _, s := range d.segs {
+		if err := s.f.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := d.lock.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("closing buffer: %w", errors.Join(errs...))
+	}
+	return nil
+}
