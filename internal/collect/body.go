@@ -1,0 +1,75 @@
+package collect
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/accord-dev/accord/internal/event"
+)
+
+// RequestError is a request the collector refuses as a whole, with the HTTP status
+// and the fixed reason to answer with.
+type RequestError struct {
+	Status int
+	Reason event.Reason
+	Msg    string
+}
+
+func (e *RequestError) Error() string { return e.Msg }
+
+// ReadBody reads a request body, gunzipping it when Content-Encoding (or the gzip
+// magic bytes) says so, and refusing more than max bytes after decompression, so
+// that a gzip bomb costs at most max bytes of memory.
+func ReadBody(r *http.Request, max int64) ([]byte, error) {
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	var src io.Reader = http.MaxBytesReader(nil, r.Body, max+1)
+	switch enc {
+	case "", "identity", "gzip", "x-gzip":
+	default:
+		return nil, &RequestError{Status: http.StatusUnsupportedMediaType, Reason: event.ReasonUnsupportedEncoding,
+			Msg: fmt.Sprintf("Content-Encoding %q is not supported; send identity or gzip", clip(enc))}
+	}
+	raw, err := io.ReadAll(io.LimitReader(src, max+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(max)
+		}
+		return nil, &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonMalformedEvent, Msg: "reading the request body failed: " + err.Error()}
+	}
+	if int64(len(raw)) > max {
+		return nil, tooLarge(max)
+	}
+	if enc == "gzip" || enc == "x-gzip" || bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonUnsupportedEncoding, Msg: "the body is not valid gzip: " + err.Error()}
+		}
+		out, err := io.ReadAll(io.LimitReader(zr, max+1))
+		if err != nil {
+			return nil, &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonUnsupportedEncoding, Msg: "the body is not valid gzip: " + err.Error()}
+		}
+		if int64(len(out)) > max {
+			return nil, tooLarge(max)
+		}
+		return out, nil
+	}
+	return raw, nil
+}
+
+func tooLarge(max int64) error {
+	return &RequestError{Status: http.StatusRequestEntityTooLarge, Reason: event.ReasonPayloadTooLarge,
+		Msg: fmt.Sprintf("the request body is larger than %d bytes (after decompression); send fewer events per request", max)}
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}

@@ -1,0 +1,148 @@
+package collect
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/accord-dev/accord/internal/event"
+)
+
+// Response is the body of an ingest answer: per event, accepted or rejected with
+// the failures (synchronous feedback, as Snowplow Micro gives it).
+type Response struct {
+	Accepted int      `json:"accepted"`
+	Rejected int      `json:"rejected"`
+	Events   []Result `json:"events"`
+}
+
+// ErrorBody is the body of a request refused as a whole.
+type ErrorBody struct {
+	Error  string       `json:"error"`
+	Reason event.Reason `json:"reason"`
+}
+
+// RetryAfterSeconds is what a 503 answer asks producers to wait.
+const RetryAfterSeconds = 2
+
+// WriteResults answers with per-event results: 200 when at least one event was
+// accepted (or there were none), 400 when every event was rejected. Rejected
+// events are stored as bad rows either way, so producers must not retry them.
+func WriteResults(w http.ResponseWriter, results []Result) int {
+	resp := Response{Events: results}
+	for _, r := range results {
+		if r.Accepted() {
+			resp.Accepted++
+		} else {
+			resp.Rejected++
+		}
+	}
+	code := http.StatusOK
+	if resp.Accepted == 0 && resp.Rejected > 0 {
+		code = http.StatusBadRequest
+	}
+	writeJSON(w, code, resp)
+	return code
+}
+
+// WriteError answers a request refused as a whole.
+func WriteError(w http.ResponseWriter, err error) int {
+	var re *RequestError
+	if !errors.As(err, &re) {
+		re = &RequestError{Status: http.StatusInternalServerError, Reason: "internal", Msg: "internal error"}
+	}
+	if re.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+	}
+	writeJSON(w, re.Status, ErrorBody{Error: re.Msg, Reason: re.Reason})
+	return re.Status
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Access is who may send events: optional write keys per source, and the origins
+// browsers may send from.
+type Access struct {
+	// WriteKeys maps a write key to the name of the source (app) that uses it.
+	WriteKeys map[string]string `yaml:"write_keys"`
+	// RequireWriteKey refuses native and Snowplow requests without a valid key.
+	// Segment-compatible requests always need one when any key is configured.
+	RequireWriteKey bool `yaml:"require_write_key"`
+	// CORSOrigins are the origins browser trackers may send from; "*" allows all.
+	CORSOrigins []string `yaml:"cors_origins"`
+}
+
+// Lookup returns the source name of a write key, comparing in constant time.
+func (a Access) Lookup(key string) (string, bool) {
+	if key == "" {
+		return "", false
+	}
+	found, name := false, ""
+	for k, n := range a.WriteKeys {
+		if subtle.ConstantTimeCompare([]byte(k), []byte(key)) == 1 {
+			found, name = true, n
+		}
+	}
+	return name, found
+}
+
+// KeyFromRequest reads a write key from Basic auth (the username, as Segment
+// libraries send it), a Bearer token, or the X-Accord-Write-Key header.
+func KeyFromRequest(r *http.Request) string {
+	if u, _, ok := r.BasicAuth(); ok {
+		return u
+	}
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		return strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
+	}
+	return r.Header.Get("X-Accord-Write-Key")
+}
+
+// CORS wraps an ingest handler with the CORS answers browser trackers need.
+func (a Access) CORS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && (slices.Contains(a.CORSOrigins, "*") || slices.Contains(a.CORSOrigins, origin)) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Add("Vary", "Origin")
+			if r.Method == http.MethodOptions {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Content-Type, Content-Encoding, Authorization, X-Accord-Write-Key, X-Accord-App")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		} else if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Timer measures a request for the metrics.
+type Timer struct {
+	m        *Metrics
+	protocol string
+	start    time.Time
+}
+
+// StartTimer starts measuring a request of protocol.
+func (p *Pipeline) StartTimer(protocol string) Timer {
+	return Timer{m: p.metrics, protocol: protocol, start: time.Now()}
+}
+
+// Done records the request's status code and duration.
+func (t Timer) Done(code int) { t.m.ObserveRequest(t.protocol, code, time.Since(t.start).Seconds()) }

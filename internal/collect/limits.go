@@ -1,0 +1,84 @@
+package collect
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Limits bound what one request may cost the collector. Every limit answers with
+// a clear rejection, never with unbounded memory.
+type Limits struct {
+	// MaxBodyBytes bounds a request body after decompression.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxEvents bounds the events of one request.
+	MaxEvents int `yaml:"max_events"`
+	// MaxDepth bounds the nesting of objects and arrays in one event.
+	MaxDepth int `yaml:"max_depth"`
+	// MaxStringBytes bounds one JSON string (key or value) in an event.
+	MaxStringBytes int `yaml:"max_string_bytes"`
+}
+
+// DefaultLimits are generous for analytics events and small enough that a burst
+// of hostile requests cannot exhaust memory.
+var DefaultLimits = Limits{
+	MaxBodyBytes:   5 << 20,
+	MaxEvents:      1000,
+	MaxDepth:       32,
+	MaxStringBytes: 64 << 10,
+}
+
+// Validate reports every limit that makes no sense.
+func (l Limits) Validate() error {
+	var errs []error
+	if l.MaxBodyBytes < 1024 {
+		errs = append(errs, fmt.Errorf("limits.max_body_bytes %d is below 1024", l.MaxBodyBytes))
+	}
+	if l.MaxEvents < 1 {
+		errs = append(errs, fmt.Errorf("limits.max_events %d must be at least 1", l.MaxEvents))
+	}
+	if l.MaxDepth < 2 || l.MaxDepth > 1000 {
+		errs = append(errs, fmt.Errorf("limits.max_depth %d must be between 2 and 1000", l.MaxDepth))
+	}
+	if l.MaxStringBytes < 64 {
+		errs = append(errs, fmt.Errorf("limits.max_string_bytes %d is below 64", l.MaxStringBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// scanLimits checks nesting depth and string lengths of a JSON document in one pass
+// over its bytes, before anything decodes it, so that a 100,000-deep document never
+// reaches a recursive decoder. It does not validate the JSON otherwise.
+func (l Limits) scanLimits(b []byte) error {
+	depth, inString, escaped, strStart := 0, false, false, 0
+	for i, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+				if i-strStart > l.MaxStringBytes {
+					return fmt.Errorf("a string of %d bytes is longer than the limit of %d bytes", i-strStart, l.MaxStringBytes)
+				}
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString, strStart = true, i+1
+		case '{', '[':
+			depth++
+			if depth > l.MaxDepth {
+				return fmt.Errorf("the event is nested more than %d levels deep", l.MaxDepth)
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	if inString && len(b)-strStart > l.MaxStringBytes {
+		return fmt.Errorf("a string of %d bytes is longer than the limit of %d bytes", len(b)-strStart, l.MaxStringBytes)
+	}
+	return nil
+}

@@ -1,0 +1,452 @@
+// Package collect turns incoming events into validated, scrubbed envelopes and bad
+// rows, and acknowledges them only once they are durable. Each ingest protocol
+// (native, snowplow, segment) lives in its own subpackage, decodes its requests
+// into Incoming events and hands them to one Pipeline.
+package collect
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/accord-dev/accord/internal/buffer"
+	"github.com/accord-dev/accord/internal/contract"
+	"github.com/accord-dev/accord/internal/event"
+)
+
+// Incoming is one event as a protocol decoded it, before validation.
+type Incoming struct {
+	// Schema is the Iglu URI the producer named.
+	Schema string
+	// Data is the event's payload, a JSON object.
+	Data json.RawMessage
+	// Contexts are the entities attached to the event.
+	Contexts []event.Entity
+	// EventID is the producer's event id, if it sent one.
+	EventID                                string
+	SentAt, DeviceCreatedAt, TrueTimestamp *time.Time
+	App, Platform, Tracker                 string
+	// Reject, when set, rejects the event before validation: the protocol could
+	// not decode it.
+	Reject *Rejection
+	// RawText is the event as received when it is not JSON, for the bad row.
+	RawText string
+}
+
+// Rejection is why an event cannot be accepted.
+type Rejection struct {
+	Reason   event.Reason
+	Failures []event.Failure
+}
+
+// Result is the collector's answer for one event.
+type Result struct {
+	EventID  string          `json:"event_id,omitempty"`
+	Schema   string          `json:"schema,omitempty"`
+	Status   string          `json:"status"`
+	Reason   event.Reason    `json:"reason,omitempty"`
+	Failures []event.Failure `json:"failures,omitempty"`
+	Warnings []string        `json:"warnings,omitempty"`
+}
+
+// Accepted reports whether the event was accepted.
+func (r Result) Accepted() bool { return r.Status == StatusAccepted }
+
+// Result statuses.
+const (
+	StatusAccepted = "accepted"
+	StatusRejected = "rejected"
+)
+
+// Contracts gives the current registry snapshot; the registry swaps it on reload.
+type Contracts interface {
+	Snapshot() *contract.Snapshot
+}
+
+// Scrubber handles the personal data of an entity as its contract says.
+type Scrubber interface {
+	// Scrub returns data in its stored shape and what was applied to it. An error
+	// carries a fixed reason (see ReasonOf) and never a PII value.
+	Scrub(ctx context.Context, c *contract.Contract, data any) (any, []event.Applied, error)
+	// Redact returns data with every PII field replaced by a placeholder, for bad
+	// rows, and the pointers it redacted.
+	Redact(c *contract.Contract, data any) (any, []string)
+}
+
+// Validator checks an entity's JSON bytes against its compiled contract and
+// returns the decoded value for the next stages.
+type Validator interface {
+	Name() string
+	Validate(c *contract.Compiled, data []byte) (any, []contract.Failure, error)
+}
+
+// ReferenceValidator decodes with santhosh-tekuri/jsonschema and validates the tree.
+type ReferenceValidator struct{}
+
+// Name is "reference".
+func (ReferenceValidator) Name() string { return "reference" }
+
+// Validate decodes data and checks it.
+func (ReferenceValidator) Validate(c *contract.Compiled, data []byte) (any, []contract.Failure, error) {
+	v, err := contract.DecodeJSON(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, c.Validate(v), nil
+}
+
+// Pipeline validates, scrubs, envelopes and durably buffers events. It is safe for
+// concurrent use by every protocol handler.
+type Pipeline struct {
+	contracts Contracts
+	validator Validator
+	scrubber  Scrubber
+	buf       buffer.Buffer
+	metrics   *Metrics
+	log       *slog.Logger
+	instance  string
+	limits    Limits
+	now       func() time.Time
+}
+
+// Deps are what a Pipeline needs.
+type Deps struct {
+	Contracts Contracts
+	Validator Validator
+	Scrubber  Scrubber
+	Buffer    buffer.Buffer
+	Metrics   *Metrics
+	Log       *slog.Logger
+	// Instance names this collector in envelopes.
+	Instance string
+	Limits   Limits
+}
+
+// NewPipeline builds a pipeline; Contracts, Buffer, Scrubber and Metrics are required.
+func NewPipeline(d Deps) (*Pipeline, error) {
+	var errs []error
+	if d.Contracts == nil {
+		errs = append(errs, errors.New("collect: no contracts"))
+	}
+	if d.Buffer == nil {
+		errs = append(errs, errors.New("collect: no buffer"))
+	}
+	if d.Scrubber == nil {
+		errs = append(errs, errors.New("collect: no scrubber"))
+	}
+	if d.Metrics == nil {
+		errs = append(errs, errors.New("collect: no metrics"))
+	}
+	if err := d.Limits.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if d.Validator == nil {
+		d.Validator = ReferenceValidator{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Pipeline{contracts: d.Contracts, validator: d.Validator, scrubber: d.Scrubber, buf: d.Buffer,
+		metrics: d.Metrics, log: d.Log, instance: d.Instance, limits: d.Limits, now: time.Now}, nil
+}
+
+// Limits returns the pipeline's limits, for protocol decoders.
+func (p *Pipeline) Limits() Limits { return p.limits }
+
+// Process validates and scrubs every event, appends the accepted envelopes and the
+// bad rows to the buffer in one durable append, and returns one result per event.
+// It returns a *RequestError when nothing could be stored (buffer full, I/O error):
+// then no event is acknowledged and the producer should retry.
+func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming) ([]Result, error) {
+	received := p.now().UTC()
+	snap := p.contracts.Snapshot()
+	results := make([]Result, len(evs))
+	records := make([][]byte, 0, len(evs))
+	labels := make([][2]string, len(evs))
+	for i := range evs {
+		rec, res, schemaLabel := p.one(ctx, snap, protocol, received, &evs[i])
+		results[i] = res
+		labels[i] = [2]string{schemaLabel, string(res.Reason)}
+		if rec != nil {
+			records = append(records, rec)
+		}
+	}
+	start := time.Now()
+	if err := p.buf.Append(ctx, records); err != nil {
+		p.metrics.bufferErrors.Inc()
+		switch {
+		case errors.Is(err, buffer.ErrFull):
+			return nil, &RequestError{Status: http.StatusServiceUnavailable, Reason: "buffer_full",
+				Msg: "the collector's buffer is full while sinks catch up; retry after the Retry-After delay"}
+		case errors.Is(err, buffer.ErrTooLarge):
+			return nil, tooLarge(p.limits.MaxBodyBytes)
+		case ctx.Err() != nil:
+			return nil, &RequestError{Status: http.StatusServiceUnavailable, Reason: "cancelled", Msg: "the request ended before its events were stored; retry"}
+		default:
+			p.log.Error("appending to the buffer failed", "err", err, "events", len(records))
+			return nil, &RequestError{Status: http.StatusServiceUnavailable, Reason: "buffer_error", Msg: "the collector could not store the events; retry"}
+		}
+	}
+	p.metrics.ackSeconds.Observe(time.Since(start).Seconds())
+	for i, r := range results {
+		p.metrics.events.WithLabelValues(protocol, labels[i][0], r.Status, labels[i][1]).Inc()
+	}
+	return results, nil
+}
+
+// one turns one incoming event into its buffer record and result.
+func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol string, received time.Time, in *Incoming) ([]byte, Result, string) {
+	src := event.Source{Protocol: protocol, App: in.App, Platform: in.Platform, Collector: p.instance, Tracker: in.Tracker}
+	bad := func(c *contract.Compiled, reason event.Reason, failures []event.Failure, eventID string) ([]byte, Result, string) {
+		label := "unknown"
+		if c != nil {
+			label = c.Key.URI()
+		}
+		row := p.badRow(ctx, snap, c, in, src, received, reason, failures, eventID)
+		rec, err := event.EncodeBadRow(row)
+		if err != nil {
+			p.log.Error("encoding a bad row failed", "err", err, "schema", label)
+			rec = nil
+		}
+		return rec, Result{EventID: eventID, Schema: in.Schema, Status: StatusRejected, Reason: reason, Failures: failures}, label
+	}
+	if in.Reject != nil {
+		var c *contract.Compiled
+		if key, err := contract.ParseURI(in.Schema); err == nil {
+			c, _ = snap.Get(key)
+		}
+		return bad(c, in.Reject.Reason, in.Reject.Failures, in.EventID)
+	}
+	c, rej := p.resolve(snap, in.Schema, "")
+	if rej != nil {
+		return bad(c, rej.Reason, rej.Failures, in.EventID)
+	}
+	var warnings []string
+	if w := deprecation(c); w != "" {
+		warnings = append(warnings, w)
+	}
+	if err := p.limits.scanLimits(in.Data); err != nil {
+		return bad(c, event.ReasonLimitExceeded, []event.Failure{{Message: err.Error()}}, in.EventID)
+	}
+	data, failures, err := p.validator.Validate(c, in.Data)
+	if err != nil {
+		return bad(c, event.ReasonMalformedJSON, []event.Failure{{Message: "data is not valid JSON: " + err.Error()}}, in.EventID)
+	}
+	eventID := in.EventID
+	if eventID == "" {
+		if m, ok := data.(map[string]any); ok {
+			eventID, _ = m["event_id"].(string)
+		}
+	}
+	if eventID == "" {
+		eventID = event.NewID()
+	}
+	if len(failures) > 0 {
+		return bad(c, event.ReasonSchemaViolation, toEventFailures(failures, ""), eventID)
+	}
+	type ctxEntity struct {
+		c    *contract.Compiled
+		data any
+	}
+	entities := make([]ctxEntity, 0, len(in.Contexts))
+	var ctxFailures []event.Failure
+	ctxReason := event.ReasonContextViolation
+	for _, ent := range in.Contexts {
+		cc, rej := p.resolve(snap, ent.Schema, ent.Schema)
+		if rej != nil {
+			ctxFailures = append(ctxFailures, rej.Failures...)
+			if rej.Reason == event.ReasonContractRetired {
+				ctxReason = rej.Reason
+			}
+			continue
+		}
+		if w := deprecation(cc); w != "" {
+			warnings = append(warnings, w)
+		}
+		if err := p.limits.scanLimits(ent.Data); err != nil {
+			ctxFailures = append(ctxFailures, event.Failure{Entity: ent.Schema, Message: err.Error()})
+			continue
+		}
+		v, f, err := p.validator.Validate(cc, ent.Data)
+		if err != nil {
+			ctxFailures = append(ctxFailures, event.Failure{Entity: ent.Schema, Message: "context data is not valid JSON: " + err.Error()})
+			continue
+		}
+		ctxFailures = append(ctxFailures, toEventFailures(f, ent.Schema)...)
+		entities = append(entities, ctxEntity{cc, v})
+	}
+	if len(ctxFailures) > 0 {
+		return bad(c, ctxReason, ctxFailures, eventID)
+	}
+
+	env := &event.Envelope{
+		V: event.EnvelopeVersion, EventID: eventID, Schema: c.Key.URI(), ReceivedAt: received,
+		SentAt: in.SentAt, DeviceCreatedAt: in.DeviceCreatedAt, TrueTimestamp: in.TrueTimestamp,
+		EventTime:  event.DerivedTime(received, in.SentAt, in.DeviceCreatedAt, in.TrueTimestamp),
+		Source:     src,
+		Validation: event.Validation{Outcome: "valid", Validator: p.validator.Name()},
+	}
+	stored, applied, err := p.scrubber.Scrub(ctx, c.Contract, data)
+	if err != nil {
+		return bad(c, ReasonOf(err), []event.Failure{{Message: err.Error()}}, eventID)
+	}
+	env.Scrubbed = applied
+	if env.Data, err = json.Marshal(stored); err != nil {
+		return bad(c, event.ReasonScrubFailed, []event.Failure{{Message: "encoding the scrubbed event failed"}}, eventID)
+	}
+	for _, ent := range entities {
+		stored, applied, err := p.scrubber.Scrub(ctx, ent.c.Contract, ent.data)
+		if err != nil {
+			f := event.Failure{Entity: ent.c.Key.URI(), Message: err.Error()}
+			return bad(c, ReasonOf(err), []event.Failure{f}, eventID)
+		}
+		js, err := json.Marshal(stored)
+		if err != nil {
+			return bad(c, event.ReasonScrubFailed, []event.Failure{{Entity: ent.c.Key.URI(), Message: "encoding the scrubbed context failed"}}, eventID)
+		}
+		for i := range applied {
+			applied[i].Entity = ent.c.Key.URI()
+		}
+		env.Scrubbed = append(env.Scrubbed, applied...)
+		env.Contexts = append(env.Contexts, event.Entity{Schema: ent.c.Key.URI(), Data: js})
+	}
+	rec, err := event.EncodeEnvelope(env)
+	if err != nil {
+		return bad(c, event.ReasonScrubFailed, []event.Failure{{Message: "encoding the envelope failed"}}, eventID)
+	}
+	return rec, Result{EventID: eventID, Schema: env.Schema, Status: StatusAccepted, Warnings: warnings}, env.Schema
+}
+
+// resolve finds the compiled contract an entity names. entity is "" for the
+// event itself and the context's URI otherwise, for the failure's Entity field.
+func (p *Pipeline) resolve(snap *contract.Snapshot, uri, entity string) (*contract.Compiled, *Rejection) {
+	key, err := contract.ParseURI(uri)
+	if err != nil {
+		return nil, &Rejection{Reason: event.ReasonSchemaURIInvalid, Failures: []event.Failure{{Entity: entity, Pointer: "", Message: err.Error()}}}
+	}
+	c, ok := snap.Get(key)
+	if !ok {
+		msg := fmt.Sprintf("no contract %s in the registry", key)
+		if vs := snap.Versions(key.Family()); len(vs) > 0 {
+			msg += fmt.Sprintf("; known versions: %s", versionList(vs))
+		}
+		return nil, &Rejection{Reason: event.ReasonSchemaNotFound, Failures: []event.Failure{{Entity: entity, Message: msg}}}
+	}
+	if c.Lifecycle.Status == contract.StatusRetired {
+		msg := fmt.Sprintf("contract %s is retired and accepts no events", key)
+		if c.Lifecycle.ReplacedBy != "" {
+			msg += "; send " + c.Lifecycle.ReplacedBy + " instead"
+		}
+		return c, &Rejection{Reason: event.ReasonContractRetired, Failures: []event.Failure{{Entity: entity, Message: msg}}}
+	}
+	return c, nil
+}
+
+func deprecation(c *contract.Compiled) string {
+	if c.Lifecycle.Status != contract.StatusDeprecated {
+		return ""
+	}
+	msg := fmt.Sprintf("contract %s is deprecated", c.Key)
+	if c.Lifecycle.Sunset != "" {
+		msg += " and will be retired on " + c.Lifecycle.Sunset
+	}
+	if c.Lifecycle.ReplacedBy != "" {
+		msg += "; move to " + c.Lifecycle.ReplacedBy
+	}
+	return msg
+}
+
+func versionList(vs []*contract.Compiled) string {
+	s := ""
+	for i, v := range vs {
+		if i > 0 {
+			s += ", "
+		}
+		s += v.Key.Version.String()
+	}
+	return s
+}
+
+func toEventFailures(fs []contract.Failure, entity string) []event.Failure {
+	out := make([]event.Failure, len(fs))
+	for i, f := range fs {
+		out[i] = event.Failure{Pointer: f.Pointer, Keyword: f.Keyword, KeywordLocation: f.KeywordLocation, Message: f.Message, Entity: entity}
+	}
+	return out
+}
+
+// badRow builds the bad row of a rejected event, redacting every field its
+// contract marks as PII.
+func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contract.Compiled, in *Incoming, src event.Source, received time.Time, reason event.Reason, failures []event.Failure, eventID string) *event.BadRow {
+	row := &event.BadRow{V: event.EnvelopeVersion, ID: event.NewID(), ReceivedAt: received, Reason: reason,
+		Schema: in.Schema, EventID: eventID, Source: src, Failures: failures}
+	if row.Failures == nil {
+		row.Failures = []event.Failure{}
+	}
+	if in.Data == nil {
+		row.PayloadText = in.RawText
+		if len(row.PayloadText) > event.MaxBadPayloadText {
+			row.PayloadText = row.PayloadText[:event.MaxBadPayloadText]
+		}
+		return row
+	}
+	payload := map[string]any{"schema": in.Schema}
+	data, redacted := p.redact(c, in.Data)
+	payload["data"] = data
+	row.Redacted = redacted
+	if len(in.Contexts) > 0 {
+		ctxs := make([]any, len(in.Contexts))
+		for i, ent := range in.Contexts {
+			var cc *contract.Compiled
+			if key, err := contract.ParseURI(ent.Schema); err == nil {
+				cc, _ = snap.Get(key)
+			}
+			d, red := p.redact(cc, ent.Data)
+			for _, r := range red {
+				row.Redacted = append(row.Redacted, ent.Schema+"#"+r)
+			}
+			ctxs[i] = map[string]any{"schema": ent.Schema, "data": d}
+		}
+		payload["contexts"] = ctxs
+	}
+	js, err := json.Marshal(payload)
+	if err != nil {
+		return row
+	}
+	row.Payload = js
+	return row
+}
+
+// redact decodes raw and redacts it with c's PII annotations. Without a contract
+// nothing is known to be PII and the value is kept; when raw is not JSON it is
+// kept as a string only if short.
+func (p *Pipeline) redact(c *contract.Compiled, raw json.RawMessage) (any, []string) {
+	v, err := contract.DecodeJSON(raw)
+	if err != nil {
+		s := string(raw)
+		if len(s) > event.MaxBadPayloadText {
+			s = s[:event.MaxBadPayloadText]
+		}
+		return s, nil
+	}
+	if c == nil {
+		return v, nil
+	}
+	return p.scrubber.Redact(c.Contract, v)
+}
+
+// ReasonOf returns the fixed reason an error carries, or scrub_failed.
+func ReasonOf(err error) event.Reason {
+	var r interface{ Reason() string }
+	if errors.As(err, &r) {
+		return event.Reason(r.Reason())
+	}
+	return event.ReasonScrubFailed
+}
