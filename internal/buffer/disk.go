@@ -231,13 +231,13 @@ func (d *Disk) recover() error {
 			return err
 		}
 		d.segs = []*segment{{base: 0, path: path, f: f, size: segHeaderSize}}
-		return d.loadConsumers(stored, haveOffsets, nil)
+		return d.loadConsumers(stored, haveOffsets, nil, 0)
 	}
 	found, acked, err := d.loadSegments(bases, stored)
 	if err != nil {
 		return err
 	}
-	if err := d.loadConsumers(stored, haveOffsets, found); err != nil {
+	if err := d.loadConsumers(stored, haveOffsets, found, bases[0]); err != nil {
 		return err
 	}
 	// Every consumer is past these segments: the process died between storing the
@@ -331,8 +331,8 @@ func (d *Disk) loadSegments(bases []uint64, stored map[string]uint64) (found map
 
 // loadConsumers sets every consumer's position from stored (or the oldest record
 // for a new consumer) and rewrites the offsets file when the set of consumers
-// changed.
-func (d *Disk) loadConsumers(stored map[string]uint64, haveOffsets bool, found map[uint64]int64) error {
+// changed. oldest is the first sequence number on disk, for error messages.
+func (d *Disk) loadConsumers(stored map[string]uint64, haveOffsets bool, found map[uint64]int64, oldest uint64) error {
 	d.consumers = map[string]*consumer{}
 	current := map[string]uint64{}
 	for _, name := range d.opts.Consumers {
@@ -340,7 +340,7 @@ func (d *Disk) loadConsumers(stored map[string]uint64, haveOffsets bool, found m
 		if !ok {
 			seq = d.segs[0].base
 		}
-		p, err := d.positionOf(seq, found)
+		p, err := d.positionOf(seq, found, oldest)
 		if err != nil {
 			return fmt.Errorf("consumer %q: %w", name, err)
 		}
@@ -369,11 +369,10 @@ func mapsEqual(a, b map[string]uint64) bool {
 
 // positionOf returns the position of the record with sequence number seq, using
 // the file offsets found while scanning.
-func (d *Disk) positionOf(seq uint64, found map[uint64]int64) (position, error) {
+func (d *Disk) positionOf(seq uint64, found map[uint64]int64, oldest uint64) (position, error) {
 	end := d.endLocked()
-	first := d.segs[0].base
-	if seq < first || seq > end.seq {
-		return position{}, fmt.Errorf("its acknowledged position, record %d, is outside the records stored (%d to %d): segment files are missing or were cut short; move the buffer directory aside to start empty", seq, first, end.seq)
+	if seq < d.segs[0].base || seq > end.seq {
+		return position{}, fmt.Errorf("its acknowledged position, record %d, is outside the records stored (%d to %d): segment files are missing or were cut short; move the buffer directory aside to start empty", seq, min(oldest, d.segs[0].base), end.seq)
 	}
 	if seq == end.seq {
 		return end, nil
