@@ -259,7 +259,7 @@ func TestCorruption(t *testing.T) {
 			name:   "header and file name disagree",
 			n:      10,
 			damage: func(t *testing.T, _ string, segs []string) { writeAt(t, segs[1], encodeSegmentHeader(9), 0) },
-			seg:    1, offset: 0, inReason: "file name says 9",
+			seg:    1, offset: 0, inReason: "header says base sequence 9 but the file name says 8",
 		},
 		{
 			name:   "missing segment",
