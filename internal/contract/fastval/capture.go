@@ -1,0 +1,299 @@
+package fastval
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Span is the byte range [Start, End) of a JSON value inside the validated
+// document (strings include their quotes).
+type Span struct{ Start, End int }
+
+// capNode is a node of the capture trie compiled from Options.Capture.
+type capNode struct {
+	slot int // index into Options.Capture, -1 when no pointer ends here
+	keys []capKey
+	star *capNode // "*": every array item
+}
+
+type capKey struct {
+	name string
+	idx  int // the token as an array index, -1 when it is not one
+	node *capNode
+}
+
+func compileCaptures(ptrs []string) (*capNode, error) {
+	if len(ptrs) == 0 {
+		return nil, nil
+	}
+	root := &capNode{slot: -1}
+	for i, ptr := range ptrs {
+		if ptr != "" && !strings.HasPrefix(ptr, "/") {
+			return nil, fmt.Errorf("capture pointer %q must be empty or start with /", ptr)
+		}
+		cur := root
+		if ptr != "" {
+			for _, tok := range strings.Split(ptr[1:], "/") {
+				if tok == "*" {
+					if cur.star == nil {
+						cur.star = &capNode{slot: -1}
+					}
+					cur = cur.star
+					continue
+				}
+				name, err := unescapeToken(tok)
+				if err != nil {
+					return nil, fmt.Errorf("capture pointer %q: %w", ptr, err)
+				}
+				var next *capNode
+				for _, k := range cur.keys {
+					if k.name == name {
+						next = k.node
+					}
+				}
+				if next == nil {
+					next = &capNode{slot: -1}
+					cur.keys = append(cur.keys, capKey{name: name, idx: arrayIndex(name), node: next})
+				}
+				cur = next
+			}
+		}
+		if cur.slot >= 0 {
+			return nil, fmt.Errorf("capture pointer %q is listed twice", ptr)
+		}
+		cur.slot = i
+	}
+	root.mergeStars()
+	return root, nil
+}
+
+// mergeStars copies each "*" subtree into the explicit index children next to
+// it, so that an item matched by index still gets the "*" captures.
+func (c *capNode) mergeStars() {
+	for _, k := range c.keys {
+		k.node.mergeStars()
+	}
+	if c.star == nil {
+		return
+	}
+	c.star.mergeStars()
+	for i := range c.keys {
+		if c.keys[i].idx >= 0 {
+			c.keys[i].node = mergeCap(c.keys[i].node, c.star)
+		}
+	}
+}
+
+// mergeCap returns a trie that captures what both a and b capture. A pointer
+// ending in both keeps a's slot (the explicit index wins).
+func mergeCap(a, b *capNode) *capNode {
+	out := &capNode{slot: a.slot}
+	if out.slot < 0 {
+		out.slot = b.slot
+	}
+	out.keys = append(out.keys, a.keys...)
+	for _, bk := range b.keys {
+		found := false
+		for i := range out.keys {
+			if out.keys[i].name == bk.name {
+				out.keys[i].node = mergeCap(out.keys[i].node, bk.node)
+				found = true
+			}
+		}
+		if !found {
+			out.keys = append(out.keys, bk)
+		}
+	}
+	switch {
+	case a.star != nil && b.star != nil:
+		out.star = mergeCap(a.star, b.star)
+	case a.star != nil:
+		out.star = a.star
+	default:
+		out.star = b.star
+	}
+	return out
+}
+
+func unescapeToken(tok string) (string, error) {
+	if !strings.Contains(tok, "~") {
+		return tok, nil
+	}
+	var sb strings.Builder
+	for i := 0; i < len(tok); i++ {
+		if tok[i] != '~' {
+			sb.WriteByte(tok[i])
+			continue
+		}
+		if i+1 >= len(tok) || (tok[i+1] != '0' && tok[i+1] != '1') {
+			return "", fmt.Errorf("invalid escape in token %q", tok)
+		}
+		if tok[i+1] == '0' {
+			sb.WriteByte('~')
+		} else {
+			sb.WriteByte('/')
+		}
+		i++
+	}
+	return sb.String(), nil
+}
+
+func arrayIndex(tok string) int {
+	if tok == "" || (len(tok) > 1 && tok[0] == '0') {
+		return -1
+	}
+	n, err := strconv.Atoi(tok)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+func (c *capNode) item(i int) *capNode {
+	for _, k := range c.keys {
+		if k.idx == i {
+			return k.node
+		}
+	}
+	return c.star
+}
+
+// capKey returns the trie child for an object key. seen tracks the children met
+// in the current object: a repeated captured key needs last-wins handling.
+func (v *vm) capKey(c *capNode, key []byte, seen *uint64) *capNode {
+	for i, k := range c.keys {
+		if k.name == unsafeString(key) {
+			if !v.dedup {
+				if i >= 64 {
+					v.dup = true
+				} else {
+					if *seen&(1<<i) != 0 {
+						v.dup = true
+					}
+					*seen |= 1 << i
+				}
+			}
+			return k.node
+		}
+	}
+	return nil
+}
+
+// skipCap skips the value at p like skip, recording the captures below it.
+func (v *vm) skipCap(p int, ct *capNode) int {
+	d := v.data
+	if p >= len(d) {
+		v.syntax(p, "unexpected end of JSON input")
+		return p
+	}
+	switch d[p] {
+	case '{':
+		if v.dedup {
+			mbase, kbase := len(v.members), len(v.keyBuf)
+			end := v.objMembers(p)
+			if v.bad {
+				return end
+			}
+			for i := mbase; i < len(v.members); i++ {
+				m := v.members[i]
+				if m.shadowed {
+					continue
+				}
+				key := v.keyBuf[m.keyOff : m.keyOff+m.keyLen]
+				if child := v.capKey(ct, key, nil); child != nil {
+					e := v.skip(m.vStart, child)
+					if child.slot >= 0 {
+						v.caps[child.slot] = append(v.caps[child.slot], Span{Start: m.vStart, End: e})
+					}
+				}
+			}
+			v.members = v.members[:mbase]
+			v.keyBuf = v.keyBuf[:kbase]
+			return end
+		}
+		v.depth++
+		if v.depth > maxDepth {
+			v.syntax(p, "exceeded max depth")
+			return p
+		}
+		var seen uint64
+		p = v.ws(p + 1)
+		if p < len(d) && d[p] == '}' {
+			v.depth--
+			return p + 1
+		}
+		for {
+			if p >= len(d) || d[p] != '"' {
+				v.syntaxAt(p, "looking for beginning of object key string")
+				return p
+			}
+			kStart := p
+			kEnd, fl := v.scanString(p)
+			if v.bad {
+				return kEnd
+			}
+			p = v.ws(kEnd)
+			if p >= len(d) || d[p] != ':' {
+				v.syntaxAt(p, "after object key")
+				return p
+			}
+			p = v.ws(p + 1)
+			mark := len(v.buf)
+			child := v.capKey(ct, v.strBytes(kStart, kEnd, fl), &seen)
+			v.buf = v.buf[:mark]
+			e := v.skip(p, child)
+			if v.bad {
+				return e
+			}
+			if child != nil && child.slot >= 0 {
+				v.caps[child.slot] = append(v.caps[child.slot], Span{Start: p, End: e})
+			}
+			p = v.ws(e)
+			if p < len(d) && d[p] == ',' {
+				p = v.ws(p + 1)
+				continue
+			}
+			if p < len(d) && d[p] == '}' {
+				v.depth--
+				return p + 1
+			}
+			v.syntaxAt(p, "after object key:value pair")
+			return p
+		}
+	case '[':
+		v.depth++
+		if v.depth > maxDepth {
+			v.syntax(p, "exceeded max depth")
+			return p
+		}
+		p = v.ws(p + 1)
+		if p < len(d) && d[p] == ']' {
+			v.depth--
+			return p + 1
+		}
+		for i := 0; ; i++ {
+			child := ct.item(i)
+			e := v.skip(p, child)
+			if v.bad {
+				return e
+			}
+			if child != nil && child.slot >= 0 {
+				v.caps[child.slot] = append(v.caps[child.slot], Span{Start: p, End: e})
+			}
+			p = v.ws(e)
+			if p < len(d) && d[p] == ',' {
+				p = v.ws(p + 1)
+				continue
+			}
+			if p < len(d) && d[p] == ']' {
+				v.depth--
+				return p + 1
+			}
+			v.syntaxAt(p, "after array element")
+			return p
+		}
+	default:
+		return v.skip(p, nil)
+	}
+}

@@ -1,0 +1,170 @@
+package fastval
+
+import (
+	"regexp/syntax"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// dfa is an exact, allocation-free matcher for the ASCII subset of a Go regexp,
+// built by subset construction from the same syntax.Prog that regexp.Compile
+// uses. It answers regexp.MatchString (is there a match anywhere) for ASCII
+// input; callers use the regexp for other input. Patterns with word boundaries
+// or multi-line anchors, or that need too many states, get no dfa.
+type dfa struct {
+	states []dfaState
+}
+
+type dfaState struct {
+	match    bool // a thread reached Match here
+	matchEnd bool // a thread reaches Match if the input ends here
+	next     [128]int32
+}
+
+const maxDFAStates = 256
+
+func compileDFA(pattern string) *dfa {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return nil
+	}
+	for i := range prog.Inst {
+		in := &prog.Inst[i]
+		if in.Op == syntax.InstEmptyWidth {
+			if syntax.EmptyOp(in.Arg)&^(syntax.EmptyBeginText|syntax.EmptyEndText) != 0 {
+				return nil
+			}
+		}
+	}
+	b := &dfaBuilder{prog: prog, index: map[string]int32{}}
+	start := b.state([]uint32{uint32(prog.Start)}, true)
+	if start < 0 {
+		return nil
+	}
+	for i := 0; i < len(b.raw); i++ {
+		for r := 0; r < 128; r++ {
+			var next []uint32
+			for _, pc := range b.closures[i] {
+				if instMatches(&prog.Inst[pc], rune(r)) {
+					next = append(next, prog.Inst[pc].Out)
+				}
+			}
+			// unanchored search: a new thread starts at every position
+			next = append(next, uint32(prog.Start))
+			id := b.state(next, false)
+			if id < 0 {
+				return nil
+			}
+			b.out[i].next[r] = id
+		}
+	}
+	return &dfa{states: b.out}
+}
+
+func instMatches(in *syntax.Inst, r rune) bool {
+	switch in.Op {
+	case syntax.InstRune:
+		return in.MatchRune(r)
+	case syntax.InstRune1:
+		return r == in.Rune[0]
+	case syntax.InstRuneAny:
+		return true
+	case syntax.InstRuneAnyNotNL:
+		return r != '\n'
+	}
+	return false
+}
+
+type dfaBuilder struct {
+	prog     *syntax.Prog
+	index    map[string]int32
+	raw      [][]uint32
+	closures [][]uint32
+	out      []dfaState
+}
+
+// state interns the DFA state for a set of thread heads.
+func (b *dfaBuilder) state(heads []uint32, begin bool) int32 {
+	slices.Sort(heads)
+	heads = slices.Compact(heads)
+	var key strings.Builder
+	if begin {
+		key.WriteString("^")
+	}
+	for _, h := range heads {
+		key.WriteString(strconv.Itoa(int(h)))
+		key.WriteByte(',')
+	}
+	if id, ok := b.index[key.String()]; ok {
+		return id
+	}
+	if len(b.out) >= maxDFAStates {
+		return -1
+	}
+	closure, match := b.closure(heads, begin, false)
+	_, matchEnd := b.closure(heads, begin, true)
+	id := int32(len(b.out))
+	b.index[key.String()] = id
+	b.raw = append(b.raw, heads)
+	b.closures = append(b.closures, closure)
+	b.out = append(b.out, dfaState{match: match, matchEnd: matchEnd})
+	return id
+}
+
+// closure follows empty transitions from heads and returns the rune-consuming
+// instructions reached and whether Match is reached.
+func (b *dfaBuilder) closure(heads []uint32, begin, end bool) ([]uint32, bool) {
+	seen := map[uint32]bool{}
+	var out []uint32
+	match := false
+	var walk func(pc uint32)
+	walk = func(pc uint32) {
+		if seen[pc] {
+			return
+		}
+		seen[pc] = true
+		in := &b.prog.Inst[pc]
+		switch in.Op {
+		case syntax.InstAlt, syntax.InstAltMatch:
+			walk(in.Out)
+			walk(in.Arg)
+		case syntax.InstCapture, syntax.InstNop:
+			walk(in.Out)
+		case syntax.InstEmptyWidth:
+			op := syntax.EmptyOp(in.Arg)
+			if (op&syntax.EmptyBeginText == 0 || begin) && (op&syntax.EmptyEndText == 0 || end) {
+				walk(in.Out)
+			}
+		case syntax.InstMatch:
+			match = true
+		case syntax.InstRune, syntax.InstRune1, syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
+			out = append(out, pc)
+		}
+	}
+	for _, h := range heads {
+		walk(h)
+	}
+	slices.Sort(out)
+	return out, match
+}
+
+// match reports whether s contains a match; ok is false when s is not ASCII and
+// the caller must ask the regexp.
+func (d *dfa) match(s []byte) (matched, ok bool) {
+	st := &d.states[0]
+	for _, c := range s {
+		if st.match {
+			return true, true
+		}
+		if c >= 0x80 {
+			return false, false
+		}
+		st = &d.states[st.next[c]]
+	}
+	return st.matchEnd, true
+}

@@ -1,0 +1,985 @@
+package fastval
+
+import (
+	"bytes"
+	"encoding/binary"
+	"unicode/utf8"
+)
+
+// pathTok is one step of an instance location: an object key (the span of its
+// JSON string literal) or an array index.
+type pathTok struct {
+	start, end int // key literal span; start < 0 for an index
+	idx        int
+}
+
+type span struct{ start, end int }
+
+type member struct {
+	kStart, kEnd int // key literal span
+	keyOff       int // decoded key in v.keyBuf
+	keyLen       int
+	vStart       int
+	shadowed     bool
+}
+
+// vm is the per-call state of a validation. It lives inside Result so that its
+// buffers are reused and a valid event does not allocate.
+type vm struct {
+	prog    *Program
+	data    []byte
+	collect bool // record failures (second pass over an invalid event)
+	dedup   bool // objects are pre-scanned for duplicate keys (last one wins)
+	dup     bool // a duplicate key was seen while not in dedup mode
+	bad     bool // syntax error
+	badPos  int
+	badMsg  string
+	depth   int
+
+	path    []pathTok
+	buf     []byte // arena for decoded strings
+	keyBuf  []byte // decoded keys that must live until their object ends
+	keys    []span // undeclared keys of open objects, offsets into keyBuf
+	bits    []uint64
+	spans   []span
+	members []member
+	fails   []failRec
+	fpath   []pathTok
+	caps    [][]Span
+}
+
+func (v *vm) reset(p *Program, data []byte) {
+	v.prog = p
+	v.data = data
+	v.collect = false
+	v.dup = false
+	v.bad = false
+	v.badMsg = ""
+	v.depth = 0
+	v.path = v.path[:0]
+	v.buf = v.buf[:0]
+	v.keyBuf = v.keyBuf[:0]
+	v.keys = v.keys[:0]
+	v.bits = v.bits[:0]
+	v.spans = v.spans[:0]
+	v.members = v.members[:0]
+	v.fails = v.fails[:0]
+	v.fpath = v.fpath[:0]
+	if cap(v.caps) < p.ncap {
+		v.caps = make([][]Span, p.ncap)
+	}
+	v.caps = v.caps[:p.ncap]
+	for i := range v.caps {
+		v.caps[i] = v.caps[i][:0]
+	}
+}
+
+// run validates the whole document once in the current mode.
+func (v *vm) run() bool {
+	p := v.ws(0)
+	if p >= len(v.data) {
+		v.syntax(p, "unexpected end of JSON input")
+		return false
+	}
+	ct := v.prog.capRoot
+	end, ok := v.eval(v.prog.root, p, ct)
+	if v.bad {
+		return false
+	}
+	if ct != nil && ct.slot >= 0 {
+		v.caps[ct.slot] = append(v.caps[ct.slot], Span{Start: p, End: end})
+	}
+	end = v.ws(end)
+	if end != len(v.data) {
+		v.syntax(end, "invalid character after top-level value")
+		return false
+	}
+	return ok
+}
+
+func (v *vm) pushKey(kStart, kEnd int) {
+	v.path = append(v.path, pathTok{start: kStart, end: kEnd})
+}
+
+func (v *vm) pushIdx(i int) {
+	v.path = append(v.path, pathTok{start: -1, idx: i})
+}
+
+func (v *vm) pop() { v.path = v.path[:len(v.path)-1] }
+
+// fail records a failure in collect mode.
+func (v *vm) fail(n *node, kw uint8, start, end int, arg int) {
+	if !v.collect {
+		return
+	}
+	p0 := len(v.fpath)
+	v.fpath = append(v.fpath, v.path...)
+	v.fails = append(v.fails, failRec{n: n, kw: kw, start: start, end: end, p0: p0, p1: len(v.fpath), arg: arg})
+}
+
+// evalBool evaluates a subschema for its verdict only.
+func (v *vm) evalBool(n *node, p int) (int, bool) {
+	c := v.collect
+	v.collect = false
+	end, ok := v.eval(n, p, nil)
+	v.collect = c
+	return end, ok
+}
+
+// eval validates the value at p (past whitespace) against n and returns the
+// position after the value. ct, when not nil, is the capture trie for the
+// value's children.
+func (v *vm) eval(n *node, p int, ct *capNode) (int, bool) {
+	switch n.boolean {
+	case boolTrue:
+		return v.skip(p, ct), true
+	case boolFalse:
+		end := v.skip(p, ct)
+		if v.bad {
+			return end, false
+		}
+		v.fail(n, kwFalse, p, end, 0)
+		return end, false
+	}
+	d := v.data
+	if p >= len(d) {
+		v.syntax(p, "unexpected end of JSON input")
+		return p, false
+	}
+	switch c := d[p]; c {
+	case '"':
+		return v.evalString(n, p)
+	case '{', '[':
+		return v.evalComposite(n, p, ct)
+	case 't', 'f', 'n':
+		return v.evalLiteral(n, p)
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			return v.evalNumber(n, p)
+		}
+		v.syntaxAt(p, "looking for beginning of value")
+		return p, false
+	}
+}
+
+func (v *vm) evalString(n *node, p int) (int, bool) {
+	end, fl := v.scanString(p)
+	if v.bad {
+		return end, false
+	}
+	if n.types != 0 && n.types&tString == 0 {
+		v.fail(n, kwType, p, end, 0)
+		return end, false
+	}
+	mark := len(v.buf)
+	defer func() { v.buf = v.buf[:mark] }()
+	var s []byte
+	if n.cnst != nil || n.enum != nil || n.format != nil || n.str != nil {
+		s = v.strBytes(p, end, fl)
+	}
+	if n.cnst != nil && !(n.cnst.kind == tString && n.cnst.str == unsafeString(s)) {
+		v.fail(n, kwConst, p, end, 0)
+		return end, false
+	}
+	if n.enum != nil {
+		if _, ok := n.enum.strs[unsafeString(s)]; !ok {
+			v.fail(n, kwEnum, p, end, 0)
+			return end, false
+		}
+	}
+	if n.format != nil && !n.format.check(unsafeString(s)) {
+		v.fail(n, kwFormat, p, end, 0)
+		return end, false
+	}
+	ok := true
+	if n.ref != nil {
+		_, ok = v.eval(n.ref, p, nil)
+		if n.refOnly {
+			return end, ok
+		}
+	}
+	if sc := n.str; sc != nil {
+		if sc.minLen >= 0 || sc.maxLen >= 0 {
+			l := len(s)
+			if fl != 0 {
+				l = utf8.RuneCount(s)
+			}
+			if sc.minLen >= 0 && l < sc.minLen {
+				ok = false
+				v.fail(n, kwMinLength, p, end, 0)
+			}
+			if sc.maxLen >= 0 && l > sc.maxLen {
+				ok = false
+				v.fail(n, kwMaxLength, p, end, 0)
+			}
+		}
+		if sc.pattern != nil {
+			m, known := false, false
+			if sc.fast != nil {
+				m, known = sc.fast.match(s)
+			}
+			if !known {
+				m = sc.pattern.MatchString(unsafeString(s))
+			}
+			if !m {
+				ok = false
+				v.fail(n, kwPattern, p, end, 0)
+			}
+		}
+	}
+	if n.hasCond && (ok || v.collect) {
+		ok = v.cond(n, p) && ok
+	}
+	return end, ok
+}
+
+func (v *vm) evalNumber(n *node, p int) (int, bool) {
+	dec, end, synOK := scanNumber(v.data, p)
+	if !synOK {
+		v.syntaxAt(end, "in numeric literal")
+		return end, false
+	}
+	if n.types != 0 && n.types&tNumber == 0 && !(n.types&tInteger != 0 && dec.isInteger()) {
+		v.fail(n, kwType, p, end, 0)
+		return end, false
+	}
+	if n.cnst != nil && !numEqConst(&dec, n.cnst) {
+		v.fail(n, kwConst, p, end, 0)
+		return end, false
+	}
+	if n.enum != nil {
+		found := false
+		if n.enum.types&tNumber != 0 {
+			for _, c := range n.enum.vals {
+				if numEqConst(&dec, c) {
+					found = true
+					break
+				}
+			}
+		}
+		if !found {
+			v.fail(n, kwEnum, p, end, 0)
+			return end, false
+		}
+	}
+	ok := true
+	if n.ref != nil {
+		_, ok = v.eval(n.ref, p, nil)
+		if n.refOnly {
+			return end, ok
+		}
+	}
+	if nc := n.num; nc != nil {
+		if !dec.representable() {
+			// santhosh's big.Rat comparison dereferences nil here (a panic); the
+			// number cannot be compared, so it is reported as failing its bounds.
+			ok = false
+			v.fail(n, kwUnrepresentable, p, end, 0)
+		} else {
+			if nc.min != nil && cmpDecimal(&dec, &nc.min.dec) < 0 {
+				ok = false
+				v.fail(n, kwMinimum, p, end, 0)
+			}
+			if nc.max != nil && cmpDecimal(&dec, &nc.max.dec) > 0 {
+				ok = false
+				v.fail(n, kwMaximum, p, end, 0)
+			}
+			if nc.exMin != nil && cmpDecimal(&dec, &nc.exMin.dec) <= 0 {
+				ok = false
+				v.fail(n, kwExclusiveMinimum, p, end, 0)
+			}
+			if nc.exMax != nil && cmpDecimal(&dec, &nc.exMax.dec) >= 0 {
+				ok = false
+				v.fail(n, kwExclusiveMaximum, p, end, 0)
+			}
+			if nc.multipleOf != nil && !multipleOf(&dec, v.data[p:end], nc.multipleOf) {
+				ok = false
+				v.fail(n, kwMultipleOf, p, end, 0)
+			}
+		}
+	}
+	if n.hasCond && (ok || v.collect) {
+		ok = v.cond(n, p) && ok
+	}
+	return end, ok
+}
+
+func numEqConst(d *decimal, c *constVal) bool {
+	return c.kind == tNumber && c.decOK && d.representable() && cmpDecimal(d, &c.dec) == 0
+}
+
+func (v *vm) evalLiteral(n *node, p int) (int, bool) {
+	var t uint8
+	var end int
+	var b bool
+	switch v.data[p] {
+	case 't':
+		end, t, b = v.literal(p, "true"), tBool, true
+	case 'f':
+		end, t = v.literal(p, "false"), tBool
+	default:
+		end, t = v.literal(p, "null"), tNull
+	}
+	if v.bad {
+		return end, false
+	}
+	if n.types != 0 && n.types&t == 0 {
+		v.fail(n, kwType, p, end, 0)
+		return end, false
+	}
+	eq := func(c *constVal) bool { return c.kind == t && (t == tNull || c.b == b) }
+	if n.cnst != nil && !eq(n.cnst) {
+		v.fail(n, kwConst, p, end, 0)
+		return end, false
+	}
+	if n.enum != nil {
+		found := false
+		for _, c := range n.enum.vals {
+			if eq(c) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			v.fail(n, kwEnum, p, end, 0)
+			return end, false
+		}
+	}
+	ok := true
+	if n.ref != nil {
+		_, ok = v.eval(n.ref, p, nil)
+		if n.refOnly {
+			return end, ok
+		}
+	}
+	if n.hasCond && (ok || v.collect) {
+		ok = v.cond(n, p) && ok
+	}
+	return end, ok
+}
+
+func (v *vm) evalComposite(n *node, p int, ct *capNode) (int, bool) {
+	t := tObject
+	if v.data[p] == '[' {
+		t = tArray
+	}
+	if n.types != 0 && n.types&t == 0 {
+		end := v.skip(p, ct)
+		if v.bad {
+			return end, false
+		}
+		v.fail(n, kwType, p, end, 0)
+		return end, false
+	}
+	end := -1
+	if n.cnst != nil || n.enum != nil {
+		end = v.skip(p, ct)
+		ct = nil
+		if v.bad {
+			return end, false
+		}
+		if n.cnst != nil && !compositeEq(v.data[p:end], n.cnst) {
+			v.fail(n, kwConst, p, end, 0)
+			return end, false
+		}
+		if n.enum != nil {
+			found := false
+			for _, c := range n.enum.vals {
+				if c.kind == t && compositeEq(v.data[p:end], c) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				v.fail(n, kwEnum, p, end, 0)
+				return end, false
+			}
+		}
+	}
+	ok := true
+	if n.ref != nil {
+		var e int
+		e, ok = v.eval(n.ref, p, ct)
+		ct = nil
+		if v.bad {
+			return e, false
+		}
+		end = e
+		if n.refOnly {
+			return end, ok
+		}
+	}
+	if t == tObject && n.obj != nil {
+		e, r := v.evalObject(n, p, ct)
+		ct = nil
+		if v.bad {
+			return e, false
+		}
+		end, ok = e, ok && r
+	} else if t == tArray && n.arr != nil {
+		e, r := v.evalArray(n, p, ct)
+		ct = nil
+		if v.bad {
+			return e, false
+		}
+		end, ok = e, ok && r
+	}
+	if end < 0 {
+		end = v.skip(p, ct)
+		if v.bad {
+			return end, false
+		}
+	}
+	if n.hasCond && (ok || v.collect) {
+		ok = v.cond(n, p) && ok
+	}
+	return end, ok
+}
+
+// cond evaluates not, allOf, anyOf, oneOf and if/then/else on the value at p.
+func (v *vm) cond(n *node, p int) bool {
+	ok := true
+	if n.not != nil {
+		end, r := v.evalBool(n.not, p)
+		if v.bad {
+			return false
+		}
+		if r {
+			ok = false
+			v.fail(n, kwNot, p, end, 0)
+		}
+	}
+	for _, s := range n.allOf {
+		_, r := v.eval(s, p, nil)
+		if v.bad {
+			return false
+		}
+		if !r {
+			ok = false
+			if !v.collect {
+				break
+			}
+		}
+	}
+	if len(n.anyOf) > 0 {
+		matched := false
+		for _, s := range n.anyOf {
+			_, r := v.evalBool(s, p)
+			if v.bad {
+				return false
+			}
+			if r {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			ok = false
+			if v.collect {
+				for _, s := range n.anyOf {
+					v.eval(s, p, nil)
+				}
+			}
+		}
+	}
+	if len(n.oneOf) > 0 {
+		first, second := -1, -1
+		end := p
+		for i, s := range n.oneOf {
+			e, r := v.evalBool(s, p)
+			if v.bad {
+				return false
+			}
+			end = e
+			if r {
+				if first < 0 {
+					first = i
+				} else {
+					second = i
+					break
+				}
+			}
+		}
+		switch {
+		case first < 0:
+			ok = false
+			if v.collect {
+				for _, s := range n.oneOf {
+					v.eval(s, p, nil)
+				}
+			}
+		case second >= 0:
+			ok = false
+			v.fail(n, kwOneOf, p, end, first<<32|second)
+		}
+	}
+	if n.hasIf {
+		_, r := v.evalBool(n.ifN, p)
+		if v.bad {
+			return false
+		}
+		if r {
+			if n.thn != nil {
+				_, r2 := v.eval(n.thn, p, nil)
+				ok = ok && r2
+			}
+		} else if n.elsN != nil {
+			_, r2 := v.eval(n.elsN, p, nil)
+			ok = ok && r2
+		}
+	}
+	return ok && !v.bad
+}
+
+// keyHash hashes an object key for the property table.
+func keyHash(k []byte) uint64 {
+	var x uint64
+	if len(k) >= 8 {
+		x = binary.LittleEndian.Uint64(k) ^ binary.LittleEndian.Uint64(k[len(k)-8:])<<7
+	} else {
+		for i, c := range k {
+			x |= uint64(c) << (8 * i)
+		}
+	}
+	x ^= uint64(len(k)) * 0x9E3779B97F4A7C15
+	return x * 0xff51afd7ed558ccd
+}
+
+func (o *objChecks) lookup(k []byte) int {
+	mask := uint64(len(o.table) - 1)
+	h := keyHash(k) >> o.shift
+	for {
+		e := o.table[h]
+		if e == 0 {
+			return -1
+		}
+		if o.names[e-1].name == unsafeString(k) {
+			return int(e - 1)
+		}
+		h = (h + 1) & mask
+	}
+}
+
+// objState is the per-object bookkeeping shared by the fast and dedup loops.
+type objState struct {
+	bitsBase  int
+	keysBase  int
+	count     int
+	addlCount int
+	capSeen   uint64
+	ok        bool
+}
+
+func (v *vm) evalObject(n *node, p int, ct *capNode) (int, bool) {
+	o := n.obj
+	d := v.data
+	v.depth++
+	if v.depth > maxDepth {
+		v.syntax(p, "exceeded max depth")
+		return p, false
+	}
+	st := objState{bitsBase: len(v.bits), keysBase: len(v.keys), ok: true}
+	for i := 0; i < o.words; i++ {
+		v.bits = append(v.bits, 0)
+	}
+	start := p
+	var end int
+	if v.dedup {
+		mbase := len(v.members)
+		kbase := len(v.keyBuf)
+		end = v.objMembers(p)
+		if v.bad {
+			return end, false
+		}
+		for i := mbase; i < len(v.members); i++ {
+			m := v.members[i]
+			if m.shadowed {
+				continue
+			}
+			key := v.keyBuf[m.keyOff : m.keyOff+m.keyLen]
+			v.member(n, o, &st, m.kStart, m.kEnd, key, m.vStart, ct)
+			if v.bad {
+				return end, false
+			}
+		}
+		v.members = v.members[:mbase]
+		v.keyBuf = v.keyBuf[:kbase]
+	} else {
+		p = v.ws(p + 1)
+		if p < len(d) && d[p] == '}' {
+			end = p + 1
+		} else {
+			for {
+				if p >= len(d) || d[p] != '"' {
+					v.syntaxAt(p, "looking for beginning of object key string")
+					return p, false
+				}
+				kStart := p
+				kEnd, fl := v.scanString(p)
+				if v.bad {
+					return kEnd, false
+				}
+				p = v.ws(kEnd)
+				if p >= len(d) || d[p] != ':' {
+					v.syntaxAt(p, "after object key")
+					return p, false
+				}
+				p = v.ws(p + 1)
+				mark := len(v.buf)
+				key := v.strBytes(kStart, kEnd, fl)
+				p = v.member(n, o, &st, kStart, kEnd, key, p, ct)
+				v.buf = v.buf[:mark]
+				if v.bad {
+					return p, false
+				}
+				p = v.ws(p)
+				if p < len(d) && d[p] == ',' {
+					p = v.ws(p + 1)
+					continue
+				}
+				if p < len(d) && d[p] == '}' {
+					end = p + 1
+					break
+				}
+				v.syntaxAt(p, "after object key:value pair")
+				return p, false
+			}
+		}
+	}
+	v.depth--
+	ok := st.ok
+	seen := v.bits[st.bitsBase : st.bitsBase+o.words]
+	if o.minProps >= 0 && st.count < o.minProps {
+		ok = false
+		v.fail(n, kwMinProperties, start, end, st.count)
+	}
+	if o.maxProps >= 0 && st.count > o.maxProps {
+		ok = false
+		v.fail(n, kwMaxProperties, start, end, st.count)
+	}
+	for i, w := range o.required {
+		if seen[i]&w != w {
+			ok = false
+			v.fail(n, kwRequired, start, end, 0)
+			break
+		}
+	}
+	has := func(i int) bool { return seen[i/64]&(1<<(i%64)) != 0 }
+	for di, dep := range o.deps {
+		if !has(dep.name) {
+			continue
+		}
+		for _, r := range dep.need {
+			if !has(r) {
+				ok = false
+				v.fail(n, kwDependency, start, end, di)
+				break
+			}
+		}
+	}
+	for _, ds := range o.depSchemas {
+		if has(ds.name) {
+			_, r := v.eval(ds.node, start, nil)
+			if v.bad {
+				return end, false
+			}
+			ok = ok && r
+		}
+	}
+	if st.addlCount > 0 {
+		ok = false
+		v.fail(n, kwAdditionalProperties, start, end, 0)
+	}
+	v.bits = v.bits[:st.bitsBase]
+	v.keys = v.keys[:st.keysBase]
+	return end, ok
+}
+
+// member validates one object member whose value starts at p and returns the
+// position after the value.
+func (v *vm) member(n *node, o *objChecks, st *objState, kStart, kEnd int, key []byte, p int, ct *capNode) int {
+	st.count++
+	var cn *capNode
+	if ct != nil {
+		cn = v.capKey(ct, key, &st.capSeen)
+	}
+	idx := o.lookup(key)
+	if idx >= 0 {
+		w := &v.bits[st.bitsBase+idx/64]
+		bit := uint64(1) << (idx % 64)
+		if *w&bit != 0 && !v.dedup {
+			v.dup = true
+		}
+		*w |= bit
+	} else if o.trackUndecl && !v.dedup {
+		for _, k := range v.keys[st.keysBase:] {
+			if bytes.Equal(v.keyBuf[k.start:k.end], key) {
+				v.dup = true
+				break
+			}
+		}
+		ks := len(v.keyBuf)
+		v.keyBuf = append(v.keyBuf, key...)
+		v.keys = append(v.keys, span{ks, len(v.keyBuf)})
+	}
+	col := v.collect
+	if col {
+		v.pushKey(kStart, kEnd)
+	}
+	end := -1
+	evaluated := false
+	capNext := cn
+	if idx >= 0 {
+		if pn := o.names[idx].prop; pn != nil {
+			evaluated = true
+			e, r := v.eval(pn, p, capNext)
+			capNext = nil
+			end = e
+			st.ok = st.ok && r
+		}
+	}
+	for i := range o.patterns {
+		if v.bad {
+			break
+		}
+		pp := &o.patterns[i]
+		m, known := false, false
+		if pp.fast != nil {
+			m, known = pp.fast.match(key)
+		}
+		if !known {
+			m = pp.re.MatchString(unsafeString(key))
+		}
+		if m {
+			evaluated = true
+			e, r := v.eval(pp.node, p, capNext)
+			capNext = nil
+			end = e
+			st.ok = st.ok && r
+		}
+	}
+	if !evaluated && !v.bad {
+		if o.addl != nil {
+			e, r := v.eval(o.addl, p, capNext)
+			capNext = nil
+			end = e
+			st.ok = st.ok && r
+		} else if o.addlFalse {
+			st.addlCount++
+		}
+	}
+	if end < 0 && !v.bad {
+		end = v.skip(p, capNext)
+	}
+	if col {
+		v.pop()
+	}
+	if v.bad {
+		return end
+	}
+	if cn != nil && cn.slot >= 0 {
+		v.caps[cn.slot] = append(v.caps[cn.slot], Span{Start: p, End: end})
+	}
+	if o.propNames != nil {
+		if _, r := v.evalBool(o.propNames, kStart); !r {
+			st.ok = false
+			v.fail(n, kwPropertyNames, kStart, kEnd, 0)
+		}
+	}
+	return end
+}
+
+// objMembers pre-scans the object at p into v.members (decoded keys in
+// v.keyBuf) and marks members whose key appears again later: encoding/json keeps
+// the last value of a duplicated key.
+func (v *vm) objMembers(p int) int {
+	d := v.data
+	base := len(v.members)
+	v.depth++
+	if v.depth > maxDepth {
+		v.syntax(p, "exceeded max depth")
+		return p
+	}
+	defer func() { v.depth-- }()
+	p = v.ws(p + 1)
+	if p < len(d) && d[p] == '}' {
+		return p + 1
+	}
+	for {
+		if p >= len(d) || d[p] != '"' {
+			v.syntaxAt(p, "looking for beginning of object key string")
+			return p
+		}
+		kStart := p
+		kEnd, fl := v.scanString(p)
+		if v.bad {
+			return kEnd
+		}
+		p = v.ws(kEnd)
+		if p >= len(d) || d[p] != ':' {
+			v.syntaxAt(p, "after object key")
+			return p
+		}
+		p = v.ws(p + 1)
+		mark := len(v.buf)
+		key := v.strBytes(kStart, kEnd, fl)
+		off := len(v.keyBuf)
+		v.keyBuf = append(v.keyBuf, key...)
+		v.buf = v.buf[:mark]
+		m := member{kStart: kStart, kEnd: kEnd, keyOff: off, keyLen: len(key), vStart: p}
+		for i := base; i < len(v.members); i++ {
+			o := &v.members[i]
+			if !o.shadowed && bytes.Equal(v.keyBuf[o.keyOff:o.keyOff+o.keyLen], key) {
+				o.shadowed = true
+			}
+		}
+		v.members = append(v.members, m)
+		p = v.skip(p, nil)
+		if v.bad {
+			return p
+		}
+		p = v.ws(p)
+		if p < len(d) && d[p] == ',' {
+			p = v.ws(p + 1)
+			continue
+		}
+		if p < len(d) && d[p] == '}' {
+			return p + 1
+		}
+		v.syntaxAt(p, "after object key:value pair")
+		return p
+	}
+}
+
+func (v *vm) evalArray(n *node, p int, ct *capNode) (int, bool) {
+	a := n.arr
+	d := v.data
+	v.depth++
+	if v.depth > maxDepth {
+		v.syntax(p, "exceeded max depth")
+		return p, false
+	}
+	start := p
+	ok := true
+	spanBase := len(v.spans)
+	record := a.unique || a.contains != nil
+	matched := 0
+	count := 0
+	var end int
+	p = v.ws(p + 1)
+	if p < len(d) && d[p] == ']' {
+		end = p + 1
+	} else {
+		for i := 0; ; i++ {
+			var sub *node
+			if i < len(a.prefix) {
+				sub = a.prefix[i]
+			} else if a.items != nil {
+				sub = a.items
+			}
+			var child *capNode
+			if ct != nil {
+				child = ct.item(i)
+			}
+			capNext := child
+			col := v.collect
+			if col {
+				v.pushIdx(i)
+			}
+			e := -1
+			if sub != nil {
+				var r bool
+				e, r = v.eval(sub, p, capNext)
+				capNext = nil
+				ok = ok && r
+			}
+			if a.contains != nil && !v.bad {
+				var r bool
+				e, r = v.evalBool(a.contains, p)
+				if r {
+					matched++
+				}
+			}
+			if e < 0 && !v.bad {
+				e = v.skip(p, capNext)
+				capNext = nil
+			}
+			if capNext != nil && !v.bad {
+				// the value was scanned without captures: scan it again for them
+				v.skip(p, capNext)
+			}
+			if col {
+				v.pop()
+			}
+			if v.bad {
+				return e, false
+			}
+			if child != nil && child.slot >= 0 {
+				v.caps[child.slot] = append(v.caps[child.slot], Span{Start: p, End: e})
+			}
+			if record {
+				v.spans = append(v.spans, span{p, e})
+			}
+			count++
+			p = v.ws(e)
+			if p < len(d) && d[p] == ',' {
+				p = v.ws(p + 1)
+				continue
+			}
+			if p < len(d) && d[p] == ']' {
+				end = p + 1
+				break
+			}
+			v.syntaxAt(p, "after array element")
+			return p, false
+		}
+	}
+	v.depth--
+	if a.minItems >= 0 && count < a.minItems {
+		ok = false
+		v.fail(n, kwMinItems, start, end, count)
+	}
+	if a.maxItems >= 0 && count > a.maxItems {
+		ok = false
+		v.fail(n, kwMaxItems, start, end, count)
+	}
+	items := v.spans[spanBase:]
+	if a.unique && count > 1 {
+		if i, j := v.duplicates(items); i >= 0 {
+			ok = false
+			v.fail(n, kwUniqueItems, start, end, i<<32|j)
+		}
+	}
+	if a.itemsFalse && count > len(a.prefix) {
+		ok = false
+		v.fail(n, kwAdditionalItems, start, end, count-len(a.prefix))
+	}
+	if a.contains != nil {
+		failed := false
+		if a.minContains >= 0 {
+			failed = matched < a.minContains
+		} else {
+			failed = matched == 0
+		}
+		if failed {
+			ok = false
+			if v.collect {
+				nf := len(v.fails)
+				for i, it := range items {
+					v.pushIdx(i)
+					v.eval(a.contains, it.start, nil)
+					v.pop()
+				}
+				if len(v.fails) == nf {
+					v.fail(n, kwContains, start, end, matched)
+				}
+			}
+		}
+		if a.maxContains >= 0 && matched > a.maxContains {
+			ok = false
+			v.fail(n, kwMaxContains, start, end, matched)
+		}
+	}
+	v.spans = v.spans[:spanBase]
+	return end, ok
+}

@@ -1,0 +1,403 @@
+package fastval
+
+import (
+	"bytes"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// Failure is one reason an event is invalid, in the shape of santhosh's basic
+// output leaves.
+type Failure struct {
+	// InstanceLocation is the JSON pointer of the failing value in the event.
+	InstanceLocation string
+	// KeywordLocation is the JSON pointer of the failing keyword in the schema
+	// document, after following references.
+	KeywordLocation string
+	// Keyword is the failing keyword ("type", "required", ...); "$json" when the
+	// event is not valid JSON.
+	Keyword string
+	// Message says what is wrong, as santhosh words it.
+	Message string
+}
+
+// Result receives the outcome of Program.Validate. Reuse one Result per
+// goroutine: its buffers are kept between calls, so validating a valid event
+// does not allocate. The spans it holds refer to the last validated bytes.
+type Result struct {
+	vm       vm
+	valid    bool
+	invalidJ bool
+	failures []Failure
+}
+
+// Valid reports the verdict of the last validation.
+func (r *Result) Valid() bool { return r.valid }
+
+// InvalidJSON reports whether the last event was rejected because it is not a
+// single valid JSON value (the reference rejects it while decoding).
+func (r *Result) InvalidJSON() bool { return r.invalidJ }
+
+// Failures lists why the last event is invalid; nil when it is valid.
+func (r *Result) Failures() []Failure { return r.failures }
+
+// Capture returns the spans of the value at Options.Capture[i] in the last
+// validated event: none when absent, one for a plain pointer, one per matching
+// item for pointers with "*".
+func (r *Result) Capture(i int) []Span {
+	if i < 0 || i >= len(r.vm.caps) {
+		return nil
+	}
+	return r.vm.caps[i]
+}
+
+// Validate checks data against the program and reports whether it is valid.
+// res receives failures (for invalid events) and captured spans; it may be
+// reused across calls but not shared between goroutines.
+func (p *Program) Validate(data []byte, res *Result) bool {
+	v := &res.vm
+	res.failures = res.failures[:0]
+	res.invalidJ = false
+	v.dedup = false
+	v.reset(p, data)
+	ok := v.run()
+	if v.dup && !v.bad {
+		// A key repeats: redo with encoding/json's last-wins semantics.
+		v.reset(p, data)
+		v.dedup = true
+		ok = v.run()
+	}
+	if v.bad {
+		res.valid = false
+		res.invalidJ = true
+		res.failures = append(res.failures, Failure{
+			Keyword: "$json",
+			Message: fmt.Sprintf("invalid JSON at offset %d: %s", v.badPos, v.badMsg),
+		})
+		return false
+	}
+	if !ok {
+		dedup := v.dedup
+		v.reset(p, data)
+		v.dedup = dedup
+		v.collect = true
+		v.run()
+		res.failures = v.materialize(res.failures)
+		if len(res.failures) == 0 {
+			// cannot happen for a consistent program; keep the verdict honest
+			res.failures = append(res.failures, Failure{Keyword: "", Message: "invalid"})
+		}
+	}
+	res.valid = ok
+	return ok
+}
+
+// failure keywords
+const (
+	kwType uint8 = iota + 1
+	kwConst
+	kwEnum
+	kwFormat
+	kwFalse
+	kwMinLength
+	kwMaxLength
+	kwPattern
+	kwMinimum
+	kwMaximum
+	kwExclusiveMinimum
+	kwExclusiveMaximum
+	kwMultipleOf
+	kwUnrepresentable
+	kwMinProperties
+	kwMaxProperties
+	kwRequired
+	kwAdditionalProperties
+	kwPropertyNames
+	kwDependency
+	kwMinItems
+	kwMaxItems
+	kwUniqueItems
+	kwAdditionalItems
+	kwContains
+	kwMaxContains
+	kwNot
+	kwOneOf
+)
+
+type failRec struct {
+	n          *node
+	kw         uint8
+	start, end int
+	p0, p1     int
+	arg        int
+}
+
+var printer = message.NewPrinter(language.English)
+
+func (v *vm) materialize(out []Failure) []Failure {
+	for i := range v.fails {
+		f := &v.fails[i]
+		k := v.errorKind(f)
+		var ptr strings.Builder
+		for _, t := range v.fpath[f.p0:f.p1] {
+			ptr.WriteByte('/')
+			if t.start < 0 {
+				ptr.WriteString(strconv.Itoa(t.idx))
+			} else {
+				ptr.WriteString(escapeToken(v.decodeKey(t.start, t.end)))
+			}
+		}
+		kwPath := k.KeywordPath()
+		kl := f.n.loc
+		for _, t := range kwPath {
+			kl += "/" + escapeToken(t)
+		}
+		kw := ""
+		if len(kwPath) > 0 {
+			kw = kwPath[0]
+		}
+		switch f.kw {
+		case kwFalse:
+			kw = "false"
+		case kwNot:
+			kw = "not"
+		}
+		out = append(out, Failure{
+			InstanceLocation: ptr.String(),
+			KeywordLocation:  kl,
+			Keyword:          kw,
+			Message:          k.LocalizedString(printer),
+		})
+	}
+	return out
+}
+
+func (v *vm) decodeKey(start, end int) string {
+	var tmp vm
+	tmp.data = v.data
+	_, fl := tmp.scanString(start)
+	return string(tmp.strBytes(start, end, fl))
+}
+
+// value decodes a span the way the reference decodes the whole event.
+func (v *vm) value(start, end int) any {
+	x, err := jsonschema.UnmarshalJSON(bytes.NewReader(v.data[start:end]))
+	if err != nil {
+		return string(v.data[start:end])
+	}
+	return x
+}
+
+func (v *vm) rat(start, end int) *big.Rat {
+	r, _ := new(big.Rat).SetString(string(v.data[start:end]))
+	return r
+}
+
+func jsonTypeName(c byte) string {
+	switch c {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// errorKind rebuilds santhosh's error kind for a failure (failure path only).
+func (v *vm) errorKind(f *failRec) jsonschema.ErrorKind {
+	s := f.n.sch
+	switch f.kw {
+	case kwType:
+		return &kind.Type{Got: jsonTypeName(v.data[f.start]), Want: s.Types.ToStrings()}
+	case kwConst:
+		return &kind.Const{Got: v.value(f.start, f.end), Want: *s.Const}
+	case kwEnum:
+		return &kind.Enum{Got: v.value(f.start, f.end), Want: s.Enum.Values}
+	case kwFormat:
+		got := v.value(f.start, f.end)
+		err := s.Format.Validate(got)
+		if err == nil {
+			err = fmt.Errorf("invalid %s", s.Format.Name)
+		}
+		return &kind.Format{Got: got, Want: s.Format.Name, Err: err}
+	case kwFalse:
+		return &kind.FalseSchema{}
+	case kwMinLength, kwMaxLength:
+		str, _ := v.value(f.start, f.end).(string)
+		l := len([]rune(str))
+		if f.kw == kwMinLength {
+			return &kind.MinLength{Got: l, Want: *s.MinLength}
+		}
+		return &kind.MaxLength{Got: l, Want: *s.MaxLength}
+	case kwPattern:
+		str, _ := v.value(f.start, f.end).(string)
+		return &kind.Pattern{Got: str, Want: s.Pattern.String()}
+	case kwMinimum:
+		return &kind.Minimum{Got: v.rat(f.start, f.end), Want: s.Minimum}
+	case kwMaximum:
+		return &kind.Maximum{Got: v.rat(f.start, f.end), Want: s.Maximum}
+	case kwExclusiveMinimum:
+		return &kind.ExclusiveMinimum{Got: v.rat(f.start, f.end), Want: s.ExclusiveMinimum}
+	case kwExclusiveMaximum:
+		return &kind.ExclusiveMaximum{Got: v.rat(f.start, f.end), Want: s.ExclusiveMaximum}
+	case kwMultipleOf:
+		return &kind.MultipleOf{Got: v.rat(f.start, f.end), Want: s.MultipleOf}
+	case kwUnrepresentable:
+		kw := "multipleOf"
+		switch {
+		case s.Minimum != nil:
+			kw = "minimum"
+		case s.Maximum != nil:
+			kw = "maximum"
+		case s.ExclusiveMinimum != nil:
+			kw = "exclusiveMinimum"
+		case s.ExclusiveMaximum != nil:
+			kw = "exclusiveMaximum"
+		}
+		return unrepresentable{raw: string(v.data[f.start:f.end]), kw: kw}
+	case kwMinProperties:
+		return &kind.MinProperties{Got: f.arg, Want: *s.MinProperties}
+	case kwMaxProperties:
+		return &kind.MaxProperties{Got: f.arg, Want: *s.MaxProperties}
+	case kwRequired:
+		obj, _ := v.value(f.start, f.end).(map[string]any)
+		var missing []string
+		for _, r := range s.Required {
+			if _, ok := obj[r]; !ok {
+				missing = append(missing, r)
+			}
+		}
+		return &kind.Required{Missing: missing}
+	case kwDependency:
+		dep := f.n.obj.deps[f.arg]
+		obj, _ := v.value(f.start, f.end).(map[string]any)
+		var missing []string
+		for _, r := range dep.need {
+			name := f.n.obj.names[r].name
+			if _, ok := obj[name]; !ok {
+				missing = append(missing, name)
+			}
+		}
+		prop := f.n.obj.names[dep.name].name
+		if dep.keyword == "dependentRequired" {
+			return &kind.DependentRequired{Prop: prop, Missing: missing}
+		}
+		return &kind.Dependency{Prop: prop, Missing: missing}
+	case kwAdditionalProperties:
+		obj, _ := v.value(f.start, f.end).(map[string]any)
+		var extra []string
+		for _, k := range orderedKeys(v, f.start) {
+			if _, ok := obj[k]; !ok {
+				continue
+			}
+			if _, ok := s.Properties[k]; ok {
+				continue
+			}
+			matched := false
+			for re := range s.PatternProperties {
+				if re.MatchString(k) {
+					matched = true
+				}
+			}
+			if !matched && !contains(extra, k) {
+				extra = append(extra, k)
+			}
+		}
+		return &kind.AdditionalProperties{Properties: extra}
+	case kwPropertyNames:
+		return &kind.PropertyNames{Property: v.decodeKey(f.start, f.end)}
+	case kwMinItems:
+		return &kind.MinItems{Got: f.arg, Want: *s.MinItems}
+	case kwMaxItems:
+		return &kind.MaxItems{Got: f.arg, Want: *s.MaxItems}
+	case kwUniqueItems:
+		return &kind.UniqueItems{Duplicates: [2]int{f.arg >> 32, f.arg & (1<<32 - 1)}}
+	case kwAdditionalItems:
+		return &kind.AdditionalItems{Count: f.arg}
+	case kwContains:
+		if s.MinContains != nil {
+			return &kind.MinContains{Got: v.containsMatches(f), Want: *s.MinContains}
+		}
+		return &kind.Contains{}
+	case kwMaxContains:
+		return &kind.MaxContains{Got: v.containsMatches(f), Want: *s.MaxContains}
+	case kwNot:
+		return &kind.Not{}
+	case kwOneOf:
+		return &kind.OneOf{Subschemas: []int{f.arg >> 32, f.arg & (1<<32 - 1)}}
+	}
+	return unrepresentable{raw: "?", kw: "?"}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// orderedKeys lists an object's decoded keys in document order.
+func orderedKeys(v *vm, p int) []string {
+	var tmp vm
+	tmp.data = v.data
+	tmp.dedup = true
+	tmp.objMembers(p)
+	var out []string
+	for _, m := range tmp.members {
+		out = append(out, string(tmp.keyBuf[m.keyOff:m.keyOff+m.keyLen]))
+	}
+	return out
+}
+
+// containsMatches lists the indexes of items that match "contains".
+func (v *vm) containsMatches(f *failRec) []int {
+	var tmp vm
+	tmp.prog = v.prog
+	tmp.data = v.data
+	tmp.dedup = v.dedup
+	var out []int
+	p := tmp.ws(f.start + 1)
+	for i := 0; p < f.end && tmp.data[p] != ']'; i++ {
+		e, ok := tmp.eval(f.n.arr.contains, p, nil)
+		if tmp.bad {
+			break
+		}
+		if ok {
+			out = append(out, i)
+		}
+		p = tmp.ws(e)
+		if p < f.end && tmp.data[p] == ',' {
+			p = tmp.ws(p + 1)
+		}
+	}
+	return out
+}
+
+// unrepresentable is the failure for a number that big.Rat cannot hold (an
+// exponent beyond ±1e6 digits); santhosh cannot compare it either.
+type unrepresentable struct{ raw, kw string }
+
+func (u unrepresentable) KeywordPath() []string { return []string{u.kw} }
+
+func (u unrepresentable) LocalizedString(p *message.Printer) string {
+	raw := u.raw
+	if len(raw) > 40 {
+		raw = raw[:40] + "..."
+	}
+	return p.Sprintf("number %s is out of the range that can be compared", raw)
+}
