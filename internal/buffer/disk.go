@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -679,7 +680,7 @@ func (d *Disk) Read(ctx context.Context, consumer string, max int) (Batch, error
 		limit, avail := s.size, s.base+s.count-p.seq
 		d.mu.Unlock()
 
-		recs, end, err := readFrames(s, off, limit, min(uint64(max), avail))
+		recs, end, err := readFrames(s.f, s.path, off, limit, min(uint64(max), avail))
 		if err != nil {
 			d.mu.Lock()
 			closed := d.closed
@@ -697,13 +698,13 @@ func (d *Disk) Read(ctx context.Context, consumer string, max int) (Batch, error
 	}
 }
 
-// readFrames reads up to n records (at least one) of s from off, stopping at limit
-// or after about readChunk bytes. It returns the records and the offset after them.
-func readFrames(s *segment, off, limit int64, n uint64) ([][]byte, int64, error) {
-	size := min(limit-off, readChunk)
-	buf := make([]byte, size)
-	if _, err := s.f.ReadAt(buf, off); err != nil {
-		return nil, off, fmt.Errorf("buffer: reading %s: %w", s.path, err)
+// readFrames reads up to n records (at least one) of the segment in r, named path,
+// from off, stopping at limit or after about readChunk bytes. It returns the records
+// and the offset after them.
+func readFrames(r io.ReaderAt, path string, off, limit int64, n uint64) ([][]byte, int64, error) {
+	buf := make([]byte, min(limit-off, readChunk))
+	if _, err := r.ReadAt(buf, off); err != nil {
+		return nil, off, fmt.Errorf("buffer: reading %s: %w", path, err)
 	}
 	var recs [][]byte
 	for uint64(len(recs)) < n && len(buf) > 0 {
@@ -711,18 +712,16 @@ func readFrames(s *segment, off, limit int64, n uint64) ([][]byte, int64, error)
 		if st == frameShortPayload && len(recs) == 0 && off+int64(f.size) <= limit {
 			// A record larger than the chunk: read it whole.
 			buf = make([]byte, f.size)
-			if _, err := s.f.ReadAt(buf, off); err != nil {
-				return nil, off, fmt.Errorf("buffer: reading %s: %w", s.path, err)
+			if _, err := r.ReadAt(buf, off); err != nil {
+				return nil, off, fmt.Errorf("buffer: reading %s: %w", path, err)
 			}
 			f, st = decodeFrame(buf)
 		}
-		if st == frameShortHeader || st == frameShortPayload {
-			if len(recs) > 0 {
-				break // the rest is beyond this chunk
-			}
+		if (st == frameShortHeader || st == frameShortPayload) && len(recs) > 0 && off+int64(len(buf)) < limit {
+			break // the rest is beyond this chunk
 		}
 		if st != frameOK {
-			return nil, off, &CorruptError{Path: s.path, Offset: off, Reason: st.String()}
+			return nil, off, &CorruptError{Path: path, Offset: off, Reason: st.String()}
 		}
 		recs = append(recs, f.payload[:len(f.payload):len(f.payload)])
 		buf = buf[f.size:]
