@@ -110,11 +110,20 @@ func fingerprint(dir string) (string, error) {
 			}
 			return nil
 		}
-		info, err := d.Info()
+		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(dir, p)
+		if d.IsDir() {
+			// A folder's own time changes with any entry, hidden ones included; its
+			// entries are listed one by one anyway.
+			fmt.Fprintf(h, "%s/\n", filepath.ToSlash(rel))
+			return nil
+		}
+		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed while listing: the next poll sees it gone
+		}
 		if err != nil {
 			return err
 		}
