@@ -12,9 +12,6 @@ import (
 	"github.com/accord-dev/accord/internal/contract/report"
 )
 
-// defaultRegistry is the registry folder commands read when --registry is not given.
-func defaultRegistry() string { return "contracts" }
-
 func newLintCmd(e *env) *cobra.Command {
 	var (
 		registry, format, failOn string
@@ -52,6 +49,10 @@ Exit status: 1 when a finding is an error (or a warning, with --fail-on warning)
 			if err := opts.Validate(); err != nil {
 				return usageError{fmt.Errorf("--disable: %w", err)}
 			}
+			registry, err := defaultRegistry(registry, e.stderr)
+			if err != nil {
+				return err
+			}
 			set, err := contract.Load(registry)
 			if err != nil {
 				return usageError{err}
@@ -71,7 +72,7 @@ Exit status: 1 when a finding is an error (or a warning, with --fail-on warning)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&registry, "registry", defaultRegistry(), "registry folder in the Iglu layout <vendor>/<name>/jsonschema/<version>")
+	f.StringVar(&registry, "registry", "", "registry folder in the Iglu layout <vendor>/<name>/jsonschema/<version> (default ./contracts, else examples/contracts)")
 	f.StringVar(&format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
 	f.StringSliceVar(&disable, "disable", nil, "rule ids to leave out of this run, comma-separated")
 	f.StringVar(&failOn, "fail-on", "error", "lowest severity that makes lint exit 1: error or warning")
