@@ -35,10 +35,10 @@ type SubjectID [16]byte
 // derived value can stand in for another.
 type secrets struct {
 	fingerprint []byte
-	pair       []byte
-	subject    []byte
-	controller []byte
-	wrap       cipher.AEAD
+	pair        []byte
+	subject     []byte
+	controller  []byte
+	wrap        cipher.AEAD
 }
 
 func deriveSecrets(master []byte) (*secrets, error) {

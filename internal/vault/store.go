@@ -135,10 +135,11 @@ type Store interface {
 }
 
 // ForgetWatcher is implemented by stores that several processes share. A vault calls
-// WatchForgets once, in its own goroutine, and it runs until ctx ends: fn is called
-// with the ids of keys that any process destroyed, or with all set when the watcher may
-// have missed some (after a lost connection), in which case the vault drops its whole
-// key cache.
+// WatchForgets once, when it opens; it returns once it is listening, and from then on
+// calls fn, from its own goroutine, with the ids of keys that any process destroyed,
+// or with all set when it may have missed some (after a lost connection), in which
+// case the vault drops its whole key cache. It stops when ctx ends, and then closes
+// done.
 type ForgetWatcher interface {
-	WatchForgets(ctx context.Context, fn func(ids []KeyID, all bool)) error
+	WatchForgets(ctx context.Context, fn func(ids []KeyID, all bool)) (done <-chan struct{}, err error)
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -65,8 +64,7 @@ type Vault struct {
 	// ("generated into /data/vault/master.key", "ACCORD_VAULT_MASTER_KEY"); "" after New.
 	MasterKeySource string
 
-	stopWatch context.CancelFunc
-	watchDone sync.WaitGroup
+	stopWatch func() // stops the forget watcher and waits for it
 }
 
 // New returns a vault on store, which it owns from then on: Close closes it. When the
@@ -93,15 +91,18 @@ func New(ctx context.Context, store Store, opts Options) (*Vault, error) {
 		v.now = time.Now
 	}
 	v.cache = newKeyCache(cmpOr(opts.CacheSize, DefaultCacheSize))
-	ctx, cancel := context.WithCancel(context.Background())
-	v.stopWatch = cancel
+	v.stopWatch = func() {}
 	if w, ok := store.(ForgetWatcher); ok {
-		v.watchDone.Add(1)
-		go func() {
-			defer v.watchDone.Done()
-			// The watcher reconnects on its own and returns only when ctx ends.
-			_ = w.WatchForgets(ctx, v.invalidate)
-		}()
+		watchCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done, err := w.WatchForgets(watchCtx, v.invalidate)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		v.stopWatch = func() {
+			cancel()
+			<-done
+		}
 	}
 	return v, nil
 }
@@ -125,7 +126,6 @@ func (v *Vault) invalidate(ids []KeyID, all bool) {
 // Close stops the vault and closes its store.
 func (v *Vault) Close() error {
 	v.stopWatch()
-	v.watchDone.Wait()
 	if err := v.store.Close(); err != nil {
 		return fmt.Errorf("closing the vault store: %w", err)
 	}
