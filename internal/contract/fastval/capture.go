@@ -12,12 +12,14 @@ type Span struct{ Start, End int }
 
 // capNode is a node of the capture trie compiled from Options.Capture.
 type capNode struct {
-	slot int // index into Options.Capture, -1 when no pointer ends here
-	keys []capKey
-	star *capNode // "*": every array item
+	slot  int // index into Options.Capture, -1 when no pointer ends here
+	keys  []capKey
+	star  *capNode // "*": every array item
+	bloom uint64   // bit (hash & 63) set for every key
 }
 
 type capKey struct {
+	hash uint64
 	name string
 	idx  int // the token as an array index, -1 when it is not one
 	node *capNode
@@ -54,7 +56,7 @@ func compileCaptures(ptrs []string) (*capNode, error) {
 				}
 				if next == nil {
 					next = &capNode{slot: -1}
-					cur.keys = append(cur.keys, capKey{name: name, idx: arrayIndex(name), node: next})
+					cur.keys = append(cur.keys, capKey{hash: keyHash([]byte(name)), name: name, idx: arrayIndex(name), node: next})
 				}
 				cur = next
 			}
@@ -65,6 +67,7 @@ func compileCaptures(ptrs []string) (*capNode, error) {
 		cur.slot = i
 	}
 	root.mergeStars()
+	root.setBloom()
 	return root, nil
 }
 
@@ -150,6 +153,17 @@ func arrayIndex(tok string) int {
 	return n
 }
 
+func (c *capNode) setBloom() {
+	c.bloom = 0
+	for _, k := range c.keys {
+		c.bloom |= 1 << (k.hash & 63)
+		k.node.setBloom()
+	}
+	if c.star != nil {
+		c.star.setBloom()
+	}
+}
+
 func (c *capNode) item(i int) *capNode {
 	for _, k := range c.keys {
 		if k.idx == i {
@@ -161,9 +175,12 @@ func (c *capNode) item(i int) *capNode {
 
 // capKey returns the trie child for an object key. seen tracks the children met
 // in the current object: a repeated captured key needs last-wins handling.
-func (v *vm) capKey(c *capNode, key []byte, seen *uint64) *capNode {
+func (v *vm) capKey(c *capNode, key []byte, h uint64, seen *uint64) *capNode {
+	if c.bloom&(1<<(h&63)) == 0 {
+		return nil
+	}
 	for i, k := range c.keys {
-		if k.name == unsafeString(key) {
+		if k.hash == h && k.name == unsafeString(key) {
 			if !v.dedup {
 				if i >= 64 {
 					v.dup = true
@@ -201,7 +218,7 @@ func (v *vm) skipCap(p int, ct *capNode) int {
 					continue
 				}
 				key := v.keyBuf[m.keyOff : m.keyOff+m.keyLen]
-				if child := v.capKey(ct, key, nil); child != nil {
+				if child := v.capKey(ct, key, keyHash(key), nil); child != nil {
 					e := v.skip(m.vStart, child)
 					if child.slot >= 0 {
 						v.caps[child.slot] = append(v.caps[child.slot], Span{Start: m.vStart, End: e})
@@ -240,7 +257,8 @@ func (v *vm) skipCap(p int, ct *capNode) int {
 			}
 			p = v.ws(p + 1)
 			mark := len(v.buf)
-			child := v.capKey(ct, v.strBytes(kStart, kEnd, fl), &seen)
+			key := v.strBytes(kStart, kEnd, fl)
+			child := v.capKey(ct, key, keyHash(key), &seen)
 			v.buf = v.buf[:mark]
 			e := v.skip(p, child)
 			if v.bad {

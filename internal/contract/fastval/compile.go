@@ -65,6 +65,7 @@ type strChecks struct {
 type numChecks struct {
 	min, max, exMin, exMax *bound
 	multipleOf             *bound
+	allInt                 bool // every bound is an int64 (multipleOf nonzero)
 }
 
 // bound is a numeric keyword value kept both as an exact decimal and as big.Rat.
@@ -75,6 +76,8 @@ type bound struct {
 	mant   uint64
 	exp    int64
 	mantOK bool
+	i64    int64 // the value when it is an integer that fits in int64
+	isI64  bool
 }
 
 type objChecks struct {
@@ -225,6 +228,16 @@ func (b *builder) node(s *jsonschema.Schema) *node {
 			min: newBound(s.Minimum), max: newBound(s.Maximum),
 			exMin: newBound(s.ExclusiveMinimum), exMax: newBound(s.ExclusiveMaximum),
 			multipleOf: newBound(s.MultipleOf),
+		}
+		nc := n.num
+		nc.allInt = true
+		for _, b := range []*bound{nc.min, nc.max, nc.exMin, nc.exMax, nc.multipleOf} {
+			if b != nil && !b.isI64 {
+				nc.allInt = false
+			}
+		}
+		if nc.multipleOf != nil && nc.multipleOf.i64 == 0 {
+			nc.allInt = false
 		}
 	}
 
@@ -439,6 +452,9 @@ func newBound(r *big.Rat) *bound {
 	}
 	b := &bound{dec: d, rat: r}
 	b.mant, b.exp, b.mantOK = d.mantissa()
+	if r.IsInt() && r.Num().IsInt64() {
+		b.i64, b.isI64 = r.Num().Int64(), true
+	}
 	return b
 }
 
@@ -474,12 +490,12 @@ func ratDecimalString(r *big.Rat) string {
 
 // constVal is a const or enum member, precompiled for byte comparison.
 type constVal struct {
-	v    any // the reference value (json.Number, string, bool, nil, []any, map)
-	kind uint8
-	str  string
-	dec  decimal
+	v     any // the reference value (json.Number, string, bool, nil, []any, map)
+	kind  uint8
+	str   string
+	dec   decimal
 	decOK bool // representable for santhosh (big.Rat parses it)
-	b    bool
+	b     bool
 }
 
 func newConstVal(v any) *constVal {

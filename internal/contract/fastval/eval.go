@@ -28,6 +28,9 @@ type member struct {
 type vm struct {
 	prog    *Program
 	data    []byte
+	start   int  // where the validated value starts
+	end     int  // where it ends, after run
+	whole   bool // the value must be the whole document
 	collect bool // record failures (second pass over an invalid event)
 	dedup   bool // objects are pre-scanned for duplicate keys (last one wins)
 	dup     bool // a duplicate key was seen while not in dedup mode
@@ -74,9 +77,10 @@ func (v *vm) reset(p *Program, data []byte) {
 	}
 }
 
-// run validates the whole document once in the current mode.
+// run validates the value at v.start once in the current mode; with v.whole the
+// value must be the whole document.
 func (v *vm) run() bool {
-	p := v.ws(0)
+	p := v.ws(v.start)
 	if p >= len(v.data) {
 		v.syntax(p, "unexpected end of JSON input")
 		return false
@@ -88,6 +92,10 @@ func (v *vm) run() bool {
 	}
 	if ct != nil && ct.slot >= 0 {
 		v.caps[ct.slot] = append(v.caps[ct.slot], Span{Start: p, End: end})
+	}
+	v.end = end
+	if !v.whole {
+		return ok
 	}
 	end = v.ws(end)
 	if end != len(v.data) {
@@ -172,30 +180,43 @@ func (v *vm) evalString(n *node, p int) (int, bool) {
 		return end, false
 	}
 	mark := len(v.buf)
-	defer func() { v.buf = v.buf[:mark] }()
+	ok, r := v.stringChecks(n, p, end, fl)
+	v.buf = v.buf[:mark]
+	if !r {
+		return end, ok
+	}
+	if n.hasCond && (ok || v.collect) {
+		ok = v.cond(n, p) && ok
+	}
+	return end, ok
+}
+
+// stringChecks runs the string keywords; more is false when a gate keyword
+// (const, enum, format, draft<2019 $ref) ended the evaluation.
+func (v *vm) stringChecks(n *node, p, end int, fl uint8) (ok, more bool) {
 	var s []byte
 	if n.cnst != nil || n.enum != nil || n.format != nil || n.str != nil {
 		s = v.strBytes(p, end, fl)
 	}
 	if n.cnst != nil && !(n.cnst.kind == tString && n.cnst.str == unsafeString(s)) {
 		v.fail(n, kwConst, p, end, 0)
-		return end, false
+		return false, false
 	}
 	if n.enum != nil {
 		if _, ok := n.enum.strs[unsafeString(s)]; !ok {
 			v.fail(n, kwEnum, p, end, 0)
-			return end, false
+			return false, false
 		}
 	}
 	if n.format != nil && !n.format.check(unsafeString(s)) {
 		v.fail(n, kwFormat, p, end, 0)
-		return end, false
+		return false, false
 	}
-	ok := true
+	ok = true
 	if n.ref != nil {
 		_, ok = v.eval(n.ref, p, nil)
 		if n.refOnly {
-			return end, ok
+			return ok, false
 		}
 	}
 	if sc := n.str; sc != nil {
@@ -227,10 +248,7 @@ func (v *vm) evalString(n *node, p int) (int, bool) {
 			}
 		}
 	}
-	if n.hasCond && (ok || v.collect) {
-		ok = v.cond(n, p) && ok
-	}
-	return end, ok
+	return ok, true
 }
 
 func (v *vm) evalNumber(n *node, p int) (int, bool) {
@@ -239,7 +257,8 @@ func (v *vm) evalNumber(n *node, p int) (int, bool) {
 		v.syntaxAt(end, "in numeric literal")
 		return end, false
 	}
-	if n.types != 0 && n.types&tNumber == 0 && !(n.types&tInteger != 0 && dec.isInteger()) {
+	iv, small := smallInt(&dec)
+	if n.types != 0 && n.types&tNumber == 0 && !(n.types&tInteger != 0 && (small || dec.isInteger())) {
 		v.fail(n, kwType, p, end, 0)
 		return end, false
 	}
@@ -269,7 +288,28 @@ func (v *vm) evalNumber(n *node, p int) (int, bool) {
 			return end, ok
 		}
 	}
-	if nc := n.num; nc != nil {
+	if nc := n.num; nc != nil && small && nc.allInt {
+		if nc.min != nil && iv < nc.min.i64 {
+			ok = false
+			v.fail(n, kwMinimum, p, end, 0)
+		}
+		if nc.max != nil && iv > nc.max.i64 {
+			ok = false
+			v.fail(n, kwMaximum, p, end, 0)
+		}
+		if nc.exMin != nil && iv <= nc.exMin.i64 {
+			ok = false
+			v.fail(n, kwExclusiveMinimum, p, end, 0)
+		}
+		if nc.exMax != nil && iv >= nc.exMax.i64 {
+			ok = false
+			v.fail(n, kwExclusiveMaximum, p, end, 0)
+		}
+		if nc.multipleOf != nil && iv%nc.multipleOf.i64 != 0 {
+			ok = false
+			v.fail(n, kwMultipleOf, p, end, 0)
+		}
+	} else if nc != nil {
 		if !dec.representable() {
 			// santhosh's big.Rat comparison dereferences nil here (a panic); the
 			// number cannot be compared, so it is reported as failing its bounds.
@@ -545,9 +585,9 @@ func keyHash(k []byte) uint64 {
 	return x * 0xff51afd7ed558ccd
 }
 
-func (o *objChecks) lookup(k []byte) int {
+func (o *objChecks) lookup(k []byte, hash uint64) int {
 	mask := uint64(len(o.table) - 1)
-	h := keyHash(k) >> o.shift
+	h := hash >> o.shift
 	for {
 		e := o.table[h]
 		if e == 0 {
@@ -699,11 +739,12 @@ func (v *vm) evalObject(n *node, p int, ct *capNode) (int, bool) {
 // position after the value.
 func (v *vm) member(n *node, o *objChecks, st *objState, kStart, kEnd int, key []byte, p int, ct *capNode) int {
 	st.count++
+	h := keyHash(key)
 	var cn *capNode
 	if ct != nil {
-		cn = v.capKey(ct, key, &st.capSeen)
+		cn = v.capKey(ct, key, h, &st.capSeen)
 	}
-	idx := o.lookup(key)
+	idx := o.lookup(key, h)
 	if idx >= 0 {
 		w := &v.bits[st.bitsBase+idx/64]
 		bit := uint64(1) << (idx % 64)

@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -50,38 +49,33 @@ func (c *formatCheck) check(s string) bool {
 	return c.ref.Validate(strings.Clone(s)) == nil
 }
 
-func isHexDigit(ch rune) bool {
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')
-}
-
-// isUUID: five dash-separated groups of 8-4-4-4-12 hex characters.
+// isUUID: santhosh splits on "-" and wants five groups of 8-4-4-4-12 hex
+// characters, which is exactly 36 bytes with dashes at 8, 13, 18 and 23.
 func isUUID(s string) bool {
-	groups := [5]int{8, 4, 4, 4, 12}
-	for i := 0; i < 5; i++ {
-		j := strings.IndexByte(s, '-')
-		if i == 4 {
-			if j >= 0 {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
 				return false
 			}
-			j = len(s)
-		} else if j < 0 {
+			continue
+		}
+		if !hexByte[c] {
 			return false
-		}
-		g := s[:j]
-		if len(g) != groups[i] {
-			return false
-		}
-		for _, ch := range g {
-			if !isHexDigit(ch) {
-				return false
-			}
-		}
-		if i < 4 {
-			s = s[j+1:]
 		}
 	}
 	return true
 }
+
+var hexByte = func() (t [256]bool) {
+	for _, c := range []byte("0123456789abcdefABCDEF") {
+		t[c] = true
+	}
+	return t
+}()
 
 // isIPv4: four dot-separated decimals 0..255 without leading zeros, parsed with
 // strconv.Atoi (so "+1" is accepted, as in santhosh).
@@ -228,9 +222,38 @@ func isEmail(s string) bool {
 	return isHostname(domain)
 }
 
+// isDate is time.Parse("2006-01-02", s) == nil, which santhosh uses: exactly
+// four year digits, two month digits (1..12) and two day digits (1..days in the
+// month of that year).
 func isDate(s string) bool {
-	_, err := time.Parse("2006-01-02", s)
-	return err == nil
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	for _, i := range [8]int{0, 1, 2, 3, 5, 6, 8, 9} {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	year := int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
+	month := int(s[5]-'0')*10 + int(s[6]-'0')
+	day := int(s[8]-'0')*10 + int(s[9]-'0')
+	if month < 1 || month > 12 || day < 1 {
+		return false
+	}
+	return day <= daysIn(month, year)
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 func isTime(str string) bool {

@@ -310,3 +310,18 @@ func powmod(base uint64, exp int64, m uint64) uint64 {
 	}
 	return result
 }
+
+// smallInt returns the value of a plain integer literal of at most 18 digits.
+func smallInt(d *decimal) (int64, bool) {
+	if len(d.fp) != 0 || d.exp != 0 || d.expOvf || len(d.ip) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range d.ip {
+		n = n*10 + int64(c-'0')
+	}
+	if d.neg {
+		n = -n
+	}
+	return n, true
+}

@@ -62,10 +62,24 @@ func (r *Result) Capture(i int) []Span {
 // res receives failures (for invalid events) and captured spans; it may be
 // reused across calls but not shared between goroutines.
 func (p *Program) Validate(data []byte, res *Result) bool {
+	return p.validate(data, 0, true, res)
+}
+
+// ValidateValue validates the JSON value that starts at data[start:] (after
+// optional whitespace) and returns the offset just after it; bytes after the
+// value are not read. It lets a caller validate the payload inside an envelope
+// (see FindMember) without copying it. Captured spans are offsets into data.
+func (p *Program) ValidateValue(data []byte, start int, res *Result) (end int, ok bool) {
+	ok = p.validate(data, start, false, res)
+	return res.vm.end, ok
+}
+
+func (p *Program) validate(data []byte, start int, whole bool, res *Result) bool {
 	v := &res.vm
 	res.failures = res.failures[:0]
 	res.invalidJ = false
 	v.dedup = false
+	v.start, v.whole = start, whole
 	v.reset(p, data)
 	ok := v.run()
 	if v.dup && !v.bad {
@@ -84,11 +98,12 @@ func (p *Program) Validate(data []byte, res *Result) bool {
 		return false
 	}
 	if !ok {
-		dedup := v.dedup
+		dedup, end := v.dedup, v.end
 		v.reset(p, data)
 		v.dedup = dedup
 		v.collect = true
 		v.run()
+		v.end = end
 		res.failures = v.materialize(res.failures)
 		if len(res.failures) == 0 {
 			// cannot happen for a consistent program; keep the verdict honest
@@ -400,4 +415,41 @@ func (u unrepresentable) LocalizedString(p *message.Printer) string {
 		raw = raw[:40] + "..."
 	}
 	return p.Sprintf("number %s is out of the range that can be compared", raw)
+}
+
+// FindMember scans the top-level JSON object in data and returns the offset of
+// the value of key (the first occurrence whose decoded name is key), checking
+// the syntax of everything before it. It is how a collector locates "data" in a
+// self-describing event before calling ValidateValue.
+func FindMember(data []byte, key string) (int, bool) {
+	var v vm
+	v.data = data
+	d := data
+	p := v.ws(0)
+	if p >= len(d) || d[p] != '{' {
+		return 0, false
+	}
+	p = v.ws(p + 1)
+	for p < len(d) && d[p] == '"' {
+		kStart := p
+		kEnd, fl := v.scanString(p)
+		if v.bad {
+			return 0, false
+		}
+		p = v.ws(kEnd)
+		if p >= len(d) || d[p] != ':' {
+			return 0, false
+		}
+		p = v.ws(p + 1)
+		if string(v.strBytes(kStart, kEnd, fl)) == key {
+			return p, true
+		}
+		v.buf = v.buf[:0]
+		p = v.ws(v.skip(p, nil))
+		if v.bad || p >= len(d) || d[p] != ',' {
+			return 0, false
+		}
+		p = v.ws(p + 1)
+	}
+	return 0, false
 }

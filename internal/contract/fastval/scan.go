@@ -1,6 +1,7 @@
 package fastval
 
 import (
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -54,6 +55,14 @@ func (v *vm) scanString(p int) (int, uint8) {
 	var fl uint8
 	p++
 	for {
+		// eight bytes at a time while none needs attention
+		for p+8 <= len(d) {
+			x := binary.LittleEndian.Uint64(d[p:])
+			if swarSpecial(x) {
+				break
+			}
+			p += 8
+		}
 		for p < len(d) && !strStop[d[p]] {
 			p++
 		}
@@ -98,6 +107,22 @@ func (v *vm) scanString(p int) (int, uint8) {
 			p++
 		}
 	}
+}
+
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// swarSpecial reports whether any of the eight bytes in x is a control
+// character, a quote, a backslash or non-ASCII.
+func swarSpecial(x uint64) bool {
+	ctl := (x - swarLo*0x20) & ^x
+	q := x ^ (swarLo * '"')
+	q = (q - swarLo) & ^q
+	b := x ^ (swarLo * '\\')
+	b = (b - swarLo) & ^b
+	return (ctl|q|b|x)&swarHi != 0
 }
 
 func isHex(c byte) bool {
