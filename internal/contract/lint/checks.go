@@ -23,7 +23,7 @@ func checkContract(p *pass, c *contract.Contract) {
 	}
 	for _, n := range p.schemaNodes(c) {
 		chain := resolve(c.Doc, n.schema)
-		if n.via == viaProperty {
+		if n.via == viaProperty && !n.condition {
 			checkProperty(p, c, n, chain)
 			checkPII(p, c, n, chain)
 		}
@@ -172,7 +172,11 @@ func checkProperty(p *pass, c *contract.Contract, n node, chain []map[string]any
 	} else {
 		checkShort(p, c, n.pointer, "field "+name, desc, n.name)
 	}
-	if !snakeCase.MatchString(n.name) {
+	switch {
+	case snakeCase.MatchString(n.name):
+	case n.name != "" && unicode.IsDigit(rune(n.name[0])):
+		p.add(c, n.pointer, RuleSnakeCase, "field %s starts with a digit: rename it to a snake_case name that starts with a letter, so it is a valid column name in every warehouse", name)
+	default:
 		p.add(c, n.pointer, RuleSnakeCase, "field %s is not snake_case: rename it %s so it maps to the same column name in every warehouse", name, snake(n.name))
 	}
 	typed := false
@@ -204,11 +208,7 @@ func snake(name string) string {
 	if len(w) == 0 {
 		return "a snake_case name"
 	}
-	s := strings.Join(w, "_")
-	if !unicode.IsLetter(rune(s[0])) {
-		s = "f_" + s
-	}
-	return s
+	return strings.Join(w, "_")
 }
 
 // checkClosed reports objects that accept any extra property without saying why.

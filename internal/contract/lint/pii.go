@@ -59,7 +59,7 @@ func buildNamePatterns(m map[contract.Kind][]string) []namePattern {
 
 // qualifiers are trailing words that do not change what a field holds.
 var qualifiers = map[string]bool{
-	"hash": true, "hashed": true, "sha256": true, "sha1": true, "md5": true, "raw": true,
+	"hash": true, "hashed": true, "sha": true, "md": true, "raw": true,
 	"plain": true, "plaintext": true, "normalized": true, "normalised": true, "encrypted": true,
 	"value": true, "str": true, "string": true, "primary": true, "secondary": true,
 }
@@ -231,12 +231,17 @@ func looksLikePII(name string, chain []map[string]any) (piiEvidence, bool) {
 			}
 			for _, v := range vals {
 				if k, ok := valueKind(v); ok {
-					return piiEvidence{k, fmt.Sprintf("its %s shows %s", kw, kindWords(k))}, true
+					return piiEvidence{k, fmt.Sprintf("%s is %s", valueWords[kw], kindWords(k))}, true
 				}
 			}
 		}
 	}
 	return piiEvidence{}, false
+}
+
+var valueWords = map[string]string{
+	"examples": "an example value", "example": "its example", "enum": "an enum value",
+	"default": "its default", "const": "its const value",
 }
 
 // suggestedHandling is what the lint message proposes for a kind: the most

@@ -31,6 +31,9 @@ type node struct {
 	pointer string
 	via     via
 	name    string // the property name, for viaProperty
+	// condition is set under if, not and propertyNames: properties there test
+	// values that the enclosing schema defines, they define nothing themselves.
+	condition bool
 }
 
 var (
@@ -52,37 +55,37 @@ var (
 // schemaNodes lists every schema node of doc in a deterministic order.
 func schemaNodes(doc map[string]any) []node {
 	var out []node
-	var visit func(s map[string]any, pointer string, v via, name string)
-	visit = func(s map[string]any, pointer string, v via, name string) {
-		out = append(out, node{schema: s, pointer: pointer, via: v, name: name})
+	var visit func(s map[string]any, pointer string, v via, name string, cond bool)
+	visit = func(s map[string]any, pointer string, v via, name string, cond bool) {
+		out = append(out, node{schema: s, pointer: pointer, via: v, name: name, condition: cond})
 		for _, kw := range sortedKeys(s) {
 			val := s[kw]
 			if v, ok := schemaMaps[kw]; ok {
 				if m, ok := val.(map[string]any); ok {
 					for _, k := range sortedKeys(m) {
 						if sub, ok := m[k].(map[string]any); ok {
-							visit(sub, pointer+contract.JoinPointer(kw, k), v, k)
+							visit(sub, pointer+contract.JoinPointer(kw, k), v, k, cond)
 						}
 					}
 				}
 			}
 			if v, ok := schemaValues[kw]; ok {
 				if sub, ok := val.(map[string]any); ok {
-					visit(sub, pointer+contract.JoinPointer(kw), v, "")
+					visit(sub, pointer+contract.JoinPointer(kw), v, "", cond || kw == "if" || kw == "not" || kw == "propertyNames")
 				}
 			}
 			if v, ok := schemaLists[kw]; ok {
 				if list, ok := val.([]any); ok {
 					for i, item := range list {
 						if sub, ok := item.(map[string]any); ok {
-							visit(sub, pointer+contract.JoinPointer(kw, strconv.Itoa(i)), v, "")
+							visit(sub, pointer+contract.JoinPointer(kw, strconv.Itoa(i)), v, "", cond)
 						}
 					}
 				}
 			}
 		}
 	}
-	visit(doc, "", viaRoot, "")
+	visit(doc, "", viaRoot, "", false)
 	return out
 }
 
