@@ -106,7 +106,8 @@ func syntaxError(b []byte, err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &se):
-		line, col := position(b, se.Offset)
+		// Offset counts the offending byte as read.
+		line, col := position(b, se.Offset-1)
 		msg := quoted.ReplaceAllString(se.Error(), "")
 		return fmt.Errorf("not valid JSON at line %d, column %d: %s", line, col, msg)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
