@@ -271,8 +271,8 @@ func TestValidate(t *testing.T) {
 		body         string
 		wantCode     int
 		wantType     string
-		wantReason   string   // of the single result or error
-		wantValid    []bool   // per result, for batches
+		wantReason   string    // of the single result or error
+		wantValid    []bool    // per result, for batches
 		wantFailures []failure // of the single result
 		contains     string
 	}{
