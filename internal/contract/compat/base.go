@@ -54,8 +54,12 @@ func LoadBase(ctx context.Context, spec, registry string) (*Base, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading base: %w", err)
 		}
-		if len(set.Contracts) == 0 && len(set.Problems) > 0 {
-			return nil, fmt.Errorf("base folder %s is not a registry: none of its files is a contract in the Iglu layout <vendor>/<name>/jsonschema/<version>; first problem: %v", spec, set.Problems[0])
+		if len(set.Contracts) == 0 {
+			msg := fmt.Sprintf("base folder %s is not a registry: it holds no contract in the Iglu layout <vendor>/<name>/jsonschema/<version>; pass the folder that holds the previous state's contracts", spec)
+			if len(set.Problems) > 0 {
+				msg += fmt.Sprintf(" (first problem: %v)", set.Problems[0])
+			}
+			return nil, errors.New(msg)
 		}
 		return &Base{Set: set, Label: spec}, nil
 	}

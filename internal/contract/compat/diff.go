@@ -825,7 +825,7 @@ func (d *differ) pii(o, n node, path string) {
 			case nh == "drop":
 				d.add(c, contract.BumpRevision, Forward, what, "the field is no longer stored; historical rows keep their values")
 			default:
-				d.add(c, contract.BumpModel, None, what, "the stored values change shape or meaning ("+oh+" -> "+nh+") and cannot be compared with the historical ones")
+				d.add(c, contract.BumpModel, None, what, "the stored values change from "+oh+" to "+nh+" and cannot be compared with the historical ones")
 			}
 		}
 		okind, nkind := str(op, "kind"), str(np, "kind")
