@@ -160,8 +160,11 @@ type position struct {
 
 // consumer is the state of one named consumer.
 type consumer struct {
-	name   string
-	readMu sync.Mutex // serializes Reads of this consumer
+	name string
+	// reading holds a token while a Read of this consumer runs, so that Reads of
+	// one consumer hand out disjoint batches; a channel, so that a waiting Read
+	// still honors its context.
+	reading chan struct{}
 	// Guarded by Disk.mu.
 	read    position            // next record to hand out
 	acked   position            // end of the contiguous acknowledged prefix
@@ -345,7 +348,7 @@ func (d *Disk) loadConsumers(stored map[string]uint64, haveOffsets bool, found m
 		if err != nil {
 			return fmt.Errorf("consumer %q: %w", name, err)
 		}
-		c := &consumer{name: name, read: p, acked: p, durable: p, pending: map[uint64]position{}}
+		c := &consumer{name: name, reading: make(chan struct{}, 1), read: p, acked: p, durable: p, pending: map[uint64]position{}}
 		d.consumers[name] = c
 		d.order = append(d.order, c)
 		current[name] = seq
@@ -651,8 +654,12 @@ func (d *Disk) Read(ctx context.Context, consumer string, max int) (Batch, error
 	if !ok {
 		return Batch{}, fmt.Errorf("%w: %q", ErrUnknownConsumer, consumer)
 	}
-	c.readMu.Lock()
-	defer c.readMu.Unlock()
+	select {
+	case c.reading <- struct{}{}:
+		defer func() { <-c.reading }()
+	case <-ctx.Done():
+		return Batch{}, ctx.Err()
+	}
 	for {
 		d.mu.Lock()
 		if d.closed {

@@ -552,3 +552,29 @@ func TestConcurrent(t *testing.T) {
 	}
 	t.Logf("%d records, %d Append calls, %d fsyncs", st.Appended, calls.Load(), st.Fsyncs)
 }
+
+// TestReadContext checks that Reads waiting for records, or for another Read of
+// the same consumer, return when their context ends.
+func TestReadContext(t *testing.T) {
+	d := open(t, t.TempDir(), Options{})
+	first := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, err := d.Read(ctx, DefaultConsumer, 1)
+		first <- err
+	}()
+	short, cancelShort := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancelShort()
+	if _, err := d.Read(short, DefaultConsumer, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("second Read = %v, want context.DeadlineExceeded", err)
+	}
+	cancel()
+	if err := <-first; !errors.Is(err, context.Canceled) {
+		t.Errorf("first Read = %v, want context.Canceled", err)
+	}
+	// Both gave up without taking records.
+	appendAll(t, d, records("r", 2))
+	if got := readAll(t, d, DefaultConsumer); len(got) != 2 {
+		t.Errorf("read %d records after the canceled Reads, want 2", len(got))
+	}
+}

@@ -1,0 +1,233 @@
+package buffer
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Benchmarks append 1 KiB records. Each reports events/s and, where group commit
+// matters, fsyncs per event; the x-* metrics compare events/s with two baselines
+// measured on the same file system just before each benchmark (fsync latency on
+// shared disks drifts, so a baseline from minutes earlier would mislead):
+//
+//	x-unsynced: plain writes of the same framed bytes, never fsync'd (the ceiling:
+//	            no durability at all)
+//	x-fsync1:   the same writes with one fsync per event (durability without
+//	            group commit)
+//
+//	go test -run '^$' -bench . -benchtime 2s ./internal/buffer/
+
+const (
+	benchRecordBytes = 1024
+	// baselineFileBytes is where the unsynced baseline wraps around, so that it
+	// does not leave gigabytes of dirty pages to slow down the next benchmark.
+	baselineFileBytes = 64 << 20
+)
+
+var benchOptions = Options{MaxBytes: 16 << 30}
+
+type baseline struct {
+	unsynced float64 // events/s
+	fsync1   float64 // events/s
+}
+
+var (
+	baselineMu sync.Mutex
+	baselineOf = map[string]baseline{}
+)
+
+// baselines measures the baselines once per benchmark name.
+func baselines(b *testing.B) baseline {
+	b.Helper()
+	baselineMu.Lock()
+	defer baselineMu.Unlock()
+	if base, ok := baselineOf[b.Name()]; ok {
+		return base
+	}
+	var base baseline
+	var err error
+	dir := b.TempDir()
+	if base.unsynced, err = fileWriteRate(dir, false, 300*time.Millisecond); err != nil {
+		b.Fatalf("measuring the baseline: %v", err)
+	}
+	if base.fsync1, err = fileWriteRate(dir, true, 300*time.Millisecond); err != nil {
+		b.Fatalf("measuring the baseline: %v", err)
+	}
+	baselineOf[b.Name()] = base
+	return base
+}
+
+// fileWriteRate writes one framed 1 KiB record per write call to a new file in dir
+// for about d, with or without an fsync after each, and returns events/s.
+func fileWriteRate(dir string, fsync bool, d time.Duration) (float64, error) {
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("baseline-%t", fsync)))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	frame := appendFrame(nil, make([]byte, benchRecordBytes), time.Now().UnixNano())
+	n := 0
+	start := time.Now()
+	for time.Since(start) < d {
+		for range 64 {
+			if err := writeBaseline(f, frame, n, fsync); err != nil {
+				return 0, err
+			}
+			n++
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// writeBaseline writes frame as the i-th record of a baseline file.
+func writeBaseline(f *os.File, frame []byte, i int, fsync bool) error {
+	off := int64(i*len(frame)) % (baselineFileBytes - int64(len(frame)))
+	if _, err := f.WriteAt(frame, off); err != nil {
+		return err
+	}
+	if fsync {
+		return f.Sync()
+	}
+	return nil
+}
+
+// BenchmarkBaseline reports the baselines themselves.
+func BenchmarkBaseline(b *testing.B) {
+	frame := appendFrame(nil, make([]byte, benchRecordBytes), time.Now().UnixNano())
+	for _, fsync := range []bool{false, true} {
+		name := "unsynced-write"
+		if fsync {
+			name = "fsync-per-event"
+		}
+		b.Run(name, func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "baseline"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			b.SetBytes(benchRecordBytes)
+			start := time.Now()
+			for i := 0; b.Loop(); i++ {
+				if err := writeBaseline(f, frame, i, fsync); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkAppend appends single 1 KiB records from many goroutines, as HTTP
+// handlers do: one op is one event. fsyncs/op shows group commit at work.
+func BenchmarkAppend(b *testing.B) {
+	base := baselines(b)
+	cases := []struct {
+		goroutines int
+		delay      time.Duration
+	}{{1, 0}, {8, 0}, {64, 0}, {64, 500 * time.Microsecond}}
+	for _, c := range cases {
+		name := fmt.Sprintf("goroutines=%d", c.goroutines)
+		if c.delay > 0 {
+			name += fmt.Sprintf("/delay=%s", c.delay)
+		}
+		b.Run(name, func(b *testing.B) {
+			opts := benchOptions
+			opts.MaxBatchDelay = c.delay
+			d := open(b, b.TempDir(), opts)
+			rec := make([]byte, benchRecordBytes)
+			before := stats(b, d)
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.SetBytes(benchRecordBytes)
+			b.ResetTimer()
+			start := time.Now()
+			for range c.goroutines {
+				wg.Go(func() {
+					for next.Add(1) <= int64(b.N) {
+						if err := d.Append(context.Background(), [][]byte{rec}); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			report(b, base, b.N, elapsed, stats(b, d).Fsyncs-before.Fsyncs)
+		})
+	}
+}
+
+// BenchmarkAppendBatch appends 100 records of 1 KiB per call from one goroutine:
+// one op is one Append call of 100 events.
+func BenchmarkAppendBatch(b *testing.B) {
+	base := baselines(b)
+	d := open(b, b.TempDir(), benchOptions)
+	batch := make([][]byte, 100)
+	for i := range batch {
+		batch[i] = make([]byte, benchRecordBytes)
+	}
+	before := stats(b, d)
+	b.SetBytes(100 * benchRecordBytes)
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if err := d.Append(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	report(b, base, 100*b.N, elapsed, stats(b, d).Fsyncs-before.Fsyncs)
+}
+
+// BenchmarkReadAck reads and acknowledges 1 KiB records in batches of up to 1000,
+// as a loader does: one op is one event.
+func BenchmarkReadAck(b *testing.B) {
+	base := baselines(b)
+	d := open(b, b.TempDir(), benchOptions)
+	batch := make([][]byte, 1000)
+	for i := range batch {
+		batch[i] = make([]byte, benchRecordBytes)
+	}
+	for left := b.N; left > 0; left -= len(batch) {
+		if err := d.Append(context.Background(), batch[:min(left, len(batch))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	b.SetBytes(benchRecordBytes)
+	b.ResetTimer()
+	start := time.Now()
+	for got := 0; got < b.N; {
+		bt, err := d.Read(ctx, DefaultConsumer, 1000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := d.Ack(ctx, bt); err != nil {
+			b.Fatal(err)
+		}
+		got += len(bt.Records)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	eps := float64(b.N) / elapsed.Seconds()
+	b.ReportMetric(eps, "events/s")
+	b.ReportMetric(eps/base.unsynced, "x-unsynced")
+}
+
+// report adds events/s, fsyncs per event and the ratios to the baselines.
+func report(b *testing.B, base baseline, events int, elapsed time.Duration, fsyncs uint64) {
+	eps := float64(events) / elapsed.Seconds()
+	b.ReportMetric(eps, "events/s")
+	b.ReportMetric(float64(fsyncs)/float64(events), "fsyncs/event")
+	b.ReportMetric(eps/base.unsynced, "x-unsynced")
+	b.ReportMetric(eps/base.fsync1, "x-fsync1")
+}
