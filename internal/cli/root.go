@@ -43,7 +43,13 @@ type env struct {
 // place where commands are registered.
 func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
+		newCheckCmd(e),
+		newServeCmd(e),
+		newGenerateCmd(e),
 		newVersionCmd(e),
+		newLintCmd(e),
+		newValidateCmd(e),
+		newRegistryCmd(e),
 	}
 }
 

@@ -69,11 +69,13 @@ type Contracts interface {
 
 // Scrubber handles the personal data of an entity as its contract says.
 type Scrubber interface {
-	// Scrub returns data in its stored shape and what was applied to it. An error
-	// carries a fixed reason (see ReasonOf) and never a PII value.
+	// Scrub returns data in its stored shape (it may rewrite data in place) and
+	// what was applied to it. An error carries a fixed reason (see ReasonOf) and
+	// never a PII value; an error that is Retryable (the vault is unavailable)
+	// refuses the request with 503 instead of dead-lettering the event.
 	Scrub(ctx context.Context, c *contract.Contract, data any) (any, []event.Applied, error)
 	// Redact returns data with every PII field replaced by a placeholder, for bad
-	// rows, and the pointers it redacted.
+	// rows, and the pointers it redacted. It may rewrite data in place.
 	Redact(c *contract.Contract, data any) (any, []string)
 }
 
@@ -171,7 +173,12 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming)
 	records := make([][]byte, 0, len(evs))
 	labels := make([][2]string, len(evs))
 	for i := range evs {
-		rec, res, schemaLabel := p.one(ctx, snap, protocol, received, &evs[i])
+		rec, res, schemaLabel, err := p.one(ctx, snap, protocol, received, &evs[i])
+		if err != nil {
+			p.log.Warn("refusing a request: the vault is unavailable", "schema", schemaLabel, "err", err)
+			return nil, &RequestError{Status: http.StatusServiceUnavailable, Reason: "vault_unavailable",
+				Msg: "personal data could not be tokenized right now; retry after the Retry-After delay"}
+		}
 		results[i] = res
 		labels[i] = [2]string{schemaLabel, string(res.Reason)}
 		if rec != nil {
@@ -202,9 +209,9 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming)
 }
 
 // one turns one incoming event into its buffer record and result.
-func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol string, received time.Time, in *Incoming) ([]byte, Result, string) {
+func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol string, received time.Time, in *Incoming) ([]byte, Result, string, error) {
 	src := event.Source{Protocol: protocol, App: in.App, Platform: in.Platform, Collector: p.instance, Tracker: in.Tracker}
-	bad := func(c *contract.Compiled, reason event.Reason, failures []event.Failure, eventID string) ([]byte, Result, string) {
+	bad := func(c *contract.Compiled, reason event.Reason, failures []event.Failure, eventID string) ([]byte, Result, string, error) {
 		label := "unknown"
 		if c != nil {
 			label = c.Key.URI()
@@ -215,7 +222,7 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 			p.log.Error("encoding a bad row failed", "err", err, "schema", label)
 			rec = nil
 		}
-		return rec, Result{EventID: eventID, Schema: in.Schema, Status: StatusRejected, Reason: reason, Failures: failures}, label
+		return rec, Result{EventID: eventID, Schema: in.Schema, Status: StatusRejected, Reason: reason, Failures: failures}, label, nil
 	}
 	if in.Reject != nil {
 		var c *contract.Compiled
@@ -295,6 +302,9 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	}
 	stored, applied, err := p.scrubber.Scrub(ctx, c.Contract, data)
 	if err != nil {
+		if retryable(err) {
+			return nil, Result{}, c.Key.URI(), err
+		}
 		return bad(c, ReasonOf(err), []event.Failure{{Message: err.Error()}}, eventID)
 	}
 	env.Scrubbed = applied
@@ -304,6 +314,9 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	for _, ent := range entities {
 		stored, applied, err := p.scrubber.Scrub(ctx, ent.c.Contract, ent.data)
 		if err != nil {
+			if retryable(err) {
+				return nil, Result{}, c.Key.URI(), err
+			}
 			f := event.Failure{Entity: ent.c.Key.URI(), Message: err.Error()}
 			return bad(c, ReasonOf(err), []event.Failure{f}, eventID)
 		}
@@ -321,7 +334,14 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	if err != nil {
 		return bad(c, event.ReasonScrubFailed, []event.Failure{{Message: "encoding the envelope failed"}}, eventID)
 	}
-	return rec, Result{EventID: eventID, Schema: env.Schema, Status: StatusAccepted, Warnings: warnings}, env.Schema
+	return rec, Result{EventID: eventID, Schema: env.Schema, Status: StatusAccepted, Warnings: warnings}, env.Schema, nil
+}
+
+// retryable reports whether a stage failed for a passing reason (a vault outage),
+// so the producer should retry rather than the event be dead-lettered.
+func retryable(err error) bool {
+	var r interface{ Retryable() bool }
+	return errors.As(err, &r) && r.Retryable()
 }
 
 // resolve finds the compiled contract an entity names. entity is "" for the

@@ -113,7 +113,6 @@ func CompileOne(c *Contract) (*Compiled, []*Problem) {
 	comp := jsonschema.NewCompiler()
 	comp.AssertFormat()
 	comp.UseLoader(refusingLoader{})
-	doc := c.Doc
 	switch c.Draft {
 	case Draft4:
 		comp.DefaultDraft(jsonschema.Draft4)
@@ -122,15 +121,7 @@ func CompileOne(c *Contract) (*Compiled, []*Problem) {
 	default:
 		comp.DefaultDraft(jsonschema.Draft2020)
 	}
-	if s, _ := doc["$schema"].(string); s == IgluMetaSchema || s+"#" == IgluMetaSchema {
-		// The Iglu meta-schema is not fetched: compile under the draft it extends.
-		doc = make(map[string]any, len(c.Doc))
-		for k, v := range c.Doc {
-			if k != "$schema" {
-				doc[k] = v
-			}
-		}
-	}
+	doc := c.SchemaDoc()
 	url := schemaBase + c.Key.Path()
 	if err := comp.AddResource(url, doc); err != nil {
 		return nil, []*Problem{c.Problem("", RuleCompile, fmt.Sprintf("schema does not compile: %v", err))}
@@ -201,6 +192,23 @@ func refPointer(doc any, url string) string {
 	}
 	visit(doc, "")
 	return found
+}
+
+// SchemaDoc is the document to compile: Doc itself, or for Iglu schemas Doc
+// without its $schema, since the Iglu meta-schema is not fetched and the schema is
+// compiled under the draft it extends (Draft).
+func (c *Contract) SchemaDoc() map[string]any {
+	s, _ := c.Doc["$schema"].(string)
+	if s != IgluMetaSchema && s+"#" != IgluMetaSchema {
+		return c.Doc
+	}
+	doc := make(map[string]any, len(c.Doc))
+	for k, v := range c.Doc {
+		if k != "$schema" {
+			doc[k] = v
+		}
+	}
+	return doc
 }
 
 // refusingLoader refuses every URL: contracts never reach the network or disk

@@ -55,6 +55,10 @@ type Loader struct {
 	Log      *slog.Logger
 	// MaxBackoff caps the wait between retries (default 30s).
 	MaxBackoff time.Duration
+	// Linger lets the loader gather more records, up to MaxBatch, for at most this
+	// long after the first one before writing: sinks that write files (the lake)
+	// get fewer, larger files. Zero writes whatever one read returned.
+	Linger time.Duration
 }
 
 // Run delivers until ctx ends, then returns nil; it returns an error only when the
@@ -67,14 +71,14 @@ func (l *Loader) Run(ctx context.Context) error {
 		l.MaxBackoff = 30 * time.Second
 	}
 	for {
-		batch, err := l.Buffer.Read(ctx, l.Name, l.MaxBatch)
+		batches, records, err := l.gather(ctx)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, buffer.ErrClosed) {
 				return nil
 			}
 			return fmt.Errorf("reading the buffer for %s: %w", l.Name, err)
 		}
-		envs, bads, err := decode(batch.Records)
+		envs, bads, err := decode(records)
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", l.Name, err)
 		}
@@ -95,16 +99,44 @@ func (l *Loader) Run(ctx context.Context) error {
 			}
 		}
 		if err := l.retry(ctx, write); err != nil {
-			return nil // ctx ended; the batch stays unacknowledged and is redelivered
+			return nil // ctx ended; the batches stay unacknowledged and are redelivered
 		}
 		l.Metrics.delivered.WithLabelValues(l.Name).Add(float64(n))
-		if err := l.Buffer.Ack(ctx, batch); err != nil {
-			if ctx.Err() != nil || errors.Is(err, buffer.ErrClosed) {
-				return nil
+		for _, b := range batches {
+			if err := l.Buffer.Ack(ctx, b); err != nil {
+				if ctx.Err() != nil || errors.Is(err, buffer.ErrClosed) {
+					return nil
+				}
+				return fmt.Errorf("acknowledging a batch for %s: %w", l.Name, err)
 			}
-			return fmt.Errorf("acknowledging a batch for %s: %w", l.Name, err)
 		}
 	}
+}
+
+// gather reads one batch, blocking, then more while Linger and MaxBatch allow.
+func (l *Loader) gather(ctx context.Context) ([]buffer.Batch, [][]byte, error) {
+	first, err := l.Buffer.Read(ctx, l.Name, l.MaxBatch)
+	if err != nil {
+		return nil, nil, err
+	}
+	batches, records := []buffer.Batch{first}, first.Records
+	if l.Linger <= 0 {
+		return batches, records, nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, l.Linger)
+	defer cancel()
+	for len(records) < l.MaxBatch {
+		b, err := l.Buffer.Read(lctx, l.Name, l.MaxBatch-len(records))
+		if err != nil {
+			if lctx.Err() != nil && ctx.Err() == nil {
+				break // lingered long enough
+			}
+			return nil, nil, err
+		}
+		batches = append(batches, b)
+		records = append(records, b.Records...)
+	}
+	return batches, records, nil
 }
 
 func (l *Loader) retry(ctx context.Context, write func(context.Context) error) error {

@@ -1,0 +1,288 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/accord-dev/accord/internal/buffer"
+	"github.com/accord-dev/accord/internal/collect"
+	"github.com/accord-dev/accord/internal/collect/native"
+	"github.com/accord-dev/accord/internal/registry"
+	"github.com/accord-dev/accord/internal/sink"
+)
+
+// App is one running Accord process (role all: collector and loader together on
+// the embedded disk buffer).
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	reg      *registry.Registry
+	buf      *buffer.Disk
+	pipeline *collect.Pipeline
+	privacy  *privacy
+	mux      *http.ServeMux
+	loaders  []*sink.Loader
+	closers  []func(context.Context) error
+	metrics  *prometheus.Registry
+	ready    func() error
+}
+
+// New opens everything the config names. On error, whatever was opened is closed.
+func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a *App, err error) {
+	a = &App{cfg: cfg, log: log, mux: http.NewServeMux(), metrics: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.close(context.Background())
+			a = nil
+		}
+	}()
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.Server.Instance == "" {
+		cfg.Server.Instance, _ = os.Hostname()
+		a.cfg.Server.Instance = cfg.Server.Instance
+	}
+	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+		return nil, fmt.Errorf("creating data folder: %w", err)
+	}
+
+	a.reg, err = registry.New(registry.Config{Dir: cfg.Registry}, log)
+	if err != nil {
+		return nil, err
+	}
+
+	consumers := []string{"bad_rows"}
+	if cfg.Sinks.Lake.Enabled {
+		consumers = append(consumers, "lake")
+	}
+	if cfg.Sinks.Stdout.Enabled {
+		consumers = append(consumers, "stdout")
+	}
+	a.buf, err = buffer.Open(filepath.Join(cfg.Data, "buffer"), buffer.Options{
+		MaxBytes: cfg.Buffer.MaxBytes, SegmentBytes: cfg.Buffer.SegmentBytes, Consumers: consumers})
+	if err != nil {
+		return nil, fmt.Errorf("opening the buffer: %w", err)
+	}
+	a.closers = append(a.closers, func(context.Context) error { return a.buf.Close() })
+	if err := registerBufferGauges(a.metrics, a.buf); err != nil {
+		return nil, err
+	}
+
+	a.privacy, err = openPrivacy(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.privacy.close)
+
+	cm, err := collect.NewMetrics(a.metrics)
+	if err != nil {
+		return nil, err
+	}
+	validator, err := newValidator(cfg.Validator, a.reg)
+	if err != nil {
+		return nil, err
+	}
+	a.pipeline, err = collect.NewPipeline(collect.Deps{
+		Contracts: a.reg, Validator: validator, Scrubber: a.privacy.scrubber, Buffer: a.buf,
+		Metrics: cm, Log: log, Instance: cfg.Server.Instance, Limits: cfg.Limits,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	lm, err := sink.NewLoaderMetrics(a.metrics)
+	if err != nil {
+		return nil, err
+	}
+	bad, err := sink.NewBadFiles(filepath.Join(cfg.Data, "bad"), cfg.BadRows.Retention, log)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, bad.Close)
+	a.loaders = append(a.loaders, &sink.Loader{Name: "bad_rows", Buffer: a.buf, BadRows: bad, Metrics: lm, Log: log})
+	if cfg.Sinks.Lake.Enabled {
+		lake, err := openLake(cfg, a.reg, log)
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, lake.Close)
+		a.loaders = append(a.loaders, &sink.Loader{Name: "lake", Buffer: a.buf, Sink: lake, Metrics: lm, Log: log,
+			MaxBatch: lakeBatch(cfg), Linger: cfg.Sinks.Lake.RotateInterval})
+	}
+	if cfg.Sinks.Stdout.Enabled {
+		out := sink.NewStdout(stdout)
+		a.closers = append(a.closers, out.Close)
+		a.loaders = append(a.loaders, &sink.Loader{Name: "stdout", Buffer: a.buf, Sink: out, Metrics: lm, Log: log})
+	}
+
+	a.routes()
+	return a, nil
+}
+
+func (a *App) routes() {
+	native.New(a.pipeline, a.cfg.Access).Routes(a.mux)
+	a.reg.Register(a.mux)
+	a.privacy.routes(a.mux)
+	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
+	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	a.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		if err := a.readiness(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "not ready: "+err.Error()+"\n")
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+}
+
+// readiness fails when the buffer is nearly full, so a load balancer sends
+// producers elsewhere before they get 503s.
+func (a *App) readiness() error {
+	st, err := a.buf.Stats()
+	if err != nil {
+		return fmt.Errorf("buffer: %w", err)
+	}
+	if st.CapacityBytes > 0 && st.Bytes+st.InflightBytes > st.CapacityBytes*9/10 {
+		return fmt.Errorf("buffer is %d%% full", 100*(st.Bytes+st.InflightBytes)/st.CapacityBytes)
+	}
+	if a.reg.Snapshot() == nil {
+		return errors.New("no contracts loaded")
+	}
+	return nil
+}
+
+// Handler is the whole HTTP API, for in-process tests.
+func (a *App) Handler() http.Handler { return a.mux }
+
+// Pipeline is the collector pipeline, for benchmarks.
+func (a *App) Pipeline() *collect.Pipeline { return a.pipeline }
+
+// Registry is the contract registry.
+func (a *App) Registry() *registry.Registry { return a.reg }
+
+// Serve listens on the configured address and runs until ctx ends, then shuts down
+// gracefully: stop accepting, finish requests in flight (their events are durable
+// before they are answered), stop the loaders, close the buffer and sinks.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", a.cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w (pass --addr with a free port)", a.cfg.Server.Addr, err)
+	}
+	return a.ServeListener(ctx, ln, ready)
+}
+
+// ServeListener is Serve on a listener the caller opened.
+func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(addr string)) error {
+	srv := &http.Server{
+		Handler:           a.mux,
+		ReadHeaderTimeout: a.cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       a.cfg.Server.ReadTimeout,
+		WriteTimeout:      a.cfg.Server.WriteTimeout,
+		IdleTimeout:       a.cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	loaderCtx, stopLoaders := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	loaderErr := make(chan error, len(a.loaders))
+	for _, l := range a.loaders {
+		wg.Go(func() {
+			if err := l.Run(loaderCtx); err != nil {
+				a.log.Error("a loader stopped", "sink", l.Name, "err", err)
+				loaderErr <- err
+			}
+		})
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	wg.Go(func() {
+		if err := a.reg.Watch(watchCtx); err != nil && watchCtx.Err() == nil {
+			a.log.Error("registry watch stopped", "err", err)
+		}
+	})
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	case err = <-loaderErr:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(shutdownCtx); serr != nil && err == nil {
+		err = fmt.Errorf("shutting down the HTTP server: %w", serr)
+	}
+	stopWatch()
+	stopLoaders()
+	wg.Wait()
+	if cerr := a.close(shutdownCtx); cerr != nil && err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close releases everything without serving, for callers that only built the app.
+func (a *App) Close(ctx context.Context) error { return a.close(ctx) }
+
+func (a *App) close(ctx context.Context) error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
+
+func registerBufferGauges(reg prometheus.Registerer, buf *buffer.Disk) error {
+	stat := func(f func(buffer.Stats) float64) func() float64 {
+		return func() float64 {
+			st, err := buf.Stats()
+			if err != nil {
+				return 0
+			}
+			return f(st)
+		}
+	}
+	for _, g := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accord_buffer_records", Help: "Records in the buffer not yet delivered by the slowest sink."},
+			stat(func(s buffer.Stats) float64 { return float64(s.Records) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accord_buffer_bytes", Help: "Bytes in the buffer not yet delivered by the slowest sink."},
+			stat(func(s buffer.Stats) float64 { return float64(s.Bytes) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accord_buffer_capacity_bytes", Help: "Buffer capacity; the collector answers 503 when it is reached."},
+			stat(func(s buffer.Stats) float64 { return float64(s.CapacityBytes) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accord_buffer_oldest_age_seconds", Help: "Age of the oldest undelivered record."},
+			stat(func(s buffer.Stats) float64 { return s.OldestAge.Seconds() })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "accord_buffer_fsyncs_total", Help: "Buffer fsyncs; far fewer than appends thanks to group commit."},
+			stat(func(s buffer.Stats) float64 { return float64(s.Fsyncs) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "accord_buffer_appended_records_total", Help: "Records durably appended to the buffer."},
+			stat(func(s buffer.Stats) float64 { return float64(s.Appended) })),
+	} {
+		if err := reg.Register(g); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,247 @@
+// Package app wires Accord's parts into a running process: it reads the config,
+// opens the registry, buffer, vault and sinks, and serves the HTTP API.
+package app
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/accord-dev/accord/internal/collect"
+	"github.com/accord-dev/accord/internal/scrub"
+	"github.com/accord-dev/accord/internal/vault"
+)
+
+// Config is accord serve's configuration: one YAML file with version: 1, decoded
+// strictly, then overridden by ACCORD_* environment variables and flags.
+type Config struct {
+	Version  int            `yaml:"version"`
+	Registry string         `yaml:"registry"`
+	Data     string         `yaml:"data"`
+	Server   ServerConfig   `yaml:"server"`
+	Limits   collect.Limits `yaml:"limits"`
+	Access   collect.Access `yaml:"access"`
+	// Validator selects the validation engine: "fast" (compiled programs, falling
+	// back to the reference for unsupported keywords) or "reference".
+	Validator string         `yaml:"validator"`
+	Buffer    BufferConfig   `yaml:"buffer"`
+	Sinks     SinksConfig    `yaml:"sinks"`
+	BadRows   BadRowsConfig  `yaml:"bad_rows"`
+	Privacy   PrivacyConfig  `yaml:"privacy"`
+	Snowplow  SnowplowConfig `yaml:"snowplow"`
+	Log       LogConfig      `yaml:"log"`
+}
+
+// ServerConfig is the HTTP listener.
+type ServerConfig struct {
+	Addr string `yaml:"addr"`
+	// Instance names this collector in envelopes (default: the host name).
+	Instance          string        `yaml:"instance"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+}
+
+// BufferConfig is the durable disk buffer.
+type BufferConfig struct {
+	MaxBytes     int64 `yaml:"max_bytes"`
+	SegmentBytes int64 `yaml:"segment_bytes"`
+}
+
+// SinksConfig chooses where accepted events go.
+type SinksConfig struct {
+	Lake   LakeConfig   `yaml:"lake"`
+	Stdout StdoutConfig `yaml:"stdout"`
+}
+
+// LakeConfig is the Parquet lake under <data>/lake.
+type LakeConfig struct {
+	Enabled        bool          `yaml:"enabled"`
+	RotateBytes    int64         `yaml:"rotate_bytes"`
+	RotateInterval time.Duration `yaml:"rotate_interval"`
+}
+
+// StdoutConfig prints envelopes as NDJSON, for development.
+type StdoutConfig struct {
+	Enabled bool `yaml:"enabled"`
+}
+
+// BadRowsConfig is where rejected events go.
+type BadRowsConfig struct {
+	Retention time.Duration `yaml:"retention"`
+}
+
+// PrivacyConfig is the vault, the scrubber and the admin token for the privacy
+// routes.
+type PrivacyConfig struct {
+	// AdminToken guards /v1/privacy/*; without one those routes are refused.
+	AdminToken string       `yaml:"admin_token"`
+	Vault      vault.Config `yaml:"vault"`
+	Scrub      scrub.Config `yaml:"scrub"`
+}
+
+// SnowplowConfig adds collector paths for Snowplow trackers configured with a
+// custom post path.
+type SnowplowConfig struct {
+	Paths []string `yaml:"paths"`
+}
+
+// LogConfig is the structured log.
+type LogConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Default is the embedded default: no services, loopback only, data under
+// ./accord-data.
+func Default() Config {
+	return Config{
+		Version:  1,
+		Registry: "",
+		Data:     "accord-data",
+		Server: ServerConfig{Addr: "127.0.0.1:8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ShutdownTimeout: 15 * time.Second},
+		Limits:    collect.DefaultLimits,
+		Validator: "fast",
+		Buffer:    BufferConfig{MaxBytes: 1 << 30, SegmentBytes: 64 << 20},
+		Sinks:     SinksConfig{Lake: LakeConfig{Enabled: true, RotateBytes: 64 << 20, RotateInterval: 10 * time.Second}},
+		BadRows:   BadRowsConfig{Retention: 7 * 24 * time.Hour},
+		Log:       LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads a config file over the defaults. Unknown keys are errors.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	if path == "" {
+		return cfg, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("reading config: %w", err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return cfg, fmt.Errorf("config %s is empty; start it with `version: 1`", path)
+	}
+	if err := yaml.UnmarshalWithOptions(b, &cfg, yaml.Strict()); err != nil {
+		return cfg, fmt.Errorf("config %s: %s", path, firstLine(yaml.FormatError(err, false, true)))
+	}
+	return cfg, nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+// envOverrides are the ACCORD_* variables that override the config file.
+var envOverrides = []struct {
+	name, doc string
+	set       func(*Config, string) error
+}{
+	{"ACCORD_REGISTRY", "registry folder", func(c *Config, v string) error { c.Registry = v; return nil }},
+	{"ACCORD_DATA", "data folder", func(c *Config, v string) error { c.Data = v; return nil }},
+	{"ACCORD_ADDR", "listen address", func(c *Config, v string) error { c.Server.Addr = v; return nil }},
+	{"ACCORD_INSTANCE", "collector instance name", func(c *Config, v string) error { c.Server.Instance = v; return nil }},
+	{"ACCORD_VALIDATOR", "fast or reference", func(c *Config, v string) error { c.Validator = v; return nil }},
+	{"ACCORD_ADMIN_TOKEN", "admin token for /v1/privacy", func(c *Config, v string) error { c.Privacy.AdminToken = v; return nil }},
+	{"ACCORD_LOG_LEVEL", "debug, info, warn or error", func(c *Config, v string) error { c.Log.Level = v; return nil }},
+	{"ACCORD_LOG_FORMAT", "text or json", func(c *Config, v string) error { c.Log.Format = v; return nil }},
+	{"ACCORD_STDOUT_SINK", "true to print envelopes", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		c.Sinks.Stdout.Enabled = b
+		return err
+	}},
+	{"ACCORD_BUFFER_MAX_BYTES", "buffer capacity in bytes", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		c.Buffer.MaxBytes = n
+		return err
+	}},
+}
+
+// ApplyEnv overrides the config from ACCORD_* variables, reporting every bad value.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
+	var errs []error
+	for _, o := range envOverrides {
+		if v := getenv(o.name); v != "" {
+			if err := o.set(c, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q is not a valid %s", o.name, v, o.doc))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate reports every problem of the config at once.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Version != 1 {
+		add("version is %d; this Accord reads config version 1 (add `version: 1`)", c.Version)
+	}
+	if c.Data == "" {
+		add("data is empty; name the folder Accord keeps its data in")
+	}
+	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
+		add("server.addr %q is not host:port (for example 127.0.0.1:8080)", c.Server.Addr)
+	}
+	for name, d := range map[string]time.Duration{"read_header_timeout": c.Server.ReadHeaderTimeout, "read_timeout": c.Server.ReadTimeout,
+		"write_timeout": c.Server.WriteTimeout, "idle_timeout": c.Server.IdleTimeout, "shutdown_timeout": c.Server.ShutdownTimeout} {
+		if d <= 0 {
+			add("server.%s must be positive (for example 30s)", name)
+		}
+	}
+	if err := c.Limits.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.Validator {
+	case "fast", "reference":
+	default:
+		add("validator %q is not fast or reference", c.Validator)
+	}
+	if c.Buffer.MaxBytes < 1<<20 {
+		add("buffer.max_bytes %d is below 1 MiB", c.Buffer.MaxBytes)
+	}
+	if c.Sinks.Lake.Enabled && (c.Sinks.Lake.RotateBytes < 1<<10 || c.Sinks.Lake.RotateInterval <= 0) {
+		add("sinks.lake.rotate_bytes must be at least 1024 and rotate_interval positive")
+	}
+	if c.BadRows.Retention < time.Hour {
+		add("bad_rows.retention %s is below 1h", c.BadRows.Retention)
+	}
+	if err := c.Privacy.Vault.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("privacy.vault: %w", err))
+	}
+	if err := c.Privacy.Scrub.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("privacy.scrub: %w", err))
+	}
+	if t := c.Privacy.AdminToken; t != "" && len(t) < 16 {
+		add("privacy.admin_token is shorter than 16 characters; use a long random token")
+	}
+	for _, p := range c.Snowplow.Paths {
+		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " {}") {
+			add("snowplow.paths entry %q must be a plain absolute path such as /com.acme/track", p)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level %q is not debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		add("log.format %q is not text or json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+var getenv = os.Getenv

@@ -1,0 +1,90 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/accord-dev/accord/internal/contract"
+	"github.com/accord-dev/accord/internal/event"
+	"github.com/accord-dev/accord/internal/scrub"
+	"github.com/accord-dev/accord/internal/vault"
+)
+
+// privacy is the vault and the scrubber that uses it.
+type privacy struct {
+	vault      *vault.Vault
+	scrub      *scrub.Scrubber
+	scrubber   scrubAdapter
+	adminToken string
+	log        *slog.Logger
+}
+
+// openPrivacy opens the vault (embedded by default, generating its master key on
+// first run) and the scrubber (generating its hash secret on first run).
+func openPrivacy(ctx context.Context, cfg Config, log *slog.Logger) (*privacy, error) {
+	vcfg := cfg.Privacy.Vault
+	if err := vcfg.ApplyEnv(getenv); err != nil {
+		return nil, err
+	}
+	v, err := vault.Open(ctx, vcfg, cfg.Data, log)
+	if err != nil {
+		return nil, err
+	}
+	scfg := cfg.Privacy.Scrub
+	scfg.ApplyEnv(getenv)
+	if scfg.HashSecret == "" && scfg.HashSecretFile == "" {
+		if scfg.HashSecretFile, err = scrub.EnsureHashSecretFile(cfg.Data); err != nil {
+			return nil, errors.Join(err, v.Close())
+		}
+	}
+	s, err := scrub.New(scfg, scrub.Deps{Tokenizer: v})
+	if err != nil {
+		return nil, errors.Join(err, v.Close())
+	}
+	return &privacy{vault: v, scrub: s, scrubber: scrubAdapter{s}, adminToken: cfg.Privacy.AdminToken, log: log}, nil
+}
+
+func (p *privacy) routes(mux *http.ServeMux) { p.vault.Routes(mux, p.adminToken, p.log) }
+
+func (p *privacy) close(context.Context) error {
+	return errors.Join(p.scrub.Close(), p.vault.Close())
+}
+
+// scrubAdapter fits the scrubber to the collector's Scrubber interface.
+type scrubAdapter struct{ s *scrub.Scrubber }
+
+// Scrub scrubs data in place.
+func (a scrubAdapter) Scrub(ctx context.Context, c *contract.Contract, data any) (any, []event.Applied, error) {
+	applied, err := a.s.Scrub(ctx, c, data)
+	if err != nil {
+		return nil, nil, reasonError{err}
+	}
+	out := make([]event.Applied, len(applied))
+	for i, ap := range applied {
+		out[i] = event.Applied(ap)
+	}
+	return data, out, nil
+}
+
+// Redact redacts data in place; when the contract has no usable plan nothing is
+// known about its fields and the whole value is withheld.
+func (a scrubAdapter) Redact(c *contract.Contract, data any) (any, []string) {
+	redacted, err := a.s.Redact(c, data)
+	if err != nil {
+		return "<withheld: the contract's privacy annotations could not be applied>", []string{""}
+	}
+	return data, redacted
+}
+
+// reasonError gives a scrub error its fixed reason, and marks a vault outage as
+// retryable so the producer retries instead of the event being dead-lettered.
+type reasonError struct{ err error }
+
+func (e reasonError) Error() string  { return e.err.Error() }
+func (e reasonError) Unwrap() error  { return e.err }
+func (e reasonError) Reason() string { return scrub.ReasonOf(e.err) }
+func (e reasonError) Retryable() bool {
+	return scrub.ReasonOf(e.err) == scrub.ReasonTokenizeFailed
+}

@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/accord-dev/accord/internal/app"
+)
+
+func newServeCmd(e *env) *cobra.Command {
+	var registryDir, addr, data, config string
+	var check, stdoutSink bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the collector: validate, scrub and store every event",
+		Long: `Run Accord's collector and registry on the embedded default: no services needed.
+
+With no config it loads ./contracts (or the bundled examples/contracts), listens on
+127.0.0.1:8080 and keeps its buffer, lake, bad rows and vault under ./accord-data.
+A config file (--config, YAML, version: 1) sets everything else; ACCORD_* variables
+override the file and flags override both. --check validates the config and the
+registry, then exits.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := app.Load(config)
+			if err != nil {
+				return usageError{err}
+			}
+			if err := cfg.ApplyEnv(os.Getenv); err != nil {
+				return usageError{err}
+			}
+			flags := cmd.Flags()
+			if flags.Changed("addr") {
+				cfg.Server.Addr = addr
+			}
+			if flags.Changed("data") {
+				cfg.Data = data
+			}
+			if flags.Changed("stdout") {
+				cfg.Sinks.Stdout.Enabled = stdoutSink
+			}
+			if flags.Changed("registry") || cfg.Registry == "" {
+				if cfg.Registry, err = defaultRegistry(registryDir, e.stderr); err != nil {
+					return err
+				}
+			}
+			if err := cfg.Validate(); err != nil {
+				return usageError{fmt.Errorf("config: %w", err)}
+			}
+			log := newLogger(e, cfg.Log)
+			if check {
+				if _, err := app.CheckRegistry(cfg.Registry); err != nil {
+					return usageError{err}
+				}
+				fmt.Fprintf(e.stdout, "config and registry %s are valid\n", cfg.Registry)
+				return nil
+			}
+			a, err := app.New(cmd.Context(), cfg, log, e.stdout)
+			if err != nil {
+				return err
+			}
+			return a.Serve(cmd.Context(), func(listen string) {
+				printBanner(e, cfg, a, listen)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&registryDir, "registry", "", "registry folder (default ./contracts, else examples/contracts)")
+	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address host:port")
+	f.StringVar(&data, "data", "accord-data", "data folder: buffer, lake, bad rows, vault")
+	f.StringVar(&config, "config", "", "config file (YAML, version: 1)")
+	f.BoolVar(&check, "check", false, "validate the config and the registry, then exit")
+	f.BoolVar(&stdoutSink, "stdout", false, "also print accepted envelopes as NDJSON on stdout")
+	return cmd
+}
+
+func newLogger(e *env, c app.LogConfig) *slog.Logger {
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[c.Level]
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(e.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, opts))
+}
+
+func printBanner(e *env, cfg app.Config, a *app.App, listen string) {
+	snap := a.Registry().Snapshot()
+	base := "http://" + listen
+	fmt.Fprintf(e.stderr, `accord %s is collecting on %s
+  contracts  %d versions from %s   (GET %s/v1/contracts)
+  data       %s   (buffer, lake, bad rows, vault)
+  health     %s/healthz   metrics %s/metrics
+Send a valid event:
+  %s
+`, version(), base, snap.Len(), cfg.Registry, base, cfg.Data, base, base, app.ExampleCurl(snap, base))
+}
