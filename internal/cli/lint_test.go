@@ -24,7 +24,7 @@ func runLint(t *testing.T, args ...string) (int, string, string) {
 
 func TestLintFormatsAndExitCodes(t *testing.T) {
 	examples := filepath.Join("..", "..", "examples", "contracts")
-	errorsCase := filepath.Join(lintTestdata, "pii-annotated", "fail", "contracts")  // errors and a warning
+	errorsCase := filepath.Join(lintTestdata, "pii-annotated", "fail", "contracts")      // errors and a warning
 	warningCase := filepath.Join(lintTestdata, "retention-present", "fail", "contracts") // one warning
 	infoCase := filepath.Join(lintTestdata, "prefer-draft-2020-12", "fail", "contracts") // one info
 	tests := []struct {

@@ -60,7 +60,7 @@ var rules = []Rule{
 	{ID: contract.RuleRetention, Severity: report.Error, Loader: true, Doc: "x-lifecycle.retention is a positive ISO-8601 duration such as P400D."},
 	{ID: contract.RuleOwner, Severity: report.Error, Doc: "The contract names the team that answers for it in x-owner.team."},
 	{ID: RuleVersionSequence, Severity: report.Error, Doc: "The SchemaVer versions of a contract start at 1-0-0 and each follows an existing one without gaps."},
-	{ID: RuleRefLocal, Severity: report.Error, Doc: "Every $ref points inside the contract (#/$defs/...) at something that exists; no URLs, no files."},
+	{ID: RuleRefLocal, Severity: report.Error, Loader: true, Doc: "Every $ref points inside the contract (#/$defs/...) at something that exists; no URLs, no files."},
 	{ID: RuleRequiredDefined, Severity: report.Error, Doc: "Every name listed in required is defined under properties."},
 	{ID: RuleEnumUnique, Severity: report.Error, Doc: "The values of an enum are unique."},
 	{ID: RuleDescription, Severity: report.Warning, Doc: "The contract and every property, nested ones too, have a description."},
