@@ -48,6 +48,7 @@ const (
 	defaultSegmentBytes   = 64 << 20
 	defaultMaxRecordBytes = 4 << 20
 	minSegmentBytes       = 1 << 10
+	minMaxBytes           = 1 << 10
 	maxSegmentBytes       = 1 << 32
 	maxBatchDelayLimit    = time.Second
 	// DefaultConsumer is the consumer used when Options.Consumers is empty.
@@ -59,11 +60,11 @@ var consumerName = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
 // withDefaults returns o with defaults filled in, or every problem found.
 func (o Options) withDefaults() (Options, error) {
 	var errs []error
-	if o.MaxBytes < 0 {
-		errs = append(errs, fmt.Errorf("MaxBytes is %d: it must be positive (0 selects %d)", o.MaxBytes, defaultMaxBytes))
-	}
-	if o.MaxBytes == 0 {
+	switch {
+	case o.MaxBytes == 0:
 		o.MaxBytes = defaultMaxBytes
+	case o.MaxBytes < minMaxBytes:
+		errs = append(errs, fmt.Errorf("MaxBytes is %d: it must be at least %d (0 selects %d)", o.MaxBytes, minMaxBytes, defaultMaxBytes))
 	}
 	switch {
 	case o.SegmentBytes == 0:

@@ -128,14 +128,14 @@ func TestOptions(t *testing.T) {
 		},
 		{
 			name: "small capacity shrinks the record limit",
-			opts: Options{MaxBytes: 1000},
-			want: Options{MaxBytes: 1000, SegmentBytes: 64 << 20, MaxRecordBytes: 1000 - frameHeaderSize, Consumers: []string{"default"}},
+			opts: Options{MaxBytes: 2000},
+			want: Options{MaxBytes: 2000, SegmentBytes: 64 << 20, MaxRecordBytes: 2000 - frameHeaderSize, Consumers: []string{"default"}},
 		},
 		{
 			name: "every problem at once",
-			opts: Options{MaxBytes: -1, SegmentBytes: 10, MaxRecordBytes: -5, MaxBatchDelay: time.Minute, Consumers: []string{"Lake", "pg", "pg", ""}},
+			opts: Options{MaxBytes: 100, SegmentBytes: 10, MaxRecordBytes: -5, MaxBatchDelay: time.Minute, Consumers: []string{"Lake", "pg", "pg", ""}},
 			wantErr: []string{
-				"MaxBytes is -1", "SegmentBytes is 10", "MaxRecordBytes is -5", "MaxBatchDelay is 1m0s",
+				"MaxBytes is 100", "SegmentBytes is 10", "MaxRecordBytes is -5", "MaxBatchDelay is 1m0s",
 				`consumer name "Lake"`, `consumer name "pg" is listed twice`, `consumer name ""`,
 			},
 		},
