@@ -346,7 +346,7 @@ func (s *BoltStore) KeyByPair(ctx context.Context, pair PairID) (KeyRecord, erro
 }
 
 // CreateKey implements Store.
-func (s *BoltStore) CreateKey(ctx context.Context, rec KeyRecord) (KeyRecord, error) {
+func (s *BoltStore) CreateKey(ctx context.Context, rec KeyRecord, mappings []Mapping) (KeyRecord, error) {
 	var live KeyRecord
 	var taken bool
 	err := s.write(ctx, false, func(tx *bolt.Tx) error {
@@ -370,6 +370,9 @@ func (s *BoltStore) CreateKey(ctx context.Context, rec KeyRecord) (KeyRecord, er
 			return err
 		}
 		if err := tx.Bucket(bucketSubjects).Put(subjectKey(rec.Subject, rec.ID), nil); err != nil {
+			return err
+		}
+		if err := putMappings(tx, rec.ID, mappings); err != nil {
 			return err
 		}
 		live = rec
@@ -428,23 +431,28 @@ func (s *BoltStore) PutMappings(ctx context.Context, id KeyID, mappings []Mappin
 			gone = liveErr(tx, id)
 			return nil
 		}
-		b := tx.Bucket(bucketTokens)
-		b.FillPercent = tokensFillPercent
-		for _, m := range missing {
-			k := tokenKey(id, m.MAC)
-			if b.Get(k) != nil {
-				continue
-			}
-			if err := b.Put(k, m.Sealed); err != nil {
-				return err
-			}
-		}
-		return nil
+		return putMappings(tx, id, missing)
 	})
 	if err != nil {
 		return err
 	}
 	return gone
+}
+
+// putMappings stores the mappings not stored yet under key id.
+func putMappings(tx *bolt.Tx, id KeyID, mappings []Mapping) error {
+	b := tx.Bucket(bucketTokens)
+	b.FillPercent = tokensFillPercent
+	for _, m := range mappings {
+		k := tokenKey(id, m.MAC)
+		if b.Get(k) != nil {
+			continue
+		}
+		if err := b.Put(k, m.Sealed); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Mappings implements Store.

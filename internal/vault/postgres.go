@@ -227,9 +227,19 @@ func (s *PostgresStore) KeyByPair(ctx context.Context, pair PairID) (KeyRecord, 
 // CreateKey implements Store. INSERT ... ON CONFLICT DO NOTHING makes it
 // insert-if-absent: a concurrent insert for the same pair waits for the first to
 // commit and then inserts nothing, and the key that won is read back.
-func (s *PostgresStore) CreateKey(ctx context.Context, rec KeyRecord) (KeyRecord, error) {
+func (s *PostgresStore) CreateKey(ctx context.Context, rec KeyRecord, mappings []Mapping) (KeyRecord, error) {
 	var inserted int
-	err := s.pool.QueryRow(ctx, s.q.createKey, rec.ID[:], rec.Pair[:], rec.Subject[:], rec.Wrapped).Scan(&inserted)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, s.q.createKey, rec.ID[:], rec.Pair[:], rec.Subject[:], rec.Wrapped).Scan(&inserted); err != nil {
+			return err
+		}
+		if inserted == 0 || len(mappings) == 0 {
+			return nil
+		}
+		macs, sealed := mappingColumns(mappings)
+		_, err := tx.Exec(ctx, s.q.putMappings, rec.ID[:], macs, sealed)
+		return err
+	})
 	if err != nil {
 		return KeyRecord{}, fmt.Errorf("inserting a key: %w", err)
 	}
@@ -261,12 +271,7 @@ func (s *PostgresStore) whyNotLive(ctx context.Context, id KeyID) error {
 // PutMappings implements Store. The foreign key from tokens to keys refuses a mapping
 // whose key a concurrent forget deleted.
 func (s *PostgresStore) PutMappings(ctx context.Context, id KeyID, mappings []Mapping) error {
-	macs := make([][]byte, len(mappings))
-	sealed := make([][]byte, len(mappings))
-	for i, m := range mappings {
-		macs[i] = m.MAC[:]
-		sealed[i] = m.Sealed
-	}
+	macs, sealed := mappingColumns(mappings)
 	_, err := s.pool.Exec(ctx, s.q.putMappings, id[:], macs, sealed)
 	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "23503" {
 		return s.whyNotLive(ctx, id)
@@ -275,6 +280,16 @@ func (s *PostgresStore) PutMappings(ctx context.Context, id KeyID, mappings []Ma
 		return fmt.Errorf("inserting tokens: %w", err)
 	}
 	return nil
+}
+
+func mappingColumns(mappings []Mapping) (macs, sealed [][]byte) {
+	macs = make([][]byte, len(mappings))
+	sealed = make([][]byte, len(mappings))
+	for i := range mappings {
+		macs[i] = mappings[i].MAC[:]
+		sealed[i] = mappings[i].Sealed
+	}
+	return macs, sealed
 }
 
 // Mappings implements Store. One statement reads the key and the values, so they come

@@ -100,11 +100,13 @@ type Store interface {
 	// tokenize misses the vault's key cache.
 	KeyByPair(ctx context.Context, pair PairID) (KeyRecord, error)
 
-	// CreateKey stores rec as the key of rec.Pair unless that pair already has a live
-	// key, and returns the key that is live for the pair afterwards: rec, or the key
-	// that another caller created first. Concurrent calls for one pair therefore
-	// converge on one key. It returns ErrKeyIDTaken when rec.ID is or was in use.
-	CreateKey(ctx context.Context, rec KeyRecord) (KeyRecord, error)
+	// CreateKey stores rec as the key of rec.Pair, with mappings under it, unless that
+	// pair already has a live key, and returns the key that is live for the pair
+	// afterwards: rec, or the key that another caller created first (and then stores
+	// none of mappings). Concurrent calls for one pair therefore converge on one key.
+	// It returns ErrKeyIDTaken when rec.ID is or was in use. Storing the first
+	// mappings with the key makes a new subject cost one transaction, not two.
+	CreateKey(ctx context.Context, rec KeyRecord, mappings []Mapping) (KeyRecord, error)
 
 	// PutMappings stores mappings under key id, keeping any mapping already stored. It
 	// returns ErrForgotten or ErrNotFound when the key is not live (a forget won a race

@@ -193,27 +193,13 @@ func (v *Vault) tokenizeSlow(ctx context.Context, s scope, values []string) ([]s
 		return nil, ErrEmptyController
 	}
 	for range maxTokenizeAttempts {
-		e, err := v.entry(ctx, s)
+		e, err := v.entry(ctx, s, values)
 		if err != nil {
 			return nil, err
 		}
-		toks := make([]string, len(values))
-		var missing []Mapping
-		var macs []MAC
-		seen := make(map[MAC]bool)
-		for i, val := range values {
-			t, stored := e.key.token(val)
-			toks[i] = t.String()
-			if stored || seen[t.MAC] {
-				continue
-			}
-			seen[t.MAC] = true
-			sealed, err := e.key.seal(t, val)
-			if err != nil {
-				return nil, err
-			}
-			missing = append(missing, Mapping{MAC: t.MAC, Sealed: sealed})
-			macs = append(macs, t.MAC)
+		toks, missing, err := tokenizeWith(e.key, values)
+		if err != nil {
+			return nil, err
 		}
 		if len(missing) == 0 {
 			return toks, nil
@@ -227,34 +213,72 @@ func (v *Vault) tokenizeSlow(ctx context.Context, s scope, values []string) ([]s
 		if err != nil {
 			return nil, fmt.Errorf("storing tokens: %w", err)
 		}
-		e.key.markStored(macs)
+		e.key.markStored(macsOf(missing))
 		return toks, nil
 	}
 	return nil, errors.New("tokenizing: the subject's key kept being forgotten while tokenizing; try again")
 }
 
-// entry returns the cache entry of s, reading or creating the key in the store when
-// the cache has none or its entry expired.
-func (v *Vault) entry(ctx context.Context, s scope) (*cacheEntry, error) {
+// tokenizeWith returns the tokens of values under k, and the sealed mappings of those
+// not known to be stored (each once).
+func tokenizeWith(k *pairKey, values []string) (toks []string, missing []Mapping, err error) {
+	toks = make([]string, len(values))
+	var seen map[MAC]bool
+	for i, val := range values {
+		t, stored := k.token(val)
+		toks[i] = t.String()
+		if stored || seen[t.MAC] {
+			continue
+		}
+		if seen == nil {
+			seen = make(map[MAC]bool, len(values))
+		}
+		seen[t.MAC] = true
+		sealed, err := k.seal(t, val)
+		if err != nil {
+			return nil, nil, err
+		}
+		missing = append(missing, Mapping{MAC: t.MAC, Sealed: sealed})
+	}
+	return toks, missing, nil
+}
+
+func macsOf(mappings []Mapping) []MAC {
+	macs := make([]MAC, len(mappings))
+	for i := range mappings {
+		macs[i] = mappings[i].MAC
+	}
+	return macs
+}
+
+// entry returns the cache entry of s, reading the key from the store when the cache
+// has none or its entry expired, or creating it (with the mappings of values, in the
+// same store transaction) when the store has none either.
+func (v *Vault) entry(ctx context.Context, s scope, values []string) (*cacheEntry, error) {
 	now := v.now()
 	cached, fresh := v.cache.get(s, now.UnixNano())
 	if fresh {
 		return cached, nil
 	}
 	epoch := v.cache.epoch.Load()
+	expires := now.Add(v.ttl).UnixNano()
 	pair := v.secrets.pairID(s.controller, s.subject)
 	rec, err := v.store.KeyByPair(ctx, pair)
 	if errors.Is(err, ErrNotFound) {
-		rec, err = v.createKey(ctx, pair, v.secrets.subjectID(s.subject))
+		return v.createEntry(ctx, s, pair, values, epoch, expires)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the subject's key: %w", err)
 	}
-	expires := now.Add(v.ttl).UnixNano()
 	if cached != nil && cached.key.id == rec.ID {
 		cached.expires.Store(expires)
 		return cached, nil
 	}
+	return v.entryFrom(s, rec, epoch, expires)
+}
+
+// entryFrom unwraps rec and caches it for s.
+func (v *Vault) entryFrom(s scope, rec KeyRecord, epoch uint64, expires int64) (*cacheEntry, error) {
 	raw, err := v.secrets.unwrapKey(rec.ID, rec.Wrapped)
 	if err != nil {
 		return nil, err
@@ -263,40 +287,60 @@ func (v *Vault) entry(ctx context.Context, s scope) (*cacheEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	return v.cacheKey(s, k, epoch, expires), nil
+}
+
+func (v *Vault) cacheKey(s scope, k *pairKey, epoch uint64, expires int64) *cacheEntry {
 	e := &cacheEntry{scope: s, key: k}
 	e.expires.Store(expires)
 	v.cache.put(e, epoch)
-	return e, nil
+	return e
 }
 
 // maxKeyIDAttempts bounds the draws of a random key id. With 64-bit ids a second draw
 // is already rare at billions of keys.
 const maxKeyIDAttempts = 4
 
-func (v *Vault) createKey(ctx context.Context, pair PairID, subject SubjectID) (KeyRecord, error) {
+// createEntry creates a key for a pair that has none, storing the mappings of values
+// with it. When another caller created the pair's key first, it returns that key's
+// entry instead, and the caller stores the mappings under it.
+func (v *Vault) createEntry(ctx context.Context, s scope, pair PairID, values []string, epoch uint64, expires int64) (*cacheEntry, error) {
+	subject := v.secrets.subjectID(s.subject)
 	for range maxKeyIDAttempts {
 		id, err := randomKeyID()
 		if err != nil {
-			return KeyRecord{}, err
+			return nil, err
 		}
 		raw := make([]byte, pairKeyLen)
 		if _, err := rand.Read(raw); err != nil {
-			return KeyRecord{}, fmt.Errorf("reading a random key: %w", err)
+			return nil, fmt.Errorf("reading a random key: %w", err)
 		}
 		wrapped, err := v.secrets.wrapKey(id, raw)
 		if err != nil {
-			return KeyRecord{}, err
+			return nil, err
 		}
-		rec, err := v.store.CreateKey(ctx, KeyRecord{ID: id, Pair: pair, Subject: subject, Wrapped: wrapped})
+		k, err := newPairKey(id, raw)
+		if err != nil {
+			return nil, err
+		}
+		_, mappings, err := tokenizeWith(k, values)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := v.store.CreateKey(ctx, KeyRecord{ID: id, Pair: pair, Subject: subject, Wrapped: wrapped}, mappings)
 		if errors.Is(err, ErrKeyIDTaken) {
 			continue
 		}
 		if err != nil {
-			return KeyRecord{}, fmt.Errorf("creating a key: %w", err)
+			return nil, fmt.Errorf("creating a key: %w", err)
 		}
-		return rec, nil
+		if rec.ID != id {
+			return v.entryFrom(s, rec, epoch, expires)
+		}
+		k.markStored(macsOf(mappings))
+		return v.cacheKey(s, k, epoch, expires), nil
 	}
-	return KeyRecord{}, errors.New("creating a key: every random key id drawn was taken; is the random source broken?")
+	return nil, errors.New("creating a key: every random key id drawn was taken; is the random source broken?")
 }
 
 // Detokenized is the outcome of detokenizing one token: Value, or Err (wrapping

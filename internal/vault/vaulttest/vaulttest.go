@@ -462,21 +462,32 @@ func testStoreRaces(t *testing.T, h *harness) {
 		t.Fatalf("BindMasterKey: %v", err)
 	}
 	rec := vault.KeyRecord{ID: vault.KeyID{1}, Pair: vault.PairID{2}, Subject: vault.SubjectID{3}, Wrapped: make([]byte, 60)}
-	got, err := s.CreateKey(ctx, rec)
+	m := vault.Mapping{MAC: vault.MAC{5}, Sealed: []byte("sealed")}
+	got, err := s.CreateKey(ctx, rec, []vault.Mapping{m})
 	if err != nil || got.ID != rec.ID {
 		t.Fatalf("CreateKey: %v, %v", got.ID, err)
 	}
 	other := rec
 	other.ID = vault.KeyID{9}
-	if got, err := s.CreateKey(ctx, other); err != nil || got.ID != rec.ID {
+	lost := vault.Mapping{MAC: vault.MAC{6}, Sealed: []byte("lost")}
+	if got, err := s.CreateKey(ctx, other, []vault.Mapping{lost}); err != nil || got.ID != rec.ID {
 		t.Errorf("CreateKey for a pair that has a key: got key %s, %v; want the existing key %s", got.ID, err, rec.ID)
+	}
+	_, sealed, err := s.Mappings(ctx, rec.ID, []vault.MAC{m.MAC, lost.MAC})
+	if err != nil {
+		t.Fatalf("Mappings: %v", err)
+	}
+	if diff := cmp.Diff([][]byte{[]byte("sealed"), nil}, sealed); diff != "" {
+		t.Errorf("mappings after a won and a lost CreateKey (-want +got):\n%s", diff)
+	}
+	if _, _, err := s.Mappings(ctx, other.ID, []vault.MAC{lost.MAC}); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("Mappings under the key that lost: got %v, want ErrNotFound", err)
 	}
 	sameID := rec
 	sameID.Pair = vault.PairID{4}
-	if _, err := s.CreateKey(ctx, sameID); !errors.Is(err, vault.ErrKeyIDTaken) {
+	if _, err := s.CreateKey(ctx, sameID, nil); !errors.Is(err, vault.ErrKeyIDTaken) {
 		t.Errorf("CreateKey with a used id: got %v, want ErrKeyIDTaken", err)
 	}
-	m := vault.Mapping{MAC: vault.MAC{5}, Sealed: []byte("sealed")}
 	if err := s.PutMappings(ctx, rec.ID, []vault.Mapping{m, m}); err != nil {
 		t.Fatalf("PutMappings: %v", err)
 	}
@@ -489,7 +500,7 @@ func testStoreRaces(t *testing.T, h *harness) {
 	if err := s.PutMappings(ctx, vault.KeyID{7}, []vault.Mapping{m}); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("PutMappings under an unknown key: got %v, want ErrNotFound", err)
 	}
-	if _, err := s.CreateKey(ctx, vault.KeyRecord{ID: rec.ID, Pair: vault.PairID{8}, Subject: rec.Subject, Wrapped: rec.Wrapped}); !errors.Is(err, vault.ErrKeyIDTaken) {
+	if _, err := s.CreateKey(ctx, vault.KeyRecord{ID: rec.ID, Pair: vault.PairID{8}, Subject: rec.Subject, Wrapped: rec.Wrapped}, nil); !errors.Is(err, vault.ErrKeyIDTaken) {
 		t.Errorf("CreateKey reusing a forgotten id: got %v, want ErrKeyIDTaken", err)
 	}
 	if _, err := s.KeyByPair(ctx, rec.Pair); !errors.Is(err, vault.ErrNotFound) {
