@@ -102,6 +102,9 @@ type Stats struct {
 	// Open; Fsyncs grows much more slowly than Appended thanks to group commit.
 	Appended uint64
 	Fsyncs   uint64
+	// TornBytes is the size of the torn final write that Open cut off the last
+	// segment: appends of a process that died before they were acknowledged.
+	TornBytes int64
 	// Consumers holds the backlog of each consumer, in the order of
 	// Options.Consumers.
 	Consumers []ConsumerStats

@@ -133,6 +133,16 @@ type Disk struct {
 	done   chan struct{} // closed when the committer exits
 
 	ackMu sync.Mutex // serializes writes of the offsets file
+
+	// torn is the torn write found by Open, if any.
+	torn *tornWrite
+}
+
+// tornWrite is the torn final write found in the last segment at Open.
+type tornWrite struct {
+	seg    *segment // its size is where the torn write starts
+	reason string
+	bytes  int64 // cut off
 }
 
 var _ Buffer = (*Disk)(nil)
@@ -245,6 +255,14 @@ func (d *Disk) recover() error {
 	if err := d.loadConsumers(stored, haveOffsets, found, bases[0]); err != nil {
 		return err
 	}
+	if t := d.torn; t != nil {
+		if err := t.seg.f.Truncate(t.seg.size); err != nil {
+			return fmt.Errorf("truncating torn write (%s) in %s at offset %d: %w", t.reason, t.seg.path, t.seg.size, err)
+		}
+		if err := t.seg.f.Sync(); err != nil {
+			return fmt.Errorf("syncing %s: %w", t.seg.path, err)
+		}
+	}
 	// Every consumer is past these segments: the process died between storing the
 	// acknowledgment and deleting them.
 	for _, base := range acked {
@@ -318,12 +336,9 @@ func (d *Disk) loadSegments(bases []uint64, stored map[string]uint64) (found map
 			}
 			res.end = segHeaderSize
 		case res.torn:
-			if err := f.Truncate(res.end); err != nil {
-				return nil, nil, fmt.Errorf("truncating torn write (%s) in %s at offset %d: %w", res.tornReason, path, res.end, err)
-			}
-			if err := f.Sync(); err != nil {
-				return nil, nil, fmt.Errorf("syncing %s: %w", path, err)
-			}
+			// Truncated by recover, once the consumer positions are known to lie
+			// before the torn write.
+			d.torn = &tornWrite{seg: s, reason: res.tornReason, bytes: info.Size() - res.end}
 		}
 		s.count, s.size = res.count, res.end
 		abs = s.endAbs()
@@ -862,6 +877,9 @@ func (d *Disk) Stats() (Stats, error) {
 	}
 	for _, s := range d.segs {
 		st.DiskBytes += s.size
+	}
+	if d.torn != nil {
+		st.TornBytes = d.torn.bytes
 	}
 	for _, c := range d.order {
 		cs := ConsumerStats{Name: c.name, Records: int64(end.seq - c.durable.seq), Bytes: end.abs - c.durable.abs}

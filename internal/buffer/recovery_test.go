@@ -183,7 +183,12 @@ func TestTornWrite(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir, segs := filled(t, tt.n)
 			tt.damage(t, dir, segs)
+			damaged := segmentFiles(t, dir)
+			sizeBefore := fileSize(t, damaged[len(damaged)-1])
 			d := open(t, dir, Options{SegmentBytes: recoverySegment})
+			if st := stats(t, d); st.TornBytes != max(0, sizeBefore-tt.size) {
+				t.Errorf("Stats.TornBytes = %d, want %d", st.TornBytes, max(0, sizeBefore-tt.size))
+			}
 			got := readAll(t, d, DefaultConsumer)
 			if diff := cmp.Diff(fixedRecords(tt.n)[:tt.want], got); diff != "" {
 				t.Fatalf("records after recovery (-want +got):\n%s", diff)
@@ -343,7 +348,7 @@ func TestInconsistentOffsets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir, segs := filled(t, 20)
 			tt.damage(t, dir, segs)
-			before := segmentFiles(t, dir)
+			before := segmentSizes(t, dir)
 			d, err := Open(dir, Options{SegmentBytes: recoverySegment})
 			if err == nil {
 				d.Close()
@@ -352,7 +357,7 @@ func TestInconsistentOffsets(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Open: %v\nwant an error mentioning %q", err, tt.want)
 			}
-			if diff := cmp.Diff(before, segmentFiles(t, dir)); diff != "" {
+			if diff := cmp.Diff(before, segmentSizes(t, dir)); diff != "" {
 				t.Errorf("a failed Open changed the segment files (-before +after):\n%s", diff)
 			}
 		})
@@ -399,4 +404,14 @@ func TestAcknowledgedSegmentsDeletedAtOpen(t *testing.T) {
 	if diff := cmp.Diff(fixedRecords(20)[17:], readAll(t, d, DefaultConsumer)); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
+}
+
+// segmentSizes maps the segment files of dir to their sizes.
+func segmentSizes(t *testing.T, dir string) map[string]int64 {
+	t.Helper()
+	m := map[string]int64{}
+	for _, f := range segmentFiles(t, dir) {
+		m[f] = fileSize(t, f)
+	}
+	return m
 }
