@@ -22,7 +22,7 @@ func ParseSchemaVer(s string) (SchemaVer, error) {
 	}
 	var n [3]int
 	for i, p := range parts {
-		if p == "" || len(p) > 9 || (len(p) > 1 && p[0] == '0') {
+		if p == "" || len(p) > 9 || (len(p) > 1 && p[0] == '0') || strings.Trim(p, "0123456789") != "" {
 			return SchemaVer{}, fmt.Errorf("version %q: part %q must be a number without leading zeros (for example 1-0-0)", s, p)
 		}
 		v, err := strconv.Atoi(p)
