@@ -23,7 +23,8 @@ const (
 type Result struct {
 	Contract *contract.Contract
 	// Predecessor is the highest version below Contract in its family, from the
-	// base or the head registry; nil for the first version of a family.
+	// base registry (published versions) or else the head registry; nil for the
+	// first version of a family.
 	Predecessor *contract.Contract
 	// Declared is the bump from Predecessor to Contract; Successor reports whether
 	// Contract is the immediate successor SchemaVer allows.
@@ -49,13 +50,15 @@ type family []*contract.Contract
 
 func families(base, head *contract.Set) map[contract.Family]family {
 	out := map[contract.Family]family{}
-	inHead := map[contract.Key]bool{}
-	for _, c := range head.Contracts {
-		inHead[c.Key] = true
+	inBase := map[contract.Key]bool{}
+	// A published version is what history was validated against, so the base's
+	// copy wins over an edited one in head (which Check reports).
+	for _, c := range base.Contracts {
+		inBase[c.Key] = true
 		out[c.Key.Family()] = append(out[c.Key.Family()], c)
 	}
-	for _, c := range base.Contracts {
-		if !inHead[c.Key] {
+	for _, c := range head.Contracts {
+		if !inBase[c.Key] {
 			out[c.Key.Family()] = append(out[c.Key.Family()], c)
 		}
 	}
@@ -239,8 +242,8 @@ func (r Result) findings(fam family) []report.Finding {
 	if !r.Successor {
 		f := base
 		f.Rule, f.Severity = RuleNotSuccessor, report.Error
-		f.Message = fmt.Sprintf("%s is not the immediate successor of %s (%s): the next versions are %s; its changes need %s %s bump%s",
-			v, pv, r.Predecessor.File, successors(pv), article(r.Needed), r.Needed, suggestion)
+		f.Message = fmt.Sprintf("%s is not the immediate successor of %s, the highest version below it: the next versions are %s; its changes need %s %s bump%s",
+			v, pv, successors(pv), article(r.Needed), r.Needed, suggestion)
 		out = append(out, f)
 	}
 	for _, ch := range r.Changes {
