@@ -44,7 +44,7 @@ type DetokenizeRequestBody struct {
 // or an error code (malformed_token, forgotten, unknown_token) with a message. Token is
 // empty for a malformed token, which may be a PII value sent by mistake.
 type DetokenizeResult struct {
-	Token   string  `json:"token"`
+	Token   string  `json:"token,omitempty"`
 	Value   *string `json:"value,omitempty"`
 	Error   string  `json:"error,omitempty"`
 	Message string  `json:"message,omitempty"`
