@@ -54,6 +54,7 @@ type node struct {
 	ifN, thn, elsN *node
 	hasIf          bool
 	hasCond        bool // any of not/allOf/anyOf/oneOf/if
+	cyclic         bool // can be re-entered for the same value (a $ref cycle)
 }
 
 type strChecks struct {
@@ -148,6 +149,7 @@ func build(root *jsonschema.Schema, opts Options) (*Program, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
+	markCycles(b.list)
 	capRoot, err := compileCaptures(opts.Capture)
 	if err != nil {
 		return nil, err
@@ -565,3 +567,39 @@ func typeNames(t uint8) []string {
 }
 
 func typeName(t uint8) string { return strings.Join(typeNames(t), "") }
+
+// inPlace lists the subschemas a node applies to the same value.
+func (n *node) inPlace() []*node {
+	out := []*node{n.ref, n.not, n.ifN, n.thn, n.elsN}
+	out = append(out, n.allOf...)
+	out = append(out, n.anyOf...)
+	out = append(out, n.oneOf...)
+	if n.obj != nil {
+		for _, d := range n.obj.depSchemas {
+			out = append(out, d.node)
+		}
+	}
+	return out
+}
+
+// markCycles marks the nodes that can reach themselves through in-place
+// applicators: only those need the reference-cycle check while validating.
+func markCycles(nodes []*node) {
+	for _, n := range nodes {
+		seen := map[*node]bool{}
+		stack := n.inPlace()
+		for len(stack) > 0 {
+			x := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if x == nil || seen[x] {
+				continue
+			}
+			if x == n {
+				n.cyclic = true
+				break
+			}
+			seen[x] = true
+			stack = append(stack, x.inPlace()...)
+		}
+	}
+}

@@ -1,10 +1,9 @@
 package fastval
 
 import (
+	"encoding/binary"
 	"regexp/syntax"
 	"slices"
-	"strconv"
-	"strings"
 )
 
 // dfa is an exact, allocation-free matcher for the ASCII subset of a Go regexp,
@@ -41,7 +40,7 @@ func compileDFA(pattern string) *dfa {
 			}
 		}
 	}
-	b := &dfaBuilder{prog: prog, index: map[string]int32{}}
+	b := &dfaBuilder{prog: prog, index: map[string]int32{}, mark: make([]uint32, len(prog.Inst))}
 	start := b.state([]uint32{uint32(prog.Start)}, true)
 	if start < 0 {
 		return nil
@@ -82,6 +81,8 @@ func instMatches(in *syntax.Inst, r rune) bool {
 
 type dfaBuilder struct {
 	prog     *syntax.Prog
+	mark     []uint32 // closure generation per instruction
+	gen      uint32
 	index    map[string]int32
 	raw      [][]uint32
 	closures [][]uint32
@@ -92,15 +93,14 @@ type dfaBuilder struct {
 func (b *dfaBuilder) state(heads []uint32, begin bool) int32 {
 	slices.Sort(heads)
 	heads = slices.Compact(heads)
-	var key strings.Builder
+	key := make([]byte, 0, 1+4*len(heads))
 	if begin {
-		key.WriteString("^")
+		key = append(key, '^')
 	}
 	for _, h := range heads {
-		key.WriteString(strconv.Itoa(int(h)))
-		key.WriteByte(',')
+		key = binary.LittleEndian.AppendUint32(key, h)
 	}
-	if id, ok := b.index[key.String()]; ok {
+	if id, ok := b.index[string(key)]; ok {
 		return id
 	}
 	if len(b.out) >= maxDFAStates {
@@ -109,7 +109,7 @@ func (b *dfaBuilder) state(heads []uint32, begin bool) int32 {
 	closure, match := b.closure(heads, begin, false)
 	_, matchEnd := b.closure(heads, begin, true)
 	id := int32(len(b.out))
-	b.index[key.String()] = id
+	b.index[string(key)] = id
 	b.raw = append(b.raw, heads)
 	b.closures = append(b.closures, closure)
 	b.out = append(b.out, dfaState{match: match, matchEnd: matchEnd})
@@ -119,15 +119,15 @@ func (b *dfaBuilder) state(heads []uint32, begin bool) int32 {
 // closure follows empty transitions from heads and returns the rune-consuming
 // instructions reached and whether Match is reached.
 func (b *dfaBuilder) closure(heads []uint32, begin, end bool) ([]uint32, bool) {
-	seen := map[uint32]bool{}
+	b.gen++
 	var out []uint32
 	match := false
 	var walk func(pc uint32)
 	walk = func(pc uint32) {
-		if seen[pc] {
+		if b.mark[pc] == b.gen {
 			return
 		}
-		seen[pc] = true
+		b.mark[pc] = b.gen
 		in := &b.prog.Inst[pc]
 		switch in.Op {
 		case syntax.InstAlt, syntax.InstAltMatch:

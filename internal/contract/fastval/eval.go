@@ -46,6 +46,7 @@ type vm struct {
 	bits    []uint64
 	spans   []span
 	members []member
+	refs    []refEntry // $ref targets being evaluated, for cycle detection
 	fails   []failRec
 	fpath   []pathTok
 	caps    [][]Span
@@ -67,6 +68,7 @@ func (v *vm) reset(p *Program, data []byte) {
 	v.spans = v.spans[:0]
 	v.members = v.members[:0]
 	v.fails = v.fails[:0]
+	v.refs = v.refs[:0]
 	v.fpath = v.fpath[:0]
 	if cap(v.caps) < p.ncap {
 		v.caps = make([][]Span, p.ncap)
@@ -125,6 +127,30 @@ func (v *vm) fail(n *node, kw uint8, start, end int, arg int) {
 	v.fails = append(v.fails, failRec{n: n, kw: kw, start: start, end: end, p0: p0, p1: len(v.fpath), arg: arg})
 }
 
+type refEntry struct {
+	n *node
+	p int
+}
+
+// evalCyclic evaluates a node that lies on an in-place cycle (through $ref).
+// Entering it again for the same value (same start offset) is a reference
+// cycle, which the reference reports as a failure of that value.
+func (v *vm) evalCyclic(n *node, p int, ct *capNode) (int, bool) {
+	for i := len(v.refs) - 1; i >= 0 && v.refs[i].p == p; i-- {
+		if v.refs[i].n == n {
+			end := v.skip(p, ct)
+			if !v.bad {
+				v.fail(n, kwRefCycle, p, end, 0)
+			}
+			return end, false
+		}
+	}
+	v.refs = append(v.refs, refEntry{n, p})
+	end, ok := v.evalNode(n, p, ct)
+	v.refs = v.refs[:len(v.refs)-1]
+	return end, ok
+}
+
 // evalBool evaluates a subschema for its verdict only.
 func (v *vm) evalBool(n *node, p int) (int, bool) {
 	c := v.collect
@@ -138,6 +164,13 @@ func (v *vm) evalBool(n *node, p int) (int, bool) {
 // position after the value. ct, when not nil, is the capture trie for the
 // value's children.
 func (v *vm) eval(n *node, p int, ct *capNode) (int, bool) {
+	if n.cyclic {
+		return v.evalCyclic(n, p, ct)
+	}
+	return v.evalNode(n, p, ct)
+}
+
+func (v *vm) evalNode(n *node, p int, ct *capNode) (int, bool) {
 	switch n.boolean {
 	case boolTrue:
 		return v.skip(p, ct), true

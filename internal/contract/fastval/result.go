@@ -144,6 +144,7 @@ const (
 	kwMaxContains
 	kwNot
 	kwOneOf
+	kwRefCycle
 )
 
 type failRec struct {
@@ -183,6 +184,8 @@ func (v *vm) materialize(out []Failure) []Failure {
 			kw = "false"
 		case kwNot:
 			kw = "not"
+		case kwRefCycle:
+			kw = "$ref"
 		}
 		out = append(out, Failure{
 			InstanceLocation: ptr.String(),
@@ -351,6 +354,8 @@ func (v *vm) errorKind(f *failRec) jsonschema.ErrorKind {
 		return &kind.MaxContains{Got: v.containsMatches(f), Want: *s.MaxContains}
 	case kwNot:
 		return &kind.Not{}
+	case kwRefCycle:
+		return &kind.RefCycle{URL: f.n.sch.Location, KeywordLocation1: f.n.loc, KeywordLocation2: f.n.loc}
 	case kwOneOf:
 		return &kind.OneOf{Subschemas: []int{f.arg >> 32, f.arg & (1<<32 - 1)}}
 	}
