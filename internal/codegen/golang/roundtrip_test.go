@@ -1,0 +1,312 @@
+package golang_test
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/accord-dev/accord/internal/codegen/codegentest"
+	"github.com/accord-dev/accord/internal/codegen/golang/internal/acmeevents"
+	"github.com/accord-dev/accord/internal/contract"
+)
+
+// collector is a minimal stand-in for Accord's collector: it takes gzipped JSON
+// arrays of self-describing events on POST /v1/events and validates each against
+// the registry, as the real collector will.
+type collector struct {
+	t    testing.TB
+	snap *contract.Snapshot
+
+	mu       sync.Mutex
+	valid    map[string]int // schema URI -> valid events
+	problems []string
+	requests atomic.Int64
+	// status, when set, answers the nth request (1-based) with a status code.
+	status func(n int64) int
+}
+
+func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := c.requests.Add(1)
+	if c.status != nil {
+		if code := c.status(n); code != 0 {
+			w.Header().Set("Retry-After", "0")
+			http.Error(w, "try again", code)
+			return
+		}
+	}
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/events" {
+		c.fail("unexpected %s %s", r.Method, r.URL.Path)
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	if r.Header.Get("Content-Encoding") != "gzip" || r.Header.Get("Content-Type") != "application/json" {
+		c.fail("headers: Content-Encoding %q, Content-Type %q", r.Header.Get("Content-Encoding"), r.Header.Get("Content-Type"))
+	}
+	zr, err := gzip.NewReader(r.Body)
+	if err != nil {
+		c.fail("gunzip: %v", err)
+		http.Error(w, "bad gzip", http.StatusBadRequest)
+		return
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil {
+		c.fail("reading body: %v", err)
+		return
+	}
+	var batch []struct {
+		Schema string          `json:"schema"`
+		Data   json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &batch); err != nil {
+		c.fail("body is not a JSON array of events: %v", err)
+		http.Error(w, "bad json", http.StatusBadRequest)
+		return
+	}
+	for _, ev := range batch {
+		key, err := contract.ParseURI(ev.Schema)
+		if err != nil {
+			c.fail("schema %q: %v", ev.Schema, err)
+			continue
+		}
+		comp, ok := c.snap.Get(key)
+		if !ok {
+			c.fail("schema %s is not in the registry", key)
+			continue
+		}
+		failures, err := comp.ValidateJSON(ev.Data)
+		if err != nil || len(failures) > 0 {
+			c.fail("%s: %s is invalid: %v %v", key, ev.Data, failures, err)
+			continue
+		}
+		c.mu.Lock()
+		c.valid[ev.Schema]++
+		c.mu.Unlock()
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (c *collector) fail(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.problems = append(c.problems, fmt.Sprintf(format, args...))
+	c.t.Errorf(format, args...)
+}
+
+func newCollector(t *testing.T) (*collector, *httptest.Server) {
+	t.Helper()
+	c := &collector{t: t, snap: codegentest.Snapshot(t, "../testdata/examples/contracts"), valid: map[string]int{}}
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	return c, srv
+}
+
+func examples() []acmeevents.Event {
+	ts := time.Date(2025, 3, 1, 12, 30, 0, 0, time.UTC)
+	return []acmeevents.Event{
+		acmeevents.Signup{ShopID: "shop_1", Email: "a@example.com", MarketingOptIn: acmeevents.Ptr(true),
+			ReferrerChannel: acmeevents.Ptr(acmeevents.SignupReferrerChannelPaidSearch)},
+		acmeevents.Signup{ShopID: "shop_2", Email: "b@example.com"},
+		acmeevents.CheckoutCompleted{
+			EventID: "0b3c8a2e-6a5e-4a52-9a43-7a1f0b2c9d10", ShopID: "shop_1", Timestamp: ts, UserID: "u_abc",
+			Email: acmeevents.Ptr("a@example.com"), IP: acmeevents.Ptr("81.2.69.160"),
+			Platform: acmeevents.CheckoutCompletedPlatformWeb, SessionNumber: 3, OrderTotalCents: 12900,
+			Currency: acmeevents.CheckoutCompletedCurrencyEur, CouponCode: nil,
+			Device: acmeevents.CheckoutCompletedDevice{OS: acmeevents.CheckoutCompletedDeviceOSMacOS, Locale: acmeevents.Ptr("en-GB")},
+			Items: []acmeevents.CheckoutCompletedItemsItem{
+				{Sku: "SKU-00001", Quantity: 1, PriceCents: 12900, Category: acmeevents.Ptr(acmeevents.CheckoutCompletedItemsItemCategoryShoes)},
+			},
+		},
+		acmeevents.PageView{ShopID: "shop_1", AnonymousID: "anon-1", URL: "https://shop.example/p/1", ViewedAt: ts,
+			Viewport: &acmeevents.PageViewViewport{Width: 1280, Height: 720}, PageType: acmeevents.Ptr(acmeevents.PageViewPageTypeProduct)},
+		acmeevents.Search{ShopID: "shop_1", AnonymousID: "anon-1", Query: "red shoes", ResultCount: 12,
+			Filters: []acmeevents.SearchFiltersItem{{Facet: acmeevents.SearchFiltersItemFacetColor, Value: "red"}},
+			Sort:    acmeevents.Ptr(acmeevents.SearchSortPriceAsc)},
+		acmeevents.DeliveryAddressUpdated{ShopID: "shop_1", CustomerID: "c_abc", OrderID: "o_1", Phone: "+447700900123",
+			Location: acmeevents.DeliveryAddressUpdatedLocation{Latitude: 51.5, Longitude: -0.12}, UpdatedAt: ts},
+	}
+}
+
+// TestRoundTrip sends events of every contract through the generated client to a
+// collector on 127.0.0.1 that validates them against the registry.
+func TestRoundTrip(t *testing.T) {
+	col, srv := newCollector(t)
+	var drops atomic.Int64
+	client, err := acmeevents.New(acmeevents.Config{Endpoint: srv.URL, BatchSize: 4, FlushInterval: 20 * time.Millisecond,
+		OnDrop: func(acmeevents.DropReason, int, error) { drops.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := examples()
+	const rounds = 5
+	for range rounds {
+		for _, e := range events {
+			if err := client.Track(e); err != nil {
+				t.Fatalf("Track(%s): %v", e.SchemaURI(), err)
+			}
+		}
+	}
+	if err := client.TrackSignup(acmeevents.Signup{ShopID: "shop_3", Email: "c@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := client.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := uint64(rounds*len(events) + 1)
+	st := client.Stats()
+	if st.Sent != want || st.Queued != want || st.Dropped+st.Failed+st.Rejected+st.Invalid != 0 || drops.Load() != 0 {
+		t.Errorf("stats %+v, want %d sent and nothing lost", st, want)
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	total := 0
+	for _, n := range col.valid {
+		total += n
+	}
+	if uint64(total) != want {
+		t.Errorf("collector accepted %d valid events, want %d: %v", total, want, col.valid)
+	}
+	if len(col.valid) != 5 {
+		t.Errorf("events of %d contracts arrived, want 5: %v", len(col.valid), col.valid)
+	}
+	if err := client.Track(events[0]); !errors.Is(err, acmeevents.ErrClosed) {
+		t.Errorf("Track after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestValidate checks the client-side checks that Go's types cannot express.
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		event    acmeevents.Event
+		pointers []string
+	}{
+		{"valid", examples()[2], nil},
+		{"unknown enum", acmeevents.Signup{ShopID: "s", Email: "e", ReferrerChannel: acmeevents.Ptr(acmeevents.SignupReferrerChannel("tv"))}, []string{"/referrer_channel"}},
+		{"zero enum is missing", acmeevents.CheckoutCompleted{Timestamp: time.Now(), Items: []acmeevents.CheckoutCompletedItemsItem{}, Device: acmeevents.CheckoutCompletedDevice{OS: "iOS"}}, []string{"/platform", "/currency"}},
+		{"required slice and time", acmeevents.CheckoutCompleted{Platform: "web", Currency: "EUR", Device: acmeevents.CheckoutCompletedDevice{OS: "iOS"}}, []string{"/timestamp", "/items"}},
+		{"nested enum in array", acmeevents.Search{Filters: []acmeevents.SearchFiltersItem{{Facet: "colour"}}}, []string{"/filters/0/facet"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.event.Validate()
+			var got []string
+			var ve *acmeevents.ValidationError
+			if errors.As(err, &ve) {
+				for _, p := range ve.Problems {
+					got = append(got, p.Pointer)
+				}
+			} else if err != nil {
+				t.Fatalf("Validate: %v, want a *ValidationError", err)
+			}
+			if len(got) != len(tc.pointers) {
+				t.Fatalf("problems at %v, want %v (%v)", got, tc.pointers, err)
+			}
+			for i := range got {
+				if got[i] != tc.pointers[i] {
+					t.Fatalf("problems at %v, want %v", got, tc.pointers)
+				}
+			}
+		})
+	}
+}
+
+// TestNeverBlocks fills the queue of a client whose collector hangs: Track returns
+// ErrQueueFull at once, and the drops are counted and reported.
+func TestNeverBlocks(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+	}))
+	defer srv.Close()
+	defer close(release)
+	var reported atomic.Int64
+	client, err := acmeevents.New(acmeevents.Config{Endpoint: srv.URL, QueueSize: 3, BatchSize: 1, FlushInterval: time.Millisecond,
+		OnDrop: func(r acmeevents.DropReason, n int, err error) {
+			if r == acmeevents.DropQueueFull {
+				reported.Add(int64(n))
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := 0
+	for range 50 {
+		if err := client.Track(examples()[1]); errors.Is(err, acmeevents.ErrQueueFull) {
+			full++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if full == 0 || client.Stats().Dropped != uint64(full) || reported.Load() != int64(full) {
+		t.Errorf("%d ErrQueueFull, stats %+v, %d reported: want them equal and non-zero", full, client.Stats(), reported.Load())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := client.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close with a hung collector: %v, want DeadlineExceeded", err)
+	}
+	st := client.Stats()
+	if st.Queued != st.Failed+st.Sent {
+		t.Errorf("stats %+v: every queued event must end sent or failed after Close", st)
+	}
+}
+
+// TestRetries checks that 503s are retried and a 400 is not.
+func TestRetries(t *testing.T) {
+	col, srv := newCollector(t)
+	col.status = func(n int64) int {
+		if n <= 2 {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	}
+	client, err := acmeevents.New(acmeevents.Config{Endpoint: srv.URL, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Track(examples()[0]); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := client.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := client.Stats(); st.Sent != 1 || st.Retries != 2 {
+		t.Errorf("stats %+v, want 1 sent after 2 retries", st)
+	}
+
+	col2, srv2 := newCollector(t)
+	col2.status = func(int64) int { return http.StatusBadRequest }
+	var rejected atomic.Int64
+	client2, err := acmeevents.New(acmeevents.Config{Endpoint: srv2.URL, OnDrop: func(r acmeevents.DropReason, n int, err error) {
+		if r == acmeevents.DropRejected && err != nil {
+			rejected.Add(int64(n))
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client2.Track(examples()[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := client2.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := client2.Stats(); st.Rejected != 1 || st.Retries != 0 || rejected.Load() != 1 || col2.requests.Load() != 1 {
+		t.Errorf("stats %+v, %d reported, %d requests: want 1 rejected, no retry", st, rejected.Load(), col2.requests.Load())
+	}
+}
