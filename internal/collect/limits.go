@@ -45,6 +45,17 @@ func (l Limits) Validate() error {
 	return errors.Join(errs...)
 }
 
+// CheckBody checks a whole request body against the depth and string limits;
+// wrapping adds the nesting levels a protocol's own framing uses (arrays of
+// events, the event object, its contexts).
+func (l Limits) CheckBody(b []byte, wrapping int) error {
+	l.MaxDepth += wrapping
+	if err := l.scanLimits(b); err != nil {
+		return &RequestError{Status: 400, Reason: "limit_exceeded", Msg: err.Error()}
+	}
+	return nil
+}
+
 // scanLimits checks nesting depth and string lengths of a JSON document in one pass
 // over its bytes, before anything decodes it, so that a 100,000-deep document never
 // reaches a recursive decoder. It does not validate the JSON otherwise.

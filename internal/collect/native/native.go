@@ -90,6 +90,9 @@ func Decode(body []byte, lim collect.Limits) ([]collect.Incoming, error) {
 		return nil, &collect.RequestError{Status: http.StatusBadRequest, Reason: event.ReasonMalformedEvent,
 			Msg: `the body is empty; send {"schema": "iglu:...", "data": {...}}, a JSON array of such events, or NDJSON`}
 	}
+	if err := lim.CheckBody(body, 4); err != nil {
+		return nil, err
+	}
 	var raws [][]byte
 	switch {
 	case json.Valid(body) && body[0] == '[':

@@ -1,0 +1,241 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/accord-dev/accord/internal/app"
+)
+
+const registryDir = "../../examples/contracts"
+
+// startApp serves a fresh app on a loopback port; the returned stop shuts it down
+// gracefully and waits.
+func startApp(t *testing.T, data string, mutate func(*app.Config)) (base string, stop func()) {
+	t.Helper()
+	cfg := app.Default()
+	cfg.Registry, cfg.Data = registryDir, data
+	cfg.Sinks.Lake.RotateInterval = 50 * time.Millisecond
+	cfg.Privacy.AdminToken = "test-admin-token-0123456789"
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs bytes.Buffer
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(&logs, nil)), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.ServeListener(ctx, ln, nil) }()
+	return "http://" + ln.Addr().String(), func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		if planted := plantedIn(logs.Bytes()); planted != "" {
+			t.Errorf("the log contains planted PII %q", planted)
+		}
+	}
+}
+
+// Planted values: personal data that must never be stored or logged in plain text.
+var planted = []string{"planted.person.7f3a@example.com", "81.2.69.142", "+447700900123", "Plantedname Surname", "planted delivery note 9c1e", "51.507351", "c_plantedsubject"}
+
+func plantedIn(b []byte) string {
+	for _, p := range planted {
+		if bytes.Contains(b, []byte(p)) {
+			return p
+		}
+	}
+	return ""
+}
+
+func post(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json; charset=UTF-8", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// lakeRows decodes every row of every lake file as JSON text.
+func lakeRows(t *testing.T, dir string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".parquet" || strings.HasPrefix(d.Name(), ".") {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		st, _ := f.Stat()
+		pf, err := parquet.OpenFile(f, st.Size())
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		r := parquet.NewGenericReader[map[string]any](f, pf.Schema())
+		rows := make([]map[string]any, pf.NumRows())
+		for i := range rows {
+			rows[i] = map[string]any{}
+		}
+		n, _ := r.Read(rows)
+		table := strings.Join(strings.Split(strings.TrimPrefix(path, dir+"/"), "/")[:2], "/")
+		for _, row := range rows[:n] {
+			js, _ := json.Marshal(row)
+			out[table] = append(out[table], string(js))
+		}
+		return nil
+	})
+	return out
+}
+
+func TestServeScrubsEverywhere(t *testing.T) {
+	data := t.TempDir()
+	base, stop := startApp(t, data, nil)
+
+	signup := fmt.Sprintf(`{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"shop_1","email":%q,"ip":%q,"user_agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"}}`, planted[0], planted[1])
+	delivery := fmt.Sprintf(`{"schema":"iglu:com.acme/delivery_address_updated/jsonschema/1-0-0","data":{"shop_id":"shop_2","customer_id":%q,"order_id":"o_1","phone":%q,"recipient_name":%q,"delivery_note":%q,"postal_code":"SW1A 1AA","country":"GB","location":{"latitude":%s,"longitude":-0.127758},"updated_at":"2026-11-01T10:00:00Z"}}`, planted[6], planted[2], planted[3], planted[4], planted[5])
+	invalid := fmt.Sprintf(`{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"nope","email":%q}}`, planted[0])
+	code, body := post(t, base+"/v1/events", "["+signup+","+delivery+","+invalid+"]")
+	if code != http.StatusOK || !strings.Contains(body, `"accepted":2`) || !strings.Contains(body, `"rejected":1`) {
+		t.Fatalf("POST /v1/events = %d %s", code, body)
+	}
+	if p := plantedIn([]byte(body)); p != "" {
+		t.Fatalf("the response echoes planted PII %q: %s", p, body)
+	}
+	// Wait for the lake to hold both events.
+	deadline := time.Now().Add(10 * time.Second)
+	var rows map[string][]string
+	for time.Now().Before(deadline) {
+		rows = lakeRows(t, filepath.Join(data, "lake"))
+		if len(rows["com.acme/signup"]) == 1 && len(rows["com.acme/delivery_address_updated"]) == 1 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	stop()
+
+	s := rows["com.acme/signup"]
+	if len(s) != 1 || len(rows["com.acme/delivery_address_updated"]) != 1 {
+		t.Fatalf("lake rows: %v", rows)
+	}
+	for _, want := range []string{`"country":"GB"`, `"masked":"81.2.0.0"`, `"os_family":"iOS"`} {
+		if !strings.Contains(s[0], want) {
+			t.Errorf("signup row lacks %s: %s", want, s[0])
+		}
+	}
+	d := rows["com.acme/delivery_address_updated"][0]
+	for _, want := range []string{`"latitude":51.5`, `"postal_code":"SW"`} {
+		if !strings.Contains(d, want) {
+			t.Errorf("delivery row lacks %s: %s", want, d)
+		}
+	}
+	if strings.Contains(d, "delivery_note") {
+		t.Errorf("a dropped field reached the lake: %s", d)
+	}
+	for table, rs := range rows {
+		for _, r := range rs {
+			if p := plantedIn([]byte(r)); p != "" {
+				t.Errorf("lake table %s holds planted PII %q", table, p)
+			}
+		}
+	}
+	if p := plantedIn(metrics); p != "" {
+		t.Errorf("metrics hold planted PII %q", p)
+	}
+	// Every uncompressed file of the data folder: buffer segments, bad rows, vault.
+	_ = filepath.WalkDir(data, func(path string, de os.DirEntry, err error) error {
+		if err != nil || de.IsDir() || filepath.Ext(path) == ".parquet" {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := plantedIn(b); p != "" {
+			t.Errorf("%s holds planted PII %q", path, p)
+		}
+		return nil
+	})
+	bad, _ := filepath.Glob(filepath.Join(data, "bad", "date=*", "*.ndjson"))
+	if len(bad) != 1 {
+		t.Fatalf("bad-row files: %v", bad)
+	}
+	b, _ := os.ReadFile(bad[0])
+	if !strings.Contains(string(b), `"reason":"schema_violation"`) || !strings.Contains(string(b), `redacted:email`) {
+		t.Errorf("bad row: %s", b)
+	}
+}
+
+func TestServeBadInput(t *testing.T) {
+	base, stop := startApp(t, t.TempDir(), nil)
+	defer stop()
+	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
+	for _, tc := range []struct {
+		name, body string
+		code       int
+		reason     string
+	}{
+		{"malformed JSON", `{"schema":`, 400, "malformed_json"},
+		{"unknown schema", `{"schema":"iglu:com.acme/nope/jsonschema/1-0-0","data":{}}`, 400, "schema_not_found"},
+		{"malformed URI", `{"schema":"com.acme/nope","data":{}}`, 400, "schema_uri_invalid"},
+		{"deep nesting", `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"x":` + deep + `}}`, 400, "limit_exceeded"},
+		{"empty", ``, 400, "malformed_event"},
+		{"invalid UTF-8", "{\"schema\":\"iglu:com.acme/signup/jsonschema/1-0-0\",\"data\":{\"shop_id\":\"shop_1\",\"email\":\"a\xffb@example.com\"}}", 400, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := post(t, base+"/v1/events", tc.body)
+			if code != tc.code || !strings.Contains(body, tc.reason) {
+				t.Fatalf("got %d %s, want %d with %s", code, body, tc.code, tc.reason)
+			}
+		})
+	}
+	t.Run("20 MB body", func(t *testing.T) {
+		code, body := post(t, base+"/v1/events", `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"x":"`+strings.Repeat("a", 20<<20)+`"}}`)
+		if code != http.StatusRequestEntityTooLarge || !strings.Contains(body, "payload_too_large") {
+			t.Fatalf("got %d %.200s", code, body)
+		}
+	})
+	t.Run("health and readiness", func(t *testing.T) {
+		for _, p := range []string{"/healthz", "/readyz"} {
+			resp, err := http.Get(base + p)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("%s: %v %v", p, err, resp)
+			}
+			resp.Body.Close()
+		}
+	})
+}
