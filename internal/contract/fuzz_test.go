@@ -1,0 +1,135 @@
+package contract
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// uriTable holds Iglu URIs and paths, valid and not, that seed FuzzParseURI.
+var uriTable = []string{
+	"iglu:com.acme/signup/jsonschema/1-0-0",
+	"iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1",
+	"iglu:com.acme/checkout_completed/jsonschema/12-3-45",
+	"iglu:com.acme/signup/jsonschema/0-1-0",
+	"iglu:com.acme/signup/jsonschema/1-01-0",
+	"iglu:com.acme/signup/avro/1-0-0",
+	"iglu:com.acme/sign up/jsonschema/1-0-0",
+	"iglu:com.acme/signup/jsonschema/1-0",
+	"iglu:com.acme/../jsonschema/1-0-0",
+	"iglu:/signup/jsonschema/1-0-0",
+	"iglu:com.acme/signup/jsonschema/1-0-0/extra",
+	"iglu:com.acme/signup/jsonschema/999999999-0-0",
+	"iglu:com.acme/signup/jsonschema/-1-0-0",
+	"iglu:",
+	"http://iglucentral.com/schemas/com.acme/signup/jsonschema/1-0-0",
+	"",
+}
+
+func TestParseURITable(t *testing.T) {
+	valid := map[string]bool{
+		"iglu:com.acme/signup/jsonschema/1-0-0":                           true,
+		"iglu:com.snowplowanalytics.snowplow/link_click/jsonschema/1-0-1": true,
+		"iglu:com.acme/checkout_completed/jsonschema/12-3-45":             true,
+		"iglu:com.acme/signup/jsonschema/999999999-0-0":                   true,
+	}
+	for _, uri := range uriTable {
+		k, err := ParseURI(uri)
+		if valid[uri] != (err == nil) {
+			t.Errorf("ParseURI(%q) = %v, %v; want valid=%v", uri, k, err, valid[uri])
+			continue
+		}
+		if err == nil && k.URI() != uri {
+			t.Errorf("ParseURI(%q).URI() = %q", uri, k.URI())
+		}
+	}
+}
+
+// FuzzParseURI checks that ParseURI never panics and that every key it accepts
+// formats to a URI that parses back to the same key.
+func FuzzParseURI(f *testing.F) {
+	for _, s := range uriTable {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, uri string) {
+		k, err := ParseURI(uri)
+		if err != nil {
+			return
+		}
+		back, err := ParseURI(k.URI())
+		if err != nil {
+			t.Fatalf("ParseURI(%q) = %v, but its URI %q does not parse: %v", uri, k, k.URI(), err)
+		}
+		if back != k {
+			t.Fatalf("round trip of %q: got %v, want %v", uri, back, k)
+		}
+		if k.URI() != uri {
+			t.Fatalf("ParseURI(%q) accepted a spelling that formats differently: %q", uri, k.URI())
+		}
+		if pk, err := ParsePath(k.Path() + ".yaml"); err != nil || pk != k {
+			t.Fatalf("ParsePath(%q) = %v, %v; want %v", k.Path()+".yaml", pk, err, k)
+		}
+	})
+}
+
+// contractSeeds are documents that seed FuzzParse besides the registries on disk.
+var contractSeeds = []string{
+	`{"self": {"vendor": "com.acme", "name": "x", "format": "jsonschema", "version": "1-0-0"}, "type": "object"}`,
+	"self: {vendor: com.acme, name: x, format: jsonschema, version: 1-0-0}\nproperties:\n  a: {$ref: \"#\"}\n  b: {$ref: \"#\"}\n",
+	"properties:\n  a: &x {type: string}\n  b: *x\n",
+	"$schema: http://json-schema.org/draft-04/schema#\nproperties: {a: {type: [string, \"null\"]}}\n",
+	"x-pii: {kind: 1}\nx-privacy: {controller: {field: a}}\nx-lifecycle: {retention: P}\n",
+	"items: [{type: string}, {items: {prefixItems: [{}]}}]\n",
+	"- a\n- b\n",
+	"a: b\n---\nc: d\n",
+	"{",
+	"",
+}
+
+// FuzzParse feeds arbitrary bytes to the contract parser, and what it accepts to
+// the compiler: neither may panic, whatever the input.
+func FuzzParse(f *testing.F) {
+	for _, s := range contractSeeds {
+		f.Add([]byte(s))
+	}
+	for _, root := range []string{
+		filepath.Join("..", "..", "examples", "contracts"),
+		filepath.Join("lint", "testdata"),
+	} {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.Contains(p, "jsonschema") {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			f.Add(b)
+			return nil
+		})
+		if err != nil {
+			f.Fatalf("seeding from %s: %v", root, err)
+		}
+	}
+	key := Key{Vendor: "com.acme", Name: "fuzz", Format: "jsonschema", Version: SchemaVer{Model: 1}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, problems := Parse(data, "fuzz.yaml", key)
+		for _, p := range problems {
+			if p.Rule == "" || p.Message == "" {
+				t.Fatalf("problem without rule or message: %+v", p)
+			}
+		}
+		if c == nil {
+			if len(problems) == 0 {
+				t.Fatal("Parse returned neither a contract nor a problem")
+			}
+			return
+		}
+		for _, fd := range c.Fields {
+			_ = c.Pos(fd.Pointer)
+		}
+		CompileOne(c)
+	})
+}
