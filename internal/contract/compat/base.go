@@ -192,6 +192,7 @@ func gitArchive(ctx context.Context, dir, treeish string) (fs.FS, error) {
 func untar(r io.Reader) (fs.FS, error) {
 	fsys := fstest.MapFS{}
 	tr := tar.NewReader(io.LimitReader(r, maxArchiveBytes))
+	total := 0 // bytes unpacked: sparse entries can expand far beyond the stream
 	for n := 0; ; n++ {
 		if n > maxArchiveEntries {
 			return nil, fmt.Errorf("the archive has more than %d entries", maxArchiveEntries)
@@ -221,6 +222,9 @@ func untar(r io.Reader) (fs.FS, error) {
 			data, err := io.ReadAll(io.LimitReader(tr, contract.MaxContractBytes+1))
 			if err != nil {
 				return nil, fmt.Errorf("unpacking git archive: %s: %w", name, err)
+			}
+			if total += len(data); total > maxArchiveBytes {
+				return nil, fmt.Errorf("the archive unpacks to more than %d bytes", maxArchiveBytes)
 			}
 			fsys[name] = &fstest.MapFile{Data: data, Mode: 0o644, ModTime: h.ModTime}
 		}
