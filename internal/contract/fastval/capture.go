@@ -12,7 +12,7 @@ type Span struct{ Start, End int }
 
 // capNode is a node of the capture trie compiled from Options.Capture.
 type capNode struct {
-	slot  int // index into Options.Capture, -1 when no pointer ends here
+	slots []int // indexes into Options.Capture of the pointers ending here
 	keys  []capKey
 	star  *capNode // "*": every array item
 	bloom uint64   // bit (hash & 63) set for every key
@@ -29,7 +29,7 @@ func compileCaptures(ptrs []string) (*capNode, error) {
 	if len(ptrs) == 0 {
 		return nil, nil
 	}
-	root := &capNode{slot: -1}
+	root := &capNode{}
 	for i, ptr := range ptrs {
 		if ptr != "" && !strings.HasPrefix(ptr, "/") {
 			return nil, fmt.Errorf("capture pointer %q must be empty or start with /", ptr)
@@ -39,7 +39,7 @@ func compileCaptures(ptrs []string) (*capNode, error) {
 			for _, tok := range strings.Split(ptr[1:], "/") {
 				if tok == "*" {
 					if cur.star == nil {
-						cur.star = &capNode{slot: -1}
+						cur.star = &capNode{}
 					}
 					cur = cur.star
 					continue
@@ -55,16 +55,16 @@ func compileCaptures(ptrs []string) (*capNode, error) {
 					}
 				}
 				if next == nil {
-					next = &capNode{slot: -1}
+					next = &capNode{}
 					cur.keys = append(cur.keys, capKey{hash: keyHash([]byte(name)), name: name, idx: arrayIndex(name), node: next})
 				}
 				cur = next
 			}
 		}
-		if cur.slot >= 0 {
+		if len(cur.slots) > 0 {
 			return nil, fmt.Errorf("capture pointer %q is listed twice", ptr)
 		}
-		cur.slot = i
+		cur.slots = []int{i}
 	}
 	root.mergeStars()
 	root.setBloom()
@@ -89,12 +89,9 @@ func (c *capNode) mergeStars() {
 }
 
 // mergeCap returns a trie that captures what both a and b capture. A pointer
-// ending in both keeps a's slot (the explicit index wins).
+// ending in both records into both.
 func mergeCap(a, b *capNode) *capNode {
-	out := &capNode{slot: a.slot}
-	if out.slot < 0 {
-		out.slot = b.slot
-	}
+	out := &capNode{slots: append(append([]int(nil), a.slots...), b.slots...)}
 	out.keys = append(out.keys, a.keys...)
 	for _, bk := range b.keys {
 		found := false
@@ -220,8 +217,8 @@ func (v *vm) skipCap(p int, ct *capNode) int {
 				key := v.keyBuf[m.keyOff : m.keyOff+m.keyLen]
 				if child := v.capKey(ct, key, keyHash(key), nil); child != nil {
 					e := v.skip(m.vStart, child)
-					if child.slot >= 0 {
-						v.caps[child.slot] = append(v.caps[child.slot], Span{Start: m.vStart, End: e})
+					if len(child.slots) > 0 {
+						v.record(child, Span{Start: m.vStart, End: e})
 					}
 				}
 			}
@@ -264,8 +261,8 @@ func (v *vm) skipCap(p int, ct *capNode) int {
 			if v.bad {
 				return e
 			}
-			if child != nil && child.slot >= 0 {
-				v.caps[child.slot] = append(v.caps[child.slot], Span{Start: p, End: e})
+			if child != nil && len(child.slots) > 0 {
+				v.record(child, Span{Start: p, End: e})
 			}
 			p = v.ws(e)
 			if p < len(d) && d[p] == ',' {
@@ -296,8 +293,8 @@ func (v *vm) skipCap(p int, ct *capNode) int {
 			if v.bad {
 				return e
 			}
-			if child != nil && child.slot >= 0 {
-				v.caps[child.slot] = append(v.caps[child.slot], Span{Start: p, End: e})
+			if child != nil && len(child.slots) > 0 {
+				v.record(child, Span{Start: p, End: e})
 			}
 			p = v.ws(e)
 			if p < len(d) && d[p] == ',' {
@@ -313,5 +310,12 @@ func (v *vm) skipCap(p int, ct *capNode) int {
 		}
 	default:
 		return v.skip(p, nil)
+	}
+}
+
+// record stores a captured span for every pointer ending at c.
+func (v *vm) record(c *capNode, s Span) {
+	for _, i := range c.slots {
+		v.caps[i] = append(v.caps[i], s)
 	}
 }

@@ -92,8 +92,8 @@ func (v *vm) run() bool {
 	if v.bad {
 		return false
 	}
-	if ct != nil && ct.slot >= 0 {
-		v.caps[ct.slot] = append(v.caps[ct.slot], Span{Start: p, End: end})
+	if ct != nil && len(ct.slots) > 0 {
+		v.record(ct, Span{Start: p, End: end})
 	}
 	v.end = end
 	if !v.whole {
@@ -851,8 +851,8 @@ func (v *vm) member(n *node, o *objChecks, st *objState, kStart, kEnd int, key [
 	if v.bad {
 		return end
 	}
-	if cn != nil && cn.slot >= 0 {
-		v.caps[cn.slot] = append(v.caps[cn.slot], Span{Start: p, End: end})
+	if cn != nil && len(cn.slots) > 0 {
+		v.record(cn, Span{Start: p, End: end})
 	}
 	if o.propNames != nil {
 		if _, r := v.evalBool(o.propNames, kStart); !r {
@@ -988,8 +988,8 @@ func (v *vm) evalArray(n *node, p int, ct *capNode) (int, bool) {
 			if v.bad {
 				return e, false
 			}
-			if child != nil && child.slot >= 0 {
-				v.caps[child.slot] = append(v.caps[child.slot], Span{Start: p, End: e})
+			if child != nil && len(child.slots) > 0 {
+				v.record(child, Span{Start: p, End: e})
 			}
 			if record {
 				v.spans = append(v.spans, span{p, e})

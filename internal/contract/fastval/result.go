@@ -46,7 +46,12 @@ func (r *Result) Valid() bool { return r.valid }
 func (r *Result) InvalidJSON() bool { return r.invalidJ }
 
 // Failures lists why the last event is invalid; nil when it is valid.
-func (r *Result) Failures() []Failure { return r.failures }
+func (r *Result) Failures() []Failure {
+	if len(r.failures) == 0 {
+		return nil
+	}
+	return r.failures
+}
 
 // Capture returns the spans of the value at Options.Capture[i] in the last
 // validated event: none when absent, one for a plain pointer, one per matching
