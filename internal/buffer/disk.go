@@ -31,10 +31,11 @@ type Options struct {
 	// MaxRecordBytes is the largest record accepted. Default 4 MiB, or less when
 	// SegmentBytes or MaxBytes is smaller.
 	MaxRecordBytes int
-	// MaxBatchDelay is how long the committer waits, once an append is queued, for
-	// more appends to share its fsync. 0, the default, commits as soon as the
-	// previous fsync has finished: appends that arrive during an fsync already share
-	// the next one, which is the best latency and throughput on most disks.
+	// MaxBatchDelay is how long the leader of a group commit (see Append) waits
+	// before taking the queue, for more appends to share its fsync. 0, the
+	// default, commits as soon as the previous fsync has finished: appends that
+	// arrive during an fsync already share the next one, which is the best latency
+	// and throughput on most disks.
 	MaxBatchDelay time.Duration
 	// Consumers names the consumers ([a-z0-9_.-], at most 64 bytes), each with its
 	// own committed position. A consumer new to the directory starts at the oldest
@@ -111,26 +112,26 @@ type Disk struct {
 	opts Options
 	lock *os.File
 
-	mu        sync.Mutex
-	work      *sync.Cond // signals the committer: queue not empty, or closed
-	segs      []*segment // by base; the last one is being appended to
-	queue     []*request
-	inflight  int64 // bytes queued or being committed
-	closed    bool
-	failed    error         // sticky: the first write or fsync error
-	notify    chan struct{} // closed and replaced after every commit
-	fsyncs    uint64
-	appended  uint64
-	consumers map[string]*consumer // fixed at Open
-	order     []*consumer
+	mu         sync.Mutex
+	segs       []*segment // by base; the last one is being appended to
+	queue      []*request // appends waiting for the next commit
+	spare      []*request // the previous queue's array, for reuse
+	committing bool       // some Append is the leader (see lead)
+	idle       *sync.Cond // signaled when committing becomes false
+	inflight   int64      // bytes queued or being committed
+	closed     bool
+	failed     error         // sticky: the first write or fsync error
+	notify     chan struct{} // closed and replaced after every commit
+	fsyncs     uint64
+	appended   uint64
+	consumers  map[string]*consumer // fixed at Open
+	order      []*consumer
 
-	// Owned by the committer goroutine.
+	// Owned by the leader: the one Append goroutine committing at a time.
 	active *segment
 	wsize  int64  // bytes written to active, durable or not
 	wcount uint64 // records written to active
 	wbuf   []byte
-	spare  []*request
-	done   chan struct{} // closed when the committer exits
 
 	ackMu sync.Mutex // serializes writes of the offsets file
 
@@ -183,10 +184,21 @@ type consumer struct {
 	durable position            // acked, as last written to the offsets file
 }
 
-// request is one Append call waiting for the committer.
+// request is one Append call waiting for a commit.
 type request struct {
 	frames []byte
-	done   chan error
+	// done receives the request's outcome, or first a call to lead.
+	done chan outcome
+	// Guarded by Disk.mu.
+	lead      bool // it was sent the call to lead
+	abandoned bool // its Append returned early: it cannot be called to lead
+}
+
+// outcome is what an appender waits for: its result, or the call to lead the
+// next commit.
+type outcome struct {
+	err  error
+	lead bool
 }
 
 // Open opens the buffer in dir, creating dir if needed, and recovers it: a torn
@@ -206,12 +218,11 @@ func Open(dir string, opts Options) (*Disk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening buffer: %w", err)
 	}
-	d := &Disk{dir: dir, opts: opts, lock: lock, notify: make(chan struct{}), done: make(chan struct{})}
-	d.work = sync.NewCond(&d.mu)
+	d := &Disk{dir: dir, opts: opts, lock: lock, notify: make(chan struct{})}
+	d.idle = sync.NewCond(&d.mu)
 	if err := d.recover(); err != nil {
 		return nil, errors.Join(fmt.Errorf("opening buffer %s: %w", dir, err), d.closeFiles())
 	}
-	go d.commitLoop()
 	return d, nil
 }
 
@@ -448,8 +459,16 @@ func (d *Disk) usedLocked() int64 {
 	return end.abs - low + d.inflight
 }
 
-// Append implements Buffer. Concurrent calls are committed together: one write
-// and one fsync for everything queued while the previous fsync ran.
+// Append implements Buffer.
+//
+// Group commit works by leader and followers, with no goroutine of its own: the
+// Append that finds no commit running becomes the leader and commits, in its own
+// goroutine, everything queued (one write, one fsync); Appends that arrive
+// meanwhile queue up as followers. After each commit the leader answers the
+// appends it committed and, if more are queued, calls the first follower to lead
+// the next commit. A lone appender therefore pays no goroutine hand-off, and under
+// load every fsync is shared by all the appends that queued during the previous
+// one.
 func (d *Disk) Append(ctx context.Context, records [][]byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -472,7 +491,7 @@ func (d *Disk) Append(ctx context.Context, records [][]byte) error {
 	for _, r := range records {
 		frames = appendFrame(frames, r, now)
 	}
-	req := &request{frames: frames, done: make(chan error, 1)}
+	req := &request{frames: frames, done: make(chan outcome, 1)}
 
 	d.mu.Lock()
 	switch {
@@ -488,41 +507,49 @@ func (d *Disk) Append(ctx context.Context, records [][]byte) error {
 	}
 	d.inflight += int64(size)
 	d.queue = append(d.queue, req)
-	d.work.Signal()
+	leader := !d.committing
+	d.committing = true
 	d.mu.Unlock()
 
-	select {
-	case err := <-req.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
+	if leader {
+		d.lead()
+	}
+	cancel := ctx.Done()
+	for {
+		select {
+		case o := <-req.done:
+			if !o.lead {
+				return o.err
+			}
+			d.lead() // our own outcome follows
+		case <-cancel:
+			d.mu.Lock()
+			if !req.lead {
+				req.abandoned = true
+				d.mu.Unlock()
+				return ctx.Err()
+			}
+			// Called to lead: the queued appends depend on us now.
+			d.mu.Unlock()
+			cancel = nil
+		}
 	}
 }
 
-// commitLoop is the committer goroutine: it takes every queued append, writes them
-// all, fsyncs once and then answers them, until the buffer is closed and drained.
-func (d *Disk) commitLoop() {
-	defer close(d.done)
+// lead commits the queued appends, answers them, and then hands the next commit
+// to a waiting follower, or ends the leadership when none is queued. Exactly one
+// goroutine runs lead at a time.
+func (d *Disk) lead() {
+	if d.opts.MaxBatchDelay > 0 {
+		time.Sleep(d.opts.MaxBatchDelay)
+	}
 	for {
 		d.mu.Lock()
-		for len(d.queue) == 0 && !d.closed {
-			d.work.Wait()
-		}
-		if len(d.queue) == 0 {
-			d.mu.Unlock()
-			return
-		}
-		if d.opts.MaxBatchDelay > 0 && !d.closed {
-			d.mu.Unlock()
-			time.Sleep(d.opts.MaxBatchDelay)
-			d.mu.Lock()
-		}
 		reqs := d.queue
-		d.queue = d.spare[:0]
-		failed := d.failed
+		d.queue, d.spare = d.spare[:0], nil
+		err := d.failed
 		d.mu.Unlock()
 
-		err := failed
 		if err == nil {
 			err = d.commit(reqs)
 		}
@@ -530,17 +557,33 @@ func (d *Disk) commitLoop() {
 		for _, r := range reqs {
 			size += int64(len(r.frames))
 		}
+
 		d.mu.Lock()
 		d.inflight -= size
 		if err != nil && d.failed == nil {
 			d.failed = err
 		}
-		d.mu.Unlock()
 		for i, r := range reqs {
-			r.done <- err
+			r.done <- outcome{err: err}
 			reqs[i] = nil
 		}
 		d.spare = reqs[:0]
+		if len(d.queue) == 0 {
+			d.committing = false
+			d.idle.Broadcast()
+			d.mu.Unlock()
+			return
+		}
+		for _, r := range d.queue {
+			if !r.abandoned {
+				r.lead = true
+				r.done <- outcome{lead: true}
+				d.mu.Unlock()
+				return
+			}
+		}
+		// Only appends whose callers gave up are queued: commit them ourselves.
+		d.mu.Unlock()
 	}
 }
 
@@ -915,9 +958,10 @@ func (d *Disk) Close() error {
 		return nil
 	}
 	d.closed = true
-	d.work.Broadcast()
+	for d.committing {
+		d.idle.Wait() // until every queued append has been answered
+	}
 	d.mu.Unlock()
-	<-d.done // the committer has answered every queued append
 
 	d.ackMu.Lock()
 	defer d.ackMu.Unlock()

@@ -578,3 +578,49 @@ func TestReadContext(t *testing.T) {
 		t.Errorf("read %d records after the canceled Reads, want 2", len(got))
 	}
 }
+
+// TestAppendCanceled has appenders give up at random moments, while queued as
+// followers or just called to lead a commit: every append that returned nil is
+// stored, the others may or may not be, and nothing hangs.
+func TestAppendCanceled(t *testing.T) {
+	for _, delay := range []time.Duration{0, time.Millisecond} {
+		t.Run(fmt.Sprintf("delay=%s", delay), func(t *testing.T) {
+			d := open(t, t.TempDir(), Options{MaxBatchDelay: delay})
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			acked := map[string]bool{}
+			for g := range 32 {
+				wg.Go(func() {
+					for i := range 40 {
+						id := fmt.Sprintf("%d/%d", g, i)
+						ctx, cancel := context.WithTimeout(context.Background(), time.Duration((g*7+i)%5)*300*time.Microsecond)
+						err := d.Append(ctx, [][]byte{[]byte(id)})
+						cancel()
+						if err == nil {
+							mu.Lock()
+							acked[id] = true
+							mu.Unlock()
+						} else if !errors.Is(err, context.DeadlineExceeded) {
+							t.Errorf("Append: %v", err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			stored := map[string]bool{}
+			for _, r := range readAll(t, d, DefaultConsumer) {
+				stored[string(r)] = true
+			}
+			for id := range acked {
+				if !stored[id] {
+					t.Errorf("record %s acknowledged but not stored", id)
+				}
+			}
+			// Appends whose callers gave up are still committed by some leader.
+			for st := stats(t, d); st.InflightBytes != 0; st = stats(t, d) {
+				time.Sleep(time.Millisecond)
+			}
+			t.Logf("%d of %d appends acknowledged, %d stored", len(acked), 32*40, len(stored))
+		})
+	}
+}
