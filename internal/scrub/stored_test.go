@@ -1,0 +1,132 @@
+package scrub
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/accord-dev/accord/internal/contract"
+)
+
+// realistic holds valid events for the example contracts, by contract name: each
+// validates against its contract as sent. Variants cover optional fields, nulls,
+// IPv6 and several user agents.
+var realistic = map[string][]string{
+	"checkout_completed": {
+		`{"event_id":"3f1c9a8e-2b4d-4c6e-9f1a-7b8c9d0e1f2a","shop_id":"shop_1042","timestamp":"2026-11-01T12:34:56.789Z","user_id":"u_8f3a2c91","email":"jane.doe@example.com","ip":"81.2.69.142","user_agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 325.0.0.35.91 (iPhone15,2; iOS 17_4_1; de_DE; de; scale=3.00; 1179x2556)","platform":"ios","app_version":"5.12.3","session_number":42,"order_total_cents":12999,"currency":"EUR","is_first_purchase":false,"coupon_code":null,"device":{"os":"iOS","os_version":"17.4.1","model":"iPhone15,2","locale":"de-DE"},"items":[{"sku":"SKU-10023","quantity":2,"price_cents":4999,"category":"shoes"},{"sku":"SKU-20411","quantity":1,"price_cents":3001,"category":"accessories"}]}`,
+		`{"event_id":"7a1c9a8e-2b4d-4c6e-9f1a-7b8c9d0e1f2b","shop_id":"shop_7","timestamp":"2026-11-01T12:34:56Z","user_id":"u_1","platform":"web","session_number":1,"order_total_cents":0,"currency":"GBP","coupon_code":"WELCOME10","device":{"os":"Windows"},"items":[{"sku":"SKU-00001","quantity":1,"price_cents":0}],"user_agent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36","ip":"10.0.0.1"}`,
+	},
+	"delivery_address_updated": {
+		`{"shop_id":"shop_1042","customer_id":"c_8f3a2c91","order_id":"o_123","phone":"+442079460958","recipient_name":"Jane Doe","delivery_note":"Leave with the neighbour at number 12","postal_code":"SW1A 1AA","country":"GB","location":{"latitude":51.50735,"longitude":-0.12776,"accuracy_m":12.5},"updated_at":"2026-11-01T12:34:56Z"}`,
+		`{"shop_id":"shop_2","customer_id":"c_x","order_id":"o_9","phone":"+33123456789","location":{"latitude":-33.86785,"longitude":151.20732},"updated_at":"2026-11-01T12:34:56Z"}`,
+	},
+	"page_view": {
+		`{"shop_id":"shop_1042","anonymous_id":"a1b2c3d4-e5f6","url":"https://shop.example/products/runner?utm_source=newsletter&email=jane%40example.com#reviews","referrer":"https://www.google.com/search?q=jane+doe+running+shoes","title":"Runner","page_type":"product","viewed_at":"2026-11-01T12:34:56Z","viewport":{"width":390,"height":844},"ip":"2a02:8108:1140:5e00:1c2d:3e4f:5a6b:7c8d","user_agent":"Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36"}`,
+		`{"shop_id":"shop_1","anonymous_id":"x","url":"https://shop.example/?ref=mail_42","referrer":null,"viewed_at":"2026-11-01T12:34:56Z","ip":"not-an-ip","user_agent":"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}`,
+	},
+	"search": {
+		`{"shop_id":"shop_1042","anonymous_id":"a1b2c3d4","query":"jane doe 12 high street","result_count":3,"filters":[{"facet":"size","value":"42"},{"facet":"color","value":"red"}],"sort":"price_asc","latency_ms":12.7}`,
+		`{"shop_id":"shop_1","anonymous_id":"z","query":"x","result_count":0}`,
+	},
+	"signup": {
+		`{"shop_id":"shop_1042","email":"Jane.Doe@Example.com","ip":"81.2.69.142","user_agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15","marketing_opt_in":true,"referrer_channel":"paid_search"}`,
+		`{"shop_id":"shop_1","email":"bob@example.org"}`,
+	},
+}
+
+// TestStoredShapeProperty is the scrubber's contract with everything downstream:
+// for every example contract and the reference contract, a scrubbed realistic
+// event validates against the contract's stored shape (contract.StoredDoc), and
+// no PII value of the sent event survives where the contract does not keep it.
+func TestStoredShapeProperty(t *testing.T) {
+	contracts := loadContracts(t, examplesDir)
+	if _, err := os.Stat(benchDir); err != nil {
+		t.Errorf("the reference workload is not at %s (%v): the reference contract is not checked", benchDir, err)
+	} else {
+		bc, raw := benchContract(t)
+		contracts = append(contracts, bc)
+		realistic["bench:"+bc.Key.String()] = []string{string(raw)}
+	}
+	tok := newHMACTokenizer()
+	path := writeCityDB(t, "GeoLite2-City", map[string][4]string{
+		"81.2.69.0/24": {"GB", "England", "ENG", "London"}, "2a02:8108::/32": {"DE", "Berlin", "BE", "Berlin"},
+	})
+	s := newScrubber(t, Config{MMDBPath: path}, tok)
+	seen := map[string]bool{}
+	for _, c := range contracts {
+		events := realistic[c.Key.Name]
+		if c.Key.Version.String() != "1-0-0" {
+			events = realistic["bench:"+c.Key.String()]
+		}
+		if len(events) == 0 {
+			t.Errorf("no realistic event for %s: add one to the table", c.Key)
+			continue
+		}
+		seen[c.Key.Name] = true
+		sent, problems := contract.CompileOne(c)
+		if len(problems) > 0 {
+			t.Fatal(problems)
+		}
+		for i, ev := range events {
+			t.Run(c.Key.String()+"/"+string(rune('a'+i)), func(t *testing.T) {
+				data := decode(t, []byte(ev))
+				if fs := sent.Validate(data); len(fs) > 0 {
+					t.Fatalf("the test event does not match the contract as sent: %v", fs)
+				}
+				raws := piiValues(c, data)
+				applied, err := s.Scrub(context.Background(), c, data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(applied) == 0 {
+					t.Error("nothing applied")
+				}
+				assertStored(t, c, data)
+				out := string(mustJSON(t, data))
+				for _, raw := range raws {
+					if strings.Contains(out, raw) {
+						t.Errorf("the scrubbed event still contains a raw PII value: %s", out)
+					}
+				}
+			})
+		}
+	}
+	for _, name := range []string{"checkout_completed", "delivery_address_updated", "page_view", "search", "signup"} {
+		if !seen[name] {
+			t.Errorf("example contract %s was not loaded", name)
+		}
+	}
+}
+
+// piiValues collects the raw strings (at least 6 characters long, so that a
+// generalisation such as a postal area is not mistaken for a leak) at the PII
+// paths of data whose handling is not keep.
+func piiValues(c *contract.Contract, data any) []string {
+	var out []string
+	var walk func(v any, path []string)
+	walk = func(v any, path []string) {
+		if len(path) == 0 {
+			if s, ok := v.(string); ok && len(s) >= 6 {
+				out = append(out, s)
+			}
+			return
+		}
+		switch n := v.(type) {
+		case map[string]any:
+			walk(n[path[0]], path[1:])
+		case []any:
+			if path[0] == "*" {
+				for _, item := range n {
+					walk(item, path[1:])
+				}
+			}
+		}
+	}
+	for _, f := range c.PII() {
+		if f.PII.Handling != contract.HandlingKeep {
+			walk(data, f.Path)
+		}
+	}
+	return out
+}
