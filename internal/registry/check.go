@@ -162,3 +162,25 @@ func NotFoundMessage(snap *contract.Snapshot, key contract.Key) string {
 func malformed(msg string) Result {
 	return Result{Reason: ReasonMalformedEvent, Message: msg, Failures: []contract.Failure{}}
 }
+
+// CheckInput validates the events of a file offline. input is one JSON document
+// (which may span many lines) or NDJSON, one document per line; a top-level array
+// is one document, not a list. With c set, each document is the data of one
+// event of c; with c nil, each is a self-describing event resolved in snap.
+// Malformed documents get reason malformed_json and do not stop the others.
+func CheckInput(snap *contract.Snapshot, c *contract.Compiled, input []byte) []Result {
+	_, docs := DecodeDocuments(input, false)
+	results := make([]Result, len(docs))
+	for i, d := range docs {
+		switch {
+		case d.Err != nil:
+			results[i] = Result{Reason: ReasonMalformedJSON, Message: d.Err.Error(), Failures: []contract.Failure{}}
+		case c != nil:
+			results[i] = CheckData(c, d.Value)
+		default:
+			results[i] = CheckEvent(snap, d.Value)
+		}
+		results[i].Line = d.Line
+	}
+	return results
+}

@@ -41,7 +41,7 @@ func DecodeDocuments(b []byte, expandArray bool) (Shape, []Document) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return ShapeSingle, []Document{{Err: errors.New("the input is empty: send one JSON document, an array of them or NDJSON")}}
 	}
-	v, err := decodeOne(b)
+	v, err := decodeOne(b, false)
 	if err == nil {
 		if arr, ok := v.([]any); ok && expandArray {
 			docs := make([]Document, len(arr))
@@ -65,7 +65,7 @@ func DecodeDocuments(b []byte, expandArray bool) (Shape, []Document) {
 	if nonBlank < 2 {
 		return ShapeSingle, []Document{{Err: err}}
 	}
-	if _, ferr := decodeOne(lines[first]); ferr != nil {
+	if _, ferr := decodeOne(lines[first], true); ferr != nil {
 		// Not NDJSON: one document, broken somewhere.
 		return ShapeSingle, []Document{{Err: err}}
 	}
@@ -74,24 +74,26 @@ func DecodeDocuments(b []byte, expandArray bool) (Shape, []Document) {
 		if len(bytes.TrimSpace(l)) == 0 {
 			continue
 		}
-		v, err := decodeOne(l)
+		v, err := decodeOne(l, true)
 		docs = append(docs, Document{Line: i + 1, Value: v, Err: err})
 	}
 	return ShapeLines, docs
 }
 
 // decodeOne decodes exactly one JSON document, numbers kept exact as json.Number.
-func decodeOne(b []byte) (any, error) {
+// Errors locate the problem by line and column, or by column alone when b is one
+// line of NDJSON (whose line the caller reports).
+func decodeOne(b []byte, oneLine bool) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, syntaxError(b, err)
+		return nil, syntaxError(b, err, oneLine)
 	}
 	rest := b[dec.InputOffset():]
 	if trimmed := bytes.TrimLeft(rest, " \t\r\n"); len(trimmed) > 0 {
-		line, col := position(b, dec.InputOffset()+int64(len(rest)-len(trimmed)))
-		return nil, fmt.Errorf("not valid JSON: unexpected data after the document at line %d, column %d (send one document per line for NDJSON)", line, col)
+		return nil, fmt.Errorf("not valid JSON: unexpected data after the document at %s (send one document per line for NDJSON)",
+			where(b, dec.InputOffset()+int64(len(rest)-len(trimmed)), oneLine))
 	}
 	return v, nil
 }
@@ -102,20 +104,27 @@ var quoted = regexp.MustCompile(`'(?:[^'\\]|\\.)*' ?`)
 
 // syntaxError rewrites a decoding error with a line and column and without the
 // offending input.
-func syntaxError(b []byte, err error) error {
+func syntaxError(b []byte, err error, oneLine bool) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &se):
 		// Offset counts the offending byte as read.
-		line, col := position(b, se.Offset-1)
 		msg := quoted.ReplaceAllString(se.Error(), "")
-		return fmt.Errorf("not valid JSON at line %d, column %d: %s", line, col, msg)
+		return fmt.Errorf("not valid JSON at %s: %s", where(b, se.Offset-1, oneLine), msg)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		line, col := position(b, int64(len(b)))
-		return fmt.Errorf("not valid JSON: the document ends early at line %d, column %d", line, col)
+		return fmt.Errorf("not valid JSON: the document ends early at %s", where(b, int64(len(bytes.TrimRight(b, " \t\r\n"))), oneLine))
 	default:
 		return fmt.Errorf("not valid JSON: %s", quoted.ReplaceAllString(err.Error(), ""))
 	}
+}
+
+// where formats a byte offset as "line L, column C", or "column C" in one line.
+func where(b []byte, off int64, oneLine bool) string {
+	line, col := position(b, off)
+	if oneLine {
+		return fmt.Sprintf("column %d", col)
+	}
+	return fmt.Sprintf("line %d, column %d", line, col)
 }
 
 // position turns a byte offset into a 1-based line and column.
