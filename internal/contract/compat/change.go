@@ -84,6 +84,8 @@ const (
 	BranchAdded   = "branch-added"
 	BranchRemoved = "branch-removed"
 
+	SchemaClosed   = "schema-closed"
+	SchemaOpened   = "schema-opened"
 	KeywordChanged = "keyword-changed"
 	DialectChanged = "dialect-changed"
 

@@ -116,6 +116,20 @@ func (d *differ) schema(ov, nv any, optr, nptr, path string) {
 	if strings.Count(path, "/") > maxPathDepth {
 		return
 	}
+	switch of, nf := isFalse(ov), isFalse(nv); {
+	case of && nf:
+		return
+	case of || nf:
+		c := Change{Pointer: nptr, OldPointer: optr, Path: path, Old: ov, New: nv}
+		if of {
+			c.ID = SchemaOpened
+			d.add(c, contract.BumpAddition, Backward, "schema opened (it was false)", "nothing was valid here before, so every historical event still validates")
+		} else {
+			c.ID = SchemaClosed
+			d.add(c, contract.BumpRevision, Forward, "schema closed (now false)", "historical events with a value here no longer validate")
+		}
+		return
+	}
 	o, n := d.o.node(ov, optr), d.n.node(nv, nptr)
 	if len(o.kw) == 0 && len(n.kw) == 0 {
 		return
@@ -459,7 +473,13 @@ const (
 // governs returns how node n treats the unlisted property name.
 func governs(n node, name string) openness {
 	if pp, ok := n.kw["patternProperties"].(map[string]any); ok {
-		for pattern, sub := range pp {
+		patterns := make([]string, 0, len(pp))
+		for p := range pp {
+			patterns = append(patterns, p)
+		}
+		sort.Strings(patterns)
+		for _, pattern := range patterns {
+			sub := pp[pattern]
 			re, err := regexp.Compile(pattern)
 			if err != nil || re.MatchString(name) {
 				if err == nil && acceptsAnything(sub) {

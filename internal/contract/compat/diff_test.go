@@ -18,7 +18,11 @@ func parse(tb testing.TB, v, body string) *contract.Contract {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	src := fmt.Sprintf("$schema: https://json-schema.org/draft/2020-12/schema\nself: {vendor: com.acme, name: ev, format: jsonschema, version: %s}\nx-owner: {team: t}\n%s", v, body)
+	dialect := "$schema: https://json-schema.org/draft/2020-12/schema\n"
+	if strings.HasPrefix(body, "$schema:") {
+		dialect = ""
+	}
+	src := fmt.Sprintf("%sself: {vendor: com.acme, name: ev, format: jsonschema, version: %s}\nx-owner: {team: t}\n%s", dialect, v, body)
 	c, problems := contract.Parse([]byte(src), "ev-"+v+".yaml", key)
 	if c == nil {
 		tb.Fatalf("parsing %s: %v", v, problems)
@@ -158,6 +162,13 @@ func TestDiff(t *testing.T) {
 			[]got{{"branch-added", "/properties/a/allOf/1", "/a", "REVISION", "FORWARD"}}},
 		{"oneOf branch removed", obj("  a: {oneOf: [{type: string}, {type: integer}]}\n"), obj("  a: {oneOf: [{type: string}]}\n"),
 			[]got{{"branch-removed", "/properties/a/oneOf", "/a", "REVISION", "NONE"}}},
+		{"tuple closed", obj("  p: {type: array, prefixItems: [{type: string}]}\n"), obj("  p: {type: array, prefixItems: [{type: string}], items: false}\n"),
+			[]got{{"schema-closed", "/properties/p/items", "/p/*", "REVISION", "FORWARD"}}},
+		{"tuple opened", obj("  p: {type: array, prefixItems: [{type: string}], items: false}\n"), obj("  p: {type: array, prefixItems: [{type: string}, {type: integer}], items: false}\n"),
+			[]got{{"schema-opened", "/properties/p/prefixItems/1", "/p/1", "ADDITION", "BACKWARD"}}},
+		{"draft-07 ignores $ref siblings", "$schema: http://json-schema.org/draft-07/schema#\ndefinitions: {s: {type: string}}\n" + obj("  a: {$ref: '#/definitions/s', maxLength: 3}\n"), "$schema: http://json-schema.org/draft-07/schema#\ndefinitions: {s: {type: string}}\n" + obj("  a: {$ref: '#/definitions/s', maxLength: 5}\n"), nil},
+		{"2020-12 applies $ref siblings", "$defs: {s: {type: string}}\n" + obj("  a: {$ref: '#/$defs/s', maxLength: 3}\n"), "$defs: {s: {type: string}}\n" + obj("  a: {$ref: '#/$defs/s', maxLength: 5}\n"),
+			[]got{{"bound-loosened", "/properties/a/maxLength", "/a", "ADDITION", "BACKWARD"}}},
 		{"other keyword changed", obj("  a: {type: string, not: {const: x}}\n"), obj("  a: {type: string, not: {const: y}}\n"),
 			[]got{{"keyword-changed", "/properties/a/not", "/a", "REVISION", "NONE"}}},
 		{"pii added", obj("  e: {type: string}\n"), obj("  e: {type: string, x-pii: {kind: email, handling: tokenize}}\n"),
