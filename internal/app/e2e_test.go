@@ -169,7 +169,7 @@ func TestServeScrubsEverywhere(t *testing.T) {
 	for table, rs := range rows {
 		for _, r := range rs {
 			if p := plantedIn([]byte(r)); p != "" {
-				t.Errorf("lake table %s holds planted PII %q", table, p)
+				t.Errorf("lake table %s holds planted PII %q: %s", table, p, r)
 			}
 		}
 	}
