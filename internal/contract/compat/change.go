@@ -218,3 +218,35 @@ func article(b contract.Bump) string {
 func successors(v contract.SchemaVer) string {
 	return strings.Join([]string{Next(v, contract.BumpAddition).String(), Next(v, contract.BumpRevision).String(), Next(v, contract.BumpModel).String()}, ", ")
 }
+
+// MarshalJSON writes the change with snake_case keys, the bump and compatibility
+// by name, and without old or new when that side is absent.
+func (c Change) MarshalJSON() ([]byte, error) {
+	out := struct {
+		ID             string `json:"id"`
+		Keyword        string `json:"keyword,omitempty"`
+		Pointer        string `json:"pointer"`
+		OldPointer     string `json:"old_pointer"`
+		Path           string `json:"path"`
+		Old            any    `json:"old,omitempty"`
+		New            any    `json:"new,omitempty"`
+		Bump           string `json:"bump"`
+		Compat         string `json:"compatibility"`
+		What           string `json:"what"`
+		Why            string `json:"why"`
+		LoosensPrivacy bool   `json:"loosens_privacy,omitempty"`
+	}{ID: c.ID, Keyword: c.Keyword, Pointer: c.Pointer, OldPointer: c.OldPointer, Path: c.Path,
+		Bump: c.Bump.String(), Compat: c.Compat.String(), What: c.What, Why: c.Why, LoosensPrivacy: c.LoosensPrivacy}
+	if _, ok := c.Old.(absent); !ok {
+		out.Old = jsonValue{c.Old}
+	}
+	if _, ok := c.New.(absent); !ok {
+		out.New = jsonValue{c.New}
+	}
+	return json.Marshal(out)
+}
+
+// jsonValue keeps a JSON null from being omitted by omitempty.
+type jsonValue struct{ v any }
+
+func (j jsonValue) MarshalJSON() ([]byte, error) { return json.Marshal(j.v) }

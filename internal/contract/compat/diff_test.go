@@ -1,6 +1,7 @@
 package compat_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -227,5 +228,20 @@ func TestSummarize(t *testing.T) {
 	})
 	if bump != contract.BumpRevision || c != compat.None {
 		t.Errorf("Summarize = %s, %s; want REVISION, NONE", bump, c)
+	}
+}
+
+func TestChangeJSON(t *testing.T) {
+	changes := compat.Diff(parse(t, "1-0-0", "type: object\nproperties:\n  a: {enum: [x, null]}\n"), parse(t, "1-0-1", "type: object\nproperties:\n  a: {enum: [x]}\n"))
+	if len(changes) != 1 {
+		t.Fatalf("got %d changes, want 1", len(changes))
+	}
+	b, err := json.Marshal(changes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"id":"enum-value-removed","keyword":"enum","pointer":"/properties/a/enum","old_pointer":"/properties/a/enum/1","path":"/a","old":null,"bump":"REVISION","compatibility":"FORWARD","what":"enum value null removed","why":"historical events with this value no longer validate"}`
+	if diff := cmp.Diff(want, string(b)); diff != "" {
+		t.Errorf("json (-want +got):\n%s", diff)
 	}
 }
