@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"sync"
+	"sync/atomic"
 )
 
 // MasterKeyLen is the length in bytes of the master key.
@@ -144,16 +145,19 @@ func (s *secrets) unwrapKey(id KeyID, wrapped []byte) ([]byte, error) {
 
 // pairKey is the usable form of one (controller, subject) key: the key that makes
 // tokens (an HMAC) and the key that encrypts values, both derived from the stored
-// random key. It is safe for concurrent use.
+// random key. It is safe for concurrent use, and token takes no lock.
 type pairKey struct {
 	id  KeyID
 	enc []byte
+	// ipad and opad are the token MAC key XORed with HMAC's pads (RFC 2104), kept so
+	// that each token costs two sha256.Sum256 calls and no allocation.
+	ipad, opad [sha256.BlockSize]byte
 
-	mu  sync.Mutex
-	mac hash.Hash // HMAC-SHA256 under the token MAC key, reused under mu
 	// stored holds the MACs known to be durably stored under this key, so that a
-	// value tokenized before costs no store access. Bounded by maxStoredPerKey.
-	stored map[MAC]struct{}
+	// value tokenized before costs no store access. Bounded by maxStoredPerKey. The
+	// map is never changed once published: markStored publishes a new one.
+	stored atomic.Pointer[map[MAC]struct{}]
+	mu     sync.Mutex // serialises markStored
 }
 
 // maxStoredPerKey bounds the MACs remembered per cached key: a subject has a handful
@@ -170,21 +174,46 @@ func newPairKey(id KeyID, key []byte) (*pairKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deriving the value encryption key: %w", err)
 	}
-	return &pairKey{id: id, enc: enc, mac: hmac.New(sha256.New, macKey), stored: make(map[MAC]struct{})}, nil
+	k := &pairKey{id: id, enc: enc}
+	copy(k.ipad[:], macKey)
+	copy(k.opad[:], macKey)
+	for i := range k.ipad {
+		k.ipad[i] ^= 0x36
+		k.opad[i] ^= 0x5c
+	}
+	k.stored.Store(&map[MAC]struct{}{})
+	return k, nil
+}
+
+// inlineValueLen is the longest value whose MAC is computed in a stack buffer.
+const inlineValueLen = 192
+
+// mac returns HMAC-SHA256(token MAC key, value) truncated to the MAC's length:
+// SHA256(opad || SHA256(ipad || value)), exactly crypto/hmac's result (the tests
+// check that), without its per-call state copies.
+func (k *pairKey) mac(value string) MAC {
+	var buf [sha256.BlockSize + inlineValueLen]byte
+	var in []byte
+	if len(value) <= inlineValueLen {
+		in = buf[:sha256.BlockSize+len(value)]
+	} else {
+		in = make([]byte, sha256.BlockSize+len(value))
+	}
+	copy(in, k.ipad[:])
+	copy(in[sha256.BlockSize:], value)
+	inner := sha256.Sum256(in)
+	var outer [sha256.BlockSize + sha256.Size]byte
+	copy(outer[:], k.opad[:])
+	copy(outer[sha256.BlockSize:], inner[:])
+	sum := sha256.Sum256(outer[:])
+	return MAC(sum[:macLen])
 }
 
 // token computes the token of value under k and says whether its mapping is known to
 // be stored already.
 func (k *pairKey) token(value string) (t Token, stored bool) {
-	t.Key = k.id
-	var sum [sha256.Size]byte
-	k.mu.Lock()
-	k.mac.Reset()
-	k.mac.Write([]byte(value))
-	k.mac.Sum(sum[:0])
-	copy(t.MAC[:], sum[:])
-	_, stored = k.stored[t.MAC]
-	k.mu.Unlock()
+	t.Key, t.MAC = k.id, k.mac(value)
+	_, stored = (*k.stored.Load())[t.MAC]
 	return t, stored
 }
 
@@ -192,12 +221,18 @@ func (k *pairKey) token(value string) (t Token, stored bool) {
 func (k *pairKey) markStored(macs []MAC) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for _, m := range macs {
-		if len(k.stored) >= maxStoredPerKey {
-			return
-		}
-		k.stored[m] = struct{}{}
+	old := *k.stored.Load()
+	next := make(map[MAC]struct{}, len(old)+len(macs))
+	for m := range old {
+		next[m] = struct{}{}
 	}
+	for _, m := range macs {
+		if len(next) >= maxStoredPerKey {
+			break
+		}
+		next[m] = struct{}{}
+	}
+	k.stored.Store(&next)
 }
 
 // seal encrypts value for the store with AES-256-GCM. The nonce is the token's MAC, so

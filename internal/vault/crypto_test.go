@@ -1,0 +1,74 @@
+package vault
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"strings"
+	"testing"
+)
+
+// TestPairKeyMACIsHMAC checks the hand-unrolled HMAC against crypto/hmac around the
+// lengths where the stack buffer and SHA-256's padding change.
+func TestPairKeyMACIsHMAC(t *testing.T) {
+	raw := []byte("0123456789abcdef0123456789abcdef")
+	k, err := newPairKey(KeyID{1}, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The MAC key as newPairKey derives it, recovered from the inner pad.
+	macKey := make([]byte, 32)
+	for i := range macKey {
+		macKey[i] = k.ipad[i] ^ 0x36
+	}
+	for _, n := range []int{0, 1, 55, 56, 63, 64, 65, 119, 120, inlineValueLen - 1, inlineValueLen, inlineValueLen + 1, 1000, MaxValueLen} {
+		value := strings.Repeat("é", n)[:n]
+		h := hmac.New(sha256.New, macKey)
+		h.Write([]byte(value))
+		want := MAC(h.Sum(nil)[:macLen])
+		if got := k.mac(value); got != want {
+			t.Errorf("len %d: mac %x, crypto/hmac %x", n, got, want)
+		}
+	}
+}
+
+func BenchmarkPairKeyMAC(b *testing.B) {
+	k, err := newPairKey(KeyID{1}, make([]byte, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		k.mac("alice@example.com")
+	}
+}
+
+func BenchmarkCryptoHMAC(b *testing.B) {
+	h := hmac.New(sha256.New, make([]byte, 32))
+	var sum [32]byte
+	for b.Loop() {
+		h.Reset()
+		h.Write([]byte("alice@example.com"))
+		h.Sum(sum[:0])
+	}
+}
+
+func BenchmarkTokenString(b *testing.B) {
+	var t Token
+	for b.Loop() {
+		_ = t.String()
+	}
+}
+
+func BenchmarkCacheGet(b *testing.B) {
+	c := newKeyCache(1000)
+	k, err := newPairKey(KeyID{1}, make([]byte, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := scope{"shop-a", "alice@example.com"}
+	e := &cacheEntry{scope: s, key: k}
+	e.expires.Store(1 << 62)
+	c.put(e, c.epoch.Load())
+	for b.Loop() {
+		c.get(s, 1)
+	}
+}
