@@ -23,7 +23,7 @@ import (
 // are called by loader goroutines; calls for different consumers run independently,
 // and concurrent Reads for the same consumer hand out disjoint batches. Stats may be
 // called at any time. All methods may run concurrently with each other; after Close
-// returns, every method returns ErrClosed.
+// returns, every other method returns ErrClosed.
 type Buffer interface {
 	// Append stores records, in order, and returns nil only when every one of them is
 	// durable (on disk and fsync'd for Disk): only then may the producer be told that

@@ -52,9 +52,10 @@ const (
 	minMaxBytes           = 1 << 10
 	maxSegmentBytes       = 1 << 32
 	maxBatchDelayLimit    = time.Second
-	// DefaultConsumer is the consumer used when Options.Consumers is empty.
-	DefaultConsumer = "default"
 )
+
+// DefaultConsumer is the consumer used when Options.Consumers is empty.
+const DefaultConsumer = "default"
 
 var consumerName = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
 
