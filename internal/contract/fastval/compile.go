@@ -54,6 +54,8 @@ type node struct {
 	ifN, thn, elsN *node
 	hasIf          bool
 	hasCond        bool // any of not/allOf/anyOf/oneOf/if
+	uneProps       *node
+	uneItems       *node
 	cyclic         bool // can be re-entered for the same value (a $ref cycle)
 }
 
@@ -92,6 +94,7 @@ type objChecks struct {
 	patterns      []patternProp
 	addl          *node // additionalProperties schema
 	addlFalse     bool
+	addlAny       bool // additionalProperties present (true, false or a schema)
 	propNames     *node
 	minProps      int
 	maxProps      int
@@ -131,6 +134,7 @@ type arrChecks struct {
 	prefix             []*node // prefixItems, or draft<2020 array-form items
 	items              *node   // items (2020) / items schema (draft<2020) / additionalItems schema
 	itemsFalse         bool    // additionalItems: false after array-form items
+	allItems           bool    // draft < 2020 additionalItems present: every item is evaluated
 	prefixIsItems      bool    // draft<2020 array-form items (affects messages)
 	contains           *node
 	minContains        int // -1 absent
@@ -262,6 +266,8 @@ func (b *builder) node(s *jsonschema.Schema) *node {
 		n.thn = b.node(s.Then)
 		n.elsN = b.node(s.Else)
 	}
+	n.uneProps = b.node(s.UnevaluatedProperties)
+	n.uneItems = b.node(s.UnevaluatedItems)
 	n.hasCond = n.not != nil || len(n.allOf) > 0 || len(n.anyOf) > 0 || len(n.oneOf) > 0 || n.hasIf
 	return n
 }
@@ -347,6 +353,7 @@ func (b *builder) object(n *node, s *jsonschema.Schema) {
 	for _, re := range pats {
 		o.patterns = append(o.patterns, patternProp{re: re, fast: compileDFA(re.String()), node: b.node(s.PatternProperties[re])})
 	}
+	o.addlAny = s.AdditionalProperties != nil
 	switch a := s.AdditionalProperties.(type) {
 	case bool:
 		o.addlFalse = !a
@@ -387,7 +394,7 @@ func (o *objChecks) buildTable() {
 }
 
 func (b *builder) array(n *node, s *jsonschema.Schema) {
-	if s.MinItems == nil && s.MaxItems == nil && !s.UniqueItems && s.Contains == nil && s.Items == nil &&
+	if s.MinItems == nil && s.MaxItems == nil && !s.UniqueItems && s.Contains == nil && s.Items == nil && s.UnevaluatedItems == nil &&
 		s.AdditionalItems == nil && len(s.PrefixItems) == 0 && s.Items2020 == nil {
 		return
 	}
@@ -415,6 +422,7 @@ func (b *builder) array(n *node, s *jsonschema.Schema) {
 			case *jsonschema.Schema:
 				a.items = b.node(ad)
 			}
+			a.allItems = s.AdditionalItems != nil
 		}
 		if s.Items == nil {
 			// additionalItems without items: evaluated == 0, so it applies to all.

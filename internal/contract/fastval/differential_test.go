@@ -204,6 +204,12 @@ func (g *gen) schema() string {
 			add("maxContains", fmt.Sprint(g.r.IntN(3)))
 		}
 	}
+	if g.draft == Draft2020 && g.chance(0.06) {
+		add("unevaluatedProperties", g.schema())
+	}
+	if g.draft == Draft2020 && g.chance(0.05) {
+		add("unevaluatedItems", g.schema())
+	}
 	// applicators
 	for _, k := range []string{"allOf", "anyOf", "oneOf"} {
 		if g.chance(0.07) {

@@ -47,6 +47,8 @@ type vm struct {
 	spans   []span
 	members []member
 	refs    []refEntry // $ref targets being evaluated, for cycle detection
+	anns    []annot    // stack of annotation sets (evaluated properties/items)
+	annNext int        // annotation sink for the next eval call: handle+1, 0 for none
 	fails   []failRec
 	fpath   []pathTok
 	caps    [][]Span
@@ -69,6 +71,8 @@ func (v *vm) reset(p *Program, data []byte) {
 	v.members = v.members[:0]
 	v.fails = v.fails[:0]
 	v.refs = v.refs[:0]
+	v.anns = v.anns[:0]
+	v.annNext = 0
 	v.fpath = v.fpath[:0]
 	if cap(v.caps) < p.ncap {
 		v.caps = make([][]Span, p.ncap)
@@ -135,7 +139,7 @@ type refEntry struct {
 // evalCyclic evaluates a node that lies on an in-place cycle (through $ref).
 // Entering it again for the same value (same start offset) is a reference
 // cycle, which the reference reports as a failure of that value.
-func (v *vm) evalCyclic(n *node, p int, ct *capNode) (int, bool) {
+func (v *vm) evalCyclic(n *node, p int, ct *capNode, ann int) (int, bool) {
 	for i := len(v.refs) - 1; i >= 0 && v.refs[i].p == p; i-- {
 		if v.refs[i].n == n {
 			end := v.skip(p, ct)
@@ -146,7 +150,7 @@ func (v *vm) evalCyclic(n *node, p int, ct *capNode) (int, bool) {
 		}
 	}
 	v.refs = append(v.refs, refEntry{n, p})
-	end, ok := v.evalNode(n, p, ct)
+	end, ok := v.evalNode(n, p, ct, ann)
 	v.refs = v.refs[:len(v.refs)-1]
 	return end, ok
 }
@@ -164,13 +168,31 @@ func (v *vm) evalBool(n *node, p int) (int, bool) {
 // position after the value. ct, when not nil, is the capture trie for the
 // value's children.
 func (v *vm) eval(n *node, p int, ct *capNode) (int, bool) {
+	ann := v.annNext - 1
+	v.annNext = 0
 	if n.cyclic {
-		return v.evalCyclic(n, p, ct)
+		return v.evalCyclic(n, p, ct, ann)
 	}
-	return v.evalNode(n, p, ct)
+	return v.evalNode(n, p, ct, ann)
 }
 
-func (v *vm) evalNode(n *node, p int, ct *capNode) (int, bool) {
+// evalAnn is eval that adds the properties or items the subschema evaluates
+// to the annotation set ann (a handle from annPush).
+func (v *vm) evalAnn(n *node, p int, ct *capNode, ann int) (int, bool) {
+	v.annNext = ann + 1
+	return v.eval(n, p, ct)
+}
+
+// evalBoolAnn is evalBool with annotations.
+func (v *vm) evalBoolAnn(n *node, p int, ann int) (int, bool) {
+	c := v.collect
+	v.collect = false
+	end, ok := v.evalAnn(n, p, nil, ann)
+	v.collect = c
+	return end, ok
+}
+
+func (v *vm) evalNode(n *node, p int, ct *capNode, ann int) (int, bool) {
 	switch n.boolean {
 	case boolTrue:
 		return v.skip(p, ct), true
@@ -191,7 +213,7 @@ func (v *vm) evalNode(n *node, p int, ct *capNode) (int, bool) {
 	case '"':
 		return v.evalString(n, p)
 	case '{', '[':
-		return v.evalComposite(n, p, ct)
+		return v.evalComposite(n, p, ct, ann)
 	case 't', 'f', 'n':
 		return v.evalLiteral(n, p)
 	default:
@@ -219,7 +241,7 @@ func (v *vm) evalString(n *node, p int) (int, bool) {
 		return end, ok
 	}
 	if n.hasCond && (ok || v.collect) {
-		ok = v.cond(n, p) && ok
+		ok = v.cond(n, p, -1) && ok
 	}
 	return end, ok
 }
@@ -372,7 +394,7 @@ func (v *vm) evalNumber(n *node, p int) (int, bool) {
 		}
 	}
 	if n.hasCond && (ok || v.collect) {
-		ok = v.cond(n, p) && ok
+		ok = v.cond(n, p, -1) && ok
 	}
 	return end, ok
 }
@@ -426,12 +448,12 @@ func (v *vm) evalLiteral(n *node, p int) (int, bool) {
 		}
 	}
 	if n.hasCond && (ok || v.collect) {
-		ok = v.cond(n, p) && ok
+		ok = v.cond(n, p, -1) && ok
 	}
 	return end, ok
 }
 
-func (v *vm) evalComposite(n *node, p int, ct *capNode) (int, bool) {
+func (v *vm) evalComposite(n *node, p int, ct *capNode, ann int) (int, bool) {
 	t := tObject
 	if v.data[p] == '[' {
 		t = tArray
@@ -469,10 +491,36 @@ func (v *vm) evalComposite(n *node, p int, ct *capNode) (int, bool) {
 			}
 		}
 	}
+	// own collects the properties/items this node evaluates, when a caller or
+	// an unevaluated* keyword here needs them.
+	own := -1
+	if ann >= 0 || n.uneProps != nil || n.uneItems != nil {
+		own = v.annPush()
+	}
+	end, ok := v.compositeBody(n, p, ct, t, end, own)
+	if own >= 0 {
+		if ann >= 0 && ok {
+			v.annOr(ann, own)
+		}
+		v.annPop()
+	}
+	return end, ok
+}
+
+func (v *vm) compositeBody(n *node, p int, ct *capNode, t uint8, end int, own int) (int, bool) {
 	ok := true
 	if n.ref != nil {
 		var e int
-		e, ok = v.eval(n.ref, p, ct)
+		if own >= 0 {
+			sub := v.annPush()
+			e, ok = v.evalAnn(n.ref, p, ct, sub)
+			if ok {
+				v.annOr(own, sub)
+			}
+			v.annPop()
+		} else {
+			e, ok = v.eval(n.ref, p, ct)
+		}
 		ct = nil
 		if v.bad {
 			return e, false
@@ -483,14 +531,14 @@ func (v *vm) evalComposite(n *node, p int, ct *capNode) (int, bool) {
 		}
 	}
 	if t == tObject && n.obj != nil {
-		e, r := v.evalObject(n, p, ct)
+		e, r := v.evalObject(n, p, ct, own)
 		ct = nil
 		if v.bad {
 			return e, false
 		}
 		end, ok = e, ok && r
 	} else if t == tArray && n.arr != nil {
-		e, r := v.evalArray(n, p, ct)
+		e, r := v.evalArray(n, p, ct, own)
 		ct = nil
 		if v.bad {
 			return e, false
@@ -504,13 +552,23 @@ func (v *vm) evalComposite(n *node, p int, ct *capNode) (int, bool) {
 		}
 	}
 	if n.hasCond && (ok || v.collect) {
-		ok = v.cond(n, p) && ok
+		ok = v.cond(n, p, own) && ok
 	}
-	return end, ok
+	if (ok || v.collect) && !v.bad {
+		if t == tObject && n.uneProps != nil {
+			ok = v.evalUnevaluated(n.uneProps, p, own) && ok
+			v.annAll(own)
+		}
+		if t == tArray && n.uneItems != nil {
+			ok = v.evalUnevaluated(n.uneItems, p, own) && ok
+			v.annAll(own)
+		}
+	}
+	return end, ok && !v.bad
 }
 
 // cond evaluates not, allOf, anyOf, oneOf and if/then/else on the value at p.
-func (v *vm) cond(n *node, p int) bool {
+func (v *vm) cond(n *node, p int, own int) bool {
 	ok := true
 	if n.not != nil {
 		end, r := v.evalBool(n.not, p)
@@ -523,7 +581,7 @@ func (v *vm) cond(n *node, p int) bool {
 		}
 	}
 	for _, s := range n.allOf {
-		_, r := v.eval(s, p, nil)
+		_, r := v.evalMerge(s, p, own, false)
 		if v.bad {
 			return false
 		}
@@ -537,13 +595,15 @@ func (v *vm) cond(n *node, p int) bool {
 	if len(n.anyOf) > 0 {
 		matched := false
 		for _, s := range n.anyOf {
-			_, r := v.evalBool(s, p)
+			_, r := v.evalMerge(s, p, own, true)
 			if v.bad {
 				return false
 			}
 			if r {
 				matched = true
-				break
+				if own < 0 {
+					break // annotations need every passing alternative
+				}
 			}
 		}
 		if !matched {
@@ -559,7 +619,7 @@ func (v *vm) cond(n *node, p int) bool {
 		first, second := -1, -1
 		end := p
 		for i, s := range n.oneOf {
-			e, r := v.evalBool(s, p)
+			e, r := v.evalMerge(s, p, own, true)
 			if v.bad {
 				return false
 			}
@@ -587,21 +647,45 @@ func (v *vm) cond(n *node, p int) bool {
 		}
 	}
 	if n.hasIf {
-		_, r := v.evalBool(n.ifN, p)
+		_, r := v.evalMerge(n.ifN, p, own, true)
 		if v.bad {
 			return false
 		}
 		if r {
 			if n.thn != nil {
-				_, r2 := v.eval(n.thn, p, nil)
+				_, r2 := v.evalMerge(n.thn, p, own, false)
 				ok = ok && r2
 			}
 		} else if n.elsN != nil {
-			_, r2 := v.eval(n.elsN, p, nil)
+			_, r2 := v.evalMerge(n.elsN, p, own, false)
 			ok = ok && r2
 		}
 	}
 	return ok && !v.bad
+}
+
+// evalMerge evaluates an in-place subschema (verdict only when boolOnly) and,
+// when own is an annotation set, adds what the subschema evaluated if it passed.
+func (v *vm) evalMerge(s *node, p int, own int, boolOnly bool) (int, bool) {
+	if own < 0 {
+		if boolOnly {
+			return v.evalBool(s, p)
+		}
+		return v.eval(s, p, nil)
+	}
+	sub := v.annPush()
+	var e int
+	var r bool
+	if boolOnly {
+		e, r = v.evalBoolAnn(s, p, sub)
+	} else {
+		e, r = v.evalAnn(s, p, nil, sub)
+	}
+	if r {
+		v.annOr(own, sub)
+	}
+	v.annPop()
+	return e, r
 }
 
 // keyHash hashes an object key for the property table.
@@ -643,7 +727,7 @@ type objState struct {
 	ok        bool
 }
 
-func (v *vm) evalObject(n *node, p int, ct *capNode) (int, bool) {
+func (v *vm) evalObject(n *node, p int, ct *capNode, own int) (int, bool) {
 	o := n.obj
 	d := v.data
 	v.depth++
@@ -670,7 +754,7 @@ func (v *vm) evalObject(n *node, p int, ct *capNode) (int, bool) {
 				continue
 			}
 			key := v.keyBuf[m.keyOff : m.keyOff+m.keyLen]
-			v.member(n, o, &st, m.kStart, m.kEnd, key, m.vStart, ct)
+			v.member(n, o, &st, m.kStart, m.kEnd, key, m.vStart, ct, i-mbase, own)
 			if v.bad {
 				return end, false
 			}
@@ -682,7 +766,7 @@ func (v *vm) evalObject(n *node, p int, ct *capNode) (int, bool) {
 		if p < len(d) && d[p] == '}' {
 			end = p + 1
 		} else {
-			for {
+			for ord := 0; ; ord++ {
 				if p >= len(d) || d[p] != '"' {
 					v.syntaxAt(p, "looking for beginning of object key string")
 					return p, false
@@ -700,7 +784,7 @@ func (v *vm) evalObject(n *node, p int, ct *capNode) (int, bool) {
 				p = v.ws(p + 1)
 				mark := len(v.buf)
 				key := v.strBytes(kStart, kEnd, fl)
-				p = v.member(n, o, &st, kStart, kEnd, key, p, ct)
+				p = v.member(n, o, &st, kStart, kEnd, key, p, ct, ord, own)
 				v.buf = v.buf[:mark]
 				if v.bad {
 					return p, false
@@ -752,7 +836,7 @@ func (v *vm) evalObject(n *node, p int, ct *capNode) (int, bool) {
 	}
 	for _, ds := range o.depSchemas {
 		if has(ds.name) {
-			_, r := v.eval(ds.node, start, nil)
+			_, r := v.evalMerge(ds.node, start, own, false)
 			if v.bad {
 				return end, false
 			}
@@ -770,7 +854,7 @@ func (v *vm) evalObject(n *node, p int, ct *capNode) (int, bool) {
 
 // member validates one object member whose value starts at p and returns the
 // position after the value.
-func (v *vm) member(n *node, o *objChecks, st *objState, kStart, kEnd int, key []byte, p int, ct *capNode) int {
+func (v *vm) member(n *node, o *objChecks, st *objState, kStart, kEnd int, key []byte, p int, ct *capNode, ord, own int) int {
 	st.count++
 	h := keyHash(key)
 	var cn *capNode
@@ -841,6 +925,12 @@ func (v *vm) member(n *node, o *objChecks, st *objState, kStart, kEnd int, key [
 		} else if o.addlFalse {
 			st.addlCount++
 		}
+		if o.addlAny {
+			evaluated = true
+		}
+	}
+	if evaluated && own >= 0 {
+		v.annSet(own, ord)
 	}
 	if end < 0 && !v.bad {
 		end = v.skip(p, capNext)
@@ -925,7 +1015,7 @@ func (v *vm) objMembers(p int) int {
 	}
 }
 
-func (v *vm) evalArray(n *node, p int, ct *capNode) (int, bool) {
+func (v *vm) evalArray(n *node, p int, ct *capNode, own int) (int, bool) {
 	a := n.arr
 	d := v.data
 	v.depth++
@@ -967,11 +1057,17 @@ func (v *vm) evalArray(n *node, p int, ct *capNode) (int, bool) {
 				capNext = nil
 				ok = ok && r
 			}
+			if own >= 0 && (sub != nil || a.itemsFalse || a.allItems) {
+				v.annSet(own, i)
+			}
 			if a.contains != nil && !v.bad {
 				var r bool
 				e, r = v.evalBool(a.contains, p)
 				if r {
 					matched++
+					if own >= 0 && n.draft >= 2020 {
+						v.annSet(own, i)
+					}
 				}
 			}
 			if e < 0 && !v.bad {

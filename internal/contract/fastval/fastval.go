@@ -252,20 +252,11 @@ func findUnsupported(root *jsonschema.Schema, rootLoc string) []*UnsupportedErro
 		add := func(kw, why string) {
 			out = append(out, &UnsupportedError{Keyword: kw, Pointer: ptr, Reason: why})
 		}
-		if u, _, _ := strings.Cut(s.Location, "#"); u != base {
-			add("$ref", "refers to another resource "+u)
-		}
 		if s.DynamicRef != nil {
 			add("$dynamicRef", "dynamic scope resolution needs the reference validator")
 		}
 		if s.RecursiveRef != nil {
 			add("$recursiveRef", "dynamic scope resolution needs the reference validator")
-		}
-		if s.UnevaluatedProperties != nil {
-			add("unevaluatedProperties", "needs annotation collection across subschemas")
-		}
-		if s.UnevaluatedItems != nil {
-			add("unevaluatedItems", "needs annotation collection across subschemas")
 		}
 		if s.ContentEncoding != nil || s.ContentMediaType != nil || s.ContentSchema != nil {
 			add("contentMediaType", "content assertion needs the reference validator")
@@ -274,6 +265,13 @@ func findUnsupported(root *jsonschema.Schema, rootLoc string) []*UnsupportedErro
 			add("$vocabulary", "custom vocabulary extensions need the reference validator")
 		}
 		for _, sub := range children(s) {
+			if u, _, _ := strings.Cut(sub.Location, "#"); u != base {
+				if !seen[sub] {
+					seen[sub] = true
+					add("$ref", "refers to another resource "+u)
+				}
+				continue
+			}
 			walk(sub)
 		}
 	}

@@ -31,8 +31,8 @@ func TestCompileUnsupported(t *testing.T) {
 	tests := []struct {
 		name, schema, keyword, pointer string
 	}{
-		{"unevaluatedProperties", `{"properties":{"a":{"unevaluatedProperties":false}}}`, "unevaluatedProperties", "/properties/a"},
-		{"unevaluatedItems", `{"unevaluatedItems":false}`, "unevaluatedItems", ""},
+		{"recursiveRef", `{"$schema":"https://json-schema.org/draft/2019-09/schema","$recursiveAnchor":true,"items":{"$recursiveRef":"#"}}`, "$recursiveRef", "/items"},
+		{"metaschema ref", `{"$ref":"https://json-schema.org/draft/2020-12/schema"}`, "$ref", ""},
 		{"dynamicRef", `{"$dynamicAnchor":"x","properties":{"a":{"$dynamicRef":"#x"}}}`, "$dynamicRef", "/properties/a"},
 		{"remote ref", `{"properties":{"a":{"$ref":"https://example.com/other.json"}}}`, "$ref", "/properties/a"},
 		{"custom metaschema", `{"$schema":"https://example.com/meta.json"}`, "$schema", ""},
