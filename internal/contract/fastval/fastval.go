@@ -84,8 +84,12 @@ type Options struct {
 	// Result.Capture(i) returns the spans for Capture[i].
 	Capture []string
 	// BaseURL is the schema's retrieval URL, the base for relative "$id" and
-	// "$ref". Empty means "urn:accord:contract.json"-like default.
+	// "$ref". Empty means https://accord.invalid/contract.json.
 	BaseURL string
+	// Loader loads the other resources a schema refers to ("$ref" to another
+	// URL, a custom "$schema"), e.g. from the contract registry. With no
+	// loader such schemas are reported as unsupported.
+	Loader jsonschema.URLLoader
 }
 
 const defaultBaseURL = "https://accord.invalid/contract.json"
@@ -128,7 +132,7 @@ func Compile(doc any, opts Options) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	unsup := findUnsupported(sch, sch.Location)
+	unsup := findUnsupported(sch, sch.Location, opts.Loader != nil)
 	if len(unsup) > 0 {
 		return nil, unsup[0]
 	}
@@ -147,7 +151,7 @@ func Unsupported(doc any, opts Options) ([]*UnsupportedError, error) {
 		}
 		return nil, err
 	}
-	return findUnsupported(sch, sch.Location), nil
+	return findUnsupported(sch, sch.Location, opts.Loader != nil), nil
 }
 
 // compileReference compiles doc with santhosh-tekuri/jsonschema: that checks the
@@ -163,14 +167,14 @@ func compileReference(doc any, opts Options) (*jsonschema.Schema, error) {
 	if opts.AssertFormat {
 		c.AssertFormat()
 	}
-	ld := &refusingLoader{}
+	ld := &refusingLoader{next: opts.Loader}
 	c.UseLoader(ld)
 	if err := c.AddResource(base, doc); err != nil {
 		return nil, fmt.Errorf("adding schema resource: %w", err)
 	}
 	sch, err := c.Compile(base)
 	if err != nil {
-		if ld.url != "" {
+		if ld.url != "" && opts.Loader == nil {
 			kw := "$ref"
 			if m, ok := doc.(map[string]any); ok {
 				if s, ok := m["$schema"].(string); ok && strings.HasPrefix(s, ld.url) {
@@ -184,15 +188,21 @@ func compileReference(doc any, opts Options) (*jsonschema.Schema, error) {
 	return sch, nil
 }
 
-// refusingLoader records the first remote resource a schema needs and refuses to
-// load it: remote references are outside the fast subset.
-type refusingLoader struct{ url string }
+// refusingLoader records the first remote resource a schema needs and, with no
+// loader configured, refuses to load it.
+type refusingLoader struct {
+	url  string
+	next jsonschema.URLLoader
+}
 
-var errRemote = errors.New("remote resources are not loaded by the fast validator")
+var errRemote = errors.New("remote resources are not loaded by the fast validator without Options.Loader")
 
 func (l *refusingLoader) Load(url string) (any, error) {
 	if l.url == "" {
 		l.url = url
+	}
+	if l.next != nil {
+		return l.next.Load(url)
 	}
 	return nil, errRemote
 }
@@ -238,7 +248,7 @@ func escapeToken(s string) string {
 
 // findUnsupported walks the compiled reference schema and lists the keywords
 // that the fast program does not implement.
-func findUnsupported(root *jsonschema.Schema, rootLoc string) []*UnsupportedError {
+func findUnsupported(root *jsonschema.Schema, rootLoc string, remoteOK bool) []*UnsupportedError {
 	base, _, _ := strings.Cut(rootLoc, "#")
 	var out []*UnsupportedError
 	seen := map[*jsonschema.Schema]bool{}
@@ -265,7 +275,7 @@ func findUnsupported(root *jsonschema.Schema, rootLoc string) []*UnsupportedErro
 			add("$vocabulary", "custom vocabulary extensions need the reference validator")
 		}
 		for _, sub := range children(s) {
-			if u, _, _ := strings.Cut(sub.Location, "#"); u != base {
+			if u, _, _ := strings.Cut(sub.Location, "#"); u != base && !remoteOK {
 				if !seen[sub] {
 					seen[sub] = true
 					add("$ref", "refers to another resource "+u)

@@ -59,8 +59,27 @@ func TestSuite(t *testing.T) {
 		{"draft7", Draft7, jsonschema.Draft7},
 		{"draft4", Draft4, jsonschema.Draft4},
 	}
-	for _, d := range drafts {
-		t.Run(d.dir, func(t *testing.T) {
+	for _, withLoader := range []bool{false, true} {
+		for _, d := range drafts {
+			name := d.dir
+			if withLoader {
+				name += "/with-loader"
+			}
+			runSuiteDraft(t, root, name, d.dir, d.draft, d.ref, withLoader)
+		}
+	}
+}
+
+// runSuiteDraft runs one draft folder. withLoader gives Compile the suite's
+// remotes (as the registry would give contracts), so remote $refs stay fast.
+func runSuiteDraft(t *testing.T, root, name, dirName string, draft Draft, refDraft *jsonschema.Draft, withLoader bool) {
+	d := struct {
+		dir   string
+		draft Draft
+		ref   *jsonschema.Draft
+	}{dirName, draft, refDraft}
+	{
+		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(root, "tests", d.dir)
 			entries, err := os.ReadDir(dir)
 			if err != nil {
@@ -86,6 +105,9 @@ func TestSuite(t *testing.T) {
 						t.Fatalf("%s: %v", e.Name(), err)
 					}
 					opts := Options{Draft: d.draft, BaseURL: "http://testsuites.com/schema.json"}
+					if withLoader {
+						opts.Loader = jsonschema.SchemeURLLoader{"http": suiteRemotes(root)}
+					}
 					prog, err := Compile(schema, opts)
 					var unsup *UnsupportedError
 					switch {
@@ -126,7 +148,7 @@ func TestSuite(t *testing.T) {
 				rs = append(rs, k+"="+itoa(n))
 			}
 			sort.Strings(rs)
-			t.Logf("%s: %d groups on the fast path, %d on the fallback (%s); %d test cases", d.dir, fast, fallback, strings.Join(rs, ", "), cases)
+			t.Logf("%s: %d groups on the fast path, %d on the fallback (%s); %d test cases", name, fast, fallback, strings.Join(rs, ", "), cases)
 		})
 	}
 }
