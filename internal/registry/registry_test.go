@@ -77,7 +77,10 @@ func TestReloadSwapsAndKeepsOldOnBrokenEdit(t *testing.T) {
 	if snap == first {
 		t.Fatal("a successful reload kept the old snapshot")
 	}
-	key, _ := contract.ParseURI("iglu:com.acme/signup/jsonschema/1-0-1")
+	key, err := contract.ParseURI("iglu:com.acme/signup/jsonschema/1-0-1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, ok := snap.Get(key); !ok {
 		t.Error("the reloaded snapshot lacks signup 1-0-1")
 	}
