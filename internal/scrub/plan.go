@@ -55,6 +55,26 @@ type node struct {
 	items *node
 	index []edge
 	act   *action
+	// needsPath is set when a field at or below the node lies inside an array:
+	// the walk must then track the concrete path to name it. Every other pointer
+	// is known when the plan is compiled.
+	needsPath bool
+}
+
+// markPaths sets needsPath on n and below, and returns n.needsPath.
+func markPaths(n *node) bool {
+	d := n.act != nil && n.act.pointer == ""
+	for _, e := range n.props {
+		d = markPaths(e.n) || d
+	}
+	for _, e := range n.index {
+		d = markPaths(e.n) || d
+	}
+	if n.items != nil {
+		d = markPaths(n.items) || d
+	}
+	n.needsPath = d
+	return d
 }
 
 type edge struct {
@@ -122,6 +142,7 @@ func (s *Scrubber) compile(c *contract.Contract) (*Plan, error) {
 			p.tokenize = true
 		}
 	}
+	markPaths(p.root)
 	if p.tokenize {
 		if c.Privacy == nil || c.Privacy.Controller.IsZero() || c.Privacy.Subject.IsZero() {
 			p.privacyErr = &Error{Contract: p.uri, Reason: ReasonPrivacyContextMissing, Pointer: "/x-privacy",
@@ -182,8 +203,6 @@ func (p *Plan) Append(ctx context.Context, dst []Applied, entity string, data an
 	if p.tokenize {
 		w.resolvePrivacy(data)
 	}
-	var stack [8]string
-	w.stack = stack[:0]
 	w.visit(p.root, data)
 	if w.err != nil {
 		return dst, w.err
@@ -281,7 +300,9 @@ func (w *walker) visit(n *node, v any) {
 			if !ok {
 				continue
 			}
-			w.stack = append(w.stack, e.name)
+			if e.n.needsPath {
+				w.stack = append(w.stack, e.name)
+			}
 			nv, changed, del := w.field(e.n, cv)
 			switch {
 			case del:
@@ -289,7 +310,9 @@ func (w *walker) visit(n *node, v any) {
 			case changed:
 				x[e.name] = nv
 			}
-			w.stack = w.stack[:len(w.stack)-1]
+			if e.n.needsPath {
+				w.stack = w.stack[:len(w.stack)-1]
+			}
 			if w.err != nil {
 				return
 			}

@@ -21,10 +21,12 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
 	"github.com/accord-dev/accord/internal/contract"
+	"github.com/phuslu/iploc"
 )
 
 // Tokenizer issues vault tokens. Tokenize returns the token of value for subject
@@ -75,6 +77,9 @@ func New(cfg Config, deps Deps) (*Scrubber, error) {
 		size = DefaultUACacheSize
 	}
 	s.ua = newUACache(size)
+	// iploc inflates its IPv6 table on first use (a few hundred milliseconds);
+	// start that now rather than in the first IPv6 event's request.
+	ipv6Warmup.Do(func() { go iploc.IPCountry(netip.IPv6Loopback()) })
 	if cfg.MMDBPath != "" {
 		if s.city, err = openCityDB(cfg.MMDBPath, cityCacheSize); err != nil {
 			return nil, err
@@ -82,6 +87,8 @@ func New(cfg Config, deps Deps) (*Scrubber, error) {
 	}
 	return s, nil
 }
+
+var ipv6Warmup sync.Once
 
 // Close releases the city database. Plans of a closed Scrubber must not be used.
 func (s *Scrubber) Close() error {
