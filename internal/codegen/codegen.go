@@ -16,6 +16,7 @@ import (
 	"github.com/accord-dev/accord/internal/codegen/golang"
 	"github.com/accord-dev/accord/internal/codegen/ir"
 	"github.com/accord-dev/accord/internal/codegen/sql"
+	"github.com/accord-dev/accord/internal/codegen/typescript"
 )
 
 // Target is what to generate.
@@ -23,14 +24,15 @@ type Target string
 
 // Targets of accord generate.
 const (
-	TargetGo  Target = "go"
-	TargetSQL Target = "sql"
+	TargetGo         Target = "go"
+	TargetTypeScript Target = "typescript"
+	TargetSQL        Target = "sql"
 	// TargetAll generates every target, each in its own folder (sql in every dialect).
 	TargetAll Target = "all"
 )
 
 // Targets lists the targets in the order help shows them.
-var Targets = []Target{TargetGo, TargetSQL, TargetAll}
+var Targets = []Target{TargetGo, TargetTypeScript, TargetSQL, TargetAll}
 
 // ParseTarget checks a target name.
 func ParseTarget(s string) (Target, error) {
@@ -67,6 +69,8 @@ func Generate(target Target, reg *ir.Registry, opts Options) (Files, error) {
 	switch target {
 	case TargetGo:
 		return golang.Generate(reg, golang.Options{Package: opts.GoPackage})
+	case TargetTypeScript:
+		return typescript.Generate(reg)
 	case TargetSQL:
 		d := opts.Dialect
 		if d == "" {

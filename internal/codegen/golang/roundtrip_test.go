@@ -1,112 +1,22 @@
 package golang_test
 
 import (
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/accord-dev/accord/internal/codegen/codegentest"
 	"github.com/accord-dev/accord/internal/codegen/golang/internal/acmeevents"
-	"github.com/accord-dev/accord/internal/contract"
 )
 
-// collector is a minimal stand-in for Accord's collector: it takes gzipped JSON
-// arrays of self-describing events on POST /v1/events and validates each against
-// the registry, as the real collector will.
-type collector struct {
-	t    testing.TB
-	snap *contract.Snapshot
-
-	mu       sync.Mutex
-	valid    map[string]int // schema URI -> valid events
-	problems []string
-	requests atomic.Int64
-	// status, when set, answers the nth request (1-based) with a status code.
-	status func(n int64) int
-}
-
-func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	n := c.requests.Add(1)
-	if c.status != nil {
-		if code := c.status(n); code != 0 {
-			w.Header().Set("Retry-After", "0")
-			http.Error(w, "try again", code)
-			return
-		}
-	}
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/events" {
-		c.fail("unexpected %s %s", r.Method, r.URL.Path)
-		http.Error(w, "not found", http.StatusNotFound)
-		return
-	}
-	if r.Header.Get("Content-Encoding") != "gzip" || r.Header.Get("Content-Type") != "application/json" {
-		c.fail("headers: Content-Encoding %q, Content-Type %q", r.Header.Get("Content-Encoding"), r.Header.Get("Content-Type"))
-	}
-	zr, err := gzip.NewReader(r.Body)
-	if err != nil {
-		c.fail("gunzip: %v", err)
-		http.Error(w, "bad gzip", http.StatusBadRequest)
-		return
-	}
-	body, err := io.ReadAll(zr)
-	if err != nil {
-		c.fail("reading body: %v", err)
-		return
-	}
-	var batch []struct {
-		Schema string          `json:"schema"`
-		Data   json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(body, &batch); err != nil {
-		c.fail("body is not a JSON array of events: %v", err)
-		http.Error(w, "bad json", http.StatusBadRequest)
-		return
-	}
-	for _, ev := range batch {
-		key, err := contract.ParseURI(ev.Schema)
-		if err != nil {
-			c.fail("schema %q: %v", ev.Schema, err)
-			continue
-		}
-		comp, ok := c.snap.Get(key)
-		if !ok {
-			c.fail("schema %s is not in the registry", key)
-			continue
-		}
-		failures, err := comp.ValidateJSON(ev.Data)
-		if err != nil || len(failures) > 0 {
-			c.fail("%s: %s is invalid: %v %v", key, ev.Data, failures, err)
-			continue
-		}
-		c.mu.Lock()
-		c.valid[ev.Schema]++
-		c.mu.Unlock()
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-func (c *collector) fail(format string, args ...any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.problems = append(c.problems, fmt.Sprintf(format, args...))
-	c.t.Errorf(format, args...)
-}
-
-func newCollector(t *testing.T) (*collector, *httptest.Server) {
+func newCollector(t *testing.T) (*codegentest.Collector, *httptest.Server) {
 	t.Helper()
-	c := &collector{t: t, snap: codegentest.Snapshot(t, "../testdata/examples/contracts"), valid: map[string]int{}}
-	srv := httptest.NewServer(c)
-	t.Cleanup(srv.Close)
-	return c, srv
+	c, url := codegentest.NewCollector(t, codegentest.Snapshot(t, "../testdata/examples/contracts"))
+	return c, &httptest.Server{URL: url}
 }
 
 func examples() []acmeevents.Event {
@@ -170,17 +80,11 @@ func TestRoundTrip(t *testing.T) {
 	if st.Sent != want || st.Queued != want || st.Dropped+st.Failed+st.Rejected+st.Invalid != 0 || drops.Load() != 0 {
 		t.Errorf("stats %+v, want %d sent and nothing lost", st, want)
 	}
-	col.mu.Lock()
-	defer col.mu.Unlock()
-	total := 0
-	for _, n := range col.valid {
-		total += n
+	if total := col.Total(); uint64(total) != want {
+		t.Errorf("collector accepted %d valid events, want %d: %v", total, want, col.Valid())
 	}
-	if uint64(total) != want {
-		t.Errorf("collector accepted %d valid events, want %d: %v", total, want, col.valid)
-	}
-	if len(col.valid) != 5 {
-		t.Errorf("events of %d contracts arrived, want 5: %v", len(col.valid), col.valid)
+	if len(col.Valid()) != 5 || col.Gzipped() == 0 {
+		t.Errorf("events of %d contracts arrived (%d requests gzipped), want 5 and gzip: %v", len(col.Valid()), col.Gzipped(), col.Valid())
 	}
 	if err := client.Track(events[0]); !errors.Is(err, acmeevents.ErrClosed) {
 		t.Errorf("Track after Close: %v, want ErrClosed", err)
@@ -267,7 +171,7 @@ func TestNeverBlocks(t *testing.T) {
 // TestRetries checks that 503s are retried and a 400 is not.
 func TestRetries(t *testing.T) {
 	col, srv := newCollector(t)
-	col.status = func(n int64) int {
+	col.Status = func(n int64) int {
 		if n <= 2 {
 			return http.StatusServiceUnavailable
 		}
@@ -290,7 +194,7 @@ func TestRetries(t *testing.T) {
 	}
 
 	col2, srv2 := newCollector(t)
-	col2.status = func(int64) int { return http.StatusBadRequest }
+	col2.Status = func(int64) int { return http.StatusBadRequest }
 	var rejected atomic.Int64
 	client2, err := acmeevents.New(acmeevents.Config{Endpoint: srv2.URL, OnDrop: func(r acmeevents.DropReason, n int, err error) {
 		if r == acmeevents.DropRejected && err != nil {
@@ -306,7 +210,7 @@ func TestRetries(t *testing.T) {
 	if err := client2.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := client2.Stats(); st.Rejected != 1 || st.Retries != 0 || rejected.Load() != 1 || col2.requests.Load() != 1 {
-		t.Errorf("stats %+v, %d reported, %d requests: want 1 rejected, no retry", st, rejected.Load(), col2.requests.Load())
+	if st := client2.Stats(); st.Rejected != 1 || st.Retries != 0 || rejected.Load() != 1 || col2.Requests() != 1 {
+		t.Errorf("stats %+v, %d reported, %d requests: want 1 rejected, no retry", st, rejected.Load(), col2.Requests())
 	}
 }
