@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -56,30 +55,6 @@ func BenchmarkTokenizeCached(b *testing.B) {
 		}
 	}
 	cpu.report(b)
-}
-
-// cpuClock measures the process's CPU time (user and system, every thread) over a
-// benchmark loop. On a shared, loaded machine wall-clock ns/op counts the time other
-// processes held the CPU; cpu-ns/op does not.
-type cpuClock struct{ start time.Duration }
-
-func startCPU(b *testing.B) cpuClock {
-	b.Helper()
-	return cpuClock{processCPU(b)}
-}
-
-func (c cpuClock) report(b *testing.B) {
-	b.Helper()
-	b.ReportMetric(float64(processCPU(b)-c.start)/float64(b.N), "cpu-ns/op")
-}
-
-func processCPU(b *testing.B) time.Duration {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkTokenizeCachedParallel spreads the hot path over 4096 cached subjects and
