@@ -176,7 +176,8 @@ func (v *vm) capKey(c *capNode, key []byte, h uint64, seen *uint64) *capNode {
 	if c.bloom&(1<<(h&63)) == 0 {
 		return nil
 	}
-	for i, k := range c.keys {
+	for i := range c.keys {
+		k := &c.keys[i]
 		if k.hash == h && k.name == unsafeString(key) {
 			if !v.dedup {
 				if i >= 64 {

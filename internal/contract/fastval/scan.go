@@ -34,6 +34,9 @@ func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' 
 
 func (v *vm) ws(p int) int {
 	d := v.data
+	if p < len(d) && d[p] > ' ' {
+		return p
+	}
 	for p < len(d) && isWS(d[p]) {
 		p++
 	}
