@@ -93,9 +93,26 @@ func (v *vm) evalUnevaluated(u *node, p int, own int) bool {
 			return ok && !v.bad
 		}
 		q := v.ws(p + 1)
+		kbase, keysBase := len(v.keyBuf), len(v.keys)
+		defer func() {
+			v.keyBuf = v.keyBuf[:kbase]
+			v.keys = v.keys[:keysBase]
+		}()
 		for ord := 0; q < len(d) && d[q] == '"' && !v.bad; ord++ {
 			kStart := q
-			kEnd, _ := v.scanString(q)
+			kEnd, fl := v.scanString(q)
+			// a repeated key needs last-wins handling (dedup mode)
+			mark := len(v.buf)
+			key := v.strBytes(kStart, kEnd, fl)
+			for _, k := range v.keys[keysBase:] {
+				if string(v.keyBuf[k.start:k.end]) == string(key) {
+					v.dup = true
+				}
+			}
+			ks := len(v.keyBuf)
+			v.keyBuf = append(v.keyBuf, key...)
+			v.keys = append(v.keys, span{ks, len(v.keyBuf)})
+			v.buf = v.buf[:mark]
 			q = v.ws(kEnd)
 			q = v.ws(q + 1) // past ':' (syntax already checked by the main scan)
 			var e int

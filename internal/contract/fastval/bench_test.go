@@ -91,12 +91,8 @@ func (w *benchWorkload) viaReference(tb testing.TB, event []byte) bool {
 }
 
 func (w *benchWorkload) viaFast(event []byte, res *Result) bool {
-	start, ok := FindMember(event, "data")
-	if !ok {
-		return false
-	}
-	_, ok = w.fast.ValidateValue(event, start, res)
-	return ok
+	_, found, ok := w.fast.ValidateMember(event, "data", res)
+	return found && ok
 }
 
 func TestReferenceEvent(t *testing.T) {

@@ -230,3 +230,49 @@ func TestDeepNesting(t *testing.T) {
 		t.Error("depth 10001 accepted; encoding/json rejects it")
 	}
 }
+
+func TestUnevaluatedWithDuplicateKeys(t *testing.T) {
+	prog := mustCompile(t, `{"unevaluatedProperties":{"type":"integer"}}`, Options{})
+	var res Result
+	if !prog.Validate([]byte(`{"a":"x","a":1}`), &res) {
+		t.Errorf("last value 1 is an integer: %+v", res.Failures())
+	}
+	if prog.Validate([]byte(`{"a":1,"a":"x"}`), &res) {
+		t.Error("last value \"x\" is not an integer")
+	}
+}
+
+func TestValidateMember(t *testing.T) {
+	prog := mustCompile(t, `{"type":"object","required":["n"],"properties":{"n":{"type":"integer"}}}`, Options{Capture: []string{"/n"}})
+	tests := []struct {
+		name, event     string
+		found, ok, json bool
+		data            string
+	}{
+		{"valid", `{"schema":"x","data":{"n":1},"contexts":[]}`, true, true, false, `{"n":1}`},
+		{"invalid payload", `{"schema":"x","data":{"n":"1"}}`, true, false, false, `{"n":"1"}`},
+		{"last data wins", `{"data":{"n":"1"},"data":{"n":2}}`, true, true, false, `{"n":2}`},
+		{"last data loses", `{"data":{"n":2},"data":{}}`, true, false, false, `{}`},
+		{"missing", `{"schema":"x"}`, false, false, false, ""},
+		{"broken after data", `{"data":{"n":1},"x":}`, true, false, true, ""},
+		{"broken before data", `{"x":tru,"data":{"n":1}}`, false, false, true, ""},
+		{"trailing", `{"data":{"n":1}} x`, true, false, true, ""},
+		{"not an object", `[1]`, false, false, false, ""},
+		{"escaped key", `{"d\u0061ta":{"n":1}}`, true, true, false, `{"n":1}`},
+	}
+	var res Result
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			span, found, ok := prog.ValidateMember([]byte(tt.event), "data", &res)
+			if found != tt.found || ok != tt.ok || res.InvalidJSON() != tt.json {
+				t.Fatalf("found %v ok %v invalidJSON %v, want %v %v %v (%+v)", found, ok, res.InvalidJSON(), tt.found, tt.ok, tt.json, res.Failures())
+			}
+			if tt.data != "" && tt.event[span.Start:span.End] != tt.data {
+				t.Errorf("span %q, want %q", tt.event[span.Start:span.End], tt.data)
+			}
+			if !tt.json && found && ok != (res.Failures() == nil) {
+				t.Errorf("failures %+v with ok %v", res.Failures(), ok)
+			}
+		})
+	}
+}

@@ -463,3 +463,96 @@ func FindMember(data []byte, key string) (int, bool) {
 	}
 	return 0, false
 }
+
+// ValidateMember validates the value of member key of the JSON object in data,
+// the way the reference sees it after decoding the whole document: the whole
+// document must be valid JSON, and when key repeats its last value counts. It
+// returns the value's span and whether the member exists; when it does not,
+// ok is false and res holds no failures (the caller decides what a missing
+// payload means). This is how the collector validates a self-describing
+// event's "data" in one pass.
+func (p *Program) ValidateMember(data []byte, key string, res *Result) (val Span, found, ok bool) {
+	var v vm
+	v.data = data
+	d := data
+	invalid := func(at int, msg string) (Span, bool, bool) {
+		if !v.bad {
+			v.syntaxAt(at, msg)
+		}
+		res.failures = append(res.failures[:0], Failure{
+			Keyword: "$json",
+			Message: fmt.Sprintf("invalid JSON at offset %d: %s", v.badPos, v.badMsg),
+		})
+		res.valid, res.invalidJ = false, true
+		return Span{}, found, false
+	}
+	q := v.ws(0)
+	if q >= len(d) || d[q] != '{' {
+		if q < len(d) {
+			// not an object: still report invalid JSON if it is not JSON at all
+			end := v.ws(v.skip(q, nil))
+			if v.bad || end != len(d) {
+				return invalid(end, "after top-level value")
+			}
+		} else {
+			return invalid(q, "looking for beginning of value")
+		}
+		res.failures, res.valid, res.invalidJ = res.failures[:0], false, false
+		return Span{}, false, false
+	}
+	q = v.ws(q + 1)
+	valid := false
+	if q < len(d) && d[q] == '}' {
+		q++
+	} else {
+		for {
+			if q >= len(d) || d[q] != '"' {
+				return invalid(q, "looking for beginning of object key string")
+			}
+			kStart := q
+			kEnd, fl := v.scanString(q)
+			if v.bad {
+				return invalid(kEnd, "")
+			}
+			q = v.ws(kEnd)
+			if q >= len(d) || d[q] != ':' {
+				return invalid(q, "after object key")
+			}
+			q = v.ws(q + 1)
+			var end int
+			if string(v.strBytes(kStart, kEnd, fl)) == key {
+				v.buf = v.buf[:0]
+				found = true
+				end, valid = p.ValidateValue(data, q, res)
+				if res.invalidJ {
+					return Span{}, found, false
+				}
+				val = Span{Start: q, End: end}
+			} else {
+				v.buf = v.buf[:0]
+				end = v.skip(q, nil)
+				if v.bad {
+					return invalid(end, "")
+				}
+			}
+			q = v.ws(end)
+			if q < len(d) && d[q] == ',' {
+				q = v.ws(q + 1)
+				continue
+			}
+			if q < len(d) && d[q] == '}' {
+				q++
+				break
+			}
+			return invalid(q, "after object key:value pair")
+		}
+	}
+	if q = v.ws(q); q != len(d) {
+		return invalid(q, "after top-level value")
+	}
+	if !found {
+		res.failures, res.valid, res.invalidJ = res.failures[:0], false, false
+		return Span{}, false, false
+	}
+	return val, true, valid
+}
