@@ -99,15 +99,15 @@ func New(cfg Config, log *slog.Logger) (*Registry, error) {
 	}
 	r := &Registry{cfg: cfg, log: log, subs: map[int]func(*contract.Snapshot){}}
 	// An unlistable folder fails in load below, with a better message.
-	print, err := fingerprint(cfg.Dir)
+	fp, err := fingerprint(cfg.Dir)
 	if err != nil {
-		print = ""
+		fp = ""
 	}
 	st, err := r.load(1)
 	if err != nil {
 		return nil, err
 	}
-	r.lastPrint = print
+	r.lastPrint = fp
 	r.cur.Store(st)
 	log.Info("registry loaded", "dir", cfg.Dir, "contracts", st.snap.Len(), "families", len(st.snap.Families()))
 	return r, nil
@@ -141,20 +141,20 @@ func (r *Registry) Snapshot() *contract.Snapshot { return r.cur.Load().snap }
 func (r *Registry) Reload() error {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
-	print, err := fingerprint(r.cfg.Dir)
+	fp, err := fingerprint(r.cfg.Dir)
 	if err != nil {
-		print = "" // the load fails and says why
+		fp = "" // the load fails and says why
 	}
-	return r.reloadLocked(print)
+	return r.reloadLocked(fp)
 }
 
-// reloadLocked does the work of Reload with reloadMu held; print is the folder's
+// reloadLocked does the work of Reload with reloadMu held; fp is the folder's
 // fingerprint taken before loading, so that an edit made during the load is seen
 // by the next poll.
-func (r *Registry) reloadLocked(print string) error {
+func (r *Registry) reloadLocked(fp string) error {
 	old := r.cur.Load()
 	st, err := r.load(old.gen + 1)
-	r.lastPrint = print
+	r.lastPrint = fp
 	if err != nil {
 		r.mu.Lock()
 		r.failures++

@@ -57,16 +57,16 @@ func (r *Registry) Watch(ctx context.Context) error {
 func (r *Registry) poll() bool {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
-	print, err := fingerprint(r.cfg.Dir)
+	fp, err := fingerprint(r.cfg.Dir)
 	if err != nil {
 		// Remember the failure as the fingerprint, so that it is reported once and
 		// not on every tick.
-		print = "unlistable: " + err.Error()
+		fp = "unlistable: " + err.Error()
 	}
-	if print == r.lastPrint {
+	if fp == r.lastPrint {
 		return false
 	}
-	r.logReload("file change", r.reloadLocked(print))
+	r.logReload("file change", r.reloadLocked(fp))
 	return true
 }
 
