@@ -15,6 +15,7 @@ import (
 
 	"github.com/accord-dev/accord/internal/codegen/golang"
 	"github.com/accord-dev/accord/internal/codegen/ir"
+	"github.com/accord-dev/accord/internal/codegen/python"
 	"github.com/accord-dev/accord/internal/codegen/sql"
 	"github.com/accord-dev/accord/internal/codegen/typescript"
 )
@@ -26,13 +27,14 @@ type Target string
 const (
 	TargetGo         Target = "go"
 	TargetTypeScript Target = "typescript"
+	TargetPython     Target = "python"
 	TargetSQL        Target = "sql"
 	// TargetAll generates every target, each in its own folder (sql in every dialect).
 	TargetAll Target = "all"
 )
 
 // Targets lists the targets in the order help shows them.
-var Targets = []Target{TargetGo, TargetTypeScript, TargetSQL, TargetAll}
+var Targets = []Target{TargetGo, TargetTypeScript, TargetPython, TargetSQL, TargetAll}
 
 // ParseTarget checks a target name.
 func ParseTarget(s string) (Target, error) {
@@ -71,6 +73,8 @@ func Generate(target Target, reg *ir.Registry, opts Options) (Files, error) {
 		return golang.Generate(reg, golang.Options{Package: opts.GoPackage})
 	case TargetTypeScript:
 		return typescript.Generate(reg)
+	case TargetPython:
+		return python.Generate(reg)
 	case TargetSQL:
 		d := opts.Dialect
 		if d == "" {
