@@ -9,8 +9,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -57,14 +60,28 @@ func Load(dir string) (*Set, error) {
 
 // LoadFS reads every contract of a registry held in fsys; root prefixes file names
 // in messages. Files whose path is not in the Iglu layout, symlinks and oversized
-// files are reported as problems; nothing outside fsys is ever read.
+// files are reported as problems; nothing outside fsys is ever read. Files are
+// read concurrently, so fsys must be safe for concurrent use (os.DirFS, embed.FS
+// and fstest.MapFS are).
 func LoadFS(fsys fs.FS, root string) (*Set, error) {
 	set := &Set{Root: root}
 	seen := map[Key]string{}
+	// The walk lists the files in order; they are then read and parsed in
+	// parallel, and their contracts and problems gathered in walk order.
+	type entry struct {
+		problem *Problem // a layout problem; when nil, a file to read
+
+		p, display       string
+		key              Key
+		contract         *Contract
+		contractProblems []*Problem
+	}
+	var entries []*entry
+	addProblem := func(pr *Problem) { entries = append(entries, &entry{problem: pr}) }
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		display := filepath.Join(root, filepath.FromSlash(p))
 		if err != nil {
-			set.Problems = append(set.Problems, &Problem{File: display, Rule: RuleLayout, Message: fmt.Sprintf("cannot read: %v", err)})
+			addProblem(&Problem{File: display, Rule: RuleLayout, Message: fmt.Sprintf("cannot read: %v", err)})
 			return nil
 		}
 		if p == "." {
@@ -78,12 +95,12 @@ func LoadFS(fsys fs.FS, root string) (*Set, error) {
 		}
 		depth := strings.Count(p, "/") + 1
 		if d.Type()&fs.ModeSymlink != 0 {
-			set.Problems = append(set.Problems, &Problem{File: display, Rule: RuleLayout, Message: "symlinks are not followed in a registry; copy the contract into the registry folder"})
+			addProblem(&Problem{File: display, Rule: RuleLayout, Message: "symlinks are not followed in a registry; copy the contract into the registry folder"})
 			return nil
 		}
 		if d.IsDir() {
 			if depth >= 4 {
-				set.Problems = append(set.Problems, &Problem{File: display, Rule: RuleLayout, Message: "unexpected folder: a registry holds <vendor>/<name>/jsonschema/<version> files"})
+				addProblem(&Problem{File: display, Rule: RuleLayout, Message: "unexpected folder: a registry holds <vendor>/<name>/jsonschema/<version> files"})
 				return fs.SkipDir
 			}
 			return nil
@@ -92,31 +109,53 @@ func LoadFS(fsys fs.FS, root string) (*Set, error) {
 		schemaLike := ext == ".json" || ext == ".yaml" || ext == ".yml"
 		if depth != 4 || path.Base(path.Dir(p)) != "jsonschema" {
 			if schemaLike || depth == 4 {
-				set.Problems = append(set.Problems, &Problem{File: display, Rule: RuleLayout,
+				addProblem(&Problem{File: display, Rule: RuleLayout,
 					Message: "file is not in the Iglu layout <vendor>/<name>/jsonschema/<MODEL-REVISION-ADDITION>[.json|.yaml|.yml]; move it there"})
 			}
 			return nil
 		}
 		key, err := ParsePath(p)
 		if err != nil {
-			set.Problems = append(set.Problems, &Problem{File: display, Rule: RuleLayout, Message: err.Error()})
+			addProblem(&Problem{File: display, Rule: RuleLayout, Message: err.Error()})
 			return nil
 		}
 		if prev, dup := seen[key]; dup {
-			set.Problems = append(set.Problems, &Problem{File: display, Rule: RuleLayout,
+			addProblem(&Problem{File: display, Rule: RuleLayout,
 				Message: fmt.Sprintf("%s is also defined by %s; keep one file per version", key, prev)})
 			return nil
 		}
 		seen[key] = display
-		c, problems := readContract(fsys, p, display, key)
-		set.Problems = append(set.Problems, problems...)
-		if c != nil {
-			set.Contracts = append(set.Contracts, c)
-		}
+		entries = append(entries, &entry{p: p, display: display, key: key})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("walking registry %s: %w", root, err)
+	}
+	next := make(chan *entry)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for e := range next {
+				e.contract, e.contractProblems = readContract(fsys, e.p, e.display, e.key)
+			}
+		})
+	}
+	for _, e := range entries {
+		if e.problem == nil {
+			next <- e
+		}
+	}
+	close(next)
+	wg.Wait()
+	for _, e := range entries {
+		if e.problem != nil {
+			set.Problems = append(set.Problems, e.problem)
+			continue
+		}
+		set.Problems = append(set.Problems, e.contractProblems...)
+		if e.contract != nil {
+			set.Contracts = append(set.Contracts, e.contract)
+		}
 	}
 	sort.Slice(set.Contracts, func(i, j int) bool { return keyLess(set.Contracts[i].Key, set.Contracts[j].Key) })
 	return set, nil
@@ -147,6 +186,9 @@ func readContract(fsys fs.FS, p, display string, key Key) (*Contract, []*Problem
 			Message: fmt.Sprintf("contract is %d bytes, more than the %d-byte limit; split it or move shared parts into $defs", st.Size(), MaxContractBytes)}}
 	}
 	var buf bytes.Buffer
+	if err == nil {
+		buf.Grow(int(st.Size()) + bytes.MinRead)
+	}
 	if _, err := buf.ReadFrom(limitReader{f, MaxContractBytes + 1}); err != nil {
 		return nil, []*Problem{{File: display, Rule: RuleParse, Message: fmt.Sprintf("cannot read: %v", err)}}
 	}
@@ -299,24 +341,120 @@ func decode(src []byte) (any, map[string]Pos, *Problem) {
 		return nil, nil, &Problem{Line: 1, Col: 1, Rule: RuleParse, Message: fmt.Sprintf("file holds %d YAML documents; a contract file holds exactly one", len(file.Docs))}
 	}
 	positions := map[string]Pos{}
-	if p := index(file.Docs[0].Body, "", positions, 0); p != nil {
+	doc, p := build(file.Docs[0].Body, "", positions, 0)
+	if p != nil {
 		return nil, nil, p
 	}
+	return doc, positions, nil
+}
+
+// scalar converts a YAML scalar (or any node without a fast path) to JSON values
+// the slow way: through Go values and JSON, so that numbers become json.Number
+// exactly as the JSON Schema compiler expects.
+func scalar(n ast.Node) (any, *Problem) {
 	var raw any
-	if err := yaml.NodeToValue(file.Docs[0].Body, &raw); err != nil {
-		return nil, nil, yamlProblem(err)
+	if err := yaml.NodeToValue(n, &raw); err != nil {
+		return nil, yamlProblem(err)
 	}
-	// Re-encode through JSON so numbers become json.Number, the form the schema
-	// compiler and the validators take, whatever the source format.
+	switch v := raw.(type) {
+	case nil, string, bool:
+		return v, nil
+	}
 	js, err := json.Marshal(raw)
 	if err != nil {
-		return nil, nil, &Problem{Line: 1, Col: 1, Rule: RuleParse, Message: fmt.Sprintf("contract cannot be represented as JSON: %v", err)}
+		tk := n.GetToken()
+		return nil, &Problem{Line: tk.Position.Line, Col: tk.Position.Column, Rule: RuleParse, Message: fmt.Sprintf("contract cannot be represented as JSON: %v", err)}
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
 	if err != nil {
-		return nil, nil, &Problem{Line: 1, Col: 1, Rule: RuleParse, Message: fmt.Sprintf("contract cannot be represented as JSON: %v", err)}
+		return nil, &Problem{Line: 1, Col: 1, Rule: RuleParse, Message: fmt.Sprintf("contract cannot be represented as JSON: %v", err)}
 	}
-	return doc, positions, nil
+	return v, nil
+}
+
+// build converts a YAML document into JSON values in one pass, recording the
+// position of every mapping key and sequence item, and refusing YAML features that
+// have no JSON meaning or could expand without bound. Mappings, sequences and
+// strings, nearly all of a contract, are converted directly; other scalars go
+// through scalar.
+func build(n ast.Node, pointer string, out map[string]Pos, depth int) (any, *Problem) {
+	if n == nil {
+		return nil, nil
+	}
+	if depth > maxDepth {
+		tk := n.GetToken()
+		return nil, &Problem{Line: tk.Position.Line, Col: tk.Position.Column, Pointer: pointer, Rule: RuleParse,
+			Message: fmt.Sprintf("contract is nested more than %d levels deep; flatten it or use $defs", maxDepth)}
+	}
+	switch v := n.(type) {
+	case *ast.AnchorNode, *ast.AliasNode, *ast.MergeKeyNode:
+		tk := n.GetToken()
+		return nil, &Problem{Line: tk.Position.Line, Col: tk.Position.Column, Pointer: pointer, Rule: RuleParse,
+			Message: "YAML anchors, aliases and merge keys are not allowed in contracts; write the value out or share it with $defs and $ref"}
+	case *ast.TagNode:
+		if p := index(v.Value, pointer, out, depth+1); p != nil {
+			return nil, p
+		}
+		return scalar(v)
+	case *ast.MappingNode:
+		m := make(map[string]any, len(v.Values))
+		for _, mv := range v.Values {
+			if p := buildPair(mv, pointer, m, out, depth); p != nil {
+				return nil, p
+			}
+		}
+		return m, nil
+	case *ast.MappingValueNode:
+		m := make(map[string]any, 1)
+		if p := buildPair(v, pointer, m, out, depth); p != nil {
+			return nil, p
+		}
+		return m, nil
+	case *ast.SequenceNode:
+		list := make([]any, len(v.Values))
+		for i, item := range v.Values {
+			child := pointer + "/" + strconv.Itoa(i)
+			if item != nil {
+				tk := item.GetToken()
+				out[child] = Pos{Line: tk.Position.Line, Col: tk.Position.Column}
+			}
+			val, p := build(item, child, out, depth+1)
+			if p != nil {
+				return nil, p
+			}
+			list[i] = val
+		}
+		return list, nil
+	case *ast.StringNode:
+		return v.Value, nil
+	case *ast.NullNode:
+		return nil, nil
+	}
+	return scalar(n)
+}
+
+func buildPair(mv *ast.MappingValueNode, pointer string, m map[string]any, out map[string]Pos, depth int) *Problem {
+	if _, isMerge := mv.Key.(*ast.MergeKeyNode); isMerge {
+		tk := mv.Key.GetToken()
+		return &Problem{Line: tk.Position.Line, Col: tk.Position.Column, Pointer: pointer, Rule: RuleParse,
+			Message: "YAML merge keys are not allowed in contracts; write the value out or use $defs and $ref"}
+	}
+	var key string
+	if sk, ok := mv.Key.(*ast.StringNode); ok {
+		key = sk.Value
+	} else if err := yaml.NodeToValue(mv.Key, &key); err != nil {
+		tk := mv.Key.GetToken()
+		return &Problem{Line: tk.Position.Line, Col: tk.Position.Column, Pointer: pointer, Rule: RuleParse, Message: "mapping keys must be strings"}
+	}
+	child := pointer + "/" + escape(key)
+	tk := mv.Key.GetToken()
+	out[child] = Pos{Line: tk.Position.Line, Col: tk.Position.Column}
+	val, p := build(mv.Value, child, out, depth+1)
+	if p != nil {
+		return p
+	}
+	m[key] = val
+	return nil
 }
 
 func utf8Valid(b []byte) bool {
