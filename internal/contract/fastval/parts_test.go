@@ -161,7 +161,11 @@ func FuzzStringDecoding(f *testing.F) {
 		var v vm
 		v.data = lit
 		end, fl := v.scanString(0)
-		if v.bad || end != len(lit) {
+		if !v.bad && v.ws(end) != len(lit) {
+			// encoding/json wants nothing but whitespace after the value
+			v.syntax(end, "after top-level value")
+		}
+		if v.bad {
 			if werr == nil {
 				t.Fatalf("%q: scan failed (%s) but encoding/json decodes %q", lit, v.badMsg, want)
 			}
