@@ -16,23 +16,23 @@ import (
 )
 
 // Buckets of the embedded store. Keys are fixed-size binary; nothing in any bucket is
-// a subject, a controller or a value in plain text.
+// a subject, a controller or a value in plain text. A subject costs two rows (pairs and
+// keys) and each token one; see docs/vault.md for the sizes.
 var (
 	bucketMeta      = []byte("meta")      // "fingerprint" -> master key fingerprint
-	bucketKeys      = []byte("keys")      // key id -> pair id || wrapped key
-	bucketPairs     = []byte("pairs")     // pair id -> key id
-	bucketSubjects  = []byte("subjects")  // subject id || key id -> ""
-	bucketTokens    = []byte("tokens")    // key id || mac -> sealed value
+	bucketPairs     = []byte("pairs")     // pair id (subject id || tag) -> key id
+	bucketKeys      = []byte("keys")      // key id -> wrapped key
+	bucketTokens    = []byte("tokens")    // key id || 8-byte MAC prefix -> sealed value
 	bucketForgotten = []byte("forgotten") // key id -> "" (tombstone)
 	bucketAudit     = []byte("audit")     // big-endian seq -> JSON AuditEntry
 
 	metaFingerprint = []byte("fingerprint")
 )
 
-// tokensFillPercent packs the tokens bucket, by far the largest, denser than bbolt's
-// default of 0.5. Its keys are random (they start with a random key id), so a page
-// split leaves room that later inserts fill.
-const tokensFillPercent = 0.9
+// tokenMACPrefix is how much of a token's MAC the tokens bucket keys by: enough to
+// tell apart the few values of one subject (a collision has odds of 2^-64 per pair
+// of values and shows as errValueMismatch), 8 bytes shorter than the whole MAC.
+const tokenMACPrefix = 8
 
 // maxWriteBatch bounds the writes that share one transaction (and one fsync).
 const maxWriteBatch = 256
@@ -95,7 +95,7 @@ func OpenBolt(path string, opts BoltOptions) (*BoltStore, error) {
 		return nil, fmt.Errorf("opening the vault file %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketKeys, bucketPairs, bucketSubjects, bucketTokens, bucketForgotten, bucketAudit} {
+		for _, b := range [][]byte{bucketMeta, bucketPairs, bucketKeys, bucketTokens, bucketForgotten, bucketAudit} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("creating bucket %s: %w", b, err)
 			}
@@ -314,19 +314,20 @@ func (s *BoltStore) BindMasterKey(ctx context.Context, fingerprint []byte) error
 	return nil
 }
 
-func keyRecordFrom(id []byte, v []byte) (KeyRecord, error) {
+// keyRecord reads the key of id from tx.
+func keyRecord(tx *bolt.Tx, id []byte, pair []byte) (KeyRecord, error) {
 	var rec KeyRecord
-	if len(v) != len(rec.Pair)+wrappedKeyLen {
-		return rec, fmt.Errorf("key %x: stored record is %d bytes, want %d", id, len(v), len(rec.Pair)+wrappedKeyLen)
+	v := tx.Bucket(bucketKeys).Get(id)
+	if v == nil || len(id) != len(rec.ID) {
+		return rec, fmt.Errorf("the pair index names key %x, which does not exist", id)
 	}
 	copy(rec.ID[:], id)
-	copy(rec.Pair[:], v)
-	rec.Wrapped = bytes.Clone(v[len(rec.Pair):])
+	copy(rec.Pair[:], pair)
+	rec.Wrapped = bytes.Clone(v)
 	return rec, nil
 }
 
-// KeyByPair implements Store. The returned record's Subject is left zero: the
-// embedded store does not need it and does not keep it per key.
+// KeyByPair implements Store.
 func (s *BoltStore) KeyByPair(ctx context.Context, pair PairID) (KeyRecord, error) {
 	var rec KeyRecord
 	err := s.view(ctx, func(tx *bolt.Tx) error {
@@ -334,12 +335,8 @@ func (s *BoltStore) KeyByPair(ctx context.Context, pair PairID) (KeyRecord, erro
 		if id == nil {
 			return ErrNotFound
 		}
-		v := tx.Bucket(bucketKeys).Get(id)
-		if v == nil {
-			return fmt.Errorf("pair index names key %x, which does not exist", id)
-		}
 		var err error
-		rec, err = keyRecordFrom(id, v)
+		rec, err = keyRecord(tx, id, pair[:])
 		return err
 	})
 	return rec, err
@@ -354,22 +351,17 @@ func (s *BoltStore) CreateKey(ctx context.Context, rec KeyRecord, mappings []Map
 		keys, pairs := tx.Bucket(bucketKeys), tx.Bucket(bucketPairs)
 		if id := pairs.Get(rec.Pair[:]); id != nil {
 			var err error
-			live, err = keyRecordFrom(id, keys.Get(id))
+			live, err = keyRecord(tx, id, rec.Pair[:])
 			return err
 		}
 		if keys.Get(rec.ID[:]) != nil || tx.Bucket(bucketForgotten).Get(rec.ID[:]) != nil {
 			taken = true
 			return nil
 		}
-		v := make([]byte, 0, len(rec.Pair)+len(rec.Wrapped))
-		v = append(append(v, rec.Pair[:]...), rec.Wrapped...)
-		if err := keys.Put(rec.ID[:], v); err != nil {
+		if err := keys.Put(rec.ID[:], rec.Wrapped); err != nil {
 			return err
 		}
 		if err := pairs.Put(rec.Pair[:], rec.ID[:]); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketSubjects).Put(subjectKey(rec.Subject, rec.ID), nil); err != nil {
 			return err
 		}
 		if err := putMappings(tx, rec.ID, mappings); err != nil {
@@ -387,14 +379,9 @@ func (s *BoltStore) CreateKey(ctx context.Context, rec KeyRecord, mappings []Map
 	return live, nil
 }
 
-func subjectKey(subject SubjectID, id KeyID) []byte {
-	k := make([]byte, 0, len(subject)+len(id))
-	return append(append(k, subject[:]...), id[:]...)
-}
-
 func tokenKey(id KeyID, mac MAC) []byte {
-	k := make([]byte, 0, len(id)+len(mac))
-	return append(append(k, id[:]...), mac[:]...)
+	k := make([]byte, 0, len(id)+tokenMACPrefix)
+	return append(append(k, id[:]...), mac[:tokenMACPrefix]...)
 }
 
 // liveErr says why key id is not live.
@@ -442,7 +429,6 @@ func (s *BoltStore) PutMappings(ctx context.Context, id KeyID, mappings []Mappin
 // putMappings stores the mappings not stored yet under key id.
 func putMappings(tx *bolt.Tx, id KeyID, mappings []Mapping) error {
 	b := tx.Bucket(bucketTokens)
-	b.FillPercent = tokensFillPercent
 	for _, m := range mappings {
 		k := tokenKey(id, m.MAC)
 		if b.Get(k) != nil {
@@ -464,10 +450,9 @@ func (s *BoltStore) Mappings(ctx context.Context, id KeyID, macs []MAC) (KeyReco
 		if v == nil {
 			return liveErr(tx, id)
 		}
-		var err error
-		if rec, err = keyRecordFrom(id[:], v); err != nil {
-			return err
-		}
+		// The embedded store does not keep the pair of a key by its id (a forget
+		// finds keys through the pair index): rec.Pair is left zero.
+		rec = KeyRecord{ID: id, Wrapped: bytes.Clone(v)}
 		b := tx.Bucket(bucketTokens)
 		sealed = make([][]byte, len(macs))
 		for i, m := range macs {
@@ -480,35 +465,34 @@ func (s *BoltStore) Mappings(ctx context.Context, id KeyID, macs []MAC) (KeyReco
 	return rec, sealed, err
 }
 
-// Forget implements Store.
+// Forget implements Store. The keys of a subject are the pair index entries that
+// start with its SubjectID.
 func (s *BoltStore) Forget(ctx context.Context, req ForgetRequest) (ForgetOutcome, error) {
 	var out ForgetOutcome
 	err := s.write(ctx, true, func(tx *bolt.Tx) error {
 		out = ForgetOutcome{}
-		keys, pairs, subjects := tx.Bucket(bucketKeys), tx.Bucket(bucketPairs), tx.Bucket(bucketSubjects)
+		pairs := tx.Bucket(bucketPairs)
+		var doomedPairs [][]byte
 		if req.Pair != nil {
 			if id := pairs.Get(req.Pair[:]); id != nil {
+				doomedPairs = append(doomedPairs, req.Pair[:])
 				out.Keys = append(out.Keys, KeyID(id))
 			}
 		} else {
-			c := subjects.Cursor()
-			for k, _ := c.Seek(req.Subject[:]); k != nil && bytes.HasPrefix(k, req.Subject[:]); k, _ = c.Next() {
-				out.Keys = append(out.Keys, KeyID(k[len(req.Subject):]))
+			c := pairs.Cursor()
+			for k, id := c.Seek(req.Subject[:]); k != nil && bytes.HasPrefix(k, req.Subject[:]); k, id = c.Next() {
+				doomedPairs = append(doomedPairs, bytes.Clone(k))
+				out.Keys = append(out.Keys, KeyID(id))
 			}
 		}
-		tokens, forgotten := tx.Bucket(bucketTokens), tx.Bucket(bucketForgotten)
+		for _, p := range doomedPairs {
+			if err := pairs.Delete(p); err != nil {
+				return err
+			}
+		}
+		keys, tokens, forgotten := tx.Bucket(bucketKeys), tx.Bucket(bucketTokens), tx.Bucket(bucketForgotten)
 		for _, id := range out.Keys {
-			v := keys.Get(id[:])
-			if v == nil {
-				return fmt.Errorf("subject index names key %s, which does not exist", id)
-			}
-			if err := pairs.Delete(v[:len(PairID{})]); err != nil {
-				return err
-			}
 			if err := keys.Delete(id[:]); err != nil {
-				return err
-			}
-			if err := subjects.Delete(subjectKey(req.Subject, id)); err != nil {
 				return err
 			}
 			var doomed [][]byte

@@ -24,12 +24,16 @@ const pairKeyLen = 32
 // random nonce, the 32-byte key and the 16-byte GCM tag.
 const wrappedKeyLen = 12 + pairKeyLen + 16
 
-// PairID is a keyed hash of a (controller, subject) pair: how a store finds the key of
-// a pair without ever holding the controller or the subject.
-type PairID [16]byte
+// PairID names a (controller, subject) pair without holding either: the subject's
+// SubjectID followed by 8 bytes of a keyed hash of both. Starting with the SubjectID
+// lets a store find every key of a subject (Forget under all controllers) with a
+// prefix scan, and needs no separate subject index.
+type PairID [24]byte
 
-// SubjectID is a keyed hash of a subject alone: the index that lets Forget find the
-// keys of one subject under every controller.
+// Subject returns the SubjectID that pair starts with.
+func (p PairID) Subject() SubjectID { return SubjectID(p[:len(SubjectID{})]) }
+
+// SubjectID is a keyed hash of a subject alone.
 type SubjectID [16]byte
 
 // secrets are the keys derived from the master key, one per purpose, so that no
@@ -96,10 +100,12 @@ func lengthPrefixed(h hash.Hash, parts ...string) {
 }
 
 func (s *secrets) pairID(controller, subject string) PairID {
+	var id PairID
+	sid := s.subjectID(subject)
+	n := copy(id[:], sid[:])
 	h := hmac.New(sha256.New, s.pair)
 	lengthPrefixed(h, controller, subject)
-	var id PairID
-	copy(id[:], h.Sum(nil))
+	copy(id[n:], h.Sum(nil))
 	return id
 }
 
@@ -235,30 +241,37 @@ func (k *pairKey) markStored(macs []MAC) {
 	k.stored.Store(&next)
 }
 
-// seal encrypts value for the store with AES-256-GCM. The nonce is the token's MAC, so
-// the same value always seals to the same bytes and two values share a nonce only if
-// their 96-bit MAC prefixes collide (a SIV construction: deterministic by design,
-// since tokens are). The token is bound as additional data.
+// seal encrypts value for the store: AES-256-CTR under the value encryption key, with
+// the token's MAC as the initial counter block. This is the SIV construction
+// (Rogaway and Shrimpton's deterministic authenticated encryption, as in RFC 5297
+// with HMAC-SHA256 in place of S2V): the MAC of the plaintext is both the IV and the
+// authenticator, so the same value always seals to the same bytes, the sealed value is
+// no longer than the value, and open detects any change by recomputing the MAC.
 func (k *pairKey) seal(t Token, value string) ([]byte, error) {
-	aead, err := newGCM(k.enc)
+	block, err := aes.NewCipher(k.enc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("creating the AES cipher: %w", err)
 	}
-	return aead.Seal(nil, t.MAC[:aead.NonceSize()], []byte(value), t.aad()), nil
+	out := make([]byte, len(value))
+	cipher.NewCTR(block, t.MAC[:]).XORKeyStream(out, []byte(value))
+	return out, nil
 }
+
+// errValueMismatch means a stored value does not decrypt to a value whose MAC is the
+// token's: the store was altered, or (with odds of 2^-64 per pair of values of one
+// subject) two values share the 8-byte MAC prefix the embedded store indexes by.
+var errValueMismatch = errors.New("the stored value does not match the token")
 
 // open decrypts a stored value and checks that it is the value of t.
 func (k *pairKey) open(t Token, sealed []byte) (string, error) {
-	aead, err := newGCM(k.enc)
+	block, err := aes.NewCipher(k.enc)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("creating the AES cipher: %w", err)
 	}
-	plain, err := aead.Open(nil, t.MAC[:aead.NonceSize()], sealed, t.aad())
-	if err != nil {
-		return "", fmt.Errorf("opening the value of a token under key %s: %w", k.id, ErrWrongMasterKey)
-	}
-	if got, _ := k.token(string(plain)); got.MAC != t.MAC {
-		return "", fmt.Errorf("opening the value of a token under key %s: value does not match the token", k.id)
+	plain := make([]byte, len(sealed))
+	cipher.NewCTR(block, t.MAC[:]).XORKeyStream(plain, sealed)
+	if got := k.mac(string(plain)); !hmac.Equal(got[:], t.MAC[:]) {
+		return "", errValueMismatch
 	}
 	return string(plain), nil
 }

@@ -72,3 +72,49 @@ func BenchmarkCacheGet(b *testing.B) {
 		c.get(s, 1)
 	}
 }
+
+func TestSealOpen(t *testing.T) {
+	k, err := newPairKey(KeyID{1}, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := newPairKey(KeyID{1}, []byte("another key, another key, anoth!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, value := range []string{"", "a", "alice@example.com", strings.Repeat("x", 1000)} {
+		tok, _ := k.token(value)
+		sealed, err := k.seal(tok, value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sealed) != len(value) {
+			t.Errorf("sealed %d bytes into %d", len(value), len(sealed))
+		}
+		if len(value) > 4 && strings.Contains(string(sealed), value[:4]) {
+			t.Errorf("the sealed value holds the plaintext")
+		}
+		again, err := k.seal(tok, value)
+		if err != nil || string(again) != string(sealed) {
+			t.Errorf("sealing is not deterministic")
+		}
+		if got, err := k.open(tok, sealed); err != nil || got != value {
+			t.Errorf("open = %q, %v; want the value", got, err)
+		}
+		if _, err := other.open(tok, sealed); err != errValueMismatch {
+			t.Errorf("open under another key: %v, want errValueMismatch", err)
+		}
+		if len(sealed) > 0 {
+			tampered := []byte(string(sealed))
+			tampered[len(tampered)/2] ^= 1
+			if _, err := k.open(tok, tampered); err != errValueMismatch {
+				t.Errorf("open of a tampered value: %v, want errValueMismatch", err)
+			}
+		}
+		moved := tok
+		moved.MAC[15] ^= 1
+		if _, err := k.open(moved, sealed); err != errValueMismatch && len(value) > 0 {
+			t.Errorf("open under another token: %v, want errValueMismatch", err)
+		}
+	}
+}

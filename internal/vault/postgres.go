@@ -80,17 +80,17 @@ func newQueries(schema string) queries {
 	t := func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }
 	keys, tokens, forgotten, audit, meta := t("keys"), t("tokens"), t("forgotten"), t("audit"), t("meta")
 	return queries{
-		keyByPair: `SELECT id, subject, wrapped FROM ` + keys + ` WHERE pair = $1`,
+		keyByPair: `SELECT id, wrapped FROM ` + keys + ` WHERE pair = $1`,
 		createKey: `WITH ins AS (
 			INSERT INTO ` + keys + ` (id, pair, subject, wrapped)
 			SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM ` + forgotten + ` WHERE id = $1)
 			ON CONFLICT DO NOTHING RETURNING 1)
 			SELECT count(*) FROM ins`,
-		keyByIDAfterConflict: `SELECT id, subject, wrapped FROM ` + keys + ` WHERE pair = $1`,
+		keyByIDAfterConflict: `SELECT id, wrapped FROM ` + keys + ` WHERE pair = $1`,
 		putMappings: `INSERT INTO ` + tokens + ` (key_id, mac, sealed)
 			SELECT $1, u.mac, u.sealed FROM unnest($2::bytea[], $3::bytea[]) AS u(mac, sealed)
 			ON CONFLICT DO NOTHING`,
-		mappings: `SELECT k.pair, k.subject, k.wrapped, t.mac, t.sealed FROM ` + keys + ` k
+		mappings: `SELECT k.pair, k.wrapped, t.mac, t.sealed FROM ` + keys + ` k
 			LEFT JOIN ` + tokens + ` t ON t.key_id = k.id AND t.mac = ANY($2::bytea[])
 			WHERE k.id = $1`,
 		isForgotten:       `SELECT EXISTS (SELECT 1 FROM ` + forgotten + ` WHERE id = $1)`,
@@ -200,15 +200,14 @@ func (s *PostgresStore) BindMasterKey(ctx context.Context, fingerprint []byte) e
 
 func scanKey(row pgx.Row, pair PairID) (KeyRecord, error) {
 	rec := KeyRecord{Pair: pair}
-	var id, subject []byte
-	if err := row.Scan(&id, &subject, &rec.Wrapped); err != nil {
+	var id []byte
+	if err := row.Scan(&id, &rec.Wrapped); err != nil {
 		return rec, err
 	}
-	if len(id) != len(rec.ID) || len(subject) != len(rec.Subject) {
-		return rec, fmt.Errorf("key row has a %d-byte id and a %d-byte subject", len(id), len(subject))
+	if len(id) != len(rec.ID) {
+		return rec, fmt.Errorf("key row has a %d-byte id", len(id))
 	}
 	copy(rec.ID[:], id)
-	copy(rec.Subject[:], subject)
 	return rec, nil
 }
 
@@ -230,7 +229,8 @@ func (s *PostgresStore) KeyByPair(ctx context.Context, pair PairID) (KeyRecord, 
 func (s *PostgresStore) CreateKey(ctx context.Context, rec KeyRecord, mappings []Mapping) (KeyRecord, error) {
 	var inserted int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, s.q.createKey, rec.ID[:], rec.Pair[:], rec.Subject[:], rec.Wrapped).Scan(&inserted); err != nil {
+		subject := rec.Pair.Subject()
+		if err := tx.QueryRow(ctx, s.q.createKey, rec.ID[:], rec.Pair[:], subject[:], rec.Wrapped).Scan(&inserted); err != nil {
 			return err
 		}
 		if inserted == 0 || len(mappings) == 0 {
@@ -308,12 +308,11 @@ func (s *PostgresStore) Mappings(ctx context.Context, id KeyID, macs []MAC) (Key
 	found := map[MAC][]byte{}
 	n := 0
 	for rows.Next() {
-		var pair, subject, mac, sealed []byte
-		if err := rows.Scan(&pair, &subject, &rec.Wrapped, &mac, &sealed); err != nil {
+		var pair, mac, sealed []byte
+		if err := rows.Scan(&pair, &rec.Wrapped, &mac, &sealed); err != nil {
 			return KeyRecord{}, nil, fmt.Errorf("reading tokens: %w", err)
 		}
 		copy(rec.Pair[:], pair)
-		copy(rec.Subject[:], subject)
 		if len(mac) == macLen {
 			found[MAC(mac)] = sealed
 		}

@@ -23,23 +23,23 @@ var (
 )
 
 // KeyRecord is one (controller, subject) key as a store holds it: the key itself is
-// sealed under the master key, and the pair and subject appear only as keyed hashes.
+// sealed under the master key, and the pair appears only as keyed hashes.
 type KeyRecord struct {
 	ID      KeyID
 	Pair    PairID
-	Subject SubjectID
 	Wrapped []byte
 }
 
-// Mapping is one stored token: its MAC and its value sealed under the pair key.
+// Mapping is one stored token: its MAC and its value sealed under the pair key. A
+// store may index mappings by a prefix of the MAC of at least 8 bytes.
 type Mapping struct {
 	MAC    MAC
 	Sealed []byte
 }
 
-// ForgetRequest names the keys to destroy: the key of one pair when Pair is set, or
-// every key of Subject otherwise. Audit is appended in the same transaction, with
-// Keys and Tokens filled in by the store.
+// ForgetRequest names the keys to destroy: the key of one pair when Pair is set (its
+// Subject() is then Subject), or every key of Subject otherwise. Audit is appended in
+// the same transaction, with Keys and Tokens filled in by the store.
 type ForgetRequest struct {
 	Subject SubjectID
 	Pair    *PairID
@@ -118,8 +118,8 @@ type Store interface {
 	// when the key was destroyed and ErrNotFound when it never existed.
 	Mappings(ctx context.Context, id KeyID, macs []MAC) (KeyRecord, [][]byte, error)
 
-	// Forget destroys the keys named by req, their mappings and their pair and subject
-	// index entries, leaves a tombstone per key id, and appends req.Audit, all in one
+	// Forget destroys the keys named by req, their mappings and their pair index
+	// entries, leaves a tombstone per key id, and appends req.Audit, all in one
 	// transaction. Forgetting a subject that has no key is not an error.
 	Forget(ctx context.Context, req ForgetRequest) (ForgetOutcome, error)
 

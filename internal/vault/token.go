@@ -61,16 +61,6 @@ func (t Token) appendTo(buf *[TokenLen]byte) {
 	tokenEncoding.Encode(buf[len(TokenPrefix):], raw[:])
 }
 
-// aad returns the token's binary form, bound as additional data to the encrypted
-// value so that a ciphertext cannot be moved to another token.
-func (t Token) aad() []byte {
-	raw := make([]byte, tokenRawLen)
-	raw[0] = tokenVersion
-	copy(raw[1:], t.Key[:])
-	copy(raw[1+keyIDLen:], t.MAC[:])
-	return raw
-}
-
 // ErrMalformedToken is returned (wrapped) for a string that is not a token in the
 // format described in docs/vault.md.
 var ErrMalformedToken = errors.New("malformed token")

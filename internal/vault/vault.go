@@ -343,7 +343,6 @@ const maxKeyIDAttempts = 4
 // with it. When another caller created the pair's key first, it returns that key's
 // entry instead, and the caller stores the mappings under it.
 func (v *Vault) createEntry(ctx context.Context, s scope, pair PairID, values []string, epoch uint64, expires int64) (*cacheEntry, error) {
-	subject := v.secrets.subjectID(s.subject)
 	for range maxKeyIDAttempts {
 		id, err := randomKeyID()
 		if err != nil {
@@ -365,7 +364,7 @@ func (v *Vault) createEntry(ctx context.Context, s scope, pair PairID, values []
 		if err != nil {
 			return nil, err
 		}
-		rec, err := v.store.CreateKey(ctx, KeyRecord{ID: id, Pair: pair, Subject: subject, Wrapped: wrapped}, mappings)
+		rec, err := v.store.CreateKey(ctx, KeyRecord{ID: id, Pair: pair, Wrapped: wrapped}, mappings)
 		if errors.Is(err, ErrKeyIDTaken) {
 			continue
 		}
@@ -452,7 +451,8 @@ func (v *Vault) Detokenize(ctx context.Context, actor string, tokens []string) (
 			}
 			val, err := k.open(parsed[i], sealed[j])
 			if err != nil {
-				return nil, err
+				out[i].Err = fmt.Errorf("%w: %w", ErrUnknownToken, err)
+				continue
 			}
 			out[i].Value = val
 			resolved++

@@ -461,7 +461,7 @@ func testStoreRaces(t *testing.T, h *harness) {
 	if err := s.BindMasterKey(ctx, []byte("fingerprint-1")); err != nil {
 		t.Fatalf("BindMasterKey: %v", err)
 	}
-	rec := vault.KeyRecord{ID: vault.KeyID{1}, Pair: vault.PairID{2}, Subject: vault.SubjectID{3}, Wrapped: make([]byte, 60)}
+	rec := vault.KeyRecord{ID: vault.KeyID{1}, Pair: vault.PairID{2}, Wrapped: make([]byte, 60)}
 	m := vault.Mapping{MAC: vault.MAC{5}, Sealed: []byte("sealed")}
 	got, err := s.CreateKey(ctx, rec, []vault.Mapping{m})
 	if err != nil || got.ID != rec.ID {
@@ -491,7 +491,7 @@ func testStoreRaces(t *testing.T, h *harness) {
 	if err := s.PutMappings(ctx, rec.ID, []vault.Mapping{m, m}); err != nil {
 		t.Fatalf("PutMappings: %v", err)
 	}
-	if _, err := s.Forget(ctx, vault.ForgetRequest{Subject: rec.Subject, Pair: &rec.Pair, Audit: vault.AuditEntry{Actor: "test", Action: vault.ActionForget}}); err != nil {
+	if _, err := s.Forget(ctx, vault.ForgetRequest{Subject: rec.Pair.Subject(), Pair: &rec.Pair, Audit: vault.AuditEntry{Actor: "test", Action: vault.ActionForget}}); err != nil {
 		t.Fatalf("Forget: %v", err)
 	}
 	if err := s.PutMappings(ctx, rec.ID, []vault.Mapping{m}); !errors.Is(err, vault.ErrForgotten) {
@@ -500,7 +500,7 @@ func testStoreRaces(t *testing.T, h *harness) {
 	if err := s.PutMappings(ctx, vault.KeyID{7}, []vault.Mapping{m}); !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("PutMappings under an unknown key: got %v, want ErrNotFound", err)
 	}
-	if _, err := s.CreateKey(ctx, vault.KeyRecord{ID: rec.ID, Pair: vault.PairID{8}, Subject: rec.Subject, Wrapped: rec.Wrapped}, nil); !errors.Is(err, vault.ErrKeyIDTaken) {
+	if _, err := s.CreateKey(ctx, vault.KeyRecord{ID: rec.ID, Pair: vault.PairID{8}, Wrapped: rec.Wrapped}, nil); !errors.Is(err, vault.ErrKeyIDTaken) {
 		t.Errorf("CreateKey reusing a forgotten id: got %v, want ErrKeyIDTaken", err)
 	}
 	if _, err := s.KeyByPair(ctx, rec.Pair); !errors.Is(err, vault.ErrNotFound) {
