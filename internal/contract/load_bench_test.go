@@ -145,15 +145,23 @@ func BenchmarkLoadCompile(b *testing.B) {
 	}
 }
 
-// cpuTime returns the CPU time the Go runtime has used (user code, GC and the
-// scheduler, all threads), as runtime/metrics estimates it on every platform.
+// cpuTime returns the CPU time the Go runtime has spent in user code, the
+// garbage collector and the scavenger (all threads, idle time excluded), as
+// runtime/metrics estimates it on every platform.
 func cpuTime() time.Duration {
-	sample := []metrics.Sample{{Name: "/cpu/classes/total:cpu-seconds"}}
-	metrics.Read(sample)
-	if sample[0].Value.Kind() != metrics.KindFloat64 {
-		return 0
+	sample := []metrics.Sample{
+		{Name: "/cpu/classes/user:cpu-seconds"},
+		{Name: "/cpu/classes/gc/total:cpu-seconds"},
+		{Name: "/cpu/classes/scavenge/total:cpu-seconds"},
 	}
-	return time.Duration(sample[0].Value.Float64() * float64(time.Second))
+	metrics.Read(sample)
+	var total float64
+	for _, s := range sample {
+		if s.Value.Kind() == metrics.KindFloat64 {
+			total += s.Value.Float64()
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }
 
 // resetPeakRSS resets the kernel's high-water mark of the process's resident set
