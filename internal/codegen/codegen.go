@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/accord-dev/accord/internal/codegen/dbt"
+	"github.com/accord-dev/accord/internal/codegen/export"
 	"github.com/accord-dev/accord/internal/codegen/golang"
 	"github.com/accord-dev/accord/internal/codegen/ir"
 	"github.com/accord-dev/accord/internal/codegen/python"
@@ -29,12 +31,15 @@ const (
 	TargetTypeScript Target = "typescript"
 	TargetPython     Target = "python"
 	TargetSQL        Target = "sql"
+	TargetDBT        Target = "dbt"
+	TargetJSONSchema Target = "jsonschema"
+	TargetODCS       Target = "odcs"
 	// TargetAll generates every target, each in its own folder (sql in every dialect).
 	TargetAll Target = "all"
 )
 
 // Targets lists the targets in the order help shows them.
-var Targets = []Target{TargetGo, TargetTypeScript, TargetPython, TargetSQL, TargetAll}
+var Targets = []Target{TargetGo, TargetTypeScript, TargetPython, TargetSQL, TargetDBT, TargetJSONSchema, TargetODCS, TargetAll}
 
 // ParseTarget checks a target name.
 func ParseTarget(s string) (Target, error) {
@@ -92,6 +97,18 @@ func Generate(target Target, reg *ir.Registry, opts Options) (Files, error) {
 			return nil, err
 		}
 		return Files{string(d) + ".sql": out}, nil
+	case TargetDBT:
+		return dbt.Generate(reg, dbt.Options{Staging: opts.Staging})
+	case TargetJSONSchema:
+		return export.JSONSchema(reg)
+	case TargetODCS:
+		return export.ODCS(reg, func(c *ir.Column) string {
+			t, err := sql.PhysicalType(sql.Postgres, c)
+			if err != nil {
+				return ""
+			}
+			return t
+		})
 	case TargetAll:
 		all := Files{}
 		for _, t := range Targets {

@@ -34,6 +34,8 @@ type Model struct {
 	Number int
 	// Versions are the keys of every version of the MODEL, oldest first.
 	Versions []contract.Key
+	// Contracts are the contract of every version, oldest first.
+	Contracts []*contract.Contract
 	// Latest is the newest version of the MODEL: the one SDKs send.
 	Latest *contract.Contract
 	// Words name the model's event type in the SDKs: the contract name's words,
@@ -127,7 +129,7 @@ func BuildContracts(contracts []*contract.Contract) (*Registry, error) {
 	for _, k := range keys {
 		versions := groups[k]
 		sort.Slice(versions, func(i, j int) bool { return versions[i].Key.Version.Compare(versions[j].Key.Version) < 0 })
-		m := &Model{Vendor: k.vendor, Name: k.name, Number: k.model, Latest: versions[len(versions)-1]}
+		m := &Model{Vendor: k.vendor, Name: k.name, Number: k.model, Contracts: versions, Latest: versions[len(versions)-1]}
 		for _, v := range versions {
 			m.Versions = append(m.Versions, v.Key)
 		}

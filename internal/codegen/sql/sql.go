@@ -58,6 +58,16 @@ func Create(reg *ir.Registry, d Dialect) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
+// PhysicalType is the column's type in dialect d, as the DDL declares it
+// (nullability aside), for exports and catalogs that show physical types.
+func PhysicalType(d Dialect, c *ir.Column) (string, error) {
+	w, err := writerFor(d)
+	if err != nil {
+		return "", err
+	}
+	return w.colType(c), nil
+}
+
 // header writes the generated-file header as SQL comments.
 func header(b *strings.Builder, target string, sources []string) {
 	for _, l := range ir.Header(target, sources) {
