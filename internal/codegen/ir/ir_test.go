@@ -158,7 +158,7 @@ func TestTypes(t *testing.T) {
 		"amount": "float64 null", "either": "json null", "anything": "json null", "tags": "list<string> not null",
 		"matrix": "list<list<float64>> not null", "meta": "json not null",
 		"line_items": "list<record<sku string, quantity int64, flags list<string>>> not null",
-		"location": "record<lat float64, lon float64> not null", "previous": "record<lat float64, lon float64> null",
+		"location":   "record<lat float64, lon float64> not null", "previous": "record<lat float64, lon float64> null",
 		"extra": "record<a string, b int64> null", "nested": "record<inner record<deep bool>> null",
 	}
 	for name, w := range want {
