@@ -137,17 +137,19 @@ func BuildContracts(contracts []*contract.Contract) (*Registry, error) {
 		if k.model > 1 {
 			m.Words = append(m.Words, "v"+strconv.Itoa(k.model))
 		}
-		m.Event = eventType(m.Latest, m.Words)
 		m.Table = buildTable(k.vendor, k.name, k.model, versions)
 		reg.Models = append(reg.Models, m)
 	}
 	disambiguate(reg.Models)
+	for _, m := range reg.Models {
+		m.Event = eventType(m.Latest, m.Words)
+	}
 	return reg, nil
 }
 
 // disambiguate puts the vendor's words in front of the words of models whose
-// words another vendor's model shares (com.acme/signup and com.other/signup give
-// acme signup... precisely [com acme signup] and [com other signup]).
+// words another vendor's model shares: com.acme/signup and com.other/signup give
+// [com acme signup] and [com other signup].
 func disambiguate(models []*Model) {
 	vendors := map[string]map[string]bool{}
 	for _, m := range models {
@@ -160,7 +162,6 @@ func disambiguate(models []*Model) {
 	for _, m := range models {
 		if len(vendors[strings.Join(m.Words, " ")]) > 1 {
 			m.Words = append(Words(m.Vendor), m.Words...)
-			m.Event = eventType(m.Latest, m.Words)
 		}
 	}
 }
