@@ -164,6 +164,14 @@ func BenchmarkCheckout(b *testing.B) {
 			}
 		}
 	})
+	b.Run("event/scan", func(b *testing.B) {
+		// the floor: a syntax-only scan of the event, no schema
+		for b.Loop() {
+			if !syntaxOnly(w.event) {
+				b.Fatal("invalid")
+			}
+		}
+	})
 	b.Run("event/fastval", func(b *testing.B) {
 		b.ReportAllocs()
 		var res Result
@@ -196,13 +204,22 @@ func BenchmarkCheckout(b *testing.B) {
 	})
 }
 
-// BenchmarkSpeedup interleaves both validators on the reference event (so that
-// both see the same machine load) and reports santhosh ns/event divided by
-// fastval ns/event (higher is better).
+// syntaxOnly is the floor for any validator: one syntax scan of the bytes.
+func syntaxOnly(data []byte) bool {
+	var v vm
+	v.data = data
+	end := v.skip(v.ws(0), nil)
+	return !v.bad && v.ws(end) == len(data)
+}
+
+// BenchmarkSpeedup interleaves santhosh, fastval and a syntax-only scan on the
+// reference event (so that all see the same machine load) and reports
+// santhosh/fastval (the speedup, higher is better) and fastval/scan (how far
+// fastval is from the floor).
 func BenchmarkSpeedup(b *testing.B) {
 	w := loadWorkload(b)
 	var res Result
-	var refT, fastT time.Duration
+	var refT, fastT, scanT time.Duration
 	n := 0
 	for b.Loop() {
 		t0 := time.Now()
@@ -213,11 +230,18 @@ func BenchmarkSpeedup(b *testing.B) {
 		for i := 0; i < 20; i++ {
 			w.viaFast(w.event, &res)
 		}
-		fastT += time.Since(t1)
+		t2 := time.Now()
+		for i := 0; i < 20; i++ {
+			syntaxOnly(w.event)
+		}
+		scanT += time.Since(t2)
+		fastT += t2.Sub(t1)
 		refT += t1.Sub(t0)
 		n += 20
 	}
 	b.ReportMetric(float64(refT.Nanoseconds())/float64(n), "santhosh-ns/event")
 	b.ReportMetric(float64(fastT.Nanoseconds())/float64(n), "fastval-ns/event")
+	b.ReportMetric(float64(scanT.Nanoseconds())/float64(n), "scan-ns/event")
 	b.ReportMetric(float64(refT)/float64(fastT), "speedup")
+	b.ReportMetric(float64(fastT)/float64(scanT), "x-scan")
 }

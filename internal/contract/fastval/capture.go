@@ -170,29 +170,47 @@ func (c *capNode) item(i int) *capNode {
 	return c.star
 }
 
-// capKey returns the trie child for an object key. seen tracks the children met
-// in the current object: a repeated captured key needs last-wins handling.
-func (v *vm) capKey(c *capNode, key []byte, h uint64, seen *uint64) *capNode {
+// find returns the index of the trie child for an object key, or -1.
+func (c *capNode) find(key []byte, h uint64) int {
 	if c.bloom&(1<<(h&63)) == 0 {
-		return nil
+		return -1
 	}
 	for i := range c.keys {
 		k := &c.keys[i]
 		if k.hash == h && k.name == unsafeString(key) {
-			if !v.dedup {
-				if i >= 64 {
-					v.dup = true
-				} else {
-					if *seen&(1<<i) != 0 {
-						v.dup = true
-					}
-					*seen |= 1 << i
-				}
-			}
-			return k.node
+			return i
 		}
 	}
-	return nil
+	return -1
+}
+
+// capSeenCheck notes that child i was met in the current object; meeting it
+// twice means a duplicated captured key, which needs last-wins handling.
+func (v *vm) capSeenCheck(i int, seen *uint64) {
+	if v.dedup {
+		return
+	}
+	if i >= 64 {
+		v.dup = true
+		return
+	}
+	if *seen&(1<<i) != 0 {
+		v.dup = true
+	}
+	*seen |= 1 << i
+}
+
+// capKey returns the trie child for an object key, checking duplicates with
+// seen (nil in dedup mode).
+func (v *vm) capKey(c *capNode, key []byte, h uint64, seen *uint64) *capNode {
+	i := c.find(key, h)
+	if i < 0 {
+		return nil
+	}
+	if seen != nil {
+		v.capSeenCheck(i, seen)
+	}
+	return c.keys[i].node
 }
 
 // skipCap skips the value at p like skip, recording the captures below it.

@@ -84,6 +84,7 @@ type bound struct {
 }
 
 type objChecks struct {
+	id       int // index among the program's object schemas
 	names    []nameInfo
 	table    []int32 // open addressing: index+1 into names, 0 empty
 	shift    uint
@@ -144,6 +145,7 @@ type arrChecks struct {
 type builder struct {
 	nodes map[*jsonschema.Schema]*node
 	list  []*node
+	nobj  int
 	err   error
 }
 
@@ -158,7 +160,7 @@ func build(root *jsonschema.Schema, opts Options) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Program{root: r, nodes: b.list, capRoot: capRoot, ncap: len(opts.Capture), capture: append([]string(nil), opts.Capture...)}, nil
+	return &Program{root: r, nodes: b.list, nobj: b.nobj, capRoot: capRoot, ncap: len(opts.Capture), capture: append([]string(nil), opts.Capture...)}, nil
 }
 
 func (b *builder) node(s *jsonschema.Schema) *node {
@@ -278,7 +280,8 @@ func (b *builder) object(n *node, s *jsonschema.Schema) {
 		len(s.Dependencies) == 0 && len(s.DependentRequired) == 0 && len(s.DependentSchemas) == 0 {
 		return
 	}
-	o := &objChecks{minProps: -1, maxProps: -1}
+	o := &objChecks{minProps: -1, maxProps: -1, id: b.nobj}
+	b.nobj++
 	idx := map[string]int{}
 	name := func(k string) int {
 		if i, ok := idx[k]; ok {
@@ -540,8 +543,23 @@ func newConstVal(v any) *constVal {
 
 type enumVals struct {
 	vals  []*constVal
-	strs  map[string]struct{}
+	strs  map[string]struct{} // string members, for larger enums
+	list  []string            // string members, for small enums (linear scan)
 	types uint8
+}
+
+// hasString reports whether s is a string member.
+func (e *enumVals) hasString(s string) bool {
+	if e.strs == nil {
+		for _, x := range e.list {
+			if x == s {
+				return true
+			}
+		}
+		return false
+	}
+	_, ok := e.strs[s]
+	return ok
 }
 
 func newEnumVals(vs []any) *enumVals {
@@ -551,10 +569,13 @@ func newEnumVals(vs []any) *enumVals {
 		e.vals = append(e.vals, c)
 		e.types |= c.kind
 		if c.kind == tString {
-			if e.strs == nil {
-				e.strs = map[string]struct{}{}
-			}
-			e.strs[c.str] = struct{}{}
+			e.list = append(e.list, c.str)
+		}
+	}
+	if len(e.list) > 8 {
+		e.strs = map[string]struct{}{}
+		for _, x := range e.list {
+			e.strs[x] = struct{}{}
 		}
 	}
 	return e

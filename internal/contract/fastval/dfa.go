@@ -13,7 +13,17 @@ import (
 // or multi-line anchors, or that need too many states, get no dfa.
 type dfa struct {
 	states []dfaState
+	// trans is the flat transition table used by match: trans[st<<8|c]. Byte
+	// values >= 0x80 lead to dfaBail; reaching a state where a match was seen
+	// leads to dfaAccept. nil trans: the empty prefix matches, so all do.
+	trans    []uint8
+	matchEnd []bool
 }
+
+const (
+	dfaBail   = 255
+	dfaAccept = 254
+)
 
 type dfaState struct {
 	match    bool // a thread reached Match here
@@ -62,7 +72,37 @@ func compileDFA(pattern string) *dfa {
 			b.out[i].next[r] = id
 		}
 	}
-	return &dfa{states: b.out}
+	return flatten(&dfa{states: b.out})
+}
+
+// flatten builds the byte-indexed table (one 256-entry row per state); nil
+// when there are too many states.
+func flatten(d *dfa) *dfa {
+	n := len(d.states)
+	if n >= dfaAccept {
+		return nil
+	}
+	if d.states[0].match {
+		// matches the empty prefix: every input matches
+		return d
+	}
+	d.trans = make([]uint8, n*256)
+	d.matchEnd = make([]bool, n)
+	for i := 0; i < n; i++ {
+		for c := 0; c < 256; c++ {
+			to := uint8(dfaBail)
+			if c < 0x80 {
+				to = uint8(d.states[i].next[c])
+				if d.states[to].match {
+					to = dfaAccept
+				}
+			}
+			d.trans[i<<8|c] = to
+		}
+		d.matchEnd[i] = d.states[i].matchEnd
+	}
+	d.states = nil // only the table is needed from here on
+	return d
 }
 
 func instMatches(in *syntax.Inst, r rune) bool {
@@ -156,15 +196,19 @@ func (b *dfaBuilder) closure(heads []uint32, begin, end bool) ([]uint32, bool) {
 // match reports whether s contains a match; ok is false when s is not ASCII and
 // the caller must ask the regexp.
 func (d *dfa) match(s []byte) (matched, ok bool) {
-	st := &d.states[0]
+	if d.trans == nil {
+		return true, true
+	}
+	var st uint8
+	t := d.trans
 	for _, c := range s {
-		if st.match {
+		st = t[int(st)<<8|int(c)]
+		if st >= dfaAccept {
+			if st == dfaBail {
+				return false, false
+			}
 			return true, true
 		}
-		if c >= 0x80 {
-			return false, false
-		}
-		st = &d.states[st.next[c]]
 	}
-	return st.matchEnd, true
+	return d.matchEnd[st], true
 }

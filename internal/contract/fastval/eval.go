@@ -46,6 +46,7 @@ type vm struct {
 	members []member
 	refs    []refEntry // $ref targets being evaluated, for cycle detection
 	anns    []annot    // stack of annotation sets (evaluated properties/items)
+	hints   []objHint  // key-order memory per object schema, kept across calls
 	annNext int        // annotation sink for the next eval call: handle+1, 0 for none
 	fails   []failRec
 	fpath   []pathTok
@@ -72,6 +73,9 @@ func (v *vm) reset(p *Program, data []byte) {
 	v.anns = v.anns[:0]
 	v.annNext = 0
 	v.fpath = v.fpath[:0]
+	if len(v.hints) < p.nobj {
+		v.hints = append(v.hints, make([]objHint, p.nobj-len(v.hints))...)
+	}
 	if cap(v.caps) < p.ncap {
 		v.caps = make([][]Span, p.ncap)
 	}
@@ -256,7 +260,7 @@ func (v *vm) stringChecks(n *node, p, end int, fl uint8) (ok, more bool) {
 		return false, false
 	}
 	if n.enum != nil {
-		if _, ok := n.enum.strs[unsafeString(s)]; !ok {
+		if !n.enum.hasString(unsafeString(s)) {
 			v.fail(n, kwEnum, p, end, 0)
 			return false, false
 		}

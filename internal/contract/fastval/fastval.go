@@ -114,6 +114,7 @@ func (e *UnsupportedError) Error() string {
 type Program struct {
 	root    *node
 	nodes   []*node
+	nobj    int // object schemas, for per-Result key-order hints
 	capRoot *capNode
 	ncap    int
 	capture []string

@@ -41,7 +41,44 @@ type objState struct {
 	count     int
 	addlCount int
 	capSeen   uint64
+	prev      int // property index of the previous member, -1 at the start
 	ok        bool
+}
+
+// objHint is per-Result memory of the key order seen for one object schema.
+type objHint struct {
+	prog   *Program
+	next   []int32    // next[prev+1]: the property that followed prev last time, -1 unknown
+	capFor []*capNode // per property: the capture trie the cached capIdx belongs to
+	capIdx []int32    // per property: index of its capture child, -1 none
+}
+
+// hint returns the key-order memory for o, reset when the program changed.
+func (v *vm) hint(o *objChecks) *objHint {
+	h := &v.hints[o.id]
+	if h.prog != v.prog {
+		h.prog = v.prog
+		n := len(o.names)
+		h.next = fillInt32(h.next, n+1)
+		h.capIdx = fillInt32(h.capIdx, n)
+		if cap(h.capFor) < n {
+			h.capFor = make([]*capNode, n)
+		}
+		h.capFor = h.capFor[:n]
+		clear(h.capFor)
+	}
+	return h
+}
+
+func fillInt32(s []int32, n int) []int32 {
+	if cap(s) < n {
+		s = make([]int32, n)
+	}
+	s = s[:n]
+	for i := range s {
+		s[i] = -1
+	}
+	return s
 }
 
 func (v *vm) evalObject(n *node, p int, ct *capNode, own int) (int, bool) {
@@ -52,7 +89,7 @@ func (v *vm) evalObject(n *node, p int, ct *capNode, own int) (int, bool) {
 		v.syntax(p, "exceeded max depth")
 		return p, false
 	}
-	st := objState{bitsBase: len(v.bits), keysBase: len(v.keys), ok: true}
+	st := objState{bitsBase: len(v.bits), keysBase: len(v.keys), ok: true, prev: -1}
 	for i := 0; i < o.words; i++ {
 		v.bits = append(v.bits, 0)
 	}
@@ -183,13 +220,42 @@ func (v *vm) member(n *node, st *objState, m memberAt, ct *capNode, own int) int
 	o := n.obj
 	kStart, kEnd, key, p, ord := m.kStart, m.kEnd, m.key, m.vStart, m.ord
 	st.count++
-	h := keyHash(key)
+	// Events of one kind repeat their key order: predict the next property from
+	// the previous one (per-Result state) before hashing.
+	hint := v.hint(o)
+	idx := -1
+	var h uint64
+	hashed := false
+	if pred := hint.next[st.prev+1]; pred >= 0 && o.names[pred].name == unsafeString(key) {
+		idx = int(pred)
+	} else {
+		h, hashed = keyHash(key), true
+		idx = o.lookup(key, h)
+		if idx >= 0 {
+			hint.next[st.prev+1] = int32(idx)
+		}
+	}
 	var cn *capNode
 	if ct != nil {
-		cn = v.capKey(ct, key, h, &st.capSeen)
+		ci := -1
+		if idx >= 0 && hint.capFor[idx] == ct {
+			ci = int(hint.capIdx[idx])
+		} else {
+			if !hashed {
+				h = keyHash(key)
+			}
+			ci = ct.find(key, h)
+			if idx >= 0 {
+				hint.capFor[idx], hint.capIdx[idx] = ct, int32(ci)
+			}
+		}
+		if ci >= 0 {
+			cn = ct.keys[ci].node
+			v.capSeenCheck(ci, &st.capSeen)
+		}
 	}
-	idx := o.lookup(key, h)
 	if idx >= 0 {
+		st.prev = idx
 		w := &v.bits[st.bitsBase+idx/64]
 		bit := uint64(1) << (idx % 64)
 		if *w&bit != 0 && !v.dedup {

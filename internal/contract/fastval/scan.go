@@ -2,6 +2,7 @@ package fastval
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -58,17 +59,20 @@ func (v *vm) scanString(p int) (int, uint8) {
 	var fl uint8
 	p++
 	for {
-		// eight bytes at a time while none needs attention
+		// eight bytes at a time: jump straight to the first byte that needs
+		// attention (the lowest flagged byte of the SWAR mask is exact)
 		for p+8 <= len(d) {
-			x := binary.LittleEndian.Uint64(d[p:])
-			if swarSpecial(x) {
-				break
+			m := swarMask(binary.LittleEndian.Uint64(d[p:]))
+			if m != 0 {
+				p += bits.TrailingZeros64(m) >> 3
+				goto special
 			}
 			p += 8
 		}
 		for p < len(d) && !strStop[d[p]] {
 			p++
 		}
+	special:
 		if p >= len(d) {
 			v.syntax(p, "unexpected end of JSON input")
 			return p, fl
@@ -117,15 +121,16 @@ const (
 	swarHi = 0x8080808080808080
 )
 
-// swarSpecial reports whether any of the eight bytes in x is a control
-// character, a quote, a backslash or non-ASCII.
-func swarSpecial(x uint64) bool {
+// swarMask flags (high bit per byte) the bytes of x that are control
+// characters, quotes, backslashes or non-ASCII. Bytes above the first flagged
+// one may be flagged wrongly (borrows); the lowest flag is exact.
+func swarMask(x uint64) uint64 {
 	ctl := (x - swarLo*0x20) & ^x
 	q := x ^ (swarLo * '"')
 	q = (q - swarLo) & ^q
 	b := x ^ (swarLo * '\\')
 	b = (b - swarLo) & ^b
-	return (ctl|q|b|x)&swarHi != 0
+	return (ctl | q | b | x) & swarHi
 }
 
 func isHex(c byte) bool {
