@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -157,71 +156,6 @@ func BenchmarkForget(b *testing.B) {
 	pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000 }
 	b.ReportMetric(pct(0.5), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
-}
-
-// BenchmarkStorage measures the embedded store's size on disk after
-// ACCORD_VAULT_BENCH_SUBJECTS subjects (default 100000) with
-// ACCORD_VAULT_BENCH_TOKENS tokens each (default 2: an email and a phone number).
-// Run it once: go test -run XXX -bench Storage -benchtime 1x ./internal/vault/
-func BenchmarkStorage(b *testing.B) {
-	subjects := envInt(b, "ACCORD_VAULT_BENCH_SUBJECTS", 100_000)
-	perSubject := envInt(b, "ACCORD_VAULT_BENCH_TOKENS", 2)
-	for range b.N {
-		v, s := benchVault(b)
-		ctx := context.Background()
-		var wg sync.WaitGroup
-		var next atomic.Int64
-		for range 64 {
-			wg.Go(func() {
-				values := make([]string, perSubject)
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= subjects {
-						return
-					}
-					subject := fmt.Sprintf("user%07d@example.com", i)
-					for j := range values {
-						if j == 0 {
-							values[j] = subject
-						} else {
-							values[j] = fmt.Sprintf("+1 555 %07d %d", i, j)
-						}
-					}
-					if _, err := v.TokenizeAll(ctx, "shop-"+strconv.Itoa(i%1000), subject, values); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		st, err := v.Stats(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		fi, err := os.Stat(s.Path())
-		if err != nil {
-			b.Fatal(err)
-		}
-		tokens := float64(subjects * perSubject)
-		b.ReportMetric(float64(st.Bytes)/float64(subjects), "used-B/subject")
-		b.ReportMetric(float64(st.Bytes)/tokens, "used-B/token")
-		b.ReportMetric(float64(fi.Size())/tokens, "file-B/token")
-		b.ReportMetric(float64(st.Bytes)*1_000_000/float64(subjects)/(1<<20), "MiB-per-1M-subjects")
-	}
-}
-
-func envInt(b *testing.B, name string, def int) int {
-	b.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		b.Fatalf("%s=%q is not a positive integer", name, v)
-	}
-	return n
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

@@ -149,15 +149,13 @@ func (s *secrets) unwrapKey(id KeyID, wrapped []byte) ([]byte, error) {
 	return key, nil
 }
 
-// pairKey is the usable form of one (controller, subject) key: the key that makes
-// tokens (an HMAC) and the key that encrypts values, both derived from the stored
-// random key. It is safe for concurrent use, and token takes no lock.
+// pairKey is the usable form of one (controller, subject) key: an AES-SIV key derived
+// from the stored random key. The SIV of a value is its token's MAC, the SIV
+// ciphertext is what the store keeps. It is safe for concurrent use, and token takes
+// no lock.
 type pairKey struct {
 	id  KeyID
-	enc []byte
-	// ipad and opad are the token MAC key XORed with HMAC's pads (RFC 2104), kept so
-	// that each token costs two sha256.Sum256 calls and no allocation.
-	ipad, opad [sha256.BlockSize]byte
+	siv *aesSIV
 
 	// stored holds the MACs known to be durably stored under this key, so that a
 	// value tokenized before costs no store access. Bounded by maxStoredPerKey. The
@@ -172,47 +170,22 @@ type pairKey struct {
 const maxStoredPerKey = 32
 
 func newPairKey(id KeyID, key []byte) (*pairKey, error) {
-	macKey, err := hkdf.Key(sha256.New, key, nil, "accord vault v1 token mac", 32)
+	sivKey, err := hkdf.Key(sha256.New, key, nil, "accord vault v1 aes-siv", 64)
 	if err != nil {
-		return nil, fmt.Errorf("deriving the token MAC key: %w", err)
+		return nil, fmt.Errorf("deriving the AES-SIV key: %w", err)
 	}
-	enc, err := hkdf.Key(sha256.New, key, nil, "accord vault v1 value encryption", 32)
+	siv, err := newAESSIV(sivKey)
 	if err != nil {
-		return nil, fmt.Errorf("deriving the value encryption key: %w", err)
+		return nil, err
 	}
-	k := &pairKey{id: id, enc: enc}
-	copy(k.ipad[:], macKey)
-	copy(k.opad[:], macKey)
-	for i := range k.ipad {
-		k.ipad[i] ^= 0x36
-		k.opad[i] ^= 0x5c
-	}
+	k := &pairKey{id: id, siv: siv}
 	k.stored.Store(&map[MAC]struct{}{})
 	return k, nil
 }
 
-// inlineValueLen is the longest value whose MAC is computed in a stack buffer.
-const inlineValueLen = 192
-
-// mac returns HMAC-SHA256(token MAC key, value) truncated to the MAC's length:
-// SHA256(opad || SHA256(ipad || value)), exactly crypto/hmac's result (the tests
-// check that), without its per-call state copies.
+// mac returns the token MAC of value: its AES-SIV synthetic IV.
 func (k *pairKey) mac(value string) MAC {
-	var buf [sha256.BlockSize + inlineValueLen]byte
-	var in []byte
-	if len(value) <= inlineValueLen {
-		in = buf[:sha256.BlockSize+len(value)]
-	} else {
-		in = make([]byte, sha256.BlockSize+len(value))
-	}
-	copy(in, k.ipad[:])
-	copy(in[sha256.BlockSize:], value)
-	inner := sha256.Sum256(in)
-	var outer [sha256.BlockSize + sha256.Size]byte
-	copy(outer[:], k.opad[:])
-	copy(outer[sha256.BlockSize:], inner[:])
-	sum := sha256.Sum256(outer[:])
-	return MAC(sum[:macLen])
+	return MAC(k.siv.s2v(nil, []byte(value)))
 }
 
 // token computes the token of value under k and says whether its mapping is known to
@@ -241,20 +214,11 @@ func (k *pairKey) markStored(macs []MAC) {
 	k.stored.Store(&next)
 }
 
-// seal encrypts value for the store: AES-256-CTR under the value encryption key, with
-// the token's MAC as the initial counter block. This is the SIV construction
-// (Rogaway and Shrimpton's deterministic authenticated encryption, as in RFC 5297
-// with HMAC-SHA256 in place of S2V): the MAC of the plaintext is both the IV and the
-// authenticator, so the same value always seals to the same bytes, the sealed value is
-// no longer than the value, and open detects any change by recomputing the MAC.
+// seal encrypts value for the store: the AES-SIV ciphertext whose synthetic IV is the
+// token's MAC. It is deterministic, as tokens are, and no longer than the value: the
+// token carries the IV, which also authenticates the value.
 func (k *pairKey) seal(t Token, value string) ([]byte, error) {
-	block, err := aes.NewCipher(k.enc)
-	if err != nil {
-		return nil, fmt.Errorf("creating the AES cipher: %w", err)
-	}
-	out := make([]byte, len(value))
-	cipher.NewCTR(block, t.MAC[:]).XORKeyStream(out, []byte(value))
-	return out, nil
+	return k.siv.ctr([16]byte(t.MAC), []byte(value))
 }
 
 // errValueMismatch means a stored value does not decrypt to a value whose MAC is the
@@ -264,16 +228,14 @@ var errValueMismatch = errors.New("the stored value does not match the token")
 
 // open decrypts a stored value and checks that it is the value of t.
 func (k *pairKey) open(t Token, sealed []byte) (string, error) {
-	block, err := aes.NewCipher(k.enc)
-	if err != nil {
-		return "", fmt.Errorf("creating the AES cipher: %w", err)
-	}
-	plain := make([]byte, len(sealed))
-	cipher.NewCTR(block, t.MAC[:]).XORKeyStream(plain, sealed)
-	if got := k.mac(string(plain)); !hmac.Equal(got[:], t.MAC[:]) {
+	p, err := k.siv.open(nil, [16]byte(t.MAC), sealed)
+	if errors.Is(err, errSIVMismatch) {
 		return "", errValueMismatch
 	}
-	return string(plain), nil
+	if err != nil {
+		return "", err
+	}
+	return string(p), nil
 }
 
 func randomKeyID() (KeyID, error) {

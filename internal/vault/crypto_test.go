@@ -7,30 +7,6 @@ import (
 	"testing"
 )
 
-// TestPairKeyMACIsHMAC checks the hand-unrolled HMAC against crypto/hmac around the
-// lengths where the stack buffer and SHA-256's padding change.
-func TestPairKeyMACIsHMAC(t *testing.T) {
-	raw := []byte("0123456789abcdef0123456789abcdef")
-	k, err := newPairKey(KeyID{1}, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The MAC key as newPairKey derives it, recovered from the inner pad.
-	macKey := make([]byte, 32)
-	for i := range macKey {
-		macKey[i] = k.ipad[i] ^ 0x36
-	}
-	for _, n := range []int{0, 1, 55, 56, 63, 64, 65, 119, 120, inlineValueLen - 1, inlineValueLen, inlineValueLen + 1, 1000, MaxValueLen} {
-		value := strings.Repeat("é", n)[:n]
-		h := hmac.New(sha256.New, macKey)
-		h.Write([]byte(value))
-		want := MAC(h.Sum(nil)[:macLen])
-		if got := k.mac(value); got != want {
-			t.Errorf("len %d: mac %x, crypto/hmac %x", n, got, want)
-		}
-	}
-}
-
 func BenchmarkPairKeyMAC(b *testing.B) {
 	k, err := newPairKey(KeyID{1}, make([]byte, 32))
 	if err != nil {

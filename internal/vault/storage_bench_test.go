@@ -1,0 +1,107 @@
+package vault
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// BenchmarkStorage measures the embedded store's size after
+// ACCORD_VAULT_BENCH_SUBJECTS subjects (default 100000) with ACCORD_VAULT_BENCH_TOKENS
+// tokens each (default 2: an email and a phone number), spread over 1000 controllers.
+// It reports the bytes bbolt allocates per subject for its key (pairs and keys
+// buckets), per token (tokens bucket), per mapping (everything divided by the tokens),
+// and the file's size per mapping. Run it once:
+//
+//	ACCORD_VAULT_BENCH_SUBJECTS=100000 go test -run XXX -bench Storage -benchtime 1x ./internal/vault/
+func BenchmarkStorage(b *testing.B) {
+	subjects := benchEnvInt(b, "ACCORD_VAULT_BENCH_SUBJECTS", 100_000)
+	perSubject := benchEnvInt(b, "ACCORD_VAULT_BENCH_TOKENS", 2)
+	for range b.N {
+		path := filepath.Join(b.TempDir(), "vault.db")
+		s, err := OpenBolt(path, BoltOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		master := make([]byte, MasterKeyLen)
+		if _, err := rand.Read(master); err != nil {
+			b.Fatal(err)
+		}
+		v, err := New(context.Background(), s, Options{MasterKey: master})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var next atomic.Int64
+		for range 64 {
+			wg.Go(func() {
+				values := make([]string, perSubject)
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= subjects {
+						return
+					}
+					subject := fmt.Sprintf("user%07d@example.com", i)
+					values[0] = subject
+					for j := 1; j < len(values); j++ {
+						values[j] = fmt.Sprintf("+1 555 %07d %d", i, j)
+					}
+					if _, err := v.TokenizeAll(context.Background(), "shop-"+strconv.Itoa(i%1000), subject, values); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		alloc := map[string]float64{}
+		err = s.view(context.Background(), func(tx *bolt.Tx) error {
+			return tx.ForEach(func(name []byte, bk *bolt.Bucket) error {
+				st := bk.Stats()
+				alloc[string(name)] = float64(st.BranchAlloc + st.LeafAlloc)
+				return nil
+			})
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := v.Close(); err != nil {
+			b.Fatal(err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens := float64(subjects * perSubject)
+		var total float64
+		for _, a := range alloc {
+			total += a
+		}
+		b.ReportMetric((alloc["pairs"]+alloc["keys"])/float64(subjects), "B/subject-key")
+		b.ReportMetric(alloc["tokens"]/tokens, "B/token")
+		b.ReportMetric(total/tokens, "B/mapping")
+		b.ReportMetric(float64(fi.Size())/tokens, "file-B/mapping")
+		b.ReportMetric(total*1e6/float64(subjects)/(1<<20), "MiB/1M-subjects")
+	}
+}
+
+func benchEnvInt(b testing.TB, name string, def int) int {
+	b.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s=%q is not a positive integer", name, v)
+	}
+	return n
+}
