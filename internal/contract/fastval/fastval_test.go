@@ -276,3 +276,34 @@ func TestValidateMember(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentUse validates from several goroutines with one shared Program
+// and one Result each (run with -race to check the program stays read-only).
+func TestConcurrentUse(t *testing.T) {
+	w := loadWorkload(t)
+	other := mustCompile(t, `{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]}`, Options{})
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			var res Result
+			for i := 0; i < 200; i++ {
+				e := w.batch[(g*31+i)%len(w.batch)]
+				if !w.viaFast(e, &res) {
+					done <- errors.New("batch event rejected")
+					return
+				}
+				// the same Result alternates between programs
+				if other.Validate([]byte(`{"a":"x"}`), &res) {
+					done <- errors.New("invalid event accepted")
+					return
+				}
+			}
+			done <- nil
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
