@@ -42,6 +42,7 @@ type objState struct {
 	addlCount int
 	capSeen   uint64
 	prev      int // property index of the previous member, -1 at the start
+	hint      *objHint
 	ok        bool
 }
 
@@ -89,7 +90,7 @@ func (v *vm) evalObject(n *node, p int, ct *capNode, own int) (int, bool) {
 		v.syntax(p, "exceeded max depth")
 		return p, false
 	}
-	st := objState{bitsBase: len(v.bits), keysBase: len(v.keys), ok: true, prev: -1}
+	st := objState{bitsBase: len(v.bits), keysBase: len(v.keys), ok: true, prev: -1, hint: v.hint(o)}
 	for i := 0; i < o.words; i++ {
 		v.bits = append(v.bits, 0)
 	}
@@ -108,7 +109,7 @@ func (v *vm) evalObject(n *node, p int, ct *capNode, own int) (int, bool) {
 				continue
 			}
 			key := v.keyBuf[m.keyOff : m.keyOff+m.keyLen]
-			v.member(n, &st, memberAt{kStart: m.kStart, kEnd: m.kEnd, key: key, vStart: m.vStart, ord: i - mbase}, ct, own)
+			v.member(n, &st, &memberAt{kStart: m.kStart, kEnd: m.kEnd, key: key, vStart: m.vStart, ord: i - mbase}, ct, own)
 			if v.bad {
 				return end, false
 			}
@@ -138,7 +139,8 @@ func (v *vm) evalObject(n *node, p int, ct *capNode, own int) (int, bool) {
 				p = v.ws(p + 1)
 				mark := len(v.buf)
 				key := v.strBytes(kStart, kEnd, fl)
-				p = v.member(n, &st, memberAt{kStart: kStart, kEnd: kEnd, key: key, vStart: p, ord: ord}, ct, own)
+				ma := memberAt{kStart: kStart, kEnd: kEnd, key: key, vStart: p, ord: ord}
+				p = v.member(n, &st, &ma, ct, own)
 				v.buf = v.buf[:mark]
 				if v.bad {
 					return p, false
@@ -216,13 +218,13 @@ type memberAt struct {
 
 // member validates one object member whose value starts at p and returns the
 // position after the value.
-func (v *vm) member(n *node, st *objState, m memberAt, ct *capNode, own int) int {
+func (v *vm) member(n *node, st *objState, m *memberAt, ct *capNode, own int) int {
 	o := n.obj
 	kStart, kEnd, key, p, ord := m.kStart, m.kEnd, m.key, m.vStart, m.ord
 	st.count++
 	// Events of one kind repeat their key order: predict the next property from
 	// the previous one (per-Result state) before hashing.
-	hint := v.hint(o)
+	hint := st.hint
 	idx := -1
 	var h uint64
 	hashed := false
