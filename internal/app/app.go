@@ -172,6 +172,10 @@ func (a *App) Handler() http.Handler { return a.mux }
 // Pipeline is the collector pipeline, for benchmarks.
 func (a *App) Pipeline() *collect.Pipeline { return a.pipeline }
 
+// MasterKeySource says where the vault's master key came from (and, on first run,
+// where it was generated, so the operator can back it up).
+func (a *App) MasterKeySource() string { return a.privacy.vault.MasterKeySource }
+
 // Registry is the contract registry.
 func (a *App) Registry() *registry.Registry { return a.reg }
 

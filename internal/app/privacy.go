@@ -24,11 +24,7 @@ type privacy struct {
 // openPrivacy opens the vault (embedded by default, generating its master key on
 // first run) and the scrubber (generating its hash secret on first run).
 func openPrivacy(ctx context.Context, cfg Config, log *slog.Logger) (*privacy, error) {
-	vcfg := cfg.Privacy.Vault
-	if err := vcfg.ApplyEnv(getenv); err != nil {
-		return nil, err
-	}
-	v, err := vault.Open(ctx, vcfg, cfg.Data, log)
+	v, err := OpenVault(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +40,16 @@ func openPrivacy(ctx context.Context, cfg Config, log *slog.Logger) (*privacy, e
 		return nil, errors.Join(err, v.Close())
 	}
 	return &privacy{vault: v, scrub: s, scrubber: scrubAdapter{s}, adminToken: cfg.Privacy.AdminToken, log: log}, nil
+}
+
+// OpenVault opens the vault the config names, with ACCORD_VAULT_* overrides; the
+// CLI's vault commands use it too, so they open exactly what accord serve opens.
+func OpenVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault, error) {
+	vcfg := cfg.Privacy.Vault
+	if err := vcfg.ApplyEnv(getenv); err != nil {
+		return nil, err
+	}
+	return vault.Open(ctx, vcfg, cfg.Data, log)
 }
 
 func (p *privacy) routes(mux *http.ServeMux) { p.vault.Routes(mux, p.adminToken, p.log) }

@@ -46,6 +46,7 @@ func commands(e *env) []*cobra.Command {
 		newCheckCmd(e),
 		newServeCmd(e),
 		newGenerateCmd(e),
+		newVaultCmd(e),
 		newVersionCmd(e),
 		newLintCmd(e),
 		newValidateCmd(e),

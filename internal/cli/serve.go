@@ -92,8 +92,9 @@ func printBanner(e *env, cfg app.Config, a *app.App, listen string) {
 	fmt.Fprintf(e.stderr, `accord %s is collecting on %s
   contracts  %d versions from %s   (GET %s/v1/contracts)
   data       %s   (buffer, lake, bad rows, vault)
+  vault key  %s
   health     %s/healthz   metrics %s/metrics
 Send a valid event:
   %s
-`, version(), base, snap.Len(), cfg.Registry, base, cfg.Data, base, base, app.ExampleCurl(snap, base))
+`, version(), base, snap.Len(), cfg.Registry, base, cfg.Data, a.MasterKeySource(), base, base, app.ExampleCurl(snap, base))
 }
