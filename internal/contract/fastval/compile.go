@@ -1,11 +1,13 @@
 package fastval
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/big"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -107,8 +109,28 @@ type objChecks struct {
 }
 
 type nameInfo struct {
-	name string
-	prop *node
+	name  string
+	prop  *node
+	plain bool // valid UTF-8 without quotes, backslashes or control characters: its JSON literal is its bytes
+	// the first 16 bytes as two little-endian words, with masks for shorter names
+	w0, w1, mask0, mask1 uint64
+}
+
+func (nm *nameInfo) setWords() {
+	var b [16]byte
+	n := copy(b[:], nm.name)
+	nm.w0 = binary.LittleEndian.Uint64(b[:8])
+	nm.w1 = binary.LittleEndian.Uint64(b[8:])
+	mask := func(k int) uint64 {
+		if k >= 8 {
+			return ^uint64(0)
+		}
+		if k <= 0 {
+			return 0
+		}
+		return 1<<(8*k) - 1
+	}
+	nm.mask0, nm.mask1 = mask(n), mask(n-8)
 }
 
 type patternProp struct {
@@ -340,6 +362,10 @@ func (b *builder) object(n *node, s *jsonschema.Schema) {
 	sort.Strings(dsKeys)
 	for _, k := range dsKeys {
 		o.depSchemas = append(o.depSchemas, depSchema{name: name(k), node: b.node(s.DependentSchemas[k]), keyword: "dependentSchemas"})
+	}
+	for i := range o.names {
+		o.names[i].plain = plainName(o.names[i].name)
+		o.names[i].setWords()
 	}
 	o.words = (len(o.names) + 63) / 64
 	o.required = make([]uint64, o.words)
@@ -631,4 +657,17 @@ func markCycles(nodes []*node) {
 			stack = append(stack, x.inPlace()...)
 		}
 	}
+}
+
+// plainName reports whether a key is written in JSON as exactly its bytes.
+func plainName(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

@@ -13,10 +13,12 @@ import (
 // or multi-line anchors, or that need too many states, get no dfa.
 type dfa struct {
 	states []dfaState
-	// trans is the flat transition table used by match: trans[st<<8|c]. Byte
+	// trans is the flat transition table used by match: trans[st*ncls+class[c]]. Byte
 	// values >= 0x80 lead to dfaBail; reaching a state where a match was seen
 	// leads to dfaAccept. nil trans: the empty prefix matches, so all do.
 	trans    []uint8
+	class    [256]uint8 // byte -> class
+	ncls     int
 	matchEnd []bool
 }
 
@@ -75,8 +77,9 @@ func compileDFA(pattern string) *dfa {
 	return flatten(&dfa{states: b.out})
 }
 
-// flatten builds the byte-indexed table (one 256-entry row per state); nil
-// when there are too many states.
+// flatten builds the compact table: bytes that every state treats alike share a
+// class, and each state has one row of classes. nil when there are too many
+// states.
 func flatten(d *dfa) *dfa {
 	n := len(d.states)
 	if n >= dfaAccept {
@@ -84,20 +87,42 @@ func flatten(d *dfa) *dfa {
 	}
 	if d.states[0].match {
 		// matches the empty prefix: every input matches
+		d.states = nil
 		return d
 	}
-	d.trans = make([]uint8, n*256)
+	target := func(i, c int) uint8 {
+		if c >= 0x80 {
+			return dfaBail
+		}
+		to := uint8(d.states[i].next[c])
+		if d.states[to].match {
+			return dfaAccept
+		}
+		return to
+	}
+	// classify bytes by their column of targets
+	classOf := map[string]uint8{}
+	col := make([]byte, n)
+	var reps []int
+	for c := 0; c < 256; c++ {
+		for i := 0; i < n; i++ {
+			col[i] = target(i, c)
+		}
+		k := string(col)
+		id, ok := classOf[k]
+		if !ok {
+			id = uint8(len(reps))
+			classOf[k] = id
+			reps = append(reps, c)
+		}
+		d.class[c] = id
+	}
+	d.ncls = len(reps)
+	d.trans = make([]uint8, n*d.ncls)
 	d.matchEnd = make([]bool, n)
 	for i := 0; i < n; i++ {
-		for c := 0; c < 256; c++ {
-			to := uint8(dfaBail)
-			if c < 0x80 {
-				to = uint8(d.states[i].next[c])
-				if d.states[to].match {
-					to = dfaAccept
-				}
-			}
-			d.trans[i<<8|c] = to
+		for k, c := range reps {
+			d.trans[i*d.ncls+k] = target(i, c)
 		}
 		d.matchEnd[i] = d.states[i].matchEnd
 	}
@@ -200,9 +225,9 @@ func (d *dfa) match(s []byte) (matched, ok bool) {
 		return true, true
 	}
 	var st uint8
-	t := d.trans
+	t, cls, w := d.trans, &d.class, d.ncls
 	for _, c := range s {
-		st = t[int(st)<<8|int(c)]
+		st = t[int(st)*w+int(cls[c])]
 		if st >= dfaAccept {
 			if st == dfaBail {
 				return false, false

@@ -43,6 +43,10 @@ type objState struct {
 	capSeen   uint64
 	prev      int // property index of the previous member, -1 at the start
 	hint      *objHint
+	ct        *capNode // capture trie of the object's members
+	own       int      // annotation set, -1 for none
+	ord       int      // ordinal of the current member
+	known     int      // property index of the current key when already known, else -1
 	ok        bool
 }
 
@@ -90,7 +94,7 @@ func (v *vm) evalObject(n *node, p int, ct *capNode, own int) (int, bool) {
 		v.syntax(p, "exceeded max depth")
 		return p, false
 	}
-	st := objState{bitsBase: len(v.bits), keysBase: len(v.keys), ok: true, prev: -1, hint: v.hint(o)}
+	st := objState{bitsBase: len(v.bits), keysBase: len(v.keys), ok: true, prev: -1, hint: v.hint(o), ct: ct, own: own}
 	for i := 0; i < o.words; i++ {
 		v.bits = append(v.bits, 0)
 	}
@@ -109,7 +113,8 @@ func (v *vm) evalObject(n *node, p int, ct *capNode, own int) (int, bool) {
 				continue
 			}
 			key := v.keyBuf[m.keyOff : m.keyOff+m.keyLen]
-			v.member(n, &st, &memberAt{kStart: m.kStart, kEnd: m.kEnd, key: key, vStart: m.vStart, ord: i - mbase}, ct, own)
+			st.ord, st.known = i-mbase, -1
+			v.member(n, &st, m.kStart, m.kEnd, key, m.vStart)
 			if v.bad {
 				return end, false
 			}
@@ -127,9 +132,26 @@ func (v *vm) evalObject(n *node, p int, ct *capNode, own int) (int, bool) {
 					return p, false
 				}
 				kStart := p
-				kEnd, fl := v.scanString(p)
-				if v.bad {
-					return kEnd, false
+				mark := len(v.buf)
+				var kEnd int
+				var key []byte
+				st.known = -1
+				// The predicted key, written plainly, is recognised without
+				// scanning or decoding it.
+				if pred := st.hint.next[st.prev+1]; pred >= 0 {
+					nm := &o.names[pred]
+					e := p + 1 + len(nm.name)
+					if nm.plain && e < len(d) && d[e] == '"' && nm.equal(d, p+1, e) {
+						kEnd, key, st.known = e+1, d[p+1:e], int(pred)
+					}
+				}
+				if st.known < 0 {
+					var fl uint8
+					kEnd, fl = v.scanString(p)
+					if v.bad {
+						return kEnd, false
+					}
+					key = v.strBytes(kStart, kEnd, fl)
 				}
 				p = v.ws(kEnd)
 				if p >= len(d) || d[p] != ':' {
@@ -137,10 +159,8 @@ func (v *vm) evalObject(n *node, p int, ct *capNode, own int) (int, bool) {
 					return p, false
 				}
 				p = v.ws(p + 1)
-				mark := len(v.buf)
-				key := v.strBytes(kStart, kEnd, fl)
-				ma := memberAt{kStart: kStart, kEnd: kEnd, key: key, vStart: p, ord: ord}
-				p = v.member(n, &st, &ma, ct, own)
+				st.ord = ord
+				p = v.member(n, &st, kStart, kEnd, key, p)
 				v.buf = v.buf[:mark]
 				if v.bad {
 					return p, false
@@ -208,19 +228,11 @@ func (v *vm) evalObject(n *node, p int, ct *capNode, own int) (int, bool) {
 	return end, ok
 }
 
-// memberAt locates one object member: its key literal, decoded key, value
-// start and ordinal in the object.
-type memberAt struct {
-	kStart, kEnd int
-	key          []byte
-	vStart, ord  int
-}
-
 // member validates one object member whose value starts at p and returns the
 // position after the value.
-func (v *vm) member(n *node, st *objState, m *memberAt, ct *capNode, own int) int {
+func (v *vm) member(n *node, st *objState, kStart, kEnd int, key []byte, p int) int {
 	o := n.obj
-	kStart, kEnd, key, p, ord := m.kStart, m.kEnd, m.key, m.vStart, m.ord
+	ct, own, ord := st.ct, st.own, st.ord
 	st.count++
 	// Events of one kind repeat their key order: predict the next property from
 	// the previous one (per-Result state) before hashing.
@@ -228,7 +240,9 @@ func (v *vm) member(n *node, st *objState, m *memberAt, ct *capNode, own int) in
 	idx := -1
 	var h uint64
 	hashed := false
-	if pred := hint.next[st.prev+1]; pred >= 0 && o.names[pred].name == unsafeString(key) {
+	if st.known >= 0 {
+		idx = st.known
+	} else if pred := hint.next[st.prev+1]; pred >= 0 && o.names[pred].name == unsafeString(key) {
 		idx = int(pred)
 	} else {
 		h, hashed = keyHash(key), true
@@ -408,4 +422,19 @@ func (v *vm) objMembers(p int) int {
 		v.syntaxAt(p, "after object key:value pair")
 		return p
 	}
+}
+
+// equal reports whether d[from:to] (to-from == len(name)) is the name,
+// comparing whole words when the bytes allow.
+func (nm *nameInfo) equal(d []byte, from, to int) bool {
+	l := to - from
+	if l <= 16 && from+16 <= len(d) {
+		w0 := binary.LittleEndian.Uint64(d[from:])
+		if l <= 8 {
+			return w0&nm.mask0 == nm.w0
+		}
+		w1 := binary.LittleEndian.Uint64(d[from+8:])
+		return w0 == nm.w0 && w1&nm.mask1 == nm.w1
+	}
+	return string(d[from:to]) == nm.name
 }
