@@ -59,6 +59,7 @@ type node struct {
 	uneProps       *node
 	uneItems       *node
 	cyclic         bool // can be re-entered for the same value (a $ref cycle)
+	strNeed        bool // string keywords need the decoded string
 }
 
 type strChecks struct {
@@ -290,6 +291,7 @@ func (b *builder) node(s *jsonschema.Schema) *node {
 		n.thn = b.node(s.Then)
 		n.elsN = b.node(s.Else)
 	}
+	n.strNeed = n.cnst != nil || n.enum != nil || n.format != nil || n.str != nil
 	n.uneProps = b.node(s.UnevaluatedProperties)
 	n.uneItems = b.node(s.UnevaluatedItems)
 	n.hasCond = n.not != nil || len(n.allOf) > 0 || len(n.anyOf) > 0 || len(n.oneOf) > 0 || n.hasIf

@@ -252,7 +252,7 @@ func (v *vm) evalString(n *node, p int) (int, bool) {
 // (const, enum, format, draft<2019 $ref) ended the evaluation.
 func (v *vm) stringChecks(n *node, p, end int, fl uint8) (ok, more bool) {
 	var s []byte
-	if n.cnst != nil || n.enum != nil || n.format != nil || n.str != nil {
+	if n.strNeed {
 		s = v.strBytes(p, end, fl)
 	}
 	if n.cnst != nil && !(n.cnst.kind == tString && n.cnst.str == unsafeString(s)) {
@@ -309,6 +309,23 @@ func (v *vm) stringChecks(n *node, p, end int, fl uint8) (ok, more bool) {
 }
 
 func (v *vm) evalNumber(n *node, p int) (int, bool) {
+	// plain integers of up to 18 digits, the common case, skip the decimal view
+	if iv, end, ok := quickInt(v.data, p); ok && n.cnst == nil && n.enum == nil {
+		if n.types != 0 && n.types&(tNumber|tInteger) == 0 {
+			v.fail(n, kwType, p, end, 0)
+			return end, false
+		}
+		if n.ref == nil && (n.num == nil || n.num.allInt) {
+			ok := true
+			if n.num != nil {
+				ok = v.intBounds(n, iv, p, end)
+			}
+			if n.hasCond && (ok || v.collect) {
+				ok = v.cond(n, p, -1) && ok
+			}
+			return end, ok
+		}
+	}
 	dec, end, synOK := scanNumber(v.data, p)
 	if !synOK {
 		v.syntaxAt(end, "in numeric literal")
@@ -346,26 +363,7 @@ func (v *vm) evalNumber(n *node, p int) (int, bool) {
 		}
 	}
 	if nc := n.num; nc != nil && small && nc.allInt {
-		if nc.min != nil && iv < nc.min.i64 {
-			ok = false
-			v.fail(n, kwMinimum, p, end, 0)
-		}
-		if nc.max != nil && iv > nc.max.i64 {
-			ok = false
-			v.fail(n, kwMaximum, p, end, 0)
-		}
-		if nc.exMin != nil && iv <= nc.exMin.i64 {
-			ok = false
-			v.fail(n, kwExclusiveMinimum, p, end, 0)
-		}
-		if nc.exMax != nil && iv >= nc.exMax.i64 {
-			ok = false
-			v.fail(n, kwExclusiveMaximum, p, end, 0)
-		}
-		if nc.multipleOf != nil && iv%nc.multipleOf.i64 != 0 {
-			ok = false
-			v.fail(n, kwMultipleOf, p, end, 0)
-		}
+		ok = v.intBounds(n, iv, p, end) && ok
 	} else if nc != nil {
 		if !dec.representable() {
 			// santhosh's big.Rat comparison dereferences nil here (a panic); the
@@ -688,4 +686,31 @@ func (v *vm) evalMerge(s *node, p int, own int, boolOnly bool) (int, bool) {
 	}
 	v.annPop()
 	return e, r
+}
+
+// intBounds checks the numeric keywords, all int64, on a small integer.
+func (v *vm) intBounds(n *node, iv int64, p, end int) bool {
+	nc := n.num
+	ok := true
+	if nc.min != nil && iv < nc.min.i64 {
+		ok = false
+		v.fail(n, kwMinimum, p, end, 0)
+	}
+	if nc.max != nil && iv > nc.max.i64 {
+		ok = false
+		v.fail(n, kwMaximum, p, end, 0)
+	}
+	if nc.exMin != nil && iv <= nc.exMin.i64 {
+		ok = false
+		v.fail(n, kwExclusiveMinimum, p, end, 0)
+	}
+	if nc.exMax != nil && iv >= nc.exMax.i64 {
+		ok = false
+		v.fail(n, kwExclusiveMaximum, p, end, 0)
+	}
+	if nc.multipleOf != nil && iv%nc.multipleOf.i64 != 0 {
+		ok = false
+		v.fail(n, kwMultipleOf, p, end, 0)
+	}
+	return ok
 }

@@ -325,3 +325,34 @@ func smallInt(d *decimal) (int64, bool) {
 	}
 	return n, true
 }
+
+// quickInt reads a JSON integer of at most 18 digits without fraction or
+// exponent at p (the number must end there: the next byte is not part of a
+// number). ok is false for anything else, which scanNumber then handles.
+func quickInt(d []byte, p int) (n int64, end int, ok bool) {
+	neg := false
+	if p < len(d) && d[p] == '-' {
+		neg = true
+		p++
+	}
+	start := p
+	for p < len(d) && d[p] >= '0' && d[p] <= '9' {
+		n = n*10 + int64(d[p]-'0')
+		p++
+		if p-start > 18 {
+			return 0, p, false
+		}
+	}
+	if p == start || (d[start] == '0' && p-start > 1) {
+		return 0, p, false
+	}
+	if p < len(d) {
+		if c := d[p]; c == '.' || c == 'e' || c == 'E' {
+			return 0, p, false
+		}
+	}
+	if neg {
+		n = -n
+	}
+	return n, p, true
+}

@@ -305,10 +305,7 @@ func (v *vm) member(n *node, st *objState, kStart, kEnd int, key []byte, p int) 
 			st.ok = st.ok && r
 		}
 	}
-	for i := range o.patterns {
-		if v.bad {
-			break
-		}
+	for i := 0; i < len(o.patterns) && !v.bad; i++ {
 		pp := &o.patterns[i]
 		m, known := false, false
 		if pp.fast != nil {

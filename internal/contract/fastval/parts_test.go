@@ -219,3 +219,36 @@ func FuzzNumbers(f *testing.F) {
 		}
 	})
 }
+
+func TestQuickInt(t *testing.T) {
+	for _, s := range []string{"0", "-0", "7", "-12", "123456789012345678", "1234567890123456789", "01", "-", "1.5", "1e3", "12,", "12]", "-007", "999999999999999999"} {
+		d := []byte(s)
+		n, end, ok := quickInt(d, 0)
+		dec, dend, dok := scanNumber(d, 0)
+		iv, small := smallInt(&dec)
+		want := dok && small && (dend == len(d) || !strings.ContainsRune("0123456789.eE", rune(d[dend])))
+		if ok != want || (ok && (n != iv || end != dend)) {
+			t.Errorf("quickInt(%q) = %d, %d, %v; scanNumber says %d, %d, %v", s, n, end, ok, iv, dend, want)
+		}
+	}
+}
+
+func TestNameWordCompare(t *testing.T) {
+	names := []string{"", "a", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq", "é"}
+	for _, name := range names {
+		nm := nameInfo{name: name}
+		nm.setWords()
+		for _, doc := range []string{`"` + name + `"`, `"` + name + `"` + strings.Repeat(" ", 20), `"` + name + `x"`} {
+			d := []byte(doc)
+			e := 1 + len(name)
+			got := nm.equal(d, 1, e)
+			if want := string(d[1:e]) == name; got != want {
+				t.Errorf("name %q in %q: equal %v, want %v", name, doc, got, want)
+			}
+		}
+		other := []byte(`"` + strings.Repeat("z", len(name)) + `"` + strings.Repeat(" ", 20))
+		if len(name) > 0 && nm.equal(other, 1, 1+len(name)) {
+			t.Errorf("name %q equals %q", name, other)
+		}
+	}
+}
