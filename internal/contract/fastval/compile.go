@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -183,7 +182,7 @@ func build(root *jsonschema.Schema, opts Options) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Program{root: r, nodes: b.list, nobj: b.nobj, capRoot: capRoot, ncap: len(opts.Capture), capture: append([]string(nil), opts.Capture...)}, nil
+	return &Program{root: r, nobj: b.nobj, capRoot: capRoot, ncap: len(opts.Capture), capture: append([]string(nil), opts.Capture...)}, nil
 }
 
 func (b *builder) node(s *jsonschema.Schema) *node {
@@ -608,22 +607,6 @@ func newEnumVals(vs []any) *enumVals {
 	}
 	return e
 }
-
-// typeNames renders a type set as santhosh does in messages.
-func typeNames(t uint8) []string {
-	var out []string
-	for _, x := range []struct {
-		bit  uint8
-		name string
-	}{{tNull, "null"}, {tBool, "boolean"}, {tNumber, "number"}, {tInteger, "integer"}, {tString, "string"}, {tArray, "array"}, {tObject, "object"}} {
-		if t&x.bit != 0 {
-			out = append(out, x.name)
-		}
-	}
-	return out
-}
-
-func typeName(t uint8) string { return strings.Join(typeNames(t), "") }
 
 // inPlace lists the subschemas a node applies to the same value.
 func (n *node) inPlace() []*node {

@@ -113,7 +113,6 @@ func (e *UnsupportedError) Error() string {
 // Program is a compiled schema. It is immutable and safe for concurrent use.
 type Program struct {
 	root    *node
-	nodes   []*node
 	nobj    int // object schemas, for per-Result key-order hints
 	capRoot *capNode
 	ncap    int

@@ -299,7 +299,13 @@ func (v *vm) member(n *node, st *objState, kStart, kEnd int, key []byte, p int) 
 	if idx >= 0 {
 		if pn := o.names[idx].prop; pn != nil {
 			evaluated = true
-			e, r := v.eval(pn, p, capNext)
+			var e int
+			var r bool
+			if pn.cyclic {
+				e, r = v.eval(pn, p, capNext)
+			} else {
+				e, r = v.evalNode(pn, p, capNext, -1)
+			}
 			capNext = nil
 			end = e
 			st.ok = st.ok && r
