@@ -16,7 +16,7 @@ type dfa struct {
 	// trans is the flat transition table used by match: trans[st*ncls+class[c]]. Byte
 	// values >= 0x80 lead to dfaBail; reaching a state where a match was seen
 	// leads to dfaAccept. nil trans: the empty prefix matches, so all do.
-	trans    []uint8
+	trans    []uint16   // row offsets (state*ncls), or dfaAccept16/dfaBail16
 	class    [256]uint8 // byte -> class
 	ncls     int
 	matchEnd []bool
@@ -25,6 +25,9 @@ type dfa struct {
 const (
 	dfaBail   = 255
 	dfaAccept = 254
+	// in the table, targets are row offsets so that a step needs no multiply
+	dfaAccept16 = 0xfffe
+	dfaBail16   = 0xffff
 )
 
 type dfaState struct {
@@ -118,13 +121,25 @@ func flatten(d *dfa) *dfa {
 		d.class[c] = id
 	}
 	d.ncls = len(reps)
-	d.trans = make([]uint8, n*d.ncls)
-	d.matchEnd = make([]bool, n)
+	if n*d.ncls >= dfaAccept16 {
+		return nil
+	}
+	d.trans = make([]uint16, n*d.ncls)
+	d.matchEnd = make([]bool, n*d.ncls)
 	for i := 0; i < n; i++ {
 		for k, c := range reps {
-			d.trans[i*d.ncls+k] = target(i, c)
+			var off uint16
+			switch to := target(i, c); to {
+			case dfaAccept:
+				off = dfaAccept16
+			case dfaBail:
+				off = dfaBail16
+			default:
+				off = uint16(int(to) * d.ncls)
+			}
+			d.trans[i*d.ncls+k] = off
 		}
-		d.matchEnd[i] = d.states[i].matchEnd
+		d.matchEnd[i*d.ncls] = d.states[i].matchEnd
 	}
 	d.states = nil // only the table is needed from here on
 	return d
@@ -224,16 +239,16 @@ func (d *dfa) match(s []byte) (matched, ok bool) {
 	if d.trans == nil {
 		return true, true
 	}
-	var st uint8
-	t, cls, w := d.trans, &d.class, d.ncls
+	var off uint16 // row offset of the current state
+	t, cls := d.trans, &d.class
 	for _, c := range s {
-		st = t[int(st)*w+int(cls[c])]
-		if st >= dfaAccept {
-			if st == dfaBail {
+		off = t[int(off)+int(cls[c])]
+		if off >= dfaAccept16 {
+			if off == dfaBail16 {
 				return false, false
 			}
 			return true, true
 		}
 	}
-	return d.matchEnd[st], true
+	return d.matchEnd[off], true
 }
