@@ -57,8 +57,12 @@ type node struct {
 	hasCond        bool // any of not/allOf/anyOf/oneOf/if
 	uneProps       *node
 	uneItems       *node
-	cyclic         bool // can be re-entered for the same value (a $ref cycle)
-	strNeed        bool // string keywords need the decoded string
+	cyclic         bool    // can be re-entered for the same value (a $ref cycle)
+	strNeed        bool    // string keywords need the decoded string
+	resource       int32   // index of the resource holding the node (dynamic scope)
+	dynRef         *node   // $dynamicRef static target
+	dynName        string  // its anchor, when the target has the same $dynamicAnchor
+	dynAlts        []*node // every node the anchor can resolve to (for cycle marking)
 }
 
 type strChecks struct {
@@ -171,18 +175,27 @@ type builder struct {
 	err   error
 }
 
-func build(root *jsonschema.Schema, opts Options) (*Program, error) {
+func build(root *jsonschema.Schema, ref *refCompiler, opts Options) (*Program, error) {
 	b := &builder{nodes: map[*jsonschema.Schema]*node{}}
 	r := b.node(root)
 	if b.err != nil {
 		return nil, b.err
+	}
+	var dyn []map[string]*node
+	if ref.dynamic {
+		var err error
+		dyn, err = b.linkDynamic(collectDynamic(ref.doc), ref.c, ref.base)
+		if err != nil {
+			return nil, err
+		}
 	}
 	markCycles(b.list)
 	capRoot, err := compileCaptures(opts.Capture)
 	if err != nil {
 		return nil, err
 	}
-	return &Program{root: r, nobj: b.nobj, capRoot: capRoot, ncap: len(opts.Capture), capture: append([]string(nil), opts.Capture...)}, nil
+	return &Program{root: r, nobj: b.nobj, capRoot: capRoot, ncap: len(opts.Capture), capture: append([]string(nil), opts.Capture...),
+		dynamic: ref.dynamic, dynAnchors: dyn}, nil
 }
 
 func (b *builder) node(s *jsonschema.Schema) *node {
@@ -293,7 +306,13 @@ func (b *builder) node(s *jsonschema.Schema) *node {
 	n.strNeed = n.cnst != nil || n.enum != nil || n.format != nil || n.str != nil
 	n.uneProps = b.node(s.UnevaluatedProperties)
 	n.uneItems = b.node(s.UnevaluatedItems)
-	n.hasCond = n.not != nil || len(n.allOf) > 0 || len(n.anyOf) > 0 || len(n.oneOf) > 0 || n.hasIf
+	if s.DynamicRef != nil {
+		n.dynRef = b.node(s.DynamicRef.Ref)
+		if a := s.DynamicRef.Anchor; a != "" && s.DynamicRef.Ref.DynamicAnchor == a {
+			n.dynName = a
+		}
+	}
+	n.hasCond = n.not != nil || len(n.allOf) > 0 || len(n.anyOf) > 0 || len(n.oneOf) > 0 || n.hasIf || n.dynRef != nil
 	return n
 }
 
@@ -610,7 +629,8 @@ func newEnumVals(vs []any) *enumVals {
 
 // inPlace lists the subschemas a node applies to the same value.
 func (n *node) inPlace() []*node {
-	out := []*node{n.ref, n.not, n.ifN, n.thn, n.elsN}
+	out := []*node{n.ref, n.not, n.ifN, n.thn, n.elsN, n.dynRef}
+	out = append(out, n.dynAlts...)
 	out = append(out, n.allOf...)
 	out = append(out, n.anyOf...)
 	out = append(out, n.oneOf...)

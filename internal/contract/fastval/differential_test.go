@@ -25,7 +25,8 @@ type gen struct {
 	r     *rand.Rand
 	draft Draft
 	depth int
-	defs  int // number of $defs entries available for $ref
+	defs  int  // number of $defs entries available for $ref
+	dyn   bool // the root declares $dynamicAnchor "meta"
 }
 
 var (
@@ -233,6 +234,9 @@ func (g *gen) schema() string {
 			add("else", g.schema())
 		}
 	}
+	if g.dyn && g.chance(0.08) {
+		add("$dynamicRef", `"#meta"`)
+	}
 	if g.defs > 0 && g.chance(0.08) {
 		if g.chance(0.3) {
 			add("$ref", `"#"`)
@@ -249,7 +253,18 @@ func (g *gen) schema() string {
 
 func (g *gen) rootSchema() string {
 	g.defs = g.r.IntN(3)
+	g.dyn = g.draft == Draft2020 && g.chance(0.2)
 	body := g.schema()
+	if g.dyn && strings.HasPrefix(body, "{") {
+		// the root is the outermost dynamic anchor; an inner resource may
+		// declare it too
+		inner := fmt.Sprintf(`"$defs":{"inner":{"$id":"inner.json","$dynamicAnchor":"meta","items":{"$dynamicRef":"#meta"},"properties":{"a":%s}}},`, g.schema())
+		sep := ","
+		if body == "{}" {
+			sep = ""
+		}
+		body = `{"$dynamicAnchor":"meta",` + inner + `"anyOf":[{"$ref":"inner.json"},true]` + sep + body[1:]
+	}
 	if g.defs == 0 {
 		return body
 	}

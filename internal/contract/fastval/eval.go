@@ -47,6 +47,7 @@ type vm struct {
 	refs    []refEntry // $ref targets being evaluated, for cycle detection
 	anns    []annot    // stack of annotation sets (evaluated properties/items)
 	hints   []objHint  // key-order memory per object schema, kept across calls
+	scope   []int32    // dynamic scope: resources entered, outermost first
 	annNext int        // annotation sink for the next eval call: handle+1, 0 for none
 	fails   []failRec
 	fpath   []pathTok
@@ -72,6 +73,7 @@ func (v *vm) reset(p *Program, data []byte) {
 	v.refs = v.refs[:0]
 	v.anns = v.anns[:0]
 	v.annNext = 0
+	v.scope = v.scope[:0]
 	v.fpath = v.fpath[:0]
 	if len(v.hints) < p.nobj {
 		v.hints = append(v.hints, make([]objHint, p.nobj-len(v.hints))...)
@@ -172,6 +174,9 @@ func (v *vm) evalBool(n *node, p int) (int, bool) {
 func (v *vm) eval(n *node, p int, ct *capNode) (int, bool) {
 	ann := v.annNext - 1
 	v.annNext = 0
+	if v.prog.dynamic {
+		return v.evalScoped(n, p, ct, ann)
+	}
 	if n.cyclic {
 		return v.evalCyclic(n, p, ct, ann)
 	}
@@ -645,6 +650,13 @@ func (v *vm) cond(n *node, p int, own int) bool {
 			ok = false
 			v.fail(n, kwOneOf, p, end, first<<32|second)
 		}
+	}
+	if n.dynRef != nil {
+		_, r := v.evalMerge(v.dynTarget(n), p, own, false)
+		if v.bad {
+			return false
+		}
+		ok = ok && r
 	}
 	if n.hasIf {
 		_, r := v.evalMerge(n.ifN, p, own, true)

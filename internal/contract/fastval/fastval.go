@@ -112,11 +112,13 @@ func (e *UnsupportedError) Error() string {
 
 // Program is a compiled schema. It is immutable and safe for concurrent use.
 type Program struct {
-	root    *node
-	nobj    int // object schemas, for per-Result key-order hints
-	capRoot *capNode
-	ncap    int
-	capture []string
+	root       *node
+	dynamic    bool               // $dynamicRef present: evaluation tracks the dynamic scope
+	dynAnchors []map[string]*node // per resource: dynamic anchors
+	nobj       int                // object schemas, for per-Result key-order hints
+	capRoot    *capNode
+	ncap       int
+	capture    []string
 }
 
 // Captures returns the pointers given in Options.Capture, in order.
@@ -128,22 +130,31 @@ func (p *Program) Captures() []string { return p.capture }
 // that santhosh-tekuri/jsonschema rejects too (invalid against the metaschema,
 // bad regex, ...).
 func Compile(doc any, opts Options) (*Program, error) {
-	sch, err := compileReference(doc, opts)
+	sch, ref, err := compileReference(doc, opts)
 	if err != nil {
 		return nil, err
 	}
-	unsup := findUnsupported(sch, sch.Location, opts.Loader != nil)
+	unsup, dynamic := findUnsupported(sch, sch.Location, opts.Loader != nil)
 	if len(unsup) > 0 {
 		return nil, unsup[0]
 	}
-	return build(sch, opts)
+	ref.dynamic = dynamic
+	return build(sch, ref, opts)
+}
+
+// refCompiler is the reference compiler's state that build needs.
+type refCompiler struct {
+	c       *jsonschema.Compiler
+	doc     any
+	base    string
+	dynamic bool
 }
 
 // Unsupported lists every reason why a schema takes the slower reference path,
 // for `accord lint` to report. It returns nil when the fast path applies, and an
 // error only when the schema does not compile at all.
 func Unsupported(doc any, opts Options) ([]*UnsupportedError, error) {
-	sch, err := compileReference(doc, opts)
+	sch, _, err := compileReference(doc, opts)
 	if err != nil {
 		var u *UnsupportedError
 		if errors.As(err, &u) {
@@ -151,13 +162,14 @@ func Unsupported(doc any, opts Options) ([]*UnsupportedError, error) {
 		}
 		return nil, err
 	}
-	return findUnsupported(sch, sch.Location, opts.Loader != nil), nil
+	unsup, _ := findUnsupported(sch, sch.Location, opts.Loader != nil)
+	return unsup, nil
 }
 
 // compileReference compiles doc with santhosh-tekuri/jsonschema: that checks the
 // schema against its metaschema and resolves every keyword exactly as the
 // reference validator does; the fast program is built from its result.
-func compileReference(doc any, opts Options) (*jsonschema.Schema, error) {
+func compileReference(doc any, opts Options) (*jsonschema.Schema, *refCompiler, error) {
 	base := opts.BaseURL
 	if base == "" {
 		base = defaultBaseURL
@@ -170,7 +182,7 @@ func compileReference(doc any, opts Options) (*jsonschema.Schema, error) {
 	ld := &refusingLoader{next: opts.Loader}
 	c.UseLoader(ld)
 	if err := c.AddResource(base, doc); err != nil {
-		return nil, fmt.Errorf("adding schema resource: %w", err)
+		return nil, nil, fmt.Errorf("adding schema resource: %w", err)
 	}
 	sch, err := c.Compile(base)
 	if err != nil {
@@ -181,11 +193,11 @@ func compileReference(doc any, opts Options) (*jsonschema.Schema, error) {
 					kw = "$schema"
 				}
 			}
-			return nil, &UnsupportedError{Keyword: kw, Pointer: findRefPointer(doc, kw, ld.url), Reason: "needs remote resource " + ld.url}
+			return nil, nil, &UnsupportedError{Keyword: kw, Pointer: findRefPointer(doc, kw, ld.url), Reason: "needs remote resource " + ld.url}
 		}
-		return nil, fmt.Errorf("compiling schema: %w", err)
+		return nil, nil, fmt.Errorf("compiling schema: %w", err)
 	}
-	return sch, nil
+	return sch, &refCompiler{c: c, doc: doc, base: base}, nil
 }
 
 // refusingLoader records the first remote resource a schema needs and, with no
@@ -248,9 +260,10 @@ func escapeToken(s string) string {
 
 // findUnsupported walks the compiled reference schema and lists the keywords
 // that the fast program does not implement.
-func findUnsupported(root *jsonschema.Schema, rootLoc string, remoteOK bool) []*UnsupportedError {
+func findUnsupported(root *jsonschema.Schema, rootLoc string, remoteOK bool) (out []*UnsupportedError, dynamic bool) {
 	base, _, _ := strings.Cut(rootLoc, "#")
-	var out []*UnsupportedError
+	remote := false
+	var dynPtr string
 	seen := map[*jsonschema.Schema]bool{}
 	var walk func(s *jsonschema.Schema)
 	walk = func(s *jsonschema.Schema) {
@@ -262,8 +275,8 @@ func findUnsupported(root *jsonschema.Schema, rootLoc string, remoteOK bool) []*
 		add := func(kw, why string) {
 			out = append(out, &UnsupportedError{Keyword: kw, Pointer: ptr, Reason: why})
 		}
-		if s.DynamicRef != nil {
-			add("$dynamicRef", "dynamic scope resolution needs the reference validator")
+		if s.DynamicRef != nil && !dynamic {
+			dynamic, dynPtr = true, ptr
 		}
 		if s.RecursiveRef != nil {
 			add("$recursiveRef", "dynamic scope resolution needs the reference validator")
@@ -275,18 +288,25 @@ func findUnsupported(root *jsonschema.Schema, rootLoc string, remoteOK bool) []*
 			add("$vocabulary", "custom vocabulary extensions need the reference validator")
 		}
 		for _, sub := range children(s) {
-			if u, _, _ := strings.Cut(sub.Location, "#"); u != base && !remoteOK {
-				if !seen[sub] {
-					seen[sub] = true
-					add("$ref", "refers to another resource "+u)
+			if u, _, _ := strings.Cut(sub.Location, "#"); u != base {
+				remote = true
+				if !remoteOK {
+					if !seen[sub] {
+						seen[sub] = true
+						add("$ref", "refers to another resource "+u)
+					}
+					continue
 				}
-				continue
 			}
 			walk(sub)
 		}
 	}
 	walk(root)
-	return out
+	if dynamic && remote {
+		out = append(out, &UnsupportedError{Keyword: "$dynamicRef", Pointer: dynPtr,
+			Reason: "dynamic scopes across documents need the reference validator"})
+	}
+	return out, dynamic
 }
 
 // children lists every subschema a schema applies.

@@ -33,7 +33,6 @@ func TestCompileUnsupported(t *testing.T) {
 	}{
 		{"recursiveRef", `{"$schema":"https://json-schema.org/draft/2019-09/schema","$recursiveAnchor":true,"items":{"$recursiveRef":"#"}}`, "$recursiveRef", "/items"},
 		{"metaschema ref", `{"$ref":"https://json-schema.org/draft/2020-12/schema"}`, "$ref", ""},
-		{"dynamicRef", `{"$dynamicAnchor":"x","properties":{"a":{"$dynamicRef":"#x"}}}`, "$dynamicRef", "/properties/a"},
 		{"remote ref", `{"properties":{"a":{"$ref":"https://example.com/other.json"}}}`, "$ref", "/properties/a"},
 		{"custom metaschema", `{"$schema":"https://example.com/meta.json"}`, "$schema", ""},
 	}
@@ -305,5 +304,27 @@ func TestConcurrentUse(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+func TestDynamicRef(t *testing.T) {
+	// a generic list whose items the outer resource narrows to integers
+	prog := mustCompile(t, `{
+		"$id":"https://example.com/ints",
+		"$ref":"list",
+		"$defs":{
+			"item":{"$dynamicAnchor":"item","type":"integer"},
+			"list":{"$id":"list","type":"array","items":{"$dynamicRef":"#item"},
+				"$defs":{"item":{"$dynamicAnchor":"item"}}}
+		}
+	}`, Options{})
+	var res Result
+	if !prog.Validate([]byte(`[1,2]`), &res) {
+		t.Errorf("[1,2]: %+v", res.Failures())
+	}
+	if prog.Validate([]byte(`[1,"x"]`), &res) {
+		t.Error(`[1,"x"] accepted: the outer $dynamicAnchor must win`)
+	} else if f := res.Failures(); len(f) != 1 || f[0].InstanceLocation != "/1" {
+		t.Errorf("failures %+v", f)
 	}
 }

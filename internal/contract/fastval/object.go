@@ -301,7 +301,7 @@ func (v *vm) member(n *node, st *objState, kStart, kEnd int, key []byte, p int) 
 			evaluated = true
 			var e int
 			var r bool
-			if pn.cyclic {
+			if pn.cyclic || v.prog.dynamic {
 				e, r = v.eval(pn, p, capNext)
 			} else {
 				e, r = v.evalNode(pn, p, capNext, -1)
@@ -357,7 +357,12 @@ func (v *vm) member(n *node, st *objState, kStart, kEnd int, key []byte, p int) 
 		v.record(cn, Span{Start: p, End: end})
 	}
 	if o.propNames != nil {
-		if _, r := v.evalBool(o.propNames, kStart); !r {
+		// santhosh validates a property name with a fresh dynamic scope
+		scope := v.scope
+		v.scope = v.scope[len(v.scope):]
+		_, r := v.evalBool(o.propNames, kStart)
+		v.scope = scope
+		if !r {
 			st.ok = false
 			v.fail(n, kwPropertyNames, kStart, kEnd, 0)
 		}

@@ -108,6 +108,12 @@ func (p *Program) validate(data []byte, start int, whole bool, res *Result) bool
 		v.dedup = dedup
 		v.collect = true
 		v.run()
+		if v.dup && !v.dedup {
+			// the verdict pass stopped before meeting the repeated key
+			v.reset(p, data)
+			v.dedup, v.collect = true, true
+			v.run()
+		}
 		v.end = end
 		res.failures = v.materialize(res.failures)
 		if len(res.failures) == 0 {
