@@ -328,3 +328,17 @@ func TestDynamicRef(t *testing.T) {
 		t.Errorf("failures %+v", f)
 	}
 }
+
+func TestKeywordLocationIsPlainPointer(t *testing.T) {
+	prog := mustCompile(t, `{"properties":{"été":{"type":"string"},"a/b":{"type":"string"}}}`, Options{})
+	var res Result
+	prog.Validate([]byte(`{"été":1,"a/b":2}`), &res)
+	got := map[string]string{}
+	for _, f := range res.Failures() {
+		got[f.InstanceLocation] = f.KeywordLocation
+	}
+	want := map[string]string{"/été": "/properties/été/type", "/a~1b": "/properties/a~1b/type"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("keyword locations (-want +got):\n%s", diff)
+	}
+}

@@ -182,7 +182,7 @@ func (v *vm) materialize(out []Failure) []Failure {
 			}
 		}
 		kwPath := k.KeywordPath()
-		kl := f.n.loc
+		kl := decodePointer(f.n.loc)
 		for _, t := range kwPath {
 			kl += "/" + escapeToken(t)
 		}
