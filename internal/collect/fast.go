@@ -59,7 +59,7 @@ func (f *FastValidator) program(c *contract.Compiled) *fastval.Program {
 	if ok {
 		return p
 	}
-	p, err := fastval.Compile(c.SchemaDoc(), fastval.Options{Draft: FastDraft(c.Draft), AssertFormat: true})
+	p, err := fastval.Compile(fastval.ForContract(c.Contract))
 	if err != nil {
 		p = nil // unsupported keyword: the reference validator handles this contract
 	}
@@ -67,16 +67,4 @@ func (f *FastValidator) program(c *contract.Compiled) *fastval.Program {
 	f.programs[c] = p
 	f.mu.Unlock()
 	return p
-}
-
-// FastDraft maps a contract's dialect to the fast compiler's.
-func FastDraft(d contract.Draft) fastval.Draft {
-	switch d {
-	case contract.Draft4:
-		return fastval.Draft4
-	case contract.Draft7:
-		return fastval.Draft7
-	default:
-		return fastval.Draft2020
-	}
 }
