@@ -1,0 +1,102 @@
+package native
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/accord-dev/accord/internal/collect"
+	"github.com/accord-dev/accord/internal/event"
+)
+
+const signup = `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"shop_1","email":"a@example.com"}}`
+
+func TestDecode(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		body    string
+		n       int
+		reasons []event.Reason // per event, "" when decoded
+		reqErr  event.Reason   // the whole request refused
+	}{
+		{name: "one event", body: signup, n: 1, reasons: []event.Reason{""}},
+		{name: "pretty printed", body: "{\n  \"schema\": \"iglu:com.acme/signup/jsonschema/1-0-0\",\n  \"data\": {}\n}", n: 1, reasons: []event.Reason{""}},
+		{name: "array", body: "[" + signup + "," + signup + "]", n: 2, reasons: []event.Reason{"", ""}},
+		{name: "ndjson with a bad line", body: signup + "\n{\"schema\":\n" + signup + "\n", n: 3, reasons: []event.Reason{"", event.ReasonMalformedJSON, ""}},
+		{name: "unknown key", body: `{"shema":"iglu:a/b/jsonschema/1-0-0","data":{}}`, n: 1, reasons: []event.Reason{event.ReasonMalformedEvent}},
+		{name: "no schema", body: `{"data":{}}`, n: 1, reasons: []event.Reason{event.ReasonMalformedEvent}},
+		{name: "null data", body: `{"schema":"iglu:a/b/jsonschema/1-0-0","data":null}`, n: 1, reasons: []event.Reason{event.ReasonMalformedEvent}},
+		{name: "bad timestamp", body: `{"schema":"iglu:a/b/jsonschema/1-0-0","data":{},"sent_at":"yesterday"}`, n: 1, reasons: []event.Reason{event.ReasonTimestampInvalid}},
+		{name: "array of non-objects", body: `[1, "x"]`, n: 2, reasons: []event.Reason{event.ReasonMalformedEvent, event.ReasonMalformedEvent}},
+		{name: "empty", body: "  \n", reqErr: event.ReasonMalformedEvent},
+		{name: "too deep", body: strings.Repeat("[", 100) + strings.Repeat("]", 100), reqErr: event.ReasonLimitExceeded},
+		{name: "too many events", body: "[" + strings.TrimSuffix(strings.Repeat(signup+",", 1001), ",") + "]", reqErr: event.ReasonLimitExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := Decode([]byte(tc.body), collect.DefaultLimits)
+			if tc.reqErr != "" {
+				re, ok := err.(*collect.RequestError)
+				if !ok || re.Reason != tc.reqErr {
+					t.Fatalf("err = %v, want request error %s", err, tc.reqErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != tc.n {
+				t.Fatalf("%d events, want %d", len(evs), tc.n)
+			}
+			for i, ev := range evs {
+				got := event.Reason("")
+				if ev.Reject != nil {
+					got = ev.Reject.Reason
+				}
+				if got != tc.reasons[i] {
+					t.Errorf("event %d: reason %q, want %q", i, got, tc.reasons[i])
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeTimes(t *testing.T) {
+	evs, err := Decode([]byte(`{"schema":"iglu:a/b/jsonschema/1-0-0","data":{},"event_id":"e1","sent_at":"2026-11-01T12:00:01+01:00","device_created_at":"2026-11-01T11:00:00Z","app":"shop-web"}`), collect.DefaultLimits)
+	if err != nil || len(evs) != 1 || evs[0].Reject != nil {
+		t.Fatalf("%v %+v", err, evs)
+	}
+	ev := evs[0]
+	if ev.EventID != "e1" || ev.App != "shop-web" || ev.SentAt == nil || ev.SentAt.Format("15:04:05Z07:00") != "11:00:01Z" || ev.DeviceCreatedAt == nil || ev.TrueTimestamp != nil {
+		t.Fatalf("decoded %+v", ev)
+	}
+}
+
+// FuzzDecode: any body decodes into events or a request error, never a panic, and
+// a rejected event's message never contains the body's text.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{signup, "[" + signup + "]", signup + "\n" + signup, `{"schema":1}`, `[[[`, "\xff\xfe", `{"schema":"iglu:a/b/jsonschema/1-0-0","data":{},"contexts":[{"schema":"x"}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, err := Decode(body, collect.DefaultLimits)
+		if err != nil {
+			if _, ok := err.(*collect.RequestError); !ok {
+				t.Fatalf("non-request error %T: %v", err, err)
+			}
+			return
+		}
+		for _, ev := range evs {
+			if ev.Reject == nil {
+				if ev.Schema == "" || len(ev.Data) == 0 {
+					t.Fatalf("accepted event without schema or data: %+v", ev)
+				}
+				continue
+			}
+			for _, f := range ev.Reject.Failures {
+				if !utf8.ValidString(f.Message) {
+					t.Fatalf("failure message is not UTF-8: %q", f.Message)
+				}
+			}
+		}
+	})
+}
