@@ -418,17 +418,13 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 		return row
 	}
 	payload := map[string]any{"schema": in.Schema}
-	data, redacted := p.redact(c, in.Data)
+	data, redacted := p.redact(redactionContract(snap, c, in.Schema), in.Data)
 	payload["data"] = data
 	row.Redacted = redacted
 	if len(in.Contexts) > 0 {
 		ctxs := make([]any, len(in.Contexts))
 		for i, ent := range in.Contexts {
-			var cc *contract.Compiled
-			if key, err := contract.ParseURI(ent.Schema); err == nil {
-				cc, _ = snap.Get(key)
-			}
-			d, red := p.redact(cc, ent.Data)
+			d, red := p.redact(redactionContract(snap, nil, ent.Schema), ent.Data)
 			for _, r := range red {
 				row.Redacted = append(row.Redacted, ent.Schema+"#"+r)
 			}
@@ -442,6 +438,27 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 	}
 	row.Payload = js
 	return row
+}
+
+// redactionContract picks the contract whose PII annotations redact a bad row: the
+// one the event named, else (an unknown version of a known contract) the newest
+// version of its family, so that a producer sending a wrong version does not put
+// personal data into bad rows in plain text.
+func redactionContract(snap *contract.Snapshot, c *contract.Compiled, uri string) *contract.Compiled {
+	if c != nil {
+		return c
+	}
+	key, err := contract.ParseURI(uri)
+	if err != nil {
+		return nil
+	}
+	if c, ok := snap.Get(key); ok {
+		return c
+	}
+	if vs := snap.Versions(key.Family()); len(vs) > 0 {
+		return vs[len(vs)-1]
+	}
+	return nil
 }
 
 // redact decodes raw and redacts it with c's PII annotations. Without a contract
