@@ -232,7 +232,7 @@ func (w *fieldWalker) walk(schema map[string]any, pointer string, path []string)
 		return
 	}
 	if ref, ok := schema["$ref"].(string); ok && strings.HasPrefix(ref, "#") {
-		if target, tp, ok := resolveLocal(w.root, ref); ok && !w.active[tp] {
+		if target, tp, ok := LocalRef(w.root, ref); ok && !w.active[tp] {
 			w.active[tp] = true
 			w.walk(target, tp, path)
 			delete(w.active, tp)
@@ -312,16 +312,7 @@ func (w *fieldWalker) tuple(items []any, pointer string, path []string) {
 func (w *fieldWalker) add(schema map[string]any, pointer string, path []string, required bool) {
 	f := Field{Pointer: pointer, Path: path, Schema: schema, Required: required}
 	f.Description, _ = schema["description"].(string)
-	switch t := schema["type"].(type) {
-	case string:
-		f.Types = []string{t}
-	case []any:
-		for _, v := range t {
-			if s, ok := v.(string); ok {
-				f.Types = append(f.Types, s)
-			}
-		}
-	}
+	f.Types = Types(schema)
 	f.PII = w.ann.pii(schema, pointer)
 	dp := f.DataPointer()
 	if i, ok := w.byPath[dp]; ok {
@@ -333,26 +324,4 @@ func (w *fieldWalker) add(schema map[string]any, pointer string, path []string, 
 	}
 	w.byPath[dp] = len(w.fields)
 	w.fields = append(w.fields, f)
-}
-
-// resolveLocal resolves a same-document $ref such as #/$defs/address.
-func resolveLocal(root map[string]any, ref string) (map[string]any, string, bool) {
-	frag := strings.TrimPrefix(ref, "#")
-	var cur any = root
-	for _, tok := range SplitPointer(frag) {
-		switch n := cur.(type) {
-		case map[string]any:
-			cur = n[tok]
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(n) {
-				return nil, "", false
-			}
-			cur = n[i]
-		default:
-			return nil, "", false
-		}
-	}
-	m, ok := cur.(map[string]any)
-	return m, frag, ok
 }

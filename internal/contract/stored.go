@@ -2,6 +2,7 @@ package contract
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -110,7 +111,7 @@ func (c *Contract) StoredDoc() map[string]any {
 	for i := len(fields) - 1; i >= 0; i-- {
 		f := fields[i]
 		parentPtr, name, inProps := cutProperty(f.Pointer)
-		node, ok := lookup(doc, f.Pointer)
+		node, ok := SchemaAt(doc, f.Pointer)
 		if !ok {
 			continue
 		}
@@ -119,7 +120,7 @@ func (c *Contract) StoredDoc() map[string]any {
 		case keep:
 			setPointer(doc, f.Pointer, stored)
 		case inProps:
-			if parent, ok := lookup(doc, parentPtr); ok {
+			if parent, ok := SchemaAt(doc, parentPtr); ok {
 				if props, ok := parent["properties"].(map[string]any); ok {
 					delete(props, name)
 				}
@@ -147,26 +148,6 @@ func cutProperty(pointer string) (string, string, bool) {
 		return "", "", false
 	}
 	return pointer[:i], unescape(pointer[i+len("/properties/"):]), true
-}
-
-func lookup(doc map[string]any, pointer string) (map[string]any, bool) {
-	var cur any = doc
-	for _, tok := range SplitPointer(pointer) {
-		switch n := cur.(type) {
-		case map[string]any:
-			cur = n[tok]
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(n) {
-				return nil, false
-			}
-			cur = n[i]
-		default:
-			return nil, false
-		}
-	}
-	m, ok := cur.(map[string]any)
-	return m, ok
 }
 
 func setPointer(doc map[string]any, pointer string, v map[string]any) {
@@ -199,17 +180,7 @@ func setPointer(doc map[string]any, pointer string, v map[string]any) {
 }
 
 func allowsNull(schema map[string]any) bool {
-	switch t := schema["type"].(type) {
-	case string:
-		return t == "null"
-	case []any:
-		for _, v := range t {
-			if v == "null" {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.Contains(Types(schema), "null")
 }
 
 func withNull(schema map[string]any, nullable bool) map[string]any {

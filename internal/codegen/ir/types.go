@@ -169,7 +169,7 @@ func (b *typeBuilder) build(schema map[string]any, pointer string, path []string
 		return t
 	}
 
-	types := typeList(schema)
+	types := contract.Types(schema)
 	for _, ty := range types {
 		if ty == "null" {
 			t.Nullable = true
@@ -292,7 +292,7 @@ func (b *typeBuilder) resolve(schema map[string]any, pointer string, depth int) 
 	if !ok || !strings.HasPrefix(ref, "#") || depth > 16 {
 		return schema, pointer
 	}
-	target, ok := lookup(b.root, strings.TrimPrefix(ref, "#"))
+	target, ok := contract.SchemaAt(b.root, strings.TrimPrefix(ref, "#"))
 	if !ok {
 		return schema, pointer
 	}
@@ -378,24 +378,8 @@ func (b *typeBuilder) mergeAllOf(schema map[string]any, pointer string) (map[str
 	return out, true
 }
 
-func typeList(schema map[string]any) []string {
-	switch t := schema["type"].(type) {
-	case string:
-		return []string{t}
-	case []any:
-		var out []string
-		for _, v := range t {
-			if s, ok := v.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
-}
-
 func isNullSchema(m map[string]any) bool {
-	ts := typeList(m)
+	ts := contract.Types(m)
 	if len(ts) == 1 && ts[0] == "null" {
 		return true
 	}
@@ -406,7 +390,7 @@ func isNullSchema(m map[string]any) bool {
 }
 
 func allowsNull(m map[string]any) bool {
-	for _, t := range typeList(m) {
+	for _, t := range contract.Types(m) {
 		if t == "null" {
 			return true
 		}
@@ -466,26 +450,6 @@ func enumKind(vals []any) Kind {
 		return KindAny
 	}
 	return k
-}
-
-func lookup(doc map[string]any, pointer string) (map[string]any, bool) {
-	var cur any = doc
-	for _, tok := range contract.SplitPointer(pointer) {
-		switch n := cur.(type) {
-		case map[string]any:
-			cur = n[tok]
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(n) {
-				return nil, false
-			}
-			cur = n[i]
-		default:
-			return nil, false
-		}
-	}
-	m, ok := cur.(map[string]any)
-	return m, ok
 }
 
 func escapePointer(s string) string {

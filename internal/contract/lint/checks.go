@@ -326,7 +326,7 @@ func collectNames(doc, s map[string]any, names map[string]bool, patterns *[]*reg
 		}
 	}
 	if ref, ok := s["$ref"].(string); ok {
-		if t, ok := localTarget(doc, ref); ok {
+		if t, _, ok := contract.LocalRef(doc, ref); ok {
 			collectNames(doc, t, names, patterns, depth+1)
 		}
 	}
@@ -379,7 +379,7 @@ func checkRefs(p *pass, c *contract.Contract, n node) {
 		case !strings.HasPrefix(ref, "#"):
 			p.add(c, ptr, RuleRefLocal, "%s %q points outside the contract; Accord never reads files or URLs for a contract: copy the definition under $defs and refer to it as \"#/$defs/<name>\"", kw, clip(ref))
 		case ref == "#" || strings.HasPrefix(ref, "#/"):
-			if _, ok := localTarget(c.Doc, ref); !ok {
+			if _, _, ok := contract.LocalRef(c.Doc, ref); !ok {
 				p.add(c, ptr, RuleRefLocal, "%s %q points at nothing in this contract: fix the pointer (for example \"#/$defs/<name>\")", kw, clip(ref))
 			}
 		default:

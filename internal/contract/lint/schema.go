@@ -107,7 +107,7 @@ func resolve(doc, s map[string]any) []map[string]any {
 		if !ok {
 			break
 		}
-		t, ok := localTarget(doc, ref)
+		t, _, ok := contract.LocalRef(doc, ref)
 		if !ok {
 			break
 		}
@@ -115,46 +115,6 @@ func resolve(doc, s map[string]any) []map[string]any {
 		s = t
 	}
 	return out
-}
-
-// localTarget resolves a JSON-pointer fragment ref such as #/$defs/address.
-func localTarget(doc map[string]any, ref string) (map[string]any, bool) {
-	frag, ok := cutHash(ref)
-	if !ok {
-		return nil, false
-	}
-	var cur any = doc
-	for _, tok := range contract.SplitPointer(frag) {
-		switch n := cur.(type) {
-		case map[string]any:
-			v, ok := n[tok]
-			if !ok {
-				return nil, false
-			}
-			cur = v
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(n) {
-				return nil, false
-			}
-			cur = n[i]
-		default:
-			return nil, false
-		}
-	}
-	m, ok := cur.(map[string]any)
-	return m, ok
-}
-
-// cutHash returns the JSON pointer of a local ref "#" or "#/...".
-func cutHash(ref string) (string, bool) {
-	if ref == "#" {
-		return "", true
-	}
-	if len(ref) > 1 && ref[0] == '#' && ref[1] == '/' {
-		return ref[1:], true
-	}
-	return "", false
 }
 
 // any reports whether any schema in chain has a value for keyword.
@@ -177,20 +137,11 @@ func str(chain []map[string]any, keyword string) string {
 	return ""
 }
 
-// types returns the JSON types the schemas in chain declare.
+// types returns the JSON types the first schema in chain with a type declares.
 func types(chain []map[string]any) []string {
 	for _, s := range chain {
-		switch t := s["type"].(type) {
-		case string:
-			return []string{t}
-		case []any:
-			var out []string
-			for _, v := range t {
-				if s, ok := v.(string); ok {
-					out = append(out, s)
-				}
-			}
-			return out
+		if _, ok := s["type"]; ok {
+			return contract.Types(s)
 		}
 	}
 	return nil
