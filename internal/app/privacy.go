@@ -67,11 +67,7 @@ func (a scrubAdapter) Scrub(ctx context.Context, c *contract.Contract, data any)
 	if err != nil {
 		return nil, nil, reasonError{err}
 	}
-	out := make([]event.Applied, len(applied))
-	for i, ap := range applied {
-		out[i] = event.Applied(ap)
-	}
-	return data, out, nil
+	return data, applied, nil
 }
 
 // Redact redacts data in place; when the contract has no usable plan nothing is

@@ -8,19 +8,12 @@ import (
 	"strings"
 
 	"github.com/accord-dev/accord/internal/contract"
+	"github.com/accord-dev/accord/internal/event"
 )
 
-// Applied records that one field was handled as its contract says. It has the
-// fields of event.Applied, so the collector converts with event.Applied(a).
-type Applied struct {
-	// Pointer is the concrete JSON pointer of the field in the entity's data,
-	// e.g. /items/0/email.
-	Pointer string `json:"pointer"`
-	// Entity is "" for the event's data, else the schema URI of the context.
-	Entity   string `json:"entity,omitempty"`
-	Kind     string `json:"kind"`
-	Handling string `json:"handling"`
-}
+// Applied records that one field was handled as its contract says; it is the
+// envelope's record of it.
+type Applied = event.Applied
 
 // Plan is the compiled scrub of one contract version: a tree of the data paths
 // that hold personal data, each with its handling. It is immutable and safe for
