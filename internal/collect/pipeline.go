@@ -162,6 +162,11 @@ func NewPipeline(d Deps) (*Pipeline, error) {
 // Limits returns the pipeline's limits, for protocol decoders.
 func (p *Pipeline) Limits() Limits { return p.limits }
 
+// Snapshot returns the registry snapshot in use now, for protocols that resolve
+// contracts themselves (Segment calls name an event, not a schema). It may be nil
+// before the registry has loaded.
+func (p *Pipeline) Snapshot() *contract.Snapshot { return p.contracts.Snapshot() }
+
 // Process validates and scrubs every event, appends the accepted envelopes and the
 // bad rows to the buffer in one durable append, and returns one result per event.
 // It returns a *RequestError when nothing could be stored (buffer full, I/O error):
