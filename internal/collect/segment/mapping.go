@@ -1,0 +1,155 @@
+package segment
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/accord-dev/accord/internal/collect"
+	"github.com/accord-dev/accord/internal/contract"
+	"github.com/accord-dev/accord/internal/event"
+)
+
+// injection is a message field that enters an event's data only when its
+// contract declares the property at the root of its schema. Identifiers and
+// context values thus reach storage only through a contract field, validated and
+// scrubbed by its x-pii; otherwise they are dropped.
+type injection struct {
+	property string
+	value    func(*Message) string
+}
+
+// injections is the one list of message fields that may enter the data, in the
+// order docs/segment.md shows them.
+var injections = []injection{
+	{"user_id", func(m *Message) string { return m.UserID }},
+	{"anonymous_id", func(m *Message) string { return m.AnonymousID }},
+	{"group_id", func(m *Message) string { return m.GroupID }},
+	{"previous_id", func(m *Message) string { return m.PreviousID }},
+	{"name", func(m *Message) string { return m.Name }},
+	{"category", func(m *Message) string { return m.Category }},
+	{"ip", func(m *Message) string { return m.IP }},
+	{"user_agent", func(m *Message) string { return m.UserAgent }},
+}
+
+// Mapped is a message turned into the pipeline's input, with the warnings its
+// resolution raised (an ambiguous event name).
+type Mapped struct {
+	Incoming collect.Incoming
+	Warning  string
+}
+
+// Map resolves a decoded message to its contract through names and builds the
+// pipeline's input. app is the source name of the request's write key.
+func Map(m *Message, names *Names, app string) Mapped {
+	in := collect.Incoming{EventID: m.MessageID, App: app, Tracker: m.Library,
+		SentAt: m.SentAt, DeviceCreatedAt: m.DeviceCreatedAt}
+	unresolved := func(rej *collect.Rejection) Mapped {
+		in.Reject = rej
+		in.Data = m.summary()
+		return Mapped{Incoming: in}
+	}
+	if m.Reject != nil && m.Reject.Reason != event.ReasonTimestampInvalid {
+		return unresolved(m.Reject)
+	}
+	name := m.Event
+	if m.Type != TypeTrack {
+		name = reservedNames[m.Type]
+	}
+	if m.Type == TypeTrack && isReserved(name) {
+		return unresolved(&collect.Rejection{Reason: event.ReasonEventNameUnknown, Failures: []event.Failure{{
+			Message: fmt.Sprintf("the event name %q is reserved for %s calls; a track call must use another name", name, typeOfReserved(name))}}})
+	}
+	c, warning, ok := names.Lookup(name)
+	if !ok {
+		return unresolved(&collect.Rejection{Reason: event.ReasonEventNameUnknown, Failures: []event.Failure{{Message: unknownName(m.Type, name)}}})
+	}
+	in.Schema = c.Key.URI()
+	data, err := withInjections(c, m)
+	if err != nil {
+		return unresolved(&collect.Rejection{Reason: event.ReasonMalformedJSON, Failures: []event.Failure{{Message: err.Error()}}})
+	}
+	in.Data = data
+	// A message with a bad timestamp is still resolved, so that its bad row keeps
+	// the payload redacted by its contract.
+	in.Reject = m.Reject
+	return Mapped{Incoming: in, Warning: warning}
+}
+
+func typeOfReserved(name string) string {
+	for t, r := range reservedNames {
+		if r == name {
+			return t
+		}
+	}
+	return ""
+}
+
+// unknownName says how to make a name known.
+func unknownName(callType, name string) string {
+	if callType == TypeTrack {
+		return fmt.Sprintf("no contract declares the event name %q: add %q to the x-event-names of the contract these events follow (x-event-names: [%s])", clip(name), clip(name), clip(name))
+	}
+	what := map[string]string{TypeIdentify: "traits", TypePage: "properties", TypeScreen: "properties", TypeGroup: "traits", TypeAlias: "previous_id and user_id"}[callType]
+	return fmt.Sprintf("no contract declares %q: %s calls are validated against the contract whose x-event-names lists %q; add one describing their %s (x-event-names: [%q])", name, callType, name, what, name)
+}
+
+// withInjections returns the message's payload with every injection its contract
+// declares and the payload lacks (a value the producer put in properties or
+// traits wins over the top-level one).
+func withInjections(c *contract.Compiled, m *Message) (json.RawMessage, error) {
+	declared, _ := c.Doc["properties"].(map[string]any)
+	var add map[string]string
+	for _, inj := range injections {
+		v := inj.value(m)
+		if v == "" {
+			continue
+		}
+		if _, ok := declared[inj.property]; !ok {
+			continue
+		}
+		if add == nil {
+			add = map[string]string{}
+		}
+		add[inj.property] = v
+	}
+	if len(add) == 0 {
+		return m.Payload, nil
+	}
+	fields := map[string]json.RawMessage{}
+	if err := json.Unmarshal(m.Payload, &fields); err != nil {
+		return nil, fmt.Errorf("the message's properties are not a JSON object: %v", err)
+	}
+	for k, v := range add {
+		if _, ok := fields[k]; ok {
+			continue
+		}
+		js, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("encoding %s: %w", k, err)
+		}
+		fields[k] = js
+	}
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the event's data: %w", err)
+	}
+	return out, nil
+}
+
+// summary is what the bad row of a message that resolved to no contract keeps:
+// its type, its event (or page) name and the names of its properties or traits.
+// Their values are withheld: without a contract nothing says which are personal.
+func (m *Message) summary() json.RawMessage {
+	s := struct {
+		Type           string   `json:"type,omitempty"`
+		Event          string   `json:"event,omitempty"`
+		Name           string   `json:"name,omitempty"`
+		Fields         []string `json:"fields,omitempty"`
+		ValuesWithheld bool     `json:"values_withheld"`
+	}{Type: m.Type, Event: clip(m.Event), Name: clip(m.Name), Fields: m.fieldNames, ValuesWithheld: true}
+	js, err := json.Marshal(s)
+	if err != nil {
+		return json.RawMessage(`{"values_withheld":true}`)
+	}
+	return js
+}

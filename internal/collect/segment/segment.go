@@ -1,0 +1,169 @@
+// Package segment is a Segment-compatible HTTP tracking API (/v1/track,
+// /v1/identify, /v1/page, /v1/screen, /v1/group, /v1/alias, /v1/batch), so that
+// Segment's and RudderStack's libraries send to Accord unmodified. Each call is
+// validated against the contract that declares its event name in x-event-names
+// (reserved names such as $identify for the other call types); docs/segment.md
+// has the mapping and what is dropped.
+package segment
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/accord-dev/accord/internal/collect"
+	"github.com/accord-dev/accord/internal/event"
+)
+
+// Protocol is the name Segment events carry in their envelope's source.
+const Protocol = "segment"
+
+// Handler serves the Segment routes. It is safe for concurrent use.
+type Handler struct {
+	p      *collect.Pipeline
+	access collect.Access
+	names  namesCache
+}
+
+// New returns the Segment handler. When access holds write keys, every request
+// must carry one of them; without any, requests are accepted with no source name.
+func New(p *collect.Pipeline, access collect.Access) *Handler {
+	return &Handler{p: p, access: access}
+}
+
+// Routes registers POST (and, for browsers, OPTIONS) /v1/<call> for every call
+// type and /v1/batch.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	for _, t := range append(append([]string(nil), callTypes...), TypeBatch) {
+		route := h.access.CORS(h.route(t))
+		mux.Handle("POST /v1/"+t, route)
+		mux.Handle("OPTIONS /v1/"+t, route)
+	}
+}
+
+// Response is the answer to a request whose messages were processed: Segment's
+// {"success": true} plus Accord's result for every message, in request order.
+type Response struct {
+	Success bool `json:"success"`
+	collect.Response
+}
+
+// ErrorResponse is the answer to a request refused as a whole.
+type ErrorResponse struct {
+	Success bool         `json:"success"`
+	Error   string       `json:"error"`
+	Reason  event.Reason `json:"reason"`
+}
+
+// route serves one call type's route.
+func (h *Handler) route(callType string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := h.p.StartTimer(Protocol)
+		t.Done(h.serve(w, r, callType))
+	})
+}
+
+// serve handles one request and returns its status code.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, callType string) int {
+	headerKey := collect.KeyFromRequest(r)
+	app, authed := "", false
+	if len(h.access.WriteKeys) > 0 && headerKey != "" {
+		// A key in the headers is checked before the body is read.
+		if app, authed = h.access.Lookup(headerKey); !authed {
+			return writeError(w, unauthorized("the write key is not valid: send a configured write key as the Basic auth username (password empty)"))
+		}
+	}
+	body, err := collect.ReadBody(r, h.p.Limits().MaxBodyBytes)
+	if err != nil {
+		return writeError(w, err)
+	}
+	req, err := Decode(body, callType, h.p.Limits())
+	if err != nil {
+		return writeError(w, err)
+	}
+	if len(h.access.WriteKeys) > 0 && !authed {
+		// Producers that cannot set headers (analytics.js sending text/plain)
+		// put the key in the body.
+		switch len(req.WriteKeys) {
+		case 0:
+			return writeError(w, unauthorized("a write key is required: send it as the Basic auth username (password empty), as Segment's and RudderStack's libraries do"))
+		case 1:
+			if app, authed = h.access.Lookup(req.WriteKeys[0]); !authed {
+				return writeError(w, unauthorized("the write key is not valid: send a configured write key as the Basic auth username (password empty)"))
+			}
+		default:
+			return writeError(w, unauthorized("the messages of this request name different write keys; send one request per write key"))
+		}
+	}
+	if len(req.Messages) == 0 {
+		return writeResults(w, nil)
+	}
+	names := h.names.get(h.p.Snapshot())
+	evs := make([]collect.Incoming, len(req.Messages))
+	warnings := make([]string, len(req.Messages))
+	for i := range req.Messages {
+		m := Map(&req.Messages[i], names, app)
+		evs[i], warnings[i] = m.Incoming, m.Warning
+	}
+	results, err := h.p.Process(r.Context(), Protocol, evs)
+	if err != nil {
+		return writeError(w, err)
+	}
+	for i, wmsg := range warnings {
+		if wmsg != "" && i < len(results) {
+			results[i].Warnings = append(results[i].Warnings, wmsg)
+		}
+	}
+	return writeResults(w, results)
+}
+
+func unauthorized(msg string) error {
+	return &collect.RequestError{Status: http.StatusUnauthorized, Reason: "unauthorized", Msg: msg}
+}
+
+// writeResults answers 200 {"success": true, ...} when at least one message was
+// accepted (or there were none), and 400 {"success": false, ...} when every one
+// was rejected. Rejected messages are stored as bad rows either way; libraries
+// do not retry a 400.
+func writeResults(w http.ResponseWriter, results []collect.Result) int {
+	resp := Response{Response: collect.Response{Events: results}}
+	if resp.Events == nil {
+		resp.Events = []collect.Result{}
+	}
+	for _, r := range results {
+		if r.Accepted() {
+			resp.Accepted++
+		} else {
+			resp.Rejected++
+		}
+	}
+	code := http.StatusOK
+	if resp.Accepted == 0 && resp.Rejected > 0 {
+		code = http.StatusBadRequest
+	}
+	resp.Success = code == http.StatusOK
+	writeJSON(w, code, resp)
+	return code
+}
+
+// writeError answers a request refused as a whole, with Retry-After on 503.
+func writeError(w http.ResponseWriter, err error) int {
+	var re *collect.RequestError
+	if !errors.As(err, &re) {
+		re = &collect.RequestError{Status: http.StatusInternalServerError, Reason: "internal", Msg: "internal error"}
+	}
+	if re.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(collect.RetryAfterSeconds))
+	}
+	writeJSON(w, re.Status, ErrorResponse{Error: re.Msg, Reason: re.Reason})
+	return re.Status
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	// The status is sent; a failed write means the producer went away.
+	_ = json.NewEncoder(w).Encode(v)
+}
