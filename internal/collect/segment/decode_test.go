@@ -47,8 +47,8 @@ func project(m Message) got {
 // decodeCases are the message tables; the fuzz target is seeded from them.
 var decodeCases = []struct {
 	name, route, body string
-	want             []got
-	keys             []string
+	want              []got
+	keys              []string
 }{
 	{
 		name:  "track",
