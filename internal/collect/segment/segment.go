@@ -44,16 +44,24 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 
 // Response is the answer to a request whose messages were processed: Segment's
 // {"success": true} plus Accord's result for every message, in request order.
+// When every message was rejected it also carries code and message, which
+// Segment's and RudderStack's Python libraries read from any answer but a 200
+// (without them they take the answer for a transport error and retry).
 type Response struct {
-	Success bool `json:"success"`
+	Success bool   `json:"success"`
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
 	collect.Response
 }
 
-// ErrorResponse is the answer to a request refused as a whole.
+// ErrorResponse is the answer to a request refused as a whole: Accord's error
+// and reason, repeated as the code and message that libraries read.
 type ErrorResponse struct {
 	Success bool         `json:"success"`
 	Error   string       `json:"error"`
 	Reason  event.Reason `json:"reason"`
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
 }
 
 // route serves one call type's route.
@@ -141,6 +149,13 @@ func writeResults(w http.ResponseWriter, results []collect.Result) int {
 	code := http.StatusOK
 	if resp.Accepted == 0 && resp.Rejected > 0 {
 		code = http.StatusBadRequest
+		resp.Code = string(results[0].Reason)
+		for _, r := range results {
+			if r.Reason != results[0].Reason {
+				resp.Code = "events_rejected"
+			}
+		}
+		resp.Message = "every message was rejected and stored as a bad row; the events list says why (retrying will not help)"
 	}
 	resp.Success = code == http.StatusOK
 	writeJSON(w, code, resp)
@@ -156,7 +171,7 @@ func writeError(w http.ResponseWriter, err error) int {
 	if re.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(collect.RetryAfterSeconds))
 	}
-	writeJSON(w, re.Status, ErrorResponse{Error: re.Msg, Reason: re.Reason})
+	writeJSON(w, re.Status, ErrorResponse{Error: re.Msg, Reason: re.Reason, Code: string(re.Reason), Message: re.Msg})
 	return re.Status
 }
 

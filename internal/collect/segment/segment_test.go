@@ -97,29 +97,39 @@ func TestStatusCodes(t *testing.T) {
 		status             int
 		success            bool
 		reason             string // whole-request refusals
+		code               string // when every message was rejected
 		accepted, rejected int
 	}{
 		{name: "accepted", path: "/v1/track", body: validTrack, status: 200, success: true, accepted: 1},
 		{name: "malformed JSON", path: "/v1/track", body: `{"event":`, status: 400, reason: "malformed_json"},
 		{name: "body over the limit", path: "/v1/track", body: bigBody, status: 413, reason: "payload_too_large"},
 		{name: "every message rejected", path: "/v1/batch", body: `{"batch":[{"type":"track","event":"Nope"},{"type":"screen","name":"S"}]}`,
-			status: 400, rejected: 2},
+			status: 400, rejected: 2, code: "event_name_unknown"},
+		{name: "every message rejected, for several reasons", path: "/v1/batch", body: `{"batch":[{"type":"track","event":"Nope"},{"type":"track"}]}`,
+			status: 400, rejected: 2, code: "events_rejected"},
 		{name: "some rejected", path: "/v1/batch", body: `{"batch":[{"type":"track","event":"Nope"},` + strings.Replace(validTrack, `{`, `{"type":"track",`, 1) + `]}`,
 			status: 200, success: true, accepted: 1, rejected: 1},
 		{name: "empty batch", path: "/v1/batch", body: `{"batch":[]}`, status: 200, success: true},
 		{name: "schema violation", path: "/v1/track", body: `{"userId":"u_1","event":"Order Completed","properties":{"total_cents":-1,"currency":"EUR"}}`,
-			status: 400, rejected: 1},
+			status: 400, rejected: 1, code: "schema_violation"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := h.post(tc.path, "", tc.body)
 			if status != tc.status || body["success"] != tc.success {
 				t.Fatalf("status %d %v, want %d success %v", status, body, tc.status, tc.success)
 			}
+			// Python libraries read code and message from every answer but a 200.
+			if code, _ := body["code"].(string); status != 200 && (code == "" || body["message"] == nil) {
+				t.Errorf("answer %d %v lacks code and message", status, body)
+			}
 			if tc.reason != "" {
 				if body["reason"] != tc.reason {
 					t.Errorf("reason %v, want %s", body["reason"], tc.reason)
 				}
 				return
+			}
+			if code, _ := body["code"].(string); code != tc.code {
+				t.Errorf("code %q, want %q", code, tc.code)
 			}
 			if body["accepted"] != float64(tc.accepted) || body["rejected"] != float64(tc.rejected) {
 				t.Errorf("answer %v, want %d accepted and %d rejected", body, tc.accepted, tc.rejected)
