@@ -47,11 +47,7 @@ func (a scrubber) Scrub(ctx context.Context, c *contract.Contract, data any) (an
 	if err != nil {
 		return nil, nil, err
 	}
-	out := make([]event.Applied, len(applied))
-	for i, ap := range applied {
-		out[i] = event.Applied(ap)
-	}
-	return data, out, nil
+	return data, applied, nil
 }
 
 func (a scrubber) Redact(c *contract.Contract, data any) (any, []string) {
