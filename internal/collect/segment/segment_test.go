@@ -387,3 +387,32 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestConcurrentRequests shares one handler (and its name index) between
+// requests, as the server does; run it with -race.
+func TestConcurrentRequests(t *testing.T) {
+	h := newHarness(t, collect.Access{})
+	const n = 16
+	errs := make(chan string, n)
+	for range n {
+		go func() {
+			resp, err := h.srv.Client().Post(h.srv.URL+"/v1/track", "application/json", strings.NewReader(validTrack))
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				errs <- resp.Status
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range n {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+	h.records(n)
+}
