@@ -19,6 +19,7 @@ import (
 	"github.com/accord-dev/accord/internal/buffer"
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/collect/native"
+	"github.com/accord-dev/accord/internal/collect/segment"
 	"github.com/accord-dev/accord/internal/registry"
 	"github.com/accord-dev/accord/internal/sink"
 )
@@ -126,12 +127,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		a.loaders = append(a.loaders, &sink.Loader{Name: "stdout", Buffer: a.buf, Sink: out, Metrics: lm, Log: log})
 	}
 
+	if len(cfg.Access.WriteKeys) == 0 {
+		log.Warn("no write keys configured: every ingest route accepts events from anyone who can reach it; set access.write_keys (Segment libraries send theirs as the Basic auth user)", "addr", cfg.Server.Addr)
+	}
 	a.routes()
 	return a, nil
 }
 
 func (a *App) routes() {
 	native.New(a.pipeline, a.cfg.Access).Routes(a.mux)
+	segment.New(a.pipeline, a.cfg.Access).Routes(a.mux)
 	a.reg.Register(a.mux)
 	a.privacy.routes(a.mux)
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))

@@ -241,3 +241,46 @@ func TestServeBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestServeSegment sends a track call as the Segment libraries do (Basic auth with
+// the write key as user) through accord serve, and checks the key, the answer and
+// the lake row.
+func TestServeSegment(t *testing.T) {
+	data := t.TempDir()
+	base, stop := startApp(t, data, func(c *app.Config) {
+		c.Access.WriteKeys = map[string]string{"wk-shop-backend-0001": "shop-backend"}
+	})
+	track := fmt.Sprintf(`{"type":"track","event":"Signed Up","messageId":"msg-1","timestamp":"2026-11-01T10:00:00Z","properties":{"shop_id":"shop_9","email":%q}}`, planted[0])
+	send := func(key string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, base+"/v1/track", strings.NewReader(track))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(key, "")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := send("wrong-key"); code != http.StatusUnauthorized {
+		t.Fatalf("wrong key: %d %s", code, body)
+	}
+	if code, body := send("wk-shop-backend-0001"); code != http.StatusOK || !strings.Contains(body, `"success":true`) {
+		t.Fatalf("track: %d %s", code, body)
+	}
+	var rows []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(rows) == 0; time.Sleep(50 * time.Millisecond) {
+		rows = lakeRows(t, filepath.Join(data, "lake"))["com.acme/signup"]
+	}
+	stop()
+	if len(rows) != 1 || !strings.Contains(rows[0], `"event_id":"msg-1"`) || !strings.Contains(rows[0], `"source_app":"shop-backend"`) || !strings.Contains(rows[0], `"source_protocol":"segment"`) {
+		t.Fatalf("lake rows: %v", rows)
+	}
+	if p := plantedIn([]byte(rows[0])); p != "" {
+		t.Fatalf("lake holds planted PII %q", p)
+	}
+}
