@@ -3,6 +3,7 @@ package contract
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -60,10 +61,11 @@ func Compile(set *Set) (*Snapshot, []*Problem) {
 	problems := make([][]*Problem, len(set.Contracts))
 	var wg sync.WaitGroup
 	next := make(chan int)
+	regexps := &regexpCache{m: map[string]*regexp.Regexp{}}
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := range next {
-				compiled[i], problems[i] = CompileOne(set.Contracts[i])
+				compiled[i], problems[i] = compileOne(set.Contracts[i], regexps)
 			}
 		})
 	}
@@ -110,9 +112,18 @@ const schemaBase = "accord:///"
 // CompileOne compiles one contract in isolation: $refs may only point inside the
 // contract itself, never to the network or the file system.
 func CompileOne(c *Contract) (*Compiled, []*Problem) {
+	return compileOne(c, nil)
+}
+
+// compileOne is CompileOne sharing compiled regular expressions through
+// regexps when it is not nil.
+func compileOne(c *Contract, regexps *regexpCache) (*Compiled, []*Problem) {
 	comp := jsonschema.NewCompiler()
 	comp.AssertFormat()
 	comp.UseLoader(refusingLoader{})
+	if regexps != nil {
+		comp.UseRegexpEngine(regexps.compile)
+	}
 	switch c.Draft {
 	case Draft4:
 		comp.DefaultDraft(jsonschema.Draft4)
@@ -209,6 +220,36 @@ func (c *Contract) SchemaDoc() map[string]any {
 		}
 	}
 	return doc
+}
+
+// regexpCache shares compiled patterns between the contracts of one snapshot.
+// Versions of a contract, and contracts of one organisation, repeat the same
+// patterns (ids, SKUs, locales), and a compiled regexp.Regexp weighs a few
+// kilobytes, far more than the schema node holding it. A regexp.Regexp is safe
+// for concurrent use. The cache lives as long as one Compile call, so patterns
+// of contracts since removed are not kept by later snapshots.
+type regexpCache struct {
+	mu sync.Mutex
+	m  map[string]*regexp.Regexp
+}
+
+// compile is a jsonschema.RegexpEngine: regexp.Compile, as the compiler's
+// default engine, once per distinct pattern.
+func (rc *regexpCache) compile(pattern string) (jsonschema.Regexp, error) {
+	rc.mu.Lock()
+	re, ok := rc.m[pattern]
+	rc.mu.Unlock()
+	if ok {
+		return re, nil
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	rc.mu.Lock()
+	rc.m[pattern] = re
+	rc.mu.Unlock()
+	return re, nil
 }
 
 // refusingLoader refuses every URL: contracts never reach the network or disk
