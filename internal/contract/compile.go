@@ -61,7 +61,7 @@ func Compile(set *Set) (*Snapshot, []*Problem) {
 	problems := make([][]*Problem, len(set.Contracts))
 	var wg sync.WaitGroup
 	next := make(chan int)
-	regexps := &regexpCache{m: map[string]*regexp.Regexp{}}
+	regexps := newRegexpCache()
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := range next {
@@ -118,21 +118,32 @@ func CompileOne(c *Contract) (*Compiled, []*Problem) {
 // compileOne is CompileOne sharing compiled regular expressions through
 // regexps when it is not nil.
 func compileOne(c *Contract, regexps *regexpCache) (*Compiled, []*Problem) {
-	comp := jsonschema.NewCompiler()
-	comp.AssertFormat()
-	comp.UseLoader(refusingLoader{})
-	if regexps != nil {
-		comp.UseRegexpEngine(regexps.compile)
-	}
-	switch c.Draft {
-	case Draft4:
-		comp.DefaultDraft(jsonschema.Draft4)
-	case Draft7:
-		comp.DefaultDraft(jsonschema.Draft7)
-	default:
-		comp.DefaultDraft(jsonschema.Draft2020)
-	}
 	doc := c.SchemaDoc()
+	draft := Draft2020
+	if c.Draft == Draft4 || c.Draft == Draft7 {
+		draft = c.Draft
+	}
+	if metaValid(doc, draft) {
+		// The compiler skips its own metaschema check for resources under
+		// json-schema.org (the metaschemas themselves). Only same-document
+		// $refs pass metaValid, so the base URL changes nothing but the
+		// schema's Location; failures name keywords by fragment only.
+		comp := newCompiler(draft, regexps)
+		url := precheckedBase + c.Key.Path()
+		if err := comp.AddResource(url, doc); err == nil {
+			if sch, err := comp.Compile(url); err == nil {
+				return &Compiled{Contract: c, Schema: sch}, nil
+			}
+		}
+		// Compiled again below, so that problems read exactly as they always do.
+	}
+	return compileChecked(c, doc, draft, regexps)
+}
+
+// compileChecked compiles doc, the schema of c, with the compiler's own
+// metaschema check, and locates its problems.
+func compileChecked(c *Contract, doc map[string]any, draft Draft, regexps *regexpCache) (*Compiled, []*Problem) {
+	comp := newCompiler(draft, regexps)
 	url := schemaBase + c.Key.Path()
 	if err := comp.AddResource(url, doc); err != nil {
 		return nil, []*Problem{c.Problem("", RuleCompile, fmt.Sprintf("schema does not compile: %v", err))}
@@ -142,6 +153,31 @@ func compileOne(c *Contract, regexps *regexpCache) (*Compiled, []*Problem) {
 		return nil, compileProblems(c, err)
 	}
 	return &Compiled{Contract: c, Schema: sch}, nil
+}
+
+// precheckedBase is the base URI of contracts that metaValid accepted. The
+// JSON Schema compiler does not check resources under json-schema.org against
+// their metaschema (see compileOne); no such URL is ever fetched.
+const precheckedBase = "https://json-schema.org/x-accord-prechecked/"
+
+// newCompiler returns a compiler for one contract: formats asserted, nothing
+// loaded from outside, draft the default dialect.
+func newCompiler(draft Draft, regexps *regexpCache) *jsonschema.Compiler {
+	comp := jsonschema.NewCompiler()
+	comp.AssertFormat()
+	comp.UseLoader(refusingLoader{})
+	if regexps != nil {
+		comp.UseRegexpEngine(regexps.compile)
+	}
+	switch draft {
+	case Draft4:
+		comp.DefaultDraft(jsonschema.Draft4)
+	case Draft7:
+		comp.DefaultDraft(jsonschema.Draft7)
+	default:
+		comp.DefaultDraft(jsonschema.Draft2020)
+	}
+	return comp
 }
 
 // compileProblems turns a compiler error into located problems.
@@ -232,6 +268,8 @@ type regexpCache struct {
 	mu sync.Mutex
 	m  map[string]*regexp.Regexp
 }
+
+func newRegexpCache() *regexpCache { return &regexpCache{m: map[string]*regexp.Regexp{}} }
 
 // compile is a jsonschema.RegexpEngine: regexp.Compile, as the compiler's
 // default engine, once per distinct pattern.
