@@ -285,8 +285,11 @@ func (rc *regexpCache) compile(pattern string) (jsonschema.Regexp, error) {
 		return nil, err
 	}
 	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if first, ok := rc.m[pattern]; ok {
+		return first, nil // compiled meanwhile by another worker
+	}
 	rc.m[pattern] = re
-	rc.mu.Unlock()
 	return re, nil
 }
 
