@@ -3,6 +3,7 @@ package contract
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -60,10 +61,11 @@ func Compile(set *Set) (*Snapshot, []*Problem) {
 	problems := make([][]*Problem, len(set.Contracts))
 	var wg sync.WaitGroup
 	next := make(chan int)
+	regexps := newRegexpCache()
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := range next {
-				compiled[i], problems[i] = CompileOne(set.Contracts[i])
+				compiled[i], problems[i] = compileOne(set.Contracts[i], regexps)
 			}
 		})
 	}
@@ -110,18 +112,38 @@ const schemaBase = "accord:///"
 // CompileOne compiles one contract in isolation: $refs may only point inside the
 // contract itself, never to the network or the file system.
 func CompileOne(c *Contract) (*Compiled, []*Problem) {
-	comp := jsonschema.NewCompiler()
-	comp.AssertFormat()
-	comp.UseLoader(refusingLoader{})
-	switch c.Draft {
-	case Draft4:
-		comp.DefaultDraft(jsonschema.Draft4)
-	case Draft7:
-		comp.DefaultDraft(jsonschema.Draft7)
-	default:
-		comp.DefaultDraft(jsonschema.Draft2020)
-	}
+	return compileOne(c, nil)
+}
+
+// compileOne is CompileOne sharing compiled regular expressions through
+// regexps when it is not nil.
+func compileOne(c *Contract, regexps *regexpCache) (*Compiled, []*Problem) {
 	doc := c.SchemaDoc()
+	draft := Draft2020
+	if c.Draft == Draft4 || c.Draft == Draft7 {
+		draft = c.Draft
+	}
+	if metaValid(doc, draft) {
+		// The compiler skips its own metaschema check for resources under
+		// json-schema.org (the metaschemas themselves). Only same-document
+		// $refs pass metaValid, so the base URL changes nothing but the
+		// schema's Location; failures name keywords by fragment only.
+		comp := newCompiler(draft, regexps)
+		url := precheckedBase + c.Key.Path()
+		if err := comp.AddResource(url, doc); err == nil {
+			if sch, err := comp.Compile(url); err == nil {
+				return &Compiled{Contract: c, Schema: sch}, nil
+			}
+		}
+		// Compiled again below, so that problems read exactly as they always do.
+	}
+	return compileChecked(c, doc, draft, regexps)
+}
+
+// compileChecked compiles doc, the schema of c, with the compiler's own
+// metaschema check, and locates its problems.
+func compileChecked(c *Contract, doc map[string]any, draft Draft, regexps *regexpCache) (*Compiled, []*Problem) {
+	comp := newCompiler(draft, regexps)
 	url := schemaBase + c.Key.Path()
 	if err := comp.AddResource(url, doc); err != nil {
 		return nil, []*Problem{c.Problem("", RuleCompile, fmt.Sprintf("schema does not compile: %v", err))}
@@ -131,6 +153,31 @@ func CompileOne(c *Contract) (*Compiled, []*Problem) {
 		return nil, compileProblems(c, err)
 	}
 	return &Compiled{Contract: c, Schema: sch}, nil
+}
+
+// precheckedBase is the base URI of contracts that metaValid accepted. The
+// JSON Schema compiler does not check resources under json-schema.org against
+// their metaschema (see compileOne); no such URL is ever fetched.
+const precheckedBase = "https://json-schema.org/x-accord-prechecked/"
+
+// newCompiler returns a compiler for one contract: formats asserted, nothing
+// loaded from outside, draft the default dialect.
+func newCompiler(draft Draft, regexps *regexpCache) *jsonschema.Compiler {
+	comp := jsonschema.NewCompiler()
+	comp.AssertFormat()
+	comp.UseLoader(refusingLoader{})
+	if regexps != nil {
+		comp.UseRegexpEngine(regexps.compile)
+	}
+	switch draft {
+	case Draft4:
+		comp.DefaultDraft(jsonschema.Draft4)
+	case Draft7:
+		comp.DefaultDraft(jsonschema.Draft7)
+	default:
+		comp.DefaultDraft(jsonschema.Draft2020)
+	}
+	return comp
 }
 
 // compileProblems turns a compiler error into located problems.
@@ -209,6 +256,41 @@ func (c *Contract) SchemaDoc() map[string]any {
 		}
 	}
 	return doc
+}
+
+// regexpCache shares compiled patterns between the contracts of one snapshot.
+// Versions of a contract, and contracts of one organisation, repeat the same
+// patterns (ids, SKUs, locales), and a compiled regexp.Regexp weighs a few
+// kilobytes, far more than the schema node holding it. A regexp.Regexp is safe
+// for concurrent use. The cache lives as long as one Compile call, so patterns
+// of contracts since removed are not kept by later snapshots.
+type regexpCache struct {
+	mu sync.Mutex
+	m  map[string]*regexp.Regexp
+}
+
+func newRegexpCache() *regexpCache { return &regexpCache{m: map[string]*regexp.Regexp{}} }
+
+// compile is a jsonschema.RegexpEngine: regexp.Compile, as the compiler's
+// default engine, once per distinct pattern.
+func (rc *regexpCache) compile(pattern string) (jsonschema.Regexp, error) {
+	rc.mu.Lock()
+	re, ok := rc.m[pattern]
+	rc.mu.Unlock()
+	if ok {
+		return re, nil
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if first, ok := rc.m[pattern]; ok {
+		return first, nil // compiled meanwhile by another worker
+	}
+	rc.m[pattern] = re
+	return re, nil
 }
 
 // refusingLoader refuses every URL: contracts never reach the network or disk

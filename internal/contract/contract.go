@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Rule ids of the problems the loader and compiler report. accord lint reports them
@@ -85,14 +86,33 @@ type Contract struct {
 	// in document order.
 	Fields []Field
 
-	positions map[string]Pos
+	// positions indexes the position of every node by JSON pointer. It is built
+	// from Source the first time Pos is called, not when the contract loads: a
+	// registry of thousands of contracts is loaded to validate events, which
+	// never needs a position, and the index is as large as a third of a contract.
+	// A pointer, so that copies of a Contract share it.
+	positions *lazyPositions
+}
+
+type lazyPositions struct {
+	once sync.Once
+	m    map[string]Pos
 }
 
 // Pos returns the position of the schema node at pointer, or of its nearest
 // ancestor whose position is known.
 func (c *Contract) Pos(pointer string) Pos {
+	if c.positions == nil {
+		return posIn(positionsOf(c.Source), pointer)
+	}
+	c.positions.once.Do(func() { c.positions.m = positionsOf(c.Source) })
+	return posIn(c.positions.m, pointer)
+}
+
+// posIn looks pointer, or its nearest ancestor, up in positions.
+func posIn(positions map[string]Pos, pointer string) Pos {
 	for {
-		if p, ok := c.positions[pointer]; ok {
+		if p, ok := positions[pointer]; ok {
 			return p
 		}
 		if pointer == "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -185,18 +186,38 @@ func readContract(fsys fs.FS, p, display string, key Key) (*Contract, []*Problem
 		return nil, []*Problem{{File: display, Rule: RuleParse,
 			Message: fmt.Sprintf("contract is %d bytes, more than the %d-byte limit; split it or move shared parts into $defs", st.Size(), MaxContractBytes)}}
 	}
-	var buf bytes.Buffer
+	size := 0
 	if err == nil {
-		buf.Grow(int(st.Size()) + bytes.MinRead)
+		size = int(st.Size())
 	}
-	if _, err := buf.ReadFrom(limitReader{f, MaxContractBytes + 1}); err != nil {
+	src, err := readAll(limitReader{f, MaxContractBytes + 1}, size)
+	if err != nil {
 		return nil, []*Problem{{File: display, Rule: RuleParse, Message: fmt.Sprintf("cannot read: %v", err)}}
 	}
-	if buf.Len() > MaxContractBytes {
+	if len(src) > MaxContractBytes {
 		return nil, []*Problem{{File: display, Rule: RuleParse,
 			Message: fmt.Sprintf("contract is more than the %d-byte limit; split it or move shared parts into $defs", MaxContractBytes)}}
 	}
-	return Parse(buf.Bytes(), display, key)
+	return Parse(src, display, key)
+}
+
+// readAll reads r to its end into a slice sized for a file of size bytes, so
+// that the contract's Source holds no spare capacity.
+func readAll(r io.Reader, size int) ([]byte, error) {
+	buf := make([]byte, 0, size+1) // +1 to see the end without growing
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
 }
 
 type limitReader struct {
@@ -214,13 +235,12 @@ func (l limitReader) Read(p []byte) (int, error) {
 // Parse reads one contract file's bytes (YAML or JSON) stored under key. It returns
 // the contract when the document could be read at all, and every problem found.
 func Parse(src []byte, display string, key Key) (*Contract, []*Problem) {
-	c := &Contract{Key: key, File: display, Source: src}
+	c := &Contract{Key: key, File: display, Source: src, positions: &lazyPositions{}}
 	doc, positions, perr := decode(src)
 	if perr != nil {
 		perr.File = display
 		return nil, []*Problem{perr}
 	}
-	c.positions = positions
 	root, ok := doc.(map[string]any)
 	if !ok {
 		return nil, []*Problem{{File: display, Line: 1, Col: 1, Rule: RuleParse,
@@ -228,7 +248,12 @@ func Parse(src []byte, display string, key Key) (*Contract, []*Problem) {
 	}
 	c.Doc = root
 	var problems []*Problem
-	add := func(pointer, rule, msg string) { problems = append(problems, c.Problem(pointer, rule, msg)) }
+	// The positions are at hand now; Contract.Pos rebuilds them from Source
+	// only if someone asks later.
+	add := func(pointer, rule, msg string) {
+		p := posIn(positions, pointer)
+		problems = append(problems, &Problem{File: display, Line: p.Line, Col: p.Col, Pointer: pointer, Rule: rule, Message: msg})
+	}
 
 	c.Draft = Draft2020
 	if s, ok := root["$schema"]; ok {
@@ -348,6 +373,16 @@ func decode(src []byte) (any, map[string]Pos, *Problem) {
 	return doc, positions, nil
 }
 
+// positionsOf indexes the position of every node of a contract file by JSON
+// pointer, as Parse saw them; empty when the file does not decode.
+func positionsOf(src []byte) map[string]Pos {
+	_, positions, p := decode(src)
+	if p != nil {
+		return map[string]Pos{}
+	}
+	return positions
+}
+
 // scalar converts a YAML scalar (or any node without a fast path) to JSON values
 // the slow way: through Go values and JSON, so that numbers become json.Number
 // exactly as the JSON Schema compiler expects.
@@ -429,6 +464,16 @@ func build(n ast.Node, pointer string, out map[string]Pos, depth int) (any, *Pro
 		return v.Value, nil
 	case *ast.NullNode:
 		return nil, nil
+	case *ast.BoolNode:
+		return v.Value, nil
+	case *ast.IntegerNode:
+		// What scalar would make of it through JSON, without the round trip.
+		switch i := v.Value.(type) {
+		case int64:
+			return json.Number(strconv.FormatInt(i, 10)), nil
+		case uint64:
+			return json.Number(strconv.FormatUint(i, 10)), nil
+		}
 	}
 	return scalar(n)
 }

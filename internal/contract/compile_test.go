@@ -1,0 +1,65 @@
+package contract
+
+import (
+	"testing"
+)
+
+// TestCompileSharesPatterns checks that contracts compiled together share one
+// compiled regexp per distinct pattern, and still match with it.
+func TestCompileSharesPatterns(t *testing.T) {
+	set := &Set{}
+	for _, name := range []string{"a", "b"} {
+		key := Key{Vendor: "com.acme", Name: name, Format: "jsonschema", Version: SchemaVer{Model: 1}}
+		src := "self: {vendor: com.acme, name: " + name + ", format: jsonschema, version: 1-0-0}\ntype: object\nproperties:\n  sku: {type: string, pattern: \"^SKU-[0-9]+$\"}\n"
+		c, problems := Parse([]byte(src), key.Path(), key)
+		if len(problems) > 0 {
+			t.Fatal(problems)
+		}
+		set.Contracts = append(set.Contracts, c)
+	}
+	snap, problems := Compile(set)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	all := snap.All()
+	pa, pb := all[0].Schema.Properties["sku"].Pattern, all[1].Schema.Properties["sku"].Pattern
+	if pa == nil || pa != pb {
+		t.Errorf("patterns %p and %p, want one shared compiled pattern", pa, pb)
+	}
+	for _, c := range all {
+		if f := c.Validate(map[string]any{"sku": "SKU-12"}); f != nil {
+			t.Errorf("%s: valid SKU refused: %v", c.Key, f)
+		}
+		if f := c.Validate(map[string]any{"sku": "sku-12"}); len(f) != 1 || f[0].Keyword != "pattern" {
+			t.Errorf("%s: invalid SKU: got failures %v, want one pattern failure", c.Key, f)
+		}
+	}
+}
+
+// TestPosFromSource checks that positions, built from Source on first use, are
+// those of the file, for the contract and for copies of it.
+func TestPosFromSource(t *testing.T) {
+	key := Key{Vendor: "com.acme", Name: "pos", Format: "jsonschema", Version: SchemaVer{Model: 1}}
+	src := "self: {vendor: com.acme, name: pos, format: jsonschema, version: 1-0-0}\ntype: object\nproperties:\n  a:\n    type: string\n  b: {type: [string, \"null\"]}\n"
+	c, problems := Parse([]byte(src), key.Path(), key)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	cp := *c
+	for _, tc := range []struct {
+		pointer string
+		want    Pos
+	}{
+		{"/properties/a", Pos{4, 3}},
+		{"/properties/a/type", Pos{5, 5}},
+		{"/properties/b/type/1", Pos{6, 22}},
+		{"/properties/b/missing", Pos{6, 3}},
+		{"", Pos{1, 1}},
+	} {
+		for _, got := range []Pos{c.Pos(tc.pointer), cp.Pos(tc.pointer)} {
+			if got != tc.want {
+				t.Errorf("Pos(%q) = %v, want %v", tc.pointer, got, tc.want)
+			}
+		}
+	}
+}
