@@ -63,8 +63,9 @@ func (e reasonError) Retryable() bool { return scrub.ReasonOf(e.err) == scrub.Re
 // scrubber with an embedded vault, a disk buffer, and the Snowplow routes served
 // on a loopback port.
 type rig struct {
-	url string
-	buf *buffer.Disk
+	url      string
+	buf      *buffer.Disk
+	pipeline *collect.Pipeline
 }
 
 type rigOptions struct {
@@ -124,7 +125,7 @@ func newRig(tb testing.TB, o rigOptions) *rig {
 	h.Routes(mux)
 	srv := httptest.NewServer(mux) // listens on 127.0.0.1
 	tb.Cleanup(srv.Close)
-	return &rig{url: srv.URL, buf: buf}
+	return &rig{url: srv.URL, buf: buf, pipeline: p}
 }
 
 // records reads and acknowledges every record appended so far.
