@@ -55,8 +55,9 @@ func with(m map[string]any, kv ...string) map[string]any {
 }
 
 // jsBody is a batch as the JavaScript tracker POSTs it: a page view, a page
-// ping, a self-describing signup, a structured event, and two events that must be
-// rejected on their own: an unsupported type and a page view without its URL.
+// ping, a self-describing signup, a structured event, and three events that must
+// be rejected on their own: an unsupported type, a page view without its URL and
+// one whose device timestamp is not milliseconds.
 func jsBody(tb testing.TB) []byte {
 	tb.Helper()
 	return tp2Body(
@@ -66,6 +67,7 @@ func jsBody(tb testing.TB) []byte {
 		tp2Item(tb, with(jsAtomic("se", "44444444-4444-4444-8444-444444444444"), "se_ca", "video", "se_ac", "play", "se_la", "intro", "se_va", "12.5")),
 		tp2Item(tb, with(jsAtomic("tr", "55555555-5555-4555-8555-555555555555"), "tr_id", "order-1", "tr_tt", "99.90")),
 		tp2Item(tb, with(jsAtomic("pv", "66666666-6666-4666-8666-666666666666"), "url", "")),
+		tp2Item(tb, with(jsAtomic("pv", "99999999-9999-4999-8999-999999999999"), "dtm", "2023-11-14T22:13:20Z")),
 	)
 }
 
@@ -106,8 +108,8 @@ func TestEndToEnd(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusOK || got.Accepted != 4 || got.Rejected != 2 {
-		t.Fatalf("status %d, %+v; want 200 with 4 accepted and 2 rejected", resp.StatusCode, got)
+	if resp.StatusCode != http.StatusOK || got.Accepted != 4 || got.Rejected != 3 {
+		t.Fatalf("status %d, %+v; want 200 with 4 accepted and 3 rejected", resp.StatusCode, got)
 	}
 	pixelQuery := query(with(jsAtomic("se", "77777777-7777-4777-8777-777777777777"), "se_ca", "newsletter", "se_ac", "subscribe", "stm", ""))
 	if resp := send(t, http.MethodGet, r.url+PixelPath+"?"+pixelQuery, nil); resp.StatusCode != http.StatusOK {
@@ -210,6 +212,7 @@ func TestEndToEnd(t *testing.T) {
 	wantBad := map[string]event.Reason{
 		"55555555-5555-4555-8555-555555555555": event.ReasonEventNameUnknown,
 		"66666666-6666-4666-8666-666666666666": event.ReasonSchemaViolation,
+		"99999999-9999-4999-8999-999999999999": event.ReasonTimestampInvalid,
 	}
 	if len(bad) != len(wantBad) {
 		t.Fatalf("%d bad rows, want %d", len(bad), len(wantBad))
@@ -223,6 +226,19 @@ func TestEndToEnd(t *testing.T) {
 		}
 		if b.Payload == nil && b.PayloadText == "" {
 			t.Errorf("bad row %s keeps nothing to fix and replay", b.EventID)
+		}
+		// A decoded page view keeps its data, with the URLs redacted by its contract.
+		if b.Reason == event.ReasonTimestampInvalid {
+			var payload struct {
+				Data map[string]string `json:"data"`
+			}
+			if err := json.Unmarshal(b.Payload, &payload); err != nil {
+				t.Fatalf("bad row %s: payload %s: %v", b.EventID, b.Payload, err)
+			}
+			want := map[string]string{"page_url": "<redacted:url>", "page_referrer": "<redacted:url>", "page_title": "Your orders"}
+			if diff := cmp.Diff(want, payload.Data); b.Schema != PageViewSchema || diff != "" {
+				t.Errorf("bad row %s: schema %s; data (-want +got):\n%s", b.EventID, b.Schema, diff)
+			}
 		}
 	}
 }
