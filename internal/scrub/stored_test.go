@@ -9,9 +9,10 @@ import (
 	"github.com/accord-dev/accord/internal/contract"
 )
 
-// realistic holds valid events for the example contracts, by contract name: each
-// validates against its contract as sent. Variants cover optional fields, nulls,
-// IPv6 and several user agents.
+// realistic holds valid events for the example contracts, by contract name (by
+// vendor/name where a name is shared between vendors): each validates against its
+// contract as sent. Variants cover optional fields, nulls, IPv6 and several user
+// agents.
 var realistic = map[string][]string{
 	"checkout_completed": {
 		`{"event_id":"3f1c9a8e-2b4d-4c6e-9f1a-7b8c9d0e1f2a","shop_id":"shop_1042","timestamp":"2026-11-01T12:34:56.789Z","user_id":"u_8f3a2c91","email":"jane.doe@example.com","ip":"81.2.69.142","user_agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 325.0.0.35.91 (iPhone15,2; iOS 17_4_1; de_DE; de; scale=3.00; 1179x2556)","platform":"ios","app_version":"5.12.3","session_number":42,"order_total_cents":12999,"currency":"EUR","is_first_purchase":false,"coupon_code":null,"device":{"os":"iOS","os_version":"17.4.1","model":"iPhone15,2","locale":"de-DE"},"items":[{"sku":"SKU-10023","quantity":2,"price_cents":4999,"category":"shoes"},{"sku":"SKU-20411","quantity":1,"price_cents":3001,"category":"accessories"}]}`,
@@ -24,6 +25,21 @@ var realistic = map[string][]string{
 	"page_view": {
 		`{"shop_id":"shop_1042","anonymous_id":"a1b2c3d4-e5f6","url":"https://shop.example/products/runner?utm_source=newsletter&email=jane%40example.com#reviews","referrer":"https://www.google.com/search?q=jane+doe+running+shoes","title":"Runner","page_type":"product","viewed_at":"2026-11-01T12:34:56Z","viewport":{"width":390,"height":844},"ip":"2a02:8108:1140:5e00:1c2d:3e4f:5a6b:7c8d","user_agent":"Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36"}`,
 		`{"shop_id":"shop_1","anonymous_id":"x","url":"https://shop.example/?ref=mail_42","referrer":null,"viewed_at":"2026-11-01T12:34:56Z","ip":"not-an-ip","user_agent":"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}`,
+	},
+	"com.snowplowanalytics.snowplow/page_view": {
+		`{"page_url":"https://shop.example/account?email=jane%40example.com&token=5f2b#orders","page_title":"Your orders","page_referrer":"https://mail.example/inbox?q=jane+doe"}`,
+		`{"page_url":"https://shop.example/?ref=mail_42"}`,
+	},
+	"com.snowplowanalytics.snowplow/page_ping": {
+		`{"page_url":"https://shop.example/products/runner?utm_source=newsletter&uid=jane.doe","page_title":"Runner","page_referrer":"https://www.google.com/search?q=jane+doe+running+shoes","pp_xoffset_min":0,"pp_xoffset_max":0,"pp_yoffset_min":120,"pp_yoffset_max":2400}`,
+		`{"page_url":"https://shop.example/blog/post-1?session=abcdef123456"}`,
+	},
+	"com.snowplowanalytics.snowplow/structured_event": {
+		`{"se_category":"video","se_action":"play","se_label":"intro-video","se_property":"hd","se_value":12.5}`,
+		`{"se_category":"form","se_action":"submit"}`,
+	},
+	"com.snowplowanalytics.snowplow/web_page": {
+		`{"id":"0b0c4f4e-1e3a-4d8a-9a55-3f1f8a3c5d21"}`,
 	},
 	"search": {
 		`{"shop_id":"shop_1042","anonymous_id":"a1b2c3d4","query":"jane doe 12 high street","result_count":3,"filters":[{"facet":"size","value":"42"},{"facet":"color","value":"red"}],"sort":"price_asc","latency_ms":12.7}`,
@@ -55,7 +71,10 @@ func TestStoredShapeProperty(t *testing.T) {
 	s := newScrubber(t, Config{MMDBPath: path}, tok)
 	seen := map[string]bool{}
 	for _, c := range contracts {
-		events := realistic[c.Key.Name]
+		events, ok := realistic[c.Key.Vendor+"/"+c.Key.Name]
+		if !ok {
+			events = realistic[c.Key.Name]
+		}
 		if c.Key.Version.String() != "1-0-0" {
 			events = realistic["bench:"+c.Key.String()]
 		}
@@ -79,7 +98,7 @@ func TestStoredShapeProperty(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(applied) == 0 {
+				if len(applied) == 0 && len(c.PII()) > 0 {
 					t.Error("nothing applied")
 				}
 				assertStored(t, c, data)

@@ -1,0 +1,465 @@
+package snowplow
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/accord-dev/accord/internal/collect"
+	"github.com/accord-dev/accord/internal/contract"
+	"github.com/accord-dev/accord/internal/event"
+)
+
+// The contracts that Snowplow's built-in event types are validated against. The
+// names are those Snowplow's own enrichment gives these events (event_vendor and
+// event_name), so tables keep their familiar names; structured events, which
+// Snowplow files under com.google.analytics/event, get a contract of their own
+// under the Snowplow vendor (docs/snowplow.md).
+const (
+	PageViewSchema        = "iglu:com.snowplowanalytics.snowplow/page_view/jsonschema/1-0-0"
+	PagePingSchema        = "iglu:com.snowplowanalytics.snowplow/page_ping/jsonschema/1-0-0"
+	StructuredEventSchema = "iglu:com.snowplowanalytics.snowplow/structured_event/jsonschema/1-0-0"
+)
+
+// The self-describing wrappers of the tracker protocol. Every version of MODEL 1
+// is accepted.
+const (
+	snowplowVendor   = "com.snowplowanalytics.snowplow"
+	payloadDataName  = "payload_data"
+	unstructName     = "unstruct_event"
+	contextsName     = "contexts"
+	payloadDataShape = `{"schema": "iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4", "data": [{"e": "pv", ...}, ...]}`
+	unstructShape    = `{"schema": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0", "data": {"schema": "iglu:...", "data": {...}}}`
+	contextsShape    = `{"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0", "data": [{"schema": "iglu:...", "data": {...}}, ...]}`
+)
+
+// maxMillis is 9999-12-31T23:59:59.999Z: later times are not timestamps.
+const maxMillis = 253402300799999
+
+// params are one event's tracker parameters, each as the string a tracker sends.
+type params map[string]string
+
+// piiParams are tracker parameters that identify a person or a device. They are
+// never stored as atomic fields; in the bad row of an event that could not be
+// decoded they are replaced by a placeholder, as a contract's PII fields are.
+var piiParams = map[string]contract.Kind{
+	"url": contract.KindURL, "refr": contract.KindURL,
+	"ip": contract.KindIP, "ua": contract.KindUserAgent,
+	"uid": contract.KindUserID, "duid": contract.KindDeviceID, "nuid": contract.KindDeviceID,
+	"tnuid": contract.KindDeviceID, "sid": contract.KindDeviceID, "fp": contract.KindDeviceID,
+	"mac": contract.KindDeviceID,
+}
+
+// DecodePayload decodes a tp2 body: a self-describing payload_data whose data is
+// an array of events, each an object of tracker parameters. A body that is not a
+// payload_data is refused as a whole (*collect.RequestError); an event that cannot
+// be decoded becomes an Incoming with Reject set, so it alone is dead-lettered.
+func DecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, badRequest(event.ReasonMalformedEvent, "the body is empty; a Snowplow tracker POSTs "+payloadDataShape)
+	}
+	if !json.Valid(body) {
+		return nil, badRequest(event.ReasonMalformedJSON, "the body is not valid JSON; a Snowplow tracker POSTs "+payloadDataShape)
+	}
+	var pd struct {
+		Schema *string          `json:"schema"`
+		Data   *json.RawMessage `json:"data"`
+	}
+	if body[0] != '{' || json.Unmarshal(body, &pd) != nil || pd.Schema == nil || pd.Data == nil {
+		return nil, badRequest(event.ReasonMalformedEvent, "the body is not a Snowplow payload_data; send "+payloadDataShape)
+	}
+	if !isWrapper(*pd.Schema, payloadDataName) {
+		return nil, badRequest(event.ReasonMalformedEvent, fmt.Sprintf("the body's schema is %q, not a Snowplow payload_data (iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*); send %s", clip(*pd.Schema, 100), payloadDataShape))
+	}
+	var items []json.RawMessage
+	if d := bytes.TrimSpace(*pd.Data); len(d) == 0 || d[0] != '[' || json.Unmarshal(d, &items) != nil {
+		return nil, badRequest(event.ReasonMalformedEvent, "the payload_data's data is not an array of events; send "+payloadDataShape)
+	}
+	if len(items) == 0 {
+		return nil, badRequest(event.ReasonMalformedEvent, "the payload_data holds no events; send at least one in its data array")
+	}
+	if len(items) > lim.MaxEvents {
+		return nil, &collect.RequestError{Status: http.StatusRequestEntityTooLarge, Reason: event.ReasonLimitExceeded,
+			Msg: fmt.Sprintf("the request holds %d events, more than the limit of %d; lower the tracker's buffer size", len(items), lim.MaxEvents)}
+	}
+	out := make([]collect.Incoming, len(items))
+	for i, raw := range items {
+		out[i] = decodeItem(raw)
+	}
+	return out, nil
+}
+
+// decodeItem decodes one element of a payload_data's data array.
+func decodeItem(raw json.RawMessage) collect.Incoming {
+	raw = bytes.TrimSpace(raw)
+	var fields map[string]json.RawMessage
+	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &fields) != nil {
+		return collect.Incoming{RawText: string(raw), Reject: rejection(event.ReasonMalformedEvent,
+			`the event is not a JSON object of tracker parameters such as {"e": "pv", "url": "https://...", "eid": "..."}`)}
+	}
+	p := make(params, len(fields))
+	var bad []string
+	for k, v := range fields {
+		switch v[0] {
+		case '"':
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				bad = append(bad, k)
+				continue
+			}
+			p[k] = s
+		case 'n': // null: as if absent
+		case '{', '[':
+			bad = append(bad, k)
+		default: // numbers and booleans, which some trackers send unquoted
+			p[k] = string(v)
+		}
+	}
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		for i := range bad {
+			bad[i] = strconv.Quote(clip(bad[i], 32))
+		}
+		in := meta(p)
+		in.RawText = rawText(p)
+		in.Reject = rejection(event.ReasonMalformedEvent, fmt.Sprintf("tracker parameters %s must be strings (or numbers); objects and arrays are sent as JSON text in ue_pr/co or base64url in ue_px/cx", strings.Join(bad, ", ")))
+		return in
+	}
+	return fromParams(p)
+}
+
+// DecodeQuery decodes one event sent as the query string of a GET /i pixel
+// request. It never fails: an event that cannot be decoded has Reject set.
+func DecodeQuery(rawQuery string) collect.Incoming {
+	q, err := url.ParseQuery(rawQuery)
+	p := make(params, len(q))
+	for k, vs := range q {
+		if len(vs) > 0 {
+			p[k] = vs[0]
+		}
+	}
+	if err != nil {
+		return collect.Incoming{RawText: rawText(p), Reject: rejection(event.ReasonMalformedEvent,
+			"the query string is not valid URL encoding (a % not followed by two hex digits, or a ; separator); trackers percent-encode every parameter")}
+	}
+	return fromParams(p)
+}
+
+// meta is an Incoming with the event's metadata only: its id and where it came from.
+func meta(p params) collect.Incoming {
+	return collect.Incoming{EventID: p["eid"], App: p["aid"], Platform: p["p"], Tracker: p["tv"]}
+}
+
+// fromParams maps one event's tracker parameters to an Incoming event.
+func fromParams(p params) collect.Incoming {
+	in := meta(p)
+	reject := func(reason event.Reason, msg string) collect.Incoming {
+		in.Reject = rejection(reason, msg)
+		if in.Data == nil {
+			in.Schema, in.RawText = "", rawText(p)
+		}
+		return in
+	}
+	switch e := p["e"]; e {
+	case "":
+		return reject(event.ReasonMalformedEvent, `the event has no "e" parameter (its type): send e=ue (self-describing event), pv (page view), pp (page ping) or se (structured event)`)
+	case "ue":
+		schema, data, rej := unstructEvent(p)
+		if rej != nil {
+			in.Reject = rej
+			in.RawText = rawText(p)
+			return in
+		}
+		in.Schema, in.Data = schema, data
+	case "pv":
+		in.Schema, in.Data = PageViewSchema, pageData(p, false)
+	case "pp":
+		in.Schema, in.Data = PagePingSchema, pageData(p, true)
+	case "se":
+		in.Schema, in.Data = StructuredEventSchema, structData(p)
+	default:
+		return reject(event.ReasonEventNameUnknown, fmt.Sprintf("event type e=%q is not supported: send e=ue (self-describing event), pv (page view), pp (page ping) or se (structured event); track transactions and other events as self-describing events with their own contracts", clip(e, 16)))
+	}
+	ctxs, rej := contexts(p)
+	if rej != nil {
+		in.Reject = rej
+		return in
+	}
+	in.Contexts = ctxs
+	for _, ts := range []struct {
+		name string
+		dst  **time.Time
+	}{{"dtm", &in.DeviceCreatedAt}, {"stm", &in.SentAt}, {"ttm", &in.TrueTimestamp}} {
+		s, ok := p[ts.name]
+		if !ok || s == "" {
+			continue
+		}
+		t, ok := millis(s)
+		if !ok {
+			return reject(event.ReasonTimestampInvalid, fmt.Sprintf("%s is not a time in milliseconds since the Unix epoch, such as 1700000000000", ts.name))
+		}
+		*ts.dst = &t
+	}
+	return in
+}
+
+// unstructEvent unwraps ue_pr or ue_px: the unstruct_event wrapper whose data is
+// the self-describing event.
+func unstructEvent(p params) (string, json.RawMessage, *collect.Rejection) {
+	raw, rej := selfDescribing(p, "ue_pr", "ue_px")
+	if rej != nil {
+		return "", nil, rej
+	}
+	if raw == nil {
+		return "", nil, rejection(event.ReasonMalformedEvent, "an e=ue event needs ue_pr (JSON) or ue_px (base64url JSON) holding "+unstructShape)
+	}
+	var w struct {
+		Schema string          `json:"schema"`
+		Data   json.RawMessage `json:"data"`
+	}
+	if raw[0] != '{' || json.Unmarshal(raw, &w) != nil || !isWrapper(w.Schema, unstructName) {
+		return "", nil, rejection(event.ReasonMalformedEvent, "the self-describing event is not an unstruct_event wrapper; send "+unstructShape)
+	}
+	var inner struct {
+		Schema string          `json:"schema"`
+		Data   json.RawMessage `json:"data"`
+	}
+	d := bytes.TrimSpace(w.Data)
+	if len(d) == 0 || d[0] != '{' || json.Unmarshal(d, &inner) != nil || inner.Schema == "" {
+		return "", nil, rejection(event.ReasonMalformedEvent, `the unstruct_event's data must be the self-describing event {"schema": "iglu:<vendor>/<name>/jsonschema/<version>", "data": {...}}`)
+	}
+	inner.Data = bytes.TrimSpace(inner.Data)
+	if len(inner.Data) == 0 || bytes.Equal(inner.Data, []byte("null")) {
+		return "", nil, rejection(event.ReasonMalformedEvent, `the self-describing event has no "data"`)
+	}
+	return inner.Schema, inner.Data, nil
+}
+
+// contexts unwraps co or cx: the contexts wrapper whose data is an array of
+// self-describing entities. Neither parameter means no entities.
+func contexts(p params) ([]event.Entity, *collect.Rejection) {
+	raw, rej := selfDescribing(p, "co", "cx")
+	if rej != nil || raw == nil {
+		return nil, rej
+	}
+	var w struct {
+		Schema string          `json:"schema"`
+		Data   json.RawMessage `json:"data"`
+	}
+	if raw[0] != '{' || json.Unmarshal(raw, &w) != nil || !isWrapper(w.Schema, contextsName) {
+		return nil, rejection(event.ReasonMalformedEvent, "the entities are not a contexts wrapper; send "+contextsShape)
+	}
+	var ents []struct {
+		Schema string          `json:"schema"`
+		Data   json.RawMessage `json:"data"`
+	}
+	d := bytes.TrimSpace(w.Data)
+	if len(d) == 0 || d[0] != '[' || json.Unmarshal(d, &ents) != nil {
+		return nil, rejection(event.ReasonMalformedEvent, "the contexts wrapper's data must be an array of self-describing entities; send "+contextsShape)
+	}
+	out := make([]event.Entity, 0, len(ents))
+	for i, e := range ents {
+		data := bytes.TrimSpace(e.Data)
+		if e.Schema == "" || len(data) == 0 || bytes.Equal(data, []byte("null")) {
+			return nil, rejection(event.ReasonMalformedEvent, fmt.Sprintf(`entity %d of the contexts has no "schema" or no "data"; each entity is {"schema": "iglu:...", "data": {...}}`, i))
+		}
+		out = append(out, event.Entity{Schema: e.Schema, Data: data})
+	}
+	return out, nil
+}
+
+// selfDescribing returns the JSON a tracker sent either as plain JSON text in
+// jsonKey or as base64url in b64Key, nil when it sent neither.
+func selfDescribing(p params, jsonKey, b64Key string) (json.RawMessage, *collect.Rejection) {
+	plain, b64 := p[jsonKey], p[b64Key]
+	var raw []byte
+	switch {
+	case plain != "" && b64 != "":
+		return nil, rejection(event.ReasonMalformedEvent, fmt.Sprintf("the event has both %s and %s; send one of them", jsonKey, b64Key))
+	case plain != "":
+		raw = []byte(plain)
+		if !json.Valid(raw) {
+			return nil, rejection(event.ReasonMalformedJSON, jsonKey+" is not valid JSON")
+		}
+	case b64 != "":
+		var err error
+		if raw, err = decodeBase64URL(b64); err != nil {
+			return nil, rejection(event.ReasonMalformedEvent, b64Key+" is not valid base64url (RFC 4648 section 5, with or without = padding)")
+		}
+		if !json.Valid(raw) {
+			return nil, rejection(event.ReasonMalformedJSON, b64Key+" decodes to text that is not valid JSON")
+		}
+	default:
+		return nil, nil
+	}
+	return bytes.TrimSpace(raw), nil
+}
+
+// decodeBase64URL decodes base64url with or without padding. Trackers that use
+// the standard alphabet ('+' and '/') are accepted too; whitespace is not.
+func decodeBase64URL(s string) ([]byte, error) {
+	s = strings.TrimRight(s, "=")
+	if strings.ContainsAny(s, "+/") {
+		return base64.RawStdEncoding.Strict().DecodeString(s)
+	}
+	return base64.RawURLEncoding.Strict().DecodeString(s)
+}
+
+// pageData builds a page view's or page ping's data from the tracker parameters.
+func pageData(p params, ping bool) json.RawMessage {
+	var b obj
+	b.str("page_url", p["url"])
+	b.str("page_title", p["page"])
+	b.str("page_referrer", p["refr"])
+	if ping {
+		b.num("pp_xoffset_min", p["pp_mix"])
+		b.num("pp_xoffset_max", p["pp_max"])
+		b.num("pp_yoffset_min", p["pp_miy"])
+		b.num("pp_yoffset_max", p["pp_may"])
+	}
+	return b.done()
+}
+
+// structData builds a structured event's data from the tracker parameters.
+func structData(p params) json.RawMessage {
+	var b obj
+	b.str("se_category", p["se_ca"])
+	b.str("se_action", p["se_ac"])
+	b.str("se_label", p["se_la"])
+	b.str("se_property", p["se_pr"])
+	b.num("se_value", p["se_va"])
+	return b.done()
+}
+
+// obj writes a JSON object in a fixed key order, leaving out empty values (which
+// trackers leave out too).
+type obj struct{ b []byte }
+
+func (o *obj) key(k string) {
+	if len(o.b) == 0 {
+		o.b = append(o.b, '{')
+	} else {
+		o.b = append(o.b, ',')
+	}
+	o.b = strconv.AppendQuote(o.b, k)
+	o.b = append(o.b, ':')
+}
+
+func (o *obj) str(k, v string) {
+	if v == "" {
+		return
+	}
+	o.key(k)
+	js, err := json.Marshal(v)
+	if err != nil { // a string always encodes; keep the object valid regardless
+		js = []byte(`""`)
+	}
+	o.b = append(o.b, js...)
+}
+
+// num writes v as a JSON number when it is one (trackers send numbers as
+// strings); otherwise as a string, so that the contract's type check names the
+// field rather than the decoder dropping it.
+func (o *obj) num(k, v string) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return
+	}
+	if !isJSONNumber(v) {
+		o.str(k, v)
+		return
+	}
+	o.key(k)
+	o.b = append(o.b, v...)
+}
+
+func (o *obj) done() json.RawMessage {
+	if len(o.b) == 0 {
+		return json.RawMessage("{}")
+	}
+	return append(o.b, '}')
+}
+
+// isJSONNumber reports whether s is a finite number in JSON's syntax.
+func isJSONNumber(s string) bool {
+	if s == "" || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) || !json.Valid([]byte(s)) {
+		return false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return err == nil && !math.IsInf(f, 0)
+}
+
+// millis parses a tracker timestamp: milliseconds since the Unix epoch, an
+// integer (a fraction is cut off).
+func millis(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		if !isJSONNumber(s) {
+			return time.Time{}, false
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || f < 0 || f > maxMillis {
+			return time.Time{}, false
+		}
+		n = int64(f)
+	}
+	if n < 0 || n > maxMillis {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(n).UTC(), true
+}
+
+// isWrapper reports whether uri names MODEL 1 of one of Snowplow's
+// self-describing wrappers.
+func isWrapper(uri, name string) bool {
+	k, err := contract.ParseURI(uri)
+	return err == nil && k.Vendor == snowplowVendor && k.Name == name && k.Version.Model == 1
+}
+
+// rawText is the event's parameters as JSON for the bad row of an event that
+// could not be decoded, with the parameters that identify a person or device
+// replaced by "<redacted:kind>".
+func rawText(p params) string {
+	m := make(map[string]string, len(p))
+	for k, v := range p {
+		if kind, ok := piiParams[k]; ok && v != "" {
+			v = "<redacted:" + string(kind) + ">"
+		}
+		m[k] = v
+	}
+	js, err := json.Marshal(m)
+	if err != nil {
+		return ""
+	}
+	return string(js)
+}
+
+func rejection(reason event.Reason, msg string) *collect.Rejection {
+	return &collect.Rejection{Reason: reason, Failures: []event.Failure{{Message: msg}}}
+}
+
+func badRequest(reason event.Reason, msg string) error {
+	return &collect.RequestError{Status: http.StatusBadRequest, Reason: reason, Msg: msg}
+}
+
+// clip shortens s for a message, on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
