@@ -20,6 +20,7 @@ import (
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/collect/native"
 	"github.com/accord-dev/accord/internal/collect/segment"
+	"github.com/accord-dev/accord/internal/collect/snowplow"
 	"github.com/accord-dev/accord/internal/registry"
 	"github.com/accord-dev/accord/internal/sink"
 )
@@ -130,13 +131,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 	if len(cfg.Access.WriteKeys) == 0 {
 		log.Warn("no write keys configured: every ingest route accepts events from anyone who can reach it; set access.write_keys (Segment libraries send theirs as the Basic auth user)", "addr", cfg.Server.Addr)
 	}
-	a.routes()
+	if err := a.routes(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
-func (a *App) routes() {
+func (a *App) routes() error {
 	native.New(a.pipeline, a.cfg.Access).Routes(a.mux)
 	segment.New(a.pipeline, a.cfg.Access).Routes(a.mux)
+	sp, err := snowplow.New(a.pipeline, a.cfg.Access, a.cfg.Snowplow.Paths)
+	if err != nil {
+		return err
+	}
+	sp.Routes(a.mux)
 	a.reg.Register(a.mux)
 	a.privacy.routes(a.mux)
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
@@ -153,6 +161,7 @@ func (a *App) routes() {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
+	return nil
 }
 
 // readiness fails when the buffer is nearly full, so a load balancer sends

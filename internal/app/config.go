@@ -15,6 +15,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/accord-dev/accord/internal/collect"
+	"github.com/accord-dev/accord/internal/collect/snowplow"
 	"github.com/accord-dev/accord/internal/scrub"
 	"github.com/accord-dev/accord/internal/vault"
 )
@@ -226,10 +227,8 @@ func (c *Config) Validate() error {
 	if t := c.Privacy.AdminToken; t != "" && len(t) < 16 {
 		add("privacy.admin_token is shorter than 16 characters; use a long random token")
 	}
-	for _, p := range c.Snowplow.Paths {
-		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " {}") {
-			add("snowplow.paths entry %q must be a plain absolute path such as /com.acme/track", p)
-		}
+	if err := snowplow.CheckPaths(c.Snowplow.Paths); err != nil {
+		errs = append(errs, fmt.Errorf("snowplow.paths: %w", err))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -284,3 +284,48 @@ func TestServeSegment(t *testing.T) {
 		t.Fatalf("lake holds planted PII %q", p)
 	}
 }
+
+// TestServeSnowplow sends a tracker-protocol batch (a page view and a
+// self-describing signup, as the JavaScript tracker posts them) through accord
+// serve and finds both in the lake, scrubbed.
+func TestServeSnowplow(t *testing.T) {
+	data := t.TempDir()
+	base, stop := startApp(t, data, nil)
+	ue := fmt.Sprintf(`{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"shop_3","email":%q}}}`, planted[0])
+	ueJSON, _ := json.Marshal(ue)
+	body := `{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[` +
+		`{"e":"pv","url":"https://shop.example/cart?email=` + planted[0] + `","page":"Cart","aid":"web","p":"web","tv":"js-3.24.0","eid":"sp-pv-1","dtm":"1793527200000","stm":"1793527201000"},` +
+		`{"e":"ue","ue_pr":` + string(ueJSON) + `,"aid":"web","p":"web","tv":"js-3.24.0","eid":"sp-ue-1","dtm":"1793527200000","stm":"1793527201000"}]}`
+	resp, err := http.Post(base+"/com.snowplowanalytics.snowplow/tp2", "application/json; charset=UTF-8", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"accepted":2`) {
+		t.Fatalf("tp2: %d %s", resp.StatusCode, b)
+	}
+	var rows map[string][]string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		rows = lakeRows(t, filepath.Join(data, "lake"))
+		if len(rows["com.acme/signup"]) == 1 && len(rows["com.snowplowanalytics.snowplow/page_view"]) == 1 {
+			break
+		}
+	}
+	stop()
+	pv, su := rows["com.snowplowanalytics.snowplow/page_view"], rows["com.acme/signup"]
+	if len(pv) != 1 || len(su) != 1 {
+		t.Fatalf("lake rows: %v", rows)
+	}
+	if !strings.Contains(pv[0], `"event_id":"sp-pv-1"`) || !strings.Contains(pv[0], `"source_protocol":"snowplow"`) || !strings.Contains(pv[0], "https://shop.example/cart") {
+		t.Errorf("page view row: %s", pv[0])
+	}
+	if !strings.Contains(su[0], `"event_id":"sp-ue-1"`) {
+		t.Errorf("signup row: %s", su[0])
+	}
+	for _, r := range append(pv, su...) {
+		if p := plantedIn([]byte(r)); p != "" {
+			t.Errorf("lake holds planted PII %q: %s", p, r)
+		}
+	}
+}
