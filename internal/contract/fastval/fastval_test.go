@@ -342,3 +342,34 @@ func TestKeywordLocationIsPlainPointer(t *testing.T) {
 		t.Errorf("keyword locations (-want +got):\n%s", diff)
 	}
 }
+
+// TestRepeatedKeys checks that a repeated key that validation or a capture reads
+// is reported, on valid and invalid events, and that a clean event is not.
+func TestRepeatedKeys(t *testing.T) {
+	prog := mustCompile(t, `{"type":"object","properties":{"n":{"type":"integer"},"user":{"type":"object"}}}`,
+		Options{Capture: []string{"/user/email", "/items/*/sku"}})
+	tests := []struct {
+		event    string
+		valid    bool
+		repeated bool
+	}{
+		{`{"n":1,"user":{"email":"a@x"}}`, true, false},
+		{`{"n":1,"n":2}`, true, true},
+		{`{"n":1,"n":"x"}`, false, true},
+		{`{"user":{"email":"a@x","email":"b@y"}}`, true, true},
+		{`{"user":{"email":"a@x"},"user":{"email":"b@y"}}`, true, true},
+		{`{"items":[{"sku":"a"},{"sku":"b","sku":"c"}]}`, true, true},
+		{`{"items":[{"sku":"a"},{"sku":"b"}]}`, true, false},
+	}
+	var res Result
+	for _, tt := range tests {
+		// validate a clean event first: the flag must not stick between calls
+		prog.Validate([]byte(`{"n":1}`), &res)
+		if got := prog.Validate([]byte(tt.event), &res); got != tt.valid {
+			t.Errorf("%s: valid = %v, want %v", tt.event, got, tt.valid)
+		}
+		if res.RepeatedKeys() != tt.repeated {
+			t.Errorf("%s: RepeatedKeys = %v, want %v", tt.event, res.RepeatedKeys(), tt.repeated)
+		}
+	}
+}

@@ -35,6 +35,7 @@ type Result struct {
 	vm       vm
 	valid    bool
 	invalidJ bool
+	repeated bool
 	failures []Failure
 }
 
@@ -52,6 +53,15 @@ func (r *Result) Failures() []Failure {
 	}
 	return r.failures
 }
+
+// RepeatedKeys reports whether the last event repeats a key that validation or a
+// capture reads (the value is then its last occurrence, as in the decoded map).
+// The earlier occurrences are still in the bytes: a caller that rewrites
+// captured spans in place must not store the result as it is (the first
+// occurrence of a scrubbed field would survive raw). Repeated keys that nothing
+// reads (undeclared properties under a schema that ignores them) are not
+// reported.
+func (r *Result) RepeatedKeys() bool { return r.repeated }
 
 // Capture returns the spans of the value at Options.Capture[i] in the last
 // validated event: none when absent, one for a plain pointer, one per matching
@@ -83,12 +93,14 @@ func (p *Program) validate(data []byte, start int, whole bool, res *Result) bool
 	v := &res.vm
 	res.failures = res.failures[:0]
 	res.invalidJ = false
+	res.repeated = false
 	v.dedup = false
 	v.start, v.whole = start, whole
 	v.reset(p, data)
 	ok := v.run()
 	if v.dup && !v.bad {
 		// A key repeats: redo with encoding/json's last-wins semantics.
+		res.repeated = true
 		v.reset(p, data)
 		v.dedup = true
 		ok = v.run()
@@ -110,6 +122,7 @@ func (p *Program) validate(data []byte, start int, whole bool, res *Result) bool
 		v.run()
 		if v.dup && !v.dedup {
 			// the verdict pass stopped before meeting the repeated key
+			res.repeated = true
 			v.reset(p, data)
 			v.dedup, v.collect = true, true
 			v.run()
