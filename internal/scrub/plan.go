@@ -29,6 +29,8 @@ type Plan struct {
 	privacyErr           *Error
 	controller, subject  privacyRef
 	hasPII, hasRedaction bool
+	// bytes is the byte path (ScrubBytes).
+	bytes *bytePlan
 }
 
 // privacyRef is a compiled x-privacy reference: a fixed value or a path into
@@ -145,6 +147,7 @@ func (s *Scrubber) compile(c *contract.Contract) (*Plan, error) {
 			p.subject = compileRef("data subject", c.Privacy.Subject)
 		}
 	}
+	p.compileBytes(c)
 	return p, nil
 }
 
