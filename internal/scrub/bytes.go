@@ -54,7 +54,7 @@ type unit struct {
 	path []string // data path, "*" for every item of an array
 	// order ranks each segment as the tree walk does: ordinal of the property
 	// edge for names, -1 for "*" (items come first, by index).
-	order []int
+	order  []int
 	capIdx int
 	// stars are the capture indexes of the path's prefixes ending at each "*",
 	// to tell which item a span belongs to; starAt their positions in path.
