@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/contract"
 	"github.com/accord-dev/accord/internal/event"
 	"github.com/accord-dev/accord/internal/scrub"
@@ -58,7 +59,7 @@ func (p *privacy) close(context.Context) error {
 	return errors.Join(p.scrub.Close(), p.vault.Close())
 }
 
-// scrubAdapter fits the scrubber to the collector's Scrubber interface.
+// scrubAdapter fits the scrubber to the collector's SpanScrubber interface.
 type scrubAdapter struct{ s *scrub.Scrubber }
 
 // Scrub scrubs data in place.
@@ -68,6 +69,36 @@ func (a scrubAdapter) Scrub(ctx context.Context, c *contract.Contract, data any)
 		return nil, nil, reasonError{err}
 	}
 	return data, applied, nil
+}
+
+// Captures returns the pointers the contract's plan reads on the byte path; a
+// contract without a usable plan takes the decoded path, which reports why.
+func (a scrubAdapter) Captures(c *contract.Contract) ([]string, bool) {
+	p, err := a.s.Plan(c)
+	if err != nil {
+		return nil, false
+	}
+	return p.Captures()
+}
+
+// ScrubBytes scrubs a valid entity on its bytes.
+func (a scrubAdapter) ScrubBytes(ctx context.Context, c *contract.Contract, data []byte, spans collect.Spans) ([]byte, []event.Applied, bool, error) {
+	p, err := a.s.Plan(c)
+	if err != nil {
+		return nil, nil, false, nil // the decoded path reports the plan's error
+	}
+	out, applied, err := p.ScrubBytes(ctx, nil, "", data, spans)
+	switch {
+	case errors.Is(err, scrub.ErrUseTree):
+		return nil, nil, false, nil
+	case err != nil:
+		return nil, nil, true, reasonError{err}
+	}
+	conv := make([]event.Applied, len(applied))
+	for i, ap := range applied {
+		conv[i] = event.Applied(ap)
+	}
+	return out, conv, true, nil
 }
 
 // Redact redacts data in place; when the contract has no usable plan nothing is

@@ -5,6 +5,7 @@
 package collect
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,9 +13,11 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/buffer"
 	"github.com/accord-dev/accord/internal/contract"
+	"github.com/accord-dev/accord/internal/contract/fastval"
 	"github.com/accord-dev/accord/internal/event"
 )
 
@@ -79,6 +82,31 @@ type Scrubber interface {
 	Redact(c *contract.Contract, data any) (any, []string)
 }
 
+// SpanScrubber is a Scrubber that can also scrub an entity on its bytes: the
+// collector's hot path for valid events, which are then never decoded into a
+// tree nor encoded again. Both methods are called concurrently.
+type SpanScrubber interface {
+	Scrubber
+	// Captures returns the JSON pointers ("*" for every array item) whose spans
+	// ScrubBytes reads for contract c, and false when c's entities must take the
+	// decoded path (Scrub). It returns the same slice for one contract version;
+	// callers must not modify it.
+	Captures(c *contract.Contract) ([]string, bool)
+	// ScrubBytes returns data, which is valid against c, in its stored shape as
+	// JSON, and what was applied: the same as Scrub on the decoded data.
+	// spans.Capture(i) holds the spans of Captures(c)[i]. ok is false when this
+	// entity must take the decoded path after all (see scrub.ErrUseTree); errors
+	// are Scrub's. The output may be data itself when nothing changed.
+	ScrubBytes(ctx context.Context, c *contract.Contract, data []byte, spans Spans) (out []byte, applied []event.Applied, ok bool, err error)
+}
+
+// Spans are the byte spans a validator captured in an entity's data
+// (*fastval.Result implements it).
+type Spans interface {
+	Capture(i int) []fastval.Span
+	RepeatedKeys() bool
+}
+
 // Validator checks an entity's JSON bytes against its compiled contract and
 // returns the decoded value for the next stages.
 type Validator interface {
@@ -107,12 +135,14 @@ type Pipeline struct {
 	contracts Contracts
 	validator Validator
 	scrubber  Scrubber
-	buf       buffer.Buffer
-	metrics   *Metrics
-	log       *slog.Logger
-	instance  string
-	limits    Limits
-	now       func() time.Time
+	// spanScrubber is scrubber when it can scrub bytes (the byte path), else nil.
+	spanScrubber SpanScrubber
+	buf          buffer.Buffer
+	metrics      *Metrics
+	log          *slog.Logger
+	instance     string
+	limits       Limits
+	now          func() time.Time
 }
 
 // Deps are what a Pipeline needs.
@@ -155,7 +185,8 @@ func NewPipeline(d Deps) (*Pipeline, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Pipeline{contracts: d.Contracts, validator: d.Validator, scrubber: d.Scrubber, buf: d.Buffer,
+	ss, _ := d.Scrubber.(SpanScrubber)
+	return &Pipeline{contracts: d.Contracts, validator: d.Validator, scrubber: d.Scrubber, spanScrubber: ss, buf: d.Buffer,
 		metrics: d.Metrics, log: d.Log, instance: d.Instance, limits: d.Limits, now: time.Now}, nil
 }
 
@@ -247,21 +278,44 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	if err := p.limits.scanLimits(in.Data); err != nil {
 		return bad(c, event.ReasonLimitExceeded, []event.Failure{{Message: err.Error()}}, in.EventID)
 	}
-	data, failures, err := p.validator.Validate(c, in.Data)
-	if err != nil {
-		return bad(c, event.ReasonMalformedJSON, []event.Failure{{Message: "data is not valid JSON: " + err.Error()}}, in.EventID)
+	// The byte path: a valid event is validated with the spans the scrubber
+	// needs, and scrubbed on its bytes; it is never decoded.
+	var spans *fastval.Result
+	eventIDCap := 0
+	if fv, ok := p.validator.(*FastValidator); ok && p.spanScrubber != nil {
+		if caps, ok := p.spanScrubber.Captures(c.Contract); ok {
+			if spans, eventIDCap = fv.validateSpans(c, in.Data, caps); spans != nil {
+				defer fv.release(spans)
+			}
+		}
 	}
+	var data any
 	eventID := in.EventID
-	if eventID == "" {
-		if m, ok := data.(map[string]any); ok {
-			eventID, _ = m["event_id"].(string)
+	if spans != nil {
+		if eventID == "" {
+			eventID = capturedString(in.Data, spans.Capture(eventIDCap))
+		}
+	} else {
+		var failures []contract.Failure
+		var err error
+		data, failures, err = p.validator.Validate(c, in.Data)
+		if err != nil {
+			return bad(c, event.ReasonMalformedJSON, []event.Failure{{Message: "data is not valid JSON: " + err.Error()}}, in.EventID)
+		}
+		if eventID == "" {
+			if m, ok := data.(map[string]any); ok {
+				eventID, _ = m["event_id"].(string)
+			}
+		}
+		if len(failures) > 0 {
+			if eventID == "" {
+				eventID = event.NewID()
+			}
+			return bad(c, event.ReasonSchemaViolation, toEventFailures(failures, ""), eventID)
 		}
 	}
 	if eventID == "" {
 		eventID = event.NewID()
-	}
-	if len(failures) > 0 {
-		return bad(c, event.ReasonSchemaViolation, toEventFailures(failures, ""), eventID)
 	}
 	type ctxEntity struct {
 		c    *contract.Compiled
@@ -305,17 +359,21 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 		Source:     src,
 		Validation: event.Validation{Outcome: "valid", Validator: p.validator.Name()},
 	}
-	stored, applied, err := p.scrubber.Scrub(ctx, c.Contract, data)
+	var captured Spans // nil unless validated on the byte path (not a nil *fastval.Result)
+	if spans != nil {
+		captured = spans
+	}
+	stored, applied, err := p.scrubData(ctx, c, in.Data, data, captured)
 	if err != nil {
 		if retryable(err) {
 			return nil, Result{}, c.Key.URI(), err
 		}
+		if errors.Is(err, errEncoding) {
+			return bad(c, event.ReasonScrubFailed, []event.Failure{{Message: "encoding the scrubbed event failed"}}, eventID)
+		}
 		return bad(c, ReasonOf(err), []event.Failure{{Message: err.Error()}}, eventID)
 	}
-	env.Scrubbed = applied
-	if env.Data, err = json.Marshal(stored); err != nil {
-		return bad(c, event.ReasonScrubFailed, []event.Failure{{Message: "encoding the scrubbed event failed"}}, eventID)
-	}
+	env.Data, env.Scrubbed = stored, applied
 	for _, ent := range entities {
 		stored, applied, err := p.scrubber.Scrub(ctx, ent.c.Contract, ent.data)
 		if err != nil {
@@ -340,6 +398,60 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 		return bad(c, event.ReasonScrubFailed, []event.Failure{{Message: "encoding the envelope failed"}}, eventID)
 	}
 	return rec, Result{EventID: eventID, Schema: env.Schema, Status: StatusAccepted, Warnings: warnings}, env.Schema, nil
+}
+
+// errEncoding marks a scrubbed event that could not be encoded as JSON.
+var errEncoding = errors.New("encoding the scrubbed event failed")
+
+// scrubData returns the event's data in its stored shape: on its bytes when it
+// was validated with spans (and the scrubber can), else decoded (data is the
+// decoded event, or nil to decode raw now), scrubbed and encoded.
+func (p *Pipeline) scrubData(ctx context.Context, c *contract.Compiled, raw []byte, data any, spans Spans) (json.RawMessage, []event.Applied, error) {
+	if spans != nil {
+		out, applied, ok, err := p.spanScrubber.ScrubBytes(ctx, c.Contract, raw, spans)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			return out, applied, nil
+		}
+	}
+	if data == nil {
+		var err error
+		if data, err = contract.DecodeJSON(raw); err != nil {
+			// Cannot happen: the event was validated.
+			return nil, nil, fmt.Errorf("%w: %w", errEncoding, err)
+		}
+	}
+	stored, applied, err := p.scrubber.Scrub(ctx, c.Contract, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := json.Marshal(stored)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", errEncoding, err)
+	}
+	return js, applied, nil
+}
+
+// capturedString returns the string at the first span, as the decoded event
+// would hold it, or "" when there is none or it is not a string.
+func capturedString(data []byte, spans []fastval.Span) string {
+	if len(spans) == 0 {
+		return ""
+	}
+	b := data[spans[0].Start:spans[0].End]
+	if len(b) < 2 || b[0] != '"' {
+		return ""
+	}
+	if body := b[1 : len(b)-1]; bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+		return string(body)
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return ""
+	}
+	return s
 }
 
 // retryable reports whether a stage failed for a passing reason (a vault outage),
