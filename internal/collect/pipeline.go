@@ -105,6 +105,9 @@ type SpanScrubber interface {
 type Spans interface {
 	Capture(i int) []fastval.Span
 	RepeatedKeys() bool
+	// HasWhitespace reports whitespace between tokens: the stored bytes are
+	// compacted then.
+	HasWhitespace() bool
 }
 
 // Validator checks an entity's JSON bytes against its compiled contract and
@@ -393,7 +396,9 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 		env.Scrubbed = append(env.Scrubbed, applied...)
 		env.Contexts = append(env.Contexts, event.Entity{Schema: ent.c.Key.URI(), Data: js})
 	}
-	rec, err := event.EncodeEnvelope(env)
+	// Data and contexts are compact JSON: the validated bytes with scrubbed values
+	// spliced in, or encoder output. They are embedded without another scan.
+	rec, err := event.EncodeEnvelopeRaw(env)
 	if err != nil {
 		return bad(c, event.ReasonScrubFailed, []event.Failure{{Message: "encoding the envelope failed"}}, eventID)
 	}
@@ -413,6 +418,14 @@ func (p *Pipeline) scrubData(ctx context.Context, c *contract.Compiled, raw []by
 			return nil, nil, err
 		}
 		if ok {
+			if spans.HasWhitespace() {
+				// Rare (producers send compact JSON): the envelope embeds data as is.
+				var buf bytes.Buffer
+				if err := json.Compact(&buf, out); err != nil {
+					return nil, nil, fmt.Errorf("%w: %w", errEncoding, err)
+				}
+				out = buf.Bytes()
+			}
 			return out, applied, nil
 		}
 	}

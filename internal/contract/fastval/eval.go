@@ -32,6 +32,7 @@ type vm struct {
 	collect bool // record failures (second pass over an invalid event)
 	dedup   bool // objects are pre-scanned for duplicate keys (last one wins)
 	dup     bool // a duplicate key was seen while not in dedup mode
+	spaced  bool // whitespace was skipped between tokens
 	bad     bool // syntax error
 	badPos  int
 	badMsg  string
@@ -59,6 +60,7 @@ func (v *vm) reset(p *Program, data []byte) {
 	v.data = data
 	v.collect = false
 	v.dup = false
+	v.spaced = false
 	v.bad = false
 	v.badMsg = ""
 	v.depth = 0

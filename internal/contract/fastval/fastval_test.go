@@ -373,3 +373,32 @@ func TestRepeatedKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestHasWhitespace checks that whitespace between tokens is reported, and
+// whitespace inside strings is not.
+func TestHasWhitespace(t *testing.T) {
+	prog := mustCompile(t, `{"type":"object","properties":{"n":{"type":"integer"},"o":{"type":"object"}}}`, Options{Capture: []string{"/o/x"}})
+	tests := []struct {
+		event  string
+		spaced bool
+	}{
+		{`{"n":1,"s":"a b\n","o":{"x":[1,{"y":"z z"}]}}`, false},
+		{` {"n":1}`, true},
+		{`{"n":1}` + "\n", true},
+		{`{"n" :1}`, true},
+		{`{"u":{"deep":[1, 2]}}`, true},
+		{"{\"o\":{\"x\":{\"a\":\t1}}}", true},
+		{`{"n":1,"n":2,"u":[1,2]}`, false},
+		{`{"n":1,"n":2,"u":[1, 2]}`, true},
+	}
+	var res Result
+	for _, tt := range tests {
+		prog.Validate([]byte(`{ }`), &res) // the flag must not stick between calls
+		if !prog.Validate([]byte(tt.event), &res) {
+			t.Fatalf("%q is invalid: %v", tt.event, res.Failures())
+		}
+		if res.HasWhitespace() != tt.spaced {
+			t.Errorf("%q: HasWhitespace = %v, want %v", tt.event, res.HasWhitespace(), tt.spaced)
+		}
+	}
+}

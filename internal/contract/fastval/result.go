@@ -63,6 +63,11 @@ func (r *Result) Failures() []Failure {
 // reported.
 func (r *Result) RepeatedKeys() bool { return r.repeated }
 
+// HasWhitespace reports whether the last validated JSON has whitespace outside
+// its strings (between tokens, or around the value): a caller that stores the
+// bytes compacts them only then.
+func (r *Result) HasWhitespace() bool { return r.vm.spaced }
+
 // Capture returns the spans of the value at Options.Capture[i] in the last
 // validated event: none when absent, one for a plain pointer, one per matching
 // item for pointers with "*".

@@ -38,8 +38,12 @@ func (v *vm) ws(p int) int {
 	if p < len(d) && d[p] > ' ' {
 		return p
 	}
+	q := p
 	for p < len(d) && isWS(d[p]) {
 		p++
+	}
+	if p != q {
+		v.spaced = true
 	}
 	return p
 }
