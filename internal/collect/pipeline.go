@@ -366,7 +366,7 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	if spans != nil {
 		captured = spans
 	}
-	stored, applied, err := p.scrubData(ctx, c, in.Data, data, captured)
+	stored, applied, onBytes, err := p.scrubData(ctx, c, in.Data, data, captured)
 	if err != nil {
 		if retryable(err) {
 			return nil, Result{}, c.Key.URI(), err
@@ -396,9 +396,14 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 		env.Scrubbed = append(env.Scrubbed, applied...)
 		env.Contexts = append(env.Contexts, event.Entity{Schema: ent.c.Key.URI(), Data: js})
 	}
-	// Data and contexts are compact JSON: the validated bytes with scrubbed values
-	// spliced in, or encoder output. They are embedded without another scan.
-	rec, err := event.EncodeEnvelopeRaw(env)
+	encode := event.EncodeEnvelope
+	if onBytes {
+		// Data and contexts are compact JSON (the validated bytes with scrubbed
+		// values spliced in, encoder output): embedded without another scan. The
+		// decoded path keeps the reference encoder, as it was.
+		encode = event.EncodeEnvelopeRaw
+	}
+	rec, err := encode(env)
 	if err != nil {
 		return bad(c, event.ReasonScrubFailed, []event.Failure{{Message: "encoding the envelope failed"}}, eventID)
 	}
@@ -409,42 +414,42 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 var errEncoding = errors.New("encoding the scrubbed event failed")
 
 // scrubData returns the event's data in its stored shape: on its bytes when it
-// was validated with spans (and the scrubber can), else decoded (data is the
-// decoded event, or nil to decode raw now), scrubbed and encoded.
-func (p *Pipeline) scrubData(ctx context.Context, c *contract.Compiled, raw []byte, data any, spans Spans) (json.RawMessage, []event.Applied, error) {
+// was validated with spans and the scrubber can (onBytes; the data is then
+// compact JSON), else decoded (data is the decoded event, or nil to decode raw
+// now), scrubbed and encoded.
+func (p *Pipeline) scrubData(ctx context.Context, c *contract.Compiled, raw []byte, data any, spans Spans) (stored json.RawMessage, applied []event.Applied, onBytes bool, err error) {
 	if spans != nil {
 		out, applied, ok, err := p.spanScrubber.ScrubBytes(ctx, c.Contract, raw, spans)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		if ok {
 			if spans.HasWhitespace() {
 				// Rare (producers send compact JSON): the envelope embeds data as is.
 				var buf bytes.Buffer
 				if err := json.Compact(&buf, out); err != nil {
-					return nil, nil, fmt.Errorf("%w: %w", errEncoding, err)
+					return nil, nil, false, fmt.Errorf("%w: %w", errEncoding, err)
 				}
 				out = buf.Bytes()
 			}
-			return out, applied, nil
+			return out, applied, true, nil
 		}
 	}
 	if data == nil {
-		var err error
 		if data, err = contract.DecodeJSON(raw); err != nil {
 			// Cannot happen: the event was validated.
-			return nil, nil, fmt.Errorf("%w: %w", errEncoding, err)
+			return nil, nil, false, fmt.Errorf("%w: %w", errEncoding, err)
 		}
 	}
-	stored, applied, err := p.scrubber.Scrub(ctx, c.Contract, data)
+	scrubbed, applied, err := p.scrubber.Scrub(ctx, c.Contract, data)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	js, err := json.Marshal(stored)
+	js, err := json.Marshal(scrubbed)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", errEncoding, err)
+		return nil, nil, false, fmt.Errorf("%w: %w", errEncoding, err)
 	}
-	return js, applied, nil
+	return js, applied, false, nil
 }
 
 // capturedString returns the string at the first span, as the decoded event
