@@ -94,11 +94,7 @@ func (a scrubAdapter) ScrubBytes(ctx context.Context, c *contract.Contract, data
 	case err != nil:
 		return nil, nil, true, reasonError{err}
 	}
-	conv := make([]event.Applied, len(applied))
-	for i, ap := range applied {
-		conv[i] = event.Applied(ap)
-	}
-	return out, conv, true, nil
+	return out, applied, true, nil
 }
 
 // Redact redacts data in place; when the contract has no usable plan nothing is
