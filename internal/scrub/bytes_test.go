@@ -136,7 +136,14 @@ func byteContracts(tb testing.TB) ([]*contract.Contract, map[*contract.Contract]
 	cs := loadContracts(tb, examplesDir)
 	events := map[*contract.Contract][]string{}
 	for _, c := range cs {
-		events[c] = realistic[c.Key.Name]
+		evs, ok := realistic[c.Key.Vendor+"/"+c.Key.Name]
+		if !ok {
+			evs = realistic[c.Key.Name]
+		}
+		if len(evs) == 0 {
+			tb.Fatalf("no realistic event for %s", c.Key)
+		}
+		events[c] = evs
 	}
 	bc, raw := benchContract(tb)
 	cs = append(cs, bc)
