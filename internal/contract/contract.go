@@ -235,6 +235,7 @@ type fieldWalker struct {
 	byPath map[string]int  // data pointer -> index in fields
 	seen   map[string]bool // data path + schema pointer already visited
 	active map[string]bool // $ref targets being expanded on the current descent
+	pii    map[string]*PII // x-pii read per schema pointer
 	pos    map[string]Pos  // positions, to keep fields in document order
 	steps  int
 }
@@ -305,7 +306,12 @@ func (w *fieldWalker) walk(schema map[string]any, pointer string, path []string)
 	}
 	switch items := schema["items"].(type) {
 	case map[string]any:
-		w.walk(items, pointer+"/items", append(append([]string(nil), path...), "*"))
+		ipath := append(append([]string(nil), path...), "*")
+		if w.piiOf(items, pointer+"/items") != nil {
+			// x-pii on the items schema: every item of the array is personal data.
+			w.add(items, pointer+"/items", ipath, false)
+		}
+		w.walk(items, pointer+"/items", ipath)
 	case []any: // draft-04/07 tuple form
 		w.tuple(items, pointer+"/items", path)
 	}
@@ -329,11 +335,38 @@ func (w *fieldWalker) tuple(items []any, pointer string, path []string) {
 
 // add records a field once per data path; a field described in several branches
 // keeps its first description and gains a PII annotation from any branch.
+// piiOf reads the x-pii annotation of a field's schema, or of the definition its
+// local $ref chain leads to (a shared "#/$defs/email" carries it once for every
+// field that uses it). Each schema node is read once, so a malformed annotation on
+// a shared definition is reported once.
+func (w *fieldWalker) piiOf(schema map[string]any, pointer string) *PII {
+	for range 8 {
+		p, seen := w.pii[pointer]
+		if !seen {
+			p = w.ann.pii(schema, pointer)
+			w.pii[pointer] = p
+		}
+		if p != nil {
+			return p
+		}
+		ref, ok := schema["$ref"].(string)
+		if !ok {
+			return nil
+		}
+		target, tp, ok := LocalRef(w.root, ref)
+		if !ok {
+			return nil
+		}
+		schema, pointer = target, tp
+	}
+	return nil
+}
+
 func (w *fieldWalker) add(schema map[string]any, pointer string, path []string, required bool) {
 	f := Field{Pointer: pointer, Path: path, Schema: schema, Required: required}
 	f.Description, _ = schema["description"].(string)
 	f.Types = Types(schema)
-	f.PII = w.ann.pii(schema, pointer)
+	f.PII = w.piiOf(schema, pointer)
 	dp := f.DataPointer()
 	if i, ok := w.byPath[dp]; ok {
 		if w.fields[i].PII == nil {

@@ -291,7 +291,7 @@ func Parse(src []byte, display string, key Key) (*Contract, []*Problem) {
 	c.Lifecycle = ann.lifecycle(root)
 	c.Privacy = ann.privacy(root)
 	c.EventNames = ann.eventNames(root)
-	w := &fieldWalker{root: root, ann: ann, byPath: map[string]int{}, seen: map[string]bool{}, active: map[string]bool{}, pos: positions}
+	w := &fieldWalker{root: root, ann: ann, byPath: map[string]int{}, seen: map[string]bool{}, active: map[string]bool{}, pii: map[string]*PII{}, pos: positions}
 	w.walk(root, "", nil)
 	c.Fields = w.fields
 	for _, p := range ann.problems {
