@@ -132,12 +132,19 @@ func TestServeScrubsEverywhere(t *testing.T) {
 	if p := plantedIn([]byte(body)); p != "" {
 		t.Fatalf("the response echoes planted PII %q: %s", p, body)
 	}
+	// NDJSON whose first line is cut short: not JSON, so no field can be redacted;
+	// it names a contract with personal data, so its text must not be kept.
+	truncated := fmt.Sprintf(`{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"shop_1","email":%q`, planted[0])
+	code, body = post(t, base+"/v1/events", truncated+"\n"+signup+"\n")
+	if code != http.StatusOK || !strings.Contains(body, `"malformed_json"`) || plantedIn([]byte(body)) != "" {
+		t.Fatalf("NDJSON with a truncated line = %d %s", code, body)
+	}
 	// Wait for the lake to hold both events.
 	deadline := time.Now().Add(10 * time.Second)
 	var rows map[string][]string
 	for time.Now().Before(deadline) {
 		rows = lakeRows(t, filepath.Join(data, "lake"))
-		if len(rows["com.acme/signup"]) == 1 && len(rows["com.acme/delivery_address_updated"]) == 1 {
+		if len(rows["com.acme/signup"]) == 2 && len(rows["com.acme/delivery_address_updated"]) == 1 {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -151,7 +158,7 @@ func TestServeScrubsEverywhere(t *testing.T) {
 	stop()
 
 	s := rows["com.acme/signup"]
-	if len(s) != 1 || len(rows["com.acme/delivery_address_updated"]) != 1 {
+	if len(s) != 2 || len(rows["com.acme/delivery_address_updated"]) != 1 {
 		t.Fatalf("lake rows: %v", rows)
 	}
 	for _, want := range []string{`"country":"GB"`, `"masked":"81.2.0.0"`, `"os_family":"iOS"`} {
@@ -197,7 +204,7 @@ func TestServeScrubsEverywhere(t *testing.T) {
 		t.Fatalf("bad-row files: %v", bad)
 	}
 	b, _ := os.ReadFile(bad[0])
-	if !strings.Contains(string(b), `"reason":"schema_violation"`) || !strings.Contains(string(b), `redacted:email`) {
+	if !strings.Contains(string(b), `"reason":"schema_violation"`) || !strings.Contains(string(b), `redacted:email`) || !strings.Contains(string(b), `"payload_withheld"`) {
 		t.Errorf("bad row: %s", b)
 	}
 }

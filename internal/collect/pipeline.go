@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"time"
 	"unicode/utf8"
 
@@ -546,6 +547,15 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 		row.Failures = []event.Failure{}
 	}
 	if in.Data == nil {
+		uri := in.Schema
+		if uri == "" {
+			uri = schemaInText(in.RawText)
+		}
+		if rc := redactionContract(snap, c, uri); rc != nil && len(rc.PII()) > 0 {
+			// Unparseable text cannot be redacted field by field: keep none of it.
+			row.PayloadWithheld = fmt.Sprintf("the event is not valid JSON and names %s, which has personal-data fields; its %d bytes are not kept", rc.Key, len(in.RawText))
+			return row
+		}
 		row.PayloadText = in.RawText
 		if len(row.PayloadText) > event.MaxBadPayloadText {
 			row.PayloadText = row.PayloadText[:event.MaxBadPayloadText]
@@ -573,6 +583,19 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 	}
 	row.Payload = js
 	return row
+}
+
+var schemaField = regexp.MustCompile(`"schema"\s*:\s*"(iglu:[^"\\]{1,300})"`)
+
+// schemaInText finds the Iglu URI an unparseable event names, if it names one.
+func schemaInText(text string) string {
+	if len(text) > event.MaxBadPayloadText {
+		text = text[:event.MaxBadPayloadText]
+	}
+	if m := schemaField.FindStringSubmatch(text); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // redactionContract picks the contract whose PII annotations redact a bad row: the

@@ -57,6 +57,9 @@ type BadRow struct {
 	// JSON; PayloadText holds at most 64 KiB of it otherwise.
 	Payload     json.RawMessage `json:"payload,omitempty"`
 	PayloadText string          `json:"payload_text,omitempty"`
+	// PayloadWithheld says why the payload is not kept: the event was not JSON and
+	// names a contract with personal data, so no field of it could be redacted.
+	PayloadWithheld string `json:"payload_withheld,omitempty"`
 	// Redacted lists the pointers of the PII fields that were redacted from Payload.
 	Redacted []string `json:"redacted,omitempty"`
 }
