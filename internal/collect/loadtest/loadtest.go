@@ -74,15 +74,47 @@ func (t *Template) appendID(b []byte, stream, n uint64) []byte {
 	return fmt.Appendf(b, "%s-%04x-4000-8000-%012x", t.nonce, stream&0xffff, n&0xffffffffffff)
 }
 
-// AppendEvent appends event n of stream.
+// Users is the number of distinct buyer emails.
+func (t *Template) Users() uint64 { return t.users }
+
+// AppendEvent appends event n of stream. Over any Users() consecutive n, a
+// stream's events name every buyer once.
 func (t *Template) AppendEvent(b []byte, stream, n uint64) []byte {
+	return t.AppendEventOf(b, stream, n, (n*65537+stream+4096)%t.users)
+}
+
+// AppendEventOf appends event n of stream sent by buyer user.
+func (t *Template) AppendEventOf(b []byte, stream, n, user uint64) []byte {
 	b = append(b, t.head...)
 	b = t.appendID(b, stream, n)
 	b = append(b, t.mid...)
 	b = append(b, "buyer"...)
-	b = strconv.AppendUint(b, (n*65537+stream+4096)%t.users, 10)
+	b = strconv.AppendUint(b, user%t.users, 10)
 	b = append(b, "@example.com"...)
 	return append(b, t.tail...)
+}
+
+// WarmupStream is the stream of the warm-up bodies.
+const WarmupStream = 0xfffe
+
+// WarmupBodies returns bodies of up to batch events that name every buyer once,
+// for a warm-up that tokenizes each buyer before a measurement: the first event
+// of a buyer creates the buyer's key in the vault (a durable write), later ones
+// find it cached.
+func (t *Template) WarmupBodies(batch int) [][]byte {
+	batch = max(batch, 1)
+	var bodies [][]byte
+	for first := uint64(0); first < t.users; first += uint64(batch) {
+		b := []byte{'['}
+		for u := first; u < min(first+uint64(batch), t.users); u++ {
+			if u > first {
+				b = append(b, ',')
+			}
+			b = t.AppendEventOf(b, WarmupStream, u+1, u)
+		}
+		bodies = append(bodies, append(b, ']'))
+	}
+	return bodies
 }
 
 // AppendBody appends a request body for the native protocol: the next event of

@@ -6,6 +6,7 @@
 // it in the percentiles (no coordinated omission).
 //
 //	loadgen rate -url http://127.0.0.1:8080/v1/events -event event.json -batch 100 -rate 1000 -duration 10s
+//	loadgen warm -url http://127.0.0.1:8080/v1/events -event event.json   # one event of every buyer
 //	loadgen body -event event.json -batch 2        # print one body, for a sanity check
 package main
 
@@ -28,17 +29,19 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen rate|body [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen rate|warm|body [flags]")
 		os.Exit(2)
 	}
 	var err error
 	switch os.Args[1] {
 	case "rate":
 		err = rate(os.Args[2:])
+	case "warm":
+		err = warm(os.Args[2:])
 	case "body":
 		err = body(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: use rate or body", os.Args[1])
+		err = fmt.Errorf("unknown command %q: use rate, warm or body", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -81,6 +84,43 @@ func body(args []string) error {
 	var n uint64
 	_, err = os.Stdout.Write(append(t.AppendBody(nil, c.batch, 0xffff, &n), '\n'))
 	return err
+}
+
+// warm sends one event of every buyer, in batches of 100 from 16 connections, so
+// that the measurements find every buyer's vault key created (the steady state of
+// a collector that has seen its buyers before).
+func warm(args []string) error {
+	var c common
+	fs := flag.NewFlagSet("warm", flag.ContinueOnError)
+	c.flags(fs)
+	url := fs.String("url", "", "where to POST (loopback)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t, err := loadTemplate(c.event, c.users, c.nonce)
+	if err != nil {
+		return err
+	}
+	bodies := t.WarmupBodies(100)
+	client := &http.Client{Timeout: time.Minute}
+	var next atomic.Int64
+	errs := make([]error, 16)
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(bodies) && errs[w] == nil; i = int(next.Add(1)) - 1 {
+				ok, err := post(client, *url, bodies[i])
+				switch {
+				case err != nil:
+					errs[w] = err
+				case !ok:
+					errs[w] = errors.New("a warm-up request was not answered 200 with every event accepted")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func rate(args []string) error {
