@@ -98,9 +98,9 @@ log: {level: warn}
 		// resend holds bodies sent again after the restart, with the same event
 		// ids: the lake must hold each of their events once.
 		resend [][]byte
-		sent  atomic.Int64
-		wg    sync.WaitGroup
-		stop  = make(chan struct{})
+		sent   atomic.Int64
+		wg     sync.WaitGroup
+		stop   = make(chan struct{})
 	)
 	client := &http.Client{Timeout: 5 * time.Second}
 	for p := range producers {
