@@ -144,7 +144,7 @@ func rate(args []string) error {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		MaxIdleConns: *conns, MaxIdleConnsPerHost: *conns, MaxConnsPerHost: *conns, DisableCompression: true}}
 
-	total := int(*perSecond * duration.Seconds())
+	total := max(1, int(*perSecond*duration.Seconds()))
 	due := make(chan time.Time, total) // never blocks the pacer: lateness is measured, not hidden
 	lat := make([][]time.Duration, *conns)
 	var bad, failed atomic.Int64
