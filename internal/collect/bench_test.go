@@ -21,7 +21,6 @@ import (
 	"github.com/accord-dev/accord/internal/collect/loadtest"
 	"github.com/accord-dev/accord/internal/collect/native"
 	"github.com/accord-dev/accord/internal/contract"
-	"github.com/accord-dev/accord/internal/contract/fastval"
 	"github.com/accord-dev/accord/internal/event"
 	"github.com/accord-dev/accord/internal/registry"
 	"github.com/accord-dev/accord/internal/scrub"
@@ -262,10 +261,6 @@ func BenchmarkStage(b *testing.B) {
 		b.Fatal(err)
 	}
 	fv := collect.NewFastValidator()
-	prog, err := fastval.Compile(r.compiled.SchemaDoc(), fastval.Options{Draft: collect.FastDraft(r.compiled.Draft), AssertFormat: true})
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctx := context.Background()
 
 	// decode: the native protocol's framing, from body to Incoming events.
@@ -298,17 +293,6 @@ func BenchmarkStage(b *testing.B) {
 			for i := range evs {
 				if _, f, err := fv.Validate(r.compiled, evs[i].Data); err != nil || len(f) > 0 {
 					b.Fatal(err, f)
-				}
-			}
-		}
-		perEvent(b, b.N*batch)
-	})
-	b.Run("validate/fastval", func(b *testing.B) {
-		var res fastval.Result
-		for b.Loop() {
-			for i := range evs {
-				if !prog.Validate(evs[i].Data, &res) {
-					b.Fatal("the reference event is invalid")
 				}
 			}
 		}
