@@ -3,6 +3,7 @@ package collect_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -131,7 +132,8 @@ func process(p *collect.Pipeline, body []byte) (int, error) {
 	return len(evs), nil
 }
 
-// scrubber fits scrub.Scrubber to collect.Scrubber, as internal/app does.
+// scrubber fits scrub.Scrubber to collect.SpanScrubber, as internal/app does, so
+// that accepted events take the byte path.
 type scrubber struct{ s *scrub.Scrubber }
 
 func (a scrubber) Scrub(ctx context.Context, c *contract.Contract, data any) (any, []event.Applied, error) {
@@ -144,6 +146,29 @@ func (a scrubber) Scrub(ctx context.Context, c *contract.Contract, data any) (an
 		out[i] = event.Applied(ap)
 	}
 	return data, out, nil
+}
+
+func (a scrubber) Captures(c *contract.Contract) ([]string, bool) {
+	p, err := a.s.Plan(c)
+	if err != nil {
+		return nil, false
+	}
+	return p.Captures()
+}
+
+func (a scrubber) ScrubBytes(ctx context.Context, c *contract.Contract, data []byte, spans collect.Spans) ([]byte, []event.Applied, bool, error) {
+	p, err := a.s.Plan(c)
+	if err != nil {
+		return nil, nil, false, nil
+	}
+	out, applied, err := p.ScrubBytes(ctx, nil, "", data, spans)
+	switch {
+	case errors.Is(err, scrub.ErrUseTree):
+		return nil, nil, false, nil
+	case err != nil:
+		return nil, nil, true, err
+	}
+	return out, applied, true, nil
 }
 
 func (a scrubber) Redact(c *contract.Contract, data any) (any, []string) {
