@@ -44,9 +44,10 @@ type App struct {
 // New opens everything the config names. On error, whatever was opened is closed.
 func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a *App, err error) {
 	a = &App{cfg: cfg, log: log, mux: http.NewServeMux(), metrics: prometheus.NewRegistry()}
+	opened := a // a is nil once an error is returned
 	defer func() {
 		if err != nil {
-			a.close(context.Background())
+			opened.close(context.Background())
 			a = nil
 		}
 	}()

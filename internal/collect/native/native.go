@@ -93,17 +93,20 @@ func Decode(body []byte, lim collect.Limits) ([]collect.Incoming, error) {
 	if err := lim.CheckBody(body, 4); err != nil {
 		return nil, err
 	}
+	// Each check of the body is a full pass over it: the whole body is checked
+	// once, and the events of a valid body are not checked again one by one.
 	var raws [][]byte
+	var arr []json.RawMessage
+	valid := false
 	switch {
-	case json.Valid(body) && body[0] == '[':
-		var arr []json.RawMessage
-		if err := json.Unmarshal(body, &arr); err != nil {
-			return nil, &collect.RequestError{Status: http.StatusBadRequest, Reason: event.ReasonMalformedJSON, Msg: "the body is not a JSON array of events: " + err.Error()}
+	case body[0] == '[' && json.Unmarshal(body, &arr) == nil: // Unmarshal fails exactly when the body is not valid JSON
+		valid = true
+		raws = make([][]byte, len(arr))
+		for i, a := range arr {
+			raws[i] = a
 		}
-		for _, a := range arr {
-			raws = append(raws, a)
-		}
-	case json.Valid(body):
+	case body[0] != '[' && json.Valid(body):
+		valid = true
 		raws = [][]byte{body}
 	default:
 		for _, line := range bytes.Split(body, []byte("\n")) {
@@ -118,16 +121,17 @@ func Decode(body []byte, lim collect.Limits) ([]collect.Incoming, error) {
 	}
 	out := make([]collect.Incoming, len(raws))
 	for i, raw := range raws {
-		out[i] = decodeOne(raw)
+		out[i] = decodeOne(raw, valid)
 	}
 	return out, nil
 }
 
-func decodeOne(raw []byte) collect.Incoming {
+// decodeOne decodes one event; valid says raw is known to be valid JSON.
+func decodeOne(raw []byte, valid bool) collect.Incoming {
 	reject := func(reason event.Reason, msg string) collect.Incoming {
 		return collect.Incoming{RawText: string(raw), Reject: &collect.Rejection{Reason: reason, Failures: []event.Failure{{Message: msg}}}}
 	}
-	if !json.Valid(raw) {
+	if !valid && !json.Valid(raw) {
 		return reject(event.ReasonMalformedJSON, "the event is not valid JSON")
 	}
 	var we wireEvent

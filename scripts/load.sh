@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Load test of accord serve on the reference workload (ACCORD_BENCH_DIR, default
+# ../shared/bench beside the repository), loopback only, in one run:
+#
+#   - events/s for single-event requests and for batches of 100, for accord serve
+#     (embedded default: fsync'd disk buffer, lake, embedded vault) and for a bare
+#     net/http server that only reads the body (scripts/load/bare), measured
+#     alternately in the same run and quoted as ratios;
+#   - p50/p99 latency at the maximum rate (wrk, fixed connections, closed loop) and
+#     at half of it (scripts/load/loadgen, open loop, latency counted from when each
+#     request was due);
+#   - peak RSS of the accord process (VmHWM) and the buffer backlog the lake loader
+#     left behind after each phase.
+#
+# Every event has a fresh event id and one of LOAD_USERS buyer emails; before the
+# measurements one event of every buyer is sent (warm-up), so the vault has every
+# buyer's key, as a collector that has seen its buyers before. Each phase runs
+# LOAD_SECONDS; after each accord phase the script waits (at most LOAD_DRAIN
+# seconds) for the loaders to empty the buffer, so phases do not pay for each
+# other's backlog. Everything lives in a temporary folder removed at the end.
+#
+#   scripts/load.sh                       # about 2 minutes
+#   LOAD_SECONDS=5 LOAD_CONNS=128 scripts/load.sh
+#
+# Needs wrk (Debian package wrk; .ci/run installs it) and Go.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+bench=${ACCORD_BENCH_DIR:-$top/../shared/bench}
+secs=${LOAD_SECONDS:-10}
+conns=${LOAD_CONNS:-64}
+threads=${LOAD_THREADS:-2}
+users=${LOAD_USERS:-10000}
+drain=${LOAD_DRAIN:-60}
+command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 1; }
+[ -f "$bench/event.json" ] && [ -d "$bench/contracts" ] || {
+  echo "no reference workload at $bench: set ACCORD_BENCH_DIR to shared/bench" >&2; exit 1; }
+bench=$(cd "$bench" && pwd)
+
+work=$(mktemp -d)
+accord_pid= bare_pid=
+cleanup() {
+  for p in $accord_pid $bare_pid; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in $accord_pid $bare_pid; do wait "$p" 2>/dev/null || true; done
+  if [ -n "${LOAD_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+echo "building accord, the bare server and the load generator"
+go build -o "$work/accord" "$top/cmd/accord"
+go build -o "$work/bare" "$top/scripts/load/bare"
+go build -o "$work/loadgen" "$top/scripts/load/loadgen"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_up() { # url pid log
+  for _ in $(seq 1 100); do
+    curl -fs "$1" >/dev/null 2>&1 && return 0
+    kill -0 "$2" 2>/dev/null || { echo "the server exited; its log:" >&2; cat "$3" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "the server did not answer $1" >&2; exit 1
+}
+
+"$work/bare" -addr 127.0.0.1:0 >"$work/bare.addr" 2>"$work/bare.log" &
+bare_pid=$!
+for _ in $(seq 1 50); do [ -s "$work/bare.addr" ] && break; sleep 0.1; done
+bare_url="http://$(head -1 "$work/bare.addr")"
+
+port=$(free_port)
+accord_url="http://127.0.0.1:$port"
+cat >"$work/accord.yaml" <<EOF
+version: 1
+registry: $bench/contracts
+data: $work/data
+server: {addr: "127.0.0.1:$port"}
+log: {level: warn}
+EOF
+"$work/accord" serve --config "$work/accord.yaml" 2>"$work/accord.log" &
+accord_pid=$!
+wait_up "$accord_url/healthz" "$accord_pid" "$work/accord.log"
+
+# Sanity: a generated batch is accepted whole (a broken body would measure the
+# rejection path).
+answer=$("$work/loadgen" body -event "$bench/event.json" -batch 3 | curl -s -H 'Content-Type: application/json' --data-binary @- "$accord_url/v1/events")
+echo "$answer" | grep -q '"accepted":3,"rejected":0' || { echo "a generated batch was not accepted: $answer" >&2; exit 1; }
+echo "warming up: one event of each of $users buyers"
+"$work/loadgen" warm -url "$accord_url/v1/events" -event "$bench/event.json" -users "$users" -nonce "$(printf '%08x' $((RANDOM * 32768 + RANDOM)))"
+
+hwm() { awk '/^VmHWM/ {print int($2/1024)}' "/proc/$accord_pid/status"; }
+backlog() { curl -fs "$accord_url/metrics" | awk '$1 == "accord_buffer_records" {printf "%d", $2}'; }
+nonce() { printf '%08x' $((RANDOM * 32768 + RANDOM)); }
+field() { sed -n "s/.*[ ]$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+# run_wrk url batch: prints the RESULT line; fails on any bad answer.
+run_wrk() {
+  local out
+  out=$(LOAD_EVENT="$bench/event.json" LOAD_BATCH="$2" LOAD_USERS="$users" LOAD_NONCE="$(nonce)" \
+    wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s -s "$top/scripts/load/events.lua" "$1" 2>&1)
+  grep -q '^RESULT' <<<"$out" || { echo "wrk failed: $out" >&2; exit 1; }
+  grep '^RESULT' <<<"$out"
+}
+
+# wait_drain: seconds until the buffer backlog is empty (or ">N" after LOAD_DRAIN).
+wait_drain() {
+  local start=$SECONDS
+  while [ "$(backlog)" != "0" ]; do
+    if [ $((SECONDS - start)) -ge "$drain" ]; then echo ">$drain"; return; fi
+    sleep 0.5
+  done
+  echo $((SECONDS - start))
+}
+
+declare -A R
+phase() { # key url batch
+  echo "phase $1: $conns connections, ${secs}s" >&2
+  local res
+  res=$(run_wrk "$2" "$3")
+  local n s bad failed
+  n=$(field requests "$res"); s=$(field seconds "$res"); bad=$(field bad "$res"); failed=$(field failed "$res")
+  R[$1.eps]=$(awk -v n="$n" -v s="$s" -v b="$3" -v x="$bad" 'BEGIN {printf "%.0f", (n - x) * b / s}')
+  R[$1.rps]=$(awk -v n="$n" -v s="$s" 'BEGIN {printf "%.1f", n / s}')
+  R[$1.p50]=$(field p50_us "$res"); R[$1.p99]=$(field p99_us "$res")
+  R[$1.bad]=$((bad + failed))
+  if [ "$2" = "$accord_url" ]; then
+    R[$1.backlog]=$(backlog)
+    R[$1.drain]=$(wait_drain)
+    R[$1.hwm]=$(hwm)
+  fi
+}
+
+phase bare.single "$bare_url" 1
+phase accord.single "$accord_url" 1
+phase bare.batch "$bare_url" 100
+phase accord.batch "$accord_url" 100
+
+# half rate: open loop at half of the maximum request rate just measured.
+half() { # key batch
+  local rps
+  rps=$(awk -v r="${R[accord.$1.rps]}" 'BEGIN {printf "%.1f", r / 2}')
+  echo "phase accord.$1 at half rate: $rps requests/s, open loop, $conns connections, ${secs}s" >&2
+  local res
+  res=$("$work/loadgen" rate -url "$accord_url/v1/events" -event "$bench/event.json" -batch "$2" -users "$users" \
+    -nonce "$(nonce)" -rate "$rps" -duration "${secs}s" -conns "$conns")
+  R[half.$1.rps]=$rps
+  R[half.$1.eps]=$(awk -v n="$(field requests "$res")" -v s="$(field seconds "$res")" -v b="$2" 'BEGIN {printf "%.0f", n * b / s}')
+  R[half.$1.p50]=$(field p50_us "$res"); R[half.$1.p99]=$(field p99_us "$res")
+  R[half.$1.bad]=$(( $(field bad "$res") + $(field failed "$res") ))
+  R[half.$1.backlog]=$(backlog)
+  R[half.$1.drain]=$(wait_drain)
+  R[half.$1.hwm]=$(hwm)
+}
+half single 1
+half batch 100
+
+ms() { awk -v u="$1" 'BEGIN {printf "%.2f", u / 1000}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f%%", 100 * a / b}'; }
+cat <<EOF
+
+accord serve vs bare net/http, one run, $(nproc) cores, wrk -t$threads -c$conns, ${secs}s per phase, $users buyers
+(events/s: events of requests answered 200 with every event accepted)
+
+                       events/s   vs bare   p50 ms   p99 ms   bad   backlog  drain s  VmHWM MiB
+single, bare        $(printf '%11s' "${R[bare.single.eps]}")         -  $(printf '%7s %8s %5s' "$(ms "${R[bare.single.p50]}")" "$(ms "${R[bare.single.p99]}")" "${R[bare.single.bad]}")
+single, accord      $(printf '%11s %9s' "${R[accord.single.eps]}" "$(ratio "${R[accord.single.eps]}" "${R[bare.single.eps]}")")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[accord.single.p50]}")" "$(ms "${R[accord.single.p99]}")" "${R[accord.single.bad]}" "${R[accord.single.backlog]}" "${R[accord.single.drain]}" "${R[accord.single.hwm]}")
+single, accord, 1/2 $(printf '%11s %9s' "${R[half.single.eps]}" "")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[half.single.p50]}")" "$(ms "${R[half.single.p99]}")" "${R[half.single.bad]}" "${R[half.single.backlog]}" "${R[half.single.drain]}" "${R[half.single.hwm]}")
+batch100, bare      $(printf '%11s' "${R[bare.batch.eps]}")         -  $(printf '%7s %8s %5s' "$(ms "${R[bare.batch.p50]}")" "$(ms "${R[bare.batch.p99]}")" "${R[bare.batch.bad]}")
+batch100, accord    $(printf '%11s %9s' "${R[accord.batch.eps]}" "$(ratio "${R[accord.batch.eps]}" "${R[bare.batch.eps]}")")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[accord.batch.p50]}")" "$(ms "${R[accord.batch.p99]}")" "${R[accord.batch.bad]}" "${R[accord.batch.backlog]}" "${R[accord.batch.drain]}" "${R[accord.batch.hwm]}")
+batch100, accord, 1/2 $(printf '%9s %9s' "${R[half.batch.eps]}" "")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[half.batch.p50]}")" "$(ms "${R[half.batch.p99]}")" "${R[half.batch.bad]}" "${R[half.batch.backlog]}" "${R[half.batch.drain]}" "${R[half.batch.hwm]}")
+
+targets: single >= 85% of bare: $(ratio "${R[accord.single.eps]}" "${R[bare.single.eps]}"); batches of 100 >= 250000 events/s: ${R[accord.batch.eps]};
+         p99 < 5 ms at half rate: single $(ms "${R[half.single.p99]}") ms, batch100 $(ms "${R[half.batch.p99]}") ms; peak RSS < 150 MiB: $(hwm) MiB
+(max-rate latency is wrk's, closed loop over $conns connections; half-rate latency is open loop at ${R[half.single.rps]} and ${R[half.batch.rps]} requests/s,
+ counted from when each request was due. backlog: buffer records not yet delivered when the phase ended; drain: seconds to deliver them.)
+EOF
