@@ -85,8 +85,7 @@ func (l *Lake) WriteBatch(ctx context.Context, batch []event.Envelope) error {
 		t   *table
 		day string
 	}
-	parts := map[partKey][]map[string]any{}
-	var ids []string
+	parts := map[partKey][]*event.Envelope{}
 	inBatch := map[string]bool{}
 	for i := range batch {
 		e := &batch[i]
@@ -97,13 +96,8 @@ func (l *Lake) WriteBatch(ctx context.Context, batch []event.Envelope) error {
 		if err != nil {
 			return err
 		}
-		row, err := t.row(e)
-		if err != nil {
-			return fmt.Errorf("event %s of %s: %w", e.EventID, e.Schema, err)
-		}
 		k := partKey{t, e.EventTime.UTC().Format(time.DateOnly)}
-		parts[k] = append(parts[k], row)
-		ids = append(ids, e.EventID)
+		parts[k] = append(parts[k], e)
 		inBatch[e.EventID] = true
 	}
 	keys := make([]partKey, 0, len(parts))
@@ -124,9 +118,11 @@ func (l *Lake) WriteBatch(ctx context.Context, batch []event.Envelope) error {
 		if err := l.writeFile(k.t, k.day, parts[k]); err != nil {
 			return err
 		}
-	}
-	for _, id := range ids {
-		l.seen.Add(id)
+		// Remembered per published file, so that a retry after a later partition
+		// failed does not write this one again.
+		for _, e := range parts[k] {
+			l.seen.Add(e.EventID)
+		}
 	}
 	return nil
 }
@@ -139,7 +135,12 @@ func (l *Lake) Partition(vendor, name string, model int, day string) string {
 	return filepath.Join(l.dir, vendor, name, strconv.Itoa(model), "date="+day)
 }
 
-func (l *Lake) writeFile(t *table, day string, rows []map[string]any) error {
+// rowChunk is how many rows are built before they are handed to the Parquet
+// writer, which keeps them in compact column buffers: a gathered batch never
+// exists as one map per row all at once.
+const rowChunk = 256
+
+func (l *Lake) writeFile(t *table, day string, envs []*event.Envelope) error {
 	dir := l.Partition(t.model.Vendor, t.model.Name, t.model.Number, day)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("creating partition: %w", err)
@@ -152,9 +153,22 @@ func (l *Lake) writeFile(t *table, day string, rows []map[string]any) error {
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	w := parquet.NewGenericWriter[map[string]any](tmp, t.schema, parquet.Compression(&parquet.Zstd))
-	if _, err := writeRows(w, rows); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s rows: %w", t.model.Table.Name, err)
+	rows := make([]map[string]any, 0, min(rowChunk, len(envs)))
+	for i, e := range envs {
+		row, err := t.row(e)
+		if err != nil {
+			tmp.Close()
+			return fmt.Errorf("event %s of %s: %w", e.EventID, e.Schema, err)
+		}
+		rows = append(rows, row)
+		if len(rows) == cap(rows) || i == len(envs)-1 {
+			if _, err := writeRows(w, rows); err != nil {
+				tmp.Close()
+				return fmt.Errorf("writing %s rows: %w", t.model.Table.Name, err)
+			}
+			clear(rows)
+			rows = rows[:0]
+		}
 	}
 	if err := w.Close(); err != nil {
 		tmp.Close()
