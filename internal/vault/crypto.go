@@ -20,9 +20,14 @@ const MasterKeyLen = 32
 
 const pairKeyLen = 32
 
-// wrappedKeyLen is the length of a pair key sealed under the wrap key: a 12-byte
-// random nonce, the 32-byte key and the 16-byte GCM tag.
-const wrappedKeyLen = 12 + pairKeyLen + 16
+// wrappedKeyLen is the length of a pair key sealed under the wrap key: the 16-byte
+// AES-SIV synthetic IV and the 32-byte encrypted key.
+const wrappedKeyLen = 16 + pairKeyLen
+
+// legacyWrappedKeyLen is the length of a pair key sealed by earlier versions, with
+// AES-256-GCM: a 12-byte random nonce, the encrypted key and the 16-byte tag. Such
+// keys still open; new keys are never sealed so.
+const legacyWrappedKeyLen = 12 + pairKeyLen + 16
 
 // PairID names a (controller, subject) pair without holding either: the subject's
 // SubjectID followed by 8 bytes of a keyed hash of both. Starting with the SubjectID
@@ -43,7 +48,13 @@ type secrets struct {
 	pair        []byte
 	subject     []byte
 	controller  []byte
-	wrap        cipher.AEAD
+	// wrap seals pair keys: AES-SIV (RFC 5297) with the key id as associated data, the
+	// deterministic authenticated encryption that SIV was designed for as a key wrap.
+	// Determinism reveals nothing here, since every plaintext is a fresh random key,
+	// and it saves the 12-byte nonce of every stored key.
+	wrap *aesSIV
+	// legacyWrap opens keys that earlier versions sealed with AES-256-GCM.
+	legacyWrap cipher.AEAD
 }
 
 func deriveSecrets(master []byte) (*secrets, error) {
@@ -67,11 +78,18 @@ func deriveSecrets(master []byte) (*secrets, error) {
 	if s.controller, err = derive("controller ref"); err != nil {
 		return nil, fmt.Errorf("deriving the controller reference key: %w", err)
 	}
-	wrapKey, err := derive("key wrap")
+	wrapKey, err := hkdf.Key(sha256.New, master, nil, "accord vault v1 key wrap siv", 64)
 	if err != nil {
 		return nil, fmt.Errorf("deriving the key wrap key: %w", err)
 	}
-	if s.wrap, err = newGCM(wrapKey); err != nil {
+	if s.wrap, err = newAESSIV(wrapKey); err != nil {
+		return nil, err
+	}
+	legacyKey, err := derive("key wrap")
+	if err != nil {
+		return nil, fmt.Errorf("deriving the legacy key wrap key: %w", err)
+	}
+	if s.legacyWrap, err = newGCM(legacyKey); err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -124,13 +142,13 @@ func (s *secrets) controllerRef(controller string) string {
 	return "c_" + tokenEncoding.EncodeToString(h.Sum(nil)[:10])
 }
 
-// wrapKey seals a pair key under the wrap key, bound to its key id.
+// wrapKey seals a pair key under the wrap key, bound to its key id: SIV || ciphertext.
 func (s *secrets) wrapKey(id KeyID, key []byte) ([]byte, error) {
-	nonce := make([]byte, s.wrap.NonceSize(), wrappedKeyLen)
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("reading a random nonce: %w", err)
+	v, c, err := s.wrap.seal([][]byte{id[:]}, key)
+	if err != nil {
+		return nil, err
 	}
-	return s.wrap.Seal(nonce, nonce, key, id[:]), nil
+	return append(v[:], c...), nil
 }
 
 // ErrWrongMasterKey is returned when a stored key cannot be opened with the master
@@ -138,11 +156,17 @@ func (s *secrets) wrapKey(id KeyID, key []byte) ([]byte, error) {
 var ErrWrongMasterKey = errors.New("a stored key does not open with this master key (wrong master key, or a tampered store)")
 
 func (s *secrets) unwrapKey(id KeyID, wrapped []byte) ([]byte, error) {
-	if len(wrapped) != wrappedKeyLen {
-		return nil, fmt.Errorf("key %s: %w", id, ErrWrongMasterKey)
+	var key []byte
+	var err error
+	switch len(wrapped) {
+	case wrappedKeyLen:
+		key, err = s.wrap.open([][]byte{id[:]}, [16]byte(wrapped[:16]), wrapped[16:])
+	case legacyWrappedKeyLen:
+		n := s.legacyWrap.NonceSize()
+		key, err = s.legacyWrap.Open(nil, wrapped[:n], wrapped[n:], id[:])
+	default:
+		err = errors.New("wrong length")
 	}
-	n := s.wrap.NonceSize()
-	key, err := s.wrap.Open(nil, wrapped[:n], wrapped[n:], id[:])
 	if err != nil {
 		return nil, fmt.Errorf("key %s: %w", id, ErrWrongMasterKey)
 	}

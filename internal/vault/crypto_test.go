@@ -1,8 +1,10 @@
 package vault
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -92,5 +94,62 @@ func TestSealOpen(t *testing.T) {
 		if _, err := k.open(moved, sealed); err != errValueMismatch && len(value) > 0 {
 			t.Errorf("open under another token: %v, want errValueMismatch", err)
 		}
+	}
+}
+
+// TestWrapKey checks the key wrap: 48 bytes, bound to the key id, tamper-evident, and
+// keys sealed with the earlier AES-GCM wrap still open.
+func TestWrapKey(t *testing.T) {
+	sec, err := deriveSecrets(make([]byte, MasterKeyLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	id := KeyID{1, 2, 3}
+	wrapped, err := sec.wrapKey(id, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wrapped) != 48 {
+		t.Errorf("wrapped key is %d bytes, want 48", len(wrapped))
+	}
+	if bytes.Contains(wrapped, key[:8]) {
+		t.Errorf("the wrapped key holds the key in plain text")
+	}
+	got, err := sec.unwrapKey(id, wrapped)
+	if err != nil || !bytes.Equal(got, key) {
+		t.Errorf("unwrapKey = %x, %v; want the key", got, err)
+	}
+	if _, err := sec.unwrapKey(KeyID{9}, wrapped); !errors.Is(err, ErrWrongMasterKey) {
+		t.Errorf("unwrapKey under another key id: %v, want ErrWrongMasterKey", err)
+	}
+	for i := range wrapped {
+		bad := bytes.Clone(wrapped)
+		bad[i] ^= 1
+		if _, err := sec.unwrapKey(id, bad); !errors.Is(err, ErrWrongMasterKey) {
+			t.Fatalf("unwrapKey with byte %d flipped: %v, want ErrWrongMasterKey", i, err)
+		}
+	}
+	other, err := deriveSecrets(bytes.Repeat([]byte{1}, MasterKeyLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.unwrapKey(id, wrapped); !errors.Is(err, ErrWrongMasterKey) {
+		t.Errorf("unwrapKey under another master key: %v, want ErrWrongMasterKey", err)
+	}
+
+	nonce := make([]byte, sec.legacyWrap.NonceSize())
+	legacy := sec.legacyWrap.Seal(bytes.Clone(nonce), nonce, key, id[:])
+	if len(legacy) != legacyWrappedKeyLen {
+		t.Fatalf("legacy wrapped key is %d bytes, want %d", len(legacy), legacyWrappedKeyLen)
+	}
+	if got, err := sec.unwrapKey(id, legacy); err != nil || !bytes.Equal(got, key) {
+		t.Errorf("unwrapKey of a legacy GCM-wrapped key = %x, %v; want the key", got, err)
+	}
+	if _, err := sec.unwrapKey(KeyID{9}, legacy); !errors.Is(err, ErrWrongMasterKey) {
+		t.Errorf("unwrapKey of a legacy key under another key id: %v, want ErrWrongMasterKey", err)
+	}
+	if _, err := sec.unwrapKey(id, wrapped[:47]); !errors.Is(err, ErrWrongMasterKey) {
+		t.Errorf("unwrapKey of a truncated key: %v, want ErrWrongMasterKey", err)
 	}
 }
