@@ -16,18 +16,100 @@ import (
 )
 
 // Buckets of the embedded store. Keys are fixed-size binary; nothing in any bucket is
-// a subject, a controller or a value in plain text. A subject costs two rows (pairs and
-// keys) and each token one; see docs/vault.md for the sizes.
+// a subject, a controller or a value in plain text. A (controller, subject) costs two
+// rows, its pair index entry and its key record, and its first tokens live inside the
+// key record; see docs/vault.md for the sizes.
 var (
-	bucketMeta      = []byte("meta")      // "fingerprint" -> master key fingerprint
-	bucketPairs     = []byte("pairs")     // pair id (subject id || tag) -> key id
-	bucketKeys      = []byte("keys")      // key id -> wrapped key
-	bucketTokens    = []byte("tokens")    // key id || 8-byte MAC prefix -> sealed value
-	bucketForgotten = []byte("forgotten") // key id -> "" (tombstone)
-	bucketAudit     = []byte("audit")     // big-endian seq -> JSON AuditEntry
+	bucketMeta    = []byte("meta")    // "fingerprint" -> master key fingerprint
+	bucketPairs   = []byte("pairs")   // pair id (subject id || tag) -> key id
+	bucketRecords = []byte("records") // key id -> key record (see below) or tombstone
+	bucketTokens  = []byte("tokens")  // key id || 8-byte MAC prefix -> sealed value, for tokens that do not fit in the key record
+	bucketAudit   = []byte("audit")   // big-endian seq -> JSON AuditEntry
+
+	// Buckets of the first layout, which OpenBolt migrates: "keys" held key id ->
+	// wrapped key, "forgotten" key id -> "" (tombstone); tokens were all in "tokens".
+	bucketV1Keys      = []byte("keys")
+	bucketV1Forgotten = []byte("forgotten")
 
 	metaFingerprint = []byte("fingerprint")
 )
+
+// A key record, the value of a key id in the records bucket, is either a tombstone
+// (one zero byte: a forget destroyed the key) or
+//
+//	len(wrapped) (1 byte, 1-255) || wrapped key || mapping ...
+//	mapping = 8-byte MAC prefix || uvarint len(sealed) || sealed value
+//
+// Keeping a key's first tokens in its record saves each of them a row (its 16-byte
+// bbolt element header and its 8-byte key id), and a forget rewrites one row per key
+// instead of a row per token in a bucket of its own. Tokens that would make the record
+// longer than maxRecordLen go to the tokens bucket instead, so a subject with many
+// values never makes its record large.
+const (
+	maxRecordLen    = 512
+	recordTombstone = 0
+)
+
+// tombstone is the value of a destroyed key's record. It is never modified.
+var tombstone = []byte{recordTombstone}
+
+// errCorruptRecord means a key record does not parse: the file was altered or damaged.
+var errCorruptRecord = errors.New("corrupt key record")
+
+// isTombstone reports whether the record v marks a destroyed key.
+func isTombstone(v []byte) bool { return len(v) == 1 && v[0] == recordTombstone }
+
+// newRecord encodes a live record holding wrapped and no mapping yet.
+func newRecord(wrapped []byte) ([]byte, error) {
+	if len(wrapped) == 0 || len(wrapped) > 255 {
+		return nil, fmt.Errorf("a wrapped key of %d bytes does not fit a key record (1-255)", len(wrapped))
+	}
+	rec := make([]byte, 0, 1+len(wrapped)+64)
+	return append(append(rec, byte(len(wrapped))), wrapped...), nil
+}
+
+// splitRecord returns the wrapped key and the encoded mappings of a live record.
+func splitRecord(v []byte) (wrapped, mappings []byte, err error) {
+	if len(v) < 2 || int(v[0]) > len(v)-1 {
+		return nil, nil, errCorruptRecord
+	}
+	n := 1 + int(v[0])
+	return v[1:n], v[n:], nil
+}
+
+// eachMapping calls fn with the MAC prefix and the sealed value of each mapping in
+// the encoded mappings m, until fn returns false.
+func eachMapping(m []byte, fn func(prefix, sealed []byte) bool) error {
+	for len(m) > 0 {
+		if len(m) < tokenMACPrefix+1 {
+			return errCorruptRecord
+		}
+		prefix := m[:tokenMACPrefix]
+		n, k := binary.Uvarint(m[tokenMACPrefix:])
+		if k <= 0 || n > uint64(len(m)-tokenMACPrefix-k) {
+			return errCorruptRecord
+		}
+		start := tokenMACPrefix + k
+		if !fn(prefix, m[start:start+int(n)]) {
+			return nil
+		}
+		m = m[start+int(n):]
+	}
+	return nil
+}
+
+// findMapping returns the sealed value stored inline for mac, or nil.
+func findMapping(m []byte, mac MAC) ([]byte, error) {
+	var found []byte
+	err := eachMapping(m, func(prefix, sealed []byte) bool {
+		if bytes.Equal(prefix, mac[:tokenMACPrefix]) {
+			found = sealed
+			return false
+		}
+		return true
+	})
+	return found, err
+}
 
 // tokenMACPrefix is how much of a token's MAC the tokens bucket keys by: enough to
 // tell apart the few values of one subject (a collision has odds of 2^-64 per pair
@@ -95,12 +177,12 @@ func OpenBolt(path string, opts BoltOptions) (*BoltStore, error) {
 		return nil, fmt.Errorf("opening the vault file %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketPairs, bucketKeys, bucketTokens, bucketForgotten, bucketAudit} {
+		for _, b := range [][]byte{bucketMeta, bucketPairs, bucketRecords, bucketTokens, bucketAudit} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("creating bucket %s: %w", b, err)
 			}
 		}
-		return nil
+		return migrateV1(tx)
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("initialising the vault file %s: %w", path, err), db.Close())
@@ -120,6 +202,44 @@ func OpenBolt(path string, opts BoltOptions) (*BoltStore, error) {
 	}
 	go s.loop()
 	return s, nil
+}
+
+// migrateV1 moves a file of the first layout, if tx holds one, to the current one: each
+// wrapped key becomes a key record without inline mappings (its tokens stay in the
+// tokens bucket, which keeps their format), each tombstone a tombstone record. It runs
+// in the transaction that opens the file, so a crash leaves the file in one layout or
+// the other. The old buckets' pages are freed, and zeroed by the next scrub.
+func migrateV1(tx *bolt.Tx) error {
+	keys := tx.Bucket(bucketV1Keys)
+	if keys == nil {
+		return nil
+	}
+	records := tx.Bucket(bucketRecords)
+	err := keys.ForEach(func(id, wrapped []byte) error {
+		rec, err := newRecord(wrapped)
+		if err != nil {
+			return fmt.Errorf("key %x: %w", id, err)
+		}
+		return records.Put(id, rec)
+	})
+	if err != nil {
+		return fmt.Errorf("migrating keys: %w", err)
+	}
+	if forgotten := tx.Bucket(bucketV1Forgotten); forgotten != nil {
+		err := forgotten.ForEach(func(id, _ []byte) error {
+			return records.Put(id, tombstone)
+		})
+		if err != nil {
+			return fmt.Errorf("migrating tombstones: %w", err)
+		}
+		if err := tx.DeleteBucket(bucketV1Forgotten); err != nil {
+			return fmt.Errorf("migrating tombstones: %w", err)
+		}
+	}
+	if err := tx.DeleteBucket(bucketV1Keys); err != nil {
+		return fmt.Errorf("migrating keys: %w", err)
+	}
+	return nil
 }
 
 // Path returns the path of the bbolt file.
@@ -314,16 +434,33 @@ func (s *BoltStore) BindMasterKey(ctx context.Context, fingerprint []byte) error
 	return nil
 }
 
-// keyRecord reads the key of id from tx.
+// liveRecord returns the record of key id, or ErrForgotten or ErrNotFound when the
+// key is not live.
+func liveRecord(tx *bolt.Tx, id []byte) ([]byte, error) {
+	v := tx.Bucket(bucketRecords).Get(id)
+	switch {
+	case v == nil:
+		return nil, ErrNotFound
+	case isTombstone(v):
+		return nil, ErrForgotten
+	}
+	return v, nil
+}
+
+// keyRecord reads the key of id, which the pair index names for pair, from tx.
 func keyRecord(tx *bolt.Tx, id []byte, pair []byte) (KeyRecord, error) {
 	var rec KeyRecord
-	v := tx.Bucket(bucketKeys).Get(id)
-	if v == nil || len(id) != len(rec.ID) {
-		return rec, fmt.Errorf("the pair index names key %x, which does not exist", id)
+	v, err := liveRecord(tx, id)
+	if err != nil || len(id) != len(rec.ID) {
+		return rec, fmt.Errorf("the pair index names key %x, which is not live", id)
+	}
+	wrapped, _, err := splitRecord(v)
+	if err != nil {
+		return rec, fmt.Errorf("key %x: %w", id, err)
 	}
 	copy(rec.ID[:], id)
 	copy(rec.Pair[:], pair)
-	rec.Wrapped = bytes.Clone(v)
+	rec.Wrapped = bytes.Clone(wrapped)
 	return rec, nil
 }
 
@@ -344,27 +481,28 @@ func (s *BoltStore) KeyByPair(ctx context.Context, pair PairID) (KeyRecord, erro
 
 // CreateKey implements Store.
 func (s *BoltStore) CreateKey(ctx context.Context, rec KeyRecord, mappings []Mapping) (KeyRecord, error) {
+	fresh, err := newRecord(rec.Wrapped)
+	if err != nil {
+		return KeyRecord{}, err
+	}
 	var live KeyRecord
 	var taken bool
-	err := s.write(ctx, false, func(tx *bolt.Tx) error {
+	err = s.write(ctx, false, func(tx *bolt.Tx) error {
 		live, taken = KeyRecord{}, false
-		keys, pairs := tx.Bucket(bucketKeys), tx.Bucket(bucketPairs)
+		records, pairs := tx.Bucket(bucketRecords), tx.Bucket(bucketPairs)
 		if id := pairs.Get(rec.Pair[:]); id != nil {
 			var err error
 			live, err = keyRecord(tx, id, rec.Pair[:])
 			return err
 		}
-		if keys.Get(rec.ID[:]) != nil || tx.Bucket(bucketForgotten).Get(rec.ID[:]) != nil {
+		if records.Get(rec.ID[:]) != nil {
 			taken = true
 			return nil
 		}
-		if err := keys.Put(rec.ID[:], rec.Wrapped); err != nil {
+		if err := putMappings(tx, rec.ID, bytes.Clone(fresh), mappings); err != nil {
 			return err
 		}
 		if err := pairs.Put(rec.Pair[:], rec.ID[:]); err != nil {
-			return err
-		}
-		if err := putMappings(tx, rec.ID, mappings); err != nil {
 			return err
 		}
 		live = rec
@@ -384,12 +522,22 @@ func tokenKey(id KeyID, mac MAC) []byte {
 	return append(append(k, id[:]...), mac[:tokenMACPrefix]...)
 }
 
-// liveErr says why key id is not live.
-func liveErr(tx *bolt.Tx, id KeyID) error {
-	if tx.Bucket(bucketForgotten).Get(id[:]) != nil {
-		return ErrForgotten
+// lookupMapping returns the sealed value of mac under key id, whose record is rec,
+// from the record or else the tokens bucket; nil if none is stored. The result is
+// only valid in tx.
+func lookupMapping(tx *bolt.Tx, id KeyID, rec []byte, mac MAC) ([]byte, error) {
+	_, inline, err := splitRecord(rec)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", id, err)
 	}
-	return ErrNotFound
+	v, err := findMapping(inline, mac)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", id, err)
+	}
+	if v != nil {
+		return v, nil
+	}
+	return tx.Bucket(bucketTokens).Get(tokenKey(id, mac)), nil
 }
 
 // PutMappings implements Store. It first checks in a read transaction, so that
@@ -397,12 +545,16 @@ func liveErr(tx *bolt.Tx, id KeyID) error {
 func (s *BoltStore) PutMappings(ctx context.Context, id KeyID, mappings []Mapping) error {
 	var missing []Mapping
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketKeys).Get(id[:]) == nil {
-			return liveErr(tx, id)
+		rec, err := liveRecord(tx, id[:])
+		if err != nil {
+			return err
 		}
-		b := tx.Bucket(bucketTokens)
 		for _, m := range mappings {
-			if b.Get(tokenKey(id, m.MAC)) == nil {
+			v, err := lookupMapping(tx, id, rec, m.MAC)
+			if err != nil {
+				return err
+			}
+			if v == nil {
 				missing = append(missing, m)
 			}
 		}
@@ -414,11 +566,12 @@ func (s *BoltStore) PutMappings(ctx context.Context, id KeyID, mappings []Mappin
 	var gone error
 	err = s.write(ctx, false, func(tx *bolt.Tx) error {
 		gone = nil
-		if tx.Bucket(bucketKeys).Get(id[:]) == nil {
-			gone = liveErr(tx, id)
+		rec, err := liveRecord(tx, id[:])
+		if err != nil {
+			gone = err
 			return nil
 		}
-		return putMappings(tx, id, missing)
+		return putMappings(tx, id, bytes.Clone(rec), missing)
 	})
 	if err != nil {
 		return err
@@ -426,19 +579,31 @@ func (s *BoltStore) PutMappings(ctx context.Context, id KeyID, mappings []Mappin
 	return gone
 }
 
-// putMappings stores the mappings not stored yet under key id.
-func putMappings(tx *bolt.Tx, id KeyID, mappings []Mapping) error {
-	b := tx.Bucket(bucketTokens)
+// putMappings stores under key id the mappings not stored yet: in its record, which
+// it rewrites from rec (a copy the caller hands over), while the record stays within
+// maxRecordLen, and in the tokens bucket after that.
+func putMappings(tx *bolt.Tx, id KeyID, rec []byte, mappings []Mapping) error {
+	tokens := tx.Bucket(bucketTokens)
 	for _, m := range mappings {
-		k := tokenKey(id, m.MAC)
-		if b.Get(k) != nil {
-			continue
-		}
-		if err := b.Put(k, m.Sealed); err != nil {
+		v, err := lookupMapping(tx, id, rec, m.MAC)
+		if err != nil {
 			return err
 		}
+		if v != nil {
+			continue
+		}
+		var n [binary.MaxVarintLen64]byte
+		if len(rec)+tokenMACPrefix+binary.PutUvarint(n[:], uint64(len(m.Sealed)))+len(m.Sealed) > maxRecordLen {
+			if err := tokens.Put(tokenKey(id, m.MAC), m.Sealed); err != nil {
+				return err
+			}
+			continue
+		}
+		rec = append(rec, m.MAC[:tokenMACPrefix]...)
+		rec = binary.AppendUvarint(rec, uint64(len(m.Sealed)))
+		rec = append(rec, m.Sealed...)
 	}
-	return nil
+	return tx.Bucket(bucketRecords).Put(id[:], rec)
 }
 
 // Mappings implements Store.
@@ -446,18 +611,25 @@ func (s *BoltStore) Mappings(ctx context.Context, id KeyID, macs []MAC) (KeyReco
 	var rec KeyRecord
 	var sealed [][]byte
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketKeys).Get(id[:])
-		if v == nil {
-			return liveErr(tx, id)
+		v, err := liveRecord(tx, id[:])
+		if err != nil {
+			return err
+		}
+		wrapped, _, err := splitRecord(v)
+		if err != nil {
+			return fmt.Errorf("key %s: %w", id, err)
 		}
 		// The embedded store does not keep the pair of a key by its id (a forget
 		// finds keys through the pair index): rec.Pair is left zero.
-		rec = KeyRecord{ID: id, Wrapped: bytes.Clone(v)}
-		b := tx.Bucket(bucketTokens)
+		rec = KeyRecord{ID: id, Wrapped: bytes.Clone(wrapped)}
 		sealed = make([][]byte, len(macs))
 		for i, m := range macs {
-			if v := b.Get(tokenKey(id, m)); v != nil {
-				sealed[i] = bytes.Clone(v)
+			s, err := lookupMapping(tx, id, v, m)
+			if err != nil {
+				return err
+			}
+			if s != nil {
+				sealed[i] = bytes.Clone(s)
 			}
 		}
 		return nil
@@ -465,8 +637,22 @@ func (s *BoltStore) Mappings(ctx context.Context, id KeyID, macs []MAC) (KeyReco
 	return rec, sealed, err
 }
 
+// countMappings counts the mappings stored inline in the live record v.
+func countMappings(v []byte) (int, error) {
+	_, inline, err := splitRecord(v)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = eachMapping(inline, func(_, _ []byte) bool { n++; return true })
+	return n, err
+}
+
 // Forget implements Store. The keys of a subject are the pair index entries that
-// start with its SubjectID.
+// start with its SubjectID. Each destroyed key's record, with the tokens inside it,
+// is replaced by a tombstone in place, so a forget rewrites the pages of the pair
+// index entries, of the records and of the audit entry, and touches the tokens bucket
+// only for subjects with more tokens than fit in their records.
 func (s *BoltStore) Forget(ctx context.Context, req ForgetRequest) (ForgetOutcome, error) {
 	var out ForgetOutcome
 	err := s.write(ctx, true, func(tx *bolt.Tx) error {
@@ -490,9 +676,16 @@ func (s *BoltStore) Forget(ctx context.Context, req ForgetRequest) (ForgetOutcom
 				return err
 			}
 		}
-		keys, tokens, forgotten := tx.Bucket(bucketKeys), tx.Bucket(bucketTokens), tx.Bucket(bucketForgotten)
+		records, tokens := tx.Bucket(bucketRecords), tx.Bucket(bucketTokens)
 		for _, id := range out.Keys {
-			if err := keys.Delete(id[:]); err != nil {
+			if v, err := liveRecord(tx, id[:]); err == nil {
+				n, err := countMappings(v)
+				if err != nil {
+					return fmt.Errorf("key %s: %w", id, err)
+				}
+				out.Tokens += n
+			}
+			if err := records.Put(id[:], tombstone); err != nil {
 				return err
 			}
 			var doomed [][]byte
@@ -506,9 +699,6 @@ func (s *BoltStore) Forget(ctx context.Context, req ForgetRequest) (ForgetOutcom
 				}
 			}
 			out.Tokens += len(doomed)
-			if err := forgotten.Put(id[:], nil); err != nil {
-				return err
-			}
 		}
 		e := req.Audit
 		e.Keys, e.Tokens = len(out.Keys), out.Tokens
@@ -522,6 +712,9 @@ func (s *BoltStore) Forget(ctx context.Context, req ForgetRequest) (ForgetOutcom
 
 func appendAudit(tx *bolt.Tx, e *AuditEntry) error {
 	b := tx.Bucket(bucketAudit)
+	// Entries are only ever appended, so a full page never gets another entry: split
+	// pages full rather than half full.
+	b.FillPercent = 1
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err
@@ -559,14 +752,28 @@ func (s *BoltStore) Audit(ctx context.Context, after uint64, limit int) ([]Audit
 	return out, err
 }
 
-// Stats implements Store. It walks every bucket, so it takes time proportional to the
-// store's size.
+// Stats implements Store. It walks every record, so it takes time proportional to
+// the store's size.
 func (s *BoltStore) Stats(ctx context.Context) (StoreStats, error) {
 	var st StoreStats
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		st.Keys = int64(tx.Bucket(bucketKeys).Stats().KeyN)
-		st.Tokens = int64(tx.Bucket(bucketTokens).Stats().KeyN)
-		st.Forgotten = int64(tx.Bucket(bucketForgotten).Stats().KeyN)
+		err := tx.Bucket(bucketRecords).ForEach(func(id, v []byte) error {
+			if isTombstone(v) {
+				st.Forgotten++
+				return nil
+			}
+			n, err := countMappings(v)
+			if err != nil {
+				return fmt.Errorf("key %x: %w", id, err)
+			}
+			st.Keys++
+			st.Tokens += int64(n)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		st.Tokens += int64(tx.Bucket(bucketTokens).Stats().KeyN)
 		st.Audit = int64(tx.Bucket(bucketAudit).Stats().KeyN)
 		st.Bytes = tx.Size()
 		return nil

@@ -17,9 +17,11 @@ import (
 // BenchmarkStorage measures the embedded store's size after
 // ACCORD_VAULT_BENCH_SUBJECTS subjects (default 100000) with ACCORD_VAULT_BENCH_TOKENS
 // tokens each (default 2: an email and a phone number), spread over 1000 controllers.
-// It reports the bytes bbolt allocates per subject for its key (pairs and keys
-// buckets), per token (tokens bucket), per mapping (everything divided by the tokens),
-// and the file's size per mapping. Run it once:
+// It reports the bytes bbolt allocates per subject in the pair index (pairs bucket) and
+// the key records with their inline tokens (records bucket), per token in the tokens
+// bucket (tokens that do not fit in their record), per mapping (everything divided by
+// the tokens), how full the allocated leaf pages are, and the file's size per mapping.
+// Run it once:
 //
 //	ACCORD_VAULT_BENCH_SUBJECTS=100000 go test -run XXX -bench Storage -benchtime 1x ./internal/vault/
 func BenchmarkStorage(b *testing.B) {
@@ -63,10 +65,13 @@ func BenchmarkStorage(b *testing.B) {
 		}
 		wg.Wait()
 		alloc := map[string]float64{}
+		var leafInuse, leafAlloc float64
 		err = s.view(context.Background(), func(tx *bolt.Tx) error {
 			return tx.ForEach(func(name []byte, bk *bolt.Bucket) error {
 				st := bk.Stats()
 				alloc[string(name)] = float64(st.BranchAlloc + st.LeafAlloc)
+				leafInuse += float64(st.LeafInuse)
+				leafAlloc += float64(st.LeafAlloc)
 				return nil
 			})
 		})
@@ -85,9 +90,11 @@ func BenchmarkStorage(b *testing.B) {
 		for _, a := range alloc {
 			total += a
 		}
-		b.ReportMetric((alloc["pairs"]+alloc["keys"])/float64(subjects), "B/subject-key")
-		b.ReportMetric(alloc["tokens"]/tokens, "B/token")
+		b.ReportMetric(alloc["pairs"]/float64(subjects), "B/subject-pairs")
+		b.ReportMetric(alloc["records"]/float64(subjects), "B/subject-records")
+		b.ReportMetric(alloc["tokens"]/tokens, "B/token-overflow")
 		b.ReportMetric(total/tokens, "B/mapping")
+		b.ReportMetric(100*leafInuse/leafAlloc, "leaf-fill-%")
 		b.ReportMetric(float64(fi.Size())/tokens, "file-B/mapping")
 		b.ReportMetric(total*1e6/float64(subjects)/(1<<20), "MiB/1M-subjects")
 	}
