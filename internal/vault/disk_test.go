@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // diskSecrets is what must never be recoverable from the vault file once a subject is
@@ -145,18 +147,49 @@ func TestDiskHoldsNoPlaintext(t *testing.T) {
 
 // TestForgetLeavesNothingOnDisk proves "not re-derivable from disk": after a forget
 // and the scrub that follows it, the vault file holds none of the forgotten subject's
-// key material, sealed values or index hashes, not even in pages bbolt freed.
+// key material, sealed values or index hashes, not even in pages bbolt freed. The
+// victim's values fit in its key records in one case and overflow into the tokens
+// bucket in the other.
 func TestForgetLeavesNothingOnDisk(t *testing.T) {
+	const victim = "victim@example.com"
+	many := []string{victim}
+	for i := range 30 {
+		many = append(many, fmt.Sprintf("+1 555 %04d, victim's value number %d", i, i))
+	}
+	for _, tc := range []struct {
+		name     string
+		values   []string
+		overflow bool
+	}{
+		{"inline", []string{victim, "+1 555 0199"}, false},
+		{"overflow", many, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			testForgetLeavesNothingOnDisk(t, victim, tc.values, tc.overflow)
+		})
+	}
+}
+
+func testForgetLeavesNothingOnDisk(t *testing.T, victim string, values []string, overflow bool) {
 	path := filepath.Join(t.TempDir(), "vault.db")
 	master := randomMaster(t)
 	v, s := openTestVault(t, path, master, time.Hour) // no scrub unless asked
-	const victim = "victim@example.com"
-	values := []string{victim, "+1 555 0199"}
 	fillVault(t, v, victim, values)
 	d := victimSecrets(t, v, s, victim, values)
 	tokA, err := v.Tokenize(context.Background(), "shop-a", victim, victim)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var overflowRows int
+	err = s.view(context.Background(), func(tx *bolt.Tx) error {
+		overflowRows = tx.Bucket(bucketTokens).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := overflowRows > 0; got != overflow {
+		t.Fatalf("the tokens bucket holds %d rows; this case is meant to test overflow=%v", overflowRows, overflow)
 	}
 
 	if found := d.present(t, path); len(found) != len(d.named)-2 {
@@ -166,8 +199,8 @@ func TestForgetLeavesNothingOnDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.KeysDestroyed != 2 || res.TokensDestroyed != 4 {
-		t.Fatalf("forget destroyed %+v, want 2 keys and 4 tokens", res)
+	if res.KeysDestroyed != 2 || res.TokensDestroyed != 2*len(values) {
+		t.Fatalf("forget destroyed %+v, want 2 keys and %d tokens", res, 2*len(values))
 	}
 	// bbolt copies pages on write, so the old copies still hold the rows: this is
 	// what the scrub is for.

@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		{"TokenizeAll", testTokenizeAll},
 		{"ShopifyExample", testShopifyExample},
 		{"ForgetThenRetokenize", testForgetThenRetokenize},
+		{"ManyValuesPerSubject", testManyValuesPerSubject},
 		{"ForgetUnknownSubject", testForgetUnknownSubject},
 		{"DetokenizeErrors", testDetokenizeErrors},
 		{"RejectsEmptyScope", testRejectsEmptyScope},
@@ -511,6 +512,67 @@ func testStoreRaces(t *testing.T, h *harness) {
 	}
 	if err := s.BindMasterKey(ctx, []byte("fingerprint-2")); !errors.Is(err, vault.ErrWrongMasterKey) {
 		t.Errorf("BindMasterKey with another fingerprint: got %v, want ErrWrongMasterKey", err)
+	}
+}
+
+// testManyValuesPerSubject gives one subject more values, and longer ones, than a
+// store is likely to keep together with its key, stored over several calls and a
+// reopen, and checks that every one resolves, is counted and is destroyed by a forget.
+func testManyValuesPerSubject(t *testing.T, h *harness) {
+	ctx := context.Background()
+	const subject = "mallory@example.com"
+	values := make([]string, 40)
+	for i := range values {
+		values[i] = fmt.Sprintf("value %d %s", i, strings.Repeat("x", i*i%300))
+	}
+	v, err := vault.New(ctx, h.open(t, h.name), vault.Options{MasterKey: h.master})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, err := v.TokenizeAll(ctx, "shop-a", subject, values[:10])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, val := range values[10:25] {
+		toks = append(toks, tokenize(t, v, "shop-a", subject, val))
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	v = h.vault(t)
+	more, err := v.TokenizeAll(ctx, "shop-a", subject, values) // the first 25 again, and 15 new
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(toks, more[:25]); diff != "" {
+		t.Errorf("tokens after reopen (-want +got):\n%s", diff)
+	}
+	toks = more
+	want := make([]outcome, len(values))
+	for i, val := range values {
+		want[i] = outcome{Value: val}
+	}
+	if diff := cmp.Diff(want, detokenize(t, v, toks...)); diff != "" {
+		t.Errorf("detokenize (-want +got):\n%s", diff)
+	}
+	st, err := v.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Keys != 1 || st.Tokens != int64(len(values)) {
+		t.Errorf("Stats keys, tokens = %d, %d; want 1, %d", st.Keys, st.Tokens, len(values))
+	}
+	if res := forget(t, v, subject, ""); res.KeysDestroyed != 1 || res.TokensDestroyed != len(values) {
+		t.Errorf("forget destroyed %d keys and %d tokens, want 1 and %d", res.KeysDestroyed, res.TokensDestroyed, len(values))
+	}
+	for i := range want {
+		want[i] = outcome{Err: "forgotten"}
+	}
+	if diff := cmp.Diff(want, detokenize(t, v, toks...)); diff != "" {
+		t.Errorf("detokenize after forget (-want +got):\n%s", diff)
+	}
+	if st, err := v.Stats(ctx); err != nil || st.Keys != 0 || st.Tokens != 0 || st.Forgotten != 1 {
+		t.Errorf("Stats after forget = %+v, %v; want no key, no token, one forgotten", st, err)
 	}
 }
 
