@@ -70,7 +70,7 @@ func newRecord(wrapped []byte) ([]byte, error) {
 
 // splitRecord returns the wrapped key and the encoded mappings of a live record.
 func splitRecord(v []byte) (wrapped, mappings []byte, err error) {
-	if len(v) < 2 || int(v[0]) > len(v)-1 {
+	if len(v) < 2 || v[0] == 0 || int(v[0]) > len(v)-1 {
 		return nil, nil, errCorruptRecord
 	}
 	n := 1 + int(v[0])
@@ -629,12 +629,12 @@ func (s *BoltStore) Mappings(ctx context.Context, id KeyID, macs []MAC) (KeyReco
 		rec = KeyRecord{ID: id, Wrapped: bytes.Clone(wrapped)}
 		sealed = make([][]byte, len(macs))
 		for i, m := range macs {
-			s, err := lookupMapping(tx, id, v, m)
+			found, err := lookupMapping(tx, id, v, m)
 			if err != nil {
 				return err
 			}
-			if s != nil {
-				sealed[i] = bytes.Clone(s)
+			if found != nil {
+				sealed[i] = bytes.Clone(found)
 			}
 		}
 		return nil

@@ -1,9 +1,11 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -110,5 +112,53 @@ func TestMigrateV1(t *testing.T) {
 	out, err := v.Forget(context.Background(), "test", subject, "")
 	if err != nil || out.KeysDestroyed != 1 || out.TokensDestroyed != 1 {
 		t.Errorf("Forget after the migration = %+v, %v; want 1 key and 1 token", out, err)
+	}
+}
+
+// TestRecordEncoding checks the key record codec on good and damaged records.
+func TestRecordEncoding(t *testing.T) {
+	rec, err := newRecord([]byte("wrapped"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = append(rec, "12345678"...)
+	rec = append(rec, 3, 'a', 'b', 'c')
+	rec = append(rec, "abcdefgh"...)
+	rec = append(rec, 0)
+	wrapped, inline, err := splitRecord(rec)
+	if err != nil || string(wrapped) != "wrapped" {
+		t.Fatalf("splitRecord = %q, %v", wrapped, err)
+	}
+	var got []string
+	if err := eachMapping(inline, func(prefix, sealed []byte) bool {
+		got = append(got, string(prefix)+"="+string(sealed))
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"12345678=abc", "abcdefgh="}; !slices.Equal(got, want) {
+		t.Errorf("mappings = %q, want %q", got, want)
+	}
+	if n, err := countMappings(rec); n != 2 || err != nil {
+		t.Errorf("countMappings = %d, %v; want 2", n, err)
+	}
+	if isTombstone(rec) || !isTombstone(tombstone) {
+		t.Errorf("isTombstone is wrong")
+	}
+	for _, bad := range [][]byte{
+		nil, {0}, {0, 1}, {9, 1, 2}, // no or a cut wrapped key
+		append(bytes.Clone(rec[:8]), "1234567"...),        // a cut MAC prefix
+		append(bytes.Clone(rec[:8]), "12345678\x05ab"...), // a cut value
+		append(bytes.Clone(rec[:8]), "12345678\xff"...),   // a cut length
+	} {
+		if _, err := countMappings(bad); !errors.Is(err, errCorruptRecord) {
+			t.Errorf("countMappings(%q) = %v, want errCorruptRecord", bad, err)
+		}
+	}
+	if _, err := newRecord(nil); err == nil {
+		t.Errorf("newRecord accepted an empty wrapped key")
+	}
+	if _, err := newRecord(make([]byte, 256)); err == nil {
+		t.Errorf("newRecord accepted a 256-byte wrapped key")
 	}
 }
