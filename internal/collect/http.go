@@ -21,6 +21,22 @@ type Response struct {
 	Events   []Result `json:"events"`
 }
 
+// NewResponse counts the results into a Response; Events is never null.
+func NewResponse(results []Result) Response {
+	if results == nil {
+		results = []Result{}
+	}
+	resp := Response{Events: results}
+	for _, r := range results {
+		if r.Accepted() {
+			resp.Accepted++
+		} else {
+			resp.Rejected++
+		}
+	}
+	return resp
+}
+
 // ErrorBody is the body of a request refused as a whole.
 type ErrorBody struct {
 	Error  string       `json:"error"`
@@ -34,14 +50,7 @@ const RetryAfterSeconds = 2
 // accepted (or there were none), 400 when every event was rejected. Rejected
 // events are stored as bad rows either way, so producers must not retry them.
 func WriteResults(w http.ResponseWriter, results []Result) int {
-	resp := Response{Events: results}
-	for _, r := range results {
-		if r.Accepted() {
-			resp.Accepted++
-		} else {
-			resp.Rejected++
-		}
-	}
+	resp := NewResponse(results)
 	code := http.StatusOK
 	if resp.Accepted == 0 && resp.Rejected > 0 {
 		code = http.StatusBadRequest
@@ -94,6 +103,24 @@ func (a Access) Lookup(key string) (string, bool) {
 		}
 	}
 	return name, found
+}
+
+// Authorize resolves who sent a request: the source name of its write key, else
+// the X-Accord-App header. When keys are configured and required, a request
+// without a valid one gets a 401 *RequestError; how tells the producer how its
+// protocol sends the key.
+func (a Access) Authorize(r *http.Request, how string) (string, error) {
+	app := r.Header.Get("X-Accord-App")
+	if len(a.WriteKeys) == 0 {
+		return app, nil
+	}
+	if name, ok := a.Lookup(KeyFromRequest(r)); ok {
+		return name, nil
+	}
+	if a.RequireWriteKey {
+		return "", &RequestError{Status: http.StatusUnauthorized, Reason: "unauthorized", Msg: "a valid write key is required: " + how}
+	}
+	return app, nil
 }
 
 // KeyFromRequest reads a write key from Basic auth (the username, as Segment

@@ -47,17 +47,10 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 // ServeHTTP decodes, processes and answers one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := h.p.StartTimer(Protocol)
-	app := r.Header.Get("X-Accord-App")
-	if len(h.access.WriteKeys) > 0 {
-		name, ok := h.access.Lookup(collect.KeyFromRequest(r))
-		switch {
-		case ok:
-			app = name
-		case h.access.RequireWriteKey:
-			t.Done(collect.WriteError(w, &collect.RequestError{Status: http.StatusUnauthorized, Reason: "unauthorized",
-				Msg: "a valid write key is required: send it as Basic auth username, Bearer token or X-Accord-Write-Key"}))
-			return
-		}
+	app, err := h.access.Authorize(r, "send it as Basic auth username, Bearer token or X-Accord-Write-Key")
+	if err != nil {
+		t.Done(collect.WriteError(w, err))
+		return
 	}
 	body, err := collect.ReadBody(r, h.p.Limits().MaxBodyBytes)
 	if err != nil {

@@ -135,17 +135,7 @@ func unauthorized(msg string) error {
 // was rejected. Rejected messages are stored as bad rows either way; libraries
 // do not retry a 400.
 func writeResults(w http.ResponseWriter, results []collect.Result) int {
-	resp := Response{Response: collect.Response{Events: results}}
-	if resp.Events == nil {
-		resp.Events = []collect.Result{}
-	}
-	for _, r := range results {
-		if r.Accepted() {
-			resp.Accepted++
-		} else {
-			resp.Rejected++
-		}
-	}
+	resp := Response{Response: collect.NewResponse(results)}
 	code := http.StatusOK
 	if resp.Accepted == 0 && resp.Rejected > 0 {
 		code = http.StatusBadRequest

@@ -150,17 +150,9 @@ func (p *preflightWriter) Write(b []byte) (int, error) {
 // authorize returns the app name a write key gives, or answers 401 and reports
 // false when a key is required and the request has no valid one.
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, t collect.Timer) (string, bool) {
-	app := r.Header.Get("X-Accord-App")
-	if len(h.access.WriteKeys) == 0 {
-		return app, true
-	}
-	name, ok := h.access.Lookup(collect.KeyFromRequest(r))
-	switch {
-	case ok:
-		return name, true
-	case h.access.RequireWriteKey:
-		t.Done(collect.WriteError(w, &collect.RequestError{Status: http.StatusUnauthorized, Reason: "unauthorized",
-			Msg: "a valid write key is required: configure the tracker to send it as a Bearer token or X-Accord-Write-Key header (JavaScript tracker: customHeaders)"}))
+	app, err := h.access.Authorize(r, "configure the tracker to send it as a Bearer token or X-Accord-Write-Key header (JavaScript tracker: customHeaders)")
+	if err != nil {
+		t.Done(collect.WriteError(w, err))
 		return "", false
 	}
 	return app, true
@@ -222,14 +214,7 @@ func (h *Handler) process(w http.ResponseWriter, r *http.Request, t collect.Time
 // included: Snowplow trackers retry every batch answered with an error status, and
 // rejected events are already stored as bad rows, so they must not come again.
 func writeResults(w http.ResponseWriter, results []collect.Result) int {
-	resp := collect.Response{Events: results}
-	for _, r := range results {
-		if r.Accepted() {
-			resp.Accepted++
-		} else {
-			resp.Rejected++
-		}
-	}
+	resp := collect.NewResponse(results)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
