@@ -52,6 +52,12 @@ type Lake struct {
 	seq    uint64
 }
 
+// seenWindow is how many recent event ids the lake remembers (about 29 MB when
+// full; a million would take about 114 MB). Redelivery only concerns records
+// gathered but not yet acknowledged, at most one loader batch (16,384 records), so
+// this covers it many times over.
+const seenWindow = 1 << 18
+
 // SeedWindow is how far back Open reads event ids of existing files.
 const SeedWindow = 15 * time.Minute
 
@@ -63,7 +69,7 @@ func Open(dir string, contracts Contracts, log *slog.Logger) (*Lake, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	l := &Lake{dir: dir, contracts: contracts, log: log, seen: sink.NewSeen(1_000_000), tables: map[*ir.Model]*table{}}
+	l := &Lake{dir: dir, contracts: contracts, log: log, seen: sink.NewSeen(seenWindow), tables: map[*ir.Model]*table{}}
 	if err := l.seed(time.Now().Add(-SeedWindow)); err != nil {
 		return nil, err
 	}
