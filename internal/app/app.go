@@ -60,7 +60,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		return nil, fmt.Errorf("creating data folder: %w", err)
 	}
 
-	a.reg, err = registry.New(registry.Config{Dir: cfg.Registry}, log)
+	a.reg, err = registry.New(registry.Config{Dir: cfg.Registry, Validator: cfg.Validator}, log)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/collect/snowplow"
+	"github.com/accord-dev/accord/internal/registry"
 	"github.com/accord-dev/accord/internal/scrub"
 	"github.com/accord-dev/accord/internal/vault"
 )
@@ -204,10 +205,8 @@ func (c *Config) Validate() error {
 	if err := c.Limits.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	switch c.Validator {
-	case "fast", "reference":
-	default:
-		add("validator %q is not fast or reference", c.Validator)
+	if _, err := registry.ParseValidator(c.Validator); err != nil || c.Validator == "" {
+		add("validator %q is not %s or %s", c.Validator, registry.ValidatorFast, registry.ValidatorReference)
 	}
 	if c.Buffer.MaxBytes < 1<<20 {
 		add("buffer.max_bytes %d is below 1 MiB", c.Buffer.MaxBytes)

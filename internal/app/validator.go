@@ -9,7 +9,7 @@ import (
 // newValidator builds the configured validation engine. The fast one forgets its
 // compiled programs whenever the registry swaps its snapshot.
 func newValidator(name string, reg *registry.Registry) (collect.Validator, error) {
-	if name == "reference" {
+	if name == registry.ValidatorReference {
 		return collect.ReferenceValidator{}, nil
 	}
 	fv := collect.NewFastValidator()

@@ -21,7 +21,7 @@ func newRegistryCmd(e *env) *cobra.Command {
 }
 
 func newRegistryServeCmd(e *env) *cobra.Command {
-	var registryDir, addr string
+	var registryDir, addr, validator string
 	var poll time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve [--registry DIR] [--addr 127.0.0.1:8081]",
@@ -45,7 +45,7 @@ edit is logged and the previous contracts keep serving. See docs/registry.md.`,
 				poll = -1 // Config reads 0 as the default
 			}
 			log := slog.New(slog.NewTextHandler(e.stderr, nil))
-			reg, err := registry.New(registry.Config{Dir: dir, PollInterval: poll}, log)
+			reg, err := registry.New(registry.Config{Dir: dir, PollInterval: poll, Validator: validator}, log)
 			if err != nil {
 				return usageError{err}
 			}
@@ -57,6 +57,7 @@ edit is logged and the previous contracts keep serving. See docs/registry.md.`,
 	f := cmd.Flags()
 	f.StringVar(&registryDir, "registry", "", "registry folder in the Iglu layout (default ./contracts, else examples/contracts)")
 	f.StringVar(&addr, "addr", "127.0.0.1:8081", "listen address host:port (loopback by default)")
+	f.StringVar(&validator, "validator", registry.ValidatorFast, "engine of POST /v1/validate: fast (compiled programs) or reference (santhosh-tekuri/jsonschema)")
 	f.DurationVar(&poll, "poll", registry.DefaultPollInterval, "how often to look for changed contract files; 0 or less turns polling off (SIGHUP still reloads)")
 	return cmd
 }

@@ -14,7 +14,7 @@ import (
 )
 
 func newValidateCmd(e *env) *cobra.Command {
-	var registryDir, format string
+	var registryDir, format, validator string
 	cmd := &cobra.Command{
 		Use:   "validate [--registry DIR] <iglu-uri|-> <file|->",
 		Short: "Validate events against their contract, offline",
@@ -31,6 +31,10 @@ Every failure is printed with its line (for NDJSON), the JSON pointer of the
 failing value, the JSON Schema keyword and a plain message; values of the events
 are never printed.
 
+The fast validator (contracts compiled to byte-level programs) decides by
+default; --validator reference validates with santhosh-tekuri/jsonschema alone,
+to compare. The verdicts and failures are the same.
+
 Exit status: 0 when every event is valid, 1 when any is invalid, 2 when the
 command line is wrong (unknown contract, unreadable file, broken registry).`,
 		Example: `  accord validate --registry contracts iglu:com.acme/signup/jsonschema/1-0-0 event.json
@@ -40,6 +44,9 @@ command line is wrong (unknown contract, unreadable file, broken registry).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {
 				return usagef("--format %q is not one of text, json", format)
+			}
+			if _, err := registry.ParseValidator(validator); err != nil {
+				return usageError{err}
 			}
 			uri, file := args[0], args[1]
 			var key contract.Key
@@ -69,7 +76,11 @@ command line is wrong (unknown contract, unreadable file, broken registry).`,
 			if err != nil {
 				return usageError{err}
 			}
-			results := registry.CheckInput(snap, c, input)
+			check, err := registry.NewChecker(snap, validator)
+			if err != nil {
+				return usageError{err}
+			}
+			results := check.Input(c, input)
 			invalid := 0
 			for _, r := range results {
 				if !r.Valid {
@@ -93,6 +104,7 @@ command line is wrong (unknown contract, unreadable file, broken registry).`,
 	f := cmd.Flags()
 	f.StringVar(&registryDir, "registry", "", "registry folder in the Iglu layout <vendor>/<name>/jsonschema/<version> (default ./contracts, else examples/contracts)")
 	f.StringVar(&format, "format", "text", "output format: text or json")
+	f.StringVar(&validator, "validator", registry.ValidatorFast, "validation engine: fast (compiled programs) or reference (santhosh-tekuri/jsonschema)")
 	return cmd
 }
 

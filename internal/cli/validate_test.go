@@ -94,6 +94,7 @@ func TestValidateCommand(t *testing.T) {
 		{name: "broken registry", args: []string{"--registry", brokenRegistry, signupURI, ndjson}, wantCode: 2, wantStderr: "1-0-0.yaml"},
 		{name: "bad format", args: []string{"--format", "xml", signupURI, ndjson}, wantCode: 2, wantStderr: `--format "xml"`},
 		{name: "one argument", args: []string{signupURI}, wantCode: 2, wantStderr: "accepts 2 arg(s)"},
+		{name: "bad validator", args: []string{"--validator", "slow", signupURI, ndjson}, wantCode: 2, wantStderr: `validator "slow" is not fast or reference`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,6 +116,12 @@ func TestValidateCommand(t *testing.T) {
 			}
 			if strings.Contains(stdout+stderr, validateSecret) {
 				t.Errorf("an event value was printed:\n%s%s", stdout, stderr)
+			}
+			// The fast validator decides by default; the reference one must
+			// print exactly the same.
+			refCode, refStdout, refStderr := runValidate(t, tt.stdin, append([]string{"--validator", "reference"}, args...)...)
+			if refCode != code || refStdout != stdout || refStderr != stderr {
+				t.Errorf("--validator reference gives %d\n%s%s\nthe default gives %d\n%s%s", refCode, refStdout, refStderr, code, stdout, stderr)
 			}
 		})
 	}

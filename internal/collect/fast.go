@@ -14,8 +14,8 @@ import (
 // through the reference validator, which names the failures. Verdicts are the
 // reference's either way.
 type FastValidator struct {
+	programs *fastval.Cache
 	mu       sync.RWMutex
-	programs map[*contract.Compiled]*fastval.Program
 	// spanPrograms are the programs of the byte path: they also capture the spans
 	// the scrubber reads and the event id.
 	spanPrograms map[*contract.Compiled]spanProgram
@@ -32,7 +32,7 @@ type spanProgram struct {
 // NewFastValidator returns a validator with an empty program cache.
 func NewFastValidator() *FastValidator {
 	return &FastValidator{
-		programs:     map[*contract.Compiled]*fastval.Program{},
+		programs:     fastval.NewCache(),
 		spanPrograms: map[*contract.Compiled]spanProgram{},
 		results:      sync.Pool{New: func() any { return new(fastval.Result) }},
 	}
@@ -43,22 +43,17 @@ func (f *FastValidator) Name() string { return "fast" }
 
 // Reset forgets compiled programs; call it when the registry swaps its snapshot.
 func (f *FastValidator) Reset() {
+	f.programs.Reset()
 	f.mu.Lock()
-	f.programs = map[*contract.Compiled]*fastval.Program{}
 	f.spanPrograms = map[*contract.Compiled]spanProgram{}
 	f.mu.Unlock()
 }
 
 // Validate checks data and decodes it for the next stages.
 func (f *FastValidator) Validate(c *contract.Compiled, data []byte) (any, []contract.Failure, error) {
-	if p := f.program(c); p != nil {
-		res := f.results.Get().(*fastval.Result)
-		ok := p.Validate(data, res)
-		f.results.Put(res)
-		if ok {
-			v, err := contract.DecodeJSON(data)
-			return v, nil, err
-		}
+	if valid, _ := f.programs.Valid(c, data); valid {
+		v, err := contract.DecodeJSON(data)
+		return v, nil, err
 	}
 	return ReferenceValidator{}.Validate(c, data)
 }
@@ -84,25 +79,6 @@ func (f *FastValidator) validateSpans(c *contract.Compiled, data []byte, capture
 
 // release gives back a result of validateSpans.
 func (f *FastValidator) release(res *fastval.Result) { f.results.Put(res) }
-
-// program returns the contract's program, compiling it on first use; nil when the
-// contract needs the reference validator.
-func (f *FastValidator) program(c *contract.Compiled) *fastval.Program {
-	f.mu.RLock()
-	p, ok := f.programs[c]
-	f.mu.RUnlock()
-	if ok {
-		return p
-	}
-	p, err := fastval.Compile(fastval.ForContract(c.Contract))
-	if err != nil {
-		p = nil // unsupported keyword: the reference validator handles this contract
-	}
-	f.mu.Lock()
-	f.programs[c] = p
-	f.mu.Unlock()
-	return p
-}
 
 // spanProgram returns the contract's program with captures, compiling it on
 // first use (or when captures changed); nil when the contract needs the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"slices"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -131,7 +132,9 @@ func failureMessage(k jsonschema.ErrorKind) string {
 	case *kind.Required:
 		return fmt.Sprintf("is missing the required %s %s", plural(len(k.Missing), "property", "properties"), quoteAll(k.Missing))
 	case *kind.AdditionalProperties:
-		return fmt.Sprintf("has %s %s, which the contract does not allow", plural(len(k.Properties), "property", "properties"), quoteAll(k.Properties))
+		// santhosh lists them in map order: sorted, the same event always gets
+		// the same message
+		return fmt.Sprintf("has %s %s, which the contract does not allow", plural(len(k.Properties), "property", "properties"), quoteAll(slices.Sorted(slices.Values(k.Properties))))
 	case *kind.MinItems:
 		return fmt.Sprintf("has %d items, fewer than the minimum %d", k.Got, k.Want)
 	case *kind.MaxItems:

@@ -1,10 +1,12 @@
 package registry
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/accord-dev/accord/internal/contract"
+	"github.com/accord-dev/accord/internal/contract/fastval"
 )
 
 // Reasons a validation result is negative. They are the same snake_case values
@@ -39,14 +41,85 @@ type Result struct {
 	Contexts []Result `json:"contexts,omitempty"`
 }
 
-// CheckData validates data, the payload of one event, against the contract c. A
-// retired contract rejects every event (reason contract_retired); a deprecated
-// one accepts them with a warning.
-func CheckData(c *contract.Compiled, data any) Result {
-	res := Result{Schema: c.Key.URI(), Valid: true, Failures: c.Validate(data)}
-	if res.Failures == nil {
-		res.Failures = []contract.Failure{}
+// The validation engines a Checker (and the collector) can use.
+const (
+	// ValidatorFast checks an event's bytes in one pass with the program compiled
+	// from its contract (internal/contract/fastval), and asks the reference
+	// validator only to name the failures of an invalid event or to check a
+	// contract outside the fast subset. It is the default.
+	ValidatorFast = "fast"
+	// ValidatorReference decodes every event into a tree and validates it with
+	// santhosh-tekuri/jsonschema: for comparison, and as an escape hatch.
+	ValidatorReference = "reference"
+)
+
+// ParseValidator checks the name of a validation engine; empty means fast.
+func ParseValidator(name string) (string, error) {
+	switch name {
+	case "", ValidatorFast:
+		return ValidatorFast, nil
+	case ValidatorReference:
+		return ValidatorReference, nil
 	}
+	return "", fmt.Errorf("validator %q is not %s or %s", name, ValidatorFast, ValidatorReference)
+}
+
+// Checker validates events against the contracts of one snapshot. Its verdicts
+// and failures are the reference validator's whichever engine decides them.
+type Checker struct {
+	Snap *contract.Snapshot
+	// Fast holds the compiled programs of the fast validator; nil validates every
+	// event with the reference validator alone.
+	Fast *fastval.Cache
+}
+
+// NewChecker returns a Checker of snap using the named engine (see
+// ParseValidator) with a cache of its own.
+func NewChecker(snap *contract.Snapshot, validator string) (Checker, error) {
+	v, err := ParseValidator(validator)
+	if err != nil {
+		return Checker{}, err
+	}
+	k := Checker{Snap: snap}
+	if v == ValidatorFast {
+		k.Fast = fastval.NewCache()
+	}
+	return k, nil
+}
+
+// Data validates data, the payload of one event, against the contract c; raw is
+// data's JSON (nil when only the tree is at hand). A retired contract rejects
+// every event (reason contract_retired); a deprecated one accepts them with a
+// warning.
+func (k Checker) Data(c *contract.Compiled, raw []byte, data any) Result {
+	return k.result(c, k.failures(c, raw, data, ""))
+}
+
+// failures validates data against c: the fast program decides on raw (on its
+// member, when member is set) and only an invalid event, or a contract the
+// program cannot check, goes through the reference validator.
+func (k Checker) failures(c *contract.Compiled, raw []byte, data any, member string) []contract.Failure {
+	if k.Fast != nil && raw != nil {
+		var valid, known bool
+		if member == "" {
+			valid, known = k.Fast.Valid(c, raw)
+		} else {
+			valid, known = k.Fast.ValidMember(c, raw, member)
+		}
+		if known && valid {
+			return []contract.Failure{}
+		}
+	}
+	f := c.Validate(data)
+	if f == nil {
+		f = []contract.Failure{}
+	}
+	return f
+}
+
+// result is the verdict on an event of c with failures f.
+func (k Checker) result(c *contract.Compiled, f []contract.Failure) Result {
+	res := Result{Schema: c.Key.URI(), Valid: true, Failures: f}
 	if len(res.Failures) > 0 {
 		res.Valid = false
 		res.Reason = ReasonSchemaViolation
@@ -74,16 +147,17 @@ func replacement(lc contract.Lifecycle) string {
 	return "; send " + lc.ReplacedBy + " instead"
 }
 
-// CheckEvent validates a self-describing event {"schema": "iglu:...", "data":
-// ..., "contexts": [...]} (as decoded by DecodeDocuments) against the contracts
-// of snap. Each context entity is itself {"schema", "data"}; a failing context
-// makes the event invalid with reason context_violation.
-func CheckEvent(snap *contract.Snapshot, ev any) Result {
+// Event validates a self-describing event {"schema": "iglu:...", "data": ...,
+// "contexts": [...]} (as decoded by DecodeDocuments; raw is its JSON, nil when
+// only the tree is at hand) against the contracts of the snapshot. Each context
+// entity is itself {"schema", "data"}; a failing context makes the event invalid
+// with reason context_violation.
+func (k Checker) Event(raw []byte, ev any) Result {
 	obj, ok := ev.(map[string]any)
 	if !ok {
 		return malformed(`an event is a JSON object {"schema": "iglu:...", "data": {...}}`)
 	}
-	res := checkEntity(snap, obj, "the event")
+	res := k.entity(raw, obj, "the event")
 	if res.Reason == ReasonMalformedEvent || res.Reason == ReasonSchemaURIInvalid {
 		return res
 	}
@@ -98,12 +172,13 @@ func CheckEvent(snap *contract.Snapshot, ev any) Result {
 		res.Message = `contexts must be an array of {"schema": "iglu:...", "data": {...}} entities`
 		return res
 	}
+	rawList := k.rawContexts(raw, len(list))
 	for i, item := range list {
 		what := fmt.Sprintf("context %d", i)
 		m, ok := item.(map[string]any)
 		var cr Result
 		if ok {
-			cr = checkEntity(snap, m, what)
+			cr = k.entity(rawList[i], m, what)
 		} else {
 			cr = malformed(what + ` must be an object {"schema": "iglu:...", "data": {...}}`)
 		}
@@ -117,13 +192,33 @@ func CheckEvent(snap *contract.Snapshot, ev any) Result {
 	return res
 }
 
-// checkEntity validates one {"schema", "data"} object; what names it in messages.
-func checkEntity(snap *contract.Snapshot, obj map[string]any, what string) Result {
-	raw, ok := obj["schema"]
+// rawContexts returns the JSON of each of the n context entities of the event
+// raw, or n nils when the reference validator decides (no fast engine, no raw).
+func (k Checker) rawContexts(raw []byte, n int) [][]byte {
+	out := make([][]byte, n)
+	if k.Fast == nil || raw == nil {
+		return out
+	}
+	// The last "contexts" member counts, as in the decoded tree.
+	var members map[string]json.RawMessage
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &members) != nil || json.Unmarshal(members["contexts"], &list) != nil || len(list) != n {
+		return out // cannot happen for a decoded event; the tree decides
+	}
+	for i, r := range list {
+		out[i] = r
+	}
+	return out
+}
+
+// entity validates one {"schema", "data"} object (raw is its JSON, or nil); what
+// names it in messages.
+func (k Checker) entity(raw []byte, obj map[string]any, what string) Result {
+	sv, ok := obj["schema"]
 	if !ok {
 		return malformed(what + ` has no "schema": add "schema": "iglu:<vendor>/<name>/jsonschema/<version>"`)
 	}
-	uri, ok := raw.(string)
+	uri, ok := sv.(string)
 	if !ok {
 		return malformed(what + `'s "schema" must be a string iglu:<vendor>/<name>/jsonschema/<version>`)
 	}
@@ -137,11 +232,11 @@ func checkEntity(snap *contract.Snapshot, obj map[string]any, what string) Resul
 		return Result{Reason: ReasonSchemaURIInvalid, Failures: []contract.Failure{},
 			Message: what + `'s "schema" is not an Iglu URI iglu:<vendor>/<name>/jsonschema/<MODEL-REVISION-ADDITION>, for example iglu:com.acme/signup/jsonschema/1-0-0`}
 	}
-	c, ok := snap.Get(key)
+	c, ok := k.Snap.Get(key)
 	if !ok {
-		return Result{Schema: key.URI(), Reason: ReasonSchemaNotFound, Failures: []contract.Failure{}, Message: NotFoundMessage(snap, key)}
+		return Result{Schema: key.URI(), Reason: ReasonSchemaNotFound, Failures: []contract.Failure{}, Message: NotFoundMessage(k.Snap, key)}
 	}
-	return CheckData(c, data)
+	return k.result(c, k.failures(c, raw, data, "data"))
 }
 
 // NotFoundMessage explains that key is not in snap, naming the versions of its
@@ -163,12 +258,13 @@ func malformed(msg string) Result {
 	return Result{Reason: ReasonMalformedEvent, Message: msg, Failures: []contract.Failure{}}
 }
 
-// CheckInput validates the events of a file offline. input is one JSON document
+// Input validates the events of a file offline. input is one JSON document
 // (which may span many lines) or NDJSON, one document per line; a top-level array
 // is one document, not a list. With c set, each document is the data of one
-// event of c; with c nil, each is a self-describing event resolved in snap.
-// Malformed documents get reason malformed_json and do not stop the others.
-func CheckInput(snap *contract.Snapshot, c *contract.Compiled, input []byte) []Result {
+// event of c; with c nil, each is a self-describing event resolved in the
+// snapshot. Malformed documents get reason malformed_json and do not stop the
+// others.
+func (k Checker) Input(c *contract.Compiled, input []byte) []Result {
 	_, docs := DecodeDocuments(input, false)
 	results := make([]Result, len(docs))
 	for i, d := range docs {
@@ -176,9 +272,9 @@ func CheckInput(snap *contract.Snapshot, c *contract.Compiled, input []byte) []R
 		case d.Err != nil:
 			results[i] = Result{Reason: ReasonMalformedJSON, Message: d.Err.Error(), Failures: []contract.Failure{}}
 		case c != nil:
-			results[i] = CheckData(c, d.Value)
+			results[i] = k.Data(c, d.Raw, d.Value)
 		default:
-			results[i] = CheckEvent(snap, d.Value)
+			results[i] = k.Event(d.Raw, d.Value)
 		}
 		results[i].Line = d.Line
 	}

@@ -28,6 +28,9 @@ type Document struct {
 	// Line is the 1-based line the document starts on in NDJSON, 0 otherwise.
 	Line  int
 	Value any
+	// Raw is the document's bytes (surrounding whitespace may remain); nil when
+	// Err is set.
+	Raw []byte
 	// Err is set when the document is not valid JSON; its message gives the
 	// position and never repeats the input.
 	Err error
@@ -44,13 +47,18 @@ func DecodeDocuments(b []byte, expandArray bool) (Shape, []Document) {
 	v, err := decodeOne(b, false)
 	if err == nil {
 		if arr, ok := v.([]any); ok && expandArray {
+			var raws []json.RawMessage
+			if err := json.Unmarshal(b, &raws); err != nil || len(raws) != len(arr) {
+				// b was just decoded as this array: splitting it cannot fail
+				return ShapeSingle, []Document{{Err: fmt.Errorf("splitting the array into documents: %v", err)}}
+			}
 			docs := make([]Document, len(arr))
 			for i, item := range arr {
-				docs[i] = Document{Value: item}
+				docs[i] = Document{Value: item, Raw: raws[i]}
 			}
 			return ShapeArray, docs
 		}
-		return ShapeSingle, []Document{{Value: v}}
+		return ShapeSingle, []Document{{Value: v, Raw: b}}
 	}
 	lines := bytes.Split(b, []byte("\n"))
 	first, nonBlank := -1, 0
@@ -75,7 +83,11 @@ func DecodeDocuments(b []byte, expandArray bool) (Shape, []Document) {
 			continue
 		}
 		v, err := decodeOne(l, true)
-		docs = append(docs, Document{Line: i + 1, Value: v, Err: err})
+		d := Document{Line: i + 1, Value: v, Err: err}
+		if err == nil {
+			d.Raw = l
+		}
+		docs = append(docs, d)
 	}
 	return ShapeLines, docs
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -73,7 +74,7 @@ func TestDecodeKeepsNumbersExact(t *testing.T) {
 }
 
 // FuzzDecodeDocuments checks that any input decodes without panicking, that
-// every document without an error is a JSON value, and that errors never repeat
+// every document without an error is a JSON value whose Raw bytes decode to it, and that errors never repeat
 // the input.
 func FuzzDecodeDocuments(f *testing.F) {
 	for _, tt := range decodeTests {
@@ -88,6 +89,11 @@ func FuzzDecodeDocuments(f *testing.F) {
 			if d.Err == nil {
 				if _, err := json.Marshal(d.Value); err != nil {
 					t.Fatalf("decoded value does not encode: %v", err)
+				}
+				// Raw is the same document: the fast validator reads it
+				back, err := decodeOne(d.Raw, false)
+				if err != nil || !reflect.DeepEqual(back, d.Value) {
+					t.Fatalf("Raw %q decodes to %v (%v), not to the document's value %v", d.Raw, back, err, d.Value)
 				}
 				continue
 			}

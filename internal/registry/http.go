@@ -281,7 +281,7 @@ func (r *Registry) validate(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "reading the body failed")
 		return
 	}
-	snap := r.cur.Load().snap
+	check := r.cur.Load().check
 	shape, docs := DecodeDocuments(body, true)
 	var broken []string
 	for _, d := range docs {
@@ -302,7 +302,7 @@ func (r *Registry) validate(w http.ResponseWriter, req *http.Request) {
 	}
 	results := make([]Result, len(docs))
 	for i, d := range docs {
-		results[i] = CheckEvent(snap, d.Value)
+		results[i] = check.Event(d.Raw, d.Value)
 		results[i].Line = d.Line
 	}
 	switch shape {

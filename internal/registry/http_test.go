@@ -264,8 +264,11 @@ func TestContractRoutes(t *testing.T) {
 // secret is a value that must never appear in a response.
 const secret = "s3cr3t-Value"
 
+// TestValidate runs every case on the default (fast) engine and on the reference
+// validator: both must answer byte for byte the same.
 func TestValidate(t *testing.T) {
-	_, srv, _ := newServer(t, Config{MaxBodyBytes: 4096})
+	r, srv, dir := newServer(t, Config{MaxBodyBytes: 4096})
+	_, ref, _ := newServer(t, Config{Dir: dir, MaxBodyBytes: 4096, Validator: ValidatorReference})
 	valid := `{"schema": "iglu:com.acme/signup/jsonschema/1-0-0", "data": {"shop_id": "shop_1", "email": "a@b.example"}}`
 	invalid := `{"schema": "iglu:com.acme/signup/jsonschema/1-0-0", "data": {"shop_id": "` + secret + `", "email": "` + secret + `", "extra": "` + secret + `"}}`
 	type failure struct{ Pointer, Keyword string }
@@ -312,6 +315,9 @@ func TestValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := do(t, "POST", srv.URL+"/v1/validate", tt.body, "Content-Type", "application/json")
 			body := string(resp.body)
+			if refResp := do(t, "POST", ref.URL+"/v1/validate", tt.body, "Content-Type", "application/json"); refResp.code != resp.code || string(refResp.body) != body {
+				t.Errorf("the fast engine answers %d\n%s\nthe reference validator %d\n%s", resp.code, body, refResp.code, refResp.body)
+			}
 			if resp.code != tt.wantCode {
 				t.Fatalf("status %d, want %d\n%s", resp.code, tt.wantCode, body)
 			}
@@ -383,6 +389,9 @@ func TestValidate(t *testing.T) {
 				t.Errorf("valid per event (-want +got):\n%s", diff)
 			}
 		})
+	}
+	if fast := r.cur.Load().check.Fast; fast == nil || fast.Len() < 2 {
+		t.Errorf("the default engine compiled no programs for the events it checked (%v)", fast)
 	}
 }
 

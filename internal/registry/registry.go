@@ -41,6 +41,9 @@ type Config struct {
 	// MaxBodyBytes bounds the body of POST /v1/validate; zero means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Validator is the engine of POST /v1/validate: ValidatorFast (the default
+	// when empty) or ValidatorReference.
+	Validator string
 }
 
 // Registry holds the snapshot of a registry folder that is being served. All its
@@ -71,6 +74,7 @@ type Registry struct {
 type state struct {
 	snap     *contract.Snapshot
 	view     *view
+	check    Checker // POST /v1/validate's, with programs of this snapshot's contracts
 	gen      uint64
 	loadedAt time.Time
 }
@@ -94,6 +98,11 @@ func New(cfg Config, log *slog.Logger) (*Registry, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	v, err := ParseValidator(cfg.Validator)
+	if err != nil {
+		return nil, fmt.Errorf("opening registry: %w", err)
+	}
+	cfg.Validator = v
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -123,7 +132,11 @@ func (r *Registry) load(gen uint64) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading registry %s: %w", r.cfg.Dir, err)
 	}
-	return &state{snap: snap, view: v, gen: gen, loadedAt: time.Now()}, nil
+	check, err := NewChecker(snap, r.cfg.Validator)
+	if err != nil {
+		return nil, err
+	}
+	return &state{snap: snap, view: v, check: check, gen: gen, loadedAt: time.Now()}, nil
 }
 
 // Dir is the registry folder being served.

@@ -1,0 +1,96 @@
+package registry
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/accord-dev/accord/internal/contract"
+)
+
+// engines returns a fast and a reference Checker of the example contracts.
+func engines(tb testing.TB) (fast, ref Checker) {
+	tb.Helper()
+	snap, err := contract.LoadSnapshot(filepath.Join("..", "..", "examples", "contracts"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if fast, err = NewChecker(snap, ""); err != nil {
+		tb.Fatal(err)
+	}
+	if ref, err = NewChecker(snap, ValidatorReference); err != nil {
+		tb.Fatal(err)
+	}
+	if fast.Fast == nil || ref.Fast != nil {
+		tb.Fatalf("NewChecker: the default engine is not the fast one (%v, %v)", fast.Fast, ref.Fast)
+	}
+	return fast, ref
+}
+
+// checkerSeeds are self-describing events of the example contracts, valid and
+// broken, with contexts, in every shape Input reads.
+var checkerSeeds = []string{
+	`{"schema": "iglu:com.acme/signup/jsonschema/1-0-0", "data": {"shop_id": "shop_1", "email": "buyer@example.com", "marketing_opt_in": true}}`,
+	`{"schema": "iglu:com.acme/signup/jsonschema/1-0-0", "data": {"shop_id": "shop_x", "email": "nope", "referrer_channel": "tv"}}`,
+	`{"schema": "iglu:com.acme/signup/jsonschema/1-0-0", "data": {"shop_id": "shop_1", "email": "a@b.example"}, "data": {"shop_id": 1}}`,
+	`{"schema": "iglu:com.acme/signup/jsonschema/1-0-0", "data": {"shop_id": "shop_1", "email": "a@b.example"},
+	  "contexts": [{"schema": "iglu:com.acme/page_view/jsonschema/1-0-0", "data": {"url": 5}}, {"schema": "iglu:x.y/z/jsonschema/1-0-0", "data": {}}]}`,
+	`{"schema": "iglu:com.acme/signup/jsonschema/1-0-0", "data": {"shop_id": "shop_1", "email": "a@b.example"}, "contexts": [1, {"data": {}}]}`,
+	`{"schema": "iglu:com.snowplowanalytics.snowplow/page_ping/jsonschema/1-0-0", "data": {"min_x": 0, "max_x": 1e400, "min_y": -0.0, "max_y": 3}}`,
+	`{"schema": "iglu:com.acme/search/jsonschema/1-0-0", "data": {"query": "\ud800 shoes \xff", "results": []}}`,
+	"{\"schema\": \"iglu:com.acme/signup/jsonschema/1-0-0\", \"data\": {\"shop_id\": \"shop_1\"}}\n{\"schema\": \"iglu:com.acme/signup/jsonschema/1-0-0\", \"data\": {}}\n",
+	`[{"schema": "iglu:com.acme/signup/jsonschema/1-0-0", "data": {}}]`,
+	`{"schema": 5, "data": {}}`,
+	`not json`,
+}
+
+// FuzzEnginesAgree feeds the same input to the fast and the reference engine:
+// every verdict, failure and message must be the same.
+func FuzzEnginesAgree(f *testing.F) {
+	for _, s := range checkerSeeds {
+		f.Add([]byte(s))
+	}
+	fast, ref := engines(f)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got, want := fast.Input(nil, in), ref.Input(nil, in)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("fast engine differs from the reference (-reference +fast):\n%s", diff)
+		}
+	})
+}
+
+// TestEnginesAgreeOnData checks the data of one contract (Input with a contract),
+// where the document's bytes are the payload.
+func TestEnginesAgreeOnData(t *testing.T) {
+	fast, ref := engines(t)
+	key, err := contract.ParseURI("iglu:com.acme/signup/jsonschema/1-0-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := fast.Snap.Get(key)
+	if !ok {
+		t.Fatal("examples lack com.acme/signup 1-0-0")
+	}
+	in := []byte(`{"shop_id": "shop_1", "email": "buyer@example.com"}
+{"shop_id": "shop_1", "email": "buyer@example.com", "shop_id": 7}
+{"email": "nope"}
+[1, 2]
+`)
+	got, want := fast.Input(c, in), ref.Input(c, in)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("fast engine differs from the reference (-reference +fast):\n%s", diff)
+	}
+	valid := 0
+	for _, r := range got {
+		if r.Valid {
+			valid++
+		}
+	}
+	if valid != 1 || len(got) != 4 {
+		t.Fatalf("want 4 results, 1 valid; got %+v", got)
+	}
+	if fast.Fast.Len() != 1 {
+		t.Errorf("the fast engine looked up %d programs, want 1", fast.Fast.Len())
+	}
+}
