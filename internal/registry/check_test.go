@@ -94,3 +94,59 @@ func TestEnginesAgreeOnData(t *testing.T) {
 		t.Errorf("the fast engine looked up %d programs, want 1", fast.Fast.Len())
 	}
 }
+
+// TestFallbackContract validates events of a contract outside the fast subset
+// ($recursiveRef): the default engine hands them to the reference validator and
+// answers exactly as it does.
+func TestFallbackContract(t *testing.T) {
+	dir := t.TempDir()
+	writeContract(t, dir, "com.acme/category_tree/jsonschema/1-0-0.yaml", `$schema: https://json-schema.org/draft/2020-12/schema
+self: {vendor: com.acme, name: category_tree, format: jsonschema, version: 1-0-0}
+description: A merchant saved the category tree of a shop.
+x-owner: {team: catalog}
+x-lifecycle: {status: active, retention: P30D}
+type: object
+additionalProperties: false
+required: [name]
+properties:
+  name: {type: string, description: Name of the category.}
+  children:
+    type: array
+    description: The subcategories, each a tree of its own.
+    items: {$recursiveRef: "#", type: object}
+`)
+	snap, err := contract.LoadSnapshot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := NewChecker(snap, ValidatorFast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := NewChecker(snap, ValidatorReference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := "iglu:com.acme/category_tree/jsonschema/1-0-0"
+	in := []byte(`{"schema": "` + uri + `", "data": {"name": "shoes", "children": [{"name": "boots"}]}}
+{"schema": "` + uri + `", "data": {"name": "shoes", "children": [{"name": 5, "extra": true}]}}
+`)
+	got, want := fast.Input(nil, in), ref.Input(nil, in)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("fast engine differs from the reference (-reference +fast):\n%s", diff)
+	}
+	if len(got) != 2 || !got[0].Valid || got[1].Valid || len(got[1].Failures) == 0 {
+		t.Fatalf("want the first event valid and the second invalid with failures, got %+v", got)
+	}
+	key, err := contract.ParseURI(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := snap.Get(key)
+	if !ok {
+		t.Fatalf("the snapshot lacks %s", uri)
+	}
+	if fast.Fast.Program(c) != nil {
+		t.Error("the fast validator compiled a contract with $recursiveRef; this test no longer covers the fallback")
+	}
+}

@@ -10,12 +10,14 @@ import (
 	"unicode"
 
 	"github.com/accord-dev/accord/internal/contract"
+	"github.com/accord-dev/accord/internal/contract/fastval"
 )
 
 // checkContract runs every rule that looks at one contract alone.
 func checkContract(p *pass, c *contract.Contract) {
 	checkAnnotations(p, c)
 	checkPrivacy(p, c)
+	checkFastPath(p, c)
 	if strings.TrimSpace(c.Description) == "" {
 		p.add(c, "", RuleDescription, "the contract has no description: add `description: <what happened, who does it, when it is sent>` at the root")
 	} else {
@@ -61,6 +63,29 @@ func checkAnnotations(p *pass, c *contract.Contract) {
 	}
 	if c.Draft != contract.Draft2020 {
 		p.add(c, "/$schema", RuleDraft, "the contract is written in %s; consider JSON Schema 2020-12 (`$schema: https://json-schema.org/draft/2020-12/schema`), which adds unevaluatedProperties, prefixItems and $defs", c.Draft)
+	}
+}
+
+// checkFastPath reports the keywords that keep c off the fast validator: its
+// events are then validated by the reference validator, with the same verdicts
+// but several times the CPU. A schema that does not compile at all is the
+// compile rule's finding, not this one's.
+func checkFastPath(p *pass, c *contract.Contract) {
+	if p.broken[c] {
+		return
+	}
+	unsup, err := fastval.Unsupported(fastval.ForContract(c))
+	if err != nil {
+		return
+	}
+	for _, u := range unsup {
+		ptr := u.Pointer
+		if obj, ok := contract.SchemaAt(c.Doc, ptr); ok {
+			if _, has := obj[u.Keyword]; has {
+				ptr = contract.JoinPointer(append(contract.SplitPointer(ptr), u.Keyword)...)
+			}
+		}
+		p.add(c, ptr, RuleFastPath, "%s keeps this contract off the fast validator (%s): its events take the reference validator, several times slower; remove it if the contract can do without", u.Keyword, u.Reason)
 	}
 }
 

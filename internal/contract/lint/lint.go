@@ -79,10 +79,13 @@ type pass struct {
 	byKey    map[contract.Key]*contract.Contract
 	findings []finding
 	nodes    map[*contract.Contract][]node
+	// broken holds the contracts with a loader or compiler problem: the
+	// registry refuses them, so checks of how they would run are moot.
+	broken map[*contract.Contract]bool
 }
 
 func newPass(set *contract.Set) *pass {
-	p := &pass{set: set, byFile: map[string]*contract.Contract{}, byKey: map[contract.Key]*contract.Contract{}, nodes: map[*contract.Contract][]node{}}
+	p := &pass{set: set, byFile: map[string]*contract.Contract{}, byKey: map[contract.Key]*contract.Contract{}, nodes: map[*contract.Contract][]node{}, broken: map[*contract.Contract]bool{}}
 	for _, c := range set.Contracts {
 		p.byFile[c.File] = c
 		p.byKey[c.Key] = c
@@ -109,6 +112,7 @@ func (p *pass) problem(pr *contract.Problem) {
 	}
 	f := finding{Finding: report.Finding{Rule: pr.Rule, Severity: sev, File: pr.File, Line: pr.Line, Col: pr.Col, Pointer: pr.Pointer, Message: pr.Message}, pinned: true}
 	if c := p.byFile[pr.File]; c != nil {
+		p.broken[c] = true
 		f.c = c
 		f.Contract = c.Key.URI()
 	}

@@ -46,6 +46,7 @@ const (
 	RuleDraft               = "prefer-draft-2020-12"
 	RuleEventNamesUnique    = "event-names-unique"
 	RuleDirective           = "lint-directive"
+	RuleFastPath            = "fast-validator-path"
 	minDescriptionChars     = 10
 	additionalPropertiesWhy = "x-additional-properties-reason"
 )
@@ -77,6 +78,7 @@ var rules = []Rule{
 	{ID: RuleEventNamesUnique, Severity: report.Error, Doc: "An x-event-names entry belongs to one contract family only."},
 	{ID: RuleReplacedBy, Severity: report.Info, Doc: "A deprecated or retired contract names its successor in x-lifecycle.replaced_by."},
 	{ID: RuleReplacedByExists, Severity: report.Warning, Doc: "x-lifecycle.replaced_by names a contract version that is in the registry."},
+	{ID: RuleFastPath, Severity: report.Info, Doc: "The contract compiles to the fast validator's byte-level program; a keyword outside its subset sends its events to the slower reference validator."},
 	{ID: RuleDraft, Severity: report.Info, Doc: "Contracts in draft-04 or draft-07 (Iglu's dialects) could move to JSON Schema 2020-12."},
 	{ID: RuleDirective, Severity: report.Error, Doc: "x-lint and x-lint-disable directives are well-formed, name known rules and give a reason."},
 }
