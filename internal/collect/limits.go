@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 )
@@ -60,25 +61,15 @@ func (l Limits) CheckBody(b []byte, wrapping int) error {
 // over its bytes, before anything decodes it, so that a 100,000-deep document never
 // reaches a recursive decoder. It does not validate the JSON otherwise.
 func (l Limits) scanLimits(b []byte) error {
-	depth, inString, escaped, strStart := 0, false, false, 0
-	for i, c := range b {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-				if i-strStart > l.MaxStringBytes {
-					return fmt.Errorf("a string of %d bytes is longer than the limit of %d bytes", i-strStart, l.MaxStringBytes)
-				}
-			}
-			continue
-		}
-		switch c {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
 		case '"':
-			inString, strStart = true, i+1
+			end := stringEnd(b, i+1)
+			if n := end - (i + 1); n > l.MaxStringBytes {
+				return fmt.Errorf("a string of %d bytes is longer than the limit of %d bytes", n, l.MaxStringBytes)
+			}
+			i = end
 		case '{', '[':
 			depth++
 			if depth > l.MaxDepth {
@@ -88,8 +79,28 @@ func (l Limits) scanLimits(b []byte) error {
 			depth--
 		}
 	}
-	if inString && len(b)-strStart > l.MaxStringBytes {
-		return fmt.Errorf("a string of %d bytes is longer than the limit of %d bytes", len(b)-strStart, l.MaxStringBytes)
-	}
 	return nil
+}
+
+// stringEnd returns the index of the quote that closes the string whose content
+// starts at from, or len(b) when it is not closed. It jumps from quote to quote
+// (bytes.IndexByte is vectorised) and counts the backslashes before each: an odd
+// number escapes it.
+func stringEnd(b []byte, from int) int {
+	start := from
+	for {
+		q := bytes.IndexByte(b[from:], '"')
+		if q < 0 {
+			return len(b)
+		}
+		q += from
+		k := q
+		for k > start && b[k-1] == '\\' {
+			k--
+		}
+		if (q-k)%2 == 0 {
+			return q
+		}
+		from = q + 1
+	}
 }

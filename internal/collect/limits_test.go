@@ -1,0 +1,107 @@
+package collect
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// scanLimitsByByte is the plain byte-at-a-time scan scanLimits replaced; it is the
+// oracle of FuzzScanLimits.
+func scanLimitsByByte(l Limits, b []byte) (depthErr bool, long int) {
+	depth, inString, escaped, strStart := 0, false, false, 0
+	for i, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+				if i-strStart > l.MaxStringBytes {
+					return false, i - strStart
+				}
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString, strStart = true, i+1
+		case '{', '[':
+			depth++
+			if depth > l.MaxDepth {
+				return true, 0
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	if inString && len(b)-strStart > l.MaxStringBytes {
+		return false, len(b) - strStart
+	}
+	return false, -1
+}
+
+var limitCases = []string{
+	`{"a": "bcd", "e": [1, {"f": "g"}]}`,
+	`{"a": "b\"c\\", "d": "\\\\\""}`,
+	`{"a": "unterminated \" string`,
+	`[[[[[[`,
+	`{"a": "12345"}`,
+	`"\\\\\\"`,
+	`{"k\"[[[[": "x"}`,
+	strings.Repeat("[", 40),
+	`{"a": "` + strings.Repeat(`\\`, 9) + `"}`,
+}
+
+func TestScanLimits(t *testing.T) {
+	l := Limits{MaxDepth: 4, MaxStringBytes: 4}
+	want := []string{
+		"",
+		"a string of 6 bytes is longer than the limit of 4 bytes",
+		"a string of 22 bytes is longer than the limit of 4 bytes",
+		"the event is nested more than 4 levels deep",
+		"a string of 5 bytes is longer than the limit of 4 bytes",
+		"a string of 6 bytes is longer than the limit of 4 bytes",
+		"a string of 7 bytes is longer than the limit of 4 bytes",
+		"the event is nested more than 4 levels deep",
+		"a string of 18 bytes is longer than the limit of 4 bytes",
+	}
+	for i, in := range limitCases {
+		err := l.scanLimits([]byte(in))
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != want[i] {
+			t.Errorf("scanLimits(%s) = %q, want %q", in, got, want[i])
+		}
+	}
+}
+
+// FuzzScanLimits checks the quote-to-quote scan against the byte-at-a-time one.
+func FuzzScanLimits(f *testing.F) {
+	for _, c := range limitCases {
+		f.Add([]byte(c), uint8(4), uint8(4))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, depth, str uint8) {
+		l := Limits{MaxDepth: int(depth), MaxStringBytes: int(str)}
+		err := l.scanLimits(b)
+		deep, long := scanLimitsByByte(l, b)
+		switch {
+		case deep:
+			if err == nil || !strings.Contains(err.Error(), "nested") {
+				t.Fatalf("want the depth error, got %v", err)
+			}
+		case long >= 0:
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("a string of %d bytes", long)) {
+				t.Fatalf("want a string of %d bytes, got %v", long, err)
+			}
+		default:
+			if err != nil {
+				t.Fatalf("want no error, got %v", err)
+			}
+		}
+	})
+}
