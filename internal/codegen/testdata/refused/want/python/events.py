@@ -287,6 +287,11 @@ class OrderLinesItem:
 
     Optional. JSON name: sku.
     """
+    price: Optional[float] = None
+    """Unit price, now with decimals.
+
+    Optional. JSON name: price.
+    """
     qty: Optional[int] = None
     """Quantity (added in 1-1-0).
 
@@ -298,6 +303,8 @@ class OrderLinesItem:
         d: Dict[str, Any] = {}
         if self.sku is not None:
             d["sku"] = self.sku
+        if self.price is not None:
+            d["price"] = self.price
         if self.qty is not None:
             d["qty"] = self.qty
         return d

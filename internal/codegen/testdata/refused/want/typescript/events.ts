@@ -340,6 +340,12 @@ export interface OrderLinesItem {
    */
   sku?: string;
   /**
+   * Unit price, now with decimals.
+   *
+   * Optional.
+   */
+  price?: number;
+  /**
    * Quantity (added in 1-1-0).
    *
    * Optional.
