@@ -1,12 +1,14 @@
 package python_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/accord-dev/accord/internal/codegen"
 	"github.com/accord-dev/accord/internal/codegen/codegentest"
@@ -112,4 +114,28 @@ func TestRoundTrip(t *testing.T) {
 	if col.Total() != 5 || len(col.Valid()) != 5 || col.Gzipped() == 0 {
 		t.Errorf("collector got %v (%d gzipped requests), want one valid event of each of 5 contracts, gzipped", col.Valid(), col.Gzipped())
 	}
+}
+
+// TestRetryAfter runs testdata/retry_after.py with the example SDK against a
+// server that answers each client's first request with 503 or 429 and a
+// Retry-After header: in seconds, as an HTTP date, and an hour that the client
+// must cap at its maximum backoff.
+func TestRetryAfter(t *testing.T) {
+	py := codegentest.Tool(t, "ACCORD_PYTHON", "python3")
+	m := module(t, "../testdata/examples/contracts", "retry_after.py")
+	srv, url := codegentest.NewRetryAfterServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "retry_after.py", url)
+	cmd.Dir = m
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("python3 retry_after.py: %v (a Retry-After of an hour not capped?)\n%s%s", err, out, stderr)
+	}
+	codegentest.CheckRetryStats(t, out)
+	srv.Check(t)
 }

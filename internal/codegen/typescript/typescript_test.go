@@ -1,12 +1,14 @@
 package typescript_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/accord-dev/accord/internal/codegen"
 	"github.com/accord-dev/accord/internal/codegen/codegentest"
@@ -177,4 +179,35 @@ func TestRoundTrip(t *testing.T) {
 	if col.Gzipped() == 0 {
 		t.Errorf("no request was gzipped; node has CompressionStream")
 	}
+}
+
+// TestRetryAfter compiles testdata/retry_after.ts with the example SDK and runs it
+// with node against a server that answers each client's first request with 503 or
+// 429 and a Retry-After header: in seconds, as an HTTP date, and an hour that the
+// client must cap at its maximum backoff.
+func TestRetryAfter(t *testing.T) {
+	bin := tsc(t)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		codegentest.Missing(t, "node not found on PATH")
+	}
+	p := project(t, "../testdata/examples/contracts", "retry_after.ts")
+	if out, err := runTSC(t, bin, p); err != nil {
+		t.Fatalf("tsc: %v\n%s", err, out)
+	}
+	srv, url := codegentest.NewRetryAfterServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("out", "retry_after.js"), url)
+	cmd.Dir = p
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("node retry_after.js: %v (a Retry-After of an hour not capped?)\n%s%s", err, out, stderr)
+	}
+	codegentest.CheckRetryStats(t, out)
+	srv.Check(t)
 }
