@@ -137,14 +137,7 @@ func TestGeneratedGoClient(t *testing.T) {
 	})
 	stop := sync.OnceFunc(serving)
 	defer stop()
-	out, err := exec.Command(bin, base, key).Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("the SDK program: %v\n%s%s", err, out, stderr)
-	}
+	out := codegentest.Output(t, exec.Command(bin, base, key))
 	var res struct {
 		Good, NoKey struct{ Queued, Sent, Invalid, Dropped, Rejected, Failed uint64 }
 		Drops       map[string]int

@@ -90,14 +90,7 @@ func TestRoundTrip(t *testing.T) {
 	col, url := codegentest.NewCollector(t, codegentest.Snapshot(t, "../testdata/examples/contracts"))
 	cmd := exec.Command(py, "roundtrip.py", url)
 	cmd.Dir = m
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("python3 roundtrip.py: %v\n%s%s", err, out, stderr)
-	}
+	out := codegentest.Output(t, cmd)
 	var res struct {
 		Stats    map[string]int `json:"stats"`
 		Problems string         `json:"problems"`
@@ -124,18 +117,11 @@ func TestRetryAfter(t *testing.T) {
 	py := codegentest.Tool(t, "ACCORD_PYTHON", "python3")
 	m := module(t, "../testdata/examples/contracts", "retry_after.py")
 	srv, url := codegentest.NewRetryAfterServer(t)
+	// A Retry-After of an hour that is not capped runs into close's timeout.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, py, "retry_after.py", url)
 	cmd.Dir = m
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("python3 retry_after.py: %v (a Retry-After of an hour not capped?)\n%s%s", err, out, stderr)
-	}
-	codegentest.CheckRetryStats(t, out)
+	codegentest.CheckRetryStats(t, codegentest.Output(t, cmd))
 	srv.Check(t)
 }

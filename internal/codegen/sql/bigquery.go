@@ -153,6 +153,11 @@ type bqField struct {
 	Fields      []bqField `json:"fields,omitempty"`
 }
 
+// bqSchemaTypes names the logical types in a bq schema file; JSON for the rest
+// (maps, unions and, as in the DDL, arrays of arrays).
+var bqSchemaTypes = map[ir.Logical]string{ir.String: "STRING", ir.Int64: "INTEGER", ir.Float64: "FLOAT", ir.Bool: "BOOLEAN",
+	ir.Timestamp: "TIMESTAMP", ir.Date: "DATE", ir.Record: "RECORD", ir.JSON: "JSON", ir.List: "JSON"}
+
 // schemaField is column c as the DDL declares it: REQUIRED for NOT NULL (top-level
 // columns only; STRUCT fields are never NOT NULL), REPEATED for arrays, JSON for
 // arrays of arrays.
@@ -165,26 +170,11 @@ func (bq *bigquery) schemaField(c *ir.Column, top bool) bqField {
 	if c.Type == ir.List && c.Elem.Type != ir.List {
 		f.Mode, t = "REPEATED", c.Elem
 	}
-	switch t.Type {
-	case ir.String:
-		f.Type = "STRING"
-	case ir.Int64:
-		f.Type = "INTEGER"
-	case ir.Float64:
-		f.Type = "FLOAT"
-	case ir.Bool:
-		f.Type = "BOOLEAN"
-	case ir.Timestamp:
-		f.Type = "TIMESTAMP"
-	case ir.Date:
-		f.Type = "DATE"
-	case ir.Record:
-		f.Type = "RECORD"
+	f.Type = bqSchemaTypes[t.Type]
+	if t.Type == ir.Record {
 		for _, sub := range t.Fields {
 			f.Fields = append(f.Fields, bq.schemaField(sub, false))
 		}
-	default:
-		f.Type = "JSON"
 	}
 	return f
 }
