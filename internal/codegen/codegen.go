@@ -86,11 +86,7 @@ func Generate(target Target, reg *ir.Registry, opts Options) (Files, error) {
 			d = sql.Postgres
 		}
 		if opts.Base != nil {
-			out, err := sql.Migrate(opts.Base, reg, d)
-			if err != nil {
-				return nil, err
-			}
-			return Files{string(d) + ".migration.sql": out}, nil
+			return sql.Migrate(opts.Base, reg, d)
 		}
 		out, err := sql.Create(reg, d)
 		if err != nil {

@@ -6,6 +6,7 @@ package codegentest
 import (
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/accord-dev/accord/internal/codegen/ir"
@@ -62,4 +63,19 @@ func Missing(t testing.TB, why string) {
 		t.Fatalf("%s; CI must run this check", why)
 	}
 	t.Skipf("skipping: %s", why)
+}
+
+// Output runs cmd and returns its standard output, failing the test with the
+// output and the standard error when it does not exit 0.
+func Output(t testing.TB, cmd *exec.Cmd) []byte {
+	t.Helper()
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("%s: %v\n%s%s", strings.Join(cmd.Args, " "), err, out, stderr)
+	}
+	return out
 }

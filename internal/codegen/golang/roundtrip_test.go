@@ -2,6 +2,7 @@ package golang_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -213,4 +214,40 @@ func TestRetries(t *testing.T) {
 	if st := client2.Stats(); st.Rejected != 1 || st.Retries != 0 || rejected.Load() != 1 || col2.Requests() != 1 {
 		t.Errorf("stats %+v, %d reported, %d requests: want 1 rejected, no retry", st, rejected.Load(), col2.Requests())
 	}
+}
+
+// TestRetryAfter sends one event per case of codegentest.RetryAfterServer, whose
+// first answer to each is a 503 or 429 with a Retry-After header: in seconds, as
+// an HTTP date, and an hour that the client must cap at MaxBackoff.
+func TestRetryAfter(t *testing.T) {
+	srv, url := codegentest.NewRetryAfterServer(t)
+	cases := map[string]time.Duration{codegentest.RetryAfterSeconds: 5 * time.Second, codegentest.RetryAfterDate: 5 * time.Second, codegentest.RetryAfterCapped: 100 * time.Millisecond}
+	clients := map[string]*acmeevents.Client{}
+	for name, maxBackoff := range cases {
+		c, err := acmeevents.New(acmeevents.Config{Endpoint: url, MinBackoff: time.Millisecond, MaxBackoff: maxBackoff,
+			FlushInterval: 10 * time.Millisecond, Header: http.Header{codegentest.RetryAfterCaseHeader: {name}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Track(examples()[1]); err != nil {
+			t.Fatal(err)
+		}
+		clients[name] = c
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stats := map[string]map[string]int{}
+	for name, c := range clients {
+		if err := c.Close(ctx); err != nil {
+			t.Fatalf("%s: Close: %v (a Retry-After of an hour not capped?)", name, err)
+		}
+		st := c.Stats()
+		stats[name] = map[string]int{"sent": int(st.Sent), "retries": int(st.Retries), "failed": int(st.Failed), "rejected": int(st.Rejected), "dropped": int(st.Dropped)}
+	}
+	out, err := json.Marshal(stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codegentest.CheckRetryStats(t, out)
+	srv.Check(t)
 }

@@ -1,12 +1,14 @@
 package python_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/accord-dev/accord/internal/codegen"
 	"github.com/accord-dev/accord/internal/codegen/codegentest"
@@ -88,14 +90,7 @@ func TestRoundTrip(t *testing.T) {
 	col, url := codegentest.NewCollector(t, codegentest.Snapshot(t, "../testdata/examples/contracts"))
 	cmd := exec.Command(py, "roundtrip.py", url)
 	cmd.Dir = m
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("python3 roundtrip.py: %v\n%s%s", err, out, stderr)
-	}
+	out := codegentest.Output(t, cmd)
 	var res struct {
 		Stats    map[string]int `json:"stats"`
 		Problems string         `json:"problems"`
@@ -112,4 +107,21 @@ func TestRoundTrip(t *testing.T) {
 	if col.Total() != 5 || len(col.Valid()) != 5 || col.Gzipped() == 0 {
 		t.Errorf("collector got %v (%d gzipped requests), want one valid event of each of 5 contracts, gzipped", col.Valid(), col.Gzipped())
 	}
+}
+
+// TestRetryAfter runs testdata/retry_after.py with the example SDK against a
+// server that answers each client's first request with 503 or 429 and a
+// Retry-After header: in seconds, as an HTTP date, and an hour that the client
+// must cap at its maximum backoff.
+func TestRetryAfter(t *testing.T) {
+	py := codegentest.Tool(t, "ACCORD_PYTHON", "python3")
+	m := module(t, "../testdata/examples/contracts", "retry_after.py")
+	srv, url := codegentest.NewRetryAfterServer(t)
+	// A Retry-After of an hour that is not capped runs into close's timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "retry_after.py", url)
+	cmd.Dir = m
+	codegentest.CheckRetryStats(t, codegentest.Output(t, cmd))
+	srv.Check(t)
 }

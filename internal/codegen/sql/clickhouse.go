@@ -94,10 +94,12 @@ func (ch clickhouse) dropNotNull(b *strings.Builder, t *ir.Table, c *ir.Column) 
 	fmt.Fprintf(b, "ALTER TABLE %s MODIFY COLUMN %s %s;\n", ch.q(t.Name), ch.q(c.Name), ch.colType(c))
 }
 
+// alterType gives the column its new type with MODIFY COLUMN, which converts the
+// stored values with CAST. For a Tuple (or an Array of Tuples) that gained
+// elements, the full new type is given: ClickHouse converts named Tuples element by
+// element name, so existing rows get each new element's default (NULL for the
+// Nullable scalars, empty for Tuples and Arrays).
 func (ch clickhouse) alterType(b *strings.Builder, t *ir.Table, old, c *ir.Column) error {
-	if old.Type == ir.Record || old.Type == ir.List {
-		return fmt.Errorf("ClickHouse cannot convert a Tuple or Array column to a different shape and %s; add the field by hand or publish a new MODEL", nestedChange(old, c))
-	}
 	fmt.Fprintf(b, "ALTER TABLE %s MODIFY COLUMN %s %s;\n", ch.q(t.Name), ch.q(c.Name), ch.colType(c))
 	return nil
 }

@@ -67,11 +67,26 @@ func (d duckdb) dropNotNull(b *strings.Builder, t *ir.Table, c *ir.Column) {
 	fmt.Fprintf(b, "ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL;\n", d.q(t.Name), d.q(c.Name))
 }
 
+// alterType changes scalar types with SET DATA TYPE. A STRUCT or list column can
+// only gain fields: DuckDB 1.3 and later add a field to a STRUCT with ADD COLUMN
+// and the field's path (col.field, and col.element.field inside a list), existing
+// rows getting NULL; it has no statement that changes a nested field's type.
 func (d duckdb) alterType(b *strings.Builder, t *ir.Table, old, c *ir.Column) error {
-	if old.Type != c.Type || c.Type == ir.Record || c.Type == ir.List {
-		if old.Type == ir.Record || old.Type == ir.List {
-			return fmt.Errorf("DuckDB cannot alter a STRUCT or list column in place and %s; recreate the column by hand or publish a new MODEL", nestedChange(old, c))
+	if old.Type == ir.Record || old.Type == ir.List {
+		if d.colType(withoutAdditions(old, c)) != d.colType(old) {
+			return fmt.Errorf("DuckDB can add fields to a STRUCT in place but not change the ones it has: %s becomes %s", old.TypeString(), c.TypeString())
 		}
+		for _, f := range addedFields(old, c) {
+			path := make([]string, len(f.Path))
+			for i, p := range f.Path {
+				path[i] = "element"
+				if p != "" {
+					path[i] = d.q(p)
+				}
+			}
+			fmt.Fprintf(b, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s.%s %s;\n", d.q(t.Name), d.q(c.Name), strings.Join(path, "."), d.colType(f.Col))
+		}
+		return nil
 	}
 	fmt.Fprintf(b, "ALTER TABLE %s ALTER COLUMN %s SET DATA TYPE %s;\n", d.q(t.Name), d.q(c.Name), d.colType(c))
 	return nil

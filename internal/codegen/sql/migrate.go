@@ -3,6 +3,7 @@ package sql
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/accord-dev/accord/internal/codegen/ir"
@@ -17,7 +18,11 @@ import (
 // Changes that cannot be made in place (a column gone, a type that does not
 // widen, a nested change the dialect cannot alter) are refused: the error joins a
 // Refusal for each, and says to publish the change as a new MODEL instead.
-func Migrate(base, next *ir.Registry, d Dialect) ([]byte, error) {
+//
+// The result maps file names to contents: "<dialect>.migration.sql", and for
+// BigQuery a "bigquery.<table>.schema.json" for each table that gains fields inside
+// a STRUCT, which BigQuery's DDL cannot add (the SQL says how to apply it).
+func Migrate(base, next *ir.Registry, d Dialect) (map[string][]byte, error) {
 	w, err := writerFor(d)
 	if err != nil {
 		return nil, err
@@ -37,6 +42,7 @@ func Migrate(base, next *ir.Registry, d Dialect) ([]byte, error) {
 		baseTables[m.Table.Name] = m
 	}
 	nextTables := map[string]bool{}
+	files := map[string][]byte{}
 	statements := 0
 	for _, m := range next.Models {
 		nextTables[m.Table.Name] = true
@@ -49,6 +55,15 @@ func Migrate(base, next *ir.Registry, d Dialect) ([]byte, error) {
 		}
 		var tb strings.Builder
 		refused = append(refused, alterTable(&tb, w, old.Table, m.Table)...)
+		if su, ok := w.(schemaUpdater); ok {
+			name, data, err := su.schemaUpdate(&tb, m.Table)
+			if err != nil {
+				return nil, err
+			}
+			if name != "" {
+				files[name] = data
+			}
+		}
 		if tb.Len() > 0 {
 			fmt.Fprintf(&b, "\n-- %s: %s -> %s.\n", m.Table.Name, old.VersionList(), m.VersionList())
 			b.WriteString(tb.String())
@@ -66,7 +81,8 @@ func Migrate(base, next *ir.Registry, d Dialect) ([]byte, error) {
 	if statements == 0 {
 		b.WriteString("\n-- No changes.\n")
 	}
-	return []byte(b.String()), nil
+	files[string(d)+".migration.sql"] = []byte(b.String())
+	return files, nil
 }
 
 // alterTable writes the statements that turn table old into next.
@@ -140,36 +156,71 @@ func compatible(old, next *ir.Column) bool {
 	return true
 }
 
-// nestedChange describes what changed inside a record or list column, for the
-// dialects that refuse to alter nested types.
-func nestedChange(old, next *ir.Column) string {
-	var added []string
-	var walk func(prefix string, o, n *ir.Column)
-	walk = func(prefix string, o, n *ir.Column) {
-		switch n.Type {
-		case ir.Record:
+// nestedField is a field that a newer version adds inside a record column, or
+// inside the records of a list column, at any depth.
+type nestedField struct {
+	// Path leads from the column to the new field: field names, and "" for the
+	// element of a list.
+	Path []string
+	Col  *ir.Column
+}
+
+// addedFields lists the fields that next has and old lacks inside a record or list
+// column, outermost first: a new record field is one addition, not one per field.
+func addedFields(old, next *ir.Column) []nestedField {
+	var added []nestedField
+	var walk func(path []string, o, n *ir.Column)
+	walk = func(path []string, o, n *ir.Column) {
+		switch {
+		case n.Type == ir.Record && o.Type == ir.Record:
 			for _, nf := range n.Fields {
-				var of *ir.Column
-				if o != nil && o.Type == ir.Record {
-					of = ir.Find(o.Fields, nf.JSONName)
+				p := append(slices.Clone(path), nf.Name)
+				if of := ir.Find(o.Fields, nf.JSONName); of != nil {
+					walk(p, of, nf)
+				} else {
+					added = append(added, nestedField{Path: p, Col: nf})
 				}
-				if of == nil {
-					added = append(added, prefix+"."+nf.Name+" "+nf.TypeString())
-					continue
-				}
-				walk(prefix+"."+nf.Name, of, nf)
 			}
-		case ir.List:
-			var oe *ir.Column
-			if o != nil && o.Type == ir.List {
-				oe = o.Elem
-			}
-			walk(prefix+"[]", oe, n.Elem)
+		case n.Type == ir.List && o.Type == ir.List:
+			walk(append(slices.Clone(path), ""), o.Elem, n.Elem)
 		}
 	}
-	walk(next.Name, old, next)
-	if len(added) == 0 {
-		return "its nested type changes from " + old.TypeString() + " to " + next.TypeString()
+	walk(nil, old, next)
+	return added
+}
+
+// withoutAdditions is next less the fields that addedFields lists: when a dialect
+// gives it the same type as old, adding those fields is all that changed.
+func withoutAdditions(old, next *ir.Column) *ir.Column {
+	c := *next
+	switch {
+	case next.Type == ir.Record && old.Type == ir.Record:
+		c.Fields = nil
+		for _, nf := range next.Fields {
+			if of := ir.Find(old.Fields, nf.JSONName); of != nil {
+				c.Fields = append(c.Fields, withoutAdditions(of, nf))
+			}
+		}
+	case next.Type == ir.List && old.Type == ir.List:
+		c.Elem = withoutAdditions(old.Elem, next.Elem)
 	}
-	return "it gains nested field(s) " + strings.Join(added, ", ")
+	return &c
+}
+
+// describeAdded lists the fields added inside column next, for comments:
+// "profile.size int64, lines[].qty int64".
+func describeAdded(next *ir.Column, added []nestedField) string {
+	parts := make([]string, len(added))
+	for i, a := range added {
+		path := next.Name
+		for _, p := range a.Path {
+			if p == "" {
+				path += "[]"
+			} else {
+				path += "." + p
+			}
+		}
+		parts[i] = path + " " + a.Col.TypeString()
+	}
+	return strings.Join(parts, ", ")
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -175,40 +177,64 @@ func sortColumns(cols []pgColumn) {
 
 // TestPostgresMigration applies the base DDL, inserts a row, then applies the
 // migration to the new registry: the tables must end up exactly as the new
-// registry's own DDL creates them, with the old row still there.
+// registry's own DDL creates them, with the old row still there. model_bump adds a
+// column and a MODEL; nested_add adds fields inside records (jsonb here), which
+// only changes comments.
 func TestPostgresMigration(t *testing.T) {
-	base := codegentest.Load(t, "../testdata/model_bump/base")
-	next := codegentest.Load(t, "../testdata/model_bump/contracts")
+	for _, tc := range []struct {
+		name, insert, check string
+	}{
+		{"model_bump", `INSERT INTO com_acme_signup_1 (event_id, contract_version, event_time, received_at, source_protocol, source_collector, shop_id, email, plan, profile)
+		VALUES ('e1', '1-0-0', now(), now(), 'native', 'test', 'shop_1', 'tok_1', 'free', '{"company": "Acme"}')`,
+			"SELECT count(*) FROM com_acme_signup_1 WHERE referrer IS NULL"},
+		{"nested_add", `INSERT INTO com_acme_account_updated_1 (event_id, contract_version, event_time, received_at, source_protocol, source_collector, account_id, settings, addresses)
+		VALUES ('e1', '1-0-0', now(), now(), 'native', 'test', 'a_1', '{"theme": "dark"}', '[{"city": "Leeds"}]')`,
+			"SELECT count(*) FROM com_acme_account_updated_1 WHERE referrer IS NULL AND settings->>'theme' = 'dark'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := codegentest.Load(t, "../testdata/"+tc.name+"/base")
+			next := codegentest.Load(t, "../testdata/"+tc.name+"/contracts")
 
-	migrated, migratedSchema := pgConn(t)
-	ddl, err := sql.Create(base, sql.Postgres)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec(t, migrated, ddl)
-	exec(t, migrated, []byte(`INSERT INTO com_acme_signup_1 (event_id, contract_version, event_time, received_at, source_protocol, source_collector, shop_id, email, plan, profile)
-		VALUES ('e1', '1-0-0', now(), now(), 'native', 'test', 'shop_1', 'tok_1', 'free', '{"company": "Acme"}')`))
-	mig, err := sql.Migrate(base, next, sql.Postgres)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec(t, migrated, mig)
-	// A migration is idempotent too.
-	exec(t, migrated, mig)
+			migrated, migratedSchema := pgConn(t)
+			ddl, err := sql.Create(base, sql.Postgres)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exec(t, migrated, ddl)
+			exec(t, migrated, []byte(tc.insert))
+			mig := migration(t, base, next)
+			exec(t, migrated, mig)
+			// A migration is idempotent too.
+			exec(t, migrated, mig)
 
-	fresh, freshSchema := pgConn(t)
-	ddl, err = sql.Create(next, sql.Postgres)
+			fresh, freshSchema := pgConn(t)
+			ddl, err = sql.Create(next, sql.Postgres)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exec(t, fresh, ddl)
+			if diff := cmp.Diff(describe(t, fresh, freshSchema), describe(t, migrated, migratedSchema)); diff != "" {
+				t.Errorf("migrated tables differ from freshly created ones (-fresh +migrated):\n%s", diff)
+			}
+			var n int
+			if err := migrated.QueryRow(context.Background(), tc.check).Scan(&n); err != nil || n != 1 {
+				t.Errorf("old row after migration: %d rows, %v", n, err)
+			}
+		})
+	}
+}
+
+// migration is the PostgreSQL migration from base to next, which is one file.
+func migration(t testing.TB, base, next *ir.Registry) []byte {
+	t.Helper()
+	files, err := sql.Migrate(base, next, sql.Postgres)
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec(t, fresh, ddl)
-	if diff := cmp.Diff(describe(t, fresh, freshSchema), describe(t, migrated, migratedSchema)); diff != "" {
-		t.Errorf("migrated tables differ from freshly created ones (-fresh +migrated):\n%s", diff)
+	if len(files) != 1 || files["postgres.migration.sql"] == nil {
+		t.Fatalf("migration files %v, want postgres.migration.sql only", slices.Collect(maps.Keys(files)))
 	}
-	var n int
-	if err := migrated.QueryRow(context.Background(), "SELECT count(*) FROM com_acme_signup_1 WHERE referrer IS NULL").Scan(&n); err != nil || n != 1 {
-		t.Errorf("old row after migration: %d rows, %v", n, err)
-	}
+	return files["postgres.migration.sql"]
 }
 
 // TestPostgresWidening migrates the refused case's tables where PostgreSQL can:
@@ -228,10 +254,7 @@ func TestPostgresWidening(t *testing.T) {
 			}
 		}
 	}
-	mig, err := sql.Migrate(base, next, sql.Postgres)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mig := migration(t, base, next)
 	conn, _ := pgConn(t)
 	ddl, err := sql.Create(base, sql.Postgres)
 	if err != nil {

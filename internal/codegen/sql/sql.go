@@ -99,6 +99,15 @@ type writer interface {
 	nullInType() bool
 }
 
+// schemaUpdater is a writer whose dialect makes some changes through a schema
+// file rather than DDL (BigQuery's nested fields).
+type schemaUpdater interface {
+	// schemaUpdate is called after the statements that alter table t: when they
+	// left changes to a schema file, it writes how to apply it and returns the
+	// file's name and contents; else it returns "".
+	schemaUpdate(b *strings.Builder, t *ir.Table) (name string, data []byte, err error)
+}
+
 func writerFor(d Dialect) (writer, error) {
 	switch d {
 	case Postgres:
@@ -108,7 +117,7 @@ func writerFor(d Dialect) (writer, error) {
 	case ClickHouse:
 		return clickhouse{}, nil
 	case BigQuery:
-		return bigquery{}, nil
+		return &bigquery{}, nil
 	case Snowflake:
 		return snowflake{}, nil
 	}

@@ -1,12 +1,14 @@
 package typescript_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/accord-dev/accord/internal/codegen"
 	"github.com/accord-dev/accord/internal/codegen/codegentest"
@@ -134,30 +136,34 @@ func TestTypeErrors(t *testing.T) {
 	}
 }
 
-// TestRoundTrip compiles testdata/roundtrip.ts with the example SDK, runs it with
-// node against a collector on 127.0.0.1 that validates every event against the
-// registry, and checks what arrived.
-func TestRoundTrip(t *testing.T) {
+// nodeScript compiles the testdata file script with the example SDK and returns
+// the command that runs it with node and the given arguments.
+func nodeScript(t *testing.T, script string) func(ctx context.Context, args ...string) *exec.Cmd {
+	t.Helper()
 	bin := tsc(t)
 	node, err := exec.LookPath("node")
 	if err != nil {
 		codegentest.Missing(t, "node not found on PATH")
 	}
-	p := project(t, "../testdata/examples/contracts", "roundtrip.ts")
+	p := project(t, "../testdata/examples/contracts", script)
 	if out, err := runTSC(t, bin, p); err != nil {
 		t.Fatalf("tsc: %v\n%s", err, out)
 	}
-	col, url := codegentest.NewCollector(t, codegentest.Snapshot(t, "../testdata/examples/contracts"))
-	cmd := exec.Command(node, filepath.Join("out", "roundtrip.js"), url)
-	cmd.Dir = p
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("node roundtrip.js: %v\n%s%s", err, out, stderr)
+	js := filepath.Join("out", strings.TrimSuffix(script, ".ts")+".js")
+	return func(ctx context.Context, args ...string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, node, append([]string{js}, args...)...)
+		cmd.Dir = p
+		return cmd
 	}
+}
+
+// TestRoundTrip compiles testdata/roundtrip.ts with the example SDK, runs it with
+// node against a collector on 127.0.0.1 that validates every event against the
+// registry, and checks what arrived.
+func TestRoundTrip(t *testing.T) {
+	run := nodeScript(t, "roundtrip.ts")
+	col, url := codegentest.NewCollector(t, codegentest.Snapshot(t, "../testdata/examples/contracts"))
+	out := codegentest.Output(t, run(context.Background(), url))
 	var res struct {
 		Stats    map[string]int `json:"stats"`
 		Problems string         `json:"problems"`
@@ -177,4 +183,18 @@ func TestRoundTrip(t *testing.T) {
 	if col.Gzipped() == 0 {
 		t.Errorf("no request was gzipped; node has CompressionStream")
 	}
+}
+
+// TestRetryAfter compiles testdata/retry_after.ts with the example SDK and runs it
+// with node against a server that answers each client's first request with 503 or
+// 429 and a Retry-After header: in seconds, as an HTTP date, and an hour that the
+// client must cap at its maximum backoff.
+func TestRetryAfter(t *testing.T) {
+	run := nodeScript(t, "retry_after.ts")
+	srv, url := codegentest.NewRetryAfterServer(t)
+	// A Retry-After of an hour that is not capped runs into this timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	codegentest.CheckRetryStats(t, codegentest.Output(t, run(ctx, url)))
+	srv.Check(t)
 }

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any, Callable, ClassVar, Dict, List, Literal, Optional, Tuple
 
 DropReason = Literal["queue_full", "closed", "rejected", "failed"]
@@ -80,7 +81,10 @@ def _required(value: object, pointer: str, out: List[Problem]) -> bool:
 
 class BaseClient:
     """Batches, gzips and sends self-describing events to an Accord collector from
-    a background thread, retrying with backoff. track only validates and queues:
+    a background thread, retrying 408, 429, 5xx and network errors with
+    exponential backoff and full jitter between min_backoff and max_backoff
+    seconds, or after what a Retry-After header asks (seconds or an HTTP date, at
+    most max_backoff). track only validates and queues:
     it never waits for the network, and when the queue is full the event is
     dropped, counted in stats() and reported to on_drop."""
 
@@ -216,7 +220,7 @@ class BaseClient:
         headers["Content-Encoding"] = "gzip"
         attempt = 0
         while True:
-            retry, error = self._post(body, headers)
+            retry, wait, error = self._post(body, headers)
             if error is None:
                 with self._lock:
                     self._stats.sent += len(batch)
@@ -232,21 +236,40 @@ class BaseClient:
                 return
             with self._lock:
                 self._stats.retries += 1
-            cap = min(self._max_backoff, self._min_backoff * (2**attempt))
-            self._abort.wait(self._min_backoff / 2 + random.uniform(0, cap))
+            if wait <= 0:
+                cap = min(self._max_backoff, self._min_backoff * (2**attempt))
+                wait = self._min_backoff / 2 + random.uniform(0, cap)
+            self._abort.wait(wait)
             attempt += 1
 
-    def _post(self, body: bytes, headers: Dict[str, str]) -> Tuple[bool, Optional[BaseException]]:
+    def _post(self, body: bytes, headers: Dict[str, str]) -> Tuple[bool, float, Optional[BaseException]]:
+        """Sends one request: whether a failure is worth retrying, how long the
+        collector asked to wait (seconds, 0 for no ask) and the failure."""
         req = urllib.request.Request(self._url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(req, timeout=self._timeout) as resp:
                 resp.read()
-            return False, None
+            return False, 0.0, None
         except urllib.error.HTTPError as e:
             retry = e.code in (408, 429) or e.code >= 500
-            return retry, e
+            return retry, self._retry_after(e.headers.get("Retry-After")), e
         except (urllib.error.URLError, OSError) as e:
-            return True, e
+            return True, 0.0, e
+
+    def _retry_after(self, header: Optional[str]) -> float:
+        """The wait a Retry-After header asks for, in seconds: delay-seconds or an
+        HTTP date, capped at max_backoff; 0 when absent, unreadable or past."""
+        if header is None:
+            return 0.0
+        h = header.strip()
+        if h.isascii() and h.isdigit():
+            wait = float(h)
+        else:
+            try:
+                wait = parsedate_to_datetime(h).timestamp() - time.time()
+            except (AttributeError, TypeError, ValueError, IndexError, OverflowError):
+                return 0.0
+        return min(wait, self._max_backoff) if wait > 0 else 0.0
 
 
 # ---- iglu:com.acme/signup/jsonschema/1-0-1 ----

@@ -69,6 +69,10 @@ type OrderLinesItem struct {
 	//
 	// Optional.
 	Sku *string `json:"sku,omitempty"`
+	// Unit price, now with decimals.
+	//
+	// Optional.
+	Price *float64 `json:"price,omitempty"`
 	// Quantity (added in 1-1-0).
 	//
 	// Optional.

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS com_acme_order_1 (
     total FLOAT64 NOT NULL OPTIONS(description='Total, now with decimals.'),
     placed_at STRING OPTIONS(description='When it was placed, free text now.'),
     note STRING OPTIONS(description='A note, removed in 1-1-0.'),
-    lines ARRAY<STRUCT<sku STRING OPTIONS(description='Stock keeping unit.'), qty INT64 OPTIONS(description='Quantity (added in 1-1-0).')>> OPTIONS(description=''),
+    lines ARRAY<STRUCT<sku STRING OPTIONS(description='Stock keeping unit.'), price FLOAT64 OPTIONS(description='Unit price, now with decimals.'), qty INT64 OPTIONS(description='Quantity (added in 1-1-0).')>> OPTIONS(description=''),
     PRIMARY KEY (event_id) NOT ENFORCED
 )
 PARTITION BY DATE(received_at)

@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS com_acme_order_1
     total Float64 COMMENT 'Total, now with decimals.',
     placed_at Nullable(String) COMMENT 'When it was placed, free text now.',
     note Nullable(String) COMMENT 'A note, removed in 1-1-0.',
-    lines Array(Tuple(sku Nullable(String), qty Nullable(Int64))) COMMENT ''
+    lines Array(Tuple(sku Nullable(String), price Nullable(Float64), qty Nullable(Int64))) COMMENT ''
 )
 ENGINE = ReplacingMergeTree(received_at)
 PARTITION BY toYYYYMM(received_at)

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS com_acme_order_1 (
     total DOUBLE NOT NULL,
     placed_at VARCHAR,
     note VARCHAR,
-    lines STRUCT(sku VARCHAR, qty BIGINT)[],
+    lines STRUCT(sku VARCHAR, price DOUBLE, qty BIGINT)[],
     PRIMARY KEY (event_id)
 );
 COMMENT ON TABLE com_acme_order_1 IS 'An order was placed. Declared a REVISION, but order_id changes type. Contract com.acme/order versions 1-0-0, 1-1-0. Owner: checkout.';

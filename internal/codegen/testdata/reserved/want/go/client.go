@@ -80,8 +80,8 @@ type Config struct {
 	// MaxRetries is how many times a failed batch is retried (default 5; -1 for none).
 	MaxRetries int
 	// MinBackoff and MaxBackoff bound the exponential backoff between retries,
-	// with full jitter (defaults 100 ms and 10 s). A Retry-After header is honoured
-	// up to MaxBackoff.
+	// with full jitter (defaults 100 ms and 10 s). A Retry-After header (seconds
+	// or an HTTP date) is honoured up to MaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
 	// OnDrop, when set, is told about every event that is not delivered. It is
 	// called from Track (queue full, closed) or from the sending goroutine, so it
@@ -397,12 +397,20 @@ func (c *Client) post(body []byte) (retry bool, wait time.Duration, err error) {
 	}
 }
 
+// retryAfter is the wait a Retry-After header asks for, delay-seconds or an HTTP
+// date, at most MaxBackoff; 0 when absent, unreadable or past.
 func (c *Client) retryAfter(h string) time.Duration {
-	secs, err := strconv.Atoi(strings.TrimSpace(h))
-	if err != nil || secs <= 0 {
+	h = strings.TrimSpace(h)
+	var wait time.Duration
+	if secs, err := strconv.ParseInt(h, 10, 64); err == nil {
+		wait = time.Duration(min(secs, int64(c.cfg.MaxBackoff/time.Second)+1)) * time.Second
+	} else if at, err := http.ParseTime(h); err == nil {
+		wait = time.Until(at)
+	}
+	if wait <= 0 {
 		return 0
 	}
-	return min(time.Duration(secs)*time.Second, c.cfg.MaxBackoff)
+	return min(wait, c.cfg.MaxBackoff)
 }
 
 // backoff is exponential with full jitter.

@@ -20,7 +20,10 @@ export interface ClientConfig {
   flushIntervalMs?: number;
   /** How many times a failed batch is retried (default 5). */
   maxRetries?: number;
-  /** Bounds of the exponential backoff between retries, with full jitter (defaults 100 and 10000 ms). */
+  /**
+   * Bounds of the exponential backoff between retries, with full jitter (defaults 100 and 10000 ms).
+   * A Retry-After header on a 429 or 5xx (seconds or an HTTP date) is waited instead, up to maxBackoffMs.
+   */
   minBackoffMs?: number;
   maxBackoffMs?: number;
   /** Headers added to every request. */
@@ -97,6 +100,19 @@ function checkArray(v: unknown, p: string, out: Problem[]): v is unknown[] {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The wait a Retry-After header asks for, in ms: delay-seconds or an HTTP date,
+ * capped at maxMs; 0 when absent, unreadable or past (the client backs off instead).
+ */
+function retryAfterMs(header: string | null, maxMs: number): number {
+  if (header === null) {
+    return 0;
+  }
+  const h = header.trim();
+  const ms = /^[0-9]+$/.test(h) ? Number(h) * 1000 : Date.parse(h) - Date.now();
+  return ms > 0 ? Math.min(ms, maxMs) : 0;
+}
 
 /**
  * BaseClient batches, gzips and sends self-describing events to an Accord
@@ -202,6 +218,7 @@ export class BaseClient {
     const body = "[" + batch.join(",") + "]";
     for (let attempt = 0; ; attempt++) {
       let retry = true;
+      let wait = 0;
       let error: unknown;
       try {
         const headers: Record<string, string> = { ...(this.cfg.headers ?? {}), "Content-Type": "application/json" };
@@ -218,6 +235,7 @@ export class BaseClient {
         }
         error = new Error("accord: collector answered " + resp.status + ": " + (await resp.text()).slice(0, 4096));
         retry = resp.status === 408 || resp.status === 429 || resp.status >= 500;
+        wait = retryAfterMs(resp.headers.get("Retry-After"), this.cfg.maxBackoffMs);
       } catch (e) {
         error = e;
       }
@@ -230,8 +248,11 @@ export class BaseClient {
         return;
       }
       this.counts.retries++;
-      const cap = Math.min(this.cfg.maxBackoffMs, this.cfg.minBackoffMs * 2 ** attempt);
-      await sleep(this.cfg.minBackoffMs / 2 + Math.random() * cap);
+      if (wait <= 0) {
+        const cap = Math.min(this.cfg.maxBackoffMs, this.cfg.minBackoffMs * 2 ** attempt);
+        wait = this.cfg.minBackoffMs / 2 + Math.random() * cap;
+      }
+      await sleep(wait);
     }
   }
 
