@@ -217,7 +217,7 @@ func TestPostgresUpgradesSchemaV1(t *testing.T) {
 	if res[0].Value != "old@example.com" || res[1].Value != "new@example.com" {
 		t.Errorf("detokenize after the upgrade = %+v", res)
 	}
-	var got string
+	var got []byte
 	if err := conn.QueryRow(ctx, `SELECT value FROM `+pgx.Identifier{schema, "meta"}.Sanitize()+` WHERE name = 'schema_version'`).Scan(&got); err != nil || string(got) != "2" {
 		t.Errorf("schema_version after the upgrade = %q, %v; want 2", got, err)
 	}
