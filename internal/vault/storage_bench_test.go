@@ -17,7 +17,7 @@ import (
 // BenchmarkStorage measures the embedded store's size after
 // ACCORD_VAULT_BENCH_SUBJECTS subjects (default 100000) with ACCORD_VAULT_BENCH_TOKENS
 // tokens each (default 2: an email and a phone number), spread over 1000 controllers.
-// It reports the bytes bbolt allocates per subject in the pair index (pairs bucket) and
+// It reports the bytes bbolt allocates per subject in the index (index bucket) and
 // the key records with their inline tokens (records bucket), per token in the tokens
 // bucket (tokens that do not fit in their record), per mapping (everything divided by
 // the tokens), how full the allocated leaf pages are, and the file's size per mapping.
@@ -90,7 +90,7 @@ func BenchmarkStorage(b *testing.B) {
 		for _, a := range alloc {
 			total += a
 		}
-		b.ReportMetric(alloc["pairs"]/float64(subjects), "B/subject-pairs")
+		b.ReportMetric(alloc["index"]/float64(subjects), "B/subject-index")
 		b.ReportMetric(alloc["records"]/float64(subjects), "B/subject-records")
 		b.ReportMetric(alloc["tokens"]/tokens, "B/token-overflow")
 		b.ReportMetric(total/tokens, "B/mapping")
