@@ -674,7 +674,7 @@ func (s *BoltStore) CreateKey(ctx context.Context, rec KeyRecord, mappings []Map
 				return err
 			}
 		}
-		if err := putMappings(tx, rec.ID, bytes.Clone(fresh), mappings); err != nil {
+		if err := putMappings(tx, rec.ID, bytes.Clone(fresh), true, mappings); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketIndex).Put(indexKey(rec.Pair), indexValue(rec.ID)); err != nil {
@@ -746,7 +746,7 @@ func (s *BoltStore) PutMappings(ctx context.Context, id KeyID, mappings []Mappin
 			gone = err
 			return nil
 		}
-		return putMappings(tx, id, bytes.Clone(rec), missing)
+		return putMappings(tx, id, rec, false, missing)
 	})
 	if err != nil {
 		return err
@@ -754,10 +754,14 @@ func (s *BoltStore) PutMappings(ctx context.Context, id KeyID, mappings []Mappin
 	return gone
 }
 
-// putMappings stores under key id the mappings not stored yet: in its record, which
-// it rewrites from rec (a copy the caller hands over), while the record stays within
-// maxRecordLen, and in the tokens bucket after that.
-func putMappings(tx *bolt.Tx, id KeyID, rec []byte, mappings []Mapping) error {
+// putMappings stores under key id, whose record is rec, the mappings not stored yet.
+// When grow is set, rec is the record of a key being created (a copy the caller hands
+// over), which takes them while it stays within maxRecordLen and is then written; the
+// others, and every mapping of a key created earlier, go to the tokens bucket. A
+// record is thus never rewritten larger: records are appended to full pages (see
+// recordsFill), where one that grew would split its page and leave a nearly empty one
+// behind for good.
+func putMappings(tx *bolt.Tx, id KeyID, rec []byte, grow bool, mappings []Mapping) error {
 	tokens := tx.Bucket(bucketTokens)
 	for _, m := range mappings {
 		v, err := lookupMapping(tx, id, rec, m.MAC)
@@ -768,7 +772,7 @@ func putMappings(tx *bolt.Tx, id KeyID, rec []byte, mappings []Mapping) error {
 			continue
 		}
 		var n [binary.MaxVarintLen64]byte
-		if len(rec)+tokenMACPrefix+binary.PutUvarint(n[:], uint64(len(m.Sealed)))+len(m.Sealed) > maxRecordLen {
+		if !grow || len(rec)+tokenMACPrefix+binary.PutUvarint(n[:], uint64(len(m.Sealed)))+len(m.Sealed) > maxRecordLen {
 			if err := tokens.Put(tokenKey(id, m.MAC), m.Sealed); err != nil {
 				return err
 			}
@@ -777,6 +781,9 @@ func putMappings(tx *bolt.Tx, id KeyID, rec []byte, mappings []Mapping) error {
 		rec = append(rec, m.MAC[:tokenMACPrefix]...)
 		rec = binary.AppendUvarint(rec, uint64(len(m.Sealed)))
 		rec = append(rec, m.Sealed...)
+	}
+	if !grow {
+		return nil
 	}
 	return recordsBucket(tx).Put(id[:], rec)
 }

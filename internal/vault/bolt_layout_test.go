@@ -265,3 +265,55 @@ func TestRecordEncoding(t *testing.T) {
 		t.Errorf("newRecord accepted a 128-byte wrapped key")
 	}
 }
+
+// TestRecordsDoNotGrow checks that a key record is written once: the tokens of the
+// event that creates a key go inside its record, and tokens of later events go to the
+// tokens bucket, so the full page the record sits in never splits.
+func TestRecordsDoNotGrow(t *testing.T) {
+	v, s := openTestVault(t, filepath.Join(t.TempDir(), "vault.db"), randomMaster(t), time.Hour)
+	defer v.Close()
+	ctx := context.Background()
+	first := []string{"erin@example.com", "+1 555 0100"}
+	toks, err := v.TokenizeAll(ctx, "shop-a", "erin", first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ParseToken(toks[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := openToken(v.secrets.hide, parsed)
+	record := func() (rec []byte, overflow int) {
+		t.Helper()
+		err := s.view(ctx, func(tx *bolt.Tx) error {
+			rec = bytes.Clone(tx.Bucket(bucketRecords).Get(id[:]))
+			overflow = tx.Bucket(bucketTokens).Stats().KeyN
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec, overflow
+	}
+	before, overflow := record()
+	if n, err := countMappings(before); n != 2 || err != nil || overflow != 0 {
+		t.Fatalf("after the first event the record holds %d tokens (%v) and the tokens bucket %d; want 2 and 0", n, err, overflow)
+	}
+	later, err := v.TokenizeAll(ctx, "shop-a", "erin", []string{"Erin", first[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, overflow := record()
+	if !bytes.Equal(before, after) || overflow != 1 {
+		t.Errorf("a later event rewrote the record (%v) or left %d tokens in the tokens bucket, want it unchanged and 1", !bytes.Equal(before, after), overflow)
+	}
+	res, err := v.Detokenize(ctx, "test", append(toks, later...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{first[0], first[1], "Erin", first[0]} {
+		if res[i].Value != want || res[i].Err != nil {
+			t.Errorf("token %d: %q, %v; want %q", i, res[i].Value, res[i].Err, want)
+		}
+	}
+}
