@@ -109,3 +109,4 @@ func maskDigits(s string) string {
 	}
 	return b.String()
 }
+
