@@ -194,10 +194,11 @@ type pairKey struct {
 	// before version 2, whose tokens keep carrying its id in clear (version 1).
 	hide cipher.Block
 
-	// stored holds the MACs known to be durably stored under this key, so that a
-	// value tokenized before costs no store access. Bounded by maxStoredPerKey. The
-	// map is never changed once published: markStored publishes a new one.
-	stored atomic.Pointer[map[MAC]struct{}]
+	// stored holds the MACs known to be durably stored under this key, with their
+	// tokens, so that a value tokenized before costs no store access and no AES block
+	// for its token. Bounded by maxStoredPerKey. The map is never changed once
+	// published: markStored publishes a new one.
+	stored atomic.Pointer[map[MAC]Token]
 	mu     sync.Mutex // serialises markStored
 }
 
@@ -216,7 +217,7 @@ func newPairKey(id KeyID, key []byte, hide cipher.Block) (*pairKey, error) {
 		return nil, err
 	}
 	k := &pairKey{id: id, siv: siv, hide: hide}
-	k.stored.Store(&map[MAC]struct{}{})
+	k.stored.Store(&map[MAC]Token{})
 	return k, nil
 }
 
@@ -231,8 +232,10 @@ func (k *pairKey) mac(value string) MAC {
 func (k *pairKey) token(value string) (t Token, mac MAC, stored bool) {
 	x := new([aes.BlockSize]byte)
 	mac = MAC(k.siv.s2vIn(x, nil, []byte(value)))
-	_, stored = (*k.stored.Load())[mac]
-	return makeTokenIn(x, k.hide, k.id, mac), mac, stored
+	if t, stored = (*k.stored.Load())[mac]; stored {
+		return t, mac, true
+	}
+	return makeTokenIn(x, k.hide, k.id, mac), mac, false
 }
 
 // makeToken returns the token of mac under key id: version 2 when hide is set, the
@@ -274,15 +277,15 @@ func (k *pairKey) markStored(macs []MAC) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	old := *k.stored.Load()
-	next := make(map[MAC]struct{}, len(old)+len(macs))
-	for m := range old {
-		next[m] = struct{}{}
+	next := make(map[MAC]Token, len(old)+len(macs))
+	for m, t := range old {
+		next[m] = t
 	}
 	for _, m := range macs {
 		if len(next) >= maxStoredPerKey {
 			break
 		}
-		next[m] = struct{}{}
+		next[m] = makeToken(k.hide, k.id, m)
 	}
 	k.stored.Store(&next)
 }
