@@ -86,26 +86,38 @@ func TestPostgresConformance(t *testing.T) {
 	})
 }
 
+// postgresVaults returns a function that opens a vault on the Postgres store in
+// schema, with one master key for every call, as processes sharing the store have.
+// The caller closes each vault.
+func postgresVaults(t *testing.T, url, schema string, ttl time.Duration) func() *vault.Vault {
+	t.Helper()
+	master := make([]byte, vault.MasterKeyLen)
+	if _, err := rand.Read(master); err != nil {
+		t.Fatal(err)
+	}
+	return func() *vault.Vault {
+		t.Helper()
+		s, err := vault.OpenPostgres(context.Background(), url, vault.PostgresOptions{Schema: schema})
+		if err != nil {
+			t.Fatalf("OpenPostgres: %v", err)
+		}
+		v, err := vault.New(context.Background(), s, vault.Options{MasterKey: master, CacheTTL: ttl})
+		if err != nil {
+			t.Fatalf("vault.New: %v", err)
+		}
+		return v
+	}
+}
+
 // TestPostgresForgetReachesOtherProcesses shows that a forget made by one process is
 // seen by another at once through NOTIFY, long before the other's cache TTL (an hour
 // here) would expire.
 func TestPostgresForgetReachesOtherProcesses(t *testing.T) {
 	url := postgresURL(t)
-	schema := postgresSchemas(t, url)("notify")
 	ctx := context.Background()
-	master := make([]byte, vault.MasterKeyLen)
-	if _, err := rand.Read(master); err != nil {
-		t.Fatal(err)
-	}
+	openVault := postgresVaults(t, url, postgresSchemas(t, url)("notify"), time.Hour)
 	open := func() *vault.Vault {
-		s, err := vault.OpenPostgres(ctx, url, vault.PostgresOptions{Schema: schema})
-		if err != nil {
-			t.Fatalf("OpenPostgres: %v", err)
-		}
-		v, err := vault.New(ctx, s, vault.Options{MasterKey: master, CacheTTL: time.Hour})
-		if err != nil {
-			t.Fatalf("vault.New: %v", err)
-		}
+		v := openVault()
 		t.Cleanup(func() {
 			if err := v.Close(); err != nil {
 				t.Errorf("Close: %v", err)
@@ -152,21 +164,7 @@ func TestPostgresUpgradesSchemaV1(t *testing.T) {
 	url := postgresURL(t)
 	schema := postgresSchemas(t, url)("upgrade")
 	ctx := context.Background()
-	master := make([]byte, vault.MasterKeyLen)
-	if _, err := rand.Read(master); err != nil {
-		t.Fatal(err)
-	}
-	open := func() *vault.Vault {
-		s, err := vault.OpenPostgres(ctx, url, vault.PostgresOptions{Schema: schema})
-		if err != nil {
-			t.Fatalf("OpenPostgres: %v", err)
-		}
-		v, err := vault.New(ctx, s, vault.Options{MasterKey: master})
-		if err != nil {
-			t.Fatalf("vault.New: %v", err)
-		}
-		return v
-	}
+	open := postgresVaults(t, url, schema, 0)
 	tokenize := func(v *vault.Vault, subject string) (string, byte) {
 		t.Helper()
 		tok, err := v.Tokenize(ctx, "shop-a", subject, subject)
