@@ -109,4 +109,3 @@ func maskDigits(s string) string {
 	}
 	return b.String()
 }
-
