@@ -317,3 +317,41 @@ func TestRecordsDoNotGrow(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyNumbersResume checks that the embedded store numbers keys 1, 2, 3, ... and
+// resumes after the highest number stored when the file is opened again, so that
+// records are appended in key order and no number is used twice.
+func TestKeyNumbersResume(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vault.db")
+	master := randomMaster(t)
+	ctx := context.Background()
+	keyOf := func(v *Vault, subject string) uint64 {
+		t.Helper()
+		tok, err := v.Tokenize(ctx, "shop-a", subject, subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := ParseToken(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := openToken(v.secrets.hide, parsed)
+		n, ok := keyNumber(id)
+		if !ok {
+			t.Fatalf("key id %s is not a key number", id)
+		}
+		return n
+	}
+	var got []uint64
+	v, _ := openTestVault(t, path, master, time.Hour)
+	got = append(got, keyOf(v, "a"), keyOf(v, "b"))
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	v, _ = openTestVault(t, path, master, time.Hour)
+	defer v.Close()
+	got = append(got, keyOf(v, "c"), keyOf(v, "a"))
+	if want := []uint64{1, 2, 3, 1}; !slices.Equal(got, want) {
+		t.Errorf("key numbers %v, want %v", got, want)
+	}
+}
