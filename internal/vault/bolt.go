@@ -148,8 +148,8 @@ func indexID(v []byte) (KeyID, error) {
 
 // recordsFill is the records bucket's FillPercent. New keys get increasing numbers,
 // so records are appended at the end of the B+tree: bbolt's default (0.5) would leave
-// every page it splits half empty for good, where 1.0 fills it. A record that grows
-// later (a new value of an old subject) splits its full page; see docs/vault.md.
+// every page it splits half empty for good, where 1.0 fills it. Records are written
+// once and never grow (see putMappings), so a full page does not split again.
 const recordsFill = 1.0
 
 // recordsBucket returns tx's records bucket, set to fill its pages when tx writes.
