@@ -9,37 +9,48 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// Buckets of the embedded store. Keys are fixed-size binary; nothing in any bucket is
+// Buckets of the embedded store (layout 3). Keys are binary; nothing in any bucket is
 // a subject, a controller or a value in plain text. A (controller, subject) costs two
-// rows, its pair index entry and its key record, and its first tokens live inside the
-// key record; see docs/vault.md for the sizes.
+// rows, its index entry and its key record, and its first tokens live inside the key
+// record; see docs/vault.md for the sizes.
 var (
-	bucketMeta    = []byte("meta")    // "fingerprint" -> master key fingerprint
-	bucketPairs   = []byte("pairs")   // pair id (subject id || tag) -> key id
-	bucketRecords = []byte("records") // key id -> key record (see below) or tombstone
+	bucketMeta    = []byte("meta")    // "fingerprint" -> master key fingerprint; "layout" -> "3"
+	bucketIndex   = []byte("index")   // index key (see indexKey) -> key number (uvarint) or layout-2 key id (8 bytes)
+	bucketRecords = []byte("records") // key id -> key record (see below) or tombstone; appended in key number order
 	bucketTokens  = []byte("tokens")  // key id || 8-byte MAC prefix -> sealed value, for tokens that do not fit in the key record
 	bucketAudit   = []byte("audit")   // big-endian seq -> JSON AuditEntry
 
-	// Buckets of the first layout, which OpenBolt migrates: "keys" held key id ->
-	// wrapped key, "forgotten" key id -> "" (tombstone); tokens were all in "tokens".
+	// Buckets of older layouts, which OpenBolt migrates. Layout 1: "keys" held key id
+	// -> wrapped key, "forgotten" key id -> "" (tombstone), and every token was in
+	// "tokens". Layout 2: "pairs" held pair id (24 bytes) -> random key id.
 	bucketV1Keys      = []byte("keys")
 	bucketV1Forgotten = []byte("forgotten")
+	bucketV2Pairs     = []byte("pairs")
 
 	metaFingerprint = []byte("fingerprint")
+	metaLayout      = []byte("layout")
 )
 
-// A key record, the value of a key id in the records bucket, is either a tombstone
-// (one zero byte: a forget destroyed the key) or
+// boltLayout is the layout of the files OpenBolt writes, recorded under metaLayout.
+// Files without the record are of layout 1 or 2 and are migrated when opened.
+const boltLayout = "3"
+
+// A key record, the value of a key id in the records bucket, starts with a header
+// byte h:
 //
-//	len(wrapped) (1 byte, 1-255) || wrapped key || mapping ...
+//	h = 0:           a tombstone (a forget destroyed the key); nothing follows
+//	h = 0x80 | n:    wrapped key (n bytes) || mapping ...   (layout 3: version 2 tokens)
+//	h = n < 0x80:    wrapped key (n bytes) || mapping ...   (layout 2: version 1 tokens)
 //	mapping = 8-byte MAC prefix || uvarint len(sealed) || sealed value
 //
+// The header's top bit says which token version the key issues, at no extra byte.
 // Keeping a key's first tokens in its record saves each of them a row (its 16-byte
 // bbolt element header and its 8-byte key id), and a forget rewrites one row per key
 // instead of a row per token in a bucket of its own. Tokens that would make the record
@@ -48,6 +59,8 @@ var (
 const (
 	maxRecordLen    = 512
 	recordTombstone = 0
+	recordCurrent   = 0x80
+	maxWrappedLen   = 0x7f
 )
 
 // tombstone is the value of a destroyed key's record. It is never modified.
@@ -59,22 +72,93 @@ var errCorruptRecord = errors.New("corrupt key record")
 // isTombstone reports whether the record v marks a destroyed key.
 func isTombstone(v []byte) bool { return len(v) == 1 && v[0] == recordTombstone }
 
-// newRecord encodes a live record holding wrapped and no mapping yet.
-func newRecord(wrapped []byte) ([]byte, error) {
-	if len(wrapped) == 0 || len(wrapped) > 255 {
-		return nil, fmt.Errorf("a wrapped key of %d bytes does not fit a key record (1-255)", len(wrapped))
+// newRecord encodes a live record holding wrapped and no mapping yet; tokenV1 marks a
+// key of layout 2 or older, which issues version 1 tokens.
+func newRecord(wrapped []byte, tokenV1 bool) ([]byte, error) {
+	if len(wrapped) == 0 || len(wrapped) > maxWrappedLen {
+		return nil, fmt.Errorf("a wrapped key of %d bytes does not fit a key record (1-%d)", len(wrapped), maxWrappedLen)
+	}
+	h := byte(len(wrapped))
+	if !tokenV1 {
+		h |= recordCurrent
 	}
 	rec := make([]byte, 0, 1+len(wrapped)+64)
-	return append(append(rec, byte(len(wrapped))), wrapped...), nil
+	return append(append(rec, h), wrapped...), nil
 }
 
-// splitRecord returns the wrapped key and the encoded mappings of a live record.
-func splitRecord(v []byte) (wrapped, mappings []byte, err error) {
-	if len(v) < 2 || v[0] == 0 || int(v[0]) > len(v)-1 {
-		return nil, nil, errCorruptRecord
+// splitRecord returns the wrapped key and the encoded mappings of a live record, and
+// whether the key issues version 1 tokens.
+func splitRecord(v []byte) (wrapped, mappings []byte, tokenV1 bool, err error) {
+	if len(v) < 2 {
+		return nil, nil, false, errCorruptRecord
 	}
-	n := 1 + int(v[0])
-	return v[1:n], v[n:], nil
+	n := int(v[0] &^ recordCurrent)
+	if n == 0 || n > len(v)-1 {
+		return nil, nil, false, errCorruptRecord
+	}
+	return v[1 : 1+n], v[1+n:], v[0]&recordCurrent == 0, nil
+}
+
+// Index keys. The index is found by a pair's id, and a forget of a subject under
+// every controller scans the entries that start with the subject's id, so an index
+// key is the first indexSubjectLen bytes of the subject id and the 8-byte tag of the
+// pair: 20 bytes instead of the pair id's 24. Two subjects share a 12-byte prefix with
+// odds of about n^2/2^97 among n subjects (1 in 10^11 at a billion); two pairs of one
+// subject share a tag with odds of 2^-64.
+const indexSubjectLen = 12
+
+func indexKey(pair PairID) []byte {
+	k := make([]byte, 0, indexSubjectLen+len(pair)-len(SubjectID{}))
+	return append(append(k, pair[:indexSubjectLen]...), pair[len(SubjectID{}):]...)
+}
+
+// maxKeyNumber bounds the key numbers the store assigns: an index entry holds a number
+// as a uvarint of at most 7 bytes, which tells it apart from an 8-byte key id of
+// layout 2. 2^49 keys is over 500 trillion.
+const maxKeyNumber = 1<<49 - 1
+
+// keyNumber returns the number that id holds, if it is one the store could assign.
+func keyNumber(id KeyID) (uint64, bool) {
+	n := binary.BigEndian.Uint64(id[:])
+	return n, n != 0 && n <= maxKeyNumber
+}
+
+// indexValue encodes id for the index: a key number as a uvarint (3 bytes for the
+// first two million keys), any other id as its 8 bytes.
+func indexValue(id KeyID) []byte {
+	if n, ok := keyNumber(id); ok {
+		return binary.AppendUvarint(nil, n)
+	}
+	return bytes.Clone(id[:])
+}
+
+// indexID decodes an index value.
+func indexID(v []byte) (KeyID, error) {
+	var id KeyID
+	if len(v) == len(id) {
+		return KeyID(v), nil
+	}
+	n, k := binary.Uvarint(v)
+	if k <= 0 || k != len(v) || n > maxKeyNumber {
+		return id, errors.New("corrupt index entry")
+	}
+	binary.BigEndian.PutUint64(id[:], n)
+	return id, nil
+}
+
+// recordsFill is the records bucket's FillPercent. New keys get increasing numbers,
+// so records are appended at the end of the B+tree: bbolt's default (0.5) would leave
+// every page it splits half empty for good, where 1.0 fills it. Records are written
+// once and never grow (see putMappings), so a full page does not split again.
+const recordsFill = 1.0
+
+// recordsBucket returns tx's records bucket, set to fill its pages when tx writes.
+func recordsBucket(tx *bolt.Tx) *bolt.Bucket {
+	b := tx.Bucket(bucketRecords)
+	if tx.Writable() {
+		b.FillPercent = recordsFill
+	}
+	return b
 }
 
 // eachMapping calls fn with the MAC prefix and the sealed value of each mapping in
@@ -147,6 +231,9 @@ type BoltStore struct {
 	// which may only zero pages that no open transaction can still read.
 	readers sync.RWMutex
 
+	// lastKey is the last key number handed out by NextKeyID.
+	lastKey atomic.Uint64
+
 	ops     chan *boltOp
 	scrubs  chan chan error
 	quit    chan struct{}
@@ -181,13 +268,13 @@ func OpenBolt(path string, opts BoltOptions) (*BoltStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the vault file %s: %w", path, err)
 	}
+	var lastKey uint64
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketPairs, bucketRecords, bucketTokens, bucketAudit} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return fmt.Errorf("creating bucket %s: %w", b, err)
-			}
+		if err := migrate(tx); err != nil {
+			return err
 		}
-		return migrateV1(tx)
+		lastKey = tx.Bucket(bucketRecords).Sequence()
+		return nil
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("initialising the vault file %s: %w", path, err), db.Close())
@@ -205,23 +292,79 @@ func OpenBolt(path string, opts BoltOptions) (*BoltStore, error) {
 		quit:       make(chan struct{}),
 		stopped:    make(chan struct{}),
 	}
+	s.lastKey.Store(lastKey)
 	go s.loop()
 	return s, nil
 }
 
-// migrateV1 moves a file of the first layout, if tx holds one, to the current one: each
+// migrate creates the buckets of a new file, or brings a file of layout 1 or 2 to
+// layout 3, in the transaction that opens the file: a crash leaves the file in one
+// layout or the other. A file of a later layout is refused.
+func migrate(tx *bolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return fmt.Errorf("creating bucket %s: %w", bucketMeta, err)
+	}
+	switch layout := meta.Get(metaLayout); {
+	case string(layout) == boltLayout:
+		return nil
+	case layout != nil:
+		return fmt.Errorf("the file is in layout %q, which this version of accord does not know (it writes layout %s); open it with the accord that wrote it, or a later one", layout, boltLayout)
+	}
+	for _, b := range [][]byte{bucketIndex, bucketRecords, bucketTokens, bucketAudit} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return fmt.Errorf("creating bucket %s: %w", b, err)
+		}
+	}
+	if err := migrateV1(tx); err != nil {
+		return err
+	}
+	if err := migrateV2(tx); err != nil {
+		return err
+	}
+	return meta.Put(metaLayout, []byte(boltLayout))
+}
+
+// migrateV2 moves the pair index of layout 2, if tx holds one, to the index of layout
+// 3 (20-byte keys, see indexKey). Its entries keep their random 8-byte key ids, whose
+// records keep their layout-2 header and so go on issuing version 1 tokens: every
+// token issued before the migration stays the token of its value, and resolves. New
+// keys are numbered from 1 and issue version 2 tokens. The records are not rewritten,
+// so the migration costs one pass over the pair index.
+func migrateV2(tx *bolt.Tx) error {
+	pairs := tx.Bucket(bucketV2Pairs)
+	if pairs == nil {
+		return nil
+	}
+	index := tx.Bucket(bucketIndex)
+	err := pairs.ForEach(func(k, v []byte) error {
+		if len(k) != len(PairID{}) || len(v) != len(KeyID{}) {
+			return fmt.Errorf("pair index entry %x: %w", k, errCorruptRecord)
+		}
+		return index.Put(indexKey(PairID(k)), v)
+	})
+	if err != nil {
+		return fmt.Errorf("migrating the pair index: %w", err)
+	}
+	if err := tx.DeleteBucket(bucketV2Pairs); err != nil {
+		return fmt.Errorf("migrating the pair index: %w", err)
+	}
+	return nil
+}
+
+// migrateV1 moves a file of the first layout, if tx holds one, to layout 2: each
 // wrapped key becomes a key record without inline mappings (its tokens stay in the
-// tokens bucket, which keeps their format), each tombstone a tombstone record. It runs
-// in the transaction that opens the file, so a crash leaves the file in one layout or
-// the other. The old buckets' pages are freed, and zeroed by the next scrub.
+// tokens bucket, which keeps their format), each tombstone a tombstone record; the
+// pair index stays for migrateV2. The old buckets' pages are freed, and zeroed by
+// the next scrub.
 func migrateV1(tx *bolt.Tx) error {
 	keys := tx.Bucket(bucketV1Keys)
 	if keys == nil {
 		return nil
 	}
-	records := tx.Bucket(bucketRecords)
+	records := recordsBucket(tx)
 	err := keys.ForEach(func(id, wrapped []byte) error {
-		rec, err := newRecord(wrapped)
+		rec, err := newRecord(wrapped, true)
 		if err != nil {
 			return fmt.Errorf("key %x: %w", id, err)
 		}
@@ -442,7 +585,7 @@ func (s *BoltStore) BindMasterKey(ctx context.Context, fingerprint []byte) error
 // liveRecord returns the record of key id, or ErrForgotten or ErrNotFound when the
 // key is not live.
 func liveRecord(tx *bolt.Tx, id []byte) ([]byte, error) {
-	v := tx.Bucket(bucketRecords).Get(id)
+	v := recordsBucket(tx).Get(id)
 	switch {
 	case v == nil:
 		return nil, ErrNotFound
@@ -452,41 +595,61 @@ func liveRecord(tx *bolt.Tx, id []byte) ([]byte, error) {
 	return v, nil
 }
 
-// keyRecord reads the key of id, which the pair index names for pair, from tx.
-func keyRecord(tx *bolt.Tx, id []byte, pair []byte) (KeyRecord, error) {
-	var rec KeyRecord
-	v, err := liveRecord(tx, id)
-	if err != nil || len(id) != len(rec.ID) {
-		return rec, fmt.Errorf("the pair index names key %x, which is not live", id)
-	}
-	wrapped, _, err := splitRecord(v)
+// readKey returns the live key of id from the record v.
+func readKey(id KeyID, v []byte) (KeyRecord, error) {
+	wrapped, _, tokenV1, err := splitRecord(v)
 	if err != nil {
-		return rec, fmt.Errorf("key %x: %w", id, err)
+		return KeyRecord{}, fmt.Errorf("key %s: %w", id, err)
 	}
-	copy(rec.ID[:], id)
-	copy(rec.Pair[:], pair)
-	rec.Wrapped = bytes.Clone(wrapped)
-	return rec, nil
+	return KeyRecord{ID: id, Wrapped: bytes.Clone(wrapped), TokenV1: tokenV1}, nil
+}
+
+// keyByPair reads the live key of pair from tx, or returns ErrNotFound.
+func keyByPair(tx *bolt.Tx, pair PairID) (KeyRecord, error) {
+	v := tx.Bucket(bucketIndex).Get(indexKey(pair))
+	if v == nil {
+		return KeyRecord{}, ErrNotFound
+	}
+	id, err := indexID(v)
+	if err != nil {
+		return KeyRecord{}, err
+	}
+	rec, err := liveRecord(tx, id[:])
+	if err != nil {
+		return KeyRecord{}, fmt.Errorf("the index names key %s, which is not live", id)
+	}
+	key, err := readKey(id, rec)
+	key.Pair = pair
+	return key, err
 }
 
 // KeyByPair implements Store.
 func (s *BoltStore) KeyByPair(ctx context.Context, pair PairID) (KeyRecord, error) {
 	var rec KeyRecord
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		id := tx.Bucket(bucketPairs).Get(pair[:])
-		if id == nil {
-			return ErrNotFound
-		}
 		var err error
-		rec, err = keyRecord(tx, id, pair[:])
+		rec, err = keyByPair(tx, pair)
 		return err
 	})
 	return rec, err
 }
 
+// NextKeyID implements KeyIDAllocator: key numbers count up from 1, in memory (this
+// process alone writes the file), and the records bucket's sequence keeps the highest
+// one stored, from which the count resumes when the file is opened again.
+func (s *BoltStore) NextKeyID() (KeyID, error) {
+	var id KeyID
+	n := s.lastKey.Add(1)
+	if n > maxKeyNumber {
+		return id, fmt.Errorf("the vault has used all %d key numbers", uint64(maxKeyNumber))
+	}
+	binary.BigEndian.PutUint64(id[:], n)
+	return id, nil
+}
+
 // CreateKey implements Store.
 func (s *BoltStore) CreateKey(ctx context.Context, rec KeyRecord, mappings []Mapping) (KeyRecord, error) {
-	fresh, err := newRecord(rec.Wrapped)
+	fresh, err := newRecord(rec.Wrapped, rec.TokenV1)
 	if err != nil {
 		return KeyRecord{}, err
 	}
@@ -494,20 +657,27 @@ func (s *BoltStore) CreateKey(ctx context.Context, rec KeyRecord, mappings []Map
 	var taken bool
 	err = s.write(ctx, false, func(tx *bolt.Tx) error {
 		live, taken = KeyRecord{}, false
-		records, pairs := tx.Bucket(bucketRecords), tx.Bucket(bucketPairs)
-		if id := pairs.Get(rec.Pair[:]); id != nil {
-			var err error
-			live, err = keyRecord(tx, id, rec.Pair[:])
+		records := recordsBucket(tx)
+		switch k, err := keyByPair(tx, rec.Pair); {
+		case err == nil:
+			live = k
+			return nil
+		case !errors.Is(err, ErrNotFound):
 			return err
 		}
 		if records.Get(rec.ID[:]) != nil {
 			taken = true
 			return nil
 		}
-		if err := putMappings(tx, rec.ID, bytes.Clone(fresh), mappings); err != nil {
+		if n, ok := keyNumber(rec.ID); ok && n > records.Sequence() {
+			if err := records.SetSequence(n); err != nil {
+				return err
+			}
+		}
+		if err := putMappings(tx, rec.ID, bytes.Clone(fresh), true, mappings); err != nil {
 			return err
 		}
-		if err := pairs.Put(rec.Pair[:], rec.ID[:]); err != nil {
+		if err := tx.Bucket(bucketIndex).Put(indexKey(rec.Pair), indexValue(rec.ID)); err != nil {
 			return err
 		}
 		live = rec
@@ -531,7 +701,7 @@ func tokenKey(id KeyID, mac MAC) []byte {
 // from the record or else the tokens bucket; nil if none is stored. The result is
 // only valid in tx.
 func lookupMapping(tx *bolt.Tx, id KeyID, rec []byte, mac MAC) ([]byte, error) {
-	_, inline, err := splitRecord(rec)
+	_, inline, _, err := splitRecord(rec)
 	if err != nil {
 		return nil, fmt.Errorf("key %s: %w", id, err)
 	}
@@ -576,7 +746,7 @@ func (s *BoltStore) PutMappings(ctx context.Context, id KeyID, mappings []Mappin
 			gone = err
 			return nil
 		}
-		return putMappings(tx, id, bytes.Clone(rec), missing)
+		return putMappings(tx, id, rec, false, missing)
 	})
 	if err != nil {
 		return err
@@ -584,10 +754,14 @@ func (s *BoltStore) PutMappings(ctx context.Context, id KeyID, mappings []Mappin
 	return gone
 }
 
-// putMappings stores under key id the mappings not stored yet: in its record, which
-// it rewrites from rec (a copy the caller hands over), while the record stays within
-// maxRecordLen, and in the tokens bucket after that.
-func putMappings(tx *bolt.Tx, id KeyID, rec []byte, mappings []Mapping) error {
+// putMappings stores under key id, whose record is rec, the mappings not stored yet.
+// When grow is set, rec is the record of a key being created (a copy the caller hands
+// over), which takes them while it stays within maxRecordLen and is then written; the
+// others, and every mapping of a key created earlier, go to the tokens bucket. A
+// record is thus never rewritten larger: records are appended to full pages (see
+// recordsFill), where one that grew would split its page and leave a nearly empty one
+// behind for good.
+func putMappings(tx *bolt.Tx, id KeyID, rec []byte, grow bool, mappings []Mapping) error {
 	tokens := tx.Bucket(bucketTokens)
 	for _, m := range mappings {
 		v, err := lookupMapping(tx, id, rec, m.MAC)
@@ -598,7 +772,7 @@ func putMappings(tx *bolt.Tx, id KeyID, rec []byte, mappings []Mapping) error {
 			continue
 		}
 		var n [binary.MaxVarintLen64]byte
-		if len(rec)+tokenMACPrefix+binary.PutUvarint(n[:], uint64(len(m.Sealed)))+len(m.Sealed) > maxRecordLen {
+		if !grow || len(rec)+tokenMACPrefix+binary.PutUvarint(n[:], uint64(len(m.Sealed)))+len(m.Sealed) > maxRecordLen {
 			if err := tokens.Put(tokenKey(id, m.MAC), m.Sealed); err != nil {
 				return err
 			}
@@ -608,7 +782,10 @@ func putMappings(tx *bolt.Tx, id KeyID, rec []byte, mappings []Mapping) error {
 		rec = binary.AppendUvarint(rec, uint64(len(m.Sealed)))
 		rec = append(rec, m.Sealed...)
 	}
-	return tx.Bucket(bucketRecords).Put(id[:], rec)
+	if !grow {
+		return nil
+	}
+	return recordsBucket(tx).Put(id[:], rec)
 }
 
 // Mappings implements Store.
@@ -620,13 +797,11 @@ func (s *BoltStore) Mappings(ctx context.Context, id KeyID, macs []MAC) (KeyReco
 		if err != nil {
 			return err
 		}
-		wrapped, _, err := splitRecord(v)
-		if err != nil {
-			return fmt.Errorf("key %s: %w", id, err)
-		}
 		// The embedded store does not keep the pair of a key by its id (a forget
-		// finds keys through the pair index): rec.Pair is left zero.
-		rec = KeyRecord{ID: id, Wrapped: bytes.Clone(wrapped)}
+		// finds keys through the index): rec.Pair is left zero.
+		if rec, err = readKey(id, v); err != nil {
+			return err
+		}
 		sealed = make([][]byte, len(macs))
 		for i, m := range macs {
 			found, err := lookupMapping(tx, id, v, m)
@@ -644,7 +819,7 @@ func (s *BoltStore) Mappings(ctx context.Context, id KeyID, macs []MAC) (KeyReco
 
 // countMappings counts the mappings stored inline in the live record v.
 func countMappings(v []byte) (int, error) {
-	_, inline, err := splitRecord(v)
+	_, inline, _, err := splitRecord(v)
 	if err != nil {
 		return 0, err
 	}
@@ -653,8 +828,8 @@ func countMappings(v []byte) (int, error) {
 	return n, err
 }
 
-// Forget implements Store. The keys of a subject are the pair index entries that
-// start with its SubjectID. Each destroyed key's record, with the tokens inside it,
+// Forget implements Store. The keys of a subject are the index entries that start
+// with its SubjectID's first indexSubjectLen bytes. Each destroyed key's record, with the tokens inside it,
 // is replaced by a tombstone in place, so a forget rewrites the pages of the pair
 // index entries, of the records and of the audit entry, and touches the tokens bucket
 // only for subjects with more tokens than fit in their records.
@@ -662,26 +837,32 @@ func (s *BoltStore) Forget(ctx context.Context, req ForgetRequest) (ForgetOutcom
 	var out ForgetOutcome
 	err := s.write(ctx, true, func(tx *bolt.Tx) error {
 		out = ForgetOutcome{}
-		pairs := tx.Bucket(bucketPairs)
-		var doomedPairs [][]byte
+		index := tx.Bucket(bucketIndex)
+		var doomed [][]byte
 		if req.Pair != nil {
-			if id := pairs.Get(req.Pair[:]); id != nil {
-				doomedPairs = append(doomedPairs, req.Pair[:])
-				out.Keys = append(out.Keys, KeyID(id))
-			}
+			doomed = append(doomed, indexKey(*req.Pair))
 		} else {
-			c := pairs.Cursor()
-			for k, id := c.Seek(req.Subject[:]); k != nil && bytes.HasPrefix(k, req.Subject[:]); k, id = c.Next() {
-				doomedPairs = append(doomedPairs, bytes.Clone(k))
-				out.Keys = append(out.Keys, KeyID(id))
+			prefix := req.Subject[:indexSubjectLen]
+			c := index.Cursor()
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				doomed = append(doomed, bytes.Clone(k))
 			}
 		}
-		for _, p := range doomedPairs {
-			if err := pairs.Delete(p); err != nil {
+		for _, k := range doomed {
+			v := index.Get(k)
+			if v == nil {
+				continue
+			}
+			id, err := indexID(v)
+			if err != nil {
+				return err
+			}
+			out.Keys = append(out.Keys, id)
+			if err := index.Delete(k); err != nil {
 				return err
 			}
 		}
-		records, tokens := tx.Bucket(bucketRecords), tx.Bucket(bucketTokens)
+		records, tokens := recordsBucket(tx), tx.Bucket(bucketTokens)
 		for _, id := range out.Keys {
 			if v, err := liveRecord(tx, id[:]); err == nil {
 				n, err := countMappings(v)
@@ -693,17 +874,17 @@ func (s *BoltStore) Forget(ctx context.Context, req ForgetRequest) (ForgetOutcom
 			if err := records.Put(id[:], tombstone); err != nil {
 				return err
 			}
-			var doomed [][]byte
+			var overflow [][]byte
 			c := tokens.Cursor()
 			for k, _ := c.Seek(id[:]); k != nil && bytes.HasPrefix(k, id[:]); k, _ = c.Next() {
-				doomed = append(doomed, bytes.Clone(k))
+				overflow = append(overflow, bytes.Clone(k))
 			}
-			for _, k := range doomed {
+			for _, k := range overflow {
 				if err := tokens.Delete(k); err != nil {
 					return err
 				}
 			}
-			out.Tokens += len(doomed)
+			out.Tokens += len(overflow)
 		}
 		e := req.Audit
 		e.Keys, e.Tokens = len(out.Keys), out.Tokens
@@ -762,7 +943,7 @@ func (s *BoltStore) Audit(ctx context.Context, after uint64, limit int) ([]Audit
 func (s *BoltStore) Stats(ctx context.Context) (StoreStats, error) {
 	var st StoreStats
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		err := tx.Bucket(bucketRecords).ForEach(func(id, v []byte) error {
+		err := recordsBucket(tx).ForEach(func(id, v []byte) error {
 			if isTombstone(v) {
 				st.Forgotten++
 				return nil

@@ -55,6 +55,9 @@ type secrets struct {
 	wrap *aesSIV
 	// legacyWrap opens keys that earlier versions sealed with AES-256-GCM.
 	legacyWrap cipher.AEAD
+	// hide is the AES-256 key that encrypts the key id, with half the MAC, in tokens
+	// of version 2 (see tokenV2).
+	hide cipher.Block
 }
 
 func deriveSecrets(master []byte) (*secrets, error) {
@@ -91,6 +94,13 @@ func deriveSecrets(master []byte) (*secrets, error) {
 	}
 	if s.legacyWrap, err = newGCM(legacyKey); err != nil {
 		return nil, err
+	}
+	hideKey, err := derive("token key id")
+	if err != nil {
+		return nil, fmt.Errorf("deriving the token key: %w", err)
+	}
+	if s.hide, err = aes.NewCipher(hideKey); err != nil {
+		return nil, fmt.Errorf("creating the token cipher: %w", err)
 	}
 	return &s, nil
 }
@@ -180,11 +190,15 @@ func (s *secrets) unwrapKey(id KeyID, wrapped []byte) ([]byte, error) {
 type pairKey struct {
 	id  KeyID
 	siv *aesSIV
+	// hide encrypts the key id into the key's tokens (version 2); nil for a key made
+	// before version 2, whose tokens keep carrying its id in clear (version 1).
+	hide cipher.Block
 
-	// stored holds the MACs known to be durably stored under this key, so that a
-	// value tokenized before costs no store access. Bounded by maxStoredPerKey. The
-	// map is never changed once published: markStored publishes a new one.
-	stored atomic.Pointer[map[MAC]struct{}]
+	// stored holds the MACs known to be durably stored under this key, with their
+	// tokens, so that a value tokenized before costs no store access and no AES block
+	// for its token. Bounded by maxStoredPerKey. The map is never changed once
+	// published: markStored publishes a new one.
+	stored atomic.Pointer[map[MAC]Token]
 	mu     sync.Mutex // serialises markStored
 }
 
@@ -193,7 +207,7 @@ type pairKey struct {
 // store, which is correct, only slower.
 const maxStoredPerKey = 32
 
-func newPairKey(id KeyID, key []byte) (*pairKey, error) {
+func newPairKey(id KeyID, key []byte, hide cipher.Block) (*pairKey, error) {
 	sivKey, err := hkdf.Key(sha256.New, key, nil, "accord vault v1 aes-siv", 64)
 	if err != nil {
 		return nil, fmt.Errorf("deriving the AES-SIV key: %w", err)
@@ -202,8 +216,8 @@ func newPairKey(id KeyID, key []byte) (*pairKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &pairKey{id: id, siv: siv}
-	k.stored.Store(&map[MAC]struct{}{})
+	k := &pairKey{id: id, siv: siv, hide: hide}
+	k.stored.Store(&map[MAC]Token{})
 	return k, nil
 }
 
@@ -212,12 +226,50 @@ func (k *pairKey) mac(value string) MAC {
 	return MAC(k.siv.s2v(nil, []byte(value)))
 }
 
-// token computes the token of value under k and says whether its mapping is known to
-// be stored already.
-func (k *pairKey) token(value string) (t Token, stored bool) {
-	t.Key, t.MAC = k.id, k.mac(value)
-	_, stored = (*k.stored.Load())[t.MAC]
-	return t, stored
+// token computes the token of value under k, and its MAC, and says whether its
+// mapping is known to be stored already. It is the hot path of a cached tokenize:
+// every AES call it makes works in one heap block (see cmacIn).
+func (k *pairKey) token(value string) (t Token, mac MAC, stored bool) {
+	x := new([aes.BlockSize]byte)
+	mac = MAC(k.siv.s2vIn(x, nil, []byte(value)))
+	if t, stored = (*k.stored.Load())[mac]; stored {
+		return t, mac, true
+	}
+	return makeTokenIn(x, k.hide, k.id, mac), mac, false
+}
+
+// makeToken returns the token of mac under key id: version 2 when hide is set, the
+// key id and the first half of the MAC encrypted as one AES block; version 1 (the id
+// in clear) otherwise. One 16-byte block holds 8 bytes of id and 8 of MAC, so the
+// token is no longer than version 1, and AES, a permutation, maps the distinct
+// (id, MAC) pairs of distinct tokens to distinct blocks that look random without the
+// key: no order, no shared id between the tokens of one key.
+func makeToken(hide cipher.Block, id KeyID, mac MAC) Token {
+	return makeTokenIn(new([aes.BlockSize]byte), hide, id, mac)
+}
+
+// makeTokenIn is makeToken working in the block x (see cmacIn).
+func makeTokenIn(x *[aes.BlockSize]byte, hide cipher.Block, id KeyID, mac MAC) Token {
+	t := Token{Version: tokenV1}
+	copy(t.Body[:], id[:])
+	copy(t.Body[keyIDLen:], mac[:])
+	if hide == nil {
+		return t
+	}
+	t.Version = tokenV2
+	copy(x[:], t.Body[:aes.BlockSize])
+	hide.Encrypt(x[:], x[:])
+	copy(t.Body[:], x[:])
+	return t
+}
+
+// openToken returns the key id and the MAC that t carries.
+func openToken(hide cipher.Block, t Token) (KeyID, MAC) {
+	body := t.Body
+	if t.Version == tokenV2 {
+		hide.Decrypt(body[:aes.BlockSize], body[:aes.BlockSize])
+	}
+	return KeyID(body[:keyIDLen]), MAC(body[keyIDLen:])
 }
 
 // markStored records MACs whose mappings the store now holds.
@@ -225,15 +277,15 @@ func (k *pairKey) markStored(macs []MAC) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	old := *k.stored.Load()
-	next := make(map[MAC]struct{}, len(old)+len(macs))
-	for m := range old {
-		next[m] = struct{}{}
+	next := make(map[MAC]Token, len(old)+len(macs))
+	for m, t := range old {
+		next[m] = t
 	}
 	for _, m := range macs {
 		if len(next) >= maxStoredPerKey {
 			break
 		}
-		next[m] = struct{}{}
+		next[m] = makeToken(k.hide, k.id, m)
 	}
 	k.stored.Store(&next)
 }
@@ -241,8 +293,8 @@ func (k *pairKey) markStored(macs []MAC) {
 // seal encrypts value for the store: the AES-SIV ciphertext whose synthetic IV is the
 // token's MAC. It is deterministic, as tokens are, and no longer than the value: the
 // token carries the IV, which also authenticates the value.
-func (k *pairKey) seal(t Token, value string) ([]byte, error) {
-	return k.siv.ctr([16]byte(t.MAC), []byte(value))
+func (k *pairKey) seal(mac MAC, value string) ([]byte, error) {
+	return k.siv.ctr(mac, []byte(value))
 }
 
 // errValueMismatch means a stored value does not decrypt to a value whose MAC is the
@@ -250,9 +302,9 @@ func (k *pairKey) seal(t Token, value string) ([]byte, error) {
 // subject) two values share the 8-byte MAC prefix the embedded store indexes by.
 var errValueMismatch = errors.New("the stored value does not match the token")
 
-// open decrypts a stored value and checks that it is the value of t.
-func (k *pairKey) open(t Token, sealed []byte) (string, error) {
-	p, err := k.siv.open(nil, [16]byte(t.MAC), sealed)
+// open decrypts a stored value and checks that it is the value whose MAC is mac.
+func (k *pairKey) open(mac MAC, sealed []byte) (string, error) {
+	p, err := k.siv.open(nil, mac, sealed)
 	if errors.Is(err, errSIVMismatch) {
 		return "", errValueMismatch
 	}
@@ -262,6 +314,7 @@ func (k *pairKey) open(t Token, sealed []byte) (string, error) {
 	return string(p), nil
 }
 
+// randomKeyID draws a key id for stores that do not number keys themselves.
 func randomKeyID() (KeyID, error) {
 	var id KeyID
 	if _, err := rand.Read(id[:]); err != nil {

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -10,7 +11,7 @@ import (
 )
 
 func BenchmarkPairKeyMAC(b *testing.B) {
-	k, err := newPairKey(KeyID{1}, make([]byte, 32))
+	k, err := newPairKey(KeyID{1}, make([]byte, 32), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,9 +37,35 @@ func BenchmarkTokenString(b *testing.B) {
 	}
 }
 
+// BenchmarkPairKeyToken compares the token computation of a key that issues version 1
+// tokens with one that issues version 2 (one AES block more); run with -count to
+// interleave them.
+func BenchmarkPairKeyToken(b *testing.B) {
+	sec, err := deriveSecrets(make([]byte, MasterKeyLen))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		hide cipher.Block
+	}{{"v1", nil}, {"v2", sec.hide}} {
+		b.Run(tc.name, func(b *testing.B) {
+			k, err := newPairKey(KeyID{1}, make([]byte, 32), tc.hide)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				t, _, _ := k.token("alice@example.com")
+				_ = t.String()
+			}
+		})
+	}
+}
+
 func BenchmarkCacheGet(b *testing.B) {
 	c := newKeyCache(1000)
-	k, err := newPairKey(KeyID{1}, make([]byte, 32))
+	k, err := newPairKey(KeyID{1}, make([]byte, 32), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -52,17 +79,17 @@ func BenchmarkCacheGet(b *testing.B) {
 }
 
 func TestSealOpen(t *testing.T) {
-	k, err := newPairKey(KeyID{1}, make([]byte, 32))
+	k, err := newPairKey(KeyID{1}, make([]byte, 32), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := newPairKey(KeyID{1}, []byte("another key, another key, anoth!"))
+	other, err := newPairKey(KeyID{1}, []byte("another key, another key, anoth!"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, value := range []string{"", "a", "alice@example.com", strings.Repeat("x", 1000)} {
-		tok, _ := k.token(value)
-		sealed, err := k.seal(tok, value)
+		_, mac, _ := k.token(value)
+		sealed, err := k.seal(mac, value)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,25 +99,25 @@ func TestSealOpen(t *testing.T) {
 		if len(value) > 4 && strings.Contains(string(sealed), value[:4]) {
 			t.Errorf("the sealed value holds the plaintext")
 		}
-		again, err := k.seal(tok, value)
+		again, err := k.seal(mac, value)
 		if err != nil || string(again) != string(sealed) {
 			t.Errorf("sealing is not deterministic")
 		}
-		if got, err := k.open(tok, sealed); err != nil || got != value {
+		if got, err := k.open(mac, sealed); err != nil || got != value {
 			t.Errorf("open = %q, %v; want the value", got, err)
 		}
-		if _, err := other.open(tok, sealed); err != errValueMismatch {
+		if _, err := other.open(mac, sealed); err != errValueMismatch {
 			t.Errorf("open under another key: %v, want errValueMismatch", err)
 		}
 		if len(sealed) > 0 {
 			tampered := []byte(string(sealed))
 			tampered[len(tampered)/2] ^= 1
-			if _, err := k.open(tok, tampered); err != errValueMismatch {
+			if _, err := k.open(mac, tampered); err != errValueMismatch {
 				t.Errorf("open of a tampered value: %v, want errValueMismatch", err)
 			}
 		}
-		moved := tok
-		moved.MAC[15] ^= 1
+		moved := mac
+		moved[15] ^= 1
 		if _, err := k.open(moved, sealed); err != errValueMismatch && len(value) > 0 {
 			t.Errorf("open under another token: %v, want errValueMismatch", err)
 		}
@@ -151,5 +178,66 @@ func TestWrapKey(t *testing.T) {
 	}
 	if _, err := sec.unwrapKey(id, wrapped[:47]); !errors.Is(err, ErrWrongMasterKey) {
 		t.Errorf("unwrapKey of a truncated key: %v, want ErrWrongMasterKey", err)
+	}
+}
+
+// TestTokenVersions checks both token layouts: each gives back the key id and MAC it
+// was made from; a version 1 token shows its key id and a version 2 token does not,
+// neither as a shared part of the tokens of one key nor as an order between keys
+// numbered in sequence.
+func TestTokenVersions(t *testing.T) {
+	sec, err := deriveSecrets(make([]byte, MasterKeyLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := KeyID{0, 0, 0, 0, 0, 0, 0, 7}
+	macA, macB := MAC{1, 2, 3}, MAC{4, 5, 6}
+	for _, tc := range []struct {
+		name    string
+		hide    bool
+		version byte
+	}{{"v1", false, tokenV1}, {"v2", true, tokenV2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			hide := sec.hide
+			if !tc.hide {
+				hide = nil
+			}
+			a, b := makeToken(hide, id, macA), makeToken(hide, id, macB)
+			if a.Version != tc.version {
+				t.Errorf("version %d, want %d", a.Version, tc.version)
+			}
+			for _, tok := range []Token{a, b} {
+				parsed, err := ParseToken(tok.String())
+				if err != nil || parsed != tok {
+					t.Fatalf("ParseToken(String()) = %+v, %v; want %+v", parsed, err, tok)
+				}
+			}
+			if gotID, gotMAC := openToken(sec.hide, a); gotID != id || gotMAC != macA {
+				t.Errorf("openToken = %s, %x; want %s, %x", gotID, gotMAC, id, macA)
+			}
+			shared := bytes.Equal(a.Body[:keyIDLen], b.Body[:keyIDLen])
+			if shared == tc.hide {
+				t.Errorf("two tokens of one key share their first %d bytes: %v, want %v", keyIDLen, shared, !tc.hide)
+			}
+			if showsID := bytes.Contains(a.Body[:], id[:]); showsID == tc.hide {
+				t.Errorf("the token shows its key id: %v, want %v", showsID, !tc.hide)
+			}
+		})
+	}
+	// Tokens of keys numbered 1, 2, 3, ... under one MAC: in version 2 their bodies
+	// are not in the order of the numbers.
+	var prev Token
+	ascending := 0
+	for n := range 64 {
+		var id KeyID
+		id[7] = byte(n + 1)
+		tok := makeToken(sec.hide, id, macA)
+		if n > 0 && bytes.Compare(prev.Body[:], tok.Body[:]) < 0 {
+			ascending++
+		}
+		prev = tok
+	}
+	if ascending == 63 || ascending == 0 {
+		t.Errorf("version 2 tokens of keys 1..64 are in order (%d of 63 steps ascending)", ascending)
 	}
 }

@@ -79,10 +79,10 @@ func victimSecrets(t *testing.T, v *Vault, s *BoltStore, victim string, values [
 	ctx := context.Background()
 	d := &diskSecrets{named: map[string][]byte{}}
 	sid := v.secrets.subjectID(victim)
-	d.add("subject index hash", sid[:])
+	d.add("subject index hash", sid[:indexSubjectLen])
 	for _, shop := range []string{"shop-a", "shop-b"} {
 		pair := v.secrets.pairID(shop, victim)
-		d.add(shop+" pair index hash", pair[:])
+		d.add(shop+" pair index hash", indexKey(pair))
 		rec, err := s.KeyByPair(ctx, pair)
 		if err != nil {
 			t.Fatal(err)
@@ -93,14 +93,13 @@ func victimSecrets(t *testing.T, v *Vault, s *BoltStore, victim string, values [
 			t.Fatal(err)
 		}
 		d.add(shop+" raw key", key)
-		pk, err := newPairKey(rec.ID, key)
+		pk, err := v.pairKey(rec, key)
 		if err != nil {
 			t.Fatal(err)
 		}
 		macs := make([]MAC, len(values))
 		for i, val := range values {
-			tok, _ := pk.token(val)
-			macs[i] = tok.MAC
+			_, macs[i], _ = pk.token(val)
 		}
 		_, sealed, err := s.Mappings(ctx, rec.ID, macs)
 		if err != nil {

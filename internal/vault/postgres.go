@@ -80,17 +80,17 @@ func newQueries(schema string) queries {
 	t := func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }
 	keys, tokens, forgotten, audit, meta := t("keys"), t("tokens"), t("forgotten"), t("audit"), t("meta")
 	return queries{
-		keyByPair: `SELECT id, wrapped FROM ` + keys + ` WHERE pair = $1`,
+		keyByPair: `SELECT id, wrapped, token_version FROM ` + keys + ` WHERE pair = $1`,
 		createKey: `WITH ins AS (
-			INSERT INTO ` + keys + ` (id, pair, subject, wrapped)
-			SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM ` + forgotten + ` WHERE id = $1)
+			INSERT INTO ` + keys + ` (id, pair, subject, wrapped, token_version)
+			SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM ` + forgotten + ` WHERE id = $1)
 			ON CONFLICT DO NOTHING RETURNING 1)
 			SELECT count(*) FROM ins`,
-		keyByIDAfterConflict: `SELECT id, wrapped FROM ` + keys + ` WHERE pair = $1`,
+		keyByIDAfterConflict: `SELECT id, wrapped, token_version FROM ` + keys + ` WHERE pair = $1`,
 		putMappings: `INSERT INTO ` + tokens + ` (key_id, mac, sealed)
 			SELECT $1, u.mac, u.sealed FROM unnest($2::bytea[], $3::bytea[]) AS u(mac, sealed)
 			ON CONFLICT DO NOTHING`,
-		mappings: `SELECT k.pair, k.wrapped, t.mac, t.sealed FROM ` + keys + ` k
+		mappings: `SELECT k.pair, k.wrapped, k.token_version, t.mac, t.sealed FROM ` + keys + ` k
 			LEFT JOIN ` + tokens + ` t ON t.key_id = k.id AND t.mac = ANY($2::bytea[])
 			WHERE k.id = $1`,
 		isForgotten:       `SELECT EXISTS (SELECT 1 FROM ` + forgotten + ` WHERE id = $1)`,
@@ -112,12 +112,15 @@ func newQueries(schema string) queries {
 	}
 }
 
-// postgresSchemaVersion is the version of the tables migrate creates.
-const postgresSchemaVersion = "1"
+// postgresSchemaVersion is the version of the tables migrate creates. Version 2 added
+// keys.token_version: keys of version 1 tables issue version 1 tokens (the key id in
+// clear) forever, so that their values keep their tokens; new keys issue version 2.
+const postgresSchemaVersion = "2"
 
-// migrate creates the schema's tables unless they are at postgresSchemaVersion
-// already, so that a process starting does not lock tables that others are using. The
-// advisory lock keeps processes that start together from racing on CREATE.
+// migrate creates the schema's tables, or upgrades tables of version 1, unless they
+// are at postgresSchemaVersion already, so that a process starting does not lock
+// tables that others are using. The advisory lock keeps processes that start together
+// from racing on CREATE.
 func (s *PostgresStore) migrate(ctx context.Context) error {
 	t := func(name string) string { return pgx.Identifier{s.schema, name}.Sanitize() }
 	keys, audit, meta := t("keys"), t("audit"), t("meta")
@@ -140,7 +143,13 @@ func (s *PostgresStore) migrate(ctx context.Context) error {
 		`DROP TRIGGER IF EXISTS audit_append_only ON ` + audit,
 		`CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON ` + audit + `
 			FOR EACH STATEMENT EXECUTE FUNCTION ` + t("audit_append_only") + `()`,
-		`INSERT INTO ` + meta + ` (name, value) VALUES ('schema_version', '` + postgresSchemaVersion + `')`,
+	}
+	// Version 1 to 2: rows that exist get 1 (adding a column with a constant default
+	// rewrites no row); the store names the version of every key it inserts.
+	upgrade := []string{
+		`ALTER TABLE ` + keys + ` ADD COLUMN IF NOT EXISTS token_version smallint NOT NULL DEFAULT 1`,
+		`INSERT INTO ` + meta + ` (name, value) VALUES ('schema_version', '` + postgresSchemaVersion + `')
+			ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`,
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('accord vault migrate ' || $1))`, s.schema); err != nil {
@@ -159,12 +168,14 @@ func (s *PostgresStore) migrate(ctx context.Context) error {
 			switch string(version) {
 			case postgresSchemaVersion:
 				return nil
+			case "1":
+				stmts = nil
 			case "":
 			default:
 				return fmt.Errorf("the tables are at version %s, which this accord does not know; upgrade accord", version)
 			}
 		}
-		for _, stmt := range stmts {
+		for _, stmt := range append(stmts, upgrade...) {
 			if _, err := tx.Exec(ctx, stmt); err != nil {
 				return err
 			}
@@ -198,12 +209,27 @@ func (s *PostgresStore) BindMasterKey(ctx context.Context, fingerprint []byte) e
 	return nil
 }
 
+// Token versions as the keys table records them.
+const (
+	pgTokenV1 = 1
+	pgTokenV2 = 2
+)
+
+func pgTokenVersion(rec KeyRecord) int16 {
+	if rec.TokenV1 {
+		return pgTokenV1
+	}
+	return pgTokenV2
+}
+
 func scanKey(row pgx.Row, pair PairID) (KeyRecord, error) {
 	rec := KeyRecord{Pair: pair}
 	var id []byte
-	if err := row.Scan(&id, &rec.Wrapped); err != nil {
+	var version int16
+	if err := row.Scan(&id, &rec.Wrapped, &version); err != nil {
 		return rec, err
 	}
+	rec.TokenV1 = version == pgTokenV1
 	if len(id) != len(rec.ID) {
 		return rec, fmt.Errorf("key row has a %d-byte id", len(id))
 	}
@@ -230,7 +256,7 @@ func (s *PostgresStore) CreateKey(ctx context.Context, rec KeyRecord, mappings [
 	var inserted int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		subject := rec.Pair.Subject()
-		if err := tx.QueryRow(ctx, s.q.createKey, rec.ID[:], rec.Pair[:], subject[:], rec.Wrapped).Scan(&inserted); err != nil {
+		if err := tx.QueryRow(ctx, s.q.createKey, rec.ID[:], rec.Pair[:], subject[:], rec.Wrapped, pgTokenVersion(rec)).Scan(&inserted); err != nil {
 			return err
 		}
 		if inserted == 0 || len(mappings) == 0 {
@@ -309,10 +335,12 @@ func (s *PostgresStore) Mappings(ctx context.Context, id KeyID, macs []MAC) (Key
 	n := 0
 	for rows.Next() {
 		var pair, mac, sealed []byte
-		if err := rows.Scan(&pair, &rec.Wrapped, &mac, &sealed); err != nil {
+		var version int16
+		if err := rows.Scan(&pair, &rec.Wrapped, &version, &mac, &sealed); err != nil {
 			return KeyRecord{}, nil, fmt.Errorf("reading tokens: %w", err)
 		}
 		copy(rec.Pair[:], pair)
+		rec.TokenV1 = version == pgTokenV1
 		if len(mac) == macLen {
 			found[MAC(mac)] = sealed
 		}

@@ -86,26 +86,38 @@ func TestPostgresConformance(t *testing.T) {
 	})
 }
 
+// postgresVaults returns a function that opens a vault on the Postgres store in
+// schema, with one master key for every call, as processes sharing the store have.
+// The caller closes each vault.
+func postgresVaults(t *testing.T, url, schema string, ttl time.Duration) func() *vault.Vault {
+	t.Helper()
+	master := make([]byte, vault.MasterKeyLen)
+	if _, err := rand.Read(master); err != nil {
+		t.Fatal(err)
+	}
+	return func() *vault.Vault {
+		t.Helper()
+		s, err := vault.OpenPostgres(context.Background(), url, vault.PostgresOptions{Schema: schema})
+		if err != nil {
+			t.Fatalf("OpenPostgres: %v", err)
+		}
+		v, err := vault.New(context.Background(), s, vault.Options{MasterKey: master, CacheTTL: ttl})
+		if err != nil {
+			t.Fatalf("vault.New: %v", err)
+		}
+		return v
+	}
+}
+
 // TestPostgresForgetReachesOtherProcesses shows that a forget made by one process is
 // seen by another at once through NOTIFY, long before the other's cache TTL (an hour
 // here) would expire.
 func TestPostgresForgetReachesOtherProcesses(t *testing.T) {
 	url := postgresURL(t)
-	schema := postgresSchemas(t, url)("notify")
 	ctx := context.Background()
-	master := make([]byte, vault.MasterKeyLen)
-	if _, err := rand.Read(master); err != nil {
-		t.Fatal(err)
-	}
+	openVault := postgresVaults(t, url, postgresSchemas(t, url)("notify"), time.Hour)
 	open := func() *vault.Vault {
-		s, err := vault.OpenPostgres(ctx, url, vault.PostgresOptions{Schema: schema})
-		if err != nil {
-			t.Fatalf("OpenPostgres: %v", err)
-		}
-		v, err := vault.New(ctx, s, vault.Options{MasterKey: master, CacheTTL: time.Hour})
-		if err != nil {
-			t.Fatalf("vault.New: %v", err)
-		}
+		v := openVault()
 		t.Cleanup(func() {
 			if err := v.Close(); err != nil {
 				t.Errorf("Close: %v", err)
@@ -141,5 +153,70 @@ func TestPostgresForgetReachesOtherProcesses(t *testing.T) {
 	}
 	if after == before {
 		t.Errorf("after a forget in another process, the collector still issues the old token")
+	}
+}
+
+// TestPostgresUpgradesSchemaV1 opens tables of schema version 1 (no token_version
+// column): the keys they hold are marked as keys of version 1 tokens, which they keep
+// issuing, while new keys issue version 2 tokens. The version 1 tables are made by
+// taking the column out of a new store, so its one key stands for a key made before.
+func TestPostgresUpgradesSchemaV1(t *testing.T) {
+	url := postgresURL(t)
+	schema := postgresSchemas(t, url)("upgrade")
+	ctx := context.Background()
+	open := postgresVaults(t, url, schema, 0)
+	tokenize := func(v *vault.Vault, subject string) (string, byte) {
+		t.Helper()
+		tok, err := v.Tokenize(ctx, "shop-a", subject, subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := vault.ParseToken(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok, p.Version
+	}
+	v := open()
+	if _, version := tokenize(v, "old@example.com"); version != 2 {
+		t.Fatalf("a new store issued a version %d token, want 2", version)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, stmt := range []string{
+		`ALTER TABLE ` + pgx.Identifier{schema, "keys"}.Sanitize() + ` DROP COLUMN token_version`,
+		`UPDATE ` + pgx.Identifier{schema, "meta"}.Sanitize() + ` SET value = '1' WHERE name = 'schema_version'`,
+	} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	v = open()
+	defer v.Close()
+	old, version := tokenize(v, "old@example.com")
+	if version != 1 {
+		t.Errorf("a key of schema version 1 issued a version %d token, want 1", version)
+	}
+	fresh, version := tokenize(v, "new@example.com")
+	if version != 2 {
+		t.Errorf("a new key after the upgrade issued a version %d token, want 2", version)
+	}
+	res, err := v.Detokenize(ctx, "test", []string{old, fresh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Value != "old@example.com" || res[1].Value != "new@example.com" {
+		t.Errorf("detokenize after the upgrade = %+v", res)
+	}
+	var got []byte
+	if err := conn.QueryRow(ctx, `SELECT value FROM `+pgx.Identifier{schema, "meta"}.Sanitize()+` WHERE name = 'schema_version'`).Scan(&got); err != nil || string(got) != "2" {
+		t.Errorf("schema_version after the upgrade = %q, %v; want 2", got, err)
 	}
 }

@@ -53,7 +53,14 @@ func dbl(b [16]byte) [16]byte {
 
 // cmac is AES-CMAC (RFC 4493) under K1.
 func (s *aesSIV) cmac(msg []byte) [16]byte {
-	var x [16]byte
+	return s.cmacIn(new([16]byte), msg)
+}
+
+// cmacIn is cmac working in the block x. A block handed to cipher.Block, an
+// interface, escapes to the heap: hot paths allocate one and use it for every AES
+// call they make.
+func (s *aesSIV) cmacIn(x *[16]byte, msg []byte) [16]byte {
+	*x = [16]byte{}
 	n := len(msg)
 	full := n / 16 // blocks before the last
 	if n > 0 && n%16 == 0 {
@@ -74,14 +81,19 @@ func (s *aesSIV) cmac(msg []byte) [16]byte {
 	}
 	subtle.XORBytes(x[:], x[:], last[:])
 	s.mac.Encrypt(x[:], x[:])
-	return x
+	return *x
 }
 
 // s2v is RFC 5297's S2V over the associated data ad and the plaintext p.
 func (s *aesSIV) s2v(ad [][]byte, p []byte) [16]byte {
+	return s.s2vIn(new([16]byte), ad, p)
+}
+
+// s2vIn is s2v working in the block x (see cmacIn).
+func (s *aesSIV) s2vIn(x *[16]byte, ad [][]byte, p []byte) [16]byte {
 	d := s.d0
 	for _, a := range ad {
-		c := s.cmac(a)
+		c := s.cmacIn(x, a)
 		d = dbl(d)
 		subtle.XORBytes(d[:], d[:], c[:])
 	}
@@ -93,14 +105,14 @@ func (s *aesSIV) s2v(ad [][]byte, p []byte) [16]byte {
 		}
 		t = append(t, p...)
 		subtle.XORBytes(t[len(t)-16:], t[len(t)-16:], d[:])
-		return s.cmac(t)
+		return s.cmacIn(x, t)
 	}
 	var t [16]byte
 	copy(t[:], p)
 	t[len(p)] = 0x80
 	d = dbl(d)
 	subtle.XORBytes(t[:], t[:], d[:])
-	return s.cmac(t[:])
+	return s.cmacIn(x, t[:])
 }
 
 // ctr runs AES-CTR under K2 from the SIV with bits 31 and 63 cleared (RFC 5297

@@ -28,6 +28,10 @@ type KeyRecord struct {
 	ID      KeyID
 	Pair    PairID
 	Wrapped []byte
+	// TokenV1 marks a key created before token version 2 existed: its tokens carry
+	// its id in clear (version 1), as they always did, so that its values keep their
+	// tokens. The vault creates every new key without it.
+	TokenV1 bool
 }
 
 // Mapping is one stored token: its MAC and its value sealed under the pair key. A
@@ -134,6 +138,17 @@ type Store interface {
 
 	// Close releases the store. No other method is called after it.
 	Close() error
+}
+
+// KeyIDAllocator is implemented by stores that number keys themselves, so that key
+// records are written in the order of their ids (the embedded store appends them to
+// its B+tree, whose pages then fill up). The vault calls NextKeyID, from any number
+// of goroutines at once, for the id of a key it is about to create; the store never
+// returns one id twice, though an id may end up unused. CreateKey may still return
+// ErrKeyIDTaken for it (an id of another layout), and the vault then asks again.
+// Without it, the vault draws random ids.
+type KeyIDAllocator interface {
+	NextKeyID() (KeyID, error)
 }
 
 // ForgetWatcher is implemented by stores that several processes share. A vault calls

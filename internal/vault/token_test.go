@@ -12,20 +12,21 @@ var tokenCases = []struct {
 	in   string
 	ok   bool
 }{
-	{"valid", Token{Key: KeyID{1, 2, 3, 4, 5, 6, 7, 8}, MAC: MAC{9, 10, 11}}.String(), true},
-	{"zero", Token{}.String(), true},
+	{"valid", Token{Version: tokenV2, Body: [tokenBodyLen]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}}.String(), true},
+	{"version 1", Token{Version: tokenV1, Body: [tokenBodyLen]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}}.String(), true},
+	{"zero body", Token{Version: tokenV2}.String(), true},
 	{"empty", "", false},
 	{"prefix only", TokenPrefix, false},
 	{"email", "alice@example.com", false},
-	{"upper case", strings.ToUpper(Token{}.String()), false},
-	{"upper case digits", TokenPrefix + strings.ToUpper(Token{}.String()[4:]), false},
-	{"wrong prefix", "tok-" + Token{}.String()[4:], false},
-	{"too short", Token{}.String()[:TokenLen-1], false},
-	{"too long", Token{}.String() + "a", false},
-	{"newline inside", Token{}.String()[:20] + "\n" + Token{}.String()[21:], false},
-	{"padding", Token{}.String()[:TokenLen-1] + "=", false},
+	{"upper case", strings.ToUpper(Token{Version: tokenV2}.String()), false},
+	{"upper case digits", TokenPrefix + strings.ToUpper(Token{Version: tokenV2}.String()[4:]), false},
+	{"wrong prefix", "tok-" + Token{Version: tokenV2}.String()[4:], false},
+	{"too short", Token{Version: tokenV2}.String()[:TokenLen-1], false},
+	{"too long", Token{Version: tokenV2}.String() + "a", false},
+	{"newline inside", Token{Version: tokenV2}.String()[:20] + "\n" + Token{Version: tokenV2}.String()[21:], false},
+	{"padding", Token{Version: tokenV2}.String()[:TokenLen-1] + "=", false},
 	{"not base32", TokenPrefix + strings.Repeat("1", TokenLen-len(TokenPrefix)), false},
-	{"version 2", TokenPrefix + "ei" + strings.Repeat("a", TokenLen-len(TokenPrefix)-2), false},
+	{"version 3", TokenPrefix + "am" + strings.Repeat("a", TokenLen-len(TokenPrefix)-2), false},
 	{"version 0", TokenPrefix + strings.Repeat("a", TokenLen-len(TokenPrefix)), false},
 }
 
@@ -53,7 +54,7 @@ func TestParseToken(t *testing.T) {
 }
 
 func TestTokenShape(t *testing.T) {
-	s := Token{Key: KeyID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, MAC: MAC{0xff}}.String()
+	s := Token{Version: tokenV2, Body: [tokenBodyLen]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}.String()
 	if len(s) != TokenLen || TokenLen != 44 {
 		t.Fatalf("token %q is %d bytes, TokenLen %d; want 44", s, len(s), TokenLen)
 	}

@@ -180,7 +180,7 @@ func (v *Vault) Tokenize(ctx context.Context, controller, subject, value string)
 	}
 	s := scope{controller: controller, subject: subject}
 	if e, fresh := v.cache.get(s, v.nanotime()); fresh {
-		if t, stored := e.key.token(value); stored {
+		if t, _, stored := e.key.token(value); stored {
 			return t.String(), nil
 		}
 	}
@@ -205,7 +205,7 @@ func (v *Vault) TokenizeAll(ctx context.Context, controller, subject string, val
 		toks := make([]string, len(values))
 		all := true
 		for i, val := range values {
-			t, stored := e.key.token(val)
+			t, _, stored := e.key.token(val)
 			if !stored {
 				all = false
 				break
@@ -263,20 +263,20 @@ func tokenizeWith(k *pairKey, values []string) (toks []string, missing []Mapping
 	toks = make([]string, len(values))
 	var seen map[MAC]bool
 	for i, val := range values {
-		t, stored := k.token(val)
+		t, mac, stored := k.token(val)
 		toks[i] = t.String()
-		if stored || seen[t.MAC] {
+		if stored || seen[mac] {
 			continue
 		}
 		if seen == nil {
 			seen = make(map[MAC]bool, len(values))
 		}
-		seen[t.MAC] = true
-		sealed, err := k.seal(t, val)
+		seen[mac] = true
+		sealed, err := k.seal(mac, val)
 		if err != nil {
 			return nil, nil, err
 		}
-		missing = append(missing, Mapping{MAC: t.MAC, Sealed: sealed})
+		missing = append(missing, Mapping{MAC: mac, Sealed: sealed})
 	}
 	return toks, missing, nil
 }
@@ -321,11 +321,20 @@ func (v *Vault) entryFrom(s scope, rec KeyRecord, epoch uint64, expires int64) (
 	if err != nil {
 		return nil, err
 	}
-	k, err := newPairKey(rec.ID, raw)
+	k, err := v.pairKey(rec, raw)
 	if err != nil {
 		return nil, err
 	}
 	return v.cacheKey(s, k, epoch, expires), nil
+}
+
+// pairKey makes the usable key of rec from its unwrapped key raw.
+func (v *Vault) pairKey(rec KeyRecord, raw []byte) (*pairKey, error) {
+	hide := v.secrets.hide
+	if rec.TokenV1 {
+		hide = nil
+	}
+	return newPairKey(rec.ID, raw, hide)
 }
 
 func (v *Vault) cacheKey(s scope, k *pairKey, epoch uint64, expires int64) *cacheEntry {
@@ -335,16 +344,30 @@ func (v *Vault) cacheKey(s scope, k *pairKey, epoch uint64, expires int64) *cach
 	return e
 }
 
-// maxKeyIDAttempts bounds the draws of a random key id. With 64-bit ids a second draw
-// is already rare at billions of keys.
+// maxKeyIDAttempts bounds the key ids tried for one new key. With random 64-bit ids a
+// second draw is already rare at billions of keys; a store that numbers keys skips
+// a taken number only where a key of an older layout holds it.
 const maxKeyIDAttempts = 4
+
+// newKeyID returns the id for a new key: the store's next number when it numbers
+// keys, a random id otherwise.
+func (v *Vault) newKeyID() (KeyID, error) {
+	if a, ok := v.store.(KeyIDAllocator); ok {
+		id, err := a.NextKeyID()
+		if err != nil {
+			return KeyID{}, fmt.Errorf("numbering a new key: %w", err)
+		}
+		return id, nil
+	}
+	return randomKeyID()
+}
 
 // createEntry creates a key for a pair that has none, storing the mappings of values
 // with it. When another caller created the pair's key first, it returns that key's
 // entry instead, and the caller stores the mappings under it.
 func (v *Vault) createEntry(ctx context.Context, s scope, pair PairID, values []string, epoch uint64, expires int64) (*cacheEntry, error) {
 	for range maxKeyIDAttempts {
-		id, err := randomKeyID()
+		id, err := v.newKeyID()
 		if err != nil {
 			return nil, err
 		}
@@ -356,7 +379,8 @@ func (v *Vault) createEntry(ctx context.Context, s scope, pair PairID, values []
 		if err != nil {
 			return nil, err
 		}
-		k, err := newPairKey(id, raw)
+		rec := KeyRecord{ID: id, Pair: pair, Wrapped: wrapped}
+		k, err := v.pairKey(rec, raw)
 		if err != nil {
 			return nil, err
 		}
@@ -364,20 +388,20 @@ func (v *Vault) createEntry(ctx context.Context, s scope, pair PairID, values []
 		if err != nil {
 			return nil, err
 		}
-		rec, err := v.store.CreateKey(ctx, KeyRecord{ID: id, Pair: pair, Wrapped: wrapped}, mappings)
+		live, err := v.store.CreateKey(ctx, rec, mappings)
 		if errors.Is(err, ErrKeyIDTaken) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("creating a key: %w", err)
 		}
-		if rec.ID != id {
-			return v.entryFrom(s, rec, epoch, expires)
+		if live.ID != id {
+			return v.entryFrom(s, live, epoch, expires)
 		}
 		k.markStored(macsOf(mappings))
 		return v.cacheKey(s, k, epoch, expires), nil
 	}
-	return nil, errors.New("creating a key: every random key id drawn was taken; is the random source broken?")
+	return nil, errors.New("creating a key: every key id tried was taken; is the random source broken?")
 }
 
 // Detokenized is the outcome of detokenizing one token: Value, or Err (wrapping
@@ -398,7 +422,7 @@ func (v *Vault) Detokenize(ctx context.Context, actor string, tokens []string) (
 		return nil, ErrEmptyActor
 	}
 	out := make([]Detokenized, len(tokens))
-	parsed := make([]Token, len(tokens))
+	macs := make([]MAC, len(tokens))
 	byKey := make(map[KeyID][]int)
 	var order []KeyID
 	for i, s := range tokens {
@@ -408,20 +432,21 @@ func (v *Vault) Detokenize(ctx context.Context, actor string, tokens []string) (
 			out[i].Err = err
 			continue
 		}
-		parsed[i] = t
-		if _, ok := byKey[t.Key]; !ok {
-			order = append(order, t.Key)
+		var id KeyID
+		id, macs[i] = openToken(v.secrets.hide, t)
+		if _, ok := byKey[id]; !ok {
+			order = append(order, id)
 		}
-		byKey[t.Key] = append(byKey[t.Key], i)
+		byKey[id] = append(byKey[id], i)
 	}
 	resolved := 0
 	for _, id := range order {
 		idx := byKey[id]
-		macs := make([]MAC, len(idx))
+		want := make([]MAC, len(idx))
 		for j, i := range idx {
-			macs[j] = parsed[i].MAC
+			want[j] = macs[i]
 		}
-		rec, sealed, err := v.store.Mappings(ctx, id, macs)
+		rec, sealed, err := v.store.Mappings(ctx, id, want)
 		switch {
 		case errors.Is(err, ErrForgotten):
 			for _, i := range idx {
@@ -440,7 +465,7 @@ func (v *Vault) Detokenize(ctx context.Context, actor string, tokens []string) (
 		if err != nil {
 			return nil, err
 		}
-		k, err := newPairKey(rec.ID, raw)
+		k, err := v.pairKey(rec, raw)
 		if err != nil {
 			return nil, err
 		}
@@ -449,7 +474,7 @@ func (v *Vault) Detokenize(ctx context.Context, actor string, tokens []string) (
 				out[i].Err = ErrUnknownToken
 				continue
 			}
-			val, err := k.open(parsed[i], sealed[j])
+			val, err := k.open(macs[i], sealed[j])
 			if err != nil {
 				out[i].Err = fmt.Errorf("%w: %w", ErrUnknownToken, err)
 				continue
