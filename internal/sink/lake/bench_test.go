@@ -69,15 +69,10 @@ func BenchmarkLoader(b *testing.B) {
 	for b.Loop() {
 		iter++
 		renumber(recs, iter)
-		envs := make([]event.Envelope, 0, len(recs))
-		for _, rec := range recs {
-			e, _, err := event.DecodeRecord(rec)
-			if err != nil {
-				b.Fatal(err)
-			}
-			envs = append(envs, *e)
+		if _, err := l.Append(ctx, recs); err != nil {
+			b.Fatal(err)
 		}
-		if err := l.WriteBatch(ctx, envs); err != nil {
+		if err := l.Commit(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
