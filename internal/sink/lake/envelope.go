@@ -11,9 +11,9 @@ import (
 type envelope struct {
 	rec []byte
 	// data is where the data object starts in rec.
-	data                                                        int
+	data                                                       int
 	id, schema, receivedAt, sentAt, deviceCreatedAt, eventTime []byte
-	protocol, app, platform, collector, contexts                []byte
+	protocol, app, platform, collector, contexts               []byte
 }
 
 // parse scans an envelope record ('E' and the envelope's JSON, as

@@ -559,6 +559,7 @@ func (t *table) row(r *rows, e *envelope, eventTime time.Time, ver []byte) error
 	}
 	return r.record(t.data, e.rec, e.data, 0)
 }
+
 // seed remembers the event ids of files written since since, and removes the
 // temporary files of a process that stopped before committing them.
 func (l *Lake) seed(since time.Time) error {
