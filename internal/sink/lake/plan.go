@@ -26,6 +26,7 @@ type colPlan struct {
 	def int
 	// leaf is the Parquet column index of a scalar node.
 	leaf int
+	kind parquet.Kind
 	// leaves are the Parquet column indexes of every scalar under the node.
 	leaves []int
 	// fields are a record's fields; byName finds one by its JSON name.
@@ -98,7 +99,7 @@ func compileNode(schema *parquet.Schema, c *ir.Column, path []string, def, rep i
 		if leaf.MaxDefinitionLevel != n.def || leaf.MaxRepetitionLevel != rep {
 			return nil, fmt.Errorf("lake column %v: levels %d/%d, Parquet schema says %d/%d", path, n.def, rep, leaf.MaxDefinitionLevel, leaf.MaxRepetitionLevel)
 		}
-		n.leaf, n.leaves = leaf.ColumnIndex, []int{leaf.ColumnIndex}
+		n.leaf, n.leaves, n.kind = leaf.ColumnIndex, []int{leaf.ColumnIndex}, leaf.Node.Type().Kind()
 	}
 	return n, nil
 }
@@ -122,6 +123,23 @@ func (r *rows) add(leaf int, v parquet.Value, rep, def int) {
 func (r *rows) nulls(n *colPlan, rep, def int) {
 	for _, l := range n.leaves {
 		r.add(l, parquet.Value{}, rep, def)
+	}
+}
+
+// zeros records the zero value of a required node, whose fields are null
+// when optional and zero otherwise.
+func (r *rows) zeros(n *colPlan, rep int) {
+	switch {
+	case n.fields != nil:
+		for _, f := range n.fields {
+			if f.optional {
+				r.nulls(f, rep, n.def)
+			} else {
+				r.zeros(f, rep)
+			}
+		}
+	case n.elem == nil:
+		r.add(n.leaf, parquet.ZeroValue(n.kind), rep, n.def)
 	}
 }
 
@@ -161,7 +179,11 @@ func (r *rows) flush(cols []*parquet.ColumnWriter) error {
 func (r *rows) value(n *colPlan, b []byte, s span, rep, def int) error {
 	if s.start < 0 || b[s.start] == 'n' {
 		if !n.optional {
-			return fmt.Errorf("%s: missing value", n.col.Name)
+			// The contract requires it (validation saw it) unless an older version
+			// of the table's MODEL did not: stored as the zero value, as
+			// parquet-go's reflective writer stores a missing required value.
+			r.zeros(n, rep)
+			return nil
 		}
 		r.nulls(n, rep, def)
 		return nil
