@@ -191,4 +191,3 @@ func oracleValue(c *ir.Column, v any) (any, error) {
 		return string(js), err
 	}
 }
-
