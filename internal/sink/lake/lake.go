@@ -72,17 +72,19 @@ func (l *Lake) scratch(s []byte) []byte {
 	return l.text
 }
 
-// seenWindow is how many recent event ids the lake remembers (about 29 MB when
-// full; a million would take about 114 MB). Redelivery only concerns records
-// appended but not yet acknowledged, at most what the loader appends between two
-// commits (16 MiB of records, about 16,000), so this covers it many times over.
-const seenWindow = 1 << 18
+// seenWindow is how many recent event ids the lake remembers (about 14 MB when
+// full). Redelivery only concerns records appended but not yet acknowledged: at
+// most what the loader appends between two commits (16 MiB of records, about
+// 16,000 reference events, at most 131,072 records of 128 bytes), and the ids in
+// the open files are checked apart.
+const seenWindow = 1 << 17
 
 // SeedWindow is how far back Open reads event ids of existing files.
 const SeedWindow = 15 * time.Minute
 
-// rowGroupRows is how many rows a file's row group holds at most: the column
-// buffers of one row group are what an open file keeps in memory.
+// rowGroupRows is how many rows a file's row group holds at most: the pages of
+// one row group (compressed, about 5 MB for 16,384 reference events) and one
+// page buffer per column are what an open file keeps in memory.
 var rowGroupRows = 16_384
 
 // flushRows is how many rows are collected as values before they go to the
@@ -332,7 +334,7 @@ func (l *Lake) create(t *table, day string) (*part, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating lake file: %w", err)
 	}
-	w := parquet.NewGenericWriter[any](f, t.schema, parquet.Compression(&parquet.Zstd))
+	w := parquet.NewGenericWriter[any](f, t.schema, parquet.Compression(lakeZstd))
 	return &part{t: t, day: day, dir: dir, f: f, w: w, cols: w.ColumnWriters(), rows: newRows(t.leaves)}, nil
 }
 
