@@ -55,3 +55,7 @@ func DecodeRecord(rec []byte) (*Envelope, *BadRow, error) {
 // IsEnvelopeRecord reports whether a buffer record holds an envelope (not a bad
 // row), without decoding it.
 func IsEnvelopeRecord(rec []byte) bool { return len(rec) > 0 && rec[0] == recordEnvelope }
+
+// IsBadRowRecord reports whether a buffer record holds a bad row, without
+// decoding it.
+func IsBadRowRecord(rec []byte) bool { return len(rec) > 0 && rec[0] == recordBadRow }

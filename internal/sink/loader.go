@@ -103,7 +103,7 @@ func (l *Loader) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("reading the buffer for %s: %w", l.Name, err)
 		}
-		envs, bads, err := decode(records)
+		envs, bads, err := decode(records, l.BadRows != nil)
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", l.Name, err)
 		}
@@ -274,10 +274,15 @@ func (l *Loader) retry(ctx context.Context, write func(context.Context) error) e
 	}
 }
 
-func decode(records [][]byte) ([]event.Envelope, []event.BadRow, error) {
+// decode decodes the records this loader delivers: the bad rows for the
+// dead-letter destination, else the envelopes; the others are skipped undecoded.
+func decode(records [][]byte, badRows bool) ([]event.Envelope, []event.BadRow, error) {
 	var envs []event.Envelope
 	var bads []event.BadRow
 	for i, rec := range records {
+		if badRows && event.IsEnvelopeRecord(rec) || !badRows && event.IsBadRowRecord(rec) {
+			continue
+		}
 		e, b, err := event.DecodeRecord(rec)
 		if err != nil {
 			return nil, nil, fmt.Errorf("record %d of the batch: %w", i, err)
