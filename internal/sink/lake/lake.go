@@ -72,7 +72,7 @@ func (l *Lake) scratch(s []byte) []byte {
 	return l.text
 }
 
-// seenWindow is how many recent event ids the lake remembers (about 14 MB when
+// seenWindow is how many recent event ids the lake remembers (about 5 MB when
 // full). Redelivery only concerns records appended but not yet acknowledged: at
 // most what the loader appends between two commits (16 MiB of records, about
 // 16,000 reference events, at most 131,072 records of 128 bytes), and the ids in
