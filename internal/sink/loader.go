@@ -127,15 +127,24 @@ func (l *Loader) Run(ctx context.Context) error {
 			return nil // ctx ended; the batches stay unacknowledged and are redelivered
 		}
 		l.Metrics.delivered.WithLabelValues(l.Name).Add(float64(n))
-		for _, b := range batches {
-			if err := l.Buffer.Ack(ctx, b); err != nil {
-				if ctx.Err() != nil || errors.Is(err, buffer.ErrClosed) {
-					return nil
-				}
-				return fmt.Errorf("acknowledging a batch for %s: %w", l.Name, err)
-			}
+		if stop, err := l.ack(ctx, batches); stop {
+			return err
 		}
 	}
+}
+
+// ack acknowledges delivered batches; stop says the loader must return err
+// (nil when ctx ended or the buffer closed: the rest is delivered again).
+func (l *Loader) ack(ctx context.Context, batches []buffer.Batch) (stop bool, err error) {
+	for _, b := range batches {
+		if err := l.Buffer.Ack(ctx, b); err != nil {
+			if ctx.Err() != nil || errors.Is(err, buffer.ErrClosed) {
+				return true, nil
+			}
+			return true, fmt.Errorf("acknowledging a batch for %s: %w", l.Name, err)
+		}
+	}
+	return false, nil
 }
 
 // stream delivers to a Stream: the records of each batch read are appended at
@@ -210,13 +219,8 @@ func (l *Loader) stream(ctx context.Context, s Stream) error {
 			return nil // ctx ended; the batches stay unacknowledged and are redelivered
 		}
 		l.Metrics.delivered.WithLabelValues(l.Name).Add(float64(taken))
-		for _, b := range pending {
-			if err := l.Buffer.Ack(ctx, b); err != nil {
-				if ctx.Err() != nil || errors.Is(err, buffer.ErrClosed) {
-					return nil
-				}
-				return fmt.Errorf("acknowledging a batch for %s: %w", l.Name, err)
-			}
+		if stop, err := l.ack(ctx, pending); stop {
+			return err
 		}
 		clear(pending)
 		pending, bytes, taken = pending[:0], 0, 0

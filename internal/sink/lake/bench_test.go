@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/accord-dev/accord/internal/event"
 	"github.com/accord-dev/accord/internal/sink/lake"
 	"github.com/accord-dev/accord/internal/sink/sinktest"
 )
@@ -25,22 +24,6 @@ func processCPU(tb testing.TB) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// loaderRecords returns n buffer records of stored-shape checkout envelopes, as
-// the collector writes them (event.EncodeEnvelopeRaw).
-func loaderRecords(tb testing.TB, n int) [][]byte {
-	tb.Helper()
-	envs := sinktest.Envelopes(0, n)
-	recs := make([][]byte, n)
-	for i := range envs {
-		rec, err := event.EncodeEnvelopeRaw(&envs[i])
-		if err != nil {
-			tb.Fatal(err)
-		}
-		recs[i] = rec
-	}
-	return recs
-}
-
 // renumber gives the records fresh event ids (same length), so that the lake's
 // dedup never drops them.
 func renumber(recs [][]byte, iter int) {
@@ -55,7 +38,7 @@ func renumber(recs [][]byte, iter int) {
 // cpu-ns/event is the process's CPU time per event (getrusage).
 func BenchmarkLoader(b *testing.B) {
 	const perFile = 1000
-	recs := loaderRecords(b, perFile)
+	recs := lake.Records(b, sinktest.Envelopes(0, perFile))
 	l, err := lake.Open(b.TempDir(), examples(b), nil)
 	if err != nil {
 		b.Fatal(err)

@@ -45,24 +45,17 @@ type span struct{ start, end int }
 
 var absent = span{-1, -1}
 
-// compileColumns builds the nodes of the data columns (not the envelope ones)
-// and checks the levels it derives against the Parquet schema's.
+// compileColumns builds the nodes of the data columns (not the envelope ones),
+// as the fields of one record, and checks the levels it derives against the
+// Parquet schema's.
 func compileColumns(schema *parquet.Schema, cols []*ir.Column) (*colPlan, error) {
-	root := &colPlan{byName: map[string]int{}}
+	data := &ir.Column{Name: "data", Type: ir.Record}
 	for _, c := range cols {
-		if c.Envelope {
-			continue
+		if !c.Envelope {
+			data.Fields = append(data.Fields, c)
 		}
-		n, err := compileNode(schema, c, []string{c.Name}, 0, 0)
-		if err != nil {
-			return nil, err
-		}
-		root.byName[c.JSONName] = len(root.fields)
-		root.fields = append(root.fields, n)
-		root.leaves = append(root.leaves, n.leaves...)
 	}
-	root.spans = make([]span, len(root.fields))
-	return root, nil
+	return compileNode(schema, data, nil, 0, 0)
 }
 
 func compileNode(schema *parquet.Schema, c *ir.Column, path []string, def, rep int) (*colPlan, error) {

@@ -267,19 +267,26 @@ func members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) 
 		if err := f(key, plain, start, end); err != nil {
 			return end, err
 		}
-		i = skipSpace(b, end)
-		if i >= len(b) {
-			return i, syntaxAt(i)
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return i, syntaxAt(i)
+		var done bool
+		if i, done, err = separator(b, end, '}'); done || err != nil {
+			return i, err
 		}
 	}
+}
+
+// separator reads what follows a member or an element at b[i]: a comma (it
+// returns where the next one starts) or closer (it returns the end and done).
+func separator(b []byte, i int, closer byte) (next int, done bool, err error) {
+	i = skipSpace(b, i)
+	switch {
+	case i >= len(b):
+		return i, false, syntaxAt(i)
+	case b[i] == ',':
+		return skipSpace(b, i+1), false, nil
+	case b[i] == closer:
+		return i + 1, true, nil
+	}
+	return i, false, syntaxAt(i)
 }
 
 // elements calls f with the span of every element of the array that starts at
@@ -297,17 +304,9 @@ func elements(b []byte, i int, f func(start, end int) error, depth int) (int, er
 		if err := f(i, end); err != nil {
 			return end, err
 		}
-		i = skipSpace(b, end)
-		if i >= len(b) {
-			return i, syntaxAt(i)
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
-			return i + 1, nil
-		default:
-			return i, syntaxAt(i)
+		var done bool
+		if i, done, err = separator(b, end, ']'); done || err != nil {
+			return i, err
 		}
 	}
 }
