@@ -44,12 +44,15 @@ func NewLoaderMetrics(reg prometheus.Registerer) (*LoaderMetrics, error) {
 // retries a failed write with capped exponential backoff until it succeeds or the
 // loader stops, and acknowledges the batch only after the write succeeded. A batch
 // is never dropped: while a sink is down the buffer fills, and the collector
-// answers 503 once it is full.
+// answers 503 once it is full. A Sink that is also a Stream (the lake) gets the
+// records undecoded as they are read, and the batches are acknowledged after
+// the Stream's commit.
 type Loader struct {
 	Name     string // the buffer consumer and metric label
 	Buffer   buffer.Buffer
 	Sink     Sink    // set for envelope destinations
 	BadRows  BadRows // set for the dead-letter destination
+	// MaxBatch caps the records of one read (default 500).
 	MaxBatch int
 	Metrics  *LoaderMetrics
 	Log      *slog.Logger
