@@ -48,10 +48,10 @@ func NewLoaderMetrics(reg prometheus.Registerer) (*LoaderMetrics, error) {
 // records undecoded as they are read, and the batches are acknowledged after
 // the Stream's commit.
 type Loader struct {
-	Name     string // the buffer consumer and metric label
-	Buffer   buffer.Buffer
-	Sink     Sink    // set for envelope destinations
-	BadRows  BadRows // set for the dead-letter destination
+	Name    string // the buffer consumer and metric label
+	Buffer  buffer.Buffer
+	Sink    Sink    // set for envelope destinations
+	BadRows BadRows // set for the dead-letter destination
 	// MaxBatch caps the records of one read (default 500).
 	MaxBatch int
 	Metrics  *LoaderMetrics
