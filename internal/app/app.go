@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		}
 		a.closers = append(a.closers, lake.Close)
 		a.loaders = append(a.loaders, &sink.Loader{Name: "lake", Buffer: a.buf, Sink: lake, Metrics: lm, Log: log,
-			MaxBatch: lakeBatch(cfg), Linger: cfg.Sinks.Lake.RotateInterval})
+			MaxBatch: lakeRead, MaxBytes: lakeBytes(cfg), Linger: cfg.Sinks.Lake.RotateInterval})
 	}
 	if cfg.Sinks.Stdout.Enabled {
 		out := sink.NewStdout(stdout)

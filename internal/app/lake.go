@@ -13,11 +13,16 @@ func openLake(cfg Config, reg *registry.Registry, log *slog.Logger) (*lake.Lake,
 	return lake.Open(filepath.Join(cfg.Data, "lake"), reg, log)
 }
 
-// lakeBatch is how many records the lake's loader gathers per file at most: the
-// size rotation, assuming about 1 KiB per stored event, capped so that a gathered
-// batch (raw records and decoded envelopes) stays within tens of megabytes.
-func lakeBatch(cfg Config) int {
-	return int(max(500, min(cfg.Sinks.Lake.RotateBytes/1024, maxLakeBatch)))
+// lakeBytes is how many bytes of records the lake's loader appends to its open
+// files before it commits them: the size rotation (records are about 1 KiB per
+// event, a file's Parquet a fraction of that), capped because the loader keeps
+// the records it appended until the commit (to append them again if it fails).
+func lakeBytes(cfg Config) int64 {
+	return min(cfg.Sinks.Lake.RotateBytes, maxLakeBytes)
 }
 
-const maxLakeBatch = 16_384
+const maxLakeBytes = 16 << 20
+
+// lakeRead is how many records the lake's loader reads at a time (a read also
+// stops at about 1 MiB).
+const lakeRead = 4096

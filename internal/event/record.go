@@ -51,3 +51,11 @@ func DecodeRecord(rec []byte) (*Envelope, *BadRow, error) {
 	}
 	return nil, nil, fmt.Errorf("decoding record: unknown record type %q", rec[0])
 }
+
+// IsEnvelopeRecord reports whether a buffer record holds an envelope (not a bad
+// row), without decoding it.
+func IsEnvelopeRecord(rec []byte) bool { return len(rec) > 0 && rec[0] == recordEnvelope }
+
+// IsBadRowRecord reports whether a buffer record holds a bad row, without
+// decoding it.
+func IsBadRowRecord(rec []byte) bool { return len(rec) > 0 && rec[0] == recordBadRow }

@@ -44,12 +44,15 @@ func NewLoaderMetrics(reg prometheus.Registerer) (*LoaderMetrics, error) {
 // retries a failed write with capped exponential backoff until it succeeds or the
 // loader stops, and acknowledges the batch only after the write succeeded. A batch
 // is never dropped: while a sink is down the buffer fills, and the collector
-// answers 503 once it is full.
+// answers 503 once it is full. A Sink that is also a Stream (the lake) gets the
+// records undecoded as they are read, and the batches are acknowledged after
+// the Stream's commit.
 type Loader struct {
-	Name     string // the buffer consumer and metric label
-	Buffer   buffer.Buffer
-	Sink     Sink    // set for envelope destinations
-	BadRows  BadRows // set for the dead-letter destination
+	Name    string // the buffer consumer and metric label
+	Buffer  buffer.Buffer
+	Sink    Sink    // set for envelope destinations
+	BadRows BadRows // set for the dead-letter destination
+	// MaxBatch caps the records of one read (default 500).
 	MaxBatch int
 	Metrics  *LoaderMetrics
 	Log      *slog.Logger
@@ -57,8 +60,30 @@ type Loader struct {
 	MaxBackoff time.Duration
 	// Linger lets the loader gather more records, up to MaxBatch, for at most this
 	// long after the first one before writing: sinks that write files (the lake)
-	// get fewer, larger files. Zero writes whatever one read returned.
+	// get fewer, larger files. Zero writes whatever one read returned. For a
+	// Stream, it is how long after the first appended record the loader commits.
 	Linger time.Duration
+	// MaxBytes is, for a Stream, how many bytes of records the loader appends
+	// before it commits (default 16 MiB). The loader keeps those records until
+	// the commit, to append them again if the stream fails.
+	MaxBytes int64
+}
+
+// Stream is a Sink that takes buffer records as they are read, without the
+// loader decoding them, and makes them durable in its own units (files) when
+// told to: the loader appends what it reads and commits once MaxBytes of
+// records or Linger has passed, then acknowledges every batch it appended. One
+// loader goroutine calls Append and Commit, never at once.
+type Stream interface {
+	Sink
+	// Append takes the envelope records among records (bad rows are skipped) and
+	// returns how many it took; they are not durable until Commit returns nil.
+	// After an error, everything appended since the last successful Commit is
+	// discarded, and the loader appends it again.
+	Append(ctx context.Context, records [][]byte) (int, error)
+	// Commit makes every record appended since the last Commit durable. After an
+	// error, what was not made durable is discarded, as for Append.
+	Commit(ctx context.Context) error
 }
 
 // Run delivers until ctx ends, then returns nil; it returns an error only when the
@@ -70,6 +95,9 @@ func (l *Loader) Run(ctx context.Context) error {
 	if l.MaxBackoff <= 0 {
 		l.MaxBackoff = 30 * time.Second
 	}
+	if s, ok := l.Sink.(Stream); ok && l.BadRows == nil {
+		return l.stream(ctx, s)
+	}
 	for {
 		batches, records, err := l.gather(ctx)
 		if err != nil {
@@ -78,7 +106,7 @@ func (l *Loader) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("reading the buffer for %s: %w", l.Name, err)
 		}
-		envs, bads, err := decode(records)
+		envs, bads, err := decode(records, l.BadRows != nil)
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", l.Name, err)
 		}
@@ -102,14 +130,103 @@ func (l *Loader) Run(ctx context.Context) error {
 			return nil // ctx ended; the batches stay unacknowledged and are redelivered
 		}
 		l.Metrics.delivered.WithLabelValues(l.Name).Add(float64(n))
-		for _, b := range batches {
-			if err := l.Buffer.Ack(ctx, b); err != nil {
-				if ctx.Err() != nil || errors.Is(err, buffer.ErrClosed) {
-					return nil
-				}
-				return fmt.Errorf("acknowledging a batch for %s: %w", l.Name, err)
-			}
+		if stop, err := l.ack(ctx, batches); stop {
+			return err
 		}
+	}
+}
+
+// ack acknowledges delivered batches; stop says the loader must return err
+// (nil when ctx ended or the buffer closed: the rest is delivered again).
+func (l *Loader) ack(ctx context.Context, batches []buffer.Batch) (stop bool, err error) {
+	for _, b := range batches {
+		if err := l.Buffer.Ack(ctx, b); err != nil {
+			if ctx.Err() != nil || errors.Is(err, buffer.ErrClosed) {
+				return true, nil
+			}
+			return true, fmt.Errorf("acknowledging a batch for %s: %w", l.Name, err)
+		}
+	}
+	return false, nil
+}
+
+// stream delivers to a Stream: the records of each batch read are appended at
+// once, and kept (not decoded) only until the commit that makes them durable;
+// the batches are acknowledged after it.
+func (l *Loader) stream(ctx context.Context, s Stream) error {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = 16 << 20
+	}
+	var (
+		pending  []buffer.Batch
+		bytes    int64
+		taken    int
+		deadline time.Time
+		broken   bool // the stream discarded what was appended: append it again
+	)
+	for {
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if len(pending) > 0 {
+			rctx, cancel = context.WithDeadline(ctx, deadline)
+		}
+		b, err := l.Buffer.Read(rctx, l.Name, l.MaxBatch)
+		cancel()
+		switch {
+		case err == nil:
+			if len(pending) == 0 {
+				deadline = time.Now().Add(l.Linger)
+			}
+			pending = append(pending, b)
+			for _, r := range b.Records {
+				bytes += int64(len(r))
+			}
+			if !broken {
+				n, err := s.Append(ctx, b.Records)
+				if err != nil {
+					broken = true
+					l.Metrics.errors.WithLabelValues(l.Name).Inc()
+					if l.Log != nil {
+						l.Log.Warn("appending to a sink failed; appending again before the commit", "sink", l.Name, "err", err)
+					}
+				}
+				taken += n
+			}
+			if !broken && bytes < l.MaxBytes && l.Linger > 0 && time.Now().Before(deadline) {
+				continue
+			}
+		case ctx.Err() != nil || errors.Is(err, buffer.ErrClosed):
+			return nil // what was appended is not acknowledged: it is delivered again
+		case rctx.Err() == nil:
+			return fmt.Errorf("reading the buffer for %s: %w", l.Name, err)
+		}
+		// Lingered long enough, or enough bytes: commit.
+		err = l.retry(ctx, func(ctx context.Context) error {
+			if broken {
+				taken = 0
+				for _, b := range pending {
+					n, err := s.Append(ctx, b.Records)
+					if err != nil {
+						return err
+					}
+					taken += n
+				}
+				broken = false
+			}
+			if err := s.Commit(ctx); err != nil {
+				broken = true
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			return nil // ctx ended; the batches stay unacknowledged and are redelivered
+		}
+		l.Metrics.delivered.WithLabelValues(l.Name).Add(float64(taken))
+		if stop, err := l.ack(ctx, pending); stop {
+			return err
+		}
+		clear(pending)
+		pending, bytes, taken = pending[:0], 0, 0
 	}
 }
 
@@ -164,10 +281,15 @@ func (l *Loader) retry(ctx context.Context, write func(context.Context) error) e
 	}
 }
 
-func decode(records [][]byte) ([]event.Envelope, []event.BadRow, error) {
+// decode decodes the records this loader delivers: the bad rows for the
+// dead-letter destination, else the envelopes; the others are skipped undecoded.
+func decode(records [][]byte, badRows bool) ([]event.Envelope, []event.BadRow, error) {
 	var envs []event.Envelope
 	var bads []event.BadRow
 	for i, rec := range records {
+		if badRows && event.IsEnvelopeRecord(rec) || !badRows && event.IsBadRowRecord(rec) {
+			continue
+		}
 		e, b, err := event.DecodeRecord(rec)
 		if err != nil {
 			return nil, nil, fmt.Errorf("record %d of the batch: %w", i, err)

@@ -5,9 +5,7 @@
 package lake
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,37 +30,70 @@ type Contracts interface {
 	Snapshot() *contract.Snapshot
 }
 
-// Lake writes each batch as one Parquet file per partition (table and day),
-// written to a temporary name, fsync'd and renamed, so a reader never sees a
-// partial file. File size and age are set by how much the loader gathers per batch
-// (sink.Loader's MaxBatch and Linger): that is the rotation policy.
+// Lake writes buffer records straight into Parquet files, one open file per
+// partition (table and day), as row groups while they arrive (sink.Stream):
+// Append converts each envelope record into typed column values without
+// decoding it into Go values, and Commit finishes every open file, fsyncs it and
+// renames it into place, so a reader never sees a partial file and the loader
+// acknowledges the buffer only once the records are durable. File size and age
+// are set by how much the loader appends between commits (sink.Loader's
+// MaxBytes and Linger): that is the rotation policy. Memory is one row group per
+// open file, not the records of a whole file.
 //
 // Redelivered envelopes are dropped by event id: the lake remembers the ids it
-// wrote in a bounded window, seeded at start from the files written in the last
-// SeedWindow, which covers every batch that could be redelivered after a crash.
+// published in a bounded window, seeded at start from the files written in the
+// last SeedWindow, which covers every batch that could be redelivered after a
+// crash, and the ids in its open files.
 type Lake struct {
 	dir       string
 	contracts Contracts
 	log       *slog.Logger
 	seen      *sink.Seen
 
-	mu     sync.Mutex
-	irSnap *contract.Snapshot
-	irReg  *ir.Registry
-	tables map[*ir.Model]*table
-	seq    uint64
+	mu       sync.Mutex
+	irSnap   *contract.Snapshot
+	irReg    *ir.Registry
+	tables   map[*ir.Model]*table
+	versions map[string]version // by schema URI
+	parts    map[partKey]*part
+	open     map[string]struct{} // event ids in the open files
+	seq      uint64
+	marks    []int
+	text     []byte
 }
 
-// seenWindow is how many recent event ids the lake remembers (about 29 MB when
-// full; a million would take about 114 MB). Redelivery only concerns records
-// gathered but not yet acknowledged, at most one loader batch (16,384 records), so
-// this covers it many times over.
-const seenWindow = 1 << 18
+// scratch returns the content of a checked JSON string, valid until the next
+// call.
+func (l *Lake) scratch(s []byte) []byte {
+	if _, plain, _ := scanString(s, 0); plain {
+		return s[1 : len(s)-1]
+	}
+	l.text = appendUnquoted(l.text[:0], s[1:len(s)-1])
+	return l.text
+}
+
+// seenWindow is how many recent event ids the lake remembers (about 5 MB when
+// full). Redelivery only concerns records appended but not yet acknowledged: at
+// most what the loader appends between two commits (16 MiB of records, about
+// 16,000 reference events, at most 131,072 records of 128 bytes), and the ids in
+// the open files are checked apart.
+const seenWindow = 1 << 17
 
 // SeedWindow is how far back Open reads event ids of existing files.
 const SeedWindow = 15 * time.Minute
 
-// Open opens the lake under dir.
+// rowGroupRows is how many rows a file's row group holds at most: the pages of
+// one row group (compressed, about 5 MB for 16,384 reference events) and one
+// page buffer per column are what an open file keeps in memory.
+var rowGroupRows = 16_384
+
+// flushRows is how many rows are collected as values before they go to the
+// column writers.
+const flushRows = 256
+
+// Open opens the lake under dir. Temporary files that a crashed process left
+// behind are removed: their records were never acknowledged, so the buffer
+// delivers them again.
 func Open(dir string, contracts Contracts, log *slog.Logger) (*Lake, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating the lake folder: %w", err)
@@ -69,139 +101,264 @@ func Open(dir string, contracts Contracts, log *slog.Logger) (*Lake, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	l := &Lake{dir: dir, contracts: contracts, log: log, seen: sink.NewSeen(seenWindow), tables: map[*ir.Model]*table{}}
+	l := &Lake{dir: dir, contracts: contracts, log: log, seen: sink.NewSeen(seenWindow),
+		parts: map[partKey]*part{}, open: map[string]struct{}{}}
+	l.resetTables(nil, nil)
 	if err := l.seed(time.Now().Add(-SeedWindow)); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
-// table is the Parquet schema of one MODEL table.
+// table is the Parquet schema and column plan of one MODEL table.
 type table struct {
 	model  *ir.Model
-	cols   []*ir.Column
 	schema *parquet.Schema
+	leaves int
+	// env are the leaf columns of the envelope, data the data columns' plan.
+	env  envLeaves
+	data *colPlan
+}
+
+// envLeaves are the Parquet column indexes of the envelope columns (-1: none).
+type envLeaves struct {
+	eventID, contractVersion, eventTime, receivedAt, sentAt, deviceCreatedAt,
+	protocol, app, platform, collector, contexts int
+}
+
+// version is what the lake needs of one contract version.
+type version struct {
+	t   *table
+	ver []byte // contract_version, e.g. 1-0-2
+}
+
+type partKey struct {
+	t   *table
+	day string
+}
+
+// part is a partition's open file.
+type part struct {
+	t    *table
+	day  string
+	dir  string
+	f    *os.File
+	w    *parquet.GenericWriter[any]
+	cols []*parquet.ColumnWriter
+	rows *rows
+	// group counts the rows of the current row group.
+	group int
+	ids   []string
 }
 
 // WriteBatch writes the envelopes not written before, one file per partition.
+// The loader uses Append and Commit; WriteBatch serves callers that hold
+// decoded envelopes.
 func (l *Lake) WriteBatch(ctx context.Context, batch []event.Envelope) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	type partKey struct {
-		t   *table
-		day string
-	}
-	parts := map[partKey][]*event.Envelope{}
-	inBatch := map[string]bool{}
+	recs := make([][]byte, len(batch))
 	for i := range batch {
-		e := &batch[i]
-		if l.seen.Has(e.EventID) || inBatch[e.EventID] {
-			continue
-		}
-		t, err := l.tableFor(e.Schema)
+		rec, err := event.EncodeEnvelope(&batch[i])
 		if err != nil {
 			return err
 		}
-		k := partKey{t, e.EventTime.UTC().Format(time.DateOnly)}
-		parts[k] = append(parts[k], e)
-		inBatch[e.EventID] = true
+		recs[i] = rec
 	}
-	keys := make([]partKey, 0, len(parts))
-	for k := range parts {
-		keys = append(keys, k)
+	if _, err := l.Append(ctx, recs); err != nil {
+		return err
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if a.t.model.Vendor+a.t.model.Name != b.t.model.Vendor+b.t.model.Name {
-			return a.t.model.Vendor+a.t.model.Name < b.t.model.Vendor+b.t.model.Name
+	return l.Commit(ctx)
+}
+
+// Append implements sink.Stream: it writes the envelope records among records
+// (bad rows are not the lake's) to the open files of their partitions and
+// returns how many it took. They are durable only after Commit. On an error
+// every open file is discarded: the loader appends again what it has not
+// committed.
+func (l *Lake) Append(ctx context.Context, records [][]byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		l.abortLocked()
+		return 0, err
+	}
+	n := 0
+	for i, rec := range records {
+		if !event.IsEnvelopeRecord(rec) {
+			continue
+		}
+		n++
+		if err := l.appendLocked(rec); err != nil {
+			l.abortLocked()
+			return 0, fmt.Errorf("record %d of the batch: %w", i, err)
+		}
+	}
+	for _, p := range l.parts {
+		if err := p.flushRows(); err != nil {
+			l.abortLocked()
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+func (l *Lake) appendLocked(rec []byte) error {
+	var e envelope
+	if err := e.parse(rec); err != nil {
+		return err
+	}
+	id := unquote(e.id)
+	if _, dup := l.open[id]; dup || l.seen.Has(id) {
+		return nil
+	}
+	v, err := l.versionOf(l.scratch(e.schema))
+	if err != nil {
+		return err
+	}
+	eventTime, err := parseTime(l.scratch(e.eventTime))
+	if err != nil {
+		return fmt.Errorf("event %s: event_time: %w", id, err)
+	}
+	eventTime = eventTime.UTC()
+	day := eventTime.Format(time.DateOnly)
+	p, ok := l.parts[partKey{v.t, day}]
+	if !ok {
+		if p, err = l.create(v.t, day); err != nil {
+			return err
+		}
+		l.parts[partKey{v.t, day}] = p
+	}
+	l.marks = p.rows.mark(l.marks)
+	if err := p.t.row(p.rows, &e, eventTime, v.ver); err != nil {
+		p.rows.rollback(l.marks)
+		return fmt.Errorf("event %s of %s: %w", id, e.schema, err)
+	}
+	p.rows.n++
+	l.open[id] = struct{}{}
+	p.ids = append(p.ids, id)
+	if p.rows.n >= flushRows {
+		return p.flushRows()
+	}
+	return nil
+}
+
+// flushRows hands the collected values to the column writers and ends the row
+// group when it is full.
+func (p *part) flushRows() error {
+	n := p.rows.n
+	if err := p.rows.flush(p.cols); err != nil {
+		return fmt.Errorf("writing %s rows: %w", p.t.model.Table.Name, err)
+	}
+	if p.group += n; p.group >= rowGroupRows {
+		if err := p.w.Flush(); err != nil {
+			return fmt.Errorf("writing a %s row group: %w", p.t.model.Table.Name, err)
+		}
+		p.group = 0
+	}
+	return nil
+}
+
+// Commit implements sink.Stream: it finishes every open file, fsyncs it and
+// renames it into its partition. When it fails, the files published before the
+// failure stay (their ids are remembered) and the others are discarded.
+func (l *Lake) Commit(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	parts := make([]*part, 0, len(l.parts))
+	for _, p := range l.parts {
+		parts = append(parts, p)
+	}
+	sort.Slice(parts, func(i, j int) bool {
+		a, b := parts[i], parts[j]
+		if a.t.model.Table.Name != b.t.model.Table.Name {
+			return a.t.model.Table.Name < b.t.model.Table.Name
 		}
 		return a.day < b.day
 	})
-	for _, k := range keys {
+	dirs := map[string]bool{}
+	for _, p := range parts {
 		if err := ctx.Err(); err != nil {
+			l.abortLocked()
 			return err
 		}
-		if err := l.writeFile(k.t, k.day, parts[k]); err != nil {
+		if err := l.publish(p); err != nil {
+			l.abortLocked()
 			return err
 		}
+		delete(l.parts, partKey{p.t, p.day})
+		dirs[p.dir] = true
 		// Remembered per published file, so that a retry after a later partition
 		// failed does not write this one again.
-		for _, e := range parts[k] {
-			l.seen.Add(e.EventID)
+		for _, id := range p.ids {
+			l.seen.Add(id)
+			delete(l.open, id)
+		}
+	}
+	for dir := range dirs {
+		if err := syncDir(dir); err != nil {
+			l.abortLocked()
+			return err
 		}
 	}
 	return nil
 }
 
-// Close has nothing to flush: every batch is complete on disk when WriteBatch returns.
-func (l *Lake) Close(context.Context) error { return nil }
+// Close discards the open files: what they hold was never committed, so the
+// buffer delivers it again.
+func (l *Lake) Close(context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.abortLocked()
+	return nil
+}
+
+func (l *Lake) abortLocked() {
+	for k, p := range l.parts {
+		p.f.Close()
+		os.Remove(p.f.Name())
+		delete(l.parts, k)
+	}
+	clear(l.open)
+}
 
 // Partition returns the folder of a table's day: <dir>/<vendor>/<name>/<model>/date=<day>.
 func (l *Lake) Partition(vendor, name string, model int, day string) string {
 	return filepath.Join(l.dir, vendor, name, strconv.Itoa(model), "date="+day)
 }
 
-// rowChunk is how many rows are built before they are handed to the Parquet
-// writer, which keeps them in compact column buffers: a gathered batch never
-// exists as one map per row all at once.
-const rowChunk = 256
-
-func (l *Lake) writeFile(t *table, day string, envs []*event.Envelope) error {
+func (l *Lake) create(t *table, day string) (*part, error) {
 	dir := l.Partition(t.model.Vendor, t.model.Name, t.model.Number, day)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("creating partition: %w", err)
+		return nil, fmt.Errorf("creating partition: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*.parquet")
+	if err != nil {
+		return nil, fmt.Errorf("creating lake file: %w", err)
+	}
+	w := parquet.NewGenericWriter[any](f, t.schema, parquet.Compression(lakeZstd))
+	return &part{t: t, day: day, dir: dir, f: f, w: w, cols: w.ColumnWriters(), rows: newRows(t.leaves)}, nil
+}
+
+// publish finishes p's file and renames it into place (the folder is synced by
+// the caller).
+func (l *Lake) publish(p *part) error {
+	if err := p.flushRows(); err != nil {
+		return err
+	}
+	if err := p.w.Close(); err != nil {
+		return fmt.Errorf("finishing lake file: %w", err)
+	}
+	if err := p.f.Sync(); err != nil {
+		return fmt.Errorf("syncing lake file: %w", err)
+	}
+	if err := p.f.Close(); err != nil {
+		return fmt.Errorf("closing lake file: %w", err)
 	}
 	l.seq++
 	name := fmt.Sprintf("part-%s-%06d.parquet", time.Now().UTC().Format("20060102T150405.000000000"), l.seq)
-	tmp, err := os.CreateTemp(dir, ".tmp-*.parquet")
-	if err != nil {
-		return fmt.Errorf("creating lake file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	w := parquet.NewGenericWriter[map[string]any](tmp, t.schema, parquet.Compression(&parquet.Zstd))
-	rows := make([]map[string]any, 0, min(rowChunk, len(envs)))
-	for i, e := range envs {
-		row, err := t.row(e)
-		if err != nil {
-			tmp.Close()
-			return fmt.Errorf("event %s of %s: %w", e.EventID, e.Schema, err)
-		}
-		rows = append(rows, row)
-		if len(rows) == cap(rows) || i == len(envs)-1 {
-			if _, err := writeRows(w, rows); err != nil {
-				tmp.Close()
-				return fmt.Errorf("writing %s rows: %w", t.model.Table.Name, err)
-			}
-			clear(rows)
-			rows = rows[:0]
-		}
-	}
-	if err := w.Close(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("finishing lake file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("syncing lake file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("closing lake file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+	if err := os.Rename(p.f.Name(), filepath.Join(p.dir, name)); err != nil {
 		return fmt.Errorf("publishing lake file: %w", err)
 	}
-	return syncDir(dir)
-}
-
-// writeRows writes rows, turning a panic of the encoder on an unexpected value
-// into an error: bad data must not take the process down.
-func writeRows(w *parquet.GenericWriter[map[string]any], rows []map[string]any) (n int, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("encoding rows: %v", r)
-		}
-	}()
-	return w.Write(rows)
+	return nil
 }
 
 func syncDir(dir string) error {
@@ -216,30 +373,79 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// tableFor returns the table of a contract version, rebuilding the IR when the
+// versionOf returns the table of a contract version, rebuilding the IR when the
 // registry swapped its snapshot.
-func (l *Lake) tableFor(uri string) (*table, error) {
-	key, err := contract.ParseURI(uri)
-	if err != nil {
-		return nil, fmt.Errorf("envelope schema: %w", err)
-	}
+func (l *Lake) versionOf(uri []byte) (version, error) {
 	snap := l.contracts.Snapshot()
 	if snap != l.irSnap {
 		reg, err := ir.Build(snap)
 		if err != nil {
-			return nil, fmt.Errorf("mapping contracts to lake tables: %w", err)
+			return version{}, fmt.Errorf("mapping contracts to lake tables: %w", err)
 		}
-		l.irSnap, l.irReg, l.tables = snap, reg, map[*ir.Model]*table{}
+		l.resetTables(snap, reg)
+	}
+	if v, ok := l.versions[string(uri)]; ok {
+		return v, nil
+	}
+	key, err := contract.ParseURI(string(uri))
+	if err != nil {
+		return version{}, fmt.Errorf("envelope schema: %w", err)
 	}
 	m := l.irReg.Model(key.Vendor, key.Name, key.Version.Model)
 	if m == nil {
-		return nil, fmt.Errorf("no contract %s in the registry for the lake (was it removed while events were buffered? restore it)", uri)
+		return version{}, fmt.Errorf("no contract %s in the registry for the lake (was it removed while events were buffered? restore it)", uri)
 	}
-	if t, ok := l.tables[m]; ok {
-		return t, nil
+	t, ok := l.tables[m]
+	if !ok {
+		if t, err = newTable(m); err != nil {
+			return version{}, err
+		}
+		l.tables[m] = t
 	}
-	t := &table{model: m, cols: m.Table.Columns, schema: parquet.NewSchema(m.Table.Name, group(m.Table.Columns))}
-	l.tables[m] = t
+	v := version{t: t, ver: []byte(key.Version.String())}
+	l.versions[string(uri)] = v
+	return v, nil
+}
+
+// resetTables forgets the plans of the previous snapshot; files already open
+// keep theirs.
+func (l *Lake) resetTables(snap *contract.Snapshot, reg *ir.Registry) {
+	l.irSnap, l.irReg = snap, reg
+	l.tables, l.versions = map[*ir.Model]*table{}, map[string]version{}
+}
+
+func newTable(m *ir.Model) (*table, error) {
+	schema := parquet.NewSchema(m.Table.Name, group(m.Table.Columns))
+	t := &table{model: m, schema: schema, leaves: len(schema.Columns())}
+	env := map[string]*int{
+		ir.ColEventID: &t.env.eventID, ir.ColContractVersion: &t.env.contractVersion,
+		ir.ColEventTime: &t.env.eventTime, ir.ColReceivedAt: &t.env.receivedAt,
+		"sent_at": &t.env.sentAt, "device_created_at": &t.env.deviceCreatedAt,
+		"source_protocol": &t.env.protocol, "source_app": &t.env.app,
+		"source_platform": &t.env.platform, "source_collector": &t.env.collector,
+		"contexts": &t.env.contexts,
+	}
+	for _, p := range env {
+		*p = -1
+	}
+	for _, c := range m.Table.Columns {
+		if !c.Envelope {
+			continue
+		}
+		p, ok := env[c.Name]
+		if !ok {
+			return nil, fmt.Errorf("envelope column %s is not known to the lake; update internal/sink/lake with internal/codegen/ir", c.Name)
+		}
+		leaf, ok := schema.Lookup(c.Name)
+		if !ok {
+			return nil, fmt.Errorf("lake schema has no column %s", c.Name)
+		}
+		*p = leaf.ColumnIndex
+	}
+	var err error
+	if t.data, err = compileColumns(schema, m.Table.Columns); err != nil {
+		return nil, fmt.Errorf("planning %s: %w", m.Table.Name, err)
+	}
 	return t, nil
 }
 
@@ -280,189 +486,96 @@ func node(c *ir.Column) parquet.Node {
 	return n
 }
 
-// row maps an envelope to a row of its table.
-func (t *table) row(e *event.Envelope) (map[string]any, error) {
-	var data map[string]any
-	dec := json.NewDecoder(bytes.NewReader(e.Data))
-	dec.UseNumber() // integers beyond 2^53 stay exact
-	if err := dec.Decode(&data); err != nil {
-		return nil, fmt.Errorf("decoding envelope data: %w", err)
-	}
-	key, _ := contract.ParseURI(e.Schema)
-	row := map[string]any{}
-	for _, c := range t.cols {
-		if !c.Envelope {
-			continue
+// row writes one envelope as a row of the table.
+func (t *table) row(r *rows, e *envelope, eventTime time.Time, ver []byte) error {
+	// level gives an envelope column's definition level: 1 when it is optional.
+	level := func(optional bool) int {
+		if optional {
+			return 1
 		}
-		var v any
-		switch c.Name {
-		case ir.ColEventID:
-			v = e.EventID
-		case ir.ColContractVersion:
-			v = key.Version.String()
-		case ir.ColEventTime:
-			v = e.EventTime.UTC().UnixMicro()
-		case ir.ColReceivedAt:
-			v = e.ReceivedAt.UTC().UnixMicro()
-		case "sent_at":
-			v = optTime(e.SentAt)
-		case "device_created_at":
-			v = optTime(e.DeviceCreatedAt)
-		case "source_protocol":
-			v = e.Source.Protocol
-		case "source_app":
-			v = optString(e.Source.App)
-		case "source_platform":
-			v = optString(e.Source.Platform)
-		case "source_collector":
-			v = e.Source.Collector
-		case "contexts":
-			if len(e.Contexts) > 0 {
-				js, err := json.Marshal(e.Contexts)
-				if err != nil {
-					return nil, fmt.Errorf("encoding contexts: %w", err)
-				}
-				v = string(js)
-			}
+		return 0
+	}
+	str := func(leaf int, name string, s []byte, optional bool) error {
+		switch {
+		case leaf < 0:
+		case s == nil && !optional:
+			return fmt.Errorf("%s missing", name)
+		case s == nil || optional && len(s) == 2: // "" is absent for optional members
+			r.add(leaf, parquet.Value{}, 0, 0)
 		default:
-			return nil, fmt.Errorf("envelope column %s is not known to the lake; update internal/sink/lake with internal/codegen/ir", c.Name)
+			r.add(leaf, parquet.ByteArrayValue(r.str(s)), 0, level(optional))
 		}
-		if v != nil {
-			row[c.Name] = v
-		}
-	}
-	for _, c := range t.cols {
-		if c.Envelope {
-			continue
-		}
-		v, err := value(c, data[c.JSONName])
-		if err != nil {
-			return nil, fmt.Errorf("column %s: %w", c.Name, err)
-		}
-		if v != nil {
-			row[c.Name] = v
-		}
-	}
-	return row, nil
-}
-
-func optTime(t *time.Time) any {
-	if t == nil {
 		return nil
 	}
-	return t.UTC().UnixMicro()
-}
-
-func optString(s string) any {
-	if s == "" {
+	ts := func(leaf int, name string, s []byte, optional bool) error {
+		switch {
+		case leaf < 0:
+			return nil
+		case s == nil && optional:
+			r.add(leaf, parquet.Value{}, 0, 0)
+			return nil
+		case s == nil:
+			return fmt.Errorf("%s missing", name)
+		}
+		at, err := parseTime(r.str(s))
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		r.add(leaf, parquet.Int64Value(at.UnixMicro()), 0, level(optional))
 		return nil
 	}
-	return s
+	if t.env.contractVersion >= 0 {
+		r.add(t.env.contractVersion, parquet.ByteArrayValue(ver), 0, 0)
+	}
+	if t.env.eventTime >= 0 {
+		r.add(t.env.eventTime, parquet.Int64Value(eventTime.UnixMicro()), 0, 0)
+	}
+	if t.env.contexts >= 0 {
+		if e.contexts == nil {
+			r.add(t.env.contexts, parquet.Value{}, 0, 0)
+		} else {
+			r.add(t.env.contexts, parquet.ByteArrayValue(e.contexts), 0, 1)
+		}
+	}
+	for _, err := range []error{
+		str(t.env.eventID, "event_id", e.id, false),
+		ts(t.env.receivedAt, "received_at", e.receivedAt, false),
+		ts(t.env.sentAt, "sent_at", e.sentAt, true),
+		ts(t.env.deviceCreatedAt, "device_created_at", e.deviceCreatedAt, true),
+		str(t.env.protocol, "source.protocol", e.protocol, false),
+		str(t.env.app, "source.app", e.app, true),
+		str(t.env.platform, "source.platform", e.platform, true),
+		str(t.env.collector, "source.collector", e.collector, false),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	if e.data < 0 { // data: null
+		for _, f := range t.data.fields {
+			if err := r.value(f, e.rec, absent, 0, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return r.record(t.data, e.rec, e.data, 0)
 }
 
-// value converts one decoded JSON value to the Go value of its column; nil stays nil.
-func value(c *ir.Column, v any) (any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	switch c.Type {
-	case ir.String:
-		if s, ok := v.(string); ok {
-			return s, nil
-		}
-		js, err := json.Marshal(v)
-		return string(js), err
-	case ir.Int64:
-		n, ok := v.(json.Number)
-		if !ok {
-			return nil, fmt.Errorf("not an integer")
-		}
-		i, err := n.Int64()
-		if err != nil {
-			f, ferr := n.Float64() // 1.0 is an integer in JSON Schema
-			if ferr != nil || f != float64(int64(f)) {
-				return nil, fmt.Errorf("not a 64-bit integer")
-			}
-			i = int64(f)
-		}
-		return i, nil
-	case ir.Float64:
-		n, ok := v.(json.Number)
-		if !ok {
-			return nil, fmt.Errorf("not a number")
-		}
-		f, err := n.Float64()
-		if err != nil {
-			return nil, fmt.Errorf("not a finite number")
-		}
-		return f, nil
-	case ir.Bool:
-		b, ok := v.(bool)
-		if !ok {
-			return nil, fmt.Errorf("not a boolean")
-		}
-		return b, nil
-	case ir.Timestamp:
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("not a date-time string")
-		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return nil, fmt.Errorf("not an RFC 3339 date-time")
-		}
-		return t.UTC().UnixMicro(), nil
-	case ir.Date:
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("not a date string")
-		}
-		t, err := time.Parse(time.DateOnly, s)
-		if err != nil {
-			return nil, fmt.Errorf("not a date YYYY-MM-DD")
-		}
-		return int32(t.Unix() / 86400), nil
-	case ir.Record:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("not an object")
-		}
-		out := map[string]any{}
-		for _, f := range c.Fields {
-			fv, err := value(f, m[f.JSONName])
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", f.Name, err)
-			}
-			if fv != nil {
-				out[f.Name] = fv
-			}
-		}
-		return out, nil
-	case ir.List:
-		arr, ok := v.([]any)
-		if !ok {
-			return nil, fmt.Errorf("not an array")
-		}
-		out := make([]any, 0, len(arr))
-		for i, item := range arr {
-			iv, err := value(c.Elem, item)
-			if err != nil {
-				return nil, fmt.Errorf("item %d: %w", i, err)
-			}
-			out = append(out, iv)
-		}
-		return out, nil
-	default:
-		js, err := json.Marshal(v)
-		return string(js), err
-	}
-}
-
-// seed remembers the event ids of files written since since.
+// seed remembers the event ids of files written since since, and removes the
+// temporary files of a process that stopped before committing them.
 func (l *Lake) seed(since time.Time) error {
 	var errs []error
 	_ = filepath.WalkDir(l.dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || filepath.Ext(path) != ".parquet" || filepath.Base(path)[0] == '.' {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".parquet" {
+			return nil
+		}
+		if base := filepath.Base(path); base[0] == '.' {
+			if strings.HasPrefix(base, ".tmp-") {
+				if err := os.Remove(path); err != nil {
+					errs = append(errs, fmt.Errorf("removing an uncommitted lake file: %w", err))
+				}
+			}
 			return nil
 		}
 		info, err := d.Info()

@@ -6,24 +6,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/accord-dev/accord/internal/contract"
 	"github.com/accord-dev/accord/internal/sink"
 	"github.com/accord-dev/accord/internal/sink/lake"
 	"github.com/accord-dev/accord/internal/sink/sinktest"
 )
 
-type fixed struct{ snap *contract.Snapshot }
-
-func (f fixed) Snapshot() *contract.Snapshot { return f.snap }
-
-func examples(t testing.TB) fixed {
-	t.Helper()
-	snap, err := contract.LoadSnapshot("../../../examples/contracts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fixed{snap}
-}
+func examples(t testing.TB) lake.Contracts { return lake.LoadExamples(t) }
 
 func storedIDs(dir string) ([]string, error) {
 	var ids []string

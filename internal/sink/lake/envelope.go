@@ -1,0 +1,111 @@
+package lake
+
+import (
+	"errors"
+	"fmt"
+)
+
+// envelope locates the members of a buffer record's envelope that the lake
+// stores: strings and times as their JSON text (quotes included), nil when
+// absent or null; data and contexts as JSON.
+type envelope struct {
+	rec []byte
+	// data is where the data object starts in rec.
+	data                                                       int
+	id, schema, receivedAt, sentAt, deviceCreatedAt, eventTime []byte
+	protocol, app, platform, collector, contexts               []byte
+}
+
+// parse scans an envelope record ('E' and the envelope's JSON, as
+// event.EncodeEnvelopeRaw and event.EncodeEnvelope write it). Member names are
+// matched exactly: the encoders write them so.
+func (e *envelope) parse(rec []byte) error {
+	*e = envelope{rec: rec, data: -1}
+	b := rec
+	start := skipSpace(b, 1)
+	if start >= len(b) || b[start] != '{' {
+		return errors.New("decoding envelope record: not an object")
+	}
+	str := func(dst *[]byte, key []byte, s, end int) error {
+		switch b[s] {
+		case '"':
+			*dst = b[s:end]
+		case 'n':
+			*dst = nil
+		default:
+			return fmt.Errorf("decoding envelope record: %s is not a string", key)
+		}
+		return nil
+	}
+	end, err := members(b, start, func(key []byte, plain bool, s, end int) error {
+		if !plain {
+			return nil // none of the members the lake reads
+		}
+		switch string(key) {
+		case "event_id":
+			return str(&e.id, key, s, end)
+		case "schema":
+			return str(&e.schema, key, s, end)
+		case "received_at":
+			return str(&e.receivedAt, key, s, end)
+		case "sent_at":
+			return str(&e.sentAt, key, s, end)
+		case "device_created_at":
+			return str(&e.deviceCreatedAt, key, s, end)
+		case "event_time":
+			return str(&e.eventTime, key, s, end)
+		case "data":
+			e.data = -1
+			if b[s] == '{' {
+				e.data = s
+			} else if b[s] != 'n' {
+				return errors.New("decoding envelope record: data is not an object")
+			}
+		case "contexts":
+			e.contexts = nil
+			if b[s] == '[' && b[s+1] != ']' {
+				e.contexts = b[s:end]
+			}
+		case "source":
+			if b[s] != '{' {
+				return nil
+			}
+			_, err := members(b, s, func(key []byte, plain bool, s, end int) error {
+				if !plain {
+					return nil
+				}
+				switch string(key) {
+				case "protocol":
+					return str(&e.protocol, key, s, end)
+				case "app":
+					return str(&e.app, key, s, end)
+				case "platform":
+					return str(&e.platform, key, s, end)
+				case "collector":
+					return str(&e.collector, key, s, end)
+				}
+				return nil
+			}, 1)
+			return err
+		}
+		return nil
+	}, 0)
+	if err == nil && skipSpace(b, end) != len(b) {
+		err = syntaxAt(end)
+	}
+	if err != nil {
+		return fmt.Errorf("decoding envelope record: %w", err)
+	}
+	if e.id == nil || e.schema == nil || e.eventTime == nil || e.receivedAt == nil {
+		return errors.New("decoding envelope record: event_id, schema, received_at or event_time missing")
+	}
+	return nil
+}
+
+// unquote returns the content of a checked JSON string.
+func unquote(s []byte) string {
+	if _, plain, _ := scanString(s, 0); plain {
+		return string(s[1 : len(s)-1])
+	}
+	return string(appendUnquoted(nil, s[1:len(s)-1]))
+}

@@ -1,0 +1,327 @@
+package lake
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The lake reads buffer records (envelopes as event.EncodeEnvelopeRaw writes
+// them) with the small scanner below instead of encoding/json: it checks the JSON
+// as strictly as encoding/json does, but only finds where values are, so that
+// the writer can turn the values it needs straight into Parquet values without a
+// map or an interface value per field. FuzzScan compares it with encoding/json.
+
+// maxDepth bounds nesting as encoding/json does.
+const maxDepth = 10000
+
+var errSyntax = errors.New("invalid JSON")
+
+func syntaxAt(i int) error { return fmt.Errorf("%w at byte %d", errSyntax, i) }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value that starts at b[i] (no leading
+// space), checking its syntax.
+func skipValue(b []byte, i int) (int, error) { return skipDepth(b, i, 0) }
+
+func skipDepth(b []byte, i, depth int) (int, error) {
+	if i >= len(b) {
+		return i, syntaxAt(i)
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, err := scanString(b, i)
+		return end, err
+	case c == '{':
+		if depth >= maxDepth {
+			return i, fmt.Errorf("JSON nested too deeply at byte %d", i)
+		}
+		return members(b, i, func(_ []byte, _ bool, start, end int) error { return nil }, depth+1)
+	case c == '[':
+		if depth >= maxDepth {
+			return i, fmt.Errorf("JSON nested too deeply at byte %d", i)
+		}
+		return elements(b, i, func(start, end int) error { return nil }, depth+1)
+	case c == 't':
+		return literal(b, i, "true")
+	case c == 'f':
+		return literal(b, i, "false")
+	case c == 'n':
+		return literal(b, i, "null")
+	case c == '-' || c >= '0' && c <= '9':
+		return scanNumber(b, i)
+	}
+	return i, syntaxAt(i)
+}
+
+func literal(b []byte, i int, lit string) (int, error) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return i, syntaxAt(i)
+	}
+	return i + len(lit), nil
+}
+
+// scanNumber checks a JSON number at b[i:] and returns its end.
+func scanNumber(b []byte, i int) (int, error) {
+	start := i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(b, i)
+	default:
+		return start, syntaxAt(i)
+	}
+	if i < len(b) && b[i] == '.' {
+		if d := digits(b, i+1); d > i+1 {
+			i = d
+		} else {
+			return start, syntaxAt(d)
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if d := digits(b, i); d > i {
+			i = d
+		} else {
+			return start, syntaxAt(d)
+		}
+	}
+	return i, nil
+}
+
+// digits returns the end of the run of decimal digits at b[i:].
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// scanString checks the JSON string that starts at b[i] (a quote) and returns
+// its end and whether its content needs unquoting (escapes or bytes that are
+// not valid UTF-8); otherwise b[i+1:end-1] is the string as it is.
+func scanString(b []byte, i int) (end int, plain bool, err error) {
+	plain = true
+	j := i + 1
+	for j < len(b) {
+		c := b[j]
+		switch {
+		case c == '"':
+			return j + 1, plain, nil
+		case c == '\\':
+			plain = false
+			j++
+			if j >= len(b) {
+				return i, false, syntaxAt(j)
+			}
+			switch b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j++
+			case 'u':
+				if len(b)-j < 5 || !isHex4(b[j+1:j+5]) {
+					return i, false, syntaxAt(j)
+				}
+				j += 5
+			default:
+				return i, false, syntaxAt(j)
+			}
+		case c < 0x20:
+			return i, false, syntaxAt(j)
+		case c < utf8.RuneSelf:
+			j++
+		default:
+			r, size := utf8.DecodeRune(b[j:])
+			if r == utf8.RuneError && size == 1 {
+				plain = false
+			}
+			j += size
+		}
+	}
+	return i, false, syntaxAt(j)
+}
+
+func isHex4(h []byte) bool {
+	for _, c := range h {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func hex4(h []byte) rune {
+	var r rune
+	for _, c := range h {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		default:
+			c = c - 'A' + 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// appendUnquoted appends the content of a checked JSON string (quotes
+// excluded) to dst, decoded exactly as encoding/json decodes it: bytes that are
+// not UTF-8 and unpaired surrogates become U+FFFD.
+func appendUnquoted(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			switch s[i+1] {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r := hex4(s[i+2 : i+6])
+				i += 6
+				if utf16.IsSurrogate(r) {
+					if len(s)-i >= 6 && s[i] == '\\' && s[i+1] == 'u' {
+						if d := utf16.DecodeRune(r, hex4(s[i+2:i+6])); d != utf8.RuneError {
+							dst = utf8.AppendRune(dst, d)
+							i += 6
+							continue
+						}
+					}
+					r = utf8.RuneError
+				}
+				dst = utf8.AppendRune(dst, r)
+				continue
+			default: // '"', '\\', '/'
+				dst = append(dst, s[i+1])
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			j := i + 1
+			for j < len(s) && s[j] < utf8.RuneSelf && s[j] != '\\' {
+				j++
+			}
+			dst = append(dst, s[i:j]...)
+			i = j
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = utf8.AppendRune(dst, r)
+			} else {
+				dst = append(dst, s[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return dst
+}
+
+// members calls f with every member of the object that starts at b[i] (a
+// brace): its key (as written, without quotes; plainKey reports that it needs
+// no unquoting) and the span of its value. It returns the end of the object.
+func members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) error, depth int) (int, error) {
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, syntaxAt(i)
+		}
+		kend, plain, err := scanString(b, i)
+		if err != nil {
+			return i, err
+		}
+		key := b[i+1 : kend-1]
+		i = skipSpace(b, kend)
+		if i >= len(b) || b[i] != ':' {
+			return i, syntaxAt(i)
+		}
+		start := skipSpace(b, i+1)
+		end, err := skipDepth(b, start, depth)
+		if err != nil {
+			return end, err
+		}
+		if err := f(key, plain, start, end); err != nil {
+			return end, err
+		}
+		var done bool
+		if i, done, err = separator(b, end, '}'); done || err != nil {
+			return i, err
+		}
+	}
+}
+
+// separator reads what follows a member or an element at b[i]: a comma (it
+// returns where the next one starts) or closer (it returns the end and done).
+func separator(b []byte, i int, closer byte) (next int, done bool, err error) {
+	i = skipSpace(b, i)
+	switch {
+	case i >= len(b):
+		return i, false, syntaxAt(i)
+	case b[i] == ',':
+		return skipSpace(b, i+1), false, nil
+	case b[i] == closer:
+		return i + 1, true, nil
+	}
+	return i, false, syntaxAt(i)
+}
+
+// elements calls f with the span of every element of the array that starts at
+// b[i] (a bracket) and returns the end of the array.
+func elements(b []byte, i int, f func(start, end int) error, depth int) (int, error) {
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, nil
+	}
+	for {
+		end, err := skipDepth(b, i, depth)
+		if err != nil {
+			return end, err
+		}
+		if err := f(i, end); err != nil {
+			return end, err
+		}
+		var done bool
+		if i, done, err = separator(b, end, ']'); done || err != nil {
+			return i, err
+		}
+	}
+}
+
+// document checks that b is one JSON value with nothing but space around it and
+// returns the span of the value.
+func document(b []byte) (start, end int, err error) {
+	start = skipSpace(b, 0)
+	end, err = skipValue(b, start)
+	if err != nil {
+		return 0, 0, err
+	}
+	if skipSpace(b, end) != len(b) {
+		return 0, 0, syntaxAt(end)
+	}
+	return start, end, nil
+}

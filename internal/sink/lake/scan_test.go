@@ -1,0 +1,86 @@
+package lake
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// decodeScan decodes one JSON document with the lake's scanner into the values
+// encoding/json gives with UseNumber (the last of repeated keys wins).
+func decodeScan(b []byte) (any, error) {
+	start, end, err := document(b)
+	if err != nil {
+		return nil, err
+	}
+	var val func(s, e int) (any, error)
+	val = func(s, e int) (any, error) {
+		switch c := b[s]; {
+		case c == '{':
+			m := map[string]any{}
+			_, err := members(b, s, func(k []byte, _ bool, vs, ve int) error {
+				v, err := val(vs, ve)
+				m[string(appendUnquoted(nil, k))] = v
+				return err
+			}, 0)
+			return m, err
+		case c == '[':
+			l := []any{}
+			_, err := elements(b, s, func(vs, ve int) error {
+				v, err := val(vs, ve)
+				l = append(l, v)
+				return err
+			}, 0)
+			return l, err
+		case c == '"':
+			return unquote(b[s:e]), nil
+		case c == 't' || c == 'f':
+			return c == 't', nil
+		case c == 'n':
+			return nil, nil
+		}
+		return json.Number(b[s:e]), nil
+	}
+	return val(start, end)
+}
+
+var scanSeeds = []string{
+	`{"a":[1,-2.5e+3,0,true,false,null],"b":{"c":"\u00e9\ud83d\ude00\ud800\"\\\/\b\f\n\r\t"},"a":"last"}`,
+	` [ ] `, `{}`, `"\xff\xfe"`, `-0.0E-0`, `01`, `1.`, `.5`, `{"a" 1}`, `[1,]`, `{"a":1,}`, `"\x01"`,
+	`"\u12"`, `"\q"`, `tru`, `nul`, `[1]x`, `{"k":"v"}{}`, `1e`, `"abc`, `[[[[]]]]`,
+}
+
+// TestScan checks the scanner against encoding/json on valid and invalid
+// documents.
+func TestScan(t *testing.T) {
+	for _, s := range scanSeeds {
+		checkScan(t, []byte(s))
+	}
+}
+
+func checkScan(t *testing.T, b []byte) {
+	t.Helper()
+	got, err := decodeScan(b)
+	var want any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	werr := dec.Decode(&want)
+	if werr == nil && dec.More() || werr == nil && !json.Valid(b) {
+		werr = errSyntax
+	}
+	switch {
+	case (err == nil) != (werr == nil):
+		t.Fatalf("%q: scanner error %v, encoding/json error %v", b, err, werr)
+	case err == nil && !reflect.DeepEqual(got, want):
+		t.Fatalf("%q:\n scanner %#v\n    json %#v", b, got, want)
+	}
+}
+
+// FuzzScan compares the scanner with encoding/json on any bytes.
+func FuzzScan(f *testing.F) {
+	for _, s := range scanSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkScan(t, b) })
+}
