@@ -3,6 +3,8 @@ package lake
 import (
 	"errors"
 	"fmt"
+
+	"github.com/accord-dev/accord/internal/jsonscan"
 )
 
 // envelope locates the members of a buffer record's envelope that the lake
@@ -22,7 +24,7 @@ type envelope struct {
 func (e *envelope) parse(rec []byte) error {
 	*e = envelope{rec: rec, data: -1}
 	b := rec
-	start := skipSpace(b, 1)
+	start := jsonscan.Space(b, 1)
 	if start >= len(b) || b[start] != '{' {
 		return errors.New("decoding envelope record: not an object")
 	}
@@ -37,7 +39,7 @@ func (e *envelope) parse(rec []byte) error {
 		}
 		return nil
 	}
-	end, err := members(b, start, func(key []byte, plain bool, s, end int) error {
+	end, err := jsonscan.Members(b, start, func(key []byte, plain bool, s, end int) error {
 		if !plain {
 			return nil // none of the members the lake reads
 		}
@@ -70,7 +72,7 @@ func (e *envelope) parse(rec []byte) error {
 			if b[s] != '{' {
 				return nil
 			}
-			_, err := members(b, s, func(key []byte, plain bool, s, end int) error {
+			_, err := jsonscan.Members(b, s, func(key []byte, plain bool, s, end int) error {
 				if !plain {
 					return nil
 				}
@@ -90,8 +92,8 @@ func (e *envelope) parse(rec []byte) error {
 		}
 		return nil
 	}, 0)
-	if err == nil && skipSpace(b, end) != len(b) {
-		err = syntaxAt(end)
+	if err == nil && jsonscan.Space(b, end) != len(b) {
+		err = jsonscan.SyntaxAt(end)
 	}
 	if err != nil {
 		return fmt.Errorf("decoding envelope record: %w", err)
@@ -100,12 +102,4 @@ func (e *envelope) parse(rec []byte) error {
 		return errors.New("decoding envelope record: event_id, schema, received_at or event_time missing")
 	}
 	return nil
-}
-
-// unquote returns the content of a checked JSON string.
-func unquote(s []byte) string {
-	if _, plain, _ := scanString(s, 0); plain {
-		return string(s[1 : len(s)-1])
-	}
-	return string(appendUnquoted(nil, s[1:len(s)-1]))
 }

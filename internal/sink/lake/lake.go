@@ -22,6 +22,7 @@ import (
 	"github.com/accord-dev/accord/internal/codegen/ir"
 	"github.com/accord-dev/accord/internal/contract"
 	"github.com/accord-dev/accord/internal/event"
+	"github.com/accord-dev/accord/internal/jsonscan"
 	"github.com/accord-dev/accord/internal/sink"
 )
 
@@ -65,10 +66,10 @@ type Lake struct {
 // scratch returns the content of a checked JSON string, valid until the next
 // call.
 func (l *Lake) scratch(s []byte) []byte {
-	if _, plain, _ := scanString(s, 0); plain {
+	if _, plain, _ := jsonscan.String(s, 0); plain {
 		return s[1 : len(s)-1]
 	}
-	l.text = appendUnquoted(l.text[:0], s[1:len(s)-1])
+	l.text = jsonscan.AppendUnquoted(l.text[:0], s[1:len(s)-1])
 	return l.text
 }
 
@@ -206,7 +207,7 @@ func (l *Lake) appendLocked(rec []byte) error {
 	if err := e.parse(rec); err != nil {
 		return err
 	}
-	id := unquote(e.id)
+	id := jsonscan.Unquote(e.id)
 	if _, dup := l.open[id]; dup || l.seen.Has(id) {
 		return nil
 	}

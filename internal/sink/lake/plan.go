@@ -9,6 +9,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/accord-dev/accord/internal/codegen/ir"
+	"github.com/accord-dev/accord/internal/jsonscan"
 )
 
 // A table's plan is compiled once per contract MODEL (and registry snapshot)
@@ -192,7 +193,7 @@ func (r *rows) value(n *colPlan, b []byte, s span, rep, def int) error {
 			return fmt.Errorf("%s: not an array", n.col.Name)
 		}
 		first := true
-		_, err := elements(b, s.start, func(start, end int) error {
+		_, err := jsonscan.Elements(b, s.start, func(start, end int) error {
 			rr := n.rep
 			if first {
 				rr, first = rep, false
@@ -225,9 +226,9 @@ func (r *rows) record(n *colPlan, b []byte, at, rep int) error {
 		n.spans[i] = absent
 	}
 	var key []byte
-	if _, err := members(b, at, func(k []byte, plain bool, start, end int) error {
+	if _, err := jsonscan.Members(b, at, func(k []byte, plain bool, start, end int) error {
 		if !plain {
-			key = appendUnquoted(key[:0], k)
+			key = jsonscan.AppendUnquoted(key[:0], k)
 			k = key
 		}
 		if i, ok := n.byName[string(k)]; ok {
@@ -300,12 +301,12 @@ func (r *rows) scalar(t ir.Logical, v []byte) (parquet.Value, error) {
 // str returns the content of the checked JSON string v: the bytes of the
 // record when it needs no unquoting, else unquoted into r.text.
 func (r *rows) str(v []byte) []byte {
-	_, plain, _ := scanString(v, 0) // checked when the record was scanned
+	_, plain, _ := jsonscan.String(v, 0) // checked when the record was scanned
 	if plain {
 		return v[1 : len(v)-1]
 	}
 	start := len(r.text)
-	r.text = appendUnquoted(r.text, v[1:len(v)-1])
+	r.text = jsonscan.AppendUnquoted(r.text, v[1:len(v)-1])
 	return r.text[start:len(r.text):len(r.text)]
 }
 

@@ -1,4 +1,10 @@
-package lake
+// Package jsonscan finds where the values of a JSON document are, checking its
+// syntax as strictly as encoding/json does (FuzzScan holds it to encoding/json),
+// without decoding it into maps or interface values: the lake turns buffer
+// records into Parquet columns with it, and the native protocol splits request
+// bodies into events. Strings decode with AppendUnquoted exactly as encoding/json
+// decodes them.
+package jsonscan
 
 import (
 	"errors"
@@ -7,50 +13,47 @@ import (
 	"unicode/utf8"
 )
 
-// The lake reads buffer records (envelopes as event.EncodeEnvelopeRaw writes
-// them) with the small scanner below instead of encoding/json: it checks the JSON
-// as strictly as encoding/json does, but only finds where values are, so that
-// the writer can turn the values it needs straight into Parquet values without a
-// map or an interface value per field. FuzzScan compares it with encoding/json.
-
 // maxDepth bounds nesting as encoding/json does.
 const maxDepth = 10000
 
-var errSyntax = errors.New("invalid JSON")
+// ErrSyntax is wrapped by every syntax error, which names the byte offset.
+var ErrSyntax = errors.New("invalid JSON")
 
-func syntaxAt(i int) error { return fmt.Errorf("%w at byte %d", errSyntax, i) }
+// SyntaxAt is a syntax error at byte i.
+func SyntaxAt(i int) error { return fmt.Errorf("%w at byte %d", ErrSyntax, i) }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-func skipSpace(b []byte, i int) int {
+// Space returns the index of the first byte at or after i that is not JSON space.
+func Space(b []byte, i int) int {
 	for i < len(b) && isSpace(b[i]) {
 		i++
 	}
 	return i
 }
 
-// skipValue returns the end of the JSON value that starts at b[i] (no leading
+// Value returns the end of the JSON value that starts at b[i] (no leading
 // space), checking its syntax.
-func skipValue(b []byte, i int) (int, error) { return skipDepth(b, i, 0) }
+func Value(b []byte, i int) (int, error) { return valueAt(b, i, 0) }
 
-func skipDepth(b []byte, i, depth int) (int, error) {
+func valueAt(b []byte, i, depth int) (int, error) {
 	if i >= len(b) {
-		return i, syntaxAt(i)
+		return i, SyntaxAt(i)
 	}
 	switch c := b[i]; {
 	case c == '"':
-		end, _, err := scanString(b, i)
+		end, _, err := String(b, i)
 		return end, err
 	case c == '{':
 		if depth >= maxDepth {
 			return i, fmt.Errorf("JSON nested too deeply at byte %d", i)
 		}
-		return members(b, i, func(_ []byte, _ bool, start, end int) error { return nil }, depth+1)
+		return Members(b, i, func(_ []byte, _ bool, start, end int) error { return nil }, depth+1)
 	case c == '[':
 		if depth >= maxDepth {
 			return i, fmt.Errorf("JSON nested too deeply at byte %d", i)
 		}
-		return elements(b, i, func(start, end int) error { return nil }, depth+1)
+		return Elements(b, i, func(start, end int) error { return nil }, depth+1)
 	case c == 't':
 		return literal(b, i, "true")
 	case c == 'f':
@@ -58,20 +61,20 @@ func skipDepth(b []byte, i, depth int) (int, error) {
 	case c == 'n':
 		return literal(b, i, "null")
 	case c == '-' || c >= '0' && c <= '9':
-		return scanNumber(b, i)
+		return Number(b, i)
 	}
-	return i, syntaxAt(i)
+	return i, SyntaxAt(i)
 }
 
 func literal(b []byte, i int, lit string) (int, error) {
 	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return i, syntaxAt(i)
+		return i, SyntaxAt(i)
 	}
 	return i + len(lit), nil
 }
 
-// scanNumber checks a JSON number at b[i:] and returns its end.
-func scanNumber(b []byte, i int) (int, error) {
+// Number checks a JSON number at b[i:] and returns its end.
+func Number(b []byte, i int) (int, error) {
 	start := i
 	if i < len(b) && b[i] == '-' {
 		i++
@@ -82,13 +85,13 @@ func scanNumber(b []byte, i int) (int, error) {
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
 		i = digits(b, i)
 	default:
-		return start, syntaxAt(i)
+		return start, SyntaxAt(i)
 	}
 	if i < len(b) && b[i] == '.' {
 		if d := digits(b, i+1); d > i+1 {
 			i = d
 		} else {
-			return start, syntaxAt(d)
+			return start, SyntaxAt(d)
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -99,7 +102,7 @@ func scanNumber(b []byte, i int) (int, error) {
 		if d := digits(b, i); d > i {
 			i = d
 		} else {
-			return start, syntaxAt(d)
+			return start, SyntaxAt(d)
 		}
 	}
 	return i, nil
@@ -113,10 +116,10 @@ func digits(b []byte, i int) int {
 	return i
 }
 
-// scanString checks the JSON string that starts at b[i] (a quote) and returns
+// String checks the JSON string that starts at b[i] (a quote) and returns
 // its end and whether its content needs unquoting (escapes or bytes that are
 // not valid UTF-8); otherwise b[i+1:end-1] is the string as it is.
-func scanString(b []byte, i int) (end int, plain bool, err error) {
+func String(b []byte, i int) (end int, plain bool, err error) {
 	plain = true
 	j := i + 1
 	for j < len(b) {
@@ -128,21 +131,21 @@ func scanString(b []byte, i int) (end int, plain bool, err error) {
 			plain = false
 			j++
 			if j >= len(b) {
-				return i, false, syntaxAt(j)
+				return i, false, SyntaxAt(j)
 			}
 			switch b[j] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				j++
 			case 'u':
 				if len(b)-j < 5 || !isHex4(b[j+1:j+5]) {
-					return i, false, syntaxAt(j)
+					return i, false, SyntaxAt(j)
 				}
 				j += 5
 			default:
-				return i, false, syntaxAt(j)
+				return i, false, SyntaxAt(j)
 			}
 		case c < 0x20:
-			return i, false, syntaxAt(j)
+			return i, false, SyntaxAt(j)
 		case c < utf8.RuneSelf:
 			j++
 		default:
@@ -153,7 +156,7 @@ func scanString(b []byte, i int) (end int, plain bool, err error) {
 			j += size
 		}
 	}
-	return i, false, syntaxAt(j)
+	return i, false, SyntaxAt(j)
 }
 
 func isHex4(h []byte) bool {
@@ -181,10 +184,19 @@ func hex4(h []byte) rune {
 	return r
 }
 
-// appendUnquoted appends the content of a checked JSON string (quotes
+// Unquote returns the content of s, a checked JSON string with its quotes,
+// decoded as AppendUnquoted does.
+func Unquote(s []byte) string {
+	if _, plain, _ := String(s, 0); plain {
+		return string(s[1 : len(s)-1])
+	}
+	return string(AppendUnquoted(nil, s[1:len(s)-1]))
+}
+
+// AppendUnquoted appends the content of a checked JSON string (quotes
 // excluded) to dst, decoded exactly as encoding/json decodes it: bytes that are
 // not UTF-8 and unpaired surrogates become U+FFFD.
-func appendUnquoted(dst, s []byte) []byte {
+func AppendUnquoted(dst, s []byte) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -239,29 +251,31 @@ func appendUnquoted(dst, s []byte) []byte {
 	return dst
 }
 
-// members calls f with every member of the object that starts at b[i] (a
+// Members calls f with every member of the object that starts at b[i] (a
 // brace): its key (as written, without quotes; plainKey reports that it needs
 // no unquoting) and the span of its value. It returns the end of the object.
-func members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) error, depth int) (int, error) {
-	i = skipSpace(b, i+1)
+// depth is the object's nesting in its document (0 at the top), for the bound
+// on nesting that encoding/json has too.
+func Members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) error, depth int) (int, error) {
+	i = Space(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return i, syntaxAt(i)
+			return i, SyntaxAt(i)
 		}
-		kend, plain, err := scanString(b, i)
+		kend, plain, err := String(b, i)
 		if err != nil {
 			return i, err
 		}
 		key := b[i+1 : kend-1]
-		i = skipSpace(b, kend)
+		i = Space(b, kend)
 		if i >= len(b) || b[i] != ':' {
-			return i, syntaxAt(i)
+			return i, SyntaxAt(i)
 		}
-		start := skipSpace(b, i+1)
-		end, err := skipDepth(b, start, depth)
+		start := Space(b, i+1)
+		end, err := valueAt(b, start, depth)
 		if err != nil {
 			return end, err
 		}
@@ -278,27 +292,27 @@ func members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) 
 // separator reads what follows a member or an element at b[i]: a comma (it
 // returns where the next one starts) or closer (it returns the end and done).
 func separator(b []byte, i int, closer byte) (next int, done bool, err error) {
-	i = skipSpace(b, i)
+	i = Space(b, i)
 	switch {
 	case i >= len(b):
-		return i, false, syntaxAt(i)
+		return i, false, SyntaxAt(i)
 	case b[i] == ',':
-		return skipSpace(b, i+1), false, nil
+		return Space(b, i+1), false, nil
 	case b[i] == closer:
 		return i + 1, true, nil
 	}
-	return i, false, syntaxAt(i)
+	return i, false, SyntaxAt(i)
 }
 
-// elements calls f with the span of every element of the array that starts at
-// b[i] (a bracket) and returns the end of the array.
-func elements(b []byte, i int, f func(start, end int) error, depth int) (int, error) {
-	i = skipSpace(b, i+1)
+// Elements calls f with the span of every element of the array that starts at
+// b[i] (a bracket) and returns the end of the array; depth is as for Members.
+func Elements(b []byte, i int, f func(start, end int) error, depth int) (int, error) {
+	i = Space(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, nil
 	}
 	for {
-		end, err := skipDepth(b, i, depth)
+		end, err := valueAt(b, i, depth)
 		if err != nil {
 			return end, err
 		}
@@ -312,16 +326,16 @@ func elements(b []byte, i int, f func(start, end int) error, depth int) (int, er
 	}
 }
 
-// document checks that b is one JSON value with nothing but space around it and
+// Document checks that b is one JSON value with nothing but space around it and
 // returns the span of the value.
-func document(b []byte) (start, end int, err error) {
-	start = skipSpace(b, 0)
-	end, err = skipValue(b, start)
+func Document(b []byte) (start, end int, err error) {
+	start = Space(b, 0)
+	end, err = Value(b, start)
 	if err != nil {
 		return 0, 0, err
 	}
-	if skipSpace(b, end) != len(b) {
-		return 0, 0, syntaxAt(end)
+	if Space(b, end) != len(b) {
+		return 0, 0, SyntaxAt(end)
 	}
 	return start, end, nil
 }

@@ -1,4 +1,4 @@
-package lake
+package jsonscan
 
 import (
 	"bytes"
@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// decodeScan decodes one JSON document with the lake's scanner into the values
+// decodeScan decodes one JSON document with the scanner into the values
 // encoding/json gives with UseNumber (the last of repeated keys wins).
 func decodeScan(b []byte) (any, error) {
-	start, end, err := document(b)
+	start, end, err := Document(b)
 	if err != nil {
 		return nil, err
 	}
@@ -19,22 +19,22 @@ func decodeScan(b []byte) (any, error) {
 		switch c := b[s]; {
 		case c == '{':
 			m := map[string]any{}
-			_, err := members(b, s, func(k []byte, _ bool, vs, ve int) error {
+			_, err := Members(b, s, func(k []byte, _ bool, vs, ve int) error {
 				v, err := val(vs, ve)
-				m[string(appendUnquoted(nil, k))] = v
+				m[string(AppendUnquoted(nil, k))] = v
 				return err
 			}, 0)
 			return m, err
 		case c == '[':
 			l := []any{}
-			_, err := elements(b, s, func(vs, ve int) error {
+			_, err := Elements(b, s, func(vs, ve int) error {
 				v, err := val(vs, ve)
 				l = append(l, v)
 				return err
 			}, 0)
 			return l, err
 		case c == '"':
-			return unquote(b[s:e]), nil
+			return Unquote(b[s:e]), nil
 		case c == 't' || c == 'f':
 			return c == 't', nil
 		case c == 'n':
@@ -67,7 +67,7 @@ func checkScan(t *testing.T, b []byte) {
 	dec.UseNumber()
 	werr := dec.Decode(&want)
 	if werr == nil && dec.More() || werr == nil && !json.Valid(b) {
-		werr = errSyntax
+		werr = ErrSyntax
 	}
 	switch {
 	case (err == nil) != (werr == nil):
