@@ -7,8 +7,10 @@
 package jsonscan
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -123,6 +125,18 @@ func String(b []byte, i int) (end int, plain bool, err error) {
 	plain = true
 	j := i + 1
 	for j < len(b) {
+		// eight plain bytes at a time, up to the first that needs a look
+		for j+8 <= len(b) {
+			m := StopMask(binary.LittleEndian.Uint64(b[j:]))
+			if m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
+		}
+		if j >= len(b) {
+			break
+		}
 		c := b[j]
 		switch {
 		case c == '"':
@@ -157,6 +171,25 @@ func String(b []byte, i int) (end int, plain bool, err error) {
 		}
 	}
 	return i, false, SyntaxAt(j)
+}
+
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// StopMask flags (high bit per byte) the bytes of x, eight bytes of a string
+// read little-endian, that a string scanner must stop at: control characters,
+// quotes, backslashes and non-ASCII bytes. Bytes above the first flagged one may
+// be flagged wrongly (borrows); the lowest flag is exact, so
+// bits.TrailingZeros64(m)/8 is the offset of the first stop.
+func StopMask(x uint64) uint64 {
+	ctl := (x - swarLo*0x20) & ^x
+	q := x ^ (swarLo * '"')
+	q = (q - swarLo) & ^q
+	b := x ^ (swarLo * '\\')
+	b = (b - swarLo) & ^b
+	return (ctl | q | b | x) & swarHi
 }
 
 func isHex4(h []byte) bool {

@@ -11,23 +11,11 @@ import (
 
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/event"
+	"github.com/accord-dev/accord/internal/jsonscan"
 )
 
 // Protocol is the name native events carry in their envelope's source.
 const Protocol = "native"
-
-// wireEvent is one self-describing event on the wire.
-type wireEvent struct {
-	Schema          string          `json:"schema"`
-	Data            json.RawMessage `json:"data"`
-	Contexts        []event.Entity  `json:"contexts"`
-	EventID         string          `json:"event_id"`
-	SentAt          string          `json:"sent_at"`
-	DeviceCreatedAt string          `json:"device_created_at"`
-	TrueTimestamp   string          `json:"true_timestamp"`
-	App             string          `json:"app"`
-	Platform        string          `json:"platform"`
-}
 
 // Handler serves POST /v1/events.
 type Handler struct {
@@ -77,6 +65,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Decode splits a native body into events: one JSON object, a JSON array of
 // objects, or NDJSON (one object per line; a malformed line rejects only itself).
+// The events' data and contexts are slices of body, which must not change
+// while they are in use.
 func Decode(body []byte, lim collect.Limits) ([]collect.Incoming, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
@@ -86,28 +76,7 @@ func Decode(body []byte, lim collect.Limits) ([]collect.Incoming, error) {
 	if err := lim.CheckBody(body, 4); err != nil {
 		return nil, err
 	}
-	// Each check of the body is a full pass over it: the whole body is checked
-	// once, and the events of a valid body are not checked again one by one.
-	var raws [][]byte
-	var arr []json.RawMessage
-	valid := false
-	switch {
-	case body[0] == '[' && json.Unmarshal(body, &arr) == nil: // Unmarshal fails exactly when the body is not valid JSON
-		valid = true
-		raws = make([][]byte, len(arr))
-		for i, a := range arr {
-			raws[i] = a
-		}
-	case body[0] != '[' && json.Valid(body):
-		valid = true
-		raws = [][]byte{body}
-	default:
-		for _, line := range bytes.Split(body, []byte("\n")) {
-			if line = bytes.TrimSpace(line); len(line) > 0 {
-				raws = append(raws, line)
-			}
-		}
-	}
+	raws, valid := split(body)
 	if len(raws) > lim.MaxEvents {
 		return nil, &collect.RequestError{Status: http.StatusRequestEntityTooLarge, Reason: event.ReasonLimitExceeded,
 			Msg: fmt.Sprintf("the request holds %d events, more than the limit of %d; split it", len(raws), lim.MaxEvents)}
@@ -119,44 +88,157 @@ func Decode(body []byte, lim collect.Limits) ([]collect.Incoming, error) {
 	return out, nil
 }
 
-// decodeOne decodes one event; valid says raw is known to be valid JSON.
+// split cuts a body (trimmed, not empty) into its events' JSON: the items of an
+// array, the body itself, or the non-blank lines of NDJSON. valid says that the body is valid
+// JSON (checked in one pass, so that its events need no check of their own).
+func split(body []byte) (raws [][]byte, valid bool) {
+	if body[0] == '[' {
+		// Elements checks the items' syntax as it goes: one pass
+		end, err := jsonscan.Elements(body, 0, func(s, e int) error {
+			raws = append(raws, body[s:e])
+			return nil
+		}, 0)
+		if err == nil && jsonscan.Space(body, end) == len(body) {
+			return raws, true
+		}
+		raws = nil
+	} else if start, end, err := jsonscan.Document(body); err == nil {
+		return [][]byte{body[start:end]}, true
+	}
+	for _, line := range bytes.Split(body, []byte("\n")) {
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			raws = append(raws, line)
+		}
+	}
+	return raws, false
+}
+
+// wireShape is what a native event is, for messages.
+const wireShape = `the event must be {"schema": "iglu:...", "data": {...}, "contexts": [...]} with optional event_id, sent_at, device_created_at, true_timestamp, app, platform`
+
+// decodeOne decodes one event; valid says raw is known to be valid JSON. Member
+// names match exactly; a repeated member counts with its last value.
 func decodeOne(raw []byte, valid bool) collect.Incoming {
 	reject := func(reason event.Reason, msg string) collect.Incoming {
 		return collect.Incoming{RawText: string(raw), Reject: &collect.Rejection{Reason: reason, Failures: []event.Failure{{Message: msg}}}}
 	}
-	if !valid && !json.Valid(raw) {
-		return reject(event.ReasonMalformedJSON, "the event is not valid JSON")
+	if !valid {
+		if _, _, err := jsonscan.Document(raw); err != nil {
+			return reject(event.ReasonMalformedJSON, "the event is not valid JSON")
+		}
 	}
-	var we wireEvent
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&we); err != nil {
-		return reject(event.ReasonMalformedEvent, `the event must be {"schema": "iglu:...", "data": {...}, "contexts": [...]} with optional event_id, sent_at, device_created_at, true_timestamp, app, platform: `+err.Error())
+	if raw[0] != '{' {
+		return reject(event.ReasonMalformedEvent, wireShape+": it is "+kind(raw[0]))
 	}
-	if we.Schema == "" {
+	var in collect.Incoming
+	var data, contexts []byte
+	var times [3]string
+	_, err := jsonscan.Members(raw, 0, func(k []byte, plain bool, s, e int) error {
+		if !plain {
+			k = jsonscan.AppendUnquoted(nil, k)
+		}
+		v := raw[s:e]
+		var dst *string
+		switch name := string(k); name {
+		case "data":
+			data = v
+			return nil
+		case "contexts":
+			contexts = v
+			return nil
+		case "schema":
+			dst = &in.Schema
+		case "event_id":
+			dst = &in.EventID
+		case "sent_at":
+			dst = &times[0]
+		case "device_created_at":
+			dst = &times[1]
+		case "true_timestamp":
+			dst = &times[2]
+		case "app":
+			dst = &in.App
+		case "platform":
+			dst = &in.Platform
+		default:
+			return fmt.Errorf("unknown member %q", clip(name))
+		}
+		switch v[0] {
+		case '"':
+			*dst = jsonscan.Unquote(v)
+		case 'n':
+			*dst = ""
+		default:
+			return fmt.Errorf("%q must be a string, not %s", string(k), kind(v[0]))
+		}
+		return nil
+	}, 0)
+	if err == nil && contexts != nil {
+		err = decodeContexts(contexts, &in.Contexts)
+	}
+	if err != nil {
+		return reject(event.ReasonMalformedEvent, wireShape+": "+err.Error())
+	}
+	if in.Schema == "" {
 		return reject(event.ReasonMalformedEvent, `the event has no "schema"; name its contract as "iglu:<vendor>/<name>/jsonschema/<version>"`)
 	}
-	if len(we.Data) == 0 || bytes.Equal(we.Data, []byte("null")) {
-		in := reject(event.ReasonMalformedEvent, `the event has no "data"`)
-		in.Schema = we.Schema
-		return in
+	if len(data) == 0 || string(data) == "null" {
+		r := reject(event.ReasonMalformedEvent, `the event has no "data"`)
+		r.Schema = in.Schema
+		return r
 	}
-	in := collect.Incoming{Schema: we.Schema, Data: we.Data, Contexts: we.Contexts, EventID: we.EventID, App: we.App, Platform: we.Platform}
-	for _, ts := range []struct {
-		name, v string
-		dst     **time.Time
-	}{{"sent_at", we.SentAt, &in.SentAt}, {"device_created_at", we.DeviceCreatedAt, &in.DeviceCreatedAt}, {"true_timestamp", we.TrueTimestamp, &in.TrueTimestamp}} {
-		if ts.v == "" {
+	in.Data = data
+	for i, ts := range []struct {
+		name string
+		dst  **time.Time
+	}{{"sent_at", &in.SentAt}, {"device_created_at", &in.DeviceCreatedAt}, {"true_timestamp", &in.TrueTimestamp}} {
+		if times[i] == "" {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339Nano, ts.v)
+		t, err := time.Parse(time.RFC3339Nano, times[i])
 		if err != nil {
-			in := reject(event.ReasonTimestampInvalid, fmt.Sprintf("%s is not an RFC 3339 time such as 2026-11-01T12:34:56.789Z", ts.name))
-			in.Schema, in.EventID = we.Schema, we.EventID
-			return in
+			r := reject(event.ReasonTimestampInvalid, fmt.Sprintf("%s is not an RFC 3339 time such as 2026-11-01T12:34:56.789Z", ts.name))
+			r.Schema, r.EventID = in.Schema, in.EventID
+			return r
 		}
 		t = t.UTC()
 		*ts.dst = &t
 	}
 	return in
+}
+
+// decodeContexts decodes the "contexts" member: null, or an array of
+// {"schema", "data"} entities with nothing else in them.
+func decodeContexts(v []byte, dst *[]event.Entity) error {
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return fmt.Errorf(`"contexts" must be an array of {"schema", "data"} entities: %w`, err)
+	}
+	return nil
+}
+
+// kind names the JSON type of a value from its first byte.
+func kind(c byte) string {
+	switch c {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// clip shortens a member name for a message.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }

@@ -6,6 +6,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/accord-dev/accord/internal/jsonscan"
 )
 
 // maxDepth is encoding/json's nesting limit: deeper documents do not decode, so
@@ -66,7 +68,7 @@ func (v *vm) scanString(p int) (int, uint8) {
 		// eight bytes at a time: jump straight to the first byte that needs
 		// attention (the lowest flagged byte of the SWAR mask is exact)
 		for p+8 <= len(d) {
-			m := swarMask(binary.LittleEndian.Uint64(d[p:]))
+			m := jsonscan.StopMask(binary.LittleEndian.Uint64(d[p:]))
 			if m != 0 {
 				p += bits.TrailingZeros64(m) >> 3
 				goto special
@@ -118,23 +120,6 @@ func (v *vm) scanString(p int) (int, uint8) {
 			p++
 		}
 	}
-}
-
-const (
-	swarLo = 0x0101010101010101
-	swarHi = 0x8080808080808080
-)
-
-// swarMask flags (high bit per byte) the bytes of x that are control
-// characters, quotes, backslashes or non-ASCII. Bytes above the first flagged
-// one may be flagged wrongly (borrows); the lowest flag is exact.
-func swarMask(x uint64) uint64 {
-	ctl := (x - swarLo*0x20) & ^x
-	q := x ^ (swarLo * '"')
-	q = (q - swarLo) & ^q
-	b := x ^ (swarLo * '\\')
-	b = (b - swarLo) & ^b
-	return (ctl | q | b | x) & swarHi
 }
 
 func isHex(c byte) bool {
