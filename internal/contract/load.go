@@ -353,11 +353,22 @@ func igluDraft(doc any) Draft {
 }
 
 // decode reads YAML or JSON into JSON values and records the position of every
-// node by JSON pointer.
+// node by JSON pointer. Files in the subset of YAML that contracts are written
+// in take fastDecode; the others, and every file with an error, decodeYAML.
 func decode(src []byte) (any, map[string]Pos, *Problem) {
 	if !utf8Valid(src) {
 		return nil, nil, &Problem{Line: 1, Col: 1, Rule: RuleParse, Message: "file is not valid UTF-8; save it as UTF-8"}
 	}
+	positions := map[string]Pos{}
+	if doc, ok := fastDecode(src, positions); ok {
+		return doc, positions, nil
+	}
+	return decodeYAML(src)
+}
+
+// decodeYAML is decode through goccy/go-yaml's parser, for any YAML: it refuses
+// what has no JSON meaning and words every error.
+func decodeYAML(src []byte) (any, map[string]Pos, *Problem) {
 	file, err := parser.ParseBytes(src, 0)
 	if err != nil {
 		return nil, nil, yamlProblem(err)
