@@ -1,7 +1,10 @@
 package contract
 
 import (
+	"encoding/json"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestCompileSharesPatterns checks that contracts compiled together share one
@@ -22,7 +25,15 @@ func TestCompileSharesPatterns(t *testing.T) {
 		t.Fatal(problems)
 	}
 	all := snap.All()
-	pa, pb := all[0].Schema.Properties["sku"].Pattern, all[1].Schema.Properties["sku"].Pattern
+	sa, err := all[0].Schema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := all[1].Schema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := sa.Properties["sku"].Pattern, sb.Properties["sku"].Pattern
 	if pa == nil || pa != pb {
 		t.Errorf("patterns %p and %p, want one shared compiled pattern", pa, pb)
 	}
@@ -61,5 +72,41 @@ func TestPosFromSource(t *testing.T) {
 				t.Errorf("Pos(%q) = %v, want %v", tc.pointer, got, tc.want)
 			}
 		}
+	}
+}
+
+// TestSnapshotCompilesSchemaOnUse checks that a snapshot does not keep the
+// compiled schemas, and that the schema compiled again on first use validates
+// and words failures as the one CompileOne keeps.
+func TestSnapshotCompilesSchemaOnUse(t *testing.T) {
+	key := Key{Vendor: "com.acme", Name: "a", Format: "jsonschema", Version: SchemaVer{Model: 1}}
+	src := "self: {vendor: com.acme, name: a, format: jsonschema, version: 1-0-0}\ntype: object\nrequired: [n]\nproperties:\n  n: {type: integer, maximum: 3}\n  s: {type: string, format: email}\n"
+	c, problems := Parse([]byte(src), key.Path(), key)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	snap, problems := Compile(&Set{Contracts: []*Contract{c}})
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	got := snap.All()[0]
+	if got.ref.schema != nil {
+		t.Fatal("the snapshot keeps the compiled schema")
+	}
+	kept, problems := CompileOne(c)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	for _, ev := range []any{
+		map[string]any{"n": json.Number("2")},
+		map[string]any{"n": json.Number("4"), "s": "not an email"},
+		map[string]any{"s": json.Number("1")},
+	} {
+		if diff := cmp.Diff(kept.Validate(ev), got.Validate(ev)); diff != "" {
+			t.Errorf("failures of %v differ (-kept +compiled on use):\n%s", ev, diff)
+		}
+	}
+	if got.ref.schema == nil {
+		t.Error("the schema compiled on use is not kept")
 	}
 }
