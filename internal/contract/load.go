@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -513,9 +514,7 @@ func buildPair(mv *ast.MappingValueNode, pointer string, m map[string]any, out m
 	return nil
 }
 
-func utf8Valid(b []byte) bool {
-	return strings.ToValidUTF8(string(b), "\uFFFD") == string(b)
-}
+func utf8Valid(b []byte) bool { return utf8.Valid(b) }
 
 func yamlProblem(err error) *Problem {
 	p := &Problem{Line: 1, Col: 1, Rule: RuleParse}

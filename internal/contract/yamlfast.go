@@ -800,14 +800,20 @@ func resolvePlain(s string) (any, bool) {
 	return nil, false
 }
 
-// numberLike reports whether s holds only characters that goccy's number parser
-// can accept (digits, signs, separators, base prefixes, exponents, and the
-// letters of strconv's inf and nan), so that other strings skip it.
+// numberLike reports whether s has a digit and only characters that goccy's
+// number parser can accept (digits, signs, separators, base prefixes,
+// exponents, and the letters of strconv's inf and nan), so that other strings
+// skip it. Every number it accepts has a digit: inf and nan only parse
+// without a '.', which sends them to its integer parsers.
 func numberLike(s string) bool {
+	digit := false
 	for i := 0; i < len(s); i++ {
-		if strings.IndexByte("0123456789+-._xXoObBeEpPaAcCdDfFiInNtTyY", s[i]) < 0 {
+		c := s[i]
+		if c >= '0' && c <= '9' {
+			digit = true
+		} else if strings.IndexByte("+-._xXoObBeEpPaAcCdDfFiInNtTyY", c) < 0 {
 			return false
 		}
 	}
-	return true
+	return digit
 }
