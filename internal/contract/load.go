@@ -237,7 +237,7 @@ func (l limitReader) Read(p []byte) (int, error) {
 // the contract when the document could be read at all, and every problem found.
 func Parse(src []byte, display string, key Key) (*Contract, []*Problem) {
 	c := &Contract{Key: key, File: display, Source: src, positions: &lazyPositions{}}
-	doc, positions, perr := decode(src)
+	doc, positions, perr := decode(src, false)
 	if perr != nil {
 		perr.File = display
 		return nil, []*Problem{perr}
@@ -249,11 +249,10 @@ func Parse(src []byte, display string, key Key) (*Contract, []*Problem) {
 	}
 	c.Doc = root
 	var problems []*Problem
-	// The positions are at hand now; Contract.Pos rebuilds them from Source
-	// only if someone asks later.
+	// positions may hold only the property names' (see decode); a problem
+	// is located through Contract.Pos, which indexes every node.
 	add := func(pointer, rule, msg string) {
-		p := posIn(positions, pointer)
-		problems = append(problems, &Problem{File: display, Line: p.Line, Col: p.Col, Pointer: pointer, Rule: rule, Message: msg})
+		problems = append(problems, c.Problem(pointer, rule, msg))
 	}
 
 	c.Draft = Draft2020
@@ -294,7 +293,7 @@ func Parse(src []byte, display string, key Key) (*Contract, []*Problem) {
 	c.EventNames = ann.eventNames(root)
 	w := &fieldWalker{root: root, ann: ann, byPath: map[string]int{}, seen: map[string]bool{}, active: map[string]bool{}, pii: map[string]*PII{}, pos: positions}
 	w.walk(root, "", nil)
-	c.Fields = w.fields
+	c.Fields = append([]Field(nil), w.fields...) // without append's spare capacity: it is kept
 	for _, p := range ann.problems {
 		add(p.pointer, p.rule, p.msg)
 	}
@@ -354,14 +353,16 @@ func igluDraft(doc any) Draft {
 }
 
 // decode reads YAML or JSON into JSON values and records the position of every
-// node by JSON pointer. Files in the subset of YAML that contracts are written
-// in take fastDecode; the others, and every file with an error, decodeYAML.
-func decode(src []byte) (any, map[string]Pos, *Problem) {
+// node by JSON pointer, or when not all at least of every property name (which
+// orders a contract's fields). Files in the subset of YAML that contracts are
+// written in take fastDecode; the others, and every file with an error,
+// decodeYAML.
+func decode(src []byte, all bool) (any, map[string]Pos, *Problem) {
 	if !utf8Valid(src) {
 		return nil, nil, &Problem{Line: 1, Col: 1, Rule: RuleParse, Message: "file is not valid UTF-8; save it as UTF-8"}
 	}
 	positions := map[string]Pos{}
-	if doc, ok := fastDecode(src, positions); ok {
+	if doc, ok := fastDecode(src, positions, all); ok {
 		return doc, positions, nil
 	}
 	return decodeYAML(src)
@@ -388,7 +389,7 @@ func decodeYAML(src []byte) (any, map[string]Pos, *Problem) {
 // positionsOf indexes the position of every node of a contract file by JSON
 // pointer, as Parse saw them; empty when the file does not decode.
 func positionsOf(src []byte) map[string]Pos {
-	_, positions, p := decode(src)
+	_, positions, p := decode(src, true)
 	if p != nil {
 		return map[string]Pos{}
 	}

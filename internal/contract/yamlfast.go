@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -15,6 +16,8 @@ import (
 // positions (line and column, in runes, of every mapping key and sequence item,
 // by JSON pointer) as decodeYAML does for the same file, or reports false and
 // leaves the file to decodeYAML, which then also writes any error message.
+// Without all, it records only the positions of property names (the keys of
+// mappings under a "properties" key), which order a contract's fields.
 //
 // The subset: a root mapping, in block or flow style; block mappings and
 // sequences (a mapping may start on a sequence item's line); flow mappings and
@@ -25,11 +28,11 @@ import (
 // multi-line plain or quoted scalars, complex keys, tabs, duplicate keys,
 // unusual escapes) is declined, never guessed at. Plain scalars resolve as goccy
 // resolves them, through its own number parser.
-func fastDecode(src []byte, positions map[string]Pos) (map[string]any, bool) {
+func fastDecode(src []byte, positions map[string]Pos, all bool) (map[string]any, bool) {
 	if !fastChars(src) {
 		return nil, false
 	}
-	p := &fastYAML{src: src, line: 1, out: positions}
+	p := &fastYAML{src: src, line: 1, out: positions, all: all}
 	if !p.skipToContent() || p.eof {
 		return nil, false
 	}
@@ -37,14 +40,14 @@ func fastDecode(src []byte, positions map[string]Pos) (map[string]any, bool) {
 	var ok bool
 	switch p.peek() {
 	case '{':
-		root, ok = p.flowNode("", true)
+		root, ok = p.flowNode(true)
 		if ok && p.skipFlowSpace(true) && p.i < len(p.src) {
 			ok = false
 		}
 	case '[':
 		return nil, false // not a contract; decodeYAML words the problem
 	default:
-		root, ok = p.blockMap(p.ind, "")
+		root, ok = p.blockMap(p.ind)
 		ok = ok && p.eof
 	}
 	m, isMap := root.(map[string]any)
@@ -98,7 +101,70 @@ type fastYAML struct {
 	// A column cache: colN runes lie between bol and colOff.
 	colOff, colN int
 	out          map[string]Pos
+	all          bool   // record every position, not only property names'
+	path         []byte // JSON pointer of the node being read
 	depth        int
+	// The entries of the mappings and the items of the sequences being read,
+	// innermost last: each is made at its size once read.
+	kvs   []fastKV
+	items []any
+}
+
+type fastKV struct {
+	key string
+	val any
+}
+
+// propertiesPath ends the pointer of a mapping whose keys are property names.
+var propertiesPath = []byte("/properties")
+
+// enterKey adds a mapping key to the path, recording its position at when
+// positions of the mapping's keys are recorded. It returns the path's length
+// to restore.
+func (p *fastYAML) enterKey(key string, at Pos, record bool) int {
+	up := len(p.path)
+	p.path = append(p.path, '/')
+	if strings.ContainsAny(key, "~/") {
+		key = escape(key)
+	}
+	p.path = append(p.path, key...)
+	if record || p.all {
+		p.out[string(p.path)] = at
+	}
+	return up
+}
+
+// enterItem adds sequence item i to the path, like enterKey.
+func (p *fastYAML) enterItem(i int, at Pos) int {
+	up := len(p.path)
+	p.path = strconv.AppendInt(append(p.path, '/'), int64(i), 10)
+	if p.all {
+		p.out[string(p.path)] = at
+	}
+	return up
+}
+
+// mapOf makes the mapping whose entries start at base in kvs; false when a key
+// repeats (goccy refuses those).
+func (p *fastYAML) mapOf(base int) (any, bool) {
+	entries := p.kvs[base:]
+	m := make(map[string]any, len(entries))
+	for _, e := range entries {
+		m[e.key] = e.val
+	}
+	n := len(entries)
+	clear(entries)
+	p.kvs = p.kvs[:base]
+	return m, len(m) == n
+}
+
+// listOf makes the sequence whose items start at base in items.
+func (p *fastYAML) listOf(base int) (any, bool) {
+	list := make([]any, len(p.items)-base)
+	copy(list, p.items[base:])
+	clear(p.items[base:])
+	p.items = p.items[:base]
+	return list, true
 }
 
 func (p *fastYAML) peek() byte { return p.at(p.i) }
@@ -204,30 +270,28 @@ func (p *fastYAML) enter() bool {
 
 // blockMap reads a block mapping whose keys stand at column indent; the cursor
 // is on its first key.
-func (p *fastYAML) blockMap(indent int, pointer string) (any, bool) {
+func (p *fastYAML) blockMap(indent int) (any, bool) {
 	if !p.enter() {
 		return nil, false
 	}
 	defer func() { p.depth-- }()
-	m := map[string]any{}
+	props := bytes.HasSuffix(p.path, propertiesPath)
+	base := len(p.kvs)
 	for {
 		key, at, ok := p.key(false)
 		if !ok {
 			return nil, false
 		}
-		if _, dup := m[key]; dup {
-			return nil, false
-		}
-		child := pointer + "/" + escape(key)
-		p.out[child] = at
+		up := p.enterKey(key, at, props)
 		p.i++ // the ':'
-		v, ok := p.mapValue(indent, child)
+		v, ok := p.mapValue(indent)
+		p.path = p.path[:up]
 		if !ok {
 			return nil, false
 		}
-		m[key] = v
+		p.kvs = append(p.kvs, fastKV{key, v})
 		if p.eof || p.ind < indent {
-			return m, true
+			return p.mapOf(base)
 		}
 		if p.ind > indent {
 			return nil, false
@@ -277,11 +341,11 @@ func (p *fastYAML) key(flow bool) (string, Pos, bool) {
 			}
 			p.i++
 		}
-		raw := strings.TrimRight(string(p.src[start:p.i]), " ")
-		if raw == "" || raw[0] == '-' || raw[0] == '?' || strings.Contains(raw, "<<") {
+		raw := bytes.TrimRight(p.src[start:p.i], " ")
+		if len(raw) == 0 || raw[0] == '-' || raw[0] == '?' || bytes.Contains(raw, []byte("<<")) {
 			return "", at, false // goccy takes keys such as "0<<" for merge keys
 		}
-		v, ok := resolvePlain(raw)
+		v, ok := plainValue(raw)
 		s, isString := v.(string)
 		if !ok || !isString {
 			return "", at, false // keys that are not strings are goccy's to judge
@@ -296,7 +360,7 @@ func (p *fastYAML) key(flow bool) (string, Pos, bool) {
 
 // mapValue reads the value after a block mapping's ':' at the cursor, for a
 // mapping whose keys stand at column indent.
-func (p *fastYAML) mapValue(indent int, pointer string) (any, bool) {
+func (p *fastYAML) mapValue(indent int) (any, bool) {
 	p.skipSpaces()
 	switch p.peek() {
 	case '\n', 0, '#':
@@ -308,57 +372,58 @@ func (p *fastYAML) mapValue(indent int, pointer string) (any, bool) {
 			return nil, true
 		case p.ind == indent:
 			if p.seqEntry() {
-				return p.blockSeq(indent, pointer)
+				return p.blockSeq(indent)
 			}
 			return nil, true
 		case p.seqEntry():
-			return p.blockSeq(p.ind, pointer)
+			return p.blockSeq(p.ind)
 		default:
-			return p.blockMap(p.ind, pointer)
+			return p.blockMap(p.ind)
 		}
 	}
-	return p.inline(indent, pointer, false)
+	return p.inline(indent, false)
 }
 
 // seqEntry reports whether the cursor is on a block sequence entry's '-'.
 func (p *fastYAML) seqEntry() bool { return p.peek() == '-' && p.blankAt(p.i+1) }
 
 // blockSeq reads a block sequence whose '-' stand at column indent.
-func (p *fastYAML) blockSeq(indent int, pointer string) (any, bool) {
+func (p *fastYAML) blockSeq(indent int) (any, bool) {
 	if !p.enter() {
 		return nil, false
 	}
 	defer func() { p.depth-- }()
-	list := []any{}
+	base := len(p.items)
 	for {
 		p.i++ // the '-'
 		p.skipSpaces()
 		if c := p.peek(); c == '\n' || c == 0 || c == '#' || p.seqEntry() {
 			return nil, false // an item on the lines below, or a nested compact sequence
 		}
-		child := pointer + "/" + strconv.Itoa(len(list))
 		var v any
 		var ok bool
 		if colon, isMap := p.compactKey(); isMap {
 			// goccy locates a mapping item at its first ':'.
-			p.out[child] = p.pos(colon)
-			v, ok = p.blockMap(p.i-p.bol, child)
+			up := p.enterItem(len(p.items)-base, p.pos(colon))
+			v, ok = p.blockMap(p.i - p.bol)
+			p.path = p.path[:up]
 		} else {
-			p.out[child] = p.pos(p.i)
-			v, ok = p.inline(indent, child, true)
+			up := p.enterItem(len(p.items)-base, p.pos(p.i))
+			v, ok = p.inline(indent, true)
+			p.path = p.path[:up]
 		}
 		if !ok {
 			return nil, false
 		}
-		list = append(list, v)
+		p.items = append(p.items, v)
 		if p.eof || p.ind < indent {
-			return list, true
+			return p.listOf(base)
 		}
 		if p.ind > indent {
 			return nil, false
 		}
 		if !p.seqEntry() {
-			return list, true // back to the mapping this sequence is a value of
+			return p.listOf(base) // back to the mapping this sequence is a value of
 		}
 	}
 }
@@ -376,14 +441,14 @@ func (p *fastYAML) compactKey() (int, bool) {
 // inline reads a scalar, a flow collection or a block scalar that starts at
 // the cursor, the value of a mapping or sequence (item) whose entries stand at
 // column indent, and moves to the next line with content.
-func (p *fastYAML) inline(indent int, pointer string, item bool) (any, bool) {
+func (p *fastYAML) inline(indent int, item bool) (any, bool) {
 	var v any
 	var ok bool
 	switch c := p.peek(); c {
 	case '[', '{':
-		v, ok = p.flowNode(pointer, false)
+		v, ok = p.flowNode(false)
 	case '"', '\'':
-		v, ok = p.quoted()
+		v, ok = p.quotedValue()
 	case '|', '>':
 		return p.blockScalar(indent)
 	default:
@@ -416,7 +481,7 @@ func (p *fastYAML) plain(item bool) (any, bool) {
 	if item && p.src[p.i-1] == ' ' && p.peek() != ' ' {
 		return nil, false
 	}
-	return resolvePlain(strings.TrimRight(string(p.src[start:p.i]), " "))
+	return plainValue(p.src[start:p.i])
 }
 
 // plainStart reports whether a plain scalar may start at offset i: not with an
@@ -457,7 +522,12 @@ func (p *fastYAML) quoted() (string, bool) {
 			start = p.i
 			continue
 		case c == q:
-			s := string(append(b, p.src[start:p.i]...))
+			var s string
+			if b == nil {
+				s = interned(p.src[start:p.i])
+			} else {
+				s = string(append(b, p.src[start:p.i]...))
+			}
 			p.i++
 			return s, true
 		case c == '\\' && q == '"':
@@ -471,6 +541,15 @@ func (p *fastYAML) quoted() (string, bool) {
 		}
 		p.i++
 	}
+}
+
+// quotedValue is quoted, boxed once for the values contracts repeat.
+func (p *fastYAML) quotedValue() (any, bool) {
+	s, ok := p.quoted()
+	if v, common := fastInterned[s]; common {
+		return v, ok
+	}
+	return s, ok
 }
 
 // escape appends the character of the escape sequence at the cursor to b.
@@ -611,15 +690,14 @@ func (p *fastYAML) blockScalar(indent int) (any, bool) {
 
 // flowNode reads a flow collection or a scalar inside one. Only the root may
 // span lines (a JSON file); elsewhere a flow collection ends on its line.
-func (p *fastYAML) flowNode(pointer string, multiline bool) (any, bool) {
+func (p *fastYAML) flowNode(multiline bool) (any, bool) {
 	switch p.peek() {
 	case '[':
-		return p.flowSeq(pointer, multiline)
+		return p.flowSeq(multiline)
 	case '{':
-		return p.flowMap(pointer, multiline)
+		return p.flowMap(multiline)
 	case '"', '\'':
-		s, ok := p.quoted()
-		return s, ok
+		return p.quotedValue()
 	}
 	return p.flowPlain()
 }
@@ -648,28 +726,28 @@ func (p *fastYAML) skipFlowSpace(multiline bool) bool {
 	}
 }
 
-func (p *fastYAML) flowSeq(pointer string, multiline bool) (any, bool) {
+func (p *fastYAML) flowSeq(multiline bool) (any, bool) {
 	if !p.enter() {
 		return nil, false
 	}
 	defer func() { p.depth-- }()
 	p.i++ // '['
-	list := []any{}
+	base := len(p.items)
 	if !p.skipFlowSpace(multiline) {
 		return nil, false
 	}
 	if p.peek() == ']' {
 		p.i++
-		return list, true
+		return p.listOf(base)
 	}
 	for {
-		child := pointer + "/" + strconv.Itoa(len(list))
-		p.out[child] = p.pos(p.i)
-		v, ok := p.flowNode(child, multiline)
+		up := p.enterItem(len(p.items)-base, p.pos(p.i))
+		v, ok := p.flowNode(multiline)
+		p.path = p.path[:up]
 		if !ok || !p.skipFlowSpace(multiline) {
 			return nil, false
 		}
-		list = append(list, v)
+		p.items = append(p.items, v)
 		switch p.peek() {
 		case ',':
 			p.i++
@@ -678,37 +756,34 @@ func (p *fastYAML) flowSeq(pointer string, multiline bool) (any, bool) {
 			}
 		case ']':
 			p.i++
-			return list, true
+			return p.listOf(base)
 		default:
 			return nil, false
 		}
 	}
 }
 
-func (p *fastYAML) flowMap(pointer string, multiline bool) (any, bool) {
+func (p *fastYAML) flowMap(multiline bool) (any, bool) {
 	if !p.enter() {
 		return nil, false
 	}
 	defer func() { p.depth-- }()
 	p.i++ // '{'
-	m := map[string]any{}
+	props := bytes.HasSuffix(p.path, propertiesPath)
+	base := len(p.kvs)
 	if !p.skipFlowSpace(multiline) {
 		return nil, false
 	}
 	if p.peek() == '}' {
 		p.i++
-		return m, true
+		return p.mapOf(base)
 	}
 	for {
 		key, at, ok := p.key(true)
 		if !ok {
 			return nil, false
 		}
-		if _, dup := m[key]; dup {
-			return nil, false
-		}
-		child := pointer + "/" + escape(key)
-		p.out[child] = at
+		up := p.enterKey(key, at, props)
 		var v any // null for a key without a value: {a, b: c}
 		if p.peek() == ':' {
 			p.i++
@@ -718,11 +793,12 @@ func (p *fastYAML) flowMap(pointer string, multiline bool) (any, bool) {
 			if c := p.peek(); c == ',' || c == '}' {
 				return nil, false // a ':' and no value
 			}
-			if v, ok = p.flowNode(child, multiline); !ok || !p.skipFlowSpace(multiline) {
+			if v, ok = p.flowNode(multiline); !ok || !p.skipFlowSpace(multiline) {
 				return nil, false
 			}
 		}
-		m[key] = v
+		p.path = p.path[:up]
+		p.kvs = append(p.kvs, fastKV{key, v})
 		switch p.peek() {
 		case ',':
 			p.i++
@@ -731,7 +807,7 @@ func (p *fastYAML) flowMap(pointer string, multiline bool) (any, bool) {
 			}
 		case '}':
 			p.i++
-			return m, true
+			return p.mapOf(base)
 		default:
 			return nil, false
 		}
@@ -757,8 +833,67 @@ func (p *fastYAML) flowPlain() (any, bool) {
 		}
 		p.i++
 	}
-	return resolvePlain(strings.TrimRight(string(p.src[start:p.i]), " "))
+	return plainValue(p.src[start:p.i])
 }
+
+// plainValue resolves a plain scalar, its trailing spaces trimmed, without a
+// copy for the keywords and values contracts repeat.
+func plainValue(b []byte) (any, bool) {
+	b = bytes.TrimRight(b, " ")
+	if v, ok := fastInterned[string(b)]; ok {
+		return v, true
+	}
+	return resolvePlain(string(b))
+}
+
+// interned returns b as a string, without a copy when contracts repeat it.
+func interned(b []byte) string {
+	if v, ok := fastInterned[string(b)]; ok {
+		return v.(string)
+	}
+	return string(b)
+}
+
+// fastInterned holds the keywords and values that every contract repeats, each
+// stored once and boxed once: a loaded registry shares them instead of holding
+// a copy per contract. Each resolves to itself as a plain scalar.
+var fastInterned = func() map[string]any {
+	words := []string{
+		// JSON Schema keywords.
+		"$schema", "$id", "$ref", "$defs", "$comment", "$anchor", "definitions", "id",
+		"title", "description", "type", "enum", "const", "default", "examples",
+		"properties", "required", "additionalProperties", "patternProperties",
+		"propertyNames", "minProperties", "maxProperties", "dependentRequired",
+		"items", "prefixItems", "additionalItems", "minItems", "maxItems", "uniqueItems", "contains",
+		"minLength", "maxLength", "pattern", "format",
+		"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+		"allOf", "anyOf", "oneOf", "not", "if", "then", "else",
+		"deprecated", "readOnly", "writeOnly", "unevaluatedProperties", "unevaluatedItems",
+		// Types and formats.
+		"string", "integer", "number", "boolean", "object", "array",
+		"date-time", "date", "time", "duration", "email", "uuid", "uri", "uri-reference",
+		"hostname", "ipv4", "ipv6", "regex",
+		// Dialects.
+		"https://json-schema.org/draft/2020-12/schema",
+		"http://json-schema.org/draft-07/schema#", "http://json-schema.org/draft-04/schema#",
+		IgluMetaSchema,
+		// Accord's annotations and their values.
+		"self", "vendor", "name", "version", "jsonschema",
+		"x-owner", "team", "contact", "x-lifecycle", "status", "retention", "replaced_by",
+		"x-privacy", "controller", "subject", "field", "x-event-names",
+		"x-pii", "kind", "handling",
+		"drop", "hash", "keep", "obfuscate", "tokenize",
+		"active", "retired",
+		"address", "advertising_id", "date_of_birth", "device_id", "free_text", "geo",
+		"government_id", "ip", "other", "payment_card", "phone", "postal_code", "url",
+		"user_agent", "user_id",
+	}
+	m := make(map[string]any, len(words))
+	for _, w := range words {
+		m[w] = w
+	}
+	return m
+}()
 
 // resolvePlain gives a plain scalar's JSON value under the YAML 1.2 core schema
 // as goccy resolves it: null and boolean keywords, numbers through goccy's own

@@ -39,6 +39,7 @@ var fastTable = []struct {
 	{"json", "{\"$schema\": \"https://json-schema.org/draft/2020-12/schema\",\n \"self\": {\"vendor\": \"com.acme\", \"name\": \"x\", \"format\": \"jsonschema\", \"version\": \"1-0-0\"},\n \"properties\": {\"a\": {\"type\": [\"string\", \"null\"], \"minimum\": -1.5e3}},\n \"required\": [\n  \"a\"\n ]\n}\n", true},
 	{"json compact", "{\"a\":1,\"b\":[true,false,null],\"c\":{}}", true},
 	{"json spaced colon", "{\"a\" : 1}", true},
+	{"property names", "properties:\n  a: {type: object, properties: {b: {}, c: {}}}\n  d:\n    properties:\n      e: 1\n", true},
 	{"flow plain", "a: {b: c d, e: x/y, f: [g, h i]}\n", true},
 	{"flow plain colon", "a: {e: https://x.example/y}\nb: [0:0]\n", false},
 	{"flow keys without values", "a: {b: c, d e., \"f\", g: h}\nb: {x}\n", true},
@@ -85,9 +86,22 @@ var fastTable = []struct {
 func checkFast(tb testing.TB, src []byte) bool {
 	tb.Helper()
 	got := map[string]Pos{}
-	doc, ok := fastDecode(src, got)
+	doc, ok := fastDecode(src, got, true)
 	if !ok {
 		return false
+	}
+	// Without all, the same value and the positions of property names.
+	names := map[string]Pos{}
+	if doc2, ok2 := fastDecode(src, names, false); !ok2 {
+		tb.Fatalf("fast decoder took %q for every position, not for property names", src)
+	} else if diff := cmp.Diff(any(doc), any(doc2)); diff != "" {
+		tb.Fatalf("fast decoder's value of %q differs with property names only (-all +names):\n%s", src, diff)
+	}
+	for ptr, at := range got {
+		i := strings.LastIndexByte(ptr, '/')
+		if _, isMap := SchemaAt(doc, ptr[:i]); isMap && strings.HasSuffix(ptr[:i], "/properties") && names[ptr] != at {
+			tb.Fatalf("fast decoder's position of property name %s in %q is %v with property names only, want %v", ptr, src, names[ptr], at)
+		}
 	}
 	want, wantPos, p := decodeYAML(src)
 	if p != nil {
@@ -192,4 +206,14 @@ func FuzzFastDecode(f *testing.F) {
 		}
 		checkFast(t, src)
 	})
+}
+
+// TestFastInterned checks that every shared keyword and value is what the
+// fast decoder would make of it as a plain scalar.
+func TestFastInterned(t *testing.T) {
+	for w, v := range fastInterned {
+		if got, ok := resolvePlain(w); !ok || got != v {
+			t.Errorf("resolvePlain(%q) = %#v, %v; the shared value is %#v", w, got, ok, v)
+		}
+	}
 }
