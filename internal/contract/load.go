@@ -134,11 +134,12 @@ func LoadFS(fsys fs.FS, root string) (*Set, error) {
 		return nil, fmt.Errorf("walking registry %s: %w", root, err)
 	}
 	next := make(chan *entry)
+	shared := newSubtrees()
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for e := range next {
-				e.contract, e.contractProblems = readContract(fsys, e.p, e.display, e.key)
+				e.contract, e.contractProblems = readContract(fsys, e.p, e.display, e.key, shared)
 			}
 		})
 	}
@@ -176,7 +177,7 @@ func keyLess(a, b Key) bool {
 	return a.Version.Compare(b.Version) < 0
 }
 
-func readContract(fsys fs.FS, p, display string, key Key) (*Contract, []*Problem) {
+func readContract(fsys fs.FS, p, display string, key Key, shared *subtrees) (*Contract, []*Problem) {
 	f, err := fsys.Open(p)
 	if err != nil {
 		return nil, []*Problem{{File: display, Rule: RuleParse, Message: fmt.Sprintf("cannot open: %v", err)}}
@@ -199,7 +200,7 @@ func readContract(fsys fs.FS, p, display string, key Key) (*Contract, []*Problem
 		return nil, []*Problem{{File: display, Rule: RuleParse,
 			Message: fmt.Sprintf("contract is more than the %d-byte limit; split it or move shared parts into $defs", MaxContractBytes)}}
 	}
-	return Parse(src, display, key)
+	return parse(src, display, key, shared)
 }
 
 // readAll reads r to its end into a slice sized for a file of size bytes, so
@@ -236,6 +237,12 @@ func (l limitReader) Read(p []byte) (int, error) {
 // Parse reads one contract file's bytes (YAML or JSON) stored under key. It returns
 // the contract when the document could be read at all, and every problem found.
 func Parse(src []byte, display string, key Key) (*Contract, []*Problem) {
+	return parse(src, display, key, nil)
+}
+
+// parse is Parse sharing equal subtrees of the document with the contracts
+// loaded before it through shared, when not nil.
+func parse(src []byte, display string, key Key, shared *subtrees) (*Contract, []*Problem) {
 	c := &Contract{Key: key, File: display, Source: src, positions: &lazyPositions{}}
 	doc, positions, perr := decode(src, false)
 	if perr != nil {
@@ -246,6 +253,12 @@ func Parse(src []byte, display string, key Key) (*Contract, []*Problem) {
 	if !ok {
 		return nil, []*Problem{{File: display, Line: 1, Col: 1, Rule: RuleParse,
 			Message: fmt.Sprintf("a contract is a JSON Schema object, not %s", typeName(doc))}}
+	}
+	if shared != nil {
+		// Before the fields are read, so that they point into the shared trees.
+		if m, ok := first(shared.share(root)).(map[string]any); ok {
+			root = m
+		}
 	}
 	c.Doc = root
 	var problems []*Problem
