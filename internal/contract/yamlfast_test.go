@@ -180,6 +180,15 @@ func TestFastDecodeContracts(t *testing.T) {
 			t.Errorf("fast decoder declined the benchmark contract of version %d", v)
 		}
 	}
+	dir := t.TempDir()
+	writeBenchRegistryOf(t, dir, 1, 1, true)
+	src, err := os.ReadFile(filepath.Join(dir, "com.vendor00", "event_0000", "jsonschema", "1-0-0.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !checkFast(t, src) {
+		t.Error("fast decoder declined the distinct benchmark's contract")
+	}
 }
 
 // FuzzFastDecode holds the fast decoder to goccy/go-yaml on arbitrary input:
