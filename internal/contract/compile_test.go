@@ -50,12 +50,7 @@ func TestCompileSharesPatterns(t *testing.T) {
 // TestPosFromSource checks that positions, built from Source on first use, are
 // those of the file, for the contract and for copies of it.
 func TestPosFromSource(t *testing.T) {
-	key := Key{Vendor: "com.acme", Name: "pos", Format: "jsonschema", Version: SchemaVer{Model: 1}}
-	src := "self: {vendor: com.acme, name: pos, format: jsonschema, version: 1-0-0}\ntype: object\nproperties:\n  a:\n    type: string\n  b: {type: [string, \"null\"]}\n"
-	c, problems := Parse([]byte(src), key.Path(), key)
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
+	c := parseClean(t, "pos", "type: object\nproperties:\n  a:\n    type: string\n  b: {type: [string, \"null\"]}\n")
 	cp := *c
 	for _, tc := range []struct {
 		pointer string
@@ -79,12 +74,7 @@ func TestPosFromSource(t *testing.T) {
 // compiled schemas, and that the schema compiled again on first use validates
 // and words failures as the one CompileOne keeps.
 func TestSnapshotCompilesSchemaOnUse(t *testing.T) {
-	key := Key{Vendor: "com.acme", Name: "a", Format: "jsonschema", Version: SchemaVer{Model: 1}}
-	src := "self: {vendor: com.acme, name: a, format: jsonschema, version: 1-0-0}\ntype: object\nrequired: [n]\nproperties:\n  n: {type: integer, maximum: 3}\n  s: {type: string, format: email}\n"
-	c, problems := Parse([]byte(src), key.Path(), key)
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
+	c := parseClean(t, "a", "type: object\nrequired: [n]\nproperties:\n  n: {type: integer, maximum: 3}\n  s: {type: string, format: email}\n")
 	snap, problems := Compile(&Set{Contracts: []*Contract{c}})
 	if len(problems) > 0 {
 		t.Fatal(problems)
@@ -109,4 +99,17 @@ func TestSnapshotCompilesSchemaOnUse(t *testing.T) {
 	if got.ref.schema == nil {
 		t.Error("the schema compiled on use is not kept")
 	}
+}
+
+// parseClean parses com.acme/name 1-0-0 with its self block followed by body,
+// failing on any problem.
+func parseClean(tb testing.TB, name, body string) *Contract {
+	tb.Helper()
+	key := Key{Vendor: "com.acme", Name: name, Format: "jsonschema", Version: SchemaVer{Model: 1}}
+	src := "self: {vendor: com.acme, name: " + name + ", format: jsonschema, version: 1-0-0}\n" + body
+	c, problems := Parse([]byte(src), key.Path(), key)
+	if len(problems) > 0 {
+		tb.Fatal(problems)
+	}
+	return c
 }

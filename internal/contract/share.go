@@ -49,15 +49,7 @@ func (s *subtrees) share(v any) (any, uint64) {
 			// A sum, since a mapping's entries have no order.
 			h += mix(maphash.String(s.seed, k), sh)
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		for _, seen := range s.maps[h] {
-			if sameMapping(seen, x) {
-				return seen, h
-			}
-		}
-		s.maps[h] = append(s.maps[h], x)
-		return x, h
+		return intern(&s.mu, s.maps, h, x, sameMapping), h
 	case []any:
 		h := uint64(tagList)
 		for i, sub := range x {
@@ -65,15 +57,7 @@ func (s *subtrees) share(v any) (any, uint64) {
 			x[i] = sv
 			h = mix(h, sh)
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		for _, seen := range s.lists[h] {
-			if sameList(seen, x) {
-				return seen, h
-			}
-		}
-		s.lists[h] = append(s.lists[h], x)
-		return x, h
+		return intern(&s.mu, s.lists, h, x, sameList), h
 	case string:
 		return v, maphash.String(s.seed, x)
 	case json.Number:
@@ -85,6 +69,20 @@ func (s *subtrees) share(v any) (any, uint64) {
 		return v, hashFalse
 	}
 	return v, hashNull // nil; any other type is never equal to a shared value
+}
+
+// intern returns the value equal to x met before under hash h in table, or
+// records x as the one to share.
+func intern[T any](mu *sync.Mutex, table map[uint64][]T, h uint64, x T, same func(a, b T) bool) T {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, seen := range table[h] {
+		if same(seen, x) {
+			return seen
+		}
+	}
+	table[h] = append(table[h], x)
+	return x
 }
 
 // first returns share's value without its hash.

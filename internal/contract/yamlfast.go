@@ -748,19 +748,26 @@ func (p *fastYAML) flowSeq(multiline bool) (any, bool) {
 			return nil, false
 		}
 		p.items = append(p.items, v)
-		switch p.peek() {
-		case ',':
-			p.i++
-			if !p.skipFlowSpace(multiline) || p.peek() == ']' {
-				return nil, false
-			}
-		case ']':
-			p.i++
-			return p.listOf(base)
-		default:
+		if end, ok := p.flowNext(']', multiline); !ok {
 			return nil, false
+		} else if end {
+			return p.listOf(base)
 		}
 	}
+}
+
+// flowNext moves past the ',' after a flow collection's entry, or the
+// collection's closing bracket, reporting which; a trailing ',' is declined.
+func (p *fastYAML) flowNext(closing byte, multiline bool) (end, ok bool) {
+	switch p.peek() {
+	case ',':
+		p.i++
+		return false, p.skipFlowSpace(multiline) && p.peek() != closing
+	case closing:
+		p.i++
+		return true, true
+	}
+	return false, false
 }
 
 func (p *fastYAML) flowMap(multiline bool) (any, bool) {
@@ -799,17 +806,10 @@ func (p *fastYAML) flowMap(multiline bool) (any, bool) {
 		}
 		p.path = p.path[:up]
 		p.kvs = append(p.kvs, fastKV{key, v})
-		switch p.peek() {
-		case ',':
-			p.i++
-			if !p.skipFlowSpace(multiline) || p.peek() == '}' {
-				return nil, false
-			}
-		case '}':
-			p.i++
-			return p.mapOf(base)
-		default:
+		if end, ok := p.flowNext('}', multiline); !ok {
 			return nil, false
+		} else if end {
+			return p.mapOf(base)
 		}
 	}
 }
