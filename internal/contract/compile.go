@@ -12,11 +12,46 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// Compiled is a contract with its compiled schema. It is immutable and safe for
+// Compiled is a contract whose schema compiles. It is immutable and safe for
 // concurrent use.
 type Compiled struct {
 	*Contract
-	Schema *jsonschema.Schema
+	ref *reference
+}
+
+// reference is a contract's schema as santhosh-tekuri/jsonschema compiles it.
+type reference struct {
+	once    sync.Once
+	regexps *regexpCache
+	schema  *jsonschema.Schema
+	err     error
+}
+
+// Schema returns the contract's schema compiled by santhosh-tekuri/jsonschema,
+// the form the reference validator checks events with.
+//
+// A snapshot does not keep it after Compile: it weighs as much as the rest of a
+// loaded contract together (santhosh's node is 760 bytes per subschema, with its
+// location string), events are validated by fastval programs built separately
+// from Doc, and the reference validator is needed only for contracts outside
+// fastval's subset and to word the failures of invalid events. The schema is
+// compiled again, the same way and with the snapshot's shared patterns, the
+// first time it is asked for, and kept from then on.
+func (c *Compiled) Schema() (*jsonschema.Schema, error) {
+	c.ref.once.Do(func() {
+		if c.ref.schema != nil {
+			return
+		}
+		var problems []*Problem
+		if c.ref.schema, problems = compileSchema(c.Contract, c.ref.regexps); len(problems) > 0 {
+			errs := make([]error, len(problems))
+			for i, p := range problems {
+				errs[i] = p
+			}
+			c.ref.err = fmt.Errorf("compiling %s again: %w", c.Key, errors.Join(errs...))
+		}
+	})
+	return c.ref.schema, c.ref.err
 }
 
 // Snapshot is an immutable, compiled registry: it is built once and then shared by
@@ -55,6 +90,7 @@ func (s *Snapshot) Len() int { return len(s.ordered) }
 // Compile compiles every contract of the set. Contracts that fail to compile are
 // left out of the snapshot and reported as problems, together with the set's own
 // problems. Callers that serve events should refuse a snapshot with problems.
+// The compiled schemas are not kept (see Compiled.Schema).
 func Compile(set *Set) (*Snapshot, []*Problem) {
 	snap := &Snapshot{byKey: map[Key]*Compiled{}, families: map[Family][]*Compiled{}}
 	compiled := make([]*Compiled, len(set.Contracts))
@@ -65,7 +101,7 @@ func Compile(set *Set) (*Snapshot, []*Problem) {
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := range next {
-				compiled[i], problems[i] = compileOne(set.Contracts[i], regexps)
+				compiled[i], problems[i] = compileOne(set.Contracts[i], regexps, false)
 			}
 		})
 	}
@@ -110,14 +146,28 @@ func LoadSnapshot(dir string) (*Snapshot, error) {
 const schemaBase = "accord:///"
 
 // CompileOne compiles one contract in isolation: $refs may only point inside the
-// contract itself, never to the network or the file system.
+// contract itself, never to the network or the file system. The compiled schema
+// is kept.
 func CompileOne(c *Contract) (*Compiled, []*Problem) {
-	return compileOne(c, nil)
+	return compileOne(c, nil, true)
 }
 
 // compileOne is CompileOne sharing compiled regular expressions through
-// regexps when it is not nil.
-func compileOne(c *Contract, regexps *regexpCache) (*Compiled, []*Problem) {
+// regexps when it is not nil, and keeping the compiled schema only when keep.
+func compileOne(c *Contract, regexps *regexpCache, keep bool) (*Compiled, []*Problem) {
+	sch, problems := compileSchema(c, regexps)
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	ref := &reference{regexps: regexps}
+	if keep {
+		ref.schema = sch
+	}
+	return &Compiled{Contract: c, ref: ref}, nil
+}
+
+// compileSchema compiles the schema of c.
+func compileSchema(c *Contract, regexps *regexpCache) (*jsonschema.Schema, []*Problem) {
 	doc := c.SchemaDoc()
 	draft := Draft2020
 	if c.Draft == Draft4 || c.Draft == Draft7 {
@@ -132,7 +182,7 @@ func compileOne(c *Contract, regexps *regexpCache) (*Compiled, []*Problem) {
 		url := precheckedBase + c.Key.Path()
 		if err := comp.AddResource(url, doc); err == nil {
 			if sch, err := comp.Compile(url); err == nil {
-				return &Compiled{Contract: c, Schema: sch}, nil
+				return sch, nil
 			}
 		}
 		// Compiled again below, so that problems read exactly as they always do.
@@ -142,7 +192,7 @@ func compileOne(c *Contract, regexps *regexpCache) (*Compiled, []*Problem) {
 
 // compileChecked compiles doc, the schema of c, with the compiler's own
 // metaschema check, and locates its problems.
-func compileChecked(c *Contract, doc map[string]any, draft Draft, regexps *regexpCache) (*Compiled, []*Problem) {
+func compileChecked(c *Contract, doc map[string]any, draft Draft, regexps *regexpCache) (*jsonschema.Schema, []*Problem) {
 	comp := newCompiler(draft, regexps)
 	url := schemaBase + c.Key.Path()
 	if err := comp.AddResource(url, doc); err != nil {
@@ -152,7 +202,7 @@ func compileChecked(c *Contract, doc map[string]any, draft Draft, regexps *regex
 	if err != nil {
 		return nil, compileProblems(c, err)
 	}
-	return &Compiled{Contract: c, Schema: sch}, nil
+	return sch, nil
 }
 
 // precheckedBase is the base URI of contracts that metaValid accepted. The
@@ -262,8 +312,9 @@ func (c *Contract) SchemaDoc() map[string]any {
 // Versions of a contract, and contracts of one organisation, repeat the same
 // patterns (ids, SKUs, locales), and a compiled regexp.Regexp weighs a few
 // kilobytes, far more than the schema node holding it. A regexp.Regexp is safe
-// for concurrent use. The cache lives as long as one Compile call, so patterns
-// of contracts since removed are not kept by later snapshots.
+// for concurrent use. The cache lives as long as the snapshot of one Compile
+// call, which compiles schemas again with it (Compiled.Schema), so patterns of
+// contracts since removed are not kept by later snapshots.
 type regexpCache struct {
 	mu sync.Mutex
 	m  map[string]*regexp.Regexp

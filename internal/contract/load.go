@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -133,11 +134,12 @@ func LoadFS(fsys fs.FS, root string) (*Set, error) {
 		return nil, fmt.Errorf("walking registry %s: %w", root, err)
 	}
 	next := make(chan *entry)
+	shared := newSubtrees()
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for e := range next {
-				e.contract, e.contractProblems = readContract(fsys, e.p, e.display, e.key)
+				e.contract, e.contractProblems = readContract(fsys, e.p, e.display, e.key, shared)
 			}
 		})
 	}
@@ -175,7 +177,7 @@ func keyLess(a, b Key) bool {
 	return a.Version.Compare(b.Version) < 0
 }
 
-func readContract(fsys fs.FS, p, display string, key Key) (*Contract, []*Problem) {
+func readContract(fsys fs.FS, p, display string, key Key, shared *subtrees) (*Contract, []*Problem) {
 	f, err := fsys.Open(p)
 	if err != nil {
 		return nil, []*Problem{{File: display, Rule: RuleParse, Message: fmt.Sprintf("cannot open: %v", err)}}
@@ -198,7 +200,7 @@ func readContract(fsys fs.FS, p, display string, key Key) (*Contract, []*Problem
 		return nil, []*Problem{{File: display, Rule: RuleParse,
 			Message: fmt.Sprintf("contract is more than the %d-byte limit; split it or move shared parts into $defs", MaxContractBytes)}}
 	}
-	return Parse(src, display, key)
+	return parse(src, display, key, shared)
 }
 
 // readAll reads r to its end into a slice sized for a file of size bytes, so
@@ -235,8 +237,14 @@ func (l limitReader) Read(p []byte) (int, error) {
 // Parse reads one contract file's bytes (YAML or JSON) stored under key. It returns
 // the contract when the document could be read at all, and every problem found.
 func Parse(src []byte, display string, key Key) (*Contract, []*Problem) {
+	return parse(src, display, key, nil)
+}
+
+// parse is Parse sharing equal subtrees of the document with the contracts
+// loaded before it through shared, when not nil.
+func parse(src []byte, display string, key Key, shared *subtrees) (*Contract, []*Problem) {
 	c := &Contract{Key: key, File: display, Source: src, positions: &lazyPositions{}}
-	doc, positions, perr := decode(src)
+	doc, positions, perr := decode(src, false)
 	if perr != nil {
 		perr.File = display
 		return nil, []*Problem{perr}
@@ -246,13 +254,18 @@ func Parse(src []byte, display string, key Key) (*Contract, []*Problem) {
 		return nil, []*Problem{{File: display, Line: 1, Col: 1, Rule: RuleParse,
 			Message: fmt.Sprintf("a contract is a JSON Schema object, not %s", typeName(doc))}}
 	}
+	if shared != nil {
+		// Before the fields are read, so that they point into the shared trees.
+		if m, ok := first(shared.share(root)).(map[string]any); ok {
+			root = m
+		}
+	}
 	c.Doc = root
 	var problems []*Problem
-	// The positions are at hand now; Contract.Pos rebuilds them from Source
-	// only if someone asks later.
+	// positions may hold only the property names' (see decode); a problem
+	// is located through Contract.Pos, which indexes every node.
 	add := func(pointer, rule, msg string) {
-		p := posIn(positions, pointer)
-		problems = append(problems, &Problem{File: display, Line: p.Line, Col: p.Col, Pointer: pointer, Rule: rule, Message: msg})
+		problems = append(problems, c.Problem(pointer, rule, msg))
 	}
 
 	c.Draft = Draft2020
@@ -293,7 +306,7 @@ func Parse(src []byte, display string, key Key) (*Contract, []*Problem) {
 	c.EventNames = ann.eventNames(root)
 	w := &fieldWalker{root: root, ann: ann, byPath: map[string]int{}, seen: map[string]bool{}, active: map[string]bool{}, pii: map[string]*PII{}, pos: positions}
 	w.walk(root, "", nil)
-	c.Fields = w.fields
+	c.Fields = append([]Field(nil), w.fields...) // without append's spare capacity: it is kept
 	for _, p := range ann.problems {
 		add(p.pointer, p.rule, p.msg)
 	}
@@ -353,11 +366,24 @@ func igluDraft(doc any) Draft {
 }
 
 // decode reads YAML or JSON into JSON values and records the position of every
-// node by JSON pointer.
-func decode(src []byte) (any, map[string]Pos, *Problem) {
+// node by JSON pointer, or when not all at least of every property name (which
+// orders a contract's fields). Files in the subset of YAML that contracts are
+// written in take fastDecode; the others, and every file with an error,
+// decodeYAML.
+func decode(src []byte, all bool) (any, map[string]Pos, *Problem) {
 	if !utf8Valid(src) {
 		return nil, nil, &Problem{Line: 1, Col: 1, Rule: RuleParse, Message: "file is not valid UTF-8; save it as UTF-8"}
 	}
+	positions := map[string]Pos{}
+	if doc, ok := fastDecode(src, positions, all); ok {
+		return doc, positions, nil
+	}
+	return decodeYAML(src)
+}
+
+// decodeYAML is decode through goccy/go-yaml's parser, for any YAML: it refuses
+// what has no JSON meaning and words every error.
+func decodeYAML(src []byte) (any, map[string]Pos, *Problem) {
 	file, err := parser.ParseBytes(src, 0)
 	if err != nil {
 		return nil, nil, yamlProblem(err)
@@ -376,7 +402,7 @@ func decode(src []byte) (any, map[string]Pos, *Problem) {
 // positionsOf indexes the position of every node of a contract file by JSON
 // pointer, as Parse saw them; empty when the file does not decode.
 func positionsOf(src []byte) map[string]Pos {
-	_, positions, p := decode(src)
+	_, positions, p := decode(src, true)
 	if p != nil {
 		return map[string]Pos{}
 	}
@@ -502,9 +528,7 @@ func buildPair(mv *ast.MappingValueNode, pointer string, m map[string]any, out m
 	return nil
 }
 
-func utf8Valid(b []byte) bool {
-	return strings.ToValidUTF8(string(b), "\uFFFD") == string(b)
-}
+func utf8Valid(b []byte) bool { return utf8.Valid(b) }
 
 func yamlProblem(err error) *Problem {
 	p := &Problem{Line: 1, Col: 1, Rule: RuleParse}

@@ -2,7 +2,7 @@ package contract
 
 import (
 	"encoding/json"
-	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 )
@@ -120,7 +120,9 @@ func metaKeyword(m map[string]any, k string, val any, draft Draft, root bool) bo
 		if !ok {
 			return false
 		}
-		_, err := regexp.Compile(s) // the "regex" format, as the compiler checks it
+		// The "regex" format, as the compiler checks it with regexp.Compile,
+		// whose only errors are its parser's.
+		_, err := syntax.Parse(s, syntax.Perl)
 		return err == nil
 	case "uniqueItems", "readOnly", "writeOnly", "deprecated":
 		_, ok := val.(bool)

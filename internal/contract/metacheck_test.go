@@ -74,7 +74,7 @@ func randomSchema(r *rand.Rand, depth int) map[string]any {
 }
 
 // TestMetaValidSound checks on random schemas that the pre-check never accepts a
-// schema that the compiler's metaschema check refuses, and that compileOne
+// schema that the compiler's metaschema check refuses, and that compileSchema
 // reports exactly what the compiler with its own check reports.
 func TestMetaValidSound(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -101,10 +101,10 @@ func TestMetaValidSound(t *testing.T) {
 		} else if len(want) > 0 {
 			refused++
 		}
-		_, got := compileOne(c, newRegexpCache())
+		_, got := compileSchema(c, newRegexpCache())
 		if diff := cmp.Diff(problemStrings(want), problemStrings(got)); diff != "" {
 			js, _ := json.Marshal(doc)
-			t.Fatalf("compileOne(%s) problems differ from the checked compile (-want +got):\n%s", js, diff)
+			t.Fatalf("compileSchema(%s) problems differ from the checked compile (-want +got):\n%s", js, diff)
 		}
 	}
 	if accepted < 1000 || refused < 1000 {
@@ -176,9 +176,9 @@ func FuzzMetaValid(f *testing.F) {
 			return
 		}
 		_, want := compileChecked(c, doc, draft, nil)
-		_, got := compileOne(c, nil)
+		_, got := compileSchema(c, nil)
 		if diff := cmp.Diff(problemStrings(want), problemStrings(got)); diff != "" {
-			t.Fatalf("compileOne problems differ from the checked compile (-want +got):\n%s", diff)
+			t.Fatalf("compileSchema problems differ from the checked compile (-want +got):\n%s", diff)
 		}
 	})
 }

@@ -40,7 +40,12 @@ func (f Failure) String() string {
 // Validate checks a decoded event (JSON values as produced by DecodeJSON) and
 // returns every failure, nil when the event is valid.
 func (c *Compiled) Validate(v any) []Failure {
-	err := c.Schema.Validate(v)
+	sch, err := c.Schema()
+	if err != nil {
+		// Not seen: the schema compiled when the snapshot was built.
+		return []Failure{{Keyword: "$schema", Message: "the contract's schema cannot be compiled: " + err.Error()}}
+	}
+	err = sch.Validate(v)
 	if err == nil {
 		return nil
 	}
