@@ -47,6 +47,7 @@ type benchWorkload struct {
 	event  []byte
 	batch  [][]byte
 	fast   *Program
+	plain  *Program // without captures: the verdict alone, as accord validate needs it
 	ref    *jsonschema.Schema
 	schema any
 }
@@ -63,6 +64,10 @@ func loadWorkload(tb testing.TB) *benchWorkload {
 	if err != nil {
 		tb.Fatalf("compiling the reference contract: %v", err)
 	}
+	plain, err := Compile(schema, Options{AssertFormat: true})
+	if err != nil {
+		tb.Fatalf("compiling the reference contract: %v", err)
+	}
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
 	if err := c.AddResource("file:///checkout.json", schema); err != nil {
@@ -72,7 +77,7 @@ func loadWorkload(tb testing.TB) *benchWorkload {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w := &benchWorkload{event: event, fast: prog, ref: ref, schema: schema}
+	w := &benchWorkload{event: event, fast: prog, plain: plain, ref: ref, schema: schema}
 	for i := 0; i < 100; i++ {
 		e := bytes.Replace(event, []byte("3f1c9a8e-2b4d-4c6e-9f1a-7b8c9d0e1f2a"), fmt.Appendf(nil, "3f1c9a8e-2b4d-4c6e-9f1a-%012x", i*7919), 1)
 		e = bytes.Replace(e, []byte("jane.doe@example.com"), fmt.Appendf(nil, "buyer.%d@shop%d.example.com", i, i%13), 1)
@@ -177,6 +182,16 @@ func BenchmarkCheckout(b *testing.B) {
 		var res Result
 		for b.Loop() {
 			if !w.viaFast(w.event, &res) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+	b.Run("event/fastval-verdict", func(b *testing.B) {
+		// no captures: what accord validate and /v1/validate run
+		b.ReportAllocs()
+		var res Result
+		for b.Loop() {
+			if _, found, ok := w.plain.ValidateMember(w.event, "data", &res); !found || !ok {
 				b.Fatal("invalid")
 			}
 		}
