@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/event"
 )
@@ -32,7 +33,7 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	case "", "identity", "gzip", "x-gzip":
 	default:
 		return nil, &RequestError{Status: http.StatusUnsupportedMediaType, Reason: event.ReasonUnsupportedEncoding,
-			Msg: fmt.Sprintf("Content-Encoding %q is not supported; send identity or gzip", clip(enc))}
+			Msg: fmt.Sprintf("Content-Encoding %q is not supported; send identity or gzip", Clip(enc, 80))}
 	}
 	raw, err := io.ReadAll(io.LimitReader(src, max+1))
 	if err != nil {
@@ -67,9 +68,14 @@ func tooLarge(max int64) error {
 		Msg: fmt.Sprintf("the request body is larger than %d bytes (after decompression); send fewer events per request", max)}
 }
 
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
+// Clip shortens outside input to at most n bytes (and "...") before it goes into
+// a message or the envelope, cutting at a character boundary.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

@@ -161,7 +161,7 @@ func decodeOne(raw []byte, valid bool) collect.Incoming {
 		case "platform":
 			dst = &in.Platform
 		default:
-			return fmt.Errorf("unknown member %q", clip(name))
+			return fmt.Errorf("unknown member %q", collect.Clip(name, 64))
 		}
 		switch v[0] {
 		case '"':
@@ -233,12 +233,4 @@ func kind(c byte) string {
 		return "null"
 	}
 	return "a number"
-}
-
-// clip shortens a member name for a message.
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"sort"
 	"time"
-	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/event"
@@ -181,7 +180,7 @@ func decodeMessage(raw []byte, fields map[string]json.RawMessage, callType strin
 		case len(problems) > 0:
 			return reject(event.ReasonMalformedEvent, problems[0].Message)
 		case !isCallType(t):
-			return reject(event.ReasonMalformedEvent, fmt.Sprintf("the message's type %q is not one of track, identify, page, screen, group, alias", clip(t)))
+			return reject(event.ReasonMalformedEvent, fmt.Sprintf("the message's type %q is not one of track, identify, page, screen, group, alias", collect.Clip(t, 120)))
 		}
 		m.Type = t
 	}
@@ -209,9 +208,9 @@ func decodeMessage(raw []byte, fields map[string]json.RawMessage, callType strin
 		name, version := looseString(lib["name"]), looseString(lib["version"])
 		switch {
 		case name != "" && version != "":
-			m.Library = clip(name) + "/" + clip(version)
+			m.Library = collect.Clip(name, 120) + "/" + collect.Clip(version, 120)
 		case name != "":
-			m.Library = clip(name)
+			m.Library = collect.Clip(name, 120)
 		}
 	}
 
@@ -368,7 +367,7 @@ func memberNames(raw json.RawMessage) []string {
 	m := objectMembers(raw)
 	names := make([]string, 0, len(m))
 	for k := range m {
-		names = append(names, clip(k))
+		names = append(names, collect.Clip(k, 120))
 	}
 	sort.Strings(names)
 	if len(names) > maxFieldNames {
@@ -406,18 +405,4 @@ func (k *keySet) add(raw json.RawMessage) {
 
 func badRequest(reason event.Reason, msg string) error {
 	return &collect.RequestError{Status: http.StatusBadRequest, Reason: reason, Msg: msg}
-}
-
-// clip shortens outside input before it goes into a message or the envelope,
-// cutting at a character boundary.
-func clip(s string) string {
-	const max = 120
-	if len(s) <= max {
-		return s
-	}
-	n := max
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }

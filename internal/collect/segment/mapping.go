@@ -87,7 +87,7 @@ func typeOfReserved(name string) string {
 // unknownName says how to make a name known.
 func unknownName(callType, name string) string {
 	if callType == TypeTrack {
-		return fmt.Sprintf("no contract declares the event name %q: add %q to the x-event-names of the contract these events follow (x-event-names: [%s])", clip(name), clip(name), clip(name))
+		return fmt.Sprintf("no contract declares the event name %q: add %q to the x-event-names of the contract these events follow (x-event-names: [%s])", collect.Clip(name, 120), collect.Clip(name, 120), collect.Clip(name, 120))
 	}
 	what := map[string]string{TypeIdentify: "traits", TypePage: "properties", TypeScreen: "properties", TypeGroup: "traits", TypeAlias: "previous_id and user_id"}[callType]
 	return fmt.Sprintf("no contract declares %q: %s calls are validated against the contract whose x-event-names lists %q; add one describing their %s (x-event-names: [%q])", name, callType, name, what, name)
@@ -146,7 +146,7 @@ func (m *Message) summary() json.RawMessage {
 		Name           string   `json:"name,omitempty"`
 		Fields         []string `json:"fields,omitempty"`
 		ValuesWithheld bool     `json:"values_withheld"`
-	}{Type: m.Type, Event: clip(m.Event), Name: clip(m.Name), Fields: m.fieldNames, ValuesWithheld: true}
+	}{Type: m.Type, Event: collect.Clip(m.Event, 120), Name: collect.Clip(m.Name, 120), Fields: m.fieldNames, ValuesWithheld: true}
 	js, err := json.Marshal(s)
 	if err != nil {
 		return json.RawMessage(`{"values_withheld":true}`)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/contract"
 )
 
@@ -121,7 +122,7 @@ func (n *Names) Lookup(name string) (*contract.Compiled, string, bool) {
 			others[i] = f.String()
 		}
 		warning = fmt.Sprintf("event name %q is declared by %s and also by %s; it was validated against %s: keep it in one family's x-event-names (lint rule event-names-unique)",
-			clip(name), res.c.Key.Family(), strings.Join(others, ", "), res.c.Key)
+			collect.Clip(name, 120), res.c.Key.Family(), strings.Join(others, ", "), res.c.Key)
 	}
 	return res.c, warning, true
 }

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/contract"
@@ -79,7 +78,7 @@ func DecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, error) 
 		return nil, badRequest(event.ReasonMalformedEvent, "the body is not a Snowplow payload_data; send "+payloadDataShape)
 	}
 	if !isWrapper(*pd.Schema, payloadDataName) {
-		return nil, badRequest(event.ReasonMalformedEvent, fmt.Sprintf("the body's schema is %q, not a Snowplow payload_data (iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*); send %s", clip(*pd.Schema, 100), payloadDataShape))
+		return nil, badRequest(event.ReasonMalformedEvent, fmt.Sprintf("the body's schema is %q, not a Snowplow payload_data (iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*); send %s", collect.Clip(*pd.Schema, 100), payloadDataShape))
 	}
 	var items []json.RawMessage
 	if d := bytes.TrimSpace(*pd.Data); len(d) == 0 || d[0] != '[' || json.Unmarshal(d, &items) != nil {
@@ -128,7 +127,7 @@ func decodeItem(raw json.RawMessage) collect.Incoming {
 	if len(bad) > 0 {
 		slices.Sort(bad)
 		for i := range bad {
-			bad[i] = strconv.Quote(clip(bad[i], 32))
+			bad[i] = strconv.Quote(collect.Clip(bad[i], 32))
 		}
 		in := meta(p)
 		in.RawText = rawText(p)
@@ -188,7 +187,7 @@ func fromParams(p params) collect.Incoming {
 	case "se":
 		in.Schema, in.Data = StructuredEventSchema, structData(p)
 	default:
-		return reject(event.ReasonEventNameUnknown, fmt.Sprintf("event type e=%q is not supported: send e=ue (self-describing event), pv (page view), pp (page ping) or se (structured event); track transactions and other events as self-describing events with their own contracts", clip(e, 16)))
+		return reject(event.ReasonEventNameUnknown, fmt.Sprintf("event type e=%q is not supported: send e=ue (self-describing event), pv (page view), pp (page ping) or se (structured event); track transactions and other events as self-describing events with their own contracts", collect.Clip(e, 16)))
 	}
 	ctxs, rej := contexts(p)
 	if rej != nil {
@@ -451,15 +450,4 @@ func rejection(reason event.Reason, msg string) *collect.Rejection {
 
 func badRequest(reason event.Reason, msg string) error {
 	return &collect.RequestError{Status: http.StatusBadRequest, Reason: reason, Msg: msg}
-}
-
-// clip shortens s for a message, on a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }

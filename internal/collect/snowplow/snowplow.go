@@ -65,7 +65,7 @@ func CheckPaths(paths []string) error {
 	seen := map[string]bool{TP2Path: true, PixelPath: true}
 	for _, p := range paths {
 		bad := func(why string) {
-			errs = append(errs, fmt.Errorf("snowplow path %q %s", clip(p, 100), why))
+			errs = append(errs, fmt.Errorf("snowplow path %q %s", collect.Clip(p, 100), why))
 		}
 		switch {
 		case !strings.HasPrefix(p, "/") || len(p) < 2:
