@@ -1,12 +1,12 @@
 package registry
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/accord-dev/accord/internal/contract"
 	"github.com/accord-dev/accord/internal/contract/fastval"
+	"github.com/accord-dev/accord/internal/jsonscan"
 )
 
 // Reasons a validation result is negative. They are the same snake_case values
@@ -199,14 +199,29 @@ func (k Checker) rawContexts(raw []byte, n int) [][]byte {
 	if k.Fast == nil || raw == nil {
 		return out
 	}
-	// The last "contexts" member counts, as in the decoded tree.
-	var members map[string]json.RawMessage
-	var list []json.RawMessage
-	if json.Unmarshal(raw, &members) != nil || json.Unmarshal(members["contexts"], &list) != nil || len(list) != n {
-		return out // cannot happen for a decoded event; the tree decides
+	// The last "contexts" member counts, as in the decoded tree; raw was
+	// decoded already, so the scans below cannot fail.
+	var list []byte
+	if _, err := jsonscan.Members(raw, jsonscan.Space(raw, 0), func(k []byte, plain bool, s, e int) error {
+		if !plain {
+			k = jsonscan.AppendUnquoted(nil, k)
+		}
+		if string(k) == "contexts" {
+			list = raw[s:e]
+		}
+		return nil
+	}, 0); err != nil || list == nil || list[0] != '[' {
+		return out // the tree decides
 	}
-	for i, r := range list {
-		out[i] = r
+	i := 0
+	if _, err := jsonscan.Elements(list, 0, func(s, e int) error {
+		if i < n {
+			out[i] = list[s:e]
+		}
+		i++
+		return nil
+	}, 0); err != nil || i != n {
+		return make([][]byte, n)
 	}
 	return out
 }
