@@ -73,7 +73,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		consumers = append(consumers, "stdout")
 	}
 	a.buf, err = buffer.Open(filepath.Join(cfg.Data, "buffer"), buffer.Options{
-		MaxBytes: cfg.Buffer.MaxBytes, SegmentBytes: cfg.Buffer.SegmentBytes, Consumers: consumers})
+		MaxBytes: cfg.Buffer.MaxBytes, SegmentBytes: cfg.Buffer.SegmentBytes, AckInterval: cfg.Buffer.AckInterval, Consumers: consumers})
 	if err != nil {
 		return nil, fmt.Errorf("opening the buffer: %w", err)
 	}

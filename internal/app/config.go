@@ -57,6 +57,9 @@ type ServerConfig struct {
 type BufferConfig struct {
 	MaxBytes     int64 `yaml:"max_bytes"`
 	SegmentBytes int64 `yaml:"segment_bytes"`
+	// AckInterval is how long the loaders' delivered positions may stay in memory
+	// before they are written; 0 writes them at every delivered batch.
+	AckInterval time.Duration `yaml:"ack_interval"`
 }
 
 // SinksConfig chooses where accepted events go.
@@ -114,7 +117,7 @@ func Default() Config {
 			WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ShutdownTimeout: 15 * time.Second},
 		Limits:    collect.DefaultLimits,
 		Validator: "fast",
-		Buffer:    BufferConfig{MaxBytes: 1 << 30, SegmentBytes: 64 << 20},
+		Buffer:    BufferConfig{MaxBytes: 1 << 30, SegmentBytes: 64 << 20, AckInterval: time.Second},
 		Sinks:     SinksConfig{Lake: LakeConfig{Enabled: true, RotateBytes: 64 << 20, RotateInterval: 10 * time.Second}},
 		BadRows:   BadRowsConfig{Retention: 7 * 24 * time.Hour},
 		Log:       LogConfig{Level: "info", Format: "text"},
@@ -210,6 +213,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Buffer.MaxBytes < 1<<20 {
 		add("buffer.max_bytes %d is below 1 MiB", c.Buffer.MaxBytes)
+	}
+	if c.Buffer.AckInterval < 0 || c.Buffer.AckInterval > time.Minute {
+		add("buffer.ack_interval %s is not between 0 and 1m", c.Buffer.AckInterval)
 	}
 	if c.Sinks.Lake.Enabled && (c.Sinks.Lake.RotateBytes < 1<<10 || c.Sinks.Lake.RotateInterval <= 0) {
 		add("sinks.lake.rotate_bytes must be at least 1024 and rotate_interval positive")

@@ -49,7 +49,8 @@ type Buffer interface {
 	// Ack marks every record of batch as delivered for the batch's consumer, after
 	// the sink has durably accepted them. Batches may be acknowledged in any order:
 	// a consumer's committed position advances over the contiguous prefix of
-	// acknowledged batches, and when Ack returns nil that position is durable (a
+	// acknowledged batches, and when Ack returns nil that position is durable, or,
+	// with Options.AckInterval, will be within the interval (a
 	// batch acknowledged ahead of an earlier, unacknowledged one is delivered again
 	// after a restart unless the earlier one is acknowledged first). A record's space
 	// is reclaimed once every consumer has passed it. Acknowledging a batch again is
@@ -91,7 +92,9 @@ type Stats struct {
 	Bytes     int64
 	OldestAge time.Duration
 	// CapacityBytes is the configured MaxBytes; appends fail with ErrFull once
-	// Bytes plus appends in flight would exceed it.
+	// Bytes plus appends in flight would exceed it (Bytes counted from the stored
+	// positions: with an AckInterval, acknowledgments not yet written still hold
+	// their space).
 	CapacityBytes int64
 	// InflightBytes are appends accepted but not yet committed.
 	InflightBytes int64

@@ -37,6 +37,14 @@ type Options struct {
 	// arrive during an fsync already share the next one, which is the best latency
 	// and throughput on most disks.
 	MaxBatchDelay time.Duration
+	// AckInterval is how long an acknowledged position may stay in memory before
+	// it is written to the offsets file. 0, the default, writes it (two fsyncs and
+	// a rename) at every Ack. A positive interval makes the Acks that fall within
+	// it share one write, started by a timer; Close writes whatever is pending.
+	// After a crash a consumer reads again the records acknowledged in the last
+	// interval: delivery stays at least once, and sinks drop the duplicates by
+	// event id. Space is reclaimed when the positions are written. At most 1 minute.
+	AckInterval time.Duration
 	// Consumers names the consumers ([a-z0-9_.-], at most 64 bytes), each with its
 	// own committed position. A consumer new to the directory starts at the oldest
 	// record still stored; a consumer left out forgets its position and no longer
@@ -52,6 +60,7 @@ const (
 	minMaxBytes           = 1 << 10
 	maxSegmentBytes       = 1 << 32
 	maxBatchDelayLimit    = time.Second
+	maxAckInterval        = time.Minute
 )
 
 // DefaultConsumer is the consumer used when Options.Consumers is empty.
@@ -85,6 +94,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxBatchDelay < 0 || o.MaxBatchDelay > maxBatchDelayLimit {
 		errs = append(errs, fmt.Errorf("MaxBatchDelay is %s: it must be between 0 and %s", o.MaxBatchDelay, maxBatchDelayLimit))
+	}
+	if o.AckInterval < 0 || o.AckInterval > maxAckInterval {
+		errs = append(errs, fmt.Errorf("AckInterval is %s: it must be between 0 and %s", o.AckInterval, maxAckInterval))
 	}
 	if len(o.Consumers) == 0 {
 		o.Consumers = []string{DefaultConsumer}
@@ -135,6 +147,11 @@ type Disk struct {
 	wbuf   []byte
 
 	ackMu sync.Mutex // serializes writes of the offsets file
+	// With Options.AckInterval, guarded by mu: the timer that will write the
+	// positions acknowledged since the last write, and the error of the last
+	// write it made, returned by the next Ack.
+	ackTimer *time.Timer
+	ackErr   error
 
 	// torn is the torn write found by Open, if any.
 	torn *tornWrite
@@ -838,8 +855,30 @@ func (d *Disk) Ack(ctx context.Context, b Batch) error {
 		delete(c.pending, c.acked.seq)
 		c.acked = next
 	}
+	if d.opts.AckInterval == 0 {
+		d.mu.Unlock()
+		return d.persistAcks()
+	}
+	err := d.ackErr
+	d.ackErr = nil
+	if d.ackTimer == nil {
+		d.ackTimer = time.AfterFunc(d.opts.AckInterval, d.flushAcks)
+	}
 	d.mu.Unlock()
-	return d.persistAcks()
+	return err
+}
+
+// flushAcks is the AckInterval timer: it writes the positions acknowledged since
+// the last write and keeps an error for the next Ack.
+func (d *Disk) flushAcks() {
+	d.mu.Lock()
+	d.ackTimer = nil
+	d.mu.Unlock()
+	if err := d.persistAcks(); err != nil && !errors.Is(err, ErrClosed) {
+		d.mu.Lock()
+		d.ackErr = err
+		d.mu.Unlock()
+	}
 }
 
 // persistAcks writes every consumer's acknowledged position to the offsets file,
@@ -848,10 +887,17 @@ func (d *Disk) persistAcks() error {
 	d.ackMu.Lock()
 	defer d.ackMu.Unlock()
 	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
+	closed := d.closed
+	d.mu.Unlock()
+	if closed {
 		return ErrClosed
 	}
+	return d.storeAcks()
+}
+
+// storeAcks is persistAcks without the check for Close; the caller holds ackMu.
+func (d *Disk) storeAcks() error {
+	d.mu.Lock()
 	offs := map[string]uint64{}
 	acked := make([]position, len(d.order))
 	changed := false
@@ -926,8 +972,8 @@ func (d *Disk) Stats() (Stats, error) {
 		st.TornBytes = d.torn.bytes
 	}
 	for _, c := range d.order {
-		cs := ConsumerStats{Name: c.name, Records: int64(end.seq - c.durable.seq), Bytes: end.abs - c.durable.abs}
-		s, off, ok, err := d.locateLocked(c.durable)
+		cs := ConsumerStats{Name: c.name, Records: int64(end.seq - c.acked.seq), Bytes: end.abs - c.acked.abs}
+		s, off, ok, err := d.locateLocked(c.acked)
 		if err != nil {
 			return Stats{}, err
 		}
@@ -962,14 +1008,20 @@ func (d *Disk) Close() error {
 	for d.committing {
 		d.idle.Wait() // until every queued append has been answered
 	}
+	if d.ackTimer != nil {
+		d.ackTimer.Stop() // if it already fired, its write finds the buffer closed
+		d.ackTimer = nil
+	}
 	d.mu.Unlock()
 
 	d.ackMu.Lock()
 	defer d.ackMu.Unlock()
+	// Positions acknowledged within the last AckInterval.
+	stored := d.storeAcks()
 	d.mu.Lock()
 	close(d.notify) // wakes blocked Reads, which then see closed
 	d.mu.Unlock()
-	return d.closeFiles()
+	return errors.Join(stored, d.closeFiles())
 }
 
 // closeFiles closes the segment files and releases the directory lock.

@@ -133,9 +133,9 @@ func TestOptions(t *testing.T) {
 		},
 		{
 			name: "every problem at once",
-			opts: Options{MaxBytes: 100, SegmentBytes: 10, MaxRecordBytes: -5, MaxBatchDelay: time.Minute, Consumers: []string{"Lake", "pg", "pg", ""}},
+			opts: Options{MaxBytes: 100, SegmentBytes: 10, MaxRecordBytes: -5, MaxBatchDelay: time.Minute, AckInterval: -time.Second, Consumers: []string{"Lake", "pg", "pg", ""}},
 			wantErr: []string{
-				"MaxBytes is 100", "SegmentBytes is 10", "MaxRecordBytes is -5", "MaxBatchDelay is 1m0s",
+				"MaxBytes is 100", "SegmentBytes is 10", "MaxRecordBytes is -5", "MaxBatchDelay is 1m0s", "AckInterval is -1s",
 				`consumer name "Lake"`, `consumer name "pg" is listed twice`, `consumer name ""`,
 			},
 		},
@@ -623,4 +623,71 @@ func TestAppendCanceled(t *testing.T) {
 			t.Logf("%d of %d appends acknowledged, %d stored", len(acked), 32*40, len(stored))
 		})
 	}
+}
+
+// TestAckInterval: with an AckInterval, Acks update the positions in memory and
+// one timed write stores them; until then a crash would deliver the records
+// again, and Close stores what is pending.
+func TestAckInterval(t *testing.T) {
+	stored := func(t *testing.T, dir string) map[string]uint64 {
+		t.Helper()
+		offs, _, err := readOffsets(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return offs
+	}
+
+	t.Run("close stores pending positions", func(t *testing.T) {
+		dir := t.TempDir()
+		d, err := Open(dir, Options{SegmentBytes: 4096, AckInterval: time.Minute, Consumers: []string{"a", "b"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := records("r", 200)
+		appendAll(t, d, recs)
+		for range 20 {
+			readN(t, d, "a", 10, true) // twenty Acks of ten records
+		}
+		readN(t, d, "b", 50, true)
+		// Not written yet: after a crash now, both would read from the start.
+		if got := stored(t, dir); got["a"] != 0 || got["b"] != 0 {
+			t.Fatalf("offsets file before the interval: %v, want both at 0", got)
+		}
+		// The backlog counts the acknowledgments; the space waits for the write.
+		if st := stats(t, d); st.Consumers[0].Records != 0 || st.Records != 150 || st.Segments < 2 || len(segmentFiles(t, dir)) != st.Segments {
+			t.Fatalf("before the positions are stored: %+v", st)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := stored(t, dir); got["a"] != 200 || got["b"] != 50 {
+			t.Fatalf("offsets file after Close: %v, want a=200 b=50", got)
+		}
+		d = open(t, dir, Options{SegmentBytes: 4096, AckInterval: time.Minute, Consumers: []string{"a", "b"}})
+		if got := readAll(t, d, "a"); len(got) != 0 {
+			t.Fatalf("consumer a read %d records again after a clean Close", len(got))
+		}
+		if got := readN(t, d, "b", 150, false); !bytes.Equal(got[0], recs[50]) {
+			t.Fatalf("consumer b resumed at %q, want %q", got[0], recs[50])
+		}
+	})
+
+	t.Run("the timer stores positions and reclaims segments", func(t *testing.T) {
+		dir := t.TempDir()
+		d := open(t, dir, Options{SegmentBytes: 4096, AckInterval: 20 * time.Millisecond})
+		appendAll(t, d, records("r", 300))
+		before := len(segmentFiles(t, dir))
+		readN(t, d, DefaultConsumer, 300, true)
+		deadline := time.Now().Add(10 * time.Second)
+		for stats(t, d).Records != 0 || len(segmentFiles(t, dir)) != 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the position was not stored, or the segments not reclaimed, within 10s of the Ack: %+v, %d of %d segment files left", stats(t, d), len(segmentFiles(t, dir)), before)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := stored(t, dir)[DefaultConsumer]; got != 300 || before < 2 {
+			t.Fatalf("stored position %d, want 300 (segments before: %d)", got, before)
+		}
+	})
 }
