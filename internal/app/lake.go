@@ -15,8 +15,10 @@ func openLake(cfg Config, reg *registry.Registry, log *slog.Logger) (*lake.Lake,
 
 // lakeBytes is how many bytes of records the lake's loader appends to its open
 // files before it commits them: the size rotation (records are about 1 KiB per
-// event, a file's Parquet a fraction of that), capped because the loader keeps
-// the records it appended until the commit (to append them again if it fails).
+// event, a file's Parquet a fraction of that), capped so that what a crash can
+// deliver again (the records appended since the last commit, plus those
+// committed in the last buffer.ack_interval) stays within the lake's dedup
+// window (lake.seenWindow).
 func lakeBytes(cfg Config) int64 {
 	return min(cfg.Sinks.Lake.RotateBytes, maxLakeBytes)
 }

@@ -59,6 +59,14 @@ type Buffer interface {
 	// be stored.
 	Ack(ctx context.Context, batch Batch) error
 
+	// Rewind makes the consumer's next Read start again at its first
+	// unacknowledged record, as a restart would: a loader whose sink lost what it
+	// had not committed reads those records again instead of keeping a copy.
+	// Batches acknowledged out of order beyond that record are read again too. It
+	// waits for a Read of the consumer in progress, and returns ErrUnknownConsumer,
+	// ErrClosed after Close, or ctx.Err().
+	Rewind(ctx context.Context, consumer string) error
+
 	// Stats reports the backlog, for gauges and for health checks.
 	Stats() (Stats, error)
 
@@ -76,10 +84,13 @@ type Batch struct {
 	// Sequence numbers are assigned at append time, increase by one per record and are
 	// never reused, so sinks may use them to drop duplicates after a redelivery.
 	First uint64
-	// Records are the stored records. They belong to the caller.
+	// Records are the stored records. They belong to the caller, who may drop
+	// them (set Records to nil) before Ack: Ack knows the batch by its sequence
+	// numbers, not by its records.
 	Records [][]byte
 
 	owner *Disk
+	count uint64 // records read
 	end   position
 }
 

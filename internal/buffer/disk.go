@@ -778,7 +778,7 @@ func (d *Disk) Read(ctx context.Context, consumer string, max int) (Batch, error
 		d.mu.Lock()
 		c.read = next
 		d.mu.Unlock()
-		return Batch{Consumer: consumer, First: p.seq, Records: recs, owner: d, end: next}, nil
+		return Batch{Consumer: consumer, First: p.seq, Records: recs, owner: d, count: uint64(len(recs)), end: next}, nil
 	}
 }
 
@@ -819,7 +819,7 @@ func (d *Disk) Ack(ctx context.Context, b Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if b.owner == nil && len(b.Records) == 0 {
+	if b.owner == nil && b.count == 0 {
 		return nil // the zero Batch
 	}
 	if b.owner != d {
@@ -838,7 +838,7 @@ func (d *Disk) Ack(ctx context.Context, b Batch) error {
 	case b.end.seq <= c.acked.seq:
 		d.mu.Unlock()
 		return nil // acknowledged before
-	case b.First < c.acked.seq || b.end.seq > c.read.seq || b.end.seq != b.First+uint64(len(b.Records)):
+	case b.First < c.acked.seq || b.end.seq > c.read.seq || b.end.seq != b.First+b.count:
 		d.mu.Unlock()
 		return fmt.Errorf("%w: records %d to %d overlap acknowledged ones (up to %d) or were not read", ErrForeignBatch, b.First, b.end.seq, c.acked.seq)
 	case b.First > c.acked.seq:
@@ -866,6 +866,28 @@ func (d *Disk) Ack(ctx context.Context, b Batch) error {
 	}
 	d.mu.Unlock()
 	return err
+}
+
+// Rewind implements Buffer.
+func (d *Disk) Rewind(ctx context.Context, consumer string) error {
+	c, ok := d.consumers[consumer]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownConsumer, consumer)
+	}
+	select {
+	case c.reading <- struct{}{}:
+		defer func() { <-c.reading }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	c.read = c.acked
+	clear(c.pending)
+	return nil
 }
 
 // flushAcks is the AckInterval timer: it writes the positions acknowledged since

@@ -46,7 +46,7 @@ func NewLoaderMetrics(reg prometheus.Registerer) (*LoaderMetrics, error) {
 // is never dropped: while a sink is down the buffer fills, and the collector
 // answers 503 once it is full. A Sink that is also a Stream (the lake) gets the
 // records undecoded as they are read, and the batches are acknowledged after
-// the Stream's commit.
+// the Stream's commit; a failed append or commit rewinds the consumer.
 type Loader struct {
 	Name    string // the buffer consumer and metric label
 	Buffer  buffer.Buffer
@@ -64,8 +64,8 @@ type Loader struct {
 	// Stream, it is how long after the first appended record the loader commits.
 	Linger time.Duration
 	// MaxBytes is, for a Stream, how many bytes of records the loader appends
-	// before it commits (default 16 MiB). The loader keeps those records until
-	// the commit, to append them again if the stream fails.
+	// before it commits (default 16 MiB). It keeps none of them: after a failure
+	// it reads them again from the buffer (Buffer.Rewind).
 	MaxBytes int64
 }
 
@@ -151,19 +151,45 @@ func (l *Loader) ack(ctx context.Context, batches []buffer.Batch) (stop bool, er
 }
 
 // stream delivers to a Stream: the records of each batch read are appended at
-// once, and kept (not decoded) only until the commit that makes them durable;
-// the batches are acknowledged after it.
+// once and then dropped; the batches are acknowledged after the commit that makes
+// them durable. When an append or a commit fails (the stream then discards what
+// it had not committed), the loader rewinds its consumer and, after a backoff,
+// reads those records again from the buffer: it keeps no copy of them.
 func (l *Loader) stream(ctx context.Context, s Stream) error {
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = 16 << 20
 	}
 	var (
-		pending  []buffer.Batch
+		pending  []buffer.Batch // appended, not committed; records dropped
 		bytes    int64
 		taken    int
 		deadline time.Time
-		broken   bool // the stream discarded what was appended: append it again
+		backoff  = 100 * time.Millisecond
+		attempt  int
 	)
+	// failed rewinds after a failed append or commit; stop says to return err.
+	failed := func(what string, cause error) (stop bool, err error) {
+		attempt++
+		l.Metrics.errors.WithLabelValues(l.Name).Inc()
+		if l.Log != nil {
+			l.Log.Warn(what+" failed; reading the uncommitted records again from the buffer", "sink", l.Name, "attempt", attempt, "retry_in", backoff, "err", cause)
+		}
+		clear(pending)
+		pending, bytes, taken = pending[:0], 0, 0
+		if err := l.Buffer.Rewind(ctx, l.Name); err != nil {
+			if ctx.Err() != nil || errors.Is(err, buffer.ErrClosed) {
+				return true, nil
+			}
+			return true, fmt.Errorf("rewinding the buffer for %s: %w", l.Name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return true, nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, l.MaxBackoff)
+		return false, nil
+	}
 	for {
 		rctx, cancel := ctx, context.CancelFunc(func() {})
 		if len(pending) > 0 {
@@ -173,25 +199,23 @@ func (l *Loader) stream(ctx context.Context, s Stream) error {
 		cancel()
 		switch {
 		case err == nil:
+			for _, r := range b.Records {
+				bytes += int64(len(r))
+			}
+			n, err := s.Append(ctx, b.Records)
+			b.Records = nil
+			if err != nil {
+				if stop, err := failed("appending to a sink", err); stop {
+					return err
+				}
+				continue
+			}
 			if len(pending) == 0 {
 				deadline = time.Now().Add(l.Linger)
 			}
 			pending = append(pending, b)
-			for _, r := range b.Records {
-				bytes += int64(len(r))
-			}
-			if !broken {
-				n, err := s.Append(ctx, b.Records)
-				if err != nil {
-					broken = true
-					l.Metrics.errors.WithLabelValues(l.Name).Inc()
-					if l.Log != nil {
-						l.Log.Warn("appending to a sink failed; appending again before the commit", "sink", l.Name, "err", err)
-					}
-				}
-				taken += n
-			}
-			if !broken && bytes < l.MaxBytes && l.Linger > 0 && time.Now().Before(deadline) {
+			taken += n
+			if bytes < l.MaxBytes && l.Linger > 0 && time.Now().Before(deadline) {
 				continue
 			}
 		case ctx.Err() != nil || errors.Is(err, buffer.ErrClosed):
@@ -200,27 +224,19 @@ func (l *Loader) stream(ctx context.Context, s Stream) error {
 			return fmt.Errorf("reading the buffer for %s: %w", l.Name, err)
 		}
 		// Lingered long enough, or enough bytes: commit.
-		err = l.retry(ctx, func(ctx context.Context) error {
-			if broken {
-				taken = 0
-				for _, b := range pending {
-					n, err := s.Append(ctx, b.Records)
-					if err != nil {
-						return err
-					}
-					taken += n
-				}
-				broken = false
+		start := time.Now()
+		err = s.Commit(ctx)
+		l.Metrics.seconds.WithLabelValues(l.Name).Observe(time.Since(start).Seconds())
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // not acknowledged: delivered again
 			}
-			if err := s.Commit(ctx); err != nil {
-				broken = true
+			if stop, err := failed("committing to a sink", err); stop {
 				return err
 			}
-			return nil
-		})
-		if err != nil {
-			return nil // ctx ended; the batches stay unacknowledged and are redelivered
+			continue
 		}
+		backoff, attempt = 100*time.Millisecond, 0
 		l.Metrics.delivered.WithLabelValues(l.Name).Add(float64(taken))
 		if stop, err := l.ack(ctx, pending); stop {
 			return err

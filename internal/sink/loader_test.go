@@ -23,6 +23,7 @@ type memStream struct {
 	committed   []string
 	failCommits int
 	failAppends int
+	okAppends   int // appends that succeed before the failures start
 	commits     int
 }
 
@@ -34,7 +35,9 @@ func (m *memStream) Close(context.Context) error { return nil }
 func (m *memStream) Append(_ context.Context, recs [][]byte) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.failAppends > 0 {
+	if m.okAppends > 0 {
+		m.okAppends--
+	} else if m.failAppends > 0 {
 		m.failAppends--
 		m.open = nil
 		return 0, errors.New("append failed")
@@ -75,9 +78,9 @@ func (m *memStream) state() (committed []string, commits int) {
 // MaxBytes, and the buffer is acknowledged only up to what was committed.
 func TestLoaderStream(t *testing.T) {
 	for _, tc := range []struct {
-		name                     string
-		failAppends, failCommits int
-	}{{"clean", 0, 0}, {"failed append", 1, 0}, {"failed commits", 0, 2}} {
+		name                                string
+		failAppends, failCommits, okAppends int
+	}{{"clean", 0, 0, 0}, {"failed first append", 1, 0, 0}, {"failed append after two", 2, 0, 2}, {"failed commits", 0, 2, 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			buf, err := buffer.Open(t.TempDir(), buffer.Options{Consumers: []string{"lake"}})
 			if err != nil {
@@ -104,7 +107,7 @@ func TestLoaderStream(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := &memStream{failAppends: tc.failAppends, failCommits: tc.failCommits}
+			s := &memStream{failAppends: tc.failAppends, failCommits: tc.failCommits, okAppends: tc.okAppends}
 			// Ten records per read; a commit every 25 envelope records' bytes.
 			l := &sink.Loader{Name: "lake", Buffer: buf, Sink: s, Metrics: m, MaxBatch: 10,
 				MaxBytes: int64(25 * len(want[0])), Linger: time.Hour, MaxBackoff: time.Millisecond}

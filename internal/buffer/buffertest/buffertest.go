@@ -3,6 +3,7 @@
 package buffertest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,7 @@ func Run(t *testing.T, open Open) {
 		{"IndependentConsumers", testIndependentConsumers},
 		{"RedeliveryAfterReopen", testRedelivery},
 		{"AckOutOfOrder", testAckOutOfOrder},
+		{"Rewind", testRewind},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Errors", testErrors},
 		{"Close", testClose},
@@ -196,6 +198,67 @@ func testAckOutOfOrder(t *testing.T, open Open) {
 	expectEmpty(t, b, "c")
 }
 
+// testRewind: after Rewind a consumer reads again from its first unacknowledged
+// record, batches whose records were dropped can still be acknowledged, and
+// other consumers are not moved.
+func testRewind(t *testing.T, open Open) {
+	name := t.Name()
+	b := open(t, name, []string{"c", "other"})
+	ctx := context.Background()
+	all := recs("r", 12)
+	if err := b.Append(ctx, all); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	var batches []buffer.Batch
+	for got := 0; got < 12; {
+		batch, err := b.Read(ctx, "c", 3)
+		if err != nil {
+			t.Fatalf("Read: %v", err)
+		}
+		got += len(batch.Records)
+		batch.Records = nil // a loader that keeps no copy
+		batches = append(batches, batch)
+	}
+	if len(batches) < 3 {
+		t.Fatalf("read 12 records in %d batches of at most 3", len(batches))
+	}
+	if err := b.Ack(ctx, batches[0]); err != nil {
+		t.Fatalf("Ack of a batch whose records were dropped: %v", err)
+	}
+	// Acknowledged out of order: read again after the rewind, like the rest.
+	if err := b.Ack(ctx, batches[2]); err != nil {
+		t.Fatalf("Ack: %v", err)
+	}
+	_, otherRead := readN(t, b, "other", 2, false)
+	if err := b.Rewind(ctx, "c"); err != nil {
+		t.Fatalf("Rewind: %v", err)
+	}
+	first, again := readN(t, b, "c", 12-int(batches[1].First), true)
+	if first != batches[1].First {
+		t.Fatalf("after Rewind the consumer reads from %d, want its first unacknowledged record %d", first, batches[1].First)
+	}
+	for i, r := range again {
+		if want := all[int(first)+i]; !bytes.Equal(r, want) {
+			t.Fatalf("record %d after Rewind: %q, want %q", int(first)+i, r, want)
+		}
+	}
+	expectEmpty(t, b, "c")
+	if _, next := readN(t, b, "other", 1, false); !bytes.Equal(next[0], all[2]) || !bytes.Equal(otherRead[0], all[0]) {
+		t.Fatalf("Rewind of c moved consumer other: it read %q then %q", otherRead[0], next[0])
+	}
+	if err := b.Rewind(ctx, "nobody"); !errors.Is(err, buffer.ErrUnknownConsumer) {
+		t.Fatalf("Rewind of an unknown consumer: %v, want ErrUnknownConsumer", err)
+	}
+	mustClose(t, b)
+	b = open(t, name, []string{"c", "other"})
+	defer mustClose(t, b)
+	expectEmpty(t, b, "c")
+	if err := b.Rewind(ctx, "c"); err != nil {
+		t.Fatalf("Rewind with nothing to read again: %v", err)
+	}
+	expectEmpty(t, b, "c")
+}
+
 func testConcurrentAppends(t *testing.T, open Open) {
 	const appenders, each = 16, 50
 	b := open(t, t.Name(), []string{"c"})
@@ -263,6 +326,9 @@ func testClose(t *testing.T, open Open) {
 	}
 	if err := b.Append(context.Background(), recs("r", 1)); !errors.Is(err, buffer.ErrClosed) {
 		t.Errorf("Append after Close: %v, want ErrClosed", err)
+	}
+	if err := b.Rewind(context.Background(), "c"); !errors.Is(err, buffer.ErrClosed) {
+		t.Errorf("Rewind after Close: %v, want ErrClosed", err)
 	}
 	if err := b.Close(); err != nil {
 		t.Errorf("second Close: %v, want nil", err)

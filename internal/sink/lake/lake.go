@@ -73,11 +73,12 @@ func (l *Lake) scratch(s []byte) []byte {
 	return l.text
 }
 
-// seenWindow is how many recent event ids the lake remembers (about 5 MB when
-// full). Redelivery only concerns records appended but not yet acknowledged: at
-// most what the loader appends between two commits (16 MiB of records, about
-// 16,000 reference events, at most 131,072 records of 128 bytes), and the ids in
-// the open files are checked apart.
+// seenWindow is how many recent event ids the lake remembers. Redelivery only
+// concerns records not yet durably acknowledged: at most what the loader appends
+// between two commits (16 MiB of records, about 16,000 reference events, at most
+// 131,072 records of 128 bytes), whose ids in the open files are checked apart,
+// plus the records committed within the buffer's ack interval (1 s by default:
+// about 70,000 reference events at the load test's rate).
 const seenWindow = 1 << 17
 
 // SeedWindow is how far back Open reads event ids of existing files.
