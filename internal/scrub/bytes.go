@@ -216,6 +216,14 @@ func (p *Plan) ScrubBytes(ctx context.Context, dst []Applied, entity string, dat
 	}
 	for i := range sc.occ {
 		o := &sc.occ[i]
+		if a := o.u.n.act; a != nil && !w.redact && a.handling == contract.HandlingObfuscate && cachedKind(a.kind) && data[o.span.Start] == '"' {
+			if e, ok := sc.cachedJSON(p.s, a.kind, o.span.Start, o.span.End, data[o.span.Start:o.span.End]); ok {
+				w.stack = append(w.stack[:0], o.concat...)
+				w.record(a)
+				sc.edits = append(sc.edits, e)
+				continue
+			}
+		}
 		v, err := decodeValue(data[o.span.Start:o.span.End])
 		if err != nil {
 			// Cannot happen for validated data; refuse the byte path rather than guess.

@@ -587,3 +587,58 @@ func FuzzScrubBytes(f *testing.F) {
 		compareScrub(t, plans[i], progs[i], cs[i], event)
 	})
 }
+
+// TestJSONCache: on the byte path, the stored JSON of a user agent or an IP
+// address comes from the cache after the first event, the same as computed; a
+// value that cannot be generalised is not cached and counts as invalid every
+// time; the cache holds no raw value.
+func TestJSONCache(t *testing.T) {
+	s := newScrubber(t, Config{}, newHMACTokenizer())
+	ev := parseContract(t, "iglu:com.acme/everything/jsonschema/1-0-0", everything)
+	plan, prog := byteProgram(t, s, ev)
+	scrub := func(in string) string {
+		t.Helper()
+		var res fastval.Result
+		if !prog.Validate([]byte(in), &res) {
+			t.Fatal(res.Failures())
+		}
+		out, _, err := plan.ScrubBytes(context.Background(), nil, "", []byte(in), &res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	const ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+	in := `{"customer":{"name":null},"ip":"81.2.69.142","ua":"` + ua + `"}`
+	first := scrub(in)
+	if st := s.Stats(); st.JSONCacheHits != 0 || st.JSONCacheMisses != 2 {
+		t.Fatalf("first event: %d hits, %d misses; want 0 and 2", st.JSONCacheHits, st.JSONCacheMisses)
+	}
+	if second := scrub(in); second != first {
+		t.Fatalf("from the cache:\n%s\ncomputed:\n%s", second, first)
+	}
+	if st := s.Stats(); st.JSONCacheHits != 2 {
+		t.Fatalf("second event: %d hits, want 2", st.JSONCacheHits)
+	}
+	want := `"ip":{"country":"GB","masked":"81.2.0.0"}`
+	if !strings.Contains(first, want) || strings.Contains(first, "81.2.69.142") || strings.Contains(first, "Win64") {
+		t.Fatalf("stored event %s: want %s and no raw value", first, want)
+	}
+
+	bad := `{"customer":{"name":null},"ip":"not-an-ip"}`
+	for range 2 {
+		if out := scrub(bad); !strings.Contains(out, `"ip":{"masked":"`+Invalid+`"}`) {
+			t.Fatalf("invalid address stored as %s", out)
+		}
+	}
+	if st := s.Stats(); st.Invalid[contract.KindIP] != 2 || st.JSONCacheHits != 2 {
+		t.Fatalf("invalid address twice: %d invalid, %d cache hits; want 2 and still 2 (not cached)", st.Invalid[contract.KindIP], st.JSONCacheHits)
+	}
+	for i := range s.json.cache.shards {
+		for _, e := range s.json.cache.shards[i].items {
+			if strings.Contains(string(e.val), "69.142") || strings.Contains(string(e.val), "Win64") {
+				t.Fatalf("the cache holds a raw value: %s", e.val)
+			}
+		}
+	}
+}

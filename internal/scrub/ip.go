@@ -146,17 +146,27 @@ func (db *cityDB) close() error { return db.r.Close() }
 // fields are left out. An address that does not parse yields {masked: "invalid"}.
 func (s *Scrubber) obfuscateIP(v any) map[string]any {
 	str, _ := v.(string)
+	out, _ := s.obfuscateIPString(str)
+	return out
+}
+
+// obfuscateIPString is obfuscateIP of a string; clean says that the result
+// depends on str alone (it parsed, and the city lookup did not fail), so that
+// it may be cached.
+func (s *Scrubber) obfuscateIPString(str string) (out map[string]any, clean bool) {
 	a, ok := parseIP(str)
 	if !ok {
 		s.stats.invalid(kindIndexIP)
-		return map[string]any{"masked": Invalid}
+		return map[string]any{"masked": Invalid}, false
 	}
-	out := make(map[string]any, 4)
+	clean = true
+	out = make(map[string]any, 4)
 	country := boxedCountry(iploc.IPCountry(a))
 	if s.city != nil {
 		rec, err := s.city.lookup(a)
 		if err != nil {
 			s.stats.geoErrors.Add(1)
+			clean = false
 		}
 		if country == nil {
 			country = rec.country
@@ -172,5 +182,5 @@ func (s *Scrubber) obfuscateIP(v any) map[string]any {
 		out["country"] = country
 	}
 	out["masked"] = maskIP(a).String()
-	return out
+	return out, clean
 }

@@ -54,7 +54,8 @@ type Scrubber struct {
 	tok    Tokenizer
 	hashes sync.Pool // of hash.Hash keyed with the hash secret
 	ua     *uaCache
-	city   *cityDB // nil without a city database
+	json   *jsonCache // stored JSON of user agents and IP addresses (byte path)
+	city   *cityDB    // nil without a city database
 	plans  sync.Map
 	stats  counters
 }
@@ -77,6 +78,7 @@ func New(cfg Config, deps Deps) (*Scrubber, error) {
 		size = DefaultUACacheSize
 	}
 	s.ua = newUACache(size)
+	s.json = newJSONCache(size)
 	// iploc inflates its IPv6 table on first use (a few hundred milliseconds);
 	// start that now rather than in the first IPv6 event's request.
 	ipv6Warmup.Do(func() { go iploc.IPCountry(netip.IPv6Loopback()) })
@@ -219,6 +221,9 @@ type Stats struct {
 	UACacheHits, UACacheMisses uint64
 	// CityCacheHits and CityCacheMisses count city record cache lookups.
 	CityCacheHits, CityCacheMisses uint64
+	// JSONCacheHits and JSONCacheMisses count lookups of the stored JSON of user
+	// agents and IP addresses on the byte path.
+	JSONCacheHits, JSONCacheMisses uint64
 	// GeoErrors counts city database lookups that failed (a corrupt database).
 	GeoErrors uint64
 }
@@ -232,6 +237,7 @@ func (s *Scrubber) Stats() Stats {
 		}
 	}
 	st.UACacheHits, st.UACacheMisses = s.ua.cache.hits.Load(), s.ua.cache.misses.Load()
+	st.JSONCacheHits, st.JSONCacheMisses = s.json.cache.hits.Load(), s.json.cache.misses.Load()
 	if s.city != nil {
 		st.CityCacheHits, st.CityCacheMisses = s.city.cache.hits.Load(), s.city.cache.misses.Load()
 	}

@@ -23,13 +23,18 @@ func newUACache(size int) *uaCache {
 
 // fields returns the generalised fields of ua as a fresh map the caller owns.
 func (c *uaCache) fields(ua string) map[string]any {
+	return maps.Clone(c.template(ua))
+}
+
+// template returns the cached generalised fields of ua, which nobody may change.
+func (c *uaCache) template(ua string) map[string]any {
 	h := maphash.String(c.seed, ua)
 	tmpl, ok := c.cache.get(h)
 	if !ok {
 		tmpl = generaliseUA(ua)
 		c.cache.put(h, tmpl)
 	}
-	return maps.Clone(tmpl)
+	return tmpl
 }
 
 // generaliseUA turns a user agent into the stored fields {browser_family,
