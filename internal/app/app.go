@@ -296,6 +296,8 @@ func registerBufferGauges(reg prometheus.Registerer, buf *buffer.Disk) error {
 			stat(func(s buffer.Stats) float64 { return s.OldestAge.Seconds() })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "accord_buffer_fsyncs_total", Help: "Buffer fsyncs; far fewer than appends thanks to group commit."},
 			stat(func(s buffer.Stats) float64 { return float64(s.Fsyncs) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "accord_buffer_fsync_seconds_total", Help: "Time spent in buffer fsyncs; divided by accord_buffer_fsyncs_total, the mean fsync (the floor of ack latency)."},
+			stat(func(s buffer.Stats) float64 { return s.FsyncTime.Seconds() })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "accord_buffer_appended_records_total", Help: "Records durably appended to the buffer."},
 			stat(func(s buffer.Stats) float64 { return float64(s.Appended) })),
 	} {

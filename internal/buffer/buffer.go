@@ -116,6 +116,9 @@ type Stats struct {
 	// Open; Fsyncs grows much more slowly than Appended thanks to group commit.
 	Appended uint64
 	Fsyncs   uint64
+	// FsyncTime is the time spent in those fsyncs: FsyncTime/Fsyncs is the mean
+	// fsync, the floor of an append's latency.
+	FsyncTime time.Duration
 	// TornBytes is the size of the torn final write that Open cut off the last
 	// segment: appends of a process that died before they were acknowledged.
 	TornBytes int64

@@ -136,6 +136,7 @@ type Disk struct {
 	failed     error         // sticky: the first write or fsync error
 	notify     chan struct{} // closed and replaced after every commit
 	fsyncs     uint64
+	fsyncTime  time.Duration
 	appended   uint64
 	consumers  map[string]*consumer // fixed at Open
 	order      []*consumer
@@ -691,13 +692,16 @@ func (d *Disk) sync() error {
 	if unchanged {
 		return nil
 	}
+	start := time.Now()
 	if err := d.active.f.Sync(); err != nil {
 		return fmt.Errorf("buffer: syncing %s: %w", d.active.path, err)
 	}
+	took := time.Since(start)
 	d.mu.Lock()
 	d.appended += d.wcount - d.active.count
 	d.active.size, d.active.count = d.wsize, d.wcount
 	d.fsyncs++
+	d.fsyncTime += took
 	close(d.notify)
 	d.notify = make(chan struct{})
 	d.mu.Unlock()
@@ -986,6 +990,7 @@ func (d *Disk) Stats() (Stats, error) {
 		Segments:      len(d.segs),
 		Appended:      d.appended,
 		Fsyncs:        d.fsyncs,
+		FsyncTime:     d.fsyncTime,
 	}
 	for _, s := range d.segs {
 		st.DiskBytes += s.size

@@ -550,7 +550,10 @@ func TestConcurrent(t *testing.T) {
 	if st.Fsyncs >= uint64(calls.Load()) {
 		t.Errorf("%d fsyncs for %d Append calls: group commit did not coalesce appends", st.Fsyncs, calls.Load())
 	}
-	t.Logf("%d records, %d Append calls, %d fsyncs", st.Appended, calls.Load(), st.Fsyncs)
+	if st.Fsyncs > 0 && st.FsyncTime <= 0 {
+		t.Errorf("%d fsyncs took no time (FsyncTime %s)", st.Fsyncs, st.FsyncTime)
+	}
+	t.Logf("%d records, %d Append calls, %d fsyncs, %s in fsync", st.Appended, calls.Load(), st.Fsyncs, st.FsyncTime)
 }
 
 // TestReadContext checks that Reads waiting for records, or for another Read of
