@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -212,8 +213,17 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming)
 	results := make([]Result, len(evs))
 	records := make([][]byte, 0, len(evs))
 	labels := make([][2]string, len(evs))
+	// The envelopes of the request are written one after the other into a
+	// pooled buffer: Append copies them, and nothing else keeps them.
+	arena := arenas.Get().(*[]byte)
+	defer func() {
+		if cap(*arena) <= maxArena {
+			*arena = (*arena)[:0]
+			arenas.Put(arena)
+		}
+	}()
 	for i := range evs {
-		rec, res, schemaLabel, err := p.one(ctx, snap, protocol, received, &evs[i])
+		rec, res, schemaLabel, err := p.one(ctx, snap, protocol, received, &evs[i], arena)
 		if err != nil {
 			p.log.Warn("refusing a request: the vault is unavailable", "schema", schemaLabel, "err", err)
 			return nil, &RequestError{Status: http.StatusServiceUnavailable, Reason: "vault_unavailable",
@@ -248,8 +258,15 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming)
 	return results, nil
 }
 
-// one turns one incoming event into its buffer record and result.
-func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol string, received time.Time, in *Incoming) ([]byte, Result, string, error) {
+// arenas hold the envelopes of one request (see Process); a buffer that grew
+// past maxArena (a request of large events) is left to the GC.
+var arenas = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxArena = 4 << 20
+
+// one turns one incoming event into its buffer record and result. A valid
+// event's record is appended to *arena.
+func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol string, received time.Time, in *Incoming, arena *[]byte) ([]byte, Result, string, error) {
 	src := event.Source{Protocol: protocol, App: in.App, Platform: in.Platform, Collector: p.instance, Tracker: in.Tracker}
 	bad := func(c *contract.Compiled, reason event.Reason, failures []event.Failure, eventID string) ([]byte, Result, string, error) {
 		label := "unknown"
@@ -397,14 +414,18 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 		env.Scrubbed = append(env.Scrubbed, applied...)
 		env.Contexts = append(env.Contexts, event.Entity{Schema: ent.c.Key.URI(), Data: js})
 	}
-	encode := event.EncodeEnvelope
+	var rec []byte
 	if onBytes {
 		// Data and contexts are compact JSON (the validated bytes with scrubbed
 		// values spliced in, encoder output): embedded without another scan. The
 		// decoded path keeps the reference encoder, as it was.
-		encode = event.EncodeEnvelopeRaw
+		start := len(*arena)
+		if *arena, err = event.AppendEnvelopeRaw(*arena, env); err == nil {
+			rec = (*arena)[start:len(*arena):len(*arena)]
+		}
+	} else {
+		rec, err = event.EncodeEnvelope(env)
 	}
-	rec, err := encode(env)
 	if err != nil {
 		return bad(c, event.ReasonScrubFailed, []event.Failure{{Message: "encoding the envelope failed"}}, eventID)
 	}

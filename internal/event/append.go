@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -16,11 +17,18 @@ import (
 // the bytes are the same too unless Data holds '<', '>', '&', U+2028 or U+2029,
 // which EncodeEnvelope escapes.
 func EncodeEnvelopeRaw(e *Envelope) ([]byte, error) {
+	return AppendEnvelopeRaw(nil, e)
+}
+
+// AppendEnvelopeRaw appends the record EncodeEnvelopeRaw returns to dst, so that
+// a caller encoding many envelopes can reuse one buffer. On error it returns dst
+// unchanged.
+func AppendEnvelopeRaw(dst []byte, e *Envelope) ([]byte, error) {
 	n := 320 + len(e.Data) + 96*len(e.Scrubbed)
 	for _, c := range e.Contexts {
 		n += len(c.Schema) + len(c.Data) + 24
 	}
-	b := make([]byte, 0, n)
+	b := slices.Grow(dst, n)
 	b = append(b, recordEnvelope)
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, int64(e.V), 10)
@@ -30,7 +38,7 @@ func EncodeEnvelopeRaw(e *Envelope) ([]byte, error) {
 	b = appendString(b, e.Schema)
 	var err error
 	if b, err = appendTime(b, "received_at", e.ReceivedAt); err != nil {
-		return nil, err
+		return dst, err
 	}
 	for _, t := range []struct {
 		key string
@@ -38,12 +46,12 @@ func EncodeEnvelopeRaw(e *Envelope) ([]byte, error) {
 	}{{"sent_at", e.SentAt}, {"device_created_at", e.DeviceCreatedAt}, {"true_timestamp", e.TrueTimestamp}} {
 		if t.t != nil {
 			if b, err = appendTime(b, t.key, *t.t); err != nil {
-				return nil, err
+				return dst, err
 			}
 		}
 	}
 	if b, err = appendTime(b, "event_time", e.EventTime); err != nil {
-		return nil, err
+		return dst, err
 	}
 	b = appendKey(b, "source")
 	b = append(b, `{"protocol":`...)
