@@ -21,6 +21,7 @@ import (
 	"github.com/accord-dev/accord/internal/collect/native"
 	"github.com/accord-dev/accord/internal/collect/segment"
 	"github.com/accord-dev/accord/internal/collect/snowplow"
+	"github.com/accord-dev/accord/internal/event"
 	"github.com/accord-dev/accord/internal/registry"
 	"github.com/accord-dev/accord/internal/sink"
 )
@@ -73,7 +74,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		consumers = append(consumers, "stdout")
 	}
 	a.buf, err = buffer.Open(filepath.Join(cfg.Data, "buffer"), buffer.Options{
-		MaxBytes: cfg.Buffer.MaxBytes, SegmentBytes: cfg.Buffer.SegmentBytes, AckInterval: cfg.Buffer.AckInterval, Consumers: consumers})
+		MaxBytes: cfg.Buffer.MaxBytes, SegmentBytes: cfg.Buffer.SegmentBytes, AckInterval: cfg.Buffer.AckInterval, Consumers: consumers,
+		// The bad-row loader gets the bad rows only: envelopes, nearly every
+		// record, are checked but not copied for it.
+		Wants: map[string]func([]byte) bool{"bad_rows": event.IsBadRowRecord}})
 	if err != nil {
 		return nil, fmt.Errorf("opening the buffer: %w", err)
 	}

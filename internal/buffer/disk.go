@@ -45,6 +45,13 @@ type Options struct {
 	// interval: delivery stays at least once, and sinks drop the duplicates by
 	// event id. Space is reclaimed when the positions are written. At most 1 minute.
 	AckInterval time.Duration
+	// Wants selects, per consumer name, the records that consumer reads: the
+	// others come back as nil entries of Batch.Records, still counted, checked
+	// and acknowledged with their batch, but neither copied nor kept. A consumer
+	// that delivers one kind of record among many (the bad rows among the
+	// envelopes) then costs a read of the file, not a copy of every record.
+	// wants is called with the record's bytes, valid only during the call.
+	Wants map[string]func(record []byte) bool
 	// Consumers names the consumers ([a-z0-9_.-], at most 64 bytes), each with its
 	// own committed position. A consumer new to the directory starts at the oldest
 	// record still stored; a consumer left out forgets its position and no longer
@@ -110,6 +117,11 @@ func (o Options) withDefaults() (Options, error) {
 			errs = append(errs, fmt.Errorf("consumer name %q is listed twice", name))
 		}
 		seen[name] = true
+	}
+	for name := range o.Wants {
+		if !seen[name] {
+			errs = append(errs, fmt.Errorf("Wants names consumer %q, which is not in Consumers", name))
+		}
 	}
 	o.Consumers = slices.Clone(o.Consumers)
 	if len(errs) > 0 {
@@ -201,6 +213,11 @@ type consumer struct {
 	acked   position            // end of the contiguous acknowledged prefix
 	pending map[uint64]position // acknowledged batches past acked: first seq -> end
 	durable position            // acked, as last written to the offsets file
+	// With Options.Wants, owned by the Read holding the reading token: the
+	// records' selection, and the chunk the frames are read into before the
+	// selected records are copied out.
+	wants   func([]byte) bool
+	scratch []byte
 }
 
 // request is one Append call waiting for a commit.
@@ -394,7 +411,7 @@ func (d *Disk) loadConsumers(stored map[string]uint64, haveOffsets bool, found m
 		if err != nil {
 			return fmt.Errorf("consumer %q: %w", name, err)
 		}
-		c := &consumer{name: name, reading: make(chan struct{}, 1), read: p, acked: p, durable: p, pending: map[uint64]position{}}
+		c := &consumer{name: name, reading: make(chan struct{}, 1), read: p, acked: p, durable: p, pending: map[uint64]position{}, wants: d.opts.Wants[name]}
 		d.consumers[name] = c
 		d.order = append(d.order, c)
 		current[name] = seq
@@ -768,7 +785,7 @@ func (d *Disk) Read(ctx context.Context, consumer string, max int) (Batch, error
 		limit, avail := s.size, s.base+s.count-p.seq
 		d.mu.Unlock()
 
-		recs, end, err := readFrames(s.f, s.path, off, limit, min(uint64(max), avail))
+		recs, end, err := c.readFrames(s.f, s.path, off, limit, min(uint64(max), avail))
 		if err != nil {
 			d.mu.Lock()
 			closed := d.closed
@@ -790,7 +807,47 @@ func (d *Disk) Read(ctx context.Context, consumer string, max int) (Batch, error
 // from off, stopping at limit or after about readChunk bytes. It returns the records
 // and the offset after them.
 func readFrames(r io.ReaderAt, path string, off, limit int64, n uint64) ([][]byte, int64, error) {
-	buf := make([]byte, min(limit-off, readChunk))
+	return readFramesInto(r, path, off, limit, n, make([]byte, min(limit-off, readChunk)))
+}
+
+// readFrames is readFrames for this consumer: with a selection (Options.Wants),
+// the chunk is read into the consumer's scratch buffer and only the selected
+// records are copied out, into one allocation; the others are nil.
+func (c *consumer) readFrames(r io.ReaderAt, path string, off, limit int64, n uint64) ([][]byte, int64, error) {
+	if c.wants == nil {
+		return readFrames(r, path, off, limit, n)
+	}
+	size := int(min(limit-off, readChunk))
+	if cap(c.scratch) < size {
+		c.scratch = make([]byte, size)
+	}
+	recs, end, err := readFramesInto(r, path, off, limit, n, c.scratch[:size])
+	if err != nil {
+		return nil, off, err
+	}
+	total := 0
+	for i, rec := range recs {
+		if c.wants(rec) {
+			total += len(rec)
+		} else {
+			recs[i] = nil
+		}
+	}
+	kept := make([]byte, 0, total)
+	for i, rec := range recs {
+		if rec != nil {
+			at := len(kept)
+			kept = append(kept, rec...)
+			recs[i] = kept[at:len(kept):len(kept)]
+		}
+	}
+	return recs, end, nil
+}
+
+// readFramesInto is readFrames reading the chunk into buf (min(limit-off,
+// readChunk) bytes); the records returned are slices of buf, except a record
+// larger than the chunk, read into its own allocation.
+func readFramesInto(r io.ReaderAt, path string, off, limit int64, n uint64, buf []byte) ([][]byte, int64, error) {
 	if _, err := r.ReadAt(buf, off); err != nil {
 		return nil, off, fmt.Errorf("buffer: reading %s: %w", path, err)
 	}

@@ -694,3 +694,41 @@ func TestAckInterval(t *testing.T) {
 		}
 	})
 }
+
+// TestWants: a consumer with a selection reads the records it wants, nil in
+// place of the others, in batches acknowledged as usual; other consumers read
+// everything.
+func TestWants(t *testing.T) {
+	dir := t.TempDir()
+	wantsB := func(r []byte) bool { return len(r) > 0 && r[0] == 'B' }
+	opts := Options{SegmentBytes: 4096, Consumers: []string{"all", "b"}, Wants: map[string]func([]byte) bool{"b": wantsB}}
+	d := open(t, dir, opts)
+	var recs [][]byte
+	for i := range 300 {
+		kind := "A"
+		if i%7 == 0 {
+			kind = "B"
+		}
+		recs = append(recs, []byte(fmt.Sprintf("%s-%d:%s", kind, i, strings.Repeat("x", i%97))))
+	}
+	appendAll(t, d, recs)
+	if got := readN(t, d, "all", 300, true); !slices.EqualFunc(got, recs, bytes.Equal) {
+		t.Fatal("the consumer without a selection did not read every record")
+	}
+	got := readN(t, d, "b", 300, true)
+	for i, r := range got {
+		switch {
+		case wantsB(recs[i]) && !bytes.Equal(r, recs[i]):
+			t.Fatalf("record %d: %q, want %q", i, r, recs[i])
+		case !wantsB(recs[i]) && r != nil:
+			t.Fatalf("record %d, not wanted: %q, want nil", i, r)
+		}
+	}
+	if st := stats(t, d); st.Records != 0 {
+		t.Fatalf("after acknowledging every batch: %+v", st)
+	}
+
+	if _, err := Open(t.TempDir(), Options{Consumers: []string{"a"}, Wants: map[string]func([]byte) bool{"b": wantsB}}); err == nil || !strings.Contains(err.Error(), `Wants names consumer "b"`) {
+		t.Fatalf("Wants of an unknown consumer: %v", err)
+	}
+}

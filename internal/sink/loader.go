@@ -303,7 +303,8 @@ func decode(records [][]byte, badRows bool) ([]event.Envelope, []event.BadRow, e
 	var envs []event.Envelope
 	var bads []event.BadRow
 	for i, rec := range records {
-		if badRows && event.IsEnvelopeRecord(rec) || !badRows && event.IsBadRowRecord(rec) {
+		// nil: a record the buffer did not copy for this consumer (Options.Wants).
+		if rec == nil || badRows && event.IsEnvelopeRecord(rec) || !badRows && event.IsBadRowRecord(rec) {
 			continue
 		}
 		e, b, err := event.DecodeRecord(rec)
