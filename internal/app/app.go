@@ -77,7 +77,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		MaxBytes: cfg.Buffer.MaxBytes, SegmentBytes: cfg.Buffer.SegmentBytes, AckInterval: cfg.Buffer.AckInterval, Consumers: consumers,
 		// The bad-row loader gets the bad rows only: envelopes, nearly every
 		// record, are checked but not copied for it.
-		Wants: map[string]func([]byte) bool{"bad_rows": event.IsBadRowRecord}})
+		Wants: map[string]func([]byte) bool{"bad_rows": event.IsBadRowRecord},
+		// The lake's loader hands each read to the lake, which copies it into
+		// its column writers (a sink.Stream keeps no record): one read buffer.
+		Transient: lakeConsumer(cfg)})
 	if err != nil {
 		return nil, fmt.Errorf("opening the buffer: %w", err)
 	}

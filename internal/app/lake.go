@@ -25,6 +25,15 @@ func lakeBytes(cfg Config) int64 {
 
 const maxLakeBytes = 16 << 20
 
+// lakeConsumer lists the lake's buffer consumer when the lake is on, for
+// buffer.Options.Transient.
+func lakeConsumer(cfg Config) []string {
+	if cfg.Sinks.Lake.Enabled {
+		return []string{"lake"}
+	}
+	return nil
+}
+
 // lakeRead is how many records the lake's loader reads at a time (a read also
 // stops at about 1 MiB).
 const lakeRead = 4096

@@ -52,6 +52,11 @@ type Options struct {
 	// envelopes) then costs a read of the file, not a copy of every record.
 	// wants is called with the record's bytes, valid only during the call.
 	Wants map[string]func(record []byte) bool
+	// Transient names consumers whose records are valid only until that
+	// consumer's next Read or Rewind: their reads reuse one buffer instead of
+	// allocating one per read. For a consumer that copies what it reads (the
+	// lake's column writers) before reading again.
+	Transient []string
 	// Consumers names the consumers ([a-z0-9_.-], at most 64 bytes), each with its
 	// own committed position. A consumer new to the directory starts at the oldest
 	// record still stored; a consumer left out forgets its position and no longer
@@ -121,6 +126,11 @@ func (o Options) withDefaults() (Options, error) {
 	for name := range o.Wants {
 		if !seen[name] {
 			errs = append(errs, fmt.Errorf("Wants names consumer %q, which is not in Consumers", name))
+		}
+	}
+	for _, name := range o.Transient {
+		if !seen[name] {
+			errs = append(errs, fmt.Errorf("Transient names consumer %q, which is not in Consumers", name))
 		}
 	}
 	o.Consumers = slices.Clone(o.Consumers)
@@ -216,8 +226,9 @@ type consumer struct {
 	// With Options.Wants, owned by the Read holding the reading token: the
 	// records' selection, and the chunk the frames are read into before the
 	// selected records are copied out.
-	wants   func([]byte) bool
-	scratch []byte
+	wants     func([]byte) bool
+	transient bool
+	scratch   []byte
 }
 
 // request is one Append call waiting for a commit.
@@ -411,7 +422,8 @@ func (d *Disk) loadConsumers(stored map[string]uint64, haveOffsets bool, found m
 		if err != nil {
 			return fmt.Errorf("consumer %q: %w", name, err)
 		}
-		c := &consumer{name: name, reading: make(chan struct{}, 1), read: p, acked: p, durable: p, pending: map[uint64]position{}, wants: d.opts.Wants[name]}
+		c := &consumer{name: name, reading: make(chan struct{}, 1), read: p, acked: p, durable: p, pending: map[uint64]position{}, wants: d.opts.Wants[name],
+			transient: slices.Contains(d.opts.Transient, name)}
 		d.consumers[name] = c
 		d.order = append(d.order, c)
 		current[name] = seq
@@ -523,23 +535,36 @@ func (d *Disk) Append(ctx context.Context, records [][]byte) error {
 		return fmt.Errorf("%w: %d records take %d bytes, more than the buffer's capacity (%d); append fewer at a time", ErrTooLarge, len(records), size, d.opts.MaxBytes)
 	}
 	now := time.Now().UnixNano()
-	frames := make([]byte, 0, size)
+	pooled := framesPool.Get().(*[]byte)
+	frames := (*pooled)[:0]
+	if cap(frames) < size {
+		frames = make([]byte, 0, size)
+	}
 	for _, r := range records {
 		frames = appendFrame(frames, r, now)
 	}
 	req := &request{frames: frames, done: make(chan outcome, 1)}
+	// Once the request is answered the leader is done with its frames: they go
+	// back to the pool. An abandoned request's frames stay with the queue.
+	answered := func(err error) error {
+		if cap(req.frames) <= maxPooledFrames {
+			*pooled = req.frames[:0]
+			framesPool.Put(pooled)
+		}
+		return err
+	}
 
 	d.mu.Lock()
 	switch {
 	case d.closed:
 		d.mu.Unlock()
-		return ErrClosed
+		return answered(ErrClosed)
 	case d.failed != nil:
 		d.mu.Unlock()
-		return fmt.Errorf("buffer: refusing appends after an earlier write failure (reopen the buffer to recover): %w", d.failed)
+		return answered(fmt.Errorf("buffer: refusing appends after an earlier write failure (reopen the buffer to recover): %w", d.failed))
 	case d.usedLocked()+int64(size) > d.opts.MaxBytes:
 		d.mu.Unlock()
-		return ErrFull
+		return answered(ErrFull)
 	}
 	d.inflight += int64(size)
 	d.queue = append(d.queue, req)
@@ -555,7 +580,7 @@ func (d *Disk) Append(ctx context.Context, records [][]byte) error {
 		select {
 		case o := <-req.done:
 			if !o.lead {
-				return o.err
+				return answered(o.err)
 			}
 			d.lead() // our own outcome follows
 		case <-cancel:
@@ -571,6 +596,12 @@ func (d *Disk) Append(ctx context.Context, records [][]byte) error {
 		}
 	}
 }
+
+// framesPool recycles the framed copies of appended records (see Append);
+// larger ones are left to the GC.
+var framesPool = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledFrames = 1 << 20
 
 // lead commits the queued appends, answers them, and then hands the next commit
 // to a waiting follower, or ends the leadership when none is queued. Exactly one
@@ -810,11 +841,12 @@ func readFrames(r io.ReaderAt, path string, off, limit int64, n uint64) ([][]byt
 	return readFramesInto(r, path, off, limit, n, make([]byte, min(limit-off, readChunk)))
 }
 
-// readFrames is readFrames for this consumer: with a selection (Options.Wants),
+// readFrames is readFrames for this consumer. With a selection (Options.Wants)
 // the chunk is read into the consumer's scratch buffer and only the selected
-// records are copied out, into one allocation; the others are nil.
+// records are copied out, into one allocation; the others are nil. A Transient
+// consumer gets slices of the scratch buffer itself.
 func (c *consumer) readFrames(r io.ReaderAt, path string, off, limit int64, n uint64) ([][]byte, int64, error) {
-	if c.wants == nil {
+	if c.wants == nil && !c.transient {
 		return readFrames(r, path, off, limit, n)
 	}
 	size := int(min(limit-off, readChunk))
@@ -822,8 +854,8 @@ func (c *consumer) readFrames(r io.ReaderAt, path string, off, limit int64, n ui
 		c.scratch = make([]byte, size)
 	}
 	recs, end, err := readFramesInto(r, path, off, limit, n, c.scratch[:size])
-	if err != nil {
-		return nil, off, err
+	if err != nil || c.wants == nil {
+		return recs, end, err // transient: the records are slices of the scratch buffer
 	}
 	total := 0
 	for i, rec := range recs {

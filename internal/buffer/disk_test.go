@@ -732,3 +732,36 @@ func TestWants(t *testing.T) {
 		t.Fatalf("Wants of an unknown consumer: %v", err)
 	}
 }
+
+// TestTransient: a Transient consumer's reads reuse one buffer (its records are
+// valid until its next Read), and read the right records; others get records
+// of their own.
+func TestTransient(t *testing.T) {
+	d := open(t, t.TempDir(), Options{Consumers: []string{"t", "own"}, Transient: []string{"t"}})
+	recs := records("r", 40)
+	appendAll(t, d, recs)
+	for _, name := range []string{"t", "own"} {
+		ctx := context.Background()
+		var first []*byte
+		for i := 0; i < 40; i += 10 {
+			b, err := d.Read(ctx, name, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b.Records) != 10 || !slices.EqualFunc(b.Records, recs[i:i+10], bytes.Equal) {
+				t.Fatalf("%s: read %d records at %d, not the ones appended", name, len(b.Records), i)
+			}
+			first = append(first, &b.Records[0][0])
+			if err := d.Ack(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reused := first[0] == first[1] && first[1] == first[2]
+		if reused != (name == "t") {
+			t.Errorf("consumer %s: reads share their memory: %v", name, reused)
+		}
+	}
+	if _, err := Open(t.TempDir(), Options{Consumers: []string{"a"}, Transient: []string{"b"}}); err == nil || !strings.Contains(err.Error(), `Transient names consumer "b"`) {
+		t.Fatalf("Transient of an unknown consumer: %v", err)
+	}
+}

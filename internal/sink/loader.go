@@ -78,6 +78,8 @@ type Stream interface {
 	Sink
 	// Append takes the envelope records among records (bad rows are skipped) and
 	// returns how many it took; they are not durable until Commit returns nil.
+	// It keeps no reference to records once it returns: the loader's next read
+	// may reuse their memory (buffer.Options.Transient).
 	// After an error, everything appended since the last successful Commit is
 	// discarded, and the loader appends it again.
 	Append(ctx context.Context, records [][]byte) (int, error)
