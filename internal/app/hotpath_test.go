@@ -26,6 +26,9 @@ import (
 type rig struct {
 	buf   *buffer.Disk
 	paths map[string]*collect.Pipeline
+	waits func() uint64 // the vault's StoreWaits
+	// metrics of the byte path, the one that spreads requests of new buyers
+	metrics *collect.Metrics
 }
 
 // The validation paths of the collector.
@@ -74,7 +77,7 @@ func newRig(tb testing.TB, registryDir string) *rig {
 			tb.Error(err)
 		}
 	})
-	r := &rig{buf: buf, paths: map[string]*collect.Pipeline{}}
+	r := &rig{buf: buf, paths: map[string]*collect.Pipeline{}, waits: priv.vault.StoreWaits}
 	for _, path := range []string{pathBytes, pathDecoded, pathReference} {
 		var v collect.Validator = collect.NewFastValidator()
 		var s collect.Scrubber = priv.scrubber
@@ -88,8 +91,13 @@ func newRig(tb testing.TB, registryDir string) *rig {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		p, err := collect.NewPipeline(collect.Deps{Contracts: reg, Validator: v, Scrubber: s, Buffer: buf,
-			Metrics: m, Log: log, Instance: "test", Limits: cfg.Limits})
+		deps := collect.Deps{Contracts: reg, Validator: v, Scrubber: s, Buffer: buf,
+			Metrics: m, Log: log, Instance: "test", Limits: cfg.Limits}
+		if path == pathBytes {
+			deps.StoreWaits = priv.vault.StoreWaits // as accord serve wires it
+			r.metrics = m
+		}
+		p, err := collect.NewPipeline(deps)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -308,4 +316,82 @@ func firstKey(tb testing.TB, b []byte) string {
 		tb.Fatal(err)
 	}
 	return fmt.Sprint(tok)
+}
+
+// TestNewBuyersSpread sends batches whose buyers the vault has never seen, so
+// that Process spreads them over workers: every result stays with its event,
+// the records keep the request's order, and a buyer's token is the same
+// wherever in the batch (or in which batch) the buyer appears.
+func TestNewBuyersSpread(t *testing.T) {
+	r := newRig(t, examplesRegistry)
+	ctx := context.Background()
+	const n = 64
+	tokens := map[string]string{} // email -> token, across batches
+	for batch := range 3 {
+		evs := make([]collect.Incoming, n)
+		for i := range evs {
+			email := fmt.Sprintf("buyer%d@example.com", batch*n/2+i) // half the buyers are the last batch's
+			shop := `"shop_1042"`
+			if i%9 == 4 {
+				shop = `42` // invalid: a bad row in the middle
+			}
+			evs[i] = collect.Incoming{Schema: "iglu:com.acme/signup/jsonschema/1-0-0", EventID: fmt.Sprintf("b%d-e%02d", batch, i),
+				Data: []byte(fmt.Sprintf(`{"shop_id":%s,"email":%q,"ip":"81.2.69.142"}`, shop, email))}
+		}
+		before := r.waits()
+		res, err := r.paths[pathBytes].Process(ctx, "native", evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if grew := r.waits() - before; grew < n/2 {
+			t.Fatalf("batch %d: the vault's store was asked %d times for %d new buyers", batch, grew, n/2)
+		}
+		if got := r.metrics.SpreadRequests(); got != float64(batch+1) {
+			t.Fatalf("after batch %d, %v requests were spread over workers, want %d", batch, got, batch+1)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		var recs [][]byte
+		for len(recs) < n {
+			b, err := r.buf.Read(rctx, "test", n-len(recs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs = append(recs, b.Records...)
+			if err := r.buf.Ack(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cancel()
+		for i, rec := range recs {
+			env, row, err := event.DecodeRecord(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			invalid := i%9 == 4
+			if res[i].EventID != evs[i].EventID || res[i].Accepted() == invalid {
+				t.Fatalf("batch %d, event %d: result %+v for event %s (invalid: %v)", batch, i, res[i], evs[i].EventID, invalid)
+			}
+			if invalid {
+				if row == nil || row.EventID != evs[i].EventID {
+					t.Fatalf("batch %d, record %d: want the bad row of %s, got %s", batch, i, evs[i].EventID, rec)
+				}
+				continue
+			}
+			if env == nil || env.EventID != evs[i].EventID {
+				t.Fatalf("batch %d, record %d: want the envelope of %s, got %s", batch, i, evs[i].EventID, rec)
+			}
+			var data struct{ Email string }
+			if err := json.Unmarshal(env.Data, &data); err != nil {
+				t.Fatal(err)
+			}
+			email := fmt.Sprintf("buyer%d@example.com", batch*n/2+i)
+			if tok, seen := tokens[email]; seen && tok != data.Email {
+				t.Fatalf("%s got token %s, and %s before", email, data.Email, tok)
+			}
+			if !strings.HasPrefix(data.Email, "tok_") {
+				t.Fatalf("%s stored as %q", email, data.Email)
+			}
+			tokens[email] = data.Email
+		}
+	}
 }

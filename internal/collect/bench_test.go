@@ -46,6 +46,7 @@ type rig struct {
 	reg      *registry.Registry
 	compiled *contract.Compiled
 	scrubber *scrub.Scrubber
+	vault    *vault.Vault
 	buf      *buffer.Disk
 	pipeline *collect.Pipeline
 }
@@ -73,6 +74,7 @@ func newRig(b *testing.B) *rig {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = v.Close() })
+	r.vault = v
 	secret, err := scrub.EnsureHashSecretFile(data)
 	if err != nil {
 		b.Fatal(err)
@@ -96,7 +98,8 @@ func (r *rig) newPipeline(b *testing.B, buf buffer.Buffer) *collect.Pipeline {
 		b.Fatal(err)
 	}
 	p, err := collect.NewPipeline(collect.Deps{Contracts: r.reg, Validator: collect.NewFastValidator(),
-		Scrubber: scrubber{r.scrubber}, Buffer: buf, Metrics: m, Instance: "bench", Limits: collect.DefaultLimits})
+		Scrubber: scrubber{r.scrubber}, Buffer: buf, Metrics: m, Instance: "bench", Limits: collect.DefaultLimits,
+		StoreWaits: r.vault.StoreWaits})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -271,25 +274,42 @@ func BenchmarkPipeline(b *testing.B) {
 			perEvent(b, int(events.Load()))
 		})
 	}
-	b.Run("nobuffer/new_subject", func(b *testing.B) {
-		startCPU(b)
-		fresh, err := loadtest.New([]byte(eventOf(r.tmpl)), 1<<40, "0000beef")
+	// Every event a buyer never seen: a vault key is created (a durable store
+	// commit) for each, one request at a time.
+	for _, bc := range []struct {
+		name  string
+		batch int
+	}{{"nobuffer/new_subject", 1}, {"nobuffer/new_subjects_batch100", 100}} {
+		b.Run(bc.name, func(b *testing.B) {
+			newSubjects(b, r, nop, bc.batch)
+		})
+	}
+}
+
+var newSubjectRuns atomic.Uint32
+
+// newSubjects processes requests of batch events whose buyers are all new.
+func newSubjects(b *testing.B, r *rig, p *collect.Pipeline, batch int) {
+	startCPU(b)
+	// A stream of buyers per run (run<<40 + n*65537 never repeats within 2^60
+	// buyers), so that -count and b.Loop's ramp-up never meet a buyer twice.
+	run := uint64(newSubjectRuns.Add(1))
+	fresh, err := loadtest.New([]byte(eventOf(r.tmpl)), 1<<60, fmt.Sprintf("%08x", run))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n uint64
+	var body []byte
+	events := 0
+	for b.Loop() {
+		body = fresh.AppendBody(body[:0], batch, run<<40, &n)
+		k, err := process(p, body)
 		if err != nil {
 			b.Fatal(err)
 		}
-		var n uint64
-		var body []byte
-		events := 0
-		for b.Loop() {
-			body = fresh.AppendBody(body[:0], 1, 0, &n)
-			k, err := process(nop, body)
-			if err != nil {
-				b.Fatal(err)
-			}
-			events += k
-		}
-		perEvent(b, events)
-	})
+		events += k
+	}
+	perEvent(b, events)
 }
 
 // eventOf is one event of t, as a template source.

@@ -2,6 +2,7 @@ package collect
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics are the collector's Prometheus series. Labels carry contract URIs from
@@ -14,6 +15,7 @@ type Metrics struct {
 	requestSeconds *prometheus.HistogramVec
 	ackSeconds     prometheus.Histogram
 	bufferErrors   prometheus.Counter
+	spread         prometheus.Counter
 }
 
 // NewMetrics registers the collector's series on reg.
@@ -41,8 +43,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "accord_collector_buffer_errors_total",
 			Help: "Appends to the buffer that failed (full, closed or I/O), so the producer had to retry.",
 		}),
+		spread: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "accord_collector_spread_requests_total",
+			Help: "Requests whose events were spread over several goroutines because a buyer was new to the vault (its key needed a store commit).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.events, m.requests, m.requestSeconds, m.ackSeconds, m.bufferErrors} {
+	for _, c := range []prometheus.Collector{m.events, m.requests, m.requestSeconds, m.ackSeconds, m.bufferErrors, m.spread} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -62,4 +68,13 @@ func statusText(code int) string {
 		return "other"
 	}
 	return string([]byte{digits[code/100], digits[code/10%10], digits[code%10]})
+}
+
+// SpreadRequests is accord_collector_spread_requests_total, for tests.
+func (m *Metrics) SpreadRequests() float64 {
+	var out dto.Metric
+	if err := m.spread.Write(&out); err != nil {
+		return 0
+	}
+	return out.GetCounter().GetValue()
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -148,6 +149,7 @@ type Pipeline struct {
 	instance     string
 	limits       Limits
 	now          func() time.Time
+	storeWaits   func() uint64
 }
 
 // Deps are what a Pipeline needs.
@@ -161,6 +163,10 @@ type Deps struct {
 	// Instance names this collector in envelopes.
 	Instance string
 	Limits   Limits
+	// StoreWaits, when set, counts the tokenizations that waited on the vault's
+	// durable store (vault.Vault.StoreWaits). Process watches it to spread a
+	// request over workers when its buyers are new (see maxWorkers).
+	StoreWaits func() uint64
 }
 
 // NewPipeline builds a pipeline; Contracts, Buffer, Scrubber and Metrics are required.
@@ -192,7 +198,7 @@ func NewPipeline(d Deps) (*Pipeline, error) {
 	}
 	ss, _ := d.Scrubber.(SpanScrubber)
 	return &Pipeline{contracts: d.Contracts, validator: d.Validator, scrubber: d.Scrubber, spanScrubber: ss, buf: d.Buffer,
-		metrics: d.Metrics, log: d.Log, instance: d.Instance, limits: d.Limits, now: time.Now}, nil
+		metrics: d.Metrics, log: d.Log, instance: d.Instance, limits: d.Limits, now: time.Now, storeWaits: d.StoreWaits}, nil
 }
 
 // Limits returns the pipeline's limits, for protocol decoders.
@@ -211,26 +217,78 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming)
 	received := p.now().UTC()
 	snap := p.contracts.Snapshot()
 	results := make([]Result, len(evs))
-	records := make([][]byte, 0, len(evs))
 	labels := make([][2]string, len(evs))
-	// The envelopes of the request are written one after the other into a
-	// pooled buffer: Append copies them, and nothing else keeps them.
-	arena := arenas.Get().(*[]byte)
+	recs := make([][]byte, len(evs))
+	// Each worker writes its envelopes one after the other into a pooled
+	// buffer: Append copies them, and nothing else keeps them.
+	var used []*[]byte
 	defer func() {
-		if cap(*arena) <= maxArena {
-			*arena = (*arena)[:0]
-			arenas.Put(arena)
+		for _, arena := range used {
+			if cap(*arena) <= maxArena {
+				*arena = (*arena)[:0]
+				arenas.Put(arena)
+			}
 		}
 	}()
-	for i := range evs {
+	var (
+		failed atomic.Pointer[vaultFailure]
+		wg     sync.WaitGroup
+	)
+	do := func(i int, arena *[]byte) bool {
 		rec, res, schemaLabel, err := p.one(ctx, snap, protocol, received, &evs[i], arena)
 		if err != nil {
-			p.log.Warn("refusing a request: the vault is unavailable", "schema", schemaLabel, "err", err)
-			return nil, &RequestError{Status: http.StatusServiceUnavailable, Reason: "vault_unavailable",
-				Msg: "personal data could not be tokenized right now; retry after the Retry-After delay"}
+			failed.CompareAndSwap(nil, &vaultFailure{schema: schemaLabel, err: err})
+			return false
 		}
-		results[i] = res
+		results[i], recs[i] = res, rec
 		labels[i] = [2]string{schemaLabel, string(res.Reason)}
+		return true
+	}
+	used = append(used, arenas.Get().(*[]byte))
+	i := 0
+	for i < len(evs) {
+		var waits uint64
+		if p.storeWaits != nil {
+			waits = p.storeWaits()
+		}
+		if !do(i, used[0]) {
+			break
+		}
+		i++
+		if p.storeWaits != nil && p.storeWaits() != waits {
+			break // a buyer new to the vault: spread the rest (see maxWorkers)
+		}
+	}
+	if rest := evs[i:]; len(rest) > 0 && failed.Load() == nil {
+		workers := requestWorkers(len(rest))
+		if workers > 1 {
+			p.metrics.spread.Inc()
+		}
+		for range workers - 1 {
+			used = append(used, arenas.Get().(*[]byte))
+		}
+		// Worker w takes a contiguous share of the rest, so that workers do not
+		// write to the same cache lines of the result slices.
+		work := func(w int) {
+			for j := i + w*len(rest)/workers; j < i+(w+1)*len(rest)/workers && failed.Load() == nil; j++ {
+				if !do(j, used[w]) {
+					return
+				}
+			}
+		}
+		for w := 1; w < workers; w++ {
+			wg.Go(func() { work(w) })
+		}
+		work(0)
+		wg.Wait()
+	}
+	if f := failed.Load(); f != nil {
+		p.log.Warn("refusing a request: the vault is unavailable", "schema", f.schema, "err", f.err)
+		return nil, &RequestError{Status: http.StatusServiceUnavailable, Reason: "vault_unavailable",
+			Msg: "personal data could not be tokenized right now; retry after the Retry-After delay"}
+	}
+	records := make([][]byte, 0, len(evs))
+	for _, rec := range recs {
 		if rec != nil {
 			records = append(records, rec)
 		}
@@ -256,6 +314,29 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming)
 		p.metrics.events.WithLabelValues(protocol, labels[i][0], r.Status, labels[i][1]).Inc()
 	}
 	return results, nil
+}
+
+// vaultFailure is the error that stops a request's workers (see Process).
+type vaultFailure struct {
+	schema string
+	err    error
+}
+
+// maxWorkers: a request's events are processed one after the other until one
+// of them had to wait on the vault's durable store (Deps.StoreWaits grew): a
+// buyer never seen before, whose key is created with a commit (an fsync). The
+// rest of the request is then spread over up to maxWorkers goroutines, so that
+// the other new buyers ask for their keys at the same time and the store
+// creates them in a few commits instead of one each. The warm path is not
+// spread: on two cores that cost 40% more CPU per event
+// (BenchmarkPipeline/nobuffer/batch100).
+const (
+	eventsPerWorker = 4
+	maxWorkers      = 16
+)
+
+func requestWorkers(events int) int {
+	return max(1, min(maxWorkers, events/eventsPerWorker))
 }
 
 // arenas hold the envelopes of one request (see Process); a buffer that grew

@@ -64,6 +64,8 @@ type Vault struct {
 	// atomic load, since time.Now costs as much as a third of a cached tokenize.
 	nanotime func() int64
 	coarse   atomic.Int64
+	// storeWaits counts the tokenizations that went to the store (StoreWaits).
+	storeWaits atomic.Uint64
 
 	// MasterKeySource says where Open found the master key, for the caller to report
 	// ("generated into /data/vault/master.key", "ACCORD_VAULT_MASTER_KEY"); "" after New.
@@ -223,7 +225,14 @@ func (v *Vault) TokenizeAll(ctx context.Context, controller, subject string, val
 // forgets of its subject.
 const maxTokenizeAttempts = 5
 
+// StoreWaits counts the tokenizations that could not be answered from the key
+// cache and went to the store: a key read or created, a new mapping written. A
+// caller with many values to tokenize can watch it to tell when tokenizing them
+// concurrently pays (the store commits concurrent writes together).
+func (v *Vault) StoreWaits() uint64 { return v.storeWaits.Load() }
+
 func (v *Vault) tokenizeSlow(ctx context.Context, s scope, values []string) ([]string, error) {
+	v.storeWaits.Add(1)
 	if s.subject == "" {
 		return nil, ErrEmptySubject
 	}
