@@ -99,8 +99,10 @@ type SpanScrubber interface {
 	// JSON, and what was applied: the same as Scrub on the decoded data.
 	// spans.Capture(i) holds the spans of Captures(c)[i]. ok is false when this
 	// entity must take the decoded path after all (see scrub.ErrUseTree); errors
-	// are Scrub's. The output may be data itself when nothing changed.
-	ScrubBytes(ctx context.Context, c *contract.Contract, data []byte, spans Spans) (out []byte, applied []event.Applied, ok bool, err error)
+	// are Scrub's. The output is data itself when nothing changed, else it is
+	// written at the start of into (grown as needed), a buffer the caller reuses
+	// once the output is encoded.
+	ScrubBytes(ctx context.Context, c *contract.Contract, data []byte, spans Spans, into []byte) (out []byte, applied []event.Applied, ok bool, err error)
 }
 
 // Spans are the byte spans a validator captured in an entity's data
@@ -219,23 +221,20 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming)
 	results := make([]Result, len(evs))
 	labels := make([][2]string, len(evs))
 	recs := make([][]byte, len(evs))
-	// Each worker writes its envelopes one after the other into a pooled
-	// buffer: Append copies them, and nothing else keeps them.
-	var used []*[]byte
+	// Each worker writes its envelopes one after the other into pooled
+	// buffers: Append copies them, and nothing else keeps them.
+	var used []*workBufs
 	defer func() {
-		for _, arena := range used {
-			if cap(*arena) <= maxArena {
-				*arena = (*arena)[:0]
-				arenas.Put(arena)
-			}
+		for _, w := range used {
+			w.release()
 		}
 	}()
 	var (
 		failed atomic.Pointer[vaultFailure]
 		wg     sync.WaitGroup
 	)
-	do := func(i int, arena *[]byte) bool {
-		rec, res, schemaLabel, err := p.one(ctx, snap, protocol, received, &evs[i], arena)
+	do := func(i int, bufs *workBufs) bool {
+		rec, res, schemaLabel, err := p.one(ctx, snap, protocol, received, &evs[i], bufs)
 		if err != nil {
 			failed.CompareAndSwap(nil, &vaultFailure{schema: schemaLabel, err: err})
 			return false
@@ -244,7 +243,7 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming)
 		labels[i] = [2]string{schemaLabel, string(res.Reason)}
 		return true
 	}
-	used = append(used, arenas.Get().(*[]byte))
+	used = append(used, workBufsPool.Get().(*workBufs))
 	i := 0
 	for i < len(evs) {
 		var waits uint64
@@ -265,7 +264,7 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming)
 			p.metrics.spread.Inc()
 		}
 		for range workers - 1 {
-			used = append(used, arenas.Get().(*[]byte))
+			used = append(used, workBufsPool.Get().(*workBufs))
 		}
 		// Worker w takes a contiguous share of the rest, so that workers do not
 		// write to the same cache lines of the result slices.
@@ -339,15 +338,34 @@ func requestWorkers(events int) int {
 	return max(1, min(maxWorkers, events/eventsPerWorker))
 }
 
-// arenas hold the envelopes of one request (see Process); a buffer that grew
-// past maxArena (a request of large events) is left to the GC.
-var arenas = sync.Pool{New: func() any { return new([]byte) }}
+// workBufs are one worker's buffers for a request (see Process): arena holds
+// the envelopes it encoded, one after the other; scrubbed holds the scrubbed
+// data of the event being processed, until its envelope is encoded.
+type workBufs struct {
+	arena    []byte
+	scrubbed []byte
+}
 
-const maxArena = 4 << 20
+var workBufsPool = sync.Pool{New: func() any { return new(workBufs) }}
+
+// maxPooledBuf bounds the buffers kept for reuse: one that grew past it (a
+// request of large events) is left to the GC.
+const maxPooledBuf = 4 << 20
+
+func (w *workBufs) release() {
+	if cap(w.arena) > maxPooledBuf {
+		w.arena = nil
+	}
+	if cap(w.scrubbed) > maxPooledBuf {
+		w.scrubbed = nil
+	}
+	w.arena, w.scrubbed = w.arena[:0], w.scrubbed[:0]
+	workBufsPool.Put(w)
+}
 
 // one turns one incoming event into its buffer record and result. A valid
-// event's record is appended to *arena.
-func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol string, received time.Time, in *Incoming, arena *[]byte) ([]byte, Result, string, error) {
+// event's record is appended to bufs.arena.
+func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol string, received time.Time, in *Incoming, bufs *workBufs) ([]byte, Result, string, error) {
 	src := event.Source{Protocol: protocol, App: in.App, Platform: in.Platform, Collector: p.instance, Tracker: in.Tracker}
 	bad := func(c *contract.Compiled, reason event.Reason, failures []event.Failure, eventID string) ([]byte, Result, string, error) {
 		label := "unknown"
@@ -465,7 +483,7 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	if spans != nil {
 		captured = spans
 	}
-	stored, applied, onBytes, err := p.scrubData(ctx, c, in.Data, data, captured)
+	stored, applied, onBytes, err := p.scrubData(ctx, c, in.Data, data, captured, bufs)
 	if err != nil {
 		if retryable(err) {
 			return nil, Result{}, c.Key.URI(), err
@@ -500,9 +518,9 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 		// Data and contexts are compact JSON (the validated bytes with scrubbed
 		// values spliced in, encoder output): embedded without another scan. The
 		// decoded path keeps the reference encoder, as it was.
-		start := len(*arena)
-		if *arena, err = event.AppendEnvelopeRaw(*arena, env); err == nil {
-			rec = (*arena)[start:len(*arena):len(*arena)]
+		start := len(bufs.arena)
+		if bufs.arena, err = event.AppendEnvelopeRaw(bufs.arena, env); err == nil {
+			rec = bufs.arena[start:len(bufs.arena):len(bufs.arena)]
 		}
 	} else {
 		rec, err = event.EncodeEnvelope(env)
@@ -520,13 +538,16 @@ var errEncoding = errors.New("encoding the scrubbed event failed")
 // was validated with spans and the scrubber can (onBytes; the data is then
 // compact JSON), else decoded (data is the decoded event, or nil to decode raw
 // now), scrubbed and encoded.
-func (p *Pipeline) scrubData(ctx context.Context, c *contract.Compiled, raw []byte, data any, spans Spans) (stored json.RawMessage, applied []event.Applied, onBytes bool, err error) {
+func (p *Pipeline) scrubData(ctx context.Context, c *contract.Compiled, raw []byte, data any, spans Spans, bufs *workBufs) (stored json.RawMessage, applied []event.Applied, onBytes bool, err error) {
 	if spans != nil {
-		out, applied, ok, err := p.spanScrubber.ScrubBytes(ctx, c.Contract, raw, spans)
+		out, applied, ok, err := p.spanScrubber.ScrubBytes(ctx, c.Contract, raw, spans, bufs.scrubbed[:0])
 		if err != nil {
 			return nil, nil, false, err
 		}
 		if ok {
+			if len(out) > 0 && len(raw) > 0 && &out[0] != &raw[0] {
+				bufs.scrubbed = out[:0] // written into it (and maybe grown): reuse it for the next event
+			}
 			if spans.HasWhitespace() {
 				// Rare (producers send compact JSON): the envelope embeds data as is.
 				var buf bytes.Buffer

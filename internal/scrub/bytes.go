@@ -188,6 +188,14 @@ var scratchPool = sync.Pool{New: func() any { return new(byteScratch) }}
 // every sink), or two handled values overlap (a tuple position and "*" naming
 // the same item, which the tree walk handles twice, one after the other).
 func (p *Plan) ScrubBytes(ctx context.Context, dst []Applied, entity string, data []byte, spans Spans) ([]byte, []Applied, error) {
+	return p.ScrubBytesTo(ctx, nil, dst, entity, data, spans)
+}
+
+// ScrubBytesTo is ScrubBytes writing the stored entity, when something changed,
+// at the end of out (grown as needed) instead of into a new slice, so that a
+// caller scrubbing many entities can reuse one buffer. It returns data itself
+// when nothing changed.
+func (p *Plan) ScrubBytesTo(ctx context.Context, out []byte, dst []Applied, entity string, data []byte, spans Spans) ([]byte, []Applied, error) {
 	if !p.hasPII {
 		return data, dst, nil
 	}
@@ -258,7 +266,7 @@ func (p *Plan) ScrubBytes(ctx context.Context, dst []Applied, entity string, dat
 		return data, w.out, nil
 	}
 	slices.SortFunc(sc.edits, func(a, b edit) int { return a.start - b.start })
-	return splice(data, sc.edits), w.out, nil
+	return splice(out, data, sc.edits), w.out, nil
 }
 
 var nullJSON = []byte("null")
@@ -509,12 +517,13 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // splice copies data with the edits (sorted, disjoint) applied. A dropped
 // member takes one comma with it: the one before it when the output so far ends
 // with one, else the one after it (it was the first member left in its object).
-func splice(data []byte, edits []edit) []byte {
+func splice(dst, data []byte, edits []edit) []byte {
 	n := len(data)
 	for _, e := range edits {
 		n += len(e.repl) - (e.end - e.start)
 	}
-	out := make([]byte, 0, max(n, 0)+8)
+	start := len(dst)
+	out := slices.Grow(dst, max(n, 0)+8)
 	pos := 0
 	for _, e := range edits {
 		out = append(out, data[pos:e.start]...)
@@ -524,10 +533,10 @@ func splice(data []byte, edits []edit) []byte {
 			continue
 		}
 		j := len(out) - 1
-		for j >= 0 && isSpace(out[j]) {
+		for j >= start && isSpace(out[j]) {
 			j--
 		}
-		if j >= 0 && out[j] == ',' {
+		if j >= start && out[j] == ',' {
 			out = out[:j]
 			continue
 		}
@@ -540,5 +549,5 @@ func splice(data []byte, edits []edit) []byte {
 			pos = k + 1
 		}
 	}
-	return append(out, data[pos:]...)
+	return append(out, data[pos:]...)[start:]
 }

@@ -439,6 +439,12 @@ properties:
 		if string(out) != tt.want {
 			t.Errorf("%s: got %s, want %s", tt.in, out, tt.want)
 		}
+		// Into a buffer that already holds bytes a comma scan could eat.
+		buf := append(make([]byte, 0, 256), "p, "...)
+		out, _, err = plan.ScrubBytesTo(context.Background(), buf, nil, "", []byte(tt.in), &res)
+		if err != nil || string(out) != tt.want || string(buf[:3]) != "p, " {
+			t.Errorf("%s into a used buffer: got %s (%v), buffer now %q; want %s", tt.in, out, err, buf[:3], tt.want)
+		}
 		if compareScrub(t, plan, prog, c, []byte(tt.in)) != outBytes {
 			t.Errorf("%s: not compared on the byte path", tt.in)
 		}
