@@ -219,77 +219,44 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming)
 	received := p.now().UTC()
 	snap := p.contracts.Snapshot()
 	results := make([]Result, len(evs))
-	labels := make([][2]string, len(evs))
-	recs := make([][]byte, len(evs))
-	// Each worker writes its envelopes one after the other into pooled
-	// buffers: Append copies them, and nothing else keeps them.
-	var used []*workBufs
+	outs := make([]outcome, len(evs))
+	// The envelopes are written one after the other into pooled buffers:
+	// Append copies them, and nothing else keeps them.
+	bufs := workBufsPool.Get().(*workBufs)
+	var spreadBufs []*workBufs // the workers' when the request was spread
 	defer func() {
-		for _, w := range used {
-			w.release()
+		bufs.release()
+		for _, b := range spreadBufs {
+			b.release()
 		}
 	}()
-	var (
-		failed atomic.Pointer[vaultFailure]
-		wg     sync.WaitGroup
-	)
-	do := func(i int, bufs *workBufs) bool {
-		rec, res, schemaLabel, err := p.one(ctx, snap, protocol, received, &evs[i], bufs)
-		if err != nil {
-			failed.CompareAndSwap(nil, &vaultFailure{schema: schemaLabel, err: err})
-			return false
-		}
-		results[i], recs[i] = res, rec
-		labels[i] = [2]string{schemaLabel, string(res.Reason)}
-		return true
-	}
-	used = append(used, workBufsPool.Get().(*workBufs))
+	var failure *vaultFailure
 	i := 0
 	for i < len(evs) {
 		var waits uint64
 		if p.storeWaits != nil {
 			waits = p.storeWaits()
 		}
-		if !do(i, used[0]) {
+		if failure = p.oneAt(ctx, snap, protocol, received, evs, i, results, outs, bufs); failure != nil {
 			break
 		}
 		i++
 		if p.storeWaits != nil && p.storeWaits() != waits {
-			break // a buyer new to the vault: spread the rest (see maxWorkers)
+			// A buyer new to the vault: spread the rest (see maxWorkers). The
+			// workers' buffers hold their records until Append has copied them.
+			spreadBufs, failure = p.spread(ctx, snap, protocol, received, evs, i, results, outs)
+			break
 		}
 	}
-	if rest := evs[i:]; len(rest) > 0 && failed.Load() == nil {
-		workers := requestWorkers(len(rest))
-		if workers > 1 {
-			p.metrics.spread.Inc()
-		}
-		for range workers - 1 {
-			used = append(used, workBufsPool.Get().(*workBufs))
-		}
-		// Worker w takes a contiguous share of the rest, so that workers do not
-		// write to the same cache lines of the result slices.
-		work := func(w int) {
-			for j := i + w*len(rest)/workers; j < i+(w+1)*len(rest)/workers && failed.Load() == nil; j++ {
-				if !do(j, used[w]) {
-					return
-				}
-			}
-		}
-		for w := 1; w < workers; w++ {
-			wg.Go(func() { work(w) })
-		}
-		work(0)
-		wg.Wait()
-	}
-	if f := failed.Load(); f != nil {
-		p.log.Warn("refusing a request: the vault is unavailable", "schema", f.schema, "err", f.err)
+	if failure != nil {
+		p.log.Warn("refusing a request: the vault is unavailable", "schema", failure.schema, "err", failure.err)
 		return nil, &RequestError{Status: http.StatusServiceUnavailable, Reason: "vault_unavailable",
 			Msg: "personal data could not be tokenized right now; retry after the Retry-After delay"}
 	}
 	records := make([][]byte, 0, len(evs))
-	for _, rec := range recs {
-		if rec != nil {
-			records = append(records, rec)
+	for _, o := range outs {
+		if o.rec != nil {
+			records = append(records, o.rec)
 		}
 	}
 	start := time.Now()
@@ -310,9 +277,65 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming)
 	}
 	p.metrics.ackSeconds.Observe(time.Since(start).Seconds())
 	for i, r := range results {
-		p.metrics.events.WithLabelValues(protocol, labels[i][0], r.Status, labels[i][1]).Inc()
+		p.metrics.events.WithLabelValues(protocol, outs[i].schema, r.Status, string(r.Reason)).Inc()
 	}
 	return results, nil
+}
+
+// outcome is what Process keeps of one event besides its Result: its record,
+// and the contract label of its metric.
+type outcome struct {
+	rec    []byte
+	schema string
+}
+
+// oneAt processes evs[i] into results[i] and outs[i], or returns the vault
+// failure that stops the request.
+func (p *Pipeline) oneAt(ctx context.Context, snap *contract.Snapshot, protocol string, received time.Time, evs []Incoming, i int, results []Result, outs []outcome, bufs *workBufs) *vaultFailure {
+	rec, res, schemaLabel, err := p.one(ctx, snap, protocol, received, &evs[i], bufs)
+	if err != nil {
+		return &vaultFailure{schema: schemaLabel, err: err}
+	}
+	results[i], outs[i] = res, outcome{rec: rec, schema: schemaLabel}
+	return nil
+}
+
+// spread processes evs[from:] on up to maxWorkers goroutines, each with its
+// own buffers, which it returns for the caller to release once the records in
+// them are no longer needed, with the first vault failure, if any.
+func (p *Pipeline) spread(ctx context.Context, snap *contract.Snapshot, protocol string, received time.Time, evs []Incoming, from int, results []Result, outs []outcome) ([]*workBufs, *vaultFailure) {
+	rest := len(evs) - from
+	if rest == 0 {
+		return nil, nil
+	}
+	workers := requestWorkers(rest)
+	if workers > 1 {
+		p.metrics.spread.Inc()
+	}
+	bufs := make([]*workBufs, workers)
+	for w := range bufs {
+		bufs[w] = workBufsPool.Get().(*workBufs)
+	}
+	var (
+		failed atomic.Pointer[vaultFailure]
+		wg     sync.WaitGroup
+	)
+	// Worker w takes a contiguous share, so that workers do not write to the same
+	// cache lines of results and outs.
+	work := func(w int) {
+		for j := from + w*rest/workers; j < from+(w+1)*rest/workers && failed.Load() == nil; j++ {
+			if f := p.oneAt(ctx, snap, protocol, received, evs, j, results, outs, bufs[w]); f != nil {
+				failed.CompareAndSwap(nil, f)
+				return
+			}
+		}
+	}
+	for w := 1; w < workers; w++ {
+		wg.Go(func() { work(w) })
+	}
+	work(0)
+	wg.Wait()
+	return bufs, failed.Load()
 }
 
 // vaultFailure is the error that stops a request's workers (see Process).
