@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -333,6 +335,105 @@ func TestServeSnowplow(t *testing.T) {
 	for _, r := range append(pv, su...) {
 		if p := plantedIn([]byte(r)); p != "" {
 			t.Errorf("lake holds planted PII %q: %s", p, r)
+		}
+	}
+}
+
+// TestConcurrentBodiesStayApart: request bodies are pooled and reused, so many
+// producers at once, plain and gzip, native and Segment, must each find exactly
+// their own events in the lake: a slice of one body kept past its request would
+// show up as another request's bytes.
+func TestConcurrentBodiesStayApart(t *testing.T) {
+	data := t.TempDir()
+	base, stop := startApp(t, data, nil)
+	const producers, requests = 8, 25
+	want := map[string]string{} // event id -> shop id (the marker)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for g := range producers {
+		wg.Go(func() {
+			for r := range requests {
+				n := 1 + (g+r)%6
+				var b strings.Builder
+				segment := r%5 == 4
+				if segment {
+					b.WriteString(`{"batch":[`)
+				} else {
+					b.WriteString("[")
+				}
+				for k := range n {
+					id := fmt.Sprintf("p%d-r%d-e%d", g, r, k)
+					// unique (seven fixed-width digits), then a length that varies
+					shop := fmt.Sprintf("shop_%d%s", 1000000+g*10000+r*10+k, strings.Repeat("7", (g*7+r*3+k)%40))
+					mu.Lock()
+					want[id] = shop
+					mu.Unlock()
+					if k > 0 {
+						b.WriteString(",")
+					}
+					if segment {
+						fmt.Fprintf(&b, `{"type":"track","event":"Signed Up","messageId":%q,"userId":"u1","properties":{"shop_id":%q,"email":"x@example.com"}}`, id, shop)
+					} else {
+						fmt.Fprintf(&b, `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","event_id":%q,"data":{"shop_id":%q,"email":"x@example.com"}}`, id, shop)
+					}
+				}
+				if segment {
+					b.WriteString("]}")
+				} else {
+					b.WriteString("]")
+				}
+				url, body := base+"/v1/events", []byte(b.String())
+				if segment {
+					url = base + "/v1/batch"
+				}
+				req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				req.Header.Set("Content-Type", "application/json")
+				if r%3 == 0 {
+					var z bytes.Buffer
+					zw := gzip.NewWriter(&z)
+					zw.Write(body)
+					zw.Close()
+					req, _ = http.NewRequest(http.MethodPost, url, &z)
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Content-Encoding", "gzip")
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				answer, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("producer %d request %d: %d %s", g, r, resp.StatusCode, answer)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var rows []string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && len(rows) < len(want); time.Sleep(100 * time.Millisecond) {
+		rows = lakeRows(t, filepath.Join(data, "lake"))["com.acme/signup"]
+	}
+	stop()
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows in the lake, want %d", len(rows), len(want))
+	}
+	for _, row := range rows {
+		var r struct {
+			EventID string `json:"event_id"`
+			ShopID  string `json:"shop_id"`
+		}
+		if err := json.Unmarshal([]byte(row), &r); err != nil {
+			t.Fatal(err)
+		}
+		if want[r.EventID] != r.ShopID {
+			t.Fatalf("event %s stored with shop_id %q, want %q", r.EventID, r.ShopID, want[r.EventID])
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/event"
@@ -38,15 +39,18 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	raw, err := readAll(io.LimitReader(src, max+1), r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
+		ReleaseBody(raw)
 		if errors.As(err, &mbe) {
 			return nil, tooLarge(max)
 		}
 		return nil, &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonMalformedEvent, Msg: "reading the request body failed: " + err.Error()}
 	}
 	if int64(len(raw)) > max {
+		ReleaseBody(raw)
 		return nil, tooLarge(max)
 	}
 	if enc == "gzip" || enc == "x-gzip" || bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) {
+		defer ReleaseBody(raw) // the inflated copy is what the caller gets
 		zr, err := gzip.NewReader(bytes.NewReader(raw))
 		if err != nil {
 			return nil, &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonUnsupportedEncoding, Msg: "the body is not valid gzip: " + err.Error()}
@@ -68,16 +72,46 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 // (or never) holds at most this much until its bytes arrive.
 const maxSizeHint = 1 << 20
 
-// readAll reads r to the end into one allocation when sizeHint (the request's
-// Content-Length, -1 when unknown) is right, where io.ReadAll would grow its
-// buffer by doubling: less garbage per request, and less memory under load.
+// readAll reads r to the end into a buffer from the pool of request bodies,
+// grown once to sizeHint (the request's Content-Length, -1 when unknown) when
+// it is right, where io.ReadAll would grow its buffer by doubling.
 func readAll(r io.Reader, sizeHint int64) ([]byte, error) {
-	var b bytes.Buffer
+	b := bytes.NewBuffer(getBody())
 	if sizeHint > 0 {
 		b.Grow(int(min(sizeHint, maxSizeHint)) + bytes.MinRead)
 	}
 	_, err := b.ReadFrom(r)
 	return b.Bytes(), err
+}
+
+// Request bodies are pooled: a handler gives its body back with ReleaseBody once
+// its answer is written. Everything the collector keeps of a request is copied
+// out of the body before then (envelopes, bad rows, results, vault subjects); a
+// body that grew past maxPooledBody is left to the GC.
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledBody = 1 << 20
+
+func getBody() []byte {
+	p := bodies.Get().(*[]byte)
+	b := (*p)[:0]
+	*p = nil
+	bodyHolders.Put(p)
+	return b
+}
+
+// bodyHolders recycles the pointers the pool of bodies stores them in.
+var bodyHolders = sync.Pool{New: func() any { return new([]byte) }}
+
+// ReleaseBody gives a body read by ReadBody back for the next request. The
+// caller must hold no slice of it afterwards.
+func ReleaseBody(b []byte) {
+	if cap(b) == 0 || cap(b) > maxPooledBody {
+		return
+	}
+	p := bodyHolders.Get().(*[]byte)
+	*p = b[:0]
+	bodies.Put(p)
 }
 
 func tooLarge(max int64) error {

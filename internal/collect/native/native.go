@@ -45,6 +45,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.Done(collect.WriteError(w, err))
 		return
 	}
+	defer collect.ReleaseBody(body) // after the answer: nothing is kept from it
 	evs, err := Decode(body, h.p.Limits())
 	if err != nil {
 		t.Done(collect.WriteError(w, err))

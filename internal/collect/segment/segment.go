@@ -86,6 +86,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, callType string)
 	if err != nil {
 		return writeError(w, err)
 	}
+	defer collect.ReleaseBody(body) // after the answer: nothing is kept from it
 	req, err := Decode(body, callType, h.p.Limits())
 	if err != nil {
 		return writeError(w, err)

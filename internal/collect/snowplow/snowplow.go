@@ -170,6 +170,7 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request) {
 		t.Done(collect.WriteError(w, err))
 		return
 	}
+	defer collect.ReleaseBody(body) // after the answer: nothing is kept from it
 	evs, err := DecodePayload(body, h.p.Limits())
 	if err != nil {
 		t.Done(collect.WriteError(w, err))
