@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -189,17 +190,25 @@ func (s *secrets) unwrapKey(id KeyID, wrapped []byte) ([]byte, error) {
 // no lock.
 type pairKey struct {
 	id  KeyID
-	siv *aesSIV
+	siv aesSIV
 	// hide encrypts the key id into the key's tokens (version 2); nil for a key made
 	// before version 2, whose tokens keep carrying its id in clear (version 1).
 	hide cipher.Block
 
 	// stored holds the MACs known to be durably stored under this key, with their
 	// tokens, so that a value tokenized before costs no store access and no AES block
-	// for its token. Bounded by maxStoredPerKey. The map is never changed once
-	// published: markStored publishes a new one.
-	stored atomic.Pointer[map[MAC]Token]
+	// for its token. Bounded by maxStoredPerKey, and nil until the first is stored.
+	// The slice is never changed once published: markStored publishes a new one. A
+	// slice searched in order rather than a map: a subject has a handful of values,
+	// and a map of one entry costs several times the entry (BenchmarkCachedKeyMemory).
+	stored atomic.Pointer[[]storedToken]
 	mu     sync.Mutex // serialises markStored
+}
+
+// storedToken is a MAC known to be stored, with its token.
+type storedToken struct {
+	mac MAC
+	tok Token
 }
 
 // maxStoredPerKey bounds the MACs remembered per cached key: a subject has a handful
@@ -212,13 +221,23 @@ func newPairKey(id KeyID, key []byte, hide cipher.Block) (*pairKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deriving the AES-SIV key: %w", err)
 	}
-	siv, err := newAESSIV(sivKey)
-	if err != nil {
+	k := &pairKey{id: id, hide: hide}
+	if err := k.siv.init(sivKey); err != nil {
 		return nil, err
 	}
-	k := &pairKey{id: id, siv: siv, hide: hide}
-	k.stored.Store(&map[MAC]Token{})
 	return k, nil
+}
+
+// storedToken returns the token of mac if it is known to be stored.
+func (k *pairKey) storedToken(mac MAC) (Token, bool) {
+	if p := k.stored.Load(); p != nil {
+		for i := range *p {
+			if (*p)[i].mac == mac {
+				return (*p)[i].tok, true
+			}
+		}
+	}
+	return Token{}, false
 }
 
 // mac returns the token MAC of value: its AES-SIV synthetic IV.
@@ -232,7 +251,7 @@ func (k *pairKey) mac(value string) MAC {
 func (k *pairKey) token(value string) (t Token, mac MAC, stored bool) {
 	x := new([aes.BlockSize]byte)
 	mac = MAC(k.siv.s2vIn(x, nil, []byte(value)))
-	if t, stored = (*k.stored.Load())[mac]; stored {
+	if t, stored = k.storedToken(mac); stored {
 		return t, mac, true
 	}
 	return makeTokenIn(x, k.hide, k.id, mac), mac, false
@@ -276,16 +295,19 @@ func openToken(hide cipher.Block, t Token) (KeyID, MAC) {
 func (k *pairKey) markStored(macs []MAC) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	old := *k.stored.Load()
-	next := make(map[MAC]Token, len(old)+len(macs))
-	for m, t := range old {
-		next[m] = t
+	var old []storedToken
+	if p := k.stored.Load(); p != nil {
+		old = *p
 	}
+	next := make([]storedToken, len(old), min(len(old)+len(macs), maxStoredPerKey))
+	copy(next, old)
 	for _, m := range macs {
 		if len(next) >= maxStoredPerKey {
 			break
 		}
-		next[m] = makeToken(k.hide, k.id, m)
+		if !slices.ContainsFunc(next, func(s storedToken) bool { return s.mac == m }) {
+			next = append(next, storedToken{mac: m, tok: makeToken(k.hide, k.id, m)})
+		}
 	}
 	k.stored.Store(&next)
 }

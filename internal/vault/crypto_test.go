@@ -241,3 +241,43 @@ func TestTokenVersions(t *testing.T) {
 		t.Errorf("version 2 tokens of keys 1..64 are in order (%d of 63 steps ascending)", ascending)
 	}
 }
+
+// TestMarkStored: a key remembers each stored MAC once, with the token it would
+// compute, up to maxStoredPerKey; values past the bound are computed, not remembered.
+func TestMarkStored(t *testing.T) {
+	sec, err := deriveSecrets(make([]byte, MasterKeyLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := newPairKey(KeyID{7}, make([]byte, 32), sec.hide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := make([]string, maxStoredPerKey+5)
+	macs := make([]MAC, len(values))
+	for i := range values {
+		values[i] = "value-" + strings.Repeat("x", i)
+		macs[i] = k.mac(values[i])
+	}
+	if _, _, stored := k.token(values[0]); stored {
+		t.Fatal("a new key says a value is stored")
+	}
+	k.markStored(macs[:3])
+	k.markStored(macs[1:4]) // two again, one new
+	if got := len(*k.stored.Load()); got != 4 {
+		t.Fatalf("%d MACs remembered after marking 4 distinct ones, some twice; want 4", got)
+	}
+	k.markStored(macs)
+	if got := len(*k.stored.Load()); got != maxStoredPerKey {
+		t.Fatalf("%d MACs remembered, want the bound %d", got, maxStoredPerKey)
+	}
+	for i, v := range values {
+		tok, mac, stored := k.token(v)
+		if mac != macs[i] || tok != makeToken(sec.hide, k.id, mac) {
+			t.Fatalf("value %d: token or MAC differs from the computed one", i)
+		}
+		if want := i < maxStoredPerKey; stored != want {
+			t.Fatalf("value %d: stored = %v, want %v", i, stored, want)
+		}
+	}
+}
