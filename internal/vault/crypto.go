@@ -228,8 +228,8 @@ func newPairKey(id KeyID, key []byte, hide cipher.Block) (*pairKey, error) {
 	return k, nil
 }
 
-// storedToken returns the token of mac if it is known to be stored.
-func (k *pairKey) storedToken(mac MAC) (Token, bool) {
+// knownToken returns the token of mac if mac is known to be stored.
+func (k *pairKey) knownToken(mac MAC) (Token, bool) {
 	if p := k.stored.Load(); p != nil {
 		for i := range *p {
 			if (*p)[i].mac == mac {
@@ -251,7 +251,7 @@ func (k *pairKey) mac(value string) MAC {
 func (k *pairKey) token(value string) (t Token, mac MAC, stored bool) {
 	x := new([aes.BlockSize]byte)
 	mac = MAC(k.siv.s2vIn(x, nil, []byte(value)))
-	if t, stored = k.storedToken(mac); stored {
+	if t, stored = k.knownToken(mac); stored {
 		return t, mac, true
 	}
 	return makeTokenIn(x, k.hide, k.id, mac), mac, false
