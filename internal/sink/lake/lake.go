@@ -58,9 +58,15 @@ type Lake struct {
 	versions map[string]version // by schema URI
 	parts    map[partKey]*part
 	open     map[string]struct{} // event ids in the open files
-	seq      uint64
-	marks    []int
-	text     []byte
+	// last is the partition of the previous record and lastDay its day in
+	// days since 1970: consecutive records mostly share one, which then costs
+	// neither formatting the day nor a lookup in parts. Reset whenever parts
+	// loses a partition.
+	last    *part
+	lastDay int64
+	seq     uint64
+	marks   []int
+	text    []byte
 }
 
 // scratch returns the content of a checked JSON string, valid until the next
@@ -221,13 +227,17 @@ func (l *Lake) appendLocked(rec []byte) error {
 		return fmt.Errorf("event %s: event_time: %w", id, err)
 	}
 	eventTime = eventTime.UTC()
-	day := eventTime.Format(time.DateOnly)
-	p, ok := l.parts[partKey{v.t, day}]
-	if !ok {
-		if p, err = l.create(v.t, day); err != nil {
-			return err
+	p, dayNum := l.last, unixDay(eventTime)
+	if p == nil || p.t != v.t || l.lastDay != dayNum {
+		day := eventTime.Format(time.DateOnly)
+		var ok bool
+		if p, ok = l.parts[partKey{v.t, day}]; !ok {
+			if p, err = l.create(v.t, day); err != nil {
+				return err
+			}
+			l.parts[partKey{v.t, day}] = p
 		}
-		l.parts[partKey{v.t, day}] = p
+		l.last, l.lastDay = p, dayNum
 	}
 	l.marks = p.rows.mark(l.marks)
 	if err := p.t.row(p.rows, &e, eventTime, v.ver); err != nil {
@@ -287,6 +297,7 @@ func (l *Lake) Commit(ctx context.Context) error {
 			return err
 		}
 		delete(l.parts, partKey{p.t, p.day})
+		l.last = nil
 		dirs[p.dir] = true
 		// Remembered per published file, so that a retry after a later partition
 		// failed does not write this one again.
@@ -319,7 +330,18 @@ func (l *Lake) abortLocked() {
 		os.Remove(p.f.Name())
 		delete(l.parts, k)
 	}
+	l.last = nil
 	clear(l.open)
+}
+
+// unixDay is the day of t (UTC) in days since 1970-01-01.
+func unixDay(t time.Time) int64 {
+	s := t.Unix()
+	d := s / 86400
+	if s%86400 < 0 {
+		d--
+	}
+	return d
 }
 
 // Partition returns the folder of a table's day: <dir>/<vendor>/<name>/<model>/date=<day>.

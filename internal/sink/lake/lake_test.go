@@ -4,7 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"testing"
+	"time"
+
+	"github.com/accord-dev/accord/internal/event"
 
 	"github.com/accord-dev/accord/internal/sink"
 	"github.com/accord-dev/accord/internal/sink/lake"
@@ -67,5 +72,53 @@ func TestLakeLayout(t *testing.T) {
 	tmps, _ := filepath.Glob(filepath.Join(dir, "com.acme", "checkout_completed", "1", "date=2026-11-01", ".tmp-*"))
 	if len(tmps) != 0 {
 		t.Fatalf("temporary files left behind: %v", tmps)
+	}
+}
+
+// TestInterleavedDays appends records whose days alternate, in two commits, and
+// finds each in its own day's partition: the partition of the previous record,
+// kept to skip the lookup, must not capture a record of another day or outlive
+// the files a commit published.
+func TestInterleavedDays(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, err := lake.Open(dir, examples(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{}
+	for round := range 2 {
+		envs := sinktest.Envelopes(round*5, 5) // odd: the second starts on the day the first ended on
+		recs := make([][]byte, len(envs))
+		for i := range envs {
+			if i%2 == 1 {
+				envs[i].EventTime = envs[i].EventTime.AddDate(0, 0, 1)
+			}
+			day := envs[i].EventTime.Format(time.DateOnly)
+			want[day] = append(want[day], envs[i].EventID)
+			if recs[i], err = event.EncodeEnvelopeRaw(&envs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := l.Append(ctx, recs); err != nil || n != len(recs) {
+			t.Fatalf("append: %d, %v", n, err)
+		}
+		if err := l.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for day, ids := range want {
+		got, err := storedIDs(filepath.Join(dir, "com.acme", "checkout_completed", "1", "date="+day))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(got)
+		sort.Strings(ids)
+		if !slices.Equal(got, ids) {
+			t.Errorf("date=%s holds %v, want %v", day, got, ids)
+		}
+	}
+	if len(want) != 2 {
+		t.Fatalf("the records span %d days, want 2", len(want))
 	}
 }

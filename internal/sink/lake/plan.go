@@ -33,6 +33,12 @@ type colPlan struct {
 	// fields are a record's fields; byName finds one by its JSON name.
 	fields []*colPlan
 	byName map[string]int
+	// after[i] guesses the field whose member follows field i's in a record
+	// (after[len(fields)]: the first member), as it did in the last record:
+	// producers and the collector write members in the same order every time,
+	// so most members are found by comparing one name instead of hashing it.
+	// -1 means no guess.
+	after []int
 	// spans is scratch space for a record's field values while a row is written.
 	spans []span
 	// elem and rep are a list's element and the repetition level of the
@@ -77,6 +83,10 @@ func compileNode(schema *parquet.Schema, c *ir.Column, path []string, def, rep i
 			n.leaves = append(n.leaves, fn.leaves...)
 		}
 		n.spans = make([]span, len(n.fields))
+		n.after = make([]int, len(n.fields)+1)
+		for i := range n.after {
+			n.after[i] = -1
+		}
 	case ir.List:
 		n.rep = rep + 1
 		// optional <name> (LIST) { repeated list { element } }
@@ -226,14 +236,22 @@ func (r *rows) record(n *colPlan, b []byte, at, rep int) error {
 		n.spans[i] = absent
 	}
 	var key []byte
+	prev := len(n.fields)
 	if _, err := jsonscan.Members(b, at, func(k []byte, plain bool, start, end int) error {
 		if !plain {
 			key = jsonscan.AppendUnquoted(key[:0], k)
 			k = key
 		}
-		if i, ok := n.byName[string(k)]; ok {
-			n.spans[i] = span{start, end}
+		i := n.after[prev]
+		if i < 0 || n.fields[i].col.JSONName != string(k) {
+			var ok bool
+			if i, ok = n.byName[string(k)]; !ok {
+				return nil
+			}
+			n.after[prev] = i
 		}
+		n.spans[i] = span{start, end}
+		prev = i
 		return nil
 	}, 0); err != nil {
 		return err
