@@ -64,11 +64,11 @@ type Loader struct {
 	// Stream, it is how long after the first appended record the loader commits.
 	Linger time.Duration
 	// Pace is how long the loader waits before reading again after a read that
-	// returned fewer than MaxBatch records: under a steady trickle of appends
-	// (every group commit of the buffer makes records readable) it then reads
-	// them in fewer, larger batches instead of waking for each commit, which
-	// costs the collector's cores less. Delivery is later by at most Pace.
-	// Zero reads again at once.
+	// took everything there was to read (buffer.Batch.More unset): under a
+	// steady trickle of appends (every group commit of the buffer makes records
+	// readable) it then reads them in fewer, larger batches instead of waking
+	// for each commit, which costs the collector's cores less. A backlog is read
+	// without pauses. Delivery is later by at most Pace. Zero reads again at once.
 	Pace time.Duration
 	// MaxBytes is, for a Stream, how many bytes of records the loader appends
 	// before it commits (default 16 MiB). It keeps none of them: after a failure
@@ -119,7 +119,7 @@ func (l *Loader) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("reading the buffer for %s: %w", l.Name, err)
 		}
-		short = len(records) < l.MaxBatch
+		short = !batches[len(batches)-1].More
 		envs, bads, err := decode(records, l.BadRows != nil)
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", l.Name, err)
@@ -224,7 +224,7 @@ func (l *Loader) stream(ctx context.Context, s Stream) error {
 		backoff = min(backoff*2, l.MaxBackoff)
 		return false, nil
 	}
-	short := false // the last read returned fewer than MaxBatch records
+	short := false // the last read took everything there was
 	for {
 		if short && !l.pace(ctx, deadline, len(pending) > 0) {
 			return nil // what was appended is not acknowledged: it is delivered again
@@ -237,7 +237,7 @@ func (l *Loader) stream(ctx context.Context, s Stream) error {
 		cancel()
 		switch {
 		case err == nil:
-			short = len(b.Records) < l.MaxBatch
+			short = !b.More
 			for _, r := range b.Records {
 				bytes += int64(len(r))
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -238,6 +239,58 @@ func TestLoaderPace(t *testing.T) {
 				t.Fatalf("%d reads in %v with a pace of %v: want at most %d", reads, elapsed, pace, most)
 			}
 			t.Logf("%d records in %d reads over %v", n, reads, elapsed)
+		})
+	}
+}
+
+// TestLoaderBacklogUnpaced gives a loader with a one-second Pace a backlog of
+// 30 MB, about 30 reads of the buffer's 1 MiB budget, each far below MaxBatch:
+// it must read them one after the other (Batch.More), not one per Pace, on
+// both paths.
+func TestLoaderBacklogUnpaced(t *testing.T) {
+	const n, maxBatch = 3000, 4096
+	data := []byte(`{"pad":"` + strings.Repeat("x", 10_000) + `"}`)
+	for _, stream := range []bool{true, false} {
+		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
+			buf, err := buffer.Open(t.TempDir(), buffer.Options{Consumers: []string{"lake"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer buf.Close()
+			recs := make([][]byte, n)
+			for i := range recs {
+				if recs[i], err = event.EncodeEnvelopeRaw(&event.Envelope{V: 1, EventID: fmt.Sprintf("e%04d", i), Schema: "s", Data: data}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := buf.Append(context.Background(), recs); err != nil {
+				t.Fatal(err)
+			}
+			m, err := sink.NewLoaderMetrics(prometheus.NewRegistry())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms, cs := &memStream{}, &countSink{}
+			l := &sink.Loader{Name: "lake", Buffer: buf, Metrics: m, MaxBatch: maxBatch, Pace: time.Second, Sink: cs}
+			delivered := func() int { _, got := cs.state(); return got }
+			if stream {
+				l.Sink, l.Linger, l.MaxBytes = ms, time.Hour, int64(n*len(recs[0]))
+				delivered = func() int { got, _ := ms.state(); return len(got) }
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- l.Run(ctx) }()
+			start := time.Now()
+			for delivered() < n && time.Since(start) < 10*time.Second {
+				time.Sleep(5 * time.Millisecond)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if got := delivered(); got != n {
+				t.Fatalf("%d of %d backlog records delivered after %v: the loader paused between reads of a backlog", got, n, time.Since(start))
+			}
 		})
 	}
 }
