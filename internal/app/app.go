@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		return nil, err
 	}
 	a.closers = append(a.closers, bad.Close)
-	a.loaders = append(a.loaders, &sink.Loader{Name: "bad_rows", Buffer: a.buf, BadRows: bad, Metrics: lm, Log: log, Pace: loaderPace})
+	a.loaders = append(a.loaders, &sink.Loader{Name: "bad_rows", Buffer: a.buf, BadRows: bad, Metrics: lm, Log: log})
 	if cfg.Sinks.Lake.Enabled {
 		lake, err := openLake(cfg, a.reg, log)
 		if err != nil {
@@ -129,12 +129,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		}
 		a.closers = append(a.closers, lake.Close)
 		a.loaders = append(a.loaders, &sink.Loader{Name: "lake", Buffer: a.buf, Sink: lake, Metrics: lm, Log: log,
-			MaxBatch: lakeRead, MaxBytes: lakeBytes(cfg), Linger: cfg.Sinks.Lake.RotateInterval, Pace: loaderPace})
+			MaxBatch: lakeRead, MaxBytes: lakeBytes(cfg), Linger: cfg.Sinks.Lake.RotateInterval})
 	}
 	if cfg.Sinks.Stdout.Enabled {
 		out := sink.NewStdout(stdout)
 		a.closers = append(a.closers, out.Close)
-		a.loaders = append(a.loaders, &sink.Loader{Name: "stdout", Buffer: a.buf, Sink: out, Metrics: lm, Log: log, Pace: loaderPace})
+		a.loaders = append(a.loaders, &sink.Loader{Name: "stdout", Buffer: a.buf, Sink: out, Metrics: lm, Log: log})
 	}
 
 	if len(cfg.Access.WriteKeys) == 0 {

@@ -3,7 +3,6 @@ package app
 import (
 	"log/slog"
 	"path/filepath"
-	"time"
 
 	"github.com/accord-dev/accord/internal/registry"
 	"github.com/accord-dev/accord/internal/sink/lake"
@@ -38,7 +37,3 @@ func lakeConsumer(cfg Config) []string {
 // lakeRead is how many records the lake's loader reads at a time (a read also
 // stops at about 1 MiB).
 const lakeRead = 4096
-
-// loaderPace is how long the loaders wait after a short read before reading
-// again (sink.Loader.Pace).
-const loaderPace = 50 * time.Millisecond

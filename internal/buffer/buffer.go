@@ -88,11 +88,6 @@ type Batch struct {
 	// them (set Records to nil) before Ack: Ack knows the batch by its sequence
 	// numbers, not by its records.
 	Records [][]byte
-	// More reports that the consumer had more records to read when the batch
-	// was returned: the read stopped at max, at its byte budget or at the end of
-	// a segment, not at the end of the log. A loader that paces its reads
-	// reads again at once when it is set.
-	More bool
 
 	owner *Disk
 	count uint64 // records read

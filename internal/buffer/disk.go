@@ -829,9 +829,8 @@ func (d *Disk) Read(ctx context.Context, consumer string, max int) (Batch, error
 		next := position{seq: p.seq + uint64(len(recs)), seg: s.base, off: end, abs: s.startAbs + end - segHeaderSize}
 		d.mu.Lock()
 		c.read = next
-		more := next.seq < d.endLocked().seq
 		d.mu.Unlock()
-		return Batch{Consumer: consumer, First: p.seq, Records: recs, More: more, owner: d, count: uint64(len(recs)), end: next}, nil
+		return Batch{Consumer: consumer, First: p.seq, Records: recs, owner: d, count: uint64(len(recs)), end: next}, nil
 	}
 }
 

@@ -765,29 +765,3 @@ func TestTransient(t *testing.T) {
 		t.Fatalf("Transient of an unknown consumer: %v", err)
 	}
 }
-
-// TestReadMore checks Batch.More: set while the consumer has records left to
-// read, whether the read stopped at max or at the end of a segment, and unset
-// on the read that reaches the end of the log.
-func TestReadMore(t *testing.T) {
-	for _, opts := range []Options{{}, {SegmentBytes: 4096}} {
-		d := open(t, t.TempDir(), opts)
-		const n = 300
-		appendAll(t, d, records("r", n))
-		read := 0
-		for read < n {
-			b, err := d.Read(context.Background(), DefaultConsumer, 7)
-			if err != nil {
-				t.Fatal(err)
-			}
-			read += len(b.Records)
-			if want := read < n; b.More != want {
-				t.Fatalf("SegmentBytes %d: More = %v after %d of %d records, want %v", opts.SegmentBytes, b.More, read, n, want)
-			}
-		}
-		appendAll(t, d, records("s", 1))
-		if b, err := d.Read(context.Background(), DefaultConsumer, 7); err != nil || len(b.Records) != 1 || b.More {
-			t.Fatalf("the last record: %d records, More %v, err %v; want 1, false, nil", len(b.Records), b.More, err)
-		}
-	}
-}

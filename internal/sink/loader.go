@@ -63,13 +63,6 @@ type Loader struct {
 	// get fewer, larger files. Zero writes whatever one read returned. For a
 	// Stream, it is how long after the first appended record the loader commits.
 	Linger time.Duration
-	// Pace is how long the loader waits before reading again after a read that
-	// took everything there was to read (buffer.Batch.More unset): under a
-	// steady trickle of appends (every group commit of the buffer makes records
-	// readable) it then reads them in fewer, larger batches instead of waking
-	// for each commit, which costs the collector's cores less. A backlog is read
-	// without pauses. Delivery is later by at most Pace. Zero reads again at once.
-	Pace time.Duration
 	// MaxBytes is, for a Stream, how many bytes of records the loader appends
 	// before it commits (default 16 MiB). It keeps none of them: after a failure
 	// it reads them again from the buffer (Buffer.Rewind).
@@ -107,11 +100,7 @@ func (l *Loader) Run(ctx context.Context) error {
 	if s, ok := l.Sink.(Stream); ok && l.BadRows == nil {
 		return l.stream(ctx, s)
 	}
-	short := false
 	for {
-		if short && !l.pace(ctx, time.Time{}, false) {
-			return nil
-		}
 		batches, records, err := l.gather(ctx)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, buffer.ErrClosed) {
@@ -119,7 +108,6 @@ func (l *Loader) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("reading the buffer for %s: %w", l.Name, err)
 		}
-		short = !batches[len(batches)-1].More
 		envs, bads, err := decode(records, l.BadRows != nil)
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", l.Name, err)
@@ -147,26 +135,6 @@ func (l *Loader) Run(ctx context.Context) error {
 		if stop, err := l.ack(ctx, batches); stop {
 			return err
 		}
-	}
-}
-
-// pace waits Pace before the next read, or only until deadline when records
-// are pending (their commit is due then); it returns false when ctx ended.
-func (l *Loader) pace(ctx context.Context, deadline time.Time, pending bool) bool {
-	wait := l.Pace
-	if pending {
-		wait = min(wait, time.Until(deadline))
-	}
-	if wait <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 
@@ -224,11 +192,7 @@ func (l *Loader) stream(ctx context.Context, s Stream) error {
 		backoff = min(backoff*2, l.MaxBackoff)
 		return false, nil
 	}
-	short := false // the last read took everything there was
 	for {
-		if short && !l.pace(ctx, deadline, len(pending) > 0) {
-			return nil // what was appended is not acknowledged: it is delivered again
-		}
 		rctx, cancel := ctx, context.CancelFunc(func() {})
 		if len(pending) > 0 {
 			rctx, cancel = context.WithDeadline(ctx, deadline)
@@ -237,7 +201,6 @@ func (l *Loader) stream(ctx context.Context, s Stream) error {
 		cancel()
 		switch {
 		case err == nil:
-			short = !b.More
 			for _, r := range b.Records {
 				bytes += int64(len(r))
 			}
@@ -261,8 +224,6 @@ func (l *Loader) stream(ctx context.Context, s Stream) error {
 			return nil // what was appended is not acknowledged: it is delivered again
 		case rctx.Err() == nil:
 			return fmt.Errorf("reading the buffer for %s: %w", l.Name, err)
-		default:
-			short = false // lingered: commit, then read at once
 		}
 		// Lingered long enough, or enough bytes: commit.
 		start := time.Now()

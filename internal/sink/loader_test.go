@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,7 +25,6 @@ type memStream struct {
 	failAppends int
 	okAppends   int // appends that succeed before the failures start
 	commits     int
-	appends     int // calls of Append
 }
 
 func (m *memStream) WriteBatch(context.Context, []event.Envelope) error {
@@ -37,7 +35,6 @@ func (m *memStream) Close(context.Context) error { return nil }
 func (m *memStream) Append(_ context.Context, recs [][]byte) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.appends++
 	if m.okAppends > 0 {
 		m.okAppends--
 	} else if m.failAppends > 0 {
@@ -150,146 +147,6 @@ func TestLoaderStream(t *testing.T) {
 				if got[i] != want[i] {
 					t.Fatalf("record %d: got %q, want %q", i, got[i], want[i])
 				}
-			}
-		})
-	}
-}
-
-// countSink is a Sink that counts its batches and envelopes.
-type countSink struct {
-	mu               sync.Mutex
-	batches, records int
-}
-
-func (c *countSink) WriteBatch(_ context.Context, envs []event.Envelope) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.batches++
-	c.records += len(envs)
-	return nil
-}
-func (c *countSink) Close(context.Context) error { return nil }
-
-func (c *countSink) state() (batches, records int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.batches, c.records
-}
-
-// TestLoaderPace trickles one envelope into the buffer every 2 ms, each its
-// own durable append, and checks that a loader with Pace delivers them all in
-// at most one read per Pace (plus the first), on both of the loader's paths:
-// a Stream (the lake) and a plain Sink.
-func TestLoaderPace(t *testing.T) {
-	const n, pace = 100, 100 * time.Millisecond
-	for _, stream := range []bool{true, false} {
-		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
-			buf, err := buffer.Open(t.TempDir(), buffer.Options{Consumers: []string{"lake"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer buf.Close()
-			m, err := sink.NewLoaderMetrics(prometheus.NewRegistry())
-			if err != nil {
-				t.Fatal(err)
-			}
-			ms, cs := &memStream{}, &countSink{}
-			l := &sink.Loader{Name: "lake", Buffer: buf, Metrics: m, MaxBatch: 1000, Pace: pace, Sink: cs}
-			delivered := func() (reads, records int) { return cs.state() }
-			if stream {
-				l.Sink, l.Linger = ms, 150*time.Millisecond
-				delivered = func() (int, int) {
-					got, _ := ms.state()
-					ms.mu.Lock()
-					defer ms.mu.Unlock()
-					return ms.appends, len(got)
-				}
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- l.Run(ctx) }()
-			start := time.Now()
-			for i := range n {
-				rec, err := event.EncodeEnvelopeRaw(&event.Envelope{V: 1, EventID: fmt.Sprintf("e%03d", i), Schema: "s", Data: []byte(`{}`)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := buf.Append(ctx, [][]byte{rec}); err != nil {
-					t.Fatal(err)
-				}
-				time.Sleep(2 * time.Millisecond)
-			}
-			for {
-				if _, got := delivered(); got == n {
-					break
-				}
-				if time.Since(start) > 20*time.Second {
-					_, got := delivered()
-					t.Fatalf("%d of %d records delivered after 20s", got, n)
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-			elapsed := time.Since(start)
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-			reads, _ := delivered()
-			if most := int(elapsed/pace) + 2; reads > most {
-				t.Fatalf("%d reads in %v with a pace of %v: want at most %d", reads, elapsed, pace, most)
-			}
-			t.Logf("%d records in %d reads over %v", n, reads, elapsed)
-		})
-	}
-}
-
-// TestLoaderBacklogUnpaced gives a loader with a one-second Pace a backlog of
-// 30 MB, about 30 reads of the buffer's 1 MiB budget, each far below MaxBatch:
-// it must read them one after the other (Batch.More), not one per Pace, on
-// both paths.
-func TestLoaderBacklogUnpaced(t *testing.T) {
-	const n, maxBatch = 3000, 4096
-	data := []byte(`{"pad":"` + strings.Repeat("x", 10_000) + `"}`)
-	for _, stream := range []bool{true, false} {
-		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
-			buf, err := buffer.Open(t.TempDir(), buffer.Options{Consumers: []string{"lake"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer buf.Close()
-			recs := make([][]byte, n)
-			for i := range recs {
-				if recs[i], err = event.EncodeEnvelopeRaw(&event.Envelope{V: 1, EventID: fmt.Sprintf("e%04d", i), Schema: "s", Data: data}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := buf.Append(context.Background(), recs); err != nil {
-				t.Fatal(err)
-			}
-			m, err := sink.NewLoaderMetrics(prometheus.NewRegistry())
-			if err != nil {
-				t.Fatal(err)
-			}
-			ms, cs := &memStream{}, &countSink{}
-			l := &sink.Loader{Name: "lake", Buffer: buf, Metrics: m, MaxBatch: maxBatch, Pace: time.Second, Sink: cs}
-			delivered := func() int { _, got := cs.state(); return got }
-			if stream {
-				l.Sink, l.Linger, l.MaxBytes = ms, time.Hour, int64(n*len(recs[0]))
-				delivered = func() int { got, _ := ms.state(); return len(got) }
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- l.Run(ctx) }()
-			start := time.Now()
-			for delivered() < n && time.Since(start) < 10*time.Second {
-				time.Sleep(5 * time.Millisecond)
-			}
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-			if got := delivered(); got != n {
-				t.Fatalf("%d of %d backlog records delivered after %v: the loader paused between reads of a backlog", got, n, time.Since(start))
 			}
 		})
 	}
