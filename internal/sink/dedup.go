@@ -16,26 +16,39 @@ import (
 type Seen struct {
 	mu    sync.Mutex
 	seeds [2]maphash.Seed
-	set   map[idHash]struct{}
-	ring  []idHash
+	set   map[IDHash]struct{}
+	ring  []IDHash
 	next  int
 	max   int
 }
 
-type idHash [2]uint64
+// IDHash is the hash Seen keeps of an id (HashID).
+type IDHash [2]uint64
 
 // NewSeen remembers up to n ids; it takes memory as ids come.
 func NewSeen(n int) *Seen {
-	return &Seen{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, set: map[idHash]struct{}{}, max: max(n, 1)}
+	return &Seen{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, set: map[IDHash]struct{}{}, max: max(n, 1)}
 }
 
-func (s *Seen) hash(id string) idHash {
-	return idHash{maphash.String(s.seeds[0], id), maphash.String(s.seeds[1], id)}
+func (s *Seen) hash(id string) IDHash {
+	return IDHash{maphash.String(s.seeds[0], id), maphash.String(s.seeds[1], id)}
+}
+
+// HashID returns the hash of id that AddHash and HasHash take: the same as
+// Add and Has compute for string(id), for a sink that checks an id, keeps it
+// aside and adds it later without hashing it again or making it a string.
+func (s *Seen) HashID(id []byte) IDHash {
+	return IDHash{maphash.Bytes(s.seeds[0], id), maphash.Bytes(s.seeds[1], id)}
 }
 
 // Add records id and reports whether it was new.
-func (s *Seen) Add(id string) bool {
-	h := s.hash(id)
+func (s *Seen) Add(id string) bool { return s.AddHash(s.hash(id)) }
+
+// Has reports whether id is remembered.
+func (s *Seen) Has(id string) bool { return s.HasHash(s.hash(id)) }
+
+// AddHash records the id whose HashID is h and reports whether it was new.
+func (s *Seen) AddHash(h IDHash) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, dup := s.set[h]; dup {
@@ -52,9 +65,8 @@ func (s *Seen) Add(id string) bool {
 	return true
 }
 
-// Has reports whether id is remembered.
-func (s *Seen) Has(id string) bool {
-	h := s.hash(id)
+// HasHash reports whether the id whose HashID is h is remembered.
+func (s *Seen) HasHash(h IDHash) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, ok := s.set[h]

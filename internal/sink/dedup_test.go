@@ -30,3 +30,20 @@ func TestSeen(t *testing.T) {
 		}
 	}
 }
+
+// TestSeenHashID: an id added by its string is found by its HashID, and the
+// other way round (the lake checks and keeps hashes, and seeds the window from
+// its files with strings).
+func TestSeenHashID(t *testing.T) {
+	s := NewSeen(10)
+	s.Add("3f1c9a8e-2b4d-4c6e-9f1a-7b8c9d0e1f2a")
+	if !s.HasHash(s.HashID([]byte("3f1c9a8e-2b4d-4c6e-9f1a-7b8c9d0e1f2a"))) {
+		t.Fatal("an id added as a string is not found by its HashID")
+	}
+	if !s.AddHash(s.HashID([]byte("e2"))) || !s.Has("e2") || s.Add("e2") {
+		t.Fatal("an id added by its HashID is not found as a string")
+	}
+	if s.HasHash(s.HashID([]byte("e3"))) || s.HashID([]byte("e2")) == s.HashID([]byte("e3")) {
+		t.Fatal("an unknown id is found, or two ids share a hash")
+	}
+}

@@ -57,7 +57,7 @@ type Lake struct {
 	tables   map[*ir.Model]*table
 	versions map[string]version // by schema URI
 	parts    map[partKey]*part
-	open     map[string]struct{} // event ids in the open files
+	open     map[sink.IDHash]struct{} // the event ids in the open files (Seen.HashID)
 	// last is the partition of the previous record and lastDay its day in
 	// days since 1970: consecutive records mostly share one, which then costs
 	// neither formatting the day nor a lookup in parts. Reset whenever parts
@@ -110,7 +110,7 @@ func Open(dir string, contracts Contracts, log *slog.Logger) (*Lake, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	l := &Lake{dir: dir, contracts: contracts, log: log, seen: sink.NewSeen(seenWindow),
-		parts: map[partKey]*part{}, open: map[string]struct{}{}}
+		parts: map[partKey]*part{}, open: map[sink.IDHash]struct{}{}}
 	l.resetTables(nil, nil)
 	if err := l.seed(time.Now().Add(-SeedWindow)); err != nil {
 		return nil, err
@@ -156,7 +156,7 @@ type part struct {
 	rows *rows
 	// group counts the rows of the current row group.
 	group int
-	ids   []string
+	ids   []sink.IDHash
 }
 
 // WriteBatch writes the envelopes not written before, one file per partition.
@@ -214,8 +214,8 @@ func (l *Lake) appendLocked(rec []byte) error {
 	if err := e.parse(rec); err != nil {
 		return err
 	}
-	id := jsonscan.Unquote(e.id)
-	if _, dup := l.open[id]; dup || l.seen.Has(id) {
+	id := l.seen.HashID(l.scratch(e.id))
+	if _, dup := l.open[id]; dup || l.seen.HasHash(id) {
 		return nil
 	}
 	v, err := l.versionOf(l.scratch(e.schema))
@@ -224,7 +224,7 @@ func (l *Lake) appendLocked(rec []byte) error {
 	}
 	eventTime, err := parseTime(l.scratch(e.eventTime))
 	if err != nil {
-		return fmt.Errorf("event %s: event_time: %w", id, err)
+		return fmt.Errorf("event %s: event_time: %w", e.id, err)
 	}
 	eventTime = eventTime.UTC()
 	p, dayNum := l.last, unixDay(eventTime)
@@ -242,7 +242,7 @@ func (l *Lake) appendLocked(rec []byte) error {
 	l.marks = p.rows.mark(l.marks)
 	if err := p.t.row(p.rows, &e, eventTime, v.ver); err != nil {
 		p.rows.rollback(l.marks)
-		return fmt.Errorf("event %s of %s: %w", id, e.schema, err)
+		return fmt.Errorf("event %s of %s: %w", e.id, e.schema, err)
 	}
 	p.rows.n++
 	l.open[id] = struct{}{}
@@ -302,7 +302,7 @@ func (l *Lake) Commit(ctx context.Context) error {
 		// Remembered per published file, so that a retry after a later partition
 		// failed does not write this one again.
 		for _, id := range p.ids {
-			l.seen.Add(id)
+			l.seen.AddHash(id)
 			delete(l.open, id)
 		}
 	}

@@ -122,3 +122,39 @@ func TestInterleavedDays(t *testing.T) {
 		t.Fatalf("the records span %d days, want 2", len(want))
 	}
 }
+
+// TestDuplicatesBeforeCommit: an id appended again before the commit that
+// publishes its first copy (in the same Append or a later one) is stored
+// once.
+func TestDuplicatesBeforeCommit(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, err := lake.Open(dir, examples(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs := sinktest.Envelopes(0, 3)
+	recs := make([][]byte, len(envs))
+	for i := range envs {
+		if recs[i], err = event.EncodeEnvelopeRaw(&envs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, batch := range [][][]byte{{recs[0], recs[1], recs[0]}, {recs[1], recs[2]}} {
+		if _, err := l.Append(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := storedIDs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(got)
+	want := []string{envs[0].EventID, envs[1].EventID, envs[2].EventID}
+	if !slices.Equal(got, want) {
+		t.Fatalf("stored %v, want %v", got, want)
+	}
+}
