@@ -290,6 +290,19 @@ func AppendUnquoted(dst, s []byte) []byte {
 // depth is the object's nesting in its document (0 at the top), for the bound
 // on nesting that encoding/json has too.
 func Members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) error, depth int) (int, error) {
+	return members(b, i, f, nil, depth)
+}
+
+// Walk is Members for a caller that reads some values itself: f gets each
+// member's key and the start of its value, and returns the value's end, having
+// scanned the value on its own or skipped it with Value. A value is then
+// scanned once, not once by Walk to find its end and again by f.
+func Walk(b []byte, i int, f func(key []byte, plainKey bool, start int) (end int, err error)) (int, error) {
+	return members(b, i, nil, f, 0)
+}
+
+// members runs Members (with f) or Walk (with walk).
+func members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) error, walk func(key []byte, plainKey bool, start int) (int, error), depth int) (int, error) {
 	i = Space(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
@@ -308,12 +321,21 @@ func Members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) 
 			return i, SyntaxAt(i)
 		}
 		start := Space(b, i+1)
-		end, err := valueAt(b, start, depth)
-		if err != nil {
-			return end, err
+		if start >= len(b) {
+			return start, SyntaxAt(start)
 		}
-		if err := f(key, plain, start, end); err != nil {
-			return end, err
+		var end int
+		if walk != nil {
+			if end, err = walk(key, plain, start); err != nil {
+				return end, err
+			}
+		} else {
+			if end, err = valueAt(b, start, depth); err != nil {
+				return end, err
+			}
+			if err := f(key, plain, start, end); err != nil {
+				return end, err
+			}
 		}
 		var done bool
 		if i, done, err = separator(b, end, '}'); done || err != nil {

@@ -17,6 +17,18 @@ func decodeScan(b []byte) (any, error) {
 	var val func(s, e int) (any, error)
 	val = func(s, e int) (any, error) {
 		switch c := b[s]; {
+		case c == '{' && s%2 == 0: // Walk at even offsets, Members at odd ones
+			m := map[string]any{}
+			_, err := Walk(b, s, func(k []byte, _ bool, vs int) (int, error) {
+				ve, err := Value(b, vs)
+				if err != nil {
+					return ve, err
+				}
+				v, err := val(vs, ve)
+				m[string(AppendUnquoted(nil, k))] = v
+				return ve, err
+			})
+			return m, err
 		case c == '{':
 			m := map[string]any{}
 			_, err := Members(b, s, func(k []byte, _ bool, vs, ve int) error {
@@ -47,7 +59,7 @@ func decodeScan(b []byte) (any, error) {
 
 var scanSeeds = []string{
 	`{"a":[1,-2.5e+3,0,true,false,null],"b":{"c":"\u00e9\ud83d\ude00\ud800\"\\\/\b\f\n\r\t"},"a":"last"}`,
-	` [ ] `, `{}`, `"\xff\xfe"`, `-0.0E-0`, `01`, `1.`, `.5`, `{"a" 1}`, `[1,]`, `{"a":1,}`, `"\x01"`,
+	` [ ] `, `{}`, ` {"a":{"b":[{"c":1}, {"d":{}}]}, "e":{"f":"g"}}`, `{"a":`, ` {"a":1`, `"\xff\xfe"`, `-0.0E-0`, `01`, `1.`, `.5`, `{"a" 1}`, `[1,]`, `{"a":1,}`, `"\x01"`,
 	`"\u12"`, `"\q"`, `tru`, `nul`, `[1]x`, `{"k":"v"}{}`, `1e`, `"abc`, `[[[[]]]]`,
 }
 

@@ -5,6 +5,7 @@
 package lake
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -210,47 +211,126 @@ func (l *Lake) Append(ctx context.Context, records [][]byte) (int, error) {
 }
 
 func (l *Lake) appendLocked(rec []byte) error {
-	var e envelope
-	if err := e.parse(rec); err != nil {
-		return err
-	}
-	id := l.seen.HashID(l.scratch(e.id))
-	if _, dup := l.open[id]; dup || l.seen.HasHash(id) {
-		return nil
-	}
-	v, err := l.versionOf(l.scratch(e.schema))
-	if err != nil {
-		return err
-	}
-	eventTime, err := parseTime(l.scratch(e.eventTime))
-	if err != nil {
-		return fmt.Errorf("event %s: event_time: %w", e.id, err)
-	}
-	eventTime = eventTime.UTC()
-	p, dayNum := l.last, unixDay(eventTime)
-	if p == nil || p.t != v.t || l.lastDay != dayNum {
-		day := eventTime.Format(time.DateOnly)
-		var ok bool
-		if p, ok = l.parts[partKey{v.t, day}]; !ok {
-			if p, err = l.create(v.t, day); err != nil {
-				return err
-			}
-			l.parts[partKey{v.t, day}] = p
+	// The data object is written to its partition's columns while the envelope
+	// is parsed, as soon as the members that choose the partition have been
+	// read (the encoders write them first): the object is scanned once, not
+	// once to find its end and again for its values. A record whose members come
+	// otherwise has its data written after the parse.
+	var (
+		e     envelope
+		d     dest
+		state int       // what was decided during the parse: nothing, dropped or written
+		keys  [3][]byte // the event_id, schema and event_time that decided it
+	)
+	const (
+		none = iota
+		dropped
+		written
+	)
+	onData := func(start int) (int, error) {
+		if state == written { // data again: the last one counts, after the parse
+			d.p.rows.rollback(l.marks)
+			state = none
+			return -1, nil
 		}
-		l.last, l.lastDay = p, dayNum
+		if state == dropped || e.id == nil || e.schema == nil || e.eventTime == nil {
+			return -1, nil
+		}
+		var dup bool
+		var err error
+		if d, dup, err = l.dest(&e); err != nil || dup {
+			if dup {
+				state, keys = dropped, [3][]byte{e.id, e.schema, e.eventTime}
+			}
+			return -1, err
+		}
+		l.marks = d.p.rows.mark(l.marks)
+		end, err := d.p.rows.record(d.p.t.data, rec, start, 0)
+		if err != nil {
+			d.p.rows.rollback(l.marks)
+			return end, fmt.Errorf("event %s of %s: %w", e.id, e.schema, err)
+		}
+		state, keys = written, [3][]byte{e.id, e.schema, e.eventTime}
+		return end, nil
 	}
-	l.marks = p.rows.mark(l.marks)
-	if err := p.t.row(p.rows, &e, eventTime, v.ver); err != nil {
+	if err := e.parse(rec, onData); err != nil {
+		if state == written {
+			d.p.rows.rollback(l.marks)
+		}
+		return err
+	}
+	if state != none && !(bytes.Equal(keys[0], e.id) && bytes.Equal(keys[1], e.schema) && bytes.Equal(keys[2], e.eventTime)) {
+		// A member that chose the partition came again after the data.
+		if state == written {
+			d.p.rows.rollback(l.marks)
+		}
+		state = none
+	}
+	switch state {
+	case dropped:
+		return nil
+	case none:
+		var dup bool
+		var err error
+		if d, dup, err = l.dest(&e); err != nil || dup {
+			return err
+		}
+		l.marks = d.p.rows.mark(l.marks)
+		if err := d.p.t.data.write(d.p.rows, &e); err != nil {
+			d.p.rows.rollback(l.marks)
+			return fmt.Errorf("event %s of %s: %w", e.id, e.schema, err)
+		}
+	}
+	p := d.p
+	if err := p.t.row(p.rows, &e, d.eventTime, d.v.ver); err != nil {
 		p.rows.rollback(l.marks)
 		return fmt.Errorf("event %s of %s: %w", e.id, e.schema, err)
 	}
 	p.rows.n++
-	l.open[id] = struct{}{}
-	p.ids = append(p.ids, id)
+	l.open[d.id] = struct{}{}
+	p.ids = append(p.ids, d.id)
 	if p.rows.n >= flushRows {
 		return p.flushRows()
 	}
 	return nil
+}
+
+// dest is where a record's row goes.
+type dest struct {
+	id        sink.IDHash
+	v         version
+	eventTime time.Time
+	p         *part
+}
+
+// dest finds the partition of the envelope's row from its event_id, schema and
+// event_time, or reports that its id was stored before (dup).
+func (l *Lake) dest(e *envelope) (d dest, dup bool, err error) {
+	d.id = l.seen.HashID(l.scratch(e.id))
+	if _, open := l.open[d.id]; open || l.seen.HasHash(d.id) {
+		return d, true, nil
+	}
+	if d.v, err = l.versionOf(l.scratch(e.schema)); err != nil {
+		return d, false, err
+	}
+	if d.eventTime, err = parseTime(l.scratch(e.eventTime)); err != nil {
+		return d, false, fmt.Errorf("event %s: event_time: %w", e.id, err)
+	}
+	d.eventTime = d.eventTime.UTC()
+	p, dayNum := l.last, unixDay(d.eventTime)
+	if p == nil || p.t != d.v.t || l.lastDay != dayNum {
+		day := d.eventTime.Format(time.DateOnly)
+		var ok bool
+		if p, ok = l.parts[partKey{d.v.t, day}]; !ok {
+			if p, err = l.create(d.v.t, day); err != nil {
+				return d, false, err
+			}
+			l.parts[partKey{d.v.t, day}] = p
+		}
+		l.last, l.lastDay = p, dayNum
+	}
+	d.p = p
+	return d, false, nil
 }
 
 // flushRows hands the collected values to the column writers and ends the row
@@ -291,6 +371,15 @@ func (l *Lake) Commit(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			l.abortLocked()
 			return err
+		}
+		if len(p.ids) == 0 {
+			// Opened for a record whose row went elsewhere (see appendLocked):
+			// no file to publish.
+			p.f.Close()
+			os.Remove(p.f.Name())
+			delete(l.parts, partKey{p.t, p.day})
+			l.last = nil
+			continue
 		}
 		if err := l.publish(p); err != nil {
 			l.abortLocked()
@@ -510,7 +599,8 @@ func node(c *ir.Column) parquet.Node {
 	return n
 }
 
-// row writes one envelope as a row of the table.
+// row writes the envelope's columns of its row (the data's are written apart,
+// colPlan.write).
 func (t *table) row(r *rows, e *envelope, eventTime time.Time, ver []byte) error {
 	// level gives an envelope column's definition level: 1 when it is optional.
 	level := func(optional bool) int {
@@ -575,15 +665,7 @@ func (t *table) row(r *rows, e *envelope, eventTime time.Time, ver []byte) error
 			return err
 		}
 	}
-	if e.data < 0 { // data: null
-		for _, f := range t.data.fields {
-			if err := r.value(f, e.rec, absent, 0, 0); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return r.record(t.data, e.rec, e.data, 0)
+	return nil
 }
 
 // seed remembers the event ids of files written since since, and removes the

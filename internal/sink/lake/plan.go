@@ -197,7 +197,8 @@ func (r *rows) value(n *colPlan, b []byte, s span, rep, def int) error {
 		if b[s.start] != '{' {
 			return fmt.Errorf("%s: not an object", n.col.Name)
 		}
-		return r.record(n, b, s.start, rep)
+		_, err := r.record(n, b, s.start, rep)
+		return err
 	case ir.List:
 		if b[s.start] != '[' {
 			return fmt.Errorf("%s: not an array", n.col.Name)
@@ -229,15 +230,30 @@ func (r *rows) value(n *colPlan, b []byte, s span, rep, def int) error {
 	return nil
 }
 
+// write writes the columns of the envelope's data, the fields of the record
+// node n (null when the data is null).
+func (n *colPlan) write(r *rows, e *envelope) error {
+	if e.data < 0 {
+		for _, f := range n.fields {
+			if err := r.value(f, e.rec, absent, 0, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	_, err := r.record(n, e.rec, e.data, 0)
+	return err
+}
+
 // record writes the fields of the object at b[at] (the last of repeated keys
-// wins, as when decoding into a map).
-func (r *rows) record(n *colPlan, b []byte, at, rep int) error {
+// wins, as when decoding into a map) and returns the object's end.
+func (r *rows) record(n *colPlan, b []byte, at, rep int) (int, error) {
 	for i := range n.spans {
 		n.spans[i] = absent
 	}
 	var key []byte
 	prev := len(n.fields)
-	if _, err := jsonscan.Members(b, at, func(k []byte, plain bool, start, end int) error {
+	end, err := jsonscan.Members(b, at, func(k []byte, plain bool, start, end int) error {
 		if !plain {
 			key = jsonscan.AppendUnquoted(key[:0], k)
 			k = key
@@ -253,15 +269,16 @@ func (r *rows) record(n *colPlan, b []byte, at, rep int) error {
 		n.spans[i] = span{start, end}
 		prev = i
 		return nil
-	}, 0); err != nil {
-		return err
+	}, 0)
+	if err != nil {
+		return end, err
 	}
 	for i, f := range n.fields {
 		if err := r.value(f, b, n.spans[i], rep, n.def); err != nil {
-			return err
+			return end, err
 		}
 	}
-	return nil
+	return end, nil
 }
 
 // scalar converts a JSON scalar (or, for string and JSON columns, any value) to

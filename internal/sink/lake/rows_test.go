@@ -10,12 +10,14 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/accord-dev/accord/internal/codegen/ir"
 	"github.com/accord-dev/accord/internal/contract"
 	"github.com/accord-dev/accord/internal/event"
+	"github.com/accord-dev/accord/internal/jsonscan"
 	"github.com/accord-dev/accord/internal/sink/sinktest"
 )
 
@@ -428,4 +430,54 @@ func TestAppendKeepsNoRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareRows(t, tbl, readRows(t, got), readRows(t, want))
+}
+
+// TestEnvelopeMemberOrders: the data is written while the envelope is parsed
+// when event_id, schema and event_time come first (as the encoders write
+// them), and after the parse otherwise; either way the row is the one of the
+// envelope as decoded (the last of repeated members counts), and a duplicate is
+// dropped.
+func TestEnvelopeMemberOrders(t *testing.T) {
+	reg := loadExamples(t)
+	tbl := checkoutTable(t, reg)
+	env := sinktest.Envelopes(0, 1)[0]
+	rec := records(t, []event.Envelope{env})[0]
+	at := bytes.Index(rec, []byte(`,"data":`))
+	end, err := jsonscan.Value(rec, at+len(`,"data":`))
+	if at < 0 || err != nil {
+		t.Fatalf("no data member in %s (%v)", rec, err)
+	}
+	dataMember := string(rec[at+1 : end]) // "data":{...}
+	withoutData := string(rec[:at]) + string(rec[end:])
+	other := env
+	other.EventID = "00000000-0000-4000-8000-999999999999"
+	later := env
+	later.EventTime = time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		rec  string
+		want []event.Envelope // the rows, as decoded
+	}{
+		{"data first", `E{` + dataMember + `,` + withoutData[2:], []event.Envelope{env}},
+		{"data twice", strings.Replace(string(rec), `"data":`, `"data":{"shop_id":"decoy","items":[]},"data":`, 1), []event.Envelope{env}},
+		{"event_id again after the data", strings.TrimSuffix(string(rec), "}") + `,"event_id":"` + other.EventID + `"}`, []event.Envelope{other}},
+		{"event_time again after the data, another day", strings.TrimSuffix(string(rec), "}") + `,"event_time":"2026-11-03T10:00:00Z"}`, []event.Envelope{later}},
+		{"the same record twice", string(rec), []event.Envelope{env}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := [][]byte{[]byte(tc.rec)}
+			if tc.name == "the same record twice" {
+				recs = append(recs, []byte(tc.rec))
+			}
+			got, err := lakeFile(t, reg, recs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := oracleFile(tbl, tc.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareRows(t, tbl, readRows(t, got), readRows(t, want))
+		})
+	}
 }
