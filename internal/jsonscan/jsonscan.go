@@ -296,7 +296,8 @@ func Members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) 
 // Walk is Members for a caller that reads some values itself: f gets each
 // member's key and the start of its value, and returns the value's end, having
 // scanned the value on its own or skipped it with Value. A value is then
-// scanned once, not once by Walk to find its end and again by f.
+// scanned once, not once by Walk to find its end and again by f. Checking the
+// value, and bounding its nesting, is f's part.
 func Walk(b []byte, i int, f func(key []byte, plainKey bool, start int) (end int, err error)) (int, error) {
 	return members(b, i, nil, f, 0)
 }
@@ -362,17 +363,38 @@ func separator(b []byte, i int, closer byte) (next int, done bool, err error) {
 // Elements calls f with the span of every element of the array that starts at
 // b[i] (a bracket) and returns the end of the array; depth is as for Members.
 func Elements(b []byte, i int, f func(start, end int) error, depth int) (int, error) {
+	return elements(b, i, f, nil, depth)
+}
+
+// WalkElements is Elements for a caller that reads the elements itself, as
+// Walk is for Members: f gets the start of each element and returns its end.
+func WalkElements(b []byte, i int, f func(start int) (end int, err error)) (int, error) {
+	return elements(b, i, nil, f, 0)
+}
+
+// elements runs Elements (with f) or WalkElements (with walk).
+func elements(b []byte, i int, f func(start, end int) error, walk func(start int) (int, error), depth int) (int, error) {
 	i = Space(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, nil
 	}
 	for {
-		end, err := valueAt(b, i, depth)
-		if err != nil {
-			return end, err
+		if i >= len(b) {
+			return i, SyntaxAt(i)
 		}
-		if err := f(i, end); err != nil {
-			return end, err
+		var end int
+		var err error
+		if walk != nil {
+			if end, err = walk(i); err != nil {
+				return end, err
+			}
+		} else {
+			if end, err = valueAt(b, i, depth); err != nil {
+				return end, err
+			}
+			if err := f(i, end); err != nil {
+				return end, err
+			}
 		}
 		var done bool
 		if i, done, err = separator(b, end, ']'); done || err != nil {

@@ -37,6 +37,18 @@ func decodeScan(b []byte) (any, error) {
 				return err
 			}, 0)
 			return m, err
+		case c == '[' && s%2 == 0: // WalkElements at even offsets, Elements at odd ones
+			l := []any{}
+			_, err := WalkElements(b, s, func(vs int) (int, error) {
+				ve, err := Value(b, vs)
+				if err != nil {
+					return ve, err
+				}
+				v, err := val(vs, ve)
+				l = append(l, v)
+				return ve, err
+			})
+			return l, err
 		case c == '[':
 			l := []any{}
 			_, err := Elements(b, s, func(vs, ve int) error {
@@ -59,7 +71,7 @@ func decodeScan(b []byte) (any, error) {
 
 var scanSeeds = []string{
 	`{"a":[1,-2.5e+3,0,true,false,null],"b":{"c":"\u00e9\ud83d\ude00\ud800\"\\\/\b\f\n\r\t"},"a":"last"}`,
-	` [ ] `, `{}`, ` {"a":{"b":[{"c":1}, {"d":{}}]}, "e":{"f":"g"}}`, `{"a":`, ` {"a":1`, `"\xff\xfe"`, `-0.0E-0`, `01`, `1.`, `.5`, `{"a" 1}`, `[1,]`, `{"a":1,}`, `"\x01"`,
+	` [ ] `, `{}`, ` {"a":{"b":[{"c":1}, {"d":{}}]}, "e":{"f":"g"}}`, `{"a":`, ` {"a":1`, `[1,[2,[3]],{"a":[]}]`, ` [1,`, `[[`, `"\xff\xfe"`, `-0.0E-0`, `01`, `1.`, `.5`, `{"a" 1}`, `[1,]`, `{"a":1,}`, `"\x01"`,
 	`"\u12"`, `"\q"`, `tru`, `nul`, `[1]x`, `{"k":"v"}{}`, `1e`, `"abc`, `[[[[]]]]`,
 }
 

@@ -77,68 +77,87 @@ func Decode(body []byte, lim collect.Limits) ([]collect.Incoming, error) {
 	if err := lim.CheckBody(body, 4); err != nil {
 		return nil, err
 	}
-	raws, valid := split(body)
-	if len(raws) > lim.MaxEvents {
-		return nil, &collect.RequestError{Status: http.StatusRequestEntityTooLarge, Reason: event.ReasonLimitExceeded,
-			Msg: fmt.Sprintf("the request holds %d events, more than the limit of %d; split it", len(raws), lim.MaxEvents)}
+	// A JSON array or one JSON document: its events are decoded as the body is
+	// checked, in one pass. A body that is not valid JSON is read as NDJSON.
+	if body[0] == '[' {
+		out := make([]collect.Incoming, 0, min(lim.MaxEvents, 1+len(body)/600))
+		n := 0
+		end, err := jsonscan.WalkElements(body, 0, func(s int) (int, error) {
+			if n++; n > lim.MaxEvents {
+				return jsonscan.Value(body, s) // counted for the answer, not decoded
+			}
+			in, end, err := decodeAt(body, s)
+			out = append(out, in)
+			return end, err
+		})
+		if err == nil && jsonscan.Space(body, end) == len(body) {
+			if n > lim.MaxEvents {
+				return nil, tooMany(n, lim)
+			}
+			return out, nil
+		}
+	} else if in, end, err := decodeAt(body, 0); err == nil && end == len(body) {
+		return []collect.Incoming{in}, nil
 	}
-	out := make([]collect.Incoming, len(raws))
-	for i, raw := range raws {
-		out[i] = decodeOne(raw, valid)
+	var lines [][]byte
+	for _, line := range bytes.Split(body, []byte("\n")) {
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) > lim.MaxEvents {
+		return nil, tooMany(len(lines), lim)
+	}
+	out := make([]collect.Incoming, len(lines))
+	for i, line := range lines {
+		out[i] = decodeOne(line)
 	}
 	return out, nil
 }
 
-// split cuts a body (trimmed, not empty) into its events' JSON: the items of an
-// array, the body itself, or the non-blank lines of NDJSON. valid says that the body is valid
-// JSON (checked in one pass, so that its events need no check of their own).
-func split(body []byte) (raws [][]byte, valid bool) {
-	if body[0] == '[' {
-		// Elements checks the items' syntax as it goes: one pass
-		end, err := jsonscan.Elements(body, 0, func(s, e int) error {
-			raws = append(raws, body[s:e])
-			return nil
-		}, 0)
-		if err == nil && jsonscan.Space(body, end) == len(body) {
-			return raws, true
-		}
-		raws = nil
-	} else if start, end, err := jsonscan.Document(body); err == nil {
-		return [][]byte{body[start:end]}, true
-	}
-	for _, line := range bytes.Split(body, []byte("\n")) {
-		if line = bytes.TrimSpace(line); len(line) > 0 {
-			raws = append(raws, line)
-		}
-	}
-	return raws, false
+func tooMany(n int, lim collect.Limits) error {
+	return &collect.RequestError{Status: http.StatusRequestEntityTooLarge, Reason: event.ReasonLimitExceeded,
+		Msg: fmt.Sprintf("the request holds %d events, more than the limit of %d; split it", n, lim.MaxEvents)}
 }
 
 // wireShape is what a native event is, for messages.
 const wireShape = `the event must be {"schema": "iglu:...", "data": {...}, "contexts": [...]} with optional event_id, sent_at, device_created_at, true_timestamp, app, platform`
 
-// decodeOne decodes one event; valid says raw is known to be valid JSON. Member
-// names match exactly; a repeated member counts with its last value.
-func decodeOne(raw []byte, valid bool) collect.Incoming {
-	reject := func(reason event.Reason, msg string) collect.Incoming {
-		return collect.Incoming{RawText: string(raw), Reject: &collect.Rejection{Reason: reason, Failures: []event.Failure{{Message: msg}}}}
+// decodeOne decodes one NDJSON line.
+func decodeOne(raw []byte) collect.Incoming {
+	if in, end, err := decodeAt(raw, 0); err == nil && end == len(raw) {
+		return in
 	}
-	if !valid {
-		if _, _, err := jsonscan.Document(raw); err != nil {
-			return reject(event.ReasonMalformedJSON, "the event is not valid JSON")
+	return reject(raw, event.ReasonMalformedJSON, "the event is not valid JSON")
+}
+
+func reject(raw []byte, reason event.Reason, msg string) collect.Incoming {
+	return collect.Incoming{RawText: string(raw), Reject: &collect.Rejection{Reason: reason, Failures: []event.Failure{{Message: msg}}}}
+}
+
+// shapeError is an event that is JSON but not a native event.
+type shapeError struct{ msg string }
+
+func (e *shapeError) Error() string { return e.msg }
+
+// decodeAt decodes the event whose JSON starts at b[s] and returns its end,
+// checking its syntax as it goes (one pass); err is a syntax error, which
+// makes b unusable as JSON. Member names match exactly; a repeated member
+// counts with its last value.
+func decodeAt(b []byte, s int) (in collect.Incoming, end int, err error) {
+	if b[s] != '{' {
+		if end, err = jsonscan.Value(b, s); err != nil {
+			return in, end, err
 		}
+		return reject(b[s:end], event.ReasonMalformedEvent, wireShape+": it is "+kind(b[s])), end, nil
 	}
-	if raw[0] != '{' {
-		return reject(event.ReasonMalformedEvent, wireShape+": it is "+kind(raw[0]))
-	}
-	var in collect.Incoming
 	var data, contexts []byte
 	var times [3]string
-	_, err := jsonscan.Members(raw, 0, func(k []byte, plain bool, s, e int) error {
+	end, err = jsonscan.Members(b, s, func(k []byte, plain bool, vs, ve int) error {
 		if !plain {
 			k = jsonscan.AppendUnquoted(nil, k)
 		}
-		v := raw[s:e]
+		v := b[vs:ve]
 		var dst *string
 		switch name := string(k); name {
 		case "data":
@@ -162,7 +181,7 @@ func decodeOne(raw []byte, valid bool) collect.Incoming {
 		case "platform":
 			dst = &in.Platform
 		default:
-			return fmt.Errorf("unknown member %q", collect.Clip(name, 64))
+			return &shapeError{fmt.Sprintf("unknown member %q", collect.Clip(name, 64))}
 		}
 		switch v[0] {
 		case '"':
@@ -170,23 +189,33 @@ func decodeOne(raw []byte, valid bool) collect.Incoming {
 		case 'n':
 			*dst = ""
 		default:
-			return fmt.Errorf("%q must be a string, not %s", string(k), kind(v[0]))
+			return &shapeError{fmt.Sprintf("%q must be a string, not %s", string(k), kind(v[0]))}
 		}
 		return nil
 	}, 0)
-	if err == nil && contexts != nil {
-		err = decodeContexts(contexts, &in.Contexts)
+	if shape, ok := err.(*shapeError); ok { // Members returns f's error as it is
+		// The rest of the event was not scanned: find its end (and check it).
+		if end, err = jsonscan.Value(b, s); err != nil {
+			return collect.Incoming{}, end, err
+		}
+		return reject(b[s:end], event.ReasonMalformedEvent, wireShape+": "+shape.msg), end, nil
 	}
 	if err != nil {
-		return reject(event.ReasonMalformedEvent, wireShape+": "+err.Error())
+		return collect.Incoming{}, end, err
+	}
+	raw := b[s:end]
+	if contexts != nil {
+		if err := decodeContexts(contexts, &in.Contexts); err != nil {
+			return reject(raw, event.ReasonMalformedEvent, wireShape+": "+err.Error()), end, nil
+		}
 	}
 	if in.Schema == "" {
-		return reject(event.ReasonMalformedEvent, `the event has no "schema"; name its contract as "iglu:<vendor>/<name>/jsonschema/<version>"`)
+		return reject(raw, event.ReasonMalformedEvent, `the event has no "schema"; name its contract as "iglu:<vendor>/<name>/jsonschema/<version>"`), end, nil
 	}
 	if len(data) == 0 || string(data) == "null" {
-		r := reject(event.ReasonMalformedEvent, `the event has no "data"`)
+		r := reject(raw, event.ReasonMalformedEvent, `the event has no "data"`)
 		r.Schema = in.Schema
-		return r
+		return r, end, nil
 	}
 	in.Data = data
 	for i, ts := range []struct {
@@ -198,14 +227,14 @@ func decodeOne(raw []byte, valid bool) collect.Incoming {
 		}
 		t, err := time.Parse(time.RFC3339Nano, times[i])
 		if err != nil {
-			r := reject(event.ReasonTimestampInvalid, fmt.Sprintf("%s is not an RFC 3339 time such as 2026-11-01T12:34:56.789Z", ts.name))
+			r := reject(raw, event.ReasonTimestampInvalid, fmt.Sprintf("%s is not an RFC 3339 time such as 2026-11-01T12:34:56.789Z", ts.name))
 			r.Schema, r.EventID = in.Schema, in.EventID
-			return r
+			return r, end, nil
 		}
 		t = t.UTC()
 		*ts.dst = &t
 	}
-	return in
+	return in, end, nil
 }
 
 // decodeContexts decodes the "contexts" member: null, or an array of

@@ -102,9 +102,22 @@ func FuzzDecodeOracle(f *testing.F) {
 		if len(raw) == 0 || foldedName(raw) {
 			return
 		}
-		got, want := decodeOne(raw, false), oracleDecode(raw)
+		got, want := decodeOne(raw), oracleDecode(raw)
 		if (got.Reject == nil) != (want.Reject == nil) || got.Reject != nil && got.Reject.Reason != want.Reject.Reason {
 			t.Fatalf("decodeOne %+v, encoding/json %+v", got.Reject, want.Reject)
+		}
+		// In an array, decoded in the same pass as the body is checked, the
+		// event decodes as it does alone.
+		if json.Valid(raw) {
+			arr, err := Decode([]byte("["+string(raw)+",\n"+string(raw)+"]"), collect.DefaultLimits)
+			if err != nil || len(arr) != 2 {
+				t.Fatalf("in an array: %d events, %v", len(arr), err)
+			}
+			for _, in := range arr {
+				if !reflect.DeepEqual(in, got) {
+					t.Fatalf("in an array\n%+v\nalone\n%+v", in, got)
+				}
+			}
 		}
 		if got.Reject != nil {
 			return
