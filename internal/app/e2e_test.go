@@ -224,6 +224,9 @@ func TestServeBadInput(t *testing.T) {
 		{"unknown schema", `{"schema":"iglu:com.acme/nope/jsonschema/1-0-0","data":{}}`, 400, "schema_not_found"},
 		{"malformed URI", `{"schema":"com.acme/nope","data":{}}`, 400, "schema_uri_invalid"},
 		{"deep nesting", `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"x":` + deep + `}}`, 400, "limit_exceeded"},
+		// 33 levels of data: within the body's allowance for its framing, over
+		// the event's own limit (32), so the event's own check rejects it.
+		{"data one level too deep", `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}}`, 400, "limit_exceeded"},
 		{"empty", ``, 400, "malformed_event"},
 		{"invalid UTF-8", "{\"schema\":\"iglu:com.acme/signup/jsonschema/1-0-0\",\"data\":{\"shop_id\":\"shop_1\",\"email\":\"a\xffb@example.com\"}}", 400, ""},
 	} {

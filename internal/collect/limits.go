@@ -48,38 +48,50 @@ func (l Limits) Validate() error {
 
 // CheckBody checks a whole request body against the depth and string limits;
 // wrapping adds the nesting levels a protocol's own framing uses (arrays of
-// events, the event object, its contexts).
-func (l Limits) CheckBody(b []byte, wrapping int) error {
+// events, the event object, its contexts). covers reports that the body is
+// nested no deeper than an event may be (MaxDepth): then every value cut from
+// it is within the limits, and a decoder whose events' data and contexts are
+// such values sets Incoming.LimitsChecked.
+func (l Limits) CheckBody(b []byte, wrapping int) (covers bool, err error) {
+	maxDepth := l.MaxDepth
 	l.MaxDepth += wrapping
-	if err := l.scanLimits(b); err != nil {
-		return &RequestError{Status: 400, Reason: "limit_exceeded", Msg: err.Error()}
+	deepest, err := l.scan(b)
+	if err != nil {
+		return false, &RequestError{Status: 400, Reason: "limit_exceeded", Msg: err.Error()}
 	}
-	return nil
+	return deepest <= maxDepth, nil
 }
 
 // scanLimits checks nesting depth and string lengths of a JSON document in one pass
 // over its bytes, before anything decodes it, so that a 100,000-deep document never
 // reaches a recursive decoder. It does not validate the JSON otherwise.
 func (l Limits) scanLimits(b []byte) error {
+	_, err := l.scan(b)
+	return err
+}
+
+// scan is scanLimits, which also returns the deepest nesting it saw.
+func (l Limits) scan(b []byte) (deepest int, err error) {
 	depth := 0
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '"':
 			end := stringEnd(b, i+1)
 			if n := end - (i + 1); n > l.MaxStringBytes {
-				return fmt.Errorf("a string of %d bytes is longer than the limit of %d bytes", n, l.MaxStringBytes)
+				return deepest, fmt.Errorf("a string of %d bytes is longer than the limit of %d bytes", n, l.MaxStringBytes)
 			}
 			i = end
 		case '{', '[':
 			depth++
 			if depth > l.MaxDepth {
-				return fmt.Errorf("the event is nested more than %d levels deep", l.MaxDepth)
+				return deepest, fmt.Errorf("the event is nested more than %d levels deep", l.MaxDepth)
 			}
+			deepest = max(deepest, depth)
 		case '}', ']':
 			depth--
 		}
 	}
-	return nil
+	return deepest, nil
 }
 
 // stringEnd returns the index of the quote that closes the string whose content

@@ -41,6 +41,10 @@ type Incoming struct {
 	Reject *Rejection
 	// RawText is the event as received when it is not JSON, for the bad row.
 	RawText string
+	// LimitsChecked says that the decoder has checked Data and the contexts'
+	// data against the depth and string limits (they were cut from a body that
+	// Limits.CheckBody found covers them): the pipeline does not scan them again.
+	LimitsChecked bool
 }
 
 // Rejection is why an event cannot be accepted.
@@ -418,8 +422,10 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	if w := deprecation(c); w != "" {
 		warnings = append(warnings, w)
 	}
-	if err := p.limits.scanLimits(in.Data); err != nil {
-		return bad(c, event.ReasonLimitExceeded, []event.Failure{{Message: err.Error()}}, in.EventID)
+	if !in.LimitsChecked {
+		if err := p.limits.scanLimits(in.Data); err != nil {
+			return bad(c, event.ReasonLimitExceeded, []event.Failure{{Message: err.Error()}}, in.EventID)
+		}
 	}
 	// The byte path: a valid event is validated with the spans the scrubber
 	// needs, and scrubbed on its bytes; it is never decoded.
@@ -479,9 +485,11 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 		if w := deprecation(cc); w != "" {
 			warnings = append(warnings, w)
 		}
-		if err := p.limits.scanLimits(ent.Data); err != nil {
-			ctxFailures = append(ctxFailures, event.Failure{Entity: ent.Schema, Message: err.Error()})
-			continue
+		if !in.LimitsChecked {
+			if err := p.limits.scanLimits(ent.Data); err != nil {
+				ctxFailures = append(ctxFailures, event.Failure{Entity: ent.Schema, Message: err.Error()})
+				continue
+			}
 		}
 		v, f, err := p.validator.Validate(cc, ent.Data)
 		if err != nil {

@@ -74,9 +74,21 @@ func Decode(body []byte, lim collect.Limits) ([]collect.Incoming, error) {
 		return nil, &collect.RequestError{Status: http.StatusBadRequest, Reason: event.ReasonMalformedEvent,
 			Msg: `the body is empty; send {"schema": "iglu:...", "data": {...}}, a JSON array of such events, or NDJSON`}
 	}
-	if err := lim.CheckBody(body, 4); err != nil {
+	covers, err := lim.CheckBody(body, 4)
+	if err != nil {
 		return nil, err
 	}
+	evs, err := decodeBody(body, lim)
+	if covers {
+		for i := range evs {
+			evs[i].LimitsChecked = true
+		}
+	}
+	return evs, err
+}
+
+// decodeBody decodes a body that is within the limits.
+func decodeBody(body []byte, lim collect.Limits) ([]collect.Incoming, error) {
 	// A JSON array or one JSON document: its events are decoded as the body is
 	// checked, in one pass. A body that is not valid JSON is read as NDJSON.
 	if body[0] == '[' {

@@ -100,3 +100,30 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestLimitsChecked: events cut from a body nested no deeper than an event may
+// be are marked as checked against the limits (the pipeline skips its own
+// scan); in a deeper body they are not, and the pipeline scans each.
+func TestLimitsChecked(t *testing.T) {
+	lim := collect.DefaultLimits
+	lim.MaxDepth = 4
+	for _, tc := range []struct {
+		body string
+		want bool
+	}{
+		{`[{"schema":"iglu:a/b/jsonschema/1-0-0","data":{"a":1}}]`, true},         // depth 3
+		{`{"schema":"iglu:a/b/jsonschema/1-0-0","data":{"a":{"b":{}}}}`, true},    // depth 4
+		{`[{"schema":"iglu:a/b/jsonschema/1-0-0","data":{"a":{"b":{}}}}]`, false}, // depth 5
+		{`{"schema":"iglu:a/b/jsonschema/1-0-0","data":{},"contexts":[{"schema":"iglu:c/d/jsonschema/1-0-0","data":{}}]}` + "\n" + `{"schema":"iglu:a/b/jsonschema/1-0-0","data":{}}`, true}, // NDJSON, depth 4
+	} {
+		evs, err := Decode([]byte(tc.body), lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range evs {
+			if in.LimitsChecked != tc.want {
+				t.Errorf("%s: LimitsChecked %v, want %v", tc.body, in.LimitsChecked, tc.want)
+			}
+		}
+	}
+}

@@ -87,7 +87,7 @@ func Decode(body []byte, callType string, lim collect.Limits) (Request, error) {
 	}
 	// Nesting allowed on top of the event's own: the batch object, the batch
 	// array and the message around properties.
-	if err := lim.CheckBody(body, 3); err != nil {
+	if _, err := lim.CheckBody(body, 3); err != nil {
 		return Request{}, err
 	}
 	if !json.Valid(body) {
