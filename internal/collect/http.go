@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/accord-dev/accord/internal/event"
@@ -55,8 +56,78 @@ func WriteResults(w http.ResponseWriter, results []Result) int {
 	if resp.Accepted == 0 && resp.Rejected > 0 {
 		code = http.StatusBadRequest
 	}
-	writeJSON(w, code, resp)
+	buf := answerPool.Get().(*[]byte)
+	b, err := AppendResponse((*buf)[:0], resp)
+	if err != nil { // a result encoding/json cannot encode: it says so
+		writeJSON(w, code, resp)
+		return code
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+	if cap(b) <= maxPooledAnswer {
+		*buf = b[:0]
+		answerPool.Put(buf)
+	}
 	return code
+}
+
+// answerPool recycles the buffers answers are written into; larger ones are
+// left to the GC.
+var answerPool = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledAnswer = 256 << 10
+
+// AppendResponse appends resp as encoding/json's Encoder writes it (with its
+// newline), without reflection for the results that carry no failures or
+// warnings (accepted events, the bulk of a batch); the others are encoded by
+// encoding/json.
+func AppendResponse(b []byte, resp Response) ([]byte, error) {
+	b = append(b, `{"accepted":`...)
+	b = strconv.AppendInt(b, int64(resp.Accepted), 10)
+	b = append(b, `,"rejected":`...)
+	b = strconv.AppendInt(b, int64(resp.Rejected), 10)
+	b = append(b, `,"events":`...)
+	if resp.Events == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range resp.Events {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			r := &resp.Events[i]
+			if len(r.Failures) > 0 || len(r.Warnings) > 0 {
+				js, err := json.Marshal(r)
+				if err != nil {
+					return b, err
+				}
+				b = append(b, js...)
+				continue
+			}
+			b = append(b, '{')
+			if r.EventID != "" {
+				b = append(b, `"event_id":`...)
+				b = event.AppendString(b, r.EventID)
+				b = append(b, ',')
+			}
+			if r.Schema != "" {
+				b = append(b, `"schema":`...)
+				b = event.AppendString(b, r.Schema)
+				b = append(b, ',')
+			}
+			b = append(b, `"status":`...)
+			b = event.AppendString(b, r.Status)
+			if r.Reason != "" {
+				b = append(b, `,"reason":`...)
+				b = event.AppendString(b, string(r.Reason))
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, "}\n"...), nil
 }
 
 // WriteError answers a request refused as a whole.

@@ -136,6 +136,11 @@ func appendTime(b []byte, key string, t time.Time) ([]byte, error) {
 	return append(b, '"'), nil
 }
 
+// AppendString appends s quoted exactly as json.Marshal quotes it (HTML
+// characters, U+2028 and U+2029 escaped, invalid UTF-8 as U+FFFD), for
+// encoders written without reflection.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }
+
 // appendString writes s quoted exactly as json.Marshal does (HTML characters,
 // U+2028 and U+2029 escaped, invalid UTF-8 as U+FFFD).
 func appendString(b []byte, s string) []byte {
