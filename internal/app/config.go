@@ -60,6 +60,9 @@ type BufferConfig struct {
 	// AckInterval is how long the loaders' delivered positions may stay in memory
 	// before they are written; 0 writes them at every delivered batch.
 	AckInterval time.Duration `yaml:"ack_interval"`
+	// MaxBatchDelay is how long a group commit waits for more appends to share
+	// its fsync; 0 commits as soon as the previous fsync ends.
+	MaxBatchDelay time.Duration `yaml:"max_batch_delay"`
 }
 
 // SinksConfig chooses where accepted events go.
@@ -216,6 +219,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Buffer.AckInterval < 0 || c.Buffer.AckInterval > time.Minute {
 		add("buffer.ack_interval %s is not between 0 and 1m", c.Buffer.AckInterval)
+	}
+	if c.Buffer.MaxBatchDelay < 0 || c.Buffer.MaxBatchDelay > 100*time.Millisecond {
+		add("buffer.max_batch_delay %s is not between 0 and 100ms (every ack waits for it)", c.Buffer.MaxBatchDelay)
 	}
 	if c.Sinks.Lake.Enabled && (c.Sinks.Lake.RotateBytes < 1<<10 || c.Sinks.Lake.RotateInterval <= 0) {
 		add("sinks.lake.rotate_bytes must be at least 1024 and rotate_interval positive")
