@@ -148,6 +148,14 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// eight bytes at a time while none needs a look
+		for i+8 <= len(s) && quoteMask(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) == 0 {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
@@ -192,4 +200,13 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// quoteMask is not zero when one of the eight bytes of x needs more than a copy
+// in a JSON string as json.Marshal writes it: a control character, '"', '\\',
+// '<', '>', '&', or a byte of a multi-byte character.
+func quoteMask(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	eq := func(c uint64) uint64 { y := x ^ (lo * c); return (y - lo) &^ y }
+	return ((x-lo*0x20)&^x | eq('"') | eq('\\') | eq('<') | eq('>') | eq('&') | x) & hi
 }

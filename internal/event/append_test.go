@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -82,4 +83,21 @@ func FuzzEncodeEnvelopeRaw(f *testing.F) {
 			t.Fatalf("decoding: %v", err)
 		}
 	})
+}
+
+// TestAppendStringMatchesMarshal puts each kind of byte that needs escaping at
+// every position of strings up to 20 bytes long, across the eight-byte steps of
+// the fast path, and compares with json.Marshal.
+func TestAppendStringMatchesMarshal(t *testing.T) {
+	for _, c := range []string{`"`, `\`, "<", ">", "&", "\n", "\x01", "\x7f", "é", "\u2028", "\xff", "\U0001F600"} {
+		for n := 0; n <= 20; n++ {
+			for pos := 0; pos <= n; pos++ {
+				s := strings.Repeat("a", pos) + c + strings.Repeat("b", n-pos)
+				want, _ := json.Marshal(s)
+				if got := AppendString(nil, s); !bytes.Equal(got, want) {
+					t.Fatalf("%q: got %s, want %s", s, got, want)
+				}
+			}
+		}
+	}
 }
