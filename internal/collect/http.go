@@ -57,7 +57,7 @@ func WriteResults(w http.ResponseWriter, results []Result) int {
 		code = http.StatusBadRequest
 	}
 	buf := answerPool.Get().(*[]byte)
-	b, err := AppendResponse((*buf)[:0], resp)
+	b, err := appendResponse((*buf)[:0], resp)
 	if err != nil { // a result encoding/json cannot encode: it says so
 		writeJSON(w, code, resp)
 		return code
@@ -79,11 +79,11 @@ var answerPool = sync.Pool{New: func() any { return new([]byte) }}
 
 const maxPooledAnswer = 256 << 10
 
-// AppendResponse appends resp as encoding/json's Encoder writes it (with its
+// appendResponse appends resp as encoding/json's Encoder writes it (with its
 // newline), without reflection for the results that carry no failures or
 // warnings (accepted events, the bulk of a batch); the others are encoded by
 // encoding/json.
-func AppendResponse(b []byte, resp Response) ([]byte, error) {
+func appendResponse(b []byte, resp Response) ([]byte, error) {
 	b = append(b, `{"accepted":`...)
 	b = strconv.AppendInt(b, int64(resp.Accepted), 10)
 	b = append(b, `,"rejected":`...)

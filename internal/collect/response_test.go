@@ -8,7 +8,7 @@ import (
 	"github.com/accord-dev/accord/internal/event"
 )
 
-// FuzzAppendResponse holds AppendResponse to encoding/json's Encoder: the same
+// FuzzAppendResponse holds appendResponse to encoding/json's Encoder: the same
 // bytes for any results.
 func FuzzAppendResponse(f *testing.F) {
 	f.Add("0193-abc", "iglu:a/b/jsonschema/1-0-0", StatusAccepted, "", "", "", uint8(3))
@@ -32,9 +32,9 @@ func FuzzAppendResponse(f *testing.F) {
 			if err := json.NewEncoder(&want).Encode(resp); err != nil {
 				t.Skip(err)
 			}
-			got, err := AppendResponse(nil, resp)
+			got, err := appendResponse(nil, resp)
 			if err != nil || !bytes.Equal(got, want.Bytes()) {
-				t.Fatalf("AppendResponse\n%s(%v)\nencoding/json\n%s", got, err, want.Bytes())
+				t.Fatalf("appendResponse\n%s(%v)\nencoding/json\n%s", got, err, want.Bytes())
 			}
 		}
 	})

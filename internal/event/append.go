@@ -33,9 +33,9 @@ func AppendEnvelopeRaw(dst []byte, e *Envelope) ([]byte, error) {
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, int64(e.V), 10)
 	b = appendKey(b, "event_id")
-	b = appendString(b, e.EventID)
+	b = AppendString(b, e.EventID)
 	b = appendKey(b, "schema")
-	b = appendString(b, e.Schema)
+	b = AppendString(b, e.Schema)
 	var err error
 	if b, err = appendTime(b, "received_at", e.ReceivedAt); err != nil {
 		return dst, err
@@ -55,14 +55,14 @@ func AppendEnvelopeRaw(dst []byte, e *Envelope) ([]byte, error) {
 	}
 	b = appendKey(b, "source")
 	b = append(b, `{"protocol":`...)
-	b = appendString(b, e.Source.Protocol)
+	b = AppendString(b, e.Source.Protocol)
 	b = appendOptional(b, "app", e.Source.App)
 	b = appendOptional(b, "platform", e.Source.Platform)
 	b = appendKey(b, "collector")
-	b = appendString(b, e.Source.Collector)
+	b = AppendString(b, e.Source.Collector)
 	b = appendOptional(b, "tracker", e.Source.Tracker)
 	b = append(b, `},"validation":{"outcome":`...)
-	b = appendString(b, e.Validation.Outcome)
+	b = AppendString(b, e.Validation.Outcome)
 	b = appendOptional(b, "validator", e.Validation.Validator)
 	b = append(b, '}')
 	b = appendKey(b, "data")
@@ -75,7 +75,7 @@ func AppendEnvelopeRaw(dst []byte, e *Envelope) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"schema":`...)
-			b = appendString(b, c.Schema)
+			b = AppendString(b, c.Schema)
 			b = appendKey(b, "data")
 			b = appendRaw(b, c.Data)
 			b = append(b, '}')
@@ -90,12 +90,12 @@ func AppendEnvelopeRaw(dst []byte, e *Envelope) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"pointer":`...)
-			b = appendString(b, a.Pointer)
+			b = AppendString(b, a.Pointer)
 			b = appendOptional(b, "entity", a.Entity)
 			b = appendKey(b, "kind")
-			b = appendString(b, a.Kind)
+			b = AppendString(b, a.Kind)
 			b = appendKey(b, "handling")
-			b = appendString(b, a.Handling)
+			b = AppendString(b, a.Handling)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -114,7 +114,7 @@ func appendOptional(b []byte, key, s string) []byte {
 	if s == "" {
 		return b
 	}
-	return appendString(appendKey(b, key), s)
+	return AppendString(appendKey(b, key), s)
 }
 
 // appendRaw writes raw JSON, null when empty (as json.Marshal writes a nil
@@ -139,11 +139,7 @@ func appendTime(b []byte, key string, t time.Time) ([]byte, error) {
 // AppendString appends s quoted exactly as json.Marshal quotes it (HTML
 // characters, U+2028 and U+2029 escaped, invalid UTF-8 as U+FFFD), for
 // encoders written without reflection.
-func AppendString(b []byte, s string) []byte { return appendString(b, s) }
-
-// appendString writes s quoted exactly as json.Marshal does (HTML characters,
-// U+2028 and U+2029 escaped, invalid UTF-8 as U+FFFD).
-func appendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0

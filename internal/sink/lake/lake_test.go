@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/accord-dev/accord/internal/event"
-
 	"github.com/accord-dev/accord/internal/sink"
 	"github.com/accord-dev/accord/internal/sink/lake"
 	"github.com/accord-dev/accord/internal/sink/sinktest"
@@ -89,17 +87,14 @@ func TestInterleavedDays(t *testing.T) {
 	want := map[string][]string{}
 	for round := range 2 {
 		envs := sinktest.Envelopes(round*5, 5) // odd: the second starts on the day the first ended on
-		recs := make([][]byte, len(envs))
 		for i := range envs {
 			if i%2 == 1 {
 				envs[i].EventTime = envs[i].EventTime.AddDate(0, 0, 1)
 			}
 			day := envs[i].EventTime.Format(time.DateOnly)
 			want[day] = append(want[day], envs[i].EventID)
-			if recs[i], err = event.EncodeEnvelopeRaw(&envs[i]); err != nil {
-				t.Fatal(err)
-			}
 		}
+		recs := lake.Records(t, envs)
 		if n, err := l.Append(ctx, recs); err != nil || n != len(recs) {
 			t.Fatalf("append: %d, %v", n, err)
 		}
@@ -134,12 +129,7 @@ func TestDuplicatesBeforeCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	envs := sinktest.Envelopes(0, 3)
-	recs := make([][]byte, len(envs))
-	for i := range envs {
-		if recs[i], err = event.EncodeEnvelopeRaw(&envs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	recs := lake.Records(t, envs)
 	for _, batch := range [][][]byte{{recs[0], recs[1], recs[0]}, {recs[1], recs[2]}} {
 		if _, err := l.Append(ctx, batch); err != nil {
 			t.Fatal(err)
