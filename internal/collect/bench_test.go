@@ -274,22 +274,24 @@ func BenchmarkPipeline(b *testing.B) {
 			perEvent(b, int(events.Load()))
 		})
 	}
-	// Every event a buyer never seen: a vault key is created (a durable store
-	// commit) for each, one request at a time.
+	// Buyers never seen: a vault key is created (a durable store commit) for
+	// each, one request at a time. every is how often a buyer is new: 1 for
+	// every event, 10 for one event in ten (the others cached).
 	for _, bc := range []struct {
-		name  string
-		batch int
-	}{{"nobuffer/new_subject", 1}, {"nobuffer/new_subjects_batch100", 100}} {
+		name         string
+		batch, every int
+	}{{"nobuffer/new_subject", 1, 1}, {"nobuffer/new_subjects_batch100", 100, 1}, {"nobuffer/new_subjects_1in10_batch100", 100, 10}} {
 		b.Run(bc.name, func(b *testing.B) {
-			newSubjects(b, r, nop, bc.batch)
+			newSubjects(b, r, nop, bc.batch, bc.every)
 		})
 	}
 }
 
 var newSubjectRuns atomic.Uint32
 
-// newSubjects processes requests of batch events whose buyers are all new.
-func newSubjects(b *testing.B, r *rig, p *collect.Pipeline, batch int) {
+// newSubjects processes requests of batch events in which every every-th
+// buyer is new; the others are the warmed-up buyers of r.tmpl.
+func newSubjects(b *testing.B, r *rig, p *collect.Pipeline, batch, every int) {
 	startCPU(b)
 	// A stream of buyers per run (run<<40 + n*65537 never repeats within 2^60
 	// buyers), so that -count and b.Loop's ramp-up never meet a buyer twice.
@@ -298,11 +300,29 @@ func newSubjects(b *testing.B, r *rig, p *collect.Pipeline, batch int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var n uint64
+	var n, warm uint64
 	var body []byte
 	events := 0
 	for b.Loop() {
-		body = fresh.AppendBody(body[:0], batch, run<<40, &n)
+		body = body[:0]
+		if batch > 1 {
+			body = append(body, '[')
+		}
+		for i := range batch {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			if i%every == every-1 {
+				n++
+				body = fresh.AppendEvent(body, run<<40, n)
+			} else {
+				warm++
+				body = r.tmpl.AppendEvent(body, run<<40, warm)
+			}
+		}
+		if batch > 1 {
+			body = append(body, ']')
+		}
 		k, err := process(p, body)
 		if err != nil {
 			b.Fatal(err)
