@@ -401,7 +401,7 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	bad := func(c *contract.Compiled, reason event.Reason, failures []event.Failure, eventID string) ([]byte, Result, string, error) {
 		label := "unknown"
 		if c != nil {
-			label = c.Key.URI()
+			label = c.URI()
 		}
 		row := p.badRow(ctx, snap, c, in, src, received, reason, failures, eventID)
 		rec, err := event.EncodeBadRow(row)
@@ -508,7 +508,7 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	}
 
 	env := &event.Envelope{
-		V: event.EnvelopeVersion, EventID: eventID, Schema: c.Key.URI(), ReceivedAt: received,
+		V: event.EnvelopeVersion, EventID: eventID, Schema: c.URI(), ReceivedAt: received,
 		SentAt: in.SentAt, DeviceCreatedAt: in.DeviceCreatedAt, TrueTimestamp: in.TrueTimestamp,
 		EventTime:  event.DerivedTime(received, in.SentAt, in.DeviceCreatedAt, in.TrueTimestamp),
 		Source:     src,
@@ -521,7 +521,7 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	stored, applied, onBytes, err := p.scrubData(ctx, c, in.Data, data, captured, bufs)
 	if err != nil {
 		if retryable(err) {
-			return nil, Result{}, c.Key.URI(), err
+			return nil, Result{}, c.URI(), err
 		}
 		if errors.Is(err, errEncoding) {
 			return bad(c, event.ReasonScrubFailed, []event.Failure{{Message: "encoding the scrubbed event failed"}}, eventID)
@@ -533,20 +533,20 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 		stored, applied, err := p.scrubber.Scrub(ctx, ent.c.Contract, ent.data)
 		if err != nil {
 			if retryable(err) {
-				return nil, Result{}, c.Key.URI(), err
+				return nil, Result{}, c.URI(), err
 			}
-			f := event.Failure{Entity: ent.c.Key.URI(), Message: err.Error()}
+			f := event.Failure{Entity: ent.c.URI(), Message: err.Error()}
 			return bad(c, ReasonOf(err), []event.Failure{f}, eventID)
 		}
 		js, err := json.Marshal(stored)
 		if err != nil {
-			return bad(c, event.ReasonScrubFailed, []event.Failure{{Entity: ent.c.Key.URI(), Message: "encoding the scrubbed context failed"}}, eventID)
+			return bad(c, event.ReasonScrubFailed, []event.Failure{{Entity: ent.c.URI(), Message: "encoding the scrubbed context failed"}}, eventID)
 		}
 		for i := range applied {
-			applied[i].Entity = ent.c.Key.URI()
+			applied[i].Entity = ent.c.URI()
 		}
 		env.Scrubbed = append(env.Scrubbed, applied...)
-		env.Contexts = append(env.Contexts, event.Entity{Schema: ent.c.Key.URI(), Data: js})
+		env.Contexts = append(env.Contexts, event.Entity{Schema: ent.c.URI(), Data: js})
 	}
 	var rec []byte
 	if onBytes {

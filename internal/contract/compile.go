@@ -17,6 +17,16 @@ import (
 type Compiled struct {
 	*Contract
 	ref *reference
+	uri string // Key.URI(), formatted once
+}
+
+// URI is the contract's Iglu URI, Key.URI() formatted when the contract was
+// compiled: the collector names the contract in every envelope and metric.
+func (c *Compiled) URI() string {
+	if c.uri == "" {
+		return c.Key.URI()
+	}
+	return c.uri
 }
 
 // reference is a contract's schema as santhosh-tekuri/jsonschema compiles it.
@@ -163,7 +173,7 @@ func compileOne(c *Contract, regexps *regexpCache, keep bool) (*Compiled, []*Pro
 	if keep {
 		ref.schema = sch
 	}
-	return &Compiled{Contract: c, ref: ref}, nil
+	return &Compiled{Contract: c, ref: ref, uri: c.Key.URI()}, nil
 }
 
 // compileSchema compiles the schema of c.

@@ -1,9 +1,11 @@
 package contract
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -26,6 +28,65 @@ var uriTable = []string{
 	"iglu:",
 	"http://iglucentral.com/schemas/com.acme/signup/jsonschema/1-0-0",
 	"",
+	"iglu:com.acme/signup/jsonschema/1-0-0-0",
+	"iglu:com.acme/signup/jsonschema/1--0",
+	"iglu:com.acme/signup/jsonschema/1-0-",
+	"iglu:com.acme/signup/jsonschema/01-0",
+	"iglu:com.acme/signup/jsonschema/x-0-0",
+	"iglu:com.acme//jsonschema/1-0-0",
+	"iglu:com.acme/signup//1-0-0",
+	"iglu:com.acme/signup/jsonschema/",
+	"iglu:///",
+}
+
+// splitParseURI is ParseURI as it was before it cut the URI instead of splitting
+// it (with ParseSchemaVer likewise), kept as FuzzParseURI's oracle: the same
+// keys, the same errors, word for word.
+func splitParseURI(uri string) (Key, error) {
+	rest, ok := strings.CutPrefix(uri, IgluPrefix)
+	if !ok {
+		return Key{}, fmt.Errorf("schema URI %q must start with %q (for example iglu:com.acme/signup/jsonschema/1-0-0)", clip(uri), IgluPrefix)
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 4 {
+		return Key{}, fmt.Errorf("schema URI %q must have four parts iglu:<vendor>/<name>/<format>/<version>", clip(uri))
+	}
+	if err := checkIdent("vendor", parts[0], true); err != nil {
+		return Key{}, err
+	}
+	if err := checkIdent("name", parts[1], false); err != nil {
+		return Key{}, err
+	}
+	if parts[2] != "jsonschema" {
+		return Key{}, fmt.Errorf("format %q is not supported: Accord contracts use the format \"jsonschema\"", clip(parts[2]))
+	}
+	v, err := splitParseSchemaVer(parts[3])
+	if err != nil {
+		return Key{}, err
+	}
+	return Key{Vendor: parts[0], Name: parts[1], Format: parts[2], Version: v}, nil
+}
+
+func splitParseSchemaVer(s string) (SchemaVer, error) {
+	parts := strings.Split(s, "-")
+	if len(parts) != 3 {
+		return SchemaVer{}, fmt.Errorf("version %q is not SchemaVer MODEL-REVISION-ADDITION (for example 1-0-0)", s)
+	}
+	var n [3]int
+	for i, p := range parts {
+		if p == "" || len(p) > 9 || (len(p) > 1 && p[0] == '0') || strings.Trim(p, "0123456789") != "" {
+			return SchemaVer{}, fmt.Errorf("version %q: part %q must be a number without leading zeros (for example 1-0-0)", s, p)
+		}
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 {
+			return SchemaVer{}, fmt.Errorf("version %q: part %q must be a non-negative number (for example 1-0-0)", s, p)
+		}
+		n[i] = v
+	}
+	if n[0] < 1 {
+		return SchemaVer{}, fmt.Errorf("version %q: MODEL starts at 1 (for example 1-0-0)", s)
+	}
+	return SchemaVer{Model: n[0], Revision: n[1], Addition: n[2]}, nil
 }
 
 func TestParseURITable(t *testing.T) {
@@ -55,8 +116,16 @@ func FuzzParseURI(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, uri string) {
 		k, err := ParseURI(uri)
+		wantK, wantErr := splitParseURI(uri)
+		if k != wantK || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Fatalf("ParseURI(%q) = %v, %v; the split parser gave %v, %v", uri, k, err, wantK, wantErr)
+		}
 		if err != nil {
 			return
+		}
+		if want := IgluPrefix + k.Vendor + "/" + k.Name + "/" + k.Format + "/" + strconv.Itoa(k.Version.Model) + "-" +
+			strconv.Itoa(k.Version.Revision) + "-" + strconv.Itoa(k.Version.Addition); k.URI() != want {
+			t.Fatalf("%v.URI() = %q, want %q", k, k.URI(), want)
 		}
 		back, err := ParseURI(k.URI())
 		if err != nil {

@@ -16,12 +16,18 @@ type SchemaVer struct {
 // ParseSchemaVer parses "1-0-0". Parts are non-negative integers without leading
 // zeros and MODEL starts at 1, as SchemaVer requires.
 func ParseSchemaVer(s string) (SchemaVer, error) {
-	parts := strings.Split(s, "-")
-	if len(parts) != 3 {
+	// Cut rather than Split: a schema URI is parsed for every event collected,
+	// and Split allocates its slice of parts.
+	if strings.Count(s, "-") != 2 {
 		return SchemaVer{}, fmt.Errorf("version %q is not SchemaVer MODEL-REVISION-ADDITION (for example 1-0-0)", s)
 	}
 	var n [3]int
-	for i, p := range parts {
+	rest := s
+	for i := range n {
+		p := rest
+		if i < 2 {
+			p, rest, _ = strings.Cut(rest, "-")
+		}
 		if p == "" || len(p) > 9 || (len(p) > 1 && p[0] == '0') || strings.Trim(p, "0123456789") != "" {
 			return SchemaVer{}, fmt.Errorf("version %q: part %q must be a number without leading zeros (for example 1-0-0)", s, p)
 		}
@@ -39,7 +45,22 @@ func ParseSchemaVer(s string) (SchemaVer, error) {
 
 // String formats the version as MODEL-REVISION-ADDITION.
 func (v SchemaVer) String() string {
-	return strconv.Itoa(v.Model) + "-" + strconv.Itoa(v.Revision) + "-" + strconv.Itoa(v.Addition)
+	var b strings.Builder
+	b.Grow(maxSchemaVerLen)
+	v.writeTo(&b)
+	return b.String()
+}
+
+// maxSchemaVerLen is the longest SchemaVer: three 64-bit numbers and two dashes.
+const maxSchemaVerLen = 3*20 + 2
+
+func (v SchemaVer) writeTo(b *strings.Builder) {
+	var d [20]byte
+	b.Write(strconv.AppendInt(d[:0], int64(v.Model), 10))
+	b.WriteByte('-')
+	b.Write(strconv.AppendInt(d[:0], int64(v.Revision), 10))
+	b.WriteByte('-')
+	b.Write(strconv.AppendInt(d[:0], int64(v.Addition), 10))
 }
 
 // Compare orders versions: negative when v < o, zero when equal, positive when v > o.
@@ -120,11 +141,13 @@ func ParseURI(uri string) (Key, error) {
 	if !ok {
 		return Key{}, fmt.Errorf("schema URI %q must start with %q (for example iglu:com.acme/signup/jsonschema/1-0-0)", clip(uri), IgluPrefix)
 	}
-	parts := strings.Split(rest, "/")
-	if len(parts) != 4 {
+	if strings.Count(rest, "/") != 3 {
 		return Key{}, fmt.Errorf("schema URI %q must have four parts iglu:<vendor>/<name>/<format>/<version>", clip(uri))
 	}
-	return newKey(parts[0], parts[1], parts[2], parts[3])
+	vendor, rest, _ := strings.Cut(rest, "/")
+	name, rest, _ := strings.Cut(rest, "/")
+	format, version, _ := strings.Cut(rest, "/")
+	return newKey(vendor, name, format, version)
 }
 
 // ParsePath parses the registry-relative path <vendor>/<name>/<format>/<version>,
@@ -181,7 +204,17 @@ func checkIdent(what, s string, dots bool) error {
 
 // URI formats the key as an Iglu URI.
 func (k Key) URI() string {
-	return IgluPrefix + k.Vendor + "/" + k.Name + "/" + k.Format + "/" + k.Version.String()
+	var b strings.Builder
+	b.Grow(len(IgluPrefix) + len(k.Vendor) + len(k.Name) + len(k.Format) + 3 + maxSchemaVerLen)
+	b.WriteString(IgluPrefix)
+	b.WriteString(k.Vendor)
+	b.WriteByte('/')
+	b.WriteString(k.Name)
+	b.WriteByte('/')
+	b.WriteString(k.Format)
+	b.WriteByte('/')
+	k.Version.writeTo(&b)
+	return b.String()
 }
 
 // String is the Iglu URI.

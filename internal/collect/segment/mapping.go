@@ -63,7 +63,7 @@ func Map(m *Message, names *Names, app string) Mapped {
 	if !ok {
 		return unresolved(&collect.Rejection{Reason: event.ReasonEventNameUnknown, Failures: []event.Failure{{Message: unknownName(m.Type, name)}}})
 	}
-	in.Schema = c.Key.URI()
+	in.Schema = c.URI()
 	data, err := withInjections(c, m)
 	if err != nil {
 		return unresolved(&collect.Rejection{Reason: event.ReasonMalformedJSON, Failures: []event.Failure{{Message: err.Error()}}})
