@@ -6,10 +6,11 @@ import (
 )
 
 // helpers run the shares of spread requests (see Pipeline.spread) on goroutines
-// that outlive the request; spreadHelpers serves every pipeline. A goroutine started per share begins with a small
-// stack and grows it by copying as the validator and the scrubber recurse; with a
-// share per new buyer that copying was a tenth of the CPU of a request of new
-// buyers (BenchmarkPipeline/nobuffer/new_subjects_batch100, runtime.copystack).
+// that outlive the request; spreadHelpers serves every pipeline. A goroutine
+// started per share begins with a small stack and grows it by copying as the
+// validator and the scrubber recurse; with a share per new buyer that copying
+// was a tenth of the CPU of a request of new buyers
+// (BenchmarkPipeline/nobuffer/new_subjects_batch100, runtime.copystack).
 //
 // At most maxHelpers run at once, across all requests, which bounds their stacks
 // and the key creations in flight (the vault store commits up to a few hundred

@@ -108,6 +108,32 @@ func TestParseURITable(t *testing.T) {
 	}
 }
 
+// TestURIAllocs: the collector formats and parses a schema URI for events, so
+// each costs one allocation at most (the string made), none for parsing.
+func TestURIAllocs(t *testing.T) {
+	k := Key{Vendor: "com.snowplowanalytics.snowplow", Name: "link_click", Format: "jsonschema", Version: SchemaVer{Model: 12, Revision: 345, Addition: 6789}}
+	uri := k.URI()
+	for what, f := range map[string]func(){
+		"Key.URI":             func() { uriSink = k.URI() },
+		"SchemaVer.String":    func() { uriSink = k.Version.String() },
+		"ParseURI (no alloc)": func() { keySink, _ = ParseURI(uri) },
+	} {
+		want := 1.0
+		if strings.HasSuffix(what, "(no alloc)") {
+			want = 0
+		}
+		if got := testing.AllocsPerRun(100, f); got != want {
+			t.Errorf("%s: %v allocations, want %v", what, got, want)
+		}
+	}
+}
+
+// uriSink and keySink keep TestURIAllocs's results on the heap, as a caller's are.
+var (
+	uriSink string
+	keySink Key
+)
+
 // FuzzParseURI checks that ParseURI never panics and that every key it accepts
 // formats to a URI that parses back to the same key.
 func FuzzParseURI(f *testing.F) {

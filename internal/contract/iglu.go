@@ -45,22 +45,19 @@ func ParseSchemaVer(s string) (SchemaVer, error) {
 
 // String formats the version as MODEL-REVISION-ADDITION.
 func (v SchemaVer) String() string {
-	var b strings.Builder
-	b.Grow(maxSchemaVerLen)
-	v.writeTo(&b)
-	return b.String()
+	var d [maxSchemaVerLen]byte
+	return string(v.appendTo(d[:0]))
 }
 
 // maxSchemaVerLen is the longest SchemaVer: three 64-bit numbers and two dashes.
 const maxSchemaVerLen = 3*20 + 2
 
-func (v SchemaVer) writeTo(b *strings.Builder) {
-	var d [20]byte
-	b.Write(strconv.AppendInt(d[:0], int64(v.Model), 10))
-	b.WriteByte('-')
-	b.Write(strconv.AppendInt(d[:0], int64(v.Revision), 10))
-	b.WriteByte('-')
-	b.Write(strconv.AppendInt(d[:0], int64(v.Addition), 10))
+func (v SchemaVer) appendTo(b []byte) []byte {
+	b = strconv.AppendInt(b, int64(v.Model), 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(v.Revision), 10)
+	b = append(b, '-')
+	return strconv.AppendInt(b, int64(v.Addition), 10)
 }
 
 // Compare orders versions: negative when v < o, zero when equal, positive when v > o.
@@ -204,8 +201,10 @@ func checkIdent(what, s string, dots bool) error {
 
 // URI formats the key as an Iglu URI.
 func (k Key) URI() string {
+	var d [maxSchemaVerLen]byte
+	version := k.Version.appendTo(d[:0])
 	var b strings.Builder
-	b.Grow(len(IgluPrefix) + len(k.Vendor) + len(k.Name) + len(k.Format) + 3 + maxSchemaVerLen)
+	b.Grow(len(IgluPrefix) + len(k.Vendor) + len(k.Name) + len(k.Format) + 3 + len(version))
 	b.WriteString(IgluPrefix)
 	b.WriteString(k.Vendor)
 	b.WriteByte('/')
@@ -213,7 +212,7 @@ func (k Key) URI() string {
 	b.WriteByte('/')
 	b.WriteString(k.Format)
 	b.WriteByte('/')
-	k.Version.writeTo(&b)
+	b.Write(version)
 	return b.String()
 }
 
