@@ -114,20 +114,31 @@ func (r *rig) process(tb testing.TB, path string, in collect.Incoming) (collect.
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	batch, err := r.buf.Read(rctx, "test", 1)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := r.buf.Ack(ctx, batch); err != nil {
-		tb.Fatal(err)
-	}
-	env, row, err := event.DecodeRecord(batch.Records[0])
+	env, row, err := event.DecodeRecord(r.records(tb, 1)[0])
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return res[0], env, row
+}
+
+// records reads the next n records from the buffer and acknowledges them.
+func (r *rig) records(tb testing.TB, n int) [][]byte {
+	tb.Helper()
+	ctx := context.Background()
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var recs [][]byte
+	for len(recs) < n {
+		b, err := r.buf.Read(rctx, "test", n-len(recs))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		recs = append(recs, b.Records...)
+		if err := r.buf.Ack(ctx, b); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return recs
 }
 
 const examplesRegistry = "../../examples/contracts"
@@ -258,6 +269,55 @@ func TestBytePathMatchesDecodedPaths(t *testing.T) {
 	}
 }
 
+// TestBatchMatchesSingles sends every hot event in one request, twice (the
+// second time with every buyer's key cached, so that one worker processes the
+// events one after the other with the same buffers), and checks that each
+// stored envelope or bad row is the one the event gets when sent alone: nothing
+// of one event's envelope (contexts, scrubbed fields, data) is carried over to
+// the next.
+func TestBatchMatchesSingles(t *testing.T) {
+	r := newRig(t, examplesRegistry)
+	ctx := context.Background()
+	for _, path := range []string{pathBytes, pathDecoded} {
+		t.Run(path, func(t *testing.T) {
+			var evs []collect.Incoming
+			for _, ev := range append(append([]hotEvent{}, hotEvents...), hotEvents...) {
+				evs = append(evs, collect.Incoming{Schema: ev.schema, Data: json.RawMessage(ev.data), Contexts: ev.contexts, EventID: ev.eventID})
+			}
+			var recs [][]byte
+			for round := range 2 {
+				spread := r.metrics.SpreadRequests()
+				if _, err := r.paths[path].Process(ctx, "native", evs); err != nil {
+					t.Fatal(err)
+				}
+				if round == 1 && r.metrics.SpreadRequests() != spread {
+					t.Fatal("the second request was spread over workers: its buyers' keys were not cached")
+				}
+				recs = r.records(t, len(evs))
+			}
+			for i, rec := range recs {
+				env, row, err := event.DecodeRecord(rec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, wantEnv, wantRow := r.process(t, path, evs[i])
+				switch {
+				case (env == nil) != (wantEnv == nil):
+					t.Fatalf("event %d (%s): accepted %v in the batch, %v alone", i, hotEvents[i%len(hotEvents)].name, env != nil, wantEnv != nil)
+				case env != nil:
+					if diff := cmp.Diff(envelopeView(t, wantEnv), envelopeView(t, env)); diff != "" {
+						t.Errorf("event %d (%s): envelope (-alone +batch):\n%s", i, hotEvents[i%len(hotEvents)].name, diff)
+					}
+				default:
+					if row.Reason != wantRow.Reason || !cmp.Equal(row.Failures, wantRow.Failures) {
+						t.Errorf("event %d (%s): bad row %s %v, alone %s %v", i, hotEvents[i%len(hotEvents)].name, row.Reason, row.Failures, wantRow.Reason, wantRow.Failures)
+					}
+				}
+			}
+		})
+	}
+}
+
 // envelopeView is what must agree between paths: data and contexts decoded, the
 // summary, the schema; not ids, clocks or the validator's name.
 func envelopeView(tb testing.TB, e *event.Envelope) map[string]any {
@@ -349,19 +409,7 @@ func TestNewBuyersSpread(t *testing.T) {
 		if got := r.metrics.SpreadRequests(); got != float64(batch+1) {
 			t.Fatalf("after batch %d, %v requests were spread over workers, want %d", batch, got, batch+1)
 		}
-		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		var recs [][]byte
-		for len(recs) < n {
-			b, err := r.buf.Read(rctx, "test", n-len(recs))
-			if err != nil {
-				t.Fatal(err)
-			}
-			recs = append(recs, b.Records...)
-			if err := r.buf.Ack(ctx, b); err != nil {
-				t.Fatal(err)
-			}
-		}
-		cancel()
+		recs := r.records(t, n)
 		for i, rec := range recs {
 			env, row, err := event.DecodeRecord(rec)
 			if err != nil {

@@ -371,10 +371,13 @@ func requestWorkers(events int) int {
 
 // workBufs are one worker's buffers for a request (see Process): arena holds
 // the envelopes it encoded, one after the other; scrubbed holds the scrubbed
-// data of the event being processed, until its envelope is encoded.
+// data of the event being processed, until its envelope is encoded; env is that
+// event's envelope until it is encoded (the encoders take a pointer, so a
+// fresh one would be a heap allocation per event).
 type workBufs struct {
 	arena    []byte
 	scrubbed []byte
+	env      event.Envelope
 }
 
 var workBufsPool = sync.Pool{New: func() any { return new(workBufs) }}
@@ -391,6 +394,7 @@ func (w *workBufs) release() {
 		w.scrubbed = nil
 	}
 	w.arena, w.scrubbed = w.arena[:0], w.scrubbed[:0]
+	w.env = event.Envelope{} // nothing of a request's events outlives it
 	workBufsPool.Put(w)
 }
 
@@ -507,13 +511,14 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 		return bad(c, ctxReason, ctxFailures, eventID)
 	}
 
-	env := &event.Envelope{
+	bufs.env = event.Envelope{
 		V: event.EnvelopeVersion, EventID: eventID, Schema: c.URI(), ReceivedAt: received,
 		SentAt: in.SentAt, DeviceCreatedAt: in.DeviceCreatedAt, TrueTimestamp: in.TrueTimestamp,
 		EventTime:  event.DerivedTime(received, in.SentAt, in.DeviceCreatedAt, in.TrueTimestamp),
 		Source:     src,
 		Validation: event.Validation{Outcome: "valid", Validator: p.validator.Name()},
 	}
+	env := &bufs.env
 	var captured Spans // nil unless validated on the byte path (not a nil *fastval.Result)
 	if spans != nil {
 		captured = spans
