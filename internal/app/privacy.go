@@ -82,12 +82,12 @@ func (a scrubAdapter) Captures(c *contract.Contract) ([]string, bool) {
 }
 
 // ScrubBytes scrubs a valid entity on its bytes.
-func (a scrubAdapter) ScrubBytes(ctx context.Context, c *contract.Contract, data []byte, spans collect.Spans, into []byte) ([]byte, []event.Applied, bool, error) {
+func (a scrubAdapter) ScrubBytes(ctx context.Context, c *contract.Contract, data []byte, spans collect.Spans, into []byte, dst []event.Applied) ([]byte, []event.Applied, bool, error) {
 	p, err := a.s.Plan(c)
 	if err != nil {
 		return nil, nil, false, nil // the decoded path reports the plan's error
 	}
-	out, applied, err := p.ScrubBytesTo(ctx, into, nil, "", data, spans)
+	out, applied, err := p.ScrubBytesTo(ctx, into, dst, "", data, spans)
 	switch {
 	case errors.Is(err, scrub.ErrUseTree):
 		return nil, nil, false, nil

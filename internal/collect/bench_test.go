@@ -160,12 +160,12 @@ func (a scrubber) Captures(c *contract.Contract) ([]string, bool) {
 	return p.Captures()
 }
 
-func (a scrubber) ScrubBytes(ctx context.Context, c *contract.Contract, data []byte, spans collect.Spans, into []byte) ([]byte, []event.Applied, bool, error) {
+func (a scrubber) ScrubBytes(ctx context.Context, c *contract.Contract, data []byte, spans collect.Spans, into []byte, dst []event.Applied) ([]byte, []event.Applied, bool, error) {
 	p, err := a.s.Plan(c)
 	if err != nil {
 		return nil, nil, false, nil
 	}
-	out, applied, err := p.ScrubBytesTo(ctx, into, nil, "", data, spans)
+	out, applied, err := p.ScrubBytesTo(ctx, into, dst, "", data, spans)
 	switch {
 	case errors.Is(err, scrub.ErrUseTree):
 		return nil, nil, false, nil
@@ -415,7 +415,7 @@ func BenchmarkStage(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			for i := range evs {
-				out, ap, ok, err := scrubber{r.scrubber}.ScrubBytes(ctx, r.compiled.Contract, evs[i].Data, spans[i], nil)
+				out, ap, ok, err := scrubber{r.scrubber}.ScrubBytes(ctx, r.compiled.Contract, evs[i].Data, spans[i], nil, nil)
 				if err != nil || !ok {
 					b.Fatal(err, ok)
 				}

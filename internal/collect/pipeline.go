@@ -105,8 +105,8 @@ type SpanScrubber interface {
 	// entity must take the decoded path after all (see scrub.ErrUseTree); errors
 	// are Scrub's. The output is data itself when nothing changed, else it is
 	// written at the start of into (grown as needed), a buffer the caller reuses
-	// once the output is encoded.
-	ScrubBytes(ctx context.Context, c *contract.Contract, data []byte, spans Spans, into []byte) (out []byte, applied []event.Applied, ok bool, err error)
+	// once the output is encoded; applied is appended to dst likewise.
+	ScrubBytes(ctx context.Context, c *contract.Contract, data []byte, spans Spans, into []byte, dst []event.Applied) (out []byte, applied []event.Applied, ok bool, err error)
 }
 
 // Spans are the byte spans a validator captured in an entity's data
@@ -373,11 +373,13 @@ func requestWorkers(events int) int {
 // the envelopes it encoded, one after the other; scrubbed holds the scrubbed
 // data of the event being processed, until its envelope is encoded; env is that
 // event's envelope until it is encoded (the encoders take a pointer, so a
-// fresh one would be a heap allocation per event).
+// fresh one would be a heap allocation per event), and applied the storage of
+// its list of what was scrubbed.
 type workBufs struct {
 	arena    []byte
 	scrubbed []byte
 	env      event.Envelope
+	applied  []event.Applied // env.Scrubbed's storage, reused likewise
 }
 
 var workBufsPool = sync.Pool{New: func() any { return new(workBufs) }}
@@ -395,6 +397,8 @@ func (w *workBufs) release() {
 	}
 	w.arena, w.scrubbed = w.arena[:0], w.scrubbed[:0]
 	w.env = event.Envelope{} // nothing of a request's events outlives it
+	clear(w.applied[:cap(w.applied)])
+	w.applied = w.applied[:0]
 	workBufsPool.Put(w)
 }
 
@@ -565,6 +569,9 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	} else {
 		rec, err = event.EncodeEnvelope(env)
 	}
+	if cap(env.Scrubbed) > cap(bufs.applied) {
+		bufs.applied = env.Scrubbed[:0] // grown by the contexts': reuse that
+	}
 	if err != nil {
 		return bad(c, event.ReasonScrubFailed, []event.Failure{{Message: "encoding the envelope failed"}}, eventID)
 	}
@@ -580,7 +587,7 @@ var errEncoding = errors.New("encoding the scrubbed event failed")
 // now), scrubbed and encoded.
 func (p *Pipeline) scrubData(ctx context.Context, c *contract.Compiled, raw []byte, data any, spans Spans, bufs *workBufs) (stored json.RawMessage, applied []event.Applied, onBytes bool, err error) {
 	if spans != nil {
-		out, applied, ok, err := p.spanScrubber.ScrubBytes(ctx, c.Contract, raw, spans, bufs.scrubbed[:0])
+		out, applied, ok, err := p.spanScrubber.ScrubBytes(ctx, c.Contract, raw, spans, bufs.scrubbed[:0], bufs.applied[:0])
 		if err != nil {
 			return nil, nil, false, err
 		}

@@ -217,7 +217,9 @@ func decodeAt(b []byte, s int) (in collect.Incoming, end int, err error) {
 	}
 	raw := b[s:end]
 	if contexts != nil {
-		if err := decodeContexts(contexts, &in.Contexts); err != nil {
+		// Returned rather than decoded into &in.Contexts: that address would
+		// move every event's Incoming to the heap.
+		if in.Contexts, err = decodeContexts(contexts); err != nil {
 			return reject(raw, event.ReasonMalformedEvent, wireShape+": "+err.Error()), end, nil
 		}
 	}
@@ -230,34 +232,37 @@ func decodeAt(b []byte, s int) (in collect.Incoming, end int, err error) {
 		return r, end, nil
 	}
 	in.Data = data
-	for i, ts := range []struct {
-		name string
-		dst  **time.Time
-	}{{"sent_at", &in.SentAt}, {"device_created_at", &in.DeviceCreatedAt}, {"true_timestamp", &in.TrueTimestamp}} {
+	var parsed [3]*time.Time
+	for i, name := range timeMembers {
 		if times[i] == "" {
 			continue
 		}
 		t, err := time.Parse(time.RFC3339Nano, times[i])
 		if err != nil {
-			r := reject(raw, event.ReasonTimestampInvalid, fmt.Sprintf("%s is not an RFC 3339 time such as 2026-11-01T12:34:56.789Z", ts.name))
+			r := reject(raw, event.ReasonTimestampInvalid, fmt.Sprintf("%s is not an RFC 3339 time such as 2026-11-01T12:34:56.789Z", name))
 			r.Schema, r.EventID = in.Schema, in.EventID
 			return r, end, nil
 		}
 		t = t.UTC()
-		*ts.dst = &t
+		parsed[i] = &t
 	}
+	in.SentAt, in.DeviceCreatedAt, in.TrueTimestamp = parsed[0], parsed[1], parsed[2]
 	return in, end, nil
 }
 
+// timeMembers are the event's optional times, in the order of decodeAt's times.
+var timeMembers = [3]string{"sent_at", "device_created_at", "true_timestamp"}
+
 // decodeContexts decodes the "contexts" member: null, or an array of
 // {"schema", "data"} entities with nothing else in them.
-func decodeContexts(v []byte, dst *[]event.Entity) error {
+func decodeContexts(v []byte) ([]event.Entity, error) {
 	dec := json.NewDecoder(bytes.NewReader(v))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return fmt.Errorf(`"contexts" must be an array of {"schema", "data"} entities: %w`, err)
+	var ents []event.Entity
+	if err := dec.Decode(&ents); err != nil {
+		return nil, fmt.Errorf(`"contexts" must be an array of {"schema", "data"} entities: %w`, err)
 	}
-	return nil
+	return ents, nil
 }
 
 // kind names the JSON type of a value from its first byte.
