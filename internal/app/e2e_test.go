@@ -342,7 +342,8 @@ func TestServeSnowplow(t *testing.T) {
 	}
 }
 
-// TestConcurrentBodiesStayApart: request bodies are pooled and reused, so many
+// TestConcurrentBodiesStayApart: request bodies (and the native handler's
+// decoded events) are pooled and reused, so many
 // producers at once, plain and gzip, native and Segment, must each find exactly
 // their own events in the lake: a slice of one body kept past its request would
 // show up as another request's bytes.
@@ -413,6 +414,13 @@ func TestConcurrentBodiesStayApart(t *testing.T) {
 				resp.Body.Close()
 				if resp.StatusCode != http.StatusOK {
 					t.Errorf("producer %d request %d: %d %s", g, r, resp.StatusCode, answer)
+					return
+				}
+				// The answer counts this request's events, no more: decoded
+				// events are pooled too, and one left in a reused slice would
+				// be answered (and stored) again.
+				if want := fmt.Sprintf(`"accepted":%d,"rejected":0`, n); !segment && !strings.Contains(string(answer), want) {
+					t.Errorf("producer %d request %d: answer %s, want %s", g, r, answer, want)
 					return
 				}
 			}
