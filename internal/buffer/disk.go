@@ -2,7 +2,6 @@ package buffer
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -231,13 +230,19 @@ type consumer struct {
 	scratch   []byte
 }
 
-// request is one Append call waiting for a commit.
+// request is one Append call waiting for a commit. Its records are the
+// caller's, not a copy: the leader copies them, each after its frame header,
+// into its write chunk. An Append whose caller gives up before a leader took
+// its request copies them first (see Append).
 type request struct {
-	frames []byte
+	records [][]byte
+	heads   []byte // the records' frame headers, frameHeaderSize bytes each
+	size    int64  // the frames' bytes
 	// done receives the request's outcome, or first a call to lead.
 	done chan outcome
 	// Guarded by Disk.mu.
 	lead      bool // it was sent the call to lead
+	taken     bool // a leader is committing it: its records are being read
 	abandoned bool // its Append returned early: it cannot be called to lead
 }
 
@@ -535,21 +540,18 @@ func (d *Disk) Append(ctx context.Context, records [][]byte) error {
 		return fmt.Errorf("%w: %d records take %d bytes, more than the buffer's capacity (%d); append fewer at a time", ErrTooLarge, len(records), size, d.opts.MaxBytes)
 	}
 	now := time.Now().UnixNano()
-	pooled := framesPool.Get().(*[]byte)
-	frames := (*pooled)[:0]
-	if cap(frames) < size {
-		frames = make([]byte, 0, size)
-	}
+	pooled := headsPool.Get().(*[]byte)
+	heads := (*pooled)[:0]
 	for _, r := range records {
-		frames = appendFrame(frames, r, now)
+		heads = appendFrameHeader(heads, r, now)
 	}
-	req := &request{frames: frames, done: make(chan outcome, 1)}
-	// Once the request is answered the leader is done with its frames: they go
-	// back to the pool. An abandoned request's frames stay with the queue.
+	req := &request{records: records, heads: heads, size: int64(size), done: make(chan outcome, 1)}
+	// Once the request is answered the leader is done with its headers: they go
+	// back to the pool. An abandoned request's stay with the queue.
 	answered := func(err error) error {
-		if cap(req.frames) <= maxPooledFrames {
-			*pooled = req.frames[:0]
-			framesPool.Put(pooled)
+		if cap(req.heads) <= maxPooledHeads {
+			*pooled = req.heads[:0]
+			headsPool.Put(pooled)
 		}
 		return err
 	}
@@ -585,23 +587,42 @@ func (d *Disk) Append(ctx context.Context, records [][]byte) error {
 			d.lead() // our own outcome follows
 		case <-cancel:
 			d.mu.Lock()
-			if !req.lead {
+			if !req.lead && !req.taken {
+				// Still queued: the leader that takes it will read copies, since
+				// the caller may reuse its records once Append returns.
+				req.records = copyRecords(req.records)
 				req.abandoned = true
 				d.mu.Unlock()
 				return ctx.Err()
 			}
-			// Called to lead: the queued appends depend on us now.
+			// Called to lead (the queued appends depend on us now), or being
+			// committed (its records are being read): wait for the outcome.
 			d.mu.Unlock()
 			cancel = nil
 		}
 	}
 }
 
-// framesPool recycles the framed copies of appended records (see Append);
-// larger ones are left to the GC.
-var framesPool = sync.Pool{New: func() any { return new([]byte) }}
+// copyRecords returns a copy of records in one allocation.
+func copyRecords(records [][]byte) [][]byte {
+	n := 0
+	for _, r := range records {
+		n += len(r)
+	}
+	buf := make([]byte, 0, n)
+	out := make([][]byte, len(records))
+	for i, r := range records {
+		buf = append(buf, r...)
+		out[i] = buf[len(buf)-len(r) : len(buf) : len(buf)]
+	}
+	return out
+}
 
-const maxPooledFrames = 1 << 20
+// headsPool recycles the frame headers of appends (see Append); larger ones are
+// left to the GC.
+var headsPool = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledHeads = 64 << 10
 
 // lead commits the queued appends, answers them, and then hands the next commit
 // to a waiting follower, or ends the leadership when none is queued. Exactly one
@@ -614,6 +635,9 @@ func (d *Disk) lead() {
 		d.mu.Lock()
 		reqs := d.queue
 		d.queue, d.spare = d.spare[:0], nil
+		for _, r := range reqs {
+			r.taken = true
+		}
 		err := d.failed
 		d.mu.Unlock()
 
@@ -622,7 +646,7 @@ func (d *Disk) lead() {
 		}
 		var size int64
 		for _, r := range reqs {
-			size += int64(len(r.frames))
+			size += r.size
 		}
 
 		d.mu.Lock()
@@ -654,8 +678,9 @@ func (d *Disk) lead() {
 	}
 }
 
-// commit writes the frames of reqs to the log, rolling to new segments as needed,
-// and fsyncs. Once it returns nil every frame is durable and visible to readers.
+// commit writes the frames of reqs to the log (each record after its header),
+// rolling to new segments as needed, and fsyncs. Once it returns nil every
+// frame is durable and visible to readers.
 func (d *Disk) commit(reqs []*request) error {
 	if d.active == nil {
 		d.mu.Lock()
@@ -665,37 +690,29 @@ func (d *Disk) commit(reqs []*request) error {
 	}
 	d.wbuf = d.wbuf[:0]
 	for _, r := range reqs {
-		b := r.frames
-		for len(b) > 0 {
-			// Take the longest run of whole frames that fits in the active segment
-			// (always at least one frame in an empty segment).
-			n, count := 0, uint64(0)
-			room := d.opts.SegmentBytes - d.wsize - int64(len(d.wbuf))
-			for n < len(b) {
-				size := frameHeaderSize + int(binary.LittleEndian.Uint32(b[n:n+4]))
-				if int64(n+size) > room && (n > 0 || d.wcount+count > 0 || len(d.wbuf) > 0) {
-					break
-				}
-				n += size
-				count++
-			}
-			if n == 0 {
+		for i, rec := range r.records {
+			// A frame goes to the active segment if it fits, or if the segment
+			// is empty (a frame larger than a segment gets one of its own).
+			size := int64(frameHeaderSize + len(rec))
+			if d.wsize+int64(len(d.wbuf))+size > d.opts.SegmentBytes && (d.wcount > 0 || len(d.wbuf) > 0) {
 				if err := d.roll(); err != nil {
 					return err
 				}
-				continue
 			}
-			if err := d.write(b[:n]); err != nil {
+			if err := d.write(r.heads[i*frameHeaderSize : (i+1)*frameHeaderSize]); err != nil {
 				return err
 			}
-			d.wcount += count
-			b = b[n:]
+			if err := d.write(rec); err != nil {
+				return err
+			}
+			d.wcount++
 		}
 	}
 	return d.sync()
 }
 
-// write queues frames for the active segment, writing them out in large chunks.
+// write queues bytes of frames (a header, a record) for the active segment,
+// writing them out in large chunks.
 func (d *Disk) write(frames []byte) error {
 	const chunk = 1 << 20
 	if len(d.wbuf)+len(frames) <= chunk {

@@ -583,8 +583,11 @@ func TestReadContext(t *testing.T) {
 }
 
 // TestAppendCanceled has appenders give up at random moments, while queued as
-// followers or just called to lead a commit: every append that returned nil is
-// stored, the others may or may not be, and nothing hangs.
+// followers, being committed or just called to lead a commit: every append that
+// returned nil is stored, the others may or may not be, and nothing hangs. Each
+// appender reuses one record buffer and scribbles over it as soon as Append
+// returns, as the collector's pooled buffers are reused: a record stored from
+// the caller's memory after its Append returned would show the scribble.
 func TestAppendCanceled(t *testing.T) {
 	for _, delay := range []time.Duration{0, time.Millisecond} {
 		t.Run(fmt.Sprintf("delay=%s", delay), func(t *testing.T) {
@@ -592,13 +595,24 @@ func TestAppendCanceled(t *testing.T) {
 			var wg sync.WaitGroup
 			var mu sync.Mutex
 			acked := map[string]bool{}
+			sent := map[string]bool{}
+			for g := range 32 {
+				for i := range 40 {
+					sent[fmt.Sprintf("%d/%d", g, i)] = true
+				}
+			}
 			for g := range 32 {
 				wg.Go(func() {
+					rec := make([]byte, 0, 16)
 					for i := range 40 {
 						id := fmt.Sprintf("%d/%d", g, i)
+						rec = append(rec[:0], id...)
 						ctx, cancel := context.WithTimeout(context.Background(), time.Duration((g*7+i)%5)*300*time.Microsecond)
-						err := d.Append(ctx, [][]byte{[]byte(id)})
+						err := d.Append(ctx, [][]byte{rec})
 						cancel()
+						for k := range rec {
+							rec[k] = 'X'
+						}
 						if err == nil {
 							mu.Lock()
 							acked[id] = true
@@ -610,18 +624,21 @@ func TestAppendCanceled(t *testing.T) {
 				})
 			}
 			wg.Wait()
+			// Appends whose callers gave up are still committed by some leader.
+			for st := stats(t, d); st.InflightBytes != 0; st = stats(t, d) {
+				time.Sleep(time.Millisecond)
+			}
 			stored := map[string]bool{}
 			for _, r := range readAll(t, d, DefaultConsumer) {
+				if !sent[string(r)] {
+					t.Errorf("stored %q, which no appender sent: read from the caller's memory after Append returned", r)
+				}
 				stored[string(r)] = true
 			}
 			for id := range acked {
 				if !stored[id] {
 					t.Errorf("record %s acknowledged but not stored", id)
 				}
-			}
-			// Appends whose callers gave up are still committed by some leader.
-			for st := stats(t, d); st.InflightBytes != 0; st = stats(t, d) {
-				time.Sleep(time.Millisecond)
 			}
 			t.Logf("%d of %d appends acknowledged, %d stored", len(acked), 32*40, len(stored))
 		})

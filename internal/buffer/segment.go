@@ -103,13 +103,17 @@ func checkSegmentHeader(h []byte, base uint64) string {
 
 // appendFrame appends the frame of one record to dst.
 func appendFrame(dst, payload []byte, unixNano int64) []byte {
+	return append(appendFrameHeader(dst, payload, unixNano), payload...)
+}
+
+// appendFrameHeader appends the header of payload's frame to dst.
+func appendFrameHeader(dst, payload []byte, unixNano int64) []byte {
 	var h [frameHeaderSize]byte
 	binary.LittleEndian.PutUint32(h[0:4], uint32(len(payload)))
 	binary.LittleEndian.PutUint64(h[4:12], uint64(unixNano))
 	binary.LittleEndian.PutUint32(h[12:16], crc32.Checksum(h[0:12], castagnoli))
 	binary.LittleEndian.PutUint32(h[16:20], crc32.Checksum(payload, castagnoli))
-	dst = append(dst, h[:]...)
-	return append(dst, payload...)
+	return append(dst, h[:]...)
 }
 
 // frameStatus is the outcome of decoding one frame.
