@@ -107,7 +107,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 	a.pipeline, err = collect.NewPipeline(collect.Deps{
 		Contracts: a.reg, Validator: validator, Scrubber: a.privacy.scrubber, Buffer: a.buf,
 		Metrics: cm, Log: log, Instance: cfg.Server.Instance, Limits: cfg.Limits,
-		StoreWaits: a.privacy.vault.StoreWaits,
+		StoreWrites: a.privacy.vault.StoreWrites,
 	})
 	if err != nil {
 		return nil, err

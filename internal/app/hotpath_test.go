@@ -26,7 +26,7 @@ import (
 type rig struct {
 	buf   *buffer.Disk
 	paths map[string]*collect.Pipeline
-	waits func() uint64 // the vault's StoreWaits
+	waits func() uint64 // the vault's StoreWrites
 	// metrics of the byte path, the one that spreads requests of new buyers
 	metrics *collect.Metrics
 }
@@ -77,7 +77,7 @@ func newRig(tb testing.TB, registryDir string) *rig {
 			tb.Error(err)
 		}
 	})
-	r := &rig{buf: buf, paths: map[string]*collect.Pipeline{}, waits: priv.vault.StoreWaits}
+	r := &rig{buf: buf, paths: map[string]*collect.Pipeline{}, waits: priv.vault.StoreWrites}
 	for _, path := range []string{pathBytes, pathDecoded, pathReference} {
 		var v collect.Validator = collect.NewFastValidator()
 		var s collect.Scrubber = priv.scrubber
@@ -94,7 +94,7 @@ func newRig(tb testing.TB, registryDir string) *rig {
 		deps := collect.Deps{Contracts: reg, Validator: v, Scrubber: s, Buffer: buf,
 			Metrics: m, Log: log, Instance: "test", Limits: cfg.Limits}
 		if path == pathBytes {
-			deps.StoreWaits = priv.vault.StoreWaits // as accord serve wires it
+			deps.StoreWrites = priv.vault.StoreWrites // as accord serve wires it
 			r.metrics = m
 		}
 		p, err := collect.NewPipeline(deps)

@@ -99,7 +99,7 @@ func (r *rig) newPipeline(b *testing.B, buf buffer.Buffer) *collect.Pipeline {
 	}
 	p, err := collect.NewPipeline(collect.Deps{Contracts: r.reg, Validator: collect.NewFastValidator(),
 		Scrubber: scrubber{r.scrubber}, Buffer: buf, Metrics: m, Instance: "bench", Limits: collect.DefaultLimits,
-		StoreWaits: r.vault.StoreWaits})
+		StoreWrites: r.vault.StoreWrites})
 	if err != nil {
 		b.Fatal(err)
 	}

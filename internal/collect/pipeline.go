@@ -155,7 +155,7 @@ type Pipeline struct {
 	instance     string
 	limits       Limits
 	now          func() time.Time
-	storeWaits   func() uint64
+	storeWrites  func() uint64
 }
 
 // Deps are what a Pipeline needs.
@@ -169,10 +169,10 @@ type Deps struct {
 	// Instance names this collector in envelopes.
 	Instance string
 	Limits   Limits
-	// StoreWaits, when set, counts the tokenizations that waited on the vault's
-	// durable store (vault.Vault.StoreWaits). Process watches it to spread a
-	// request over workers when its buyers are new (see maxWorkers).
-	StoreWaits func() uint64
+	// StoreWrites, when set, counts the writes tokenizations asked of the
+	// vault's durable store (vault.Vault.StoreWrites). Process watches it to
+	// spread a request over workers when its buyers are new (see maxWorkers).
+	StoreWrites func() uint64
 }
 
 // NewPipeline builds a pipeline; Contracts, Buffer, Scrubber and Metrics are required.
@@ -204,7 +204,7 @@ func NewPipeline(d Deps) (*Pipeline, error) {
 	}
 	ss, _ := d.Scrubber.(SpanScrubber)
 	return &Pipeline{contracts: d.Contracts, validator: d.Validator, scrubber: d.Scrubber, spanScrubber: ss, buf: d.Buffer,
-		metrics: d.Metrics, log: d.Log, instance: d.Instance, limits: d.Limits, now: time.Now, storeWaits: d.StoreWaits}, nil
+		metrics: d.Metrics, log: d.Log, instance: d.Instance, limits: d.Limits, now: time.Now, storeWrites: d.StoreWrites}, nil
 }
 
 // Limits returns the pipeline's limits, for protocol decoders.
@@ -237,15 +237,15 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming)
 	var failure *vaultFailure
 	i := 0
 	for i < len(evs) {
-		var waits uint64
-		if p.storeWaits != nil {
-			waits = p.storeWaits()
+		var writes uint64
+		if p.storeWrites != nil {
+			writes = p.storeWrites()
 		}
 		if failure = p.oneAt(ctx, snap, protocol, received, evs, i, results, outs, bufs); failure != nil {
 			break
 		}
 		i++
-		if p.storeWaits != nil && p.storeWaits() != waits {
+		if p.storeWrites != nil && p.storeWrites() != writes {
 			// A buyer new to the vault: spread the rest (see maxWorkers). The
 			// workers' buffers hold their records until Append has copied them.
 			spreadBufs, failure = p.spread(ctx, snap, protocol, received, evs, i, results, outs)
@@ -349,8 +349,10 @@ type vaultFailure struct {
 }
 
 // maxWorkers: a request's events are processed one after the other until one
-// of them had to wait on the vault's durable store (Deps.StoreWaits grew): a
-// buyer never seen before, whose key is created with a commit (an fsync). The
+// of them had to write to the vault's durable store (Deps.StoreWrites grew): a
+// buyer never seen before, whose key is created with a commit (an fsync). A
+// key read again after its cache entry expired does not count: spreading does
+// not make reads cheaper. The
 // rest of the request is then spread, an event per worker up to maxWorkers
 // (spreadHelpers), so that the other new buyers ask for their keys at the same
 // time and the store creates them in one or two commits instead of one each.

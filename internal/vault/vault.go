@@ -64,8 +64,8 @@ type Vault struct {
 	// atomic load, since time.Now costs as much as a third of a cached tokenize.
 	nanotime func() int64
 	coarse   atomic.Int64
-	// storeWaits counts the tokenizations that went to the store (StoreWaits).
-	storeWaits atomic.Uint64
+	// storeWrites counts the writes tokenizations asked of the store (StoreWrites).
+	storeWrites atomic.Uint64
 
 	// MasterKeySource says where Open found the master key, for the caller to report
 	// ("generated into /data/vault/master.key", "ACCORD_VAULT_MASTER_KEY"); "" after New.
@@ -225,14 +225,15 @@ func (v *Vault) TokenizeAll(ctx context.Context, controller, subject string, val
 // forgets of its subject.
 const maxTokenizeAttempts = 5
 
-// StoreWaits counts the tokenizations that could not be answered from the key
-// cache and went to the store: a key read or created, a new mapping written. A
-// caller with many values to tokenize can watch it to tell when tokenizing them
-// concurrently pays (the store commits concurrent writes together).
-func (v *Vault) StoreWaits() uint64 { return v.storeWaits.Load() }
+// StoreWrites counts the writes tokenizations asked of the store: a key created
+// for a new subject, new mappings stored under a known key. Each waits for a
+// durable commit, which the store shares among concurrent writes, so a caller
+// with many values to tokenize can watch it to tell when tokenizing them
+// concurrently pays. A key only read again (its cache entry expired) is not
+// counted: a read is not shared, and costs no commit.
+func (v *Vault) StoreWrites() uint64 { return v.storeWrites.Load() }
 
 func (v *Vault) tokenizeSlow(ctx context.Context, s scope, values []string) ([]string, error) {
-	v.storeWaits.Add(1)
 	if s.subject == "" {
 		return nil, ErrEmptySubject
 	}
@@ -251,6 +252,7 @@ func (v *Vault) tokenizeSlow(ctx context.Context, s scope, values []string) ([]s
 		if len(missing) == 0 {
 			return toks, nil
 		}
+		v.storeWrites.Add(1)
 		err = v.store.PutMappings(ctx, e.key.id, missing)
 		if errors.Is(err, ErrForgotten) || errors.Is(err, ErrNotFound) {
 			// A forget destroyed the key after we read it: start over with a new key.
@@ -397,6 +399,7 @@ func (v *Vault) createEntry(ctx context.Context, s scope, pair PairID, values []
 		if err != nil {
 			return nil, err
 		}
+		v.storeWrites.Add(1)
 		live, err := v.store.CreateKey(ctx, rec, mappings)
 		if errors.Is(err, ErrKeyIDTaken) {
 			continue
