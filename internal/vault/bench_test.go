@@ -18,21 +18,30 @@ import (
 
 func benchVault(b *testing.B) (*vault.Vault, *vault.BoltStore) {
 	b.Helper()
-	s, err := vault.OpenBolt(filepath.Join(b.TempDir(), "vault.db"), vault.BoltOptions{})
+	return boltVault(b, vault.Options{})
+}
+
+// boltVault opens a vault on a bolt store in a temporary folder, with a random
+// master key unless opts has one, and closes it when the test ends.
+func boltVault(tb testing.TB, opts vault.Options) (*vault.Vault, *vault.BoltStore) {
+	tb.Helper()
+	s, err := vault.OpenBolt(filepath.Join(tb.TempDir(), "vault.db"), vault.BoltOptions{})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	master := make([]byte, vault.MasterKeyLen)
-	if _, err := rand.Read(master); err != nil {
-		b.Fatal(err)
+	if opts.MasterKey == nil {
+		opts.MasterKey = make([]byte, vault.MasterKeyLen)
+		if _, err := rand.Read(opts.MasterKey); err != nil {
+			tb.Fatal(err)
+		}
 	}
-	v, err := vault.New(context.Background(), s, vault.Options{MasterKey: master})
+	v, err := vault.New(context.Background(), s, opts)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() {
+	tb.Cleanup(func() {
 		if err := v.Close(); err != nil {
-			b.Error(err)
+			tb.Error(err)
 		}
 	})
 	return v, s

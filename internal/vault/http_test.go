@@ -3,13 +3,11 @@ package vault_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,23 +21,7 @@ const adminToken = "s3cret-admin-token"
 // the log it writes.
 func newAPI(t *testing.T, token string) (*vault.Vault, string, *bytes.Buffer) {
 	t.Helper()
-	s, err := vault.OpenBolt(filepath.Join(t.TempDir(), "vault.db"), vault.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	master := make([]byte, vault.MasterKeyLen)
-	if _, err := rand.Read(master); err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(context.Background(), s, vault.Options{MasterKey: master})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := v.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	v, _ := boltVault(t, vault.Options{})
 	var logs bytes.Buffer
 	mux := http.NewServeMux()
 	v.Routes(mux, token, slog.New(slog.NewTextHandler(&logs, nil)))

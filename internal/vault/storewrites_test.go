@@ -2,8 +2,6 @@ package vault_test
 
 import (
 	"context"
-	"crypto/rand"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,20 +14,8 @@ import (
 // when writes are waited for: a read gains nothing from it).
 func TestStoreWrites(t *testing.T) {
 	ctx := context.Background()
-	s, err := vault.OpenBolt(filepath.Join(t.TempDir(), "vault.db"), vault.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	master := make([]byte, vault.MasterKeyLen)
-	if _, err := rand.Read(master); err != nil {
-		t.Fatal(err)
-	}
 	const ttl = 100 * time.Millisecond
-	v, err := vault.New(ctx, s, vault.Options{MasterKey: master, CacheTTL: ttl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
+	v, _ := boltVault(t, vault.Options{CacheTTL: ttl})
 	step := func(what, value string, want uint64) {
 		t.Helper()
 		before := v.StoreWrites()
