@@ -31,9 +31,11 @@ type Buffer interface {
 	// buffer's capacity (answer 503 with Retry-After; nothing was stored),
 	// ErrTooLarge when a record or the whole call can never fit, ErrClosed after
 	// Close, and ctx.Err() if ctx ends first, in which case the records may or may not
-	// have been stored (the producer retries, and duplicates are allowed). Any other
-	// error is an I/O failure: the records are not acknowledged. Append does not keep
-	// records after it returns.
+	// have been stored (the producer retries, and duplicates are allowed); when ctx
+	// ends while a commit is already writing the records, Append waits for it and
+	// returns its outcome. Any other error is an I/O failure: the records are not
+	// acknowledged. Append may read records until it returns, and does not keep
+	// them after that: the caller may reuse them then.
 	Append(ctx context.Context, records [][]byte) error
 
 	// Read returns the next batch of at most max records for consumer, in append
