@@ -22,12 +22,7 @@ type Compiled struct {
 
 // URI is the contract's Iglu URI, Key.URI() formatted when the contract was
 // compiled: the collector names the contract in every envelope and metric.
-func (c *Compiled) URI() string {
-	if c.uri == "" {
-		return c.Key.URI()
-	}
-	return c.uri
-}
+func (c *Compiled) URI() string { return c.uri }
 
 // reference is a contract's schema as santhosh-tekuri/jsonschema compiles it.
 type reference struct {
