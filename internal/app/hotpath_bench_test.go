@@ -65,7 +65,7 @@ func BenchmarkProcess(b *testing.B) {
 				p := r.paths[path]
 				ctx := context.Background()
 				process := func() {
-					res, err := p.Process(ctx, "native", batch)
+					res, err := p.Process(ctx, "native", batch, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -101,7 +101,7 @@ func BenchmarkProcessSpeedup(b *testing.B) {
 	var took, cpu [2]time.Duration
 	paths := [2]*collect.Pipeline{r.paths[pathBytes], r.paths[pathDecoded]}
 	for _, p := range paths {
-		if _, err := p.Process(ctx, "native", batch); err != nil {
+		if _, err := p.Process(ctx, "native", batch, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -109,7 +109,7 @@ func BenchmarkProcessSpeedup(b *testing.B) {
 		for i, p := range paths {
 			start := time.Now()
 			cpu0, ok := processCPU()
-			if _, err := p.Process(ctx, "native", batch); err != nil {
+			if _, err := p.Process(ctx, "native", batch, nil); err != nil {
 				b.Fatal(err)
 			}
 			took[i] += time.Since(start)

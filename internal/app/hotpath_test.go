@@ -110,7 +110,7 @@ func newRig(tb testing.TB, registryDir string) *rig {
 func (r *rig) process(tb testing.TB, path string, in collect.Incoming) (collect.Result, *event.Envelope, *event.BadRow) {
 	tb.Helper()
 	ctx := context.Background()
-	res, err := r.paths[path].Process(ctx, "native", []collect.Incoming{in})
+	res, err := r.paths[path].Process(ctx, "native", []collect.Incoming{in}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestBatchMatchesSingles(t *testing.T) {
 			var recs [][]byte
 			for round := range 2 {
 				spread := r.metrics.SpreadRequests()
-				if _, err := r.paths[path].Process(ctx, "native", evs); err != nil {
+				if _, err := r.paths[path].Process(ctx, "native", evs, nil); err != nil {
 					t.Fatal(err)
 				}
 				if round == 1 && r.metrics.SpreadRequests() != spread {
@@ -311,6 +311,88 @@ func TestBatchMatchesSingles(t *testing.T) {
 				default:
 					if row.Reason != wantRow.Reason || !cmp.Equal(row.Failures, wantRow.Failures) {
 						t.Errorf("event %d (%s): bad row %s %v, alone %s %v", i, hotEvents[i%len(hotEvents)].name, row.Reason, row.Failures, wantRow.Reason, wantRow.Failures)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestReleaseBeforeDurableWait: Process hands the request's bytes back (release)
+// before it waits for the durable append, and the records it appends are its
+// own: every event's data and contexts are slices of one request body, which
+// release overwrites, and each stored envelope or bad row must still be the one
+// the event gets alone.
+func TestReleaseBeforeDurableWait(t *testing.T) {
+	r := newRig(t, examplesRegistry)
+	ctx := context.Background()
+	for _, path := range []string{pathBytes, pathDecoded, pathReference} {
+		t.Run(path, func(t *testing.T) {
+			var body []byte
+			type span struct{ start, end int }
+			var data []span
+			var ctxs [][]span
+			for _, ev := range hotEvents {
+				data = append(data, span{len(body), len(body) + len(ev.data)})
+				body = append(body, ev.data...)
+				var cs []span
+				for _, c := range ev.contexts {
+					cs = append(cs, span{len(body), len(body) + len(c.Data)})
+					body = append(body, c.Data...)
+				}
+				ctxs = append(ctxs, cs)
+			}
+			evs := make([]collect.Incoming, len(hotEvents))
+			for i, ev := range hotEvents {
+				evs[i] = collect.Incoming{Schema: ev.schema, Data: body[data[i].start:data[i].end:data[i].end], EventID: ev.eventID}
+				for k, c := range ev.contexts {
+					evs[i].Contexts = append(evs[i].Contexts, event.Entity{Schema: c.Schema, Data: body[ctxs[i][k].start:ctxs[i][k].end:ctxs[i][k].end]})
+				}
+			}
+			st, err := r.buf.Stats()
+			if err != nil {
+				t.Fatal(err)
+			}
+			releases := 0
+			res, err := r.paths[path].Process(ctx, "native", evs, func() {
+				releases++
+				now, err := r.buf.Stats()
+				if err != nil {
+					t.Error(err)
+				} else if now.Appended != st.Appended {
+					t.Errorf("release came after %d records were appended: the request's bytes were held through the durable wait", now.Appended-st.Appended)
+				}
+				for i := range body {
+					body[i] = 'x'
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if releases != 1 {
+				t.Fatalf("release was called %d times, want once", releases)
+			}
+			recs := r.records(t, len(evs))
+			for i, rec := range recs {
+				ev := hotEvents[i]
+				if res[i].Accepted() != ev.accepted {
+					t.Errorf("%s: accepted %v, want %v", ev.name, res[i].Accepted(), ev.accepted)
+				}
+				env, row, err := event.DecodeRecord(rec)
+				if err != nil {
+					t.Fatalf("%s: %v", ev.name, err)
+				}
+				_, wantEnv, wantRow := r.process(t, path, collect.Incoming{Schema: ev.schema, Data: json.RawMessage(ev.data), Contexts: ev.contexts, EventID: ev.eventID})
+				switch {
+				case (env == nil) != (wantEnv == nil):
+					t.Fatalf("%s: accepted %v after release, %v alone", ev.name, env != nil, wantEnv != nil)
+				case env != nil:
+					if diff := cmp.Diff(envelopeView(t, wantEnv), envelopeView(t, env)); diff != "" {
+						t.Errorf("%s: envelope (-alone +released):\n%s", ev.name, diff)
+					}
+				default:
+					if row.Reason != wantRow.Reason || !cmp.Equal(row.Failures, wantRow.Failures) || !bytes.Equal(row.Payload, wantRow.Payload) {
+						t.Errorf("%s: bad row %s %v %s, alone %s %v %s", ev.name, row.Reason, row.Failures, row.Payload, wantRow.Reason, wantRow.Failures, wantRow.Payload)
 					}
 				}
 			}
@@ -399,7 +481,7 @@ func TestNewBuyersSpread(t *testing.T) {
 				Data: []byte(fmt.Sprintf(`{"shop_id":%s,"email":%q,"ip":"81.2.69.142"}`, shop, email))}
 		}
 		before := r.waits()
-		res, err := r.paths[pathBytes].Process(ctx, "native", evs)
+		res, err := r.paths[pathBytes].Process(ctx, "native", evs, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -124,7 +124,7 @@ func process(p *collect.Pipeline, body []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	res, err := p.Process(context.Background(), native.Protocol, evs)
+	res, err := p.Process(context.Background(), native.Protocol, evs, nil)
 	if err != nil {
 		return 0, err
 	}

@@ -219,7 +219,21 @@ func (p *Pipeline) Snapshot() *contract.Snapshot { return p.contracts.Snapshot()
 // bad rows to the buffer in one durable append, and returns one result per event.
 // It returns a *RequestError when nothing could be stored (buffer full, I/O error):
 // then no event is acknowledged and the producer should retry.
-func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming) ([]Result, error) {
+//
+// release, when not nil, is called once, as soon as Process no longer reads evs
+// (their bytes are in the records then, and the results hold copies): before the
+// wait for the append to be durable, or before Process returns early. The
+// caller gives back there what evs point into (the request body, pooled
+// events), so that the requests waiting for an fsync, most of them under load,
+// hold only their records (see docs/performance.md, "Sixth pass").
+func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming, release func()) ([]Result, error) {
+	if release != nil {
+		defer func() {
+			if release != nil {
+				release()
+			}
+		}()
+	}
 	received := p.now().UTC()
 	snap := p.contracts.Snapshot()
 	results := make([]Result, len(evs))
@@ -262,6 +276,10 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming)
 		if o.rec != nil {
 			records = append(records, o.rec)
 		}
+	}
+	if release != nil {
+		release()
+		release = nil
 	}
 	start := time.Now()
 	if err := p.buf.Append(ctx, records); err != nil {

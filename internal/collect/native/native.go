@@ -47,11 +47,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.Done(collect.WriteError(w, err))
 		return
 	}
-	defer collect.ReleaseBody(body) // after the answer: nothing is kept from it
 	pooled := eventsPool.Get().(*[]collect.Incoming)
 	evs, err := decode(*pooled, body, h.p.Limits())
-	defer releaseEvents(pooled, evs) // after the answer too
+	// The events point into body: both go back to their pools together, when
+	// Process is done with them (before its durable wait), or now.
+	release := func() {
+		releaseEvents(pooled, evs)
+		collect.ReleaseBody(body)
+	}
 	if err != nil {
+		release()
 		t.Done(collect.WriteError(w, err))
 		return
 	}
@@ -60,7 +65,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			evs[i].App = app
 		}
 	}
-	results, err := h.p.Process(r.Context(), Protocol, evs)
+	results, err := h.p.Process(r.Context(), Protocol, evs, release)
 	if err != nil {
 		t.Done(collect.WriteError(w, err))
 		return

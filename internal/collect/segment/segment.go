@@ -86,7 +86,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, callType string)
 	if err != nil {
 		return writeError(w, err)
 	}
-	defer collect.ReleaseBody(body) // after the answer: nothing is kept from it
+	// The messages may point into body: it goes back to the pool when Process
+	// is done with them (before its durable wait), or when the request ends.
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			collect.ReleaseBody(body)
+		}
+	}
+	defer release()
 	req, err := Decode(body, callType, h.p.Limits())
 	if err != nil {
 		return writeError(w, err)
@@ -115,7 +124,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, callType string)
 		m := Map(&req.Messages[i], names, app)
 		evs[i], warnings[i] = m.Incoming, m.Warning
 	}
-	results, err := h.p.Process(r.Context(), Protocol, evs)
+	results, err := h.p.Process(r.Context(), Protocol, evs, release)
 	if err != nil {
 		return writeError(w, err)
 	}

@@ -170,13 +170,15 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request) {
 		t.Done(collect.WriteError(w, err))
 		return
 	}
-	defer collect.ReleaseBody(body) // after the answer: nothing is kept from it
 	evs, err := DecodePayload(body, h.p.Limits())
 	if err != nil {
+		collect.ReleaseBody(body)
 		t.Done(collect.WriteError(w, err))
 		return
 	}
-	h.process(w, r, t, app, evs, writeResults)
+	// The events point into body, which goes back to the pool when Process is
+	// done with them.
+	h.process(w, r, t, app, evs, func() { collect.ReleaseBody(body) }, writeResults)
 }
 
 // servePixel processes the one event of a GET /i request and answers with a
@@ -192,18 +194,19 @@ func (h *Handler) servePixel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.process(w, r, t, app, []collect.Incoming{DecodeQuery(r.URL.RawQuery)}, writePixel)
+	h.process(w, r, t, app, []collect.Incoming{DecodeQuery(r.URL.RawQuery)}, nil, writePixel)
 }
 
 // process hands the events to the pipeline and answers with answer, or with a
-// retryable error when nothing could be stored.
-func (h *Handler) process(w http.ResponseWriter, r *http.Request, t collect.Timer, app string, evs []collect.Incoming, answer func(http.ResponseWriter, []collect.Result) int) {
+// retryable error when nothing could be stored. release, if not nil, is
+// Process's (see collect.Pipeline.Process).
+func (h *Handler) process(w http.ResponseWriter, r *http.Request, t collect.Timer, app string, evs []collect.Incoming, release func(), answer func(http.ResponseWriter, []collect.Result) int) {
 	for i := range evs {
 		if evs[i].App == "" {
 			evs[i].App = app
 		}
 	}
-	results, err := h.p.Process(r.Context(), Protocol, evs)
+	results, err := h.p.Process(r.Context(), Protocol, evs, release)
 	if err != nil {
 		t.Done(collect.WriteError(w, err))
 		return
