@@ -39,6 +39,7 @@ type Config struct {
 	Privacy   PrivacyConfig  `yaml:"privacy"`
 	Snowplow  SnowplowConfig `yaml:"snowplow"`
 	Log       LogConfig      `yaml:"log"`
+	Runtime   RuntimeConfig  `yaml:"runtime"`
 }
 
 // ServerConfig is the HTTP listener.
@@ -124,6 +125,7 @@ func Default() Config {
 		Sinks:     SinksConfig{Lake: LakeConfig{Enabled: true, RotateBytes: 64 << 20, RotateInterval: 10 * time.Second}},
 		BadRows:   BadRowsConfig{Retention: 7 * 24 * time.Hour},
 		Log:       LogConfig{Level: "info", Format: "text"},
+		Runtime:   RuntimeConfig{GCPercent: DefaultGCPercent},
 	}
 }
 
@@ -251,6 +253,7 @@ func (c *Config) Validate() error {
 	default:
 		add("log.format %q is not text or json", c.Log.Format)
 	}
+	errs = append(errs, c.Runtime.validate(getenv)...)
 	return errors.Join(errs...)
 }
 

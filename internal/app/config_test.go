@@ -32,3 +32,35 @@ func TestBufferMaxBatchDelay(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeConfig reads runtime.gc_percent and runtime.memory_limit and
+// refuses values that would leave the heap unbounded or the GC running without
+// pause, naming the key.
+func TestRuntimeConfig(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	if got := app.Default().Runtime.GCPercent; got != 50 {
+		t.Errorf("default gc_percent %d, want 50", got)
+	}
+	path := filepath.Join(t.TempDir(), "accord.yaml")
+	if err := os.WriteFile(path, []byte("version: 1\nruntime: {gc_percent: -1, memory_limit: 268435456}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := app.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Runtime.GCPercent != -1 || cfg.Runtime.MemoryLimit != 256<<20 {
+		t.Fatalf("runtime = %+v, want gc_percent -1 and memory_limit 256 MiB", cfg.Runtime)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("gc_percent -1 with a memory limit: %v", err)
+	}
+	for _, r := range []app.RuntimeConfig{{GCPercent: 5}, {GCPercent: 5000}, {GCPercent: -1}, {GCPercent: 50, MemoryLimit: 1 << 20}, {GCPercent: 50, MemoryLimit: -1}} {
+		cfg := app.Default()
+		cfg.Runtime = r
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "runtime.") {
+			t.Errorf("%+v: %v, want an error naming the runtime key", r, err)
+		}
+	}
+}

@@ -58,6 +58,8 @@ registry, then exits.`,
 				fmt.Fprintf(e.stdout, "config and registry %s are valid\n", cfg.Registry)
 				return nil
 			}
+			gcPercent, memoryLimit := cfg.Runtime.Apply(os.Getenv)
+			log.Debug("go runtime", "gc_percent", gcPercent, "memory_limit", memoryLimit)
 			a, err := app.New(cmd.Context(), cfg, log, e.stdout)
 			if err != nil {
 				return err
