@@ -74,7 +74,8 @@ data: $work/data
 server: {addr: "127.0.0.1:$port"}
 log: {level: warn}
 EOF
-"$work/accord" serve --config "$work/accord.yaml" 2>"$work/accord.log" &
+# gctrace: one line per GC in accord.log, from which each phase's GC CPU share is read.
+GODEBUG=gctrace=1 "$work/accord" serve --config "$work/accord.yaml" 2>"$work/accord.log" &
 accord_pid=$!
 wait_up "$accord_url/healthz" "$accord_pid" "$work/accord.log"
 
@@ -114,12 +115,21 @@ hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$accord_pid/stat"; }
 # cpu_per_event ticks0 events: accord's CPU since ticks0 in µs per event.
 cpu_per_event() { awk -v t="$(( $(ticks) - $1 ))" -v hz="$hz" -v n="$2" 'BEGIN {if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "-"}'; }
+# gcs: GCs so far. gc_share gcs0 ticks0: the CPU of the GCs since gcs0 (gctrace's
+# assist, background and stop-the-world marking; idle-time marking only takes
+# cores nothing else wanted) as a share of accord's CPU since ticks0.
+gcs() { grep -c '^gc ' "$work/accord.log" || true; }
+gc_share() {
+  tail -n +"$(( $1 + 1 ))" "$work/accord.log" | grep '^gc ' |
+    sed -E 's/.*clock, ([0-9.]+)\+([0-9.]+)\/([0-9.]+)\/[0-9.]+\+([0-9.]+) ms cpu.*/\1 \2 \3 \4/' |
+    awk -v t="$(( $(ticks) - $2 ))" -v hz="$hz" '{ms += $1 + $2 + $3 + $4} END {if (t > 0) printf "%.1f%%", ms / 10 / (t / hz); else print "-"}'
+}
 
 declare -A R
 phase() { # key url batch
   echo "phase $1: $conns connections, ${secs}s" >&2
-  local res t0
-  t0=$(ticks)
+  local res t0 g0
+  t0=$(ticks) g0=$(gcs)
   res=$(run_wrk "$2" "$3")
   local n s bad failed
   n=$(field requests "$res"); s=$(field seconds "$res"); bad=$(field bad "$res"); failed=$(field failed "$res")
@@ -132,6 +142,7 @@ phase() { # key url batch
     R[$1.drain]=$(wait_drain)
     R[$1.hwm]=$(hwm)
     R[$1.cpu]=$(cpu_per_event "$t0" "$(awk -v n="$n" -v x="$bad" -v b="$3" 'BEGIN {print (n - x) * b}')")
+    R[$1.gc]=$(gc_share "$g0" "$t0")
   fi
 }
 
@@ -145,8 +156,8 @@ half() { # key batch
   local rps
   rps=$(awk -v r="${R[accord.$1.rps]}" 'BEGIN {printf "%.1f", r / 2}')
   echo "phase accord.$1 at half rate: $rps requests/s, open loop, $conns connections, ${secs}s" >&2
-  local res t0
-  t0=$(ticks)
+  local res t0 g0
+  t0=$(ticks) g0=$(gcs)
   res=$("$work/loadgen" rate -url "$accord_url/v1/events" -event "$bench/event.json" -batch "$2" -users "$users" \
     -nonce "$(nonce)" -rate "$rps" -duration "${secs}s" -conns "$conns")
   R[half.$1.rps]=$rps
@@ -157,6 +168,7 @@ half() { # key batch
   R[half.$1.drain]=$(wait_drain)
   R[half.$1.hwm]=$(hwm)
   R[half.$1.cpu]=$(cpu_per_event "$t0" "$(awk -v n="$(field requests "$res")" -v x="${R[half.$1.bad]}" -v b="$2" 'BEGIN {print (n - x) * b}')")
+  R[half.$1.gc]=$(gc_share "$g0" "$t0")
 }
 half single 1
 half batch 100
@@ -168,18 +180,19 @@ cat <<EOF
 accord serve vs bare net/http, one run, $(nproc) cores, wrk -t$threads -c$conns, ${secs}s per phase, $users buyers
 (events/s: events of requests answered 200 with every event accepted)
 
-                       events/s   vs bare   p50 ms   p99 ms   bad   backlog  drain s  VmHWM MiB  cpu µs/event
+                       events/s   vs bare   p50 ms   p99 ms   bad   backlog  drain s  VmHWM MiB  cpu µs/event  gc cpu
 single, bare        $(printf '%11s' "${R[bare.single.eps]}")         -  $(printf '%7s %8s %5s' "$(ms "${R[bare.single.p50]}")" "$(ms "${R[bare.single.p99]}")" "${R[bare.single.bad]}")
-single, accord      $(printf '%11s %9s' "${R[accord.single.eps]}" "$(ratio "${R[accord.single.eps]}" "${R[bare.single.eps]}")")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[accord.single.p50]}")" "$(ms "${R[accord.single.p99]}")" "${R[accord.single.bad]}" "${R[accord.single.backlog]}" "${R[accord.single.drain]}" "${R[accord.single.hwm]}") $(printf '%13s' "${R[accord.single.cpu]}")
-single, accord, 1/2 $(printf '%11s %9s' "${R[half.single.eps]}" "")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[half.single.p50]}")" "$(ms "${R[half.single.p99]}")" "${R[half.single.bad]}" "${R[half.single.backlog]}" "${R[half.single.drain]}" "${R[half.single.hwm]}") $(printf '%13s' "${R[half.single.cpu]}")
+single, accord      $(printf '%11s %9s' "${R[accord.single.eps]}" "$(ratio "${R[accord.single.eps]}" "${R[bare.single.eps]}")")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[accord.single.p50]}")" "$(ms "${R[accord.single.p99]}")" "${R[accord.single.bad]}" "${R[accord.single.backlog]}" "${R[accord.single.drain]}" "${R[accord.single.hwm]}") $(printf '%13s %7s' "${R[accord.single.cpu]}" "${R[accord.single.gc]}")
+single, accord, 1/2 $(printf '%11s %9s' "${R[half.single.eps]}" "")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[half.single.p50]}")" "$(ms "${R[half.single.p99]}")" "${R[half.single.bad]}" "${R[half.single.backlog]}" "${R[half.single.drain]}" "${R[half.single.hwm]}") $(printf '%13s %7s' "${R[half.single.cpu]}" "${R[half.single.gc]}")
 batch100, bare      $(printf '%11s' "${R[bare.batch.eps]}")         -  $(printf '%7s %8s %5s' "$(ms "${R[bare.batch.p50]}")" "$(ms "${R[bare.batch.p99]}")" "${R[bare.batch.bad]}")
-batch100, accord    $(printf '%11s %9s' "${R[accord.batch.eps]}" "$(ratio "${R[accord.batch.eps]}" "${R[bare.batch.eps]}")")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[accord.batch.p50]}")" "$(ms "${R[accord.batch.p99]}")" "${R[accord.batch.bad]}" "${R[accord.batch.backlog]}" "${R[accord.batch.drain]}" "${R[accord.batch.hwm]}") $(printf '%13s' "${R[accord.batch.cpu]}")
-batch100, accord, 1/2 $(printf '%9s %9s' "${R[half.batch.eps]}" "")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[half.batch.p50]}")" "$(ms "${R[half.batch.p99]}")" "${R[half.batch.bad]}" "${R[half.batch.backlog]}" "${R[half.batch.drain]}" "${R[half.batch.hwm]}") $(printf '%13s' "${R[half.batch.cpu]}")
+batch100, accord    $(printf '%11s %9s' "${R[accord.batch.eps]}" "$(ratio "${R[accord.batch.eps]}" "${R[bare.batch.eps]}")")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[accord.batch.p50]}")" "$(ms "${R[accord.batch.p99]}")" "${R[accord.batch.bad]}" "${R[accord.batch.backlog]}" "${R[accord.batch.drain]}" "${R[accord.batch.hwm]}") $(printf '%13s %7s' "${R[accord.batch.cpu]}" "${R[accord.batch.gc]}")
+batch100, accord, 1/2 $(printf '%9s %9s' "${R[half.batch.eps]}" "")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[half.batch.p50]}")" "$(ms "${R[half.batch.p99]}")" "${R[half.batch.bad]}" "${R[half.batch.backlog]}" "${R[half.batch.drain]}" "${R[half.batch.hwm]}") $(printf '%13s %7s' "${R[half.batch.cpu]}" "${R[half.batch.gc]}")
 
 targets: single >= 85% of bare: $(ratio "${R[accord.single.eps]}" "${R[bare.single.eps]}"); batches of 100 >= 250000 events/s: ${R[accord.batch.eps]};
-         p99 < 5 ms at half rate: single $(ms "${R[half.single.p99]}") ms, batch100 $(ms "${R[half.batch.p99]}") ms; peak RSS < 150 MiB: $(hwm) MiB
+         p99 < 5 ms at half rate: single $(ms "${R[half.single.p99]}") ms, batch100 $(ms "${R[half.batch.p99]}") ms; peak RSS < 150 MB: $(hwm) MiB ($(awk -v m="$(hwm)" 'BEGIN {printf "%.0f", m * 1.048576}') MB)
 (max-rate latency is wrk's, closed loop over $conns connections; half-rate latency is open loop at ${R[half.single.rps]} and ${R[half.batch.rps]} requests/s,
  counted from when each request was due. backlog: buffer records not yet delivered when the phase ended; drain: seconds to deliver them.
  cpu: accord's CPU time from the start of the phase until its backlog was delivered, per event accepted: what an event costs
- collector and loaders together; an undercount when the drain timed out.)
+ collector and loaders together; an undercount when the drain timed out. gc cpu: the GC's share of that CPU time,
+ from GODEBUG=gctrace=1 (runtime.gc_percent trades it against the peak RSS).)
 EOF
