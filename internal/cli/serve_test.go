@@ -18,8 +18,8 @@ func TestServeTunesGC(t *testing.T) {
 	examples := filepath.Join("..", "..", "examples", "contracts")
 	for _, tc := range []struct {
 		name, runtime, gogc string
-		want               int    // GC percent while serving
-		logged             string // the debug line's value
+		want                int    // GC percent while serving
+		logged              string // the debug line's value
 	}{
 		{name: "default", want: 50, logged: "gc_percent=50"},
 		{name: "configured", runtime: "runtime: {gc_percent: 80}\n", want: 80, logged: "gc_percent=80"},
@@ -39,7 +39,9 @@ func TestServeTunesGC(t *testing.T) {
 			defer cancel()
 			var stdout, stderr lockedBuffer
 			done := make(chan int, 1)
-			go func() { done <- Run(ctx, []string{"serve", "--config", config}, strings.NewReader(""), &stdout, &stderr) }()
+			go func() {
+				done <- Run(ctx, []string{"serve", "--config", config}, strings.NewReader(""), &stdout, &stderr)
+			}()
 			for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stderr.String(), "is collecting on"); time.Sleep(10 * time.Millisecond) {
 				select {
 				case code := <-done:
