@@ -254,6 +254,97 @@ func TestServeBadInput(t *testing.T) {
 	})
 }
 
+// TestServeBoundsBodiesInFlight: many producers sending large bodies slowly at
+// once hold at most limits.max_inflight_bytes of bodies between them; the others
+// wait for room, and every request is answered.
+func TestServeBoundsBodiesInFlight(t *testing.T) {
+	const budget, size, producers = 2 << 20, 900 << 10, 10
+	base, stop := startApp(t, t.TempDir(), func(c *app.Config) {
+		c.Limits.MaxBodyBytes, c.Limits.MaxInflightBytes = 1<<20, budget
+	})
+	defer stop()
+	metric := func(name string) float64 {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Error(err)
+			return -1
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				var f float64
+				fmt.Sscan(v, &f)
+				return f
+			}
+		}
+		t.Errorf("no %s in /metrics", name)
+		return -1
+	}
+	var peak float64
+	sampled := make(chan struct{})
+	stopSampling := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(10 * time.Millisecond):
+				peak = max(peak, metric("accord_collector_body_bytes"))
+			}
+		}
+	}()
+	// Each body is an array of spaces (a request the decoder refuses), sent in
+	// two halves 200 ms apart: its room is held while it arrives.
+	body := "[" + strings.Repeat(" ", size-3) + "x]"
+	var wg sync.WaitGroup
+	codes := make([]int, producers)
+	for i := range producers {
+		wg.Go(func() {
+			pr, pw := io.Pipe()
+			go func() {
+				pw.Write([]byte(body[:size/2]))
+				time.Sleep(200 * time.Millisecond)
+				pw.Write([]byte(body[size/2:]))
+				pw.Close()
+			}()
+			req, err := http.NewRequest(http.MethodPost, base+"/v1/events", pr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			req.ContentLength = size
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(stopSampling)
+	<-sampled
+	for i, code := range codes {
+		if code != http.StatusBadRequest {
+			t.Errorf("producer %d: answer %d, want 400 (the body read, then refused by the decoder)", i, code)
+		}
+	}
+	if peak > budget || peak <= 0 {
+		t.Errorf("bodies held at most %.0f bytes at once, want between 1 and the budget %d", peak, budget)
+	}
+	if waits := metric("accord_collector_body_waits_total"); waits < 1 {
+		t.Errorf("accord_collector_body_waits_total = %v: no request waited, with %d bodies of %d bytes against %d", waits, producers, size, budget)
+	}
+	if held := metric("accord_collector_body_bytes"); held != 0 {
+		t.Errorf("accord_collector_body_bytes = %v after every request was answered, want 0", held)
+	}
+}
+
 // TestServeSegment sends a track call as the Segment libraries do (Basic auth with
 // the write key as user) through accord serve, and checks the key, the answer and
 // the lake row.

@@ -474,13 +474,16 @@ func BenchmarkStage(b *testing.B) {
 		results[i] = collect.Result{EventID: r.tmpl.EventID(1, uint64(i)), Schema: r.compiled.Key.URI(), Status: collect.StatusAccepted}
 	}
 	b.Run("http", func(b *testing.B) {
+		bodies := collect.NewBodies(collect.DefaultLimits, nil)
 		startCPU(b)
 		b.ReportAllocs()
 		for b.Loop() {
 			req := httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(string(body)))
-			if _, err := collect.ReadBody(req, collect.DefaultLimits.MaxBodyBytes); err != nil {
+			got, err := bodies.Read(req)
+			if err != nil {
 				b.Fatal(err)
 			}
+			got.Release()
 			collect.WriteResults(discardWriter{}, results)
 		}
 		perEvent(b, b.N*batch)

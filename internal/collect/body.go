@@ -3,13 +3,17 @@ package collect
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/accord-dev/accord/internal/event"
 )
@@ -24,47 +28,192 @@ type RequestError struct {
 
 func (e *RequestError) Error() string { return e.Msg }
 
-// ReadBody reads a request body, gunzipping it when Content-Encoding (or the gzip
-// magic bytes) says so, and refusing more than max bytes after decompression, so
-// that a gzip bomb costs at most max bytes of memory.
-func ReadBody(r *http.Request, max int64) ([]byte, error) {
+// Bodies reads the request bodies of the ingest handlers: each at most
+// Limits.MaxBodyBytes after decompression, so that a gzip bomb costs at most
+// that, and all of them together at most Limits.MaxInflightBytes, so that many
+// large requests at once cannot exhaust memory either. A request first waits
+// (at most bodyWait) for room for its declared Content-Length (64 KiB when it
+// declares none), then takes more as its bytes arrive, inflated ones included;
+// when there is no room for those it is refused with 503 and Retry-After
+// rather than waiting while it holds room others may need. Its room is given
+// back with the body (Body.Release), which the handlers do as soon as Process
+// no longer reads it, before the durable wait.
+type Bodies struct {
+	max, budget int64
+	sem         *semaphore.Weighted
+	metrics     *Metrics // nil in tests of the reader alone
+}
+
+// NewBodies returns the body reader for lim; m may be nil.
+func NewBodies(lim Limits, m *Metrics) *Bodies {
+	return &Bodies{max: lim.MaxBodyBytes, budget: lim.MaxInflightBytes, sem: semaphore.NewWeighted(lim.MaxInflightBytes), metrics: m}
+}
+
+// bodyWait bounds how long a request waits for room for its body before it
+// is answered 503 (the server's read timeout, 30 s by default, runs meanwhile).
+const bodyWait = 10 * time.Second
+
+// minBodyRoom is the room taken up front for a body of unknown length, and
+// the least taken at a time as a body grows.
+const minBodyRoom = 64 << 10
+
+// Body is a request body read by Bodies.Read. Release gives its memory and
+// its room back; the caller must hold no slice of Bytes afterwards.
+type Body struct {
+	Bytes []byte
+	held  int64
+	from  *Bodies
+	raw   []byte // the compressed bytes while a gzip body is inflated
+}
+
+// Release gives the body back, once; later calls do nothing.
+func (b *Body) Release() {
+	if b == nil || b.from == nil {
+		return
+	}
+	releaseBuf(b.Bytes)
+	releaseBuf(b.raw)
+	b.from.give(b.held)
+	b.Bytes, b.raw, b.held, b.from = nil, nil, 0, nil
+}
+
+func (bs *Bodies) give(n int64) {
+	if n > 0 {
+		bs.sem.Release(n)
+		if bs.metrics != nil {
+			bs.metrics.bodyBytes.Sub(float64(n))
+		}
+	}
+}
+
+func (bs *Bodies) took(n int64) {
+	if bs.metrics != nil {
+		bs.metrics.bodyBytes.Add(float64(n))
+	}
+}
+
+// busy is the answer to a request that found no room for its body.
+func (bs *Bodies) busy() error {
+	return &RequestError{Status: http.StatusServiceUnavailable, Reason: "collector_busy",
+		Msg: fmt.Sprintf("the collector holds its limit of request bodies in progress (limits.max_inflight_bytes, %d bytes); retry after the Retry-After delay", bs.budget)}
+}
+
+// errNoRoom stops a body read that found no room to grow.
+var errNoRoom = errors.New("no room for the request body")
+
+// grow takes room for the body to reach need bytes without waiting: at least
+// doubling what it holds, never past the largest body.
+func (b *Body) grow(need int64) error {
+	step := max(need-b.held, b.held, minBodyRoom)
+	step = min(step, b.from.max+1+int64(len(b.raw))-b.held)
+	if step <= 0 || !b.from.sem.TryAcquire(step) {
+		return errNoRoom
+	}
+	b.from.took(step)
+	b.held += step
+	return nil
+}
+
+// counted reads r on behalf of b, taking room for every byte past what b holds.
+type counted struct {
+	r    io.Reader
+	b    *Body
+	base int64 // bytes b already counts (the compressed body while inflating)
+	n    int64
+}
+
+func (c *counted) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	if need := c.base + c.n; need > c.b.held {
+		if e := c.b.grow(need); e != nil {
+			return k, e
+		}
+	}
+	return k, err
+}
+
+// Read reads r's body, gunzipping it when Content-Encoding (or the gzip magic
+// bytes) says so. The caller gives the body back with Release.
+func (bs *Bodies) Read(r *http.Request) (*Body, error) {
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
-	var src io.Reader = http.MaxBytesReader(nil, r.Body, max+1)
 	switch enc {
 	case "", "identity", "gzip", "x-gzip":
 	default:
 		return nil, &RequestError{Status: http.StatusUnsupportedMediaType, Reason: event.ReasonUnsupportedEncoding,
 			Msg: fmt.Sprintf("Content-Encoding %q is not supported; send identity or gzip", Clip(enc, 80))}
 	}
-	raw, err := readAll(io.LimitReader(src, max+1), r.ContentLength)
-	if err != nil {
+	if r.ContentLength > bs.max {
+		return nil, tooLarge(bs.max) // refused before anything is read or waited for
+	}
+	want := int64(minBodyRoom)
+	if r.ContentLength >= 0 {
+		want = r.ContentLength
+	}
+	want = max(min(want, bs.max+1, bs.budget), 1)
+	if !bs.sem.TryAcquire(want) {
+		if bs.metrics != nil {
+			bs.metrics.bodyWaits.Inc()
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), bodyWait)
+		err := bs.sem.Acquire(ctx, want)
+		cancel()
+		if err != nil {
+			if r.Context().Err() != nil {
+				return nil, &RequestError{Status: http.StatusServiceUnavailable, Reason: "cancelled", Msg: "the request ended while it waited for room for its body; retry"}
+			}
+			return nil, bs.busy()
+		}
+	}
+	bs.took(want)
+	b := &Body{held: want, from: bs}
+	if err := bs.read(b, r, enc); err != nil {
+		b.Release()
+		return nil, err
+	}
+	return b, nil
+}
+
+// read fills b from r: the body as sent, then, if it is gzip, inflated.
+func (bs *Bodies) read(b *Body, r *http.Request, enc string) error {
+	src := io.LimitReader(http.MaxBytesReader(nil, r.Body, bs.max+1), bs.max+1)
+	raw, err := readAll(&counted{r: src, b: b}, r.ContentLength)
+	b.Bytes = raw
+	switch {
+	case errors.Is(err, errNoRoom):
+		return bs.busy()
+	case err != nil:
 		var mbe *http.MaxBytesError
-		ReleaseBody(raw)
 		if errors.As(err, &mbe) {
-			return nil, tooLarge(max)
+			return tooLarge(bs.max)
 		}
-		return nil, &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonMalformedEvent, Msg: "reading the request body failed: " + err.Error()}
+		return &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonMalformedEvent, Msg: "reading the request body failed: " + err.Error()}
+	case int64(len(raw)) > bs.max:
+		return tooLarge(bs.max)
 	}
-	if int64(len(raw)) > max {
-		ReleaseBody(raw)
-		return nil, tooLarge(max)
+	if !(enc == "gzip" || enc == "x-gzip" || bytes.HasPrefix(raw, []byte{0x1f, 0x8b})) {
+		return nil
 	}
-	if enc == "gzip" || enc == "x-gzip" || bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) {
-		defer ReleaseBody(raw) // the inflated copy is what the caller gets
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return nil, &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonUnsupportedEncoding, Msg: "the body is not valid gzip: " + err.Error()}
-		}
-		out, err := io.ReadAll(io.LimitReader(zr, max+1))
-		if err != nil {
-			return nil, &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonUnsupportedEncoding, Msg: "the body is not valid gzip: " + err.Error()}
-		}
-		if int64(len(out)) > max {
-			return nil, tooLarge(max)
-		}
-		return out, nil
+	b.raw, b.Bytes = raw, nil // the inflated copy is what the caller gets
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonUnsupportedEncoding, Msg: "the body is not valid gzip: " + err.Error()}
 	}
-	return raw, nil
+	out, err := io.ReadAll(&counted{r: io.LimitReader(zr, bs.max+1), b: b, base: int64(len(raw))})
+	b.Bytes = out
+	switch {
+	case errors.Is(err, errNoRoom):
+		return bs.busy()
+	case err != nil:
+		return &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonUnsupportedEncoding, Msg: "the body is not valid gzip: " + err.Error()}
+	case int64(len(out)) > bs.max:
+		return tooLarge(bs.max)
+	}
+	// The compressed bytes go back now; the room they held stays with the body
+	// until it is released (a slight overcount, never an undercount).
+	releaseBuf(b.raw)
+	b.raw = nil
+	return nil
 }
 
 // maxSizeHint bounds the memory taken up front for a body on the word of its
@@ -84,8 +233,8 @@ func readAll(r io.Reader, sizeHint int64) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// Request bodies are pooled: a handler gives its body back with ReleaseBody once
-// its answer is written. Everything the collector keeps of a request is copied
+// Request bodies are pooled: a handler gives its body back with Body.Release
+// once Process no longer reads it. Everything the collector keeps of a request is copied
 // out of the body before then (envelopes, bad rows, results, vault subjects); a
 // body that grew past maxPooledBody is left to the GC.
 var bodies = sync.Pool{New: func() any { return new([]byte) }}
@@ -103,9 +252,8 @@ func getBody() []byte {
 // bodyHolders recycles the pointers the pool of bodies stores them in.
 var bodyHolders = sync.Pool{New: func() any { return new([]byte) }}
 
-// ReleaseBody gives a body read by ReadBody back for the next request. The
-// caller must hold no slice of it afterwards.
-func ReleaseBody(b []byte) {
+// releaseBuf gives a body's buffer back for the next request.
+func releaseBuf(b []byte) {
 	if cap(b) == 0 || cap(b) > maxPooledBody {
 		return
 	}

@@ -3,11 +3,15 @@ package collect_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/accord-dev/accord/internal/collect"
 )
@@ -46,20 +50,122 @@ func TestReadBody(t *testing.T) {
 			if c.encoding != "" {
 				r.Header.Set("Content-Encoding", c.encoding)
 			}
-			got, err := collect.ReadBody(r, c.max)
+			lim := collect.DefaultLimits
+			lim.MaxBodyBytes = c.max
+			got, err := collect.NewBodies(lim, nil).Read(r)
 			if c.status != 0 {
 				var re *collect.RequestError
 				if !errors.As(err, &re) || re.Status != c.status {
-					t.Fatalf("got %d bytes, error %v; want a request error with status %d", len(got), err, c.status)
+					t.Fatalf("got %v, error %v; want a request error with status %d", got, err, c.status)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if string(got) != c.want {
-				t.Fatalf("got %d bytes, want %d", len(got), len(c.want))
+			if string(got.Bytes) != c.want {
+				t.Fatalf("got %d bytes, want %d", len(got.Bytes), len(c.want))
 			}
+			got.Release()
 		})
 	}
+}
+
+// TestBodiesBudget: bodies share limits.max_inflight_bytes. A body that does not
+// fit waits for room, and gets it when another is released; a body that grows
+// past what it could take (gzip) is refused at once with 503 instead of waiting
+// while it holds room; a request that ends while waiting is refused; every byte
+// taken is given back.
+func TestBodiesBudget(t *testing.T) {
+	m, err := collect.NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := collect.DefaultLimits
+	lim.MaxBodyBytes, lim.MaxInflightBytes = 64<<10, 100<<10
+	bodies := collect.NewBodies(lim, m)
+	req := func(ctx context.Context, body []byte, encoding string) *http.Request {
+		r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/events", bytes.NewReader(body))
+		if encoding != "" {
+			r.Header.Set("Content-Encoding", encoding)
+		}
+		return r
+	}
+	busy := func(t *testing.T, err error, reason string) {
+		t.Helper()
+		var re *collect.RequestError
+		if !errors.As(err, &re) || re.Status != http.StatusServiceUnavailable || string(re.Reason) != reason {
+			t.Fatalf("error %v, want 503 %s", err, reason)
+		}
+	}
+	ctx := context.Background()
+	a, err := bodies.Read(req(ctx, bytes.Repeat([]byte("a"), 60<<10), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.BodyBytes(); got != 60<<10 {
+		t.Fatalf("body bytes %v with one 60 KiB body, want %d", got, 60<<10)
+	}
+
+	// A gzip body of 1 KiB on the wire fits beside it, but it inflates to 50
+	// KiB: it cannot grow, and is refused without waiting.
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(bytes.Repeat([]byte("z"), 50<<10))
+	zw.Close()
+	start := time.Now()
+	_, err = bodies.Read(req(ctx, zipped.Bytes(), "gzip"))
+	busy(t, err, "collector_busy")
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the gzip body was refused after %v: it waited", d)
+	}
+	// A request that ends while it waits for room is refused as cancelled.
+	cctx, cancel := context.WithCancel(ctx)
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	_, err = bodies.Read(req(cctx, bytes.Repeat([]byte("c"), 60<<10), ""))
+	busy(t, err, "cancelled")
+	if got := m.BodyBytes(); got != 60<<10 {
+		t.Fatalf("body bytes %v after the refusals, want the first body's %d", got, 60<<10)
+	}
+
+	// A second 60 KiB body waits until the first is released.
+	done := make(chan error, 1)
+	var b *collect.Body
+	go func() {
+		var err error
+		b, err = bodies.Read(req(ctx, bytes.Repeat([]byte("b"), 60<<10), ""))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the second body was read while the first held the room (err %v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	a.Release()
+	a.Release() // a second release gives nothing back twice
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if string(b.Bytes) != strings.Repeat("b", 60<<10) {
+		t.Fatalf("the second body read %d bytes", len(b.Bytes))
+	}
+	b.Release()
+	// With the room free again the gzip body is read, inflated.
+	z, err := bodies.Read(req(ctx, zipped.Bytes(), "gzip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(z.Bytes) != 50<<10 {
+		t.Fatalf("inflated %d bytes, want %d", len(z.Bytes), 50<<10)
+	}
+	z.Release()
+	if got := m.BodyBytes(); got != 0 {
+		t.Fatalf("body bytes %v after every body was released, want 0", got)
+	}
+	// All the room is free: a body of the largest size fits at once.
+	full, err := bodies.Read(req(ctx, bytes.Repeat([]byte("f"), 64<<10), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full.Release()
 }

@@ -11,6 +11,9 @@ import (
 type Limits struct {
 	// MaxBodyBytes bounds a request body after decompression.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxInflightBytes bounds the request bodies held at once, all requests
+	// together (see Bodies).
+	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
 	// MaxEvents bounds the events of one request.
 	MaxEvents int `yaml:"max_events"`
 	// MaxDepth bounds the nesting of objects and arrays in one event.
@@ -22,10 +25,11 @@ type Limits struct {
 // DefaultLimits are generous for analytics events and small enough that a burst
 // of hostile requests cannot exhaust memory.
 var DefaultLimits = Limits{
-	MaxBodyBytes:   5 << 20,
-	MaxEvents:      1000,
-	MaxDepth:       32,
-	MaxStringBytes: 64 << 10,
+	MaxBodyBytes:     5 << 20,
+	MaxInflightBytes: 64 << 20,
+	MaxEvents:        1000,
+	MaxDepth:         32,
+	MaxStringBytes:   64 << 10,
 }
 
 // Validate reports every limit that makes no sense.
@@ -33,6 +37,9 @@ func (l Limits) Validate() error {
 	var errs []error
 	if l.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("limits.max_body_bytes %d is below 1024", l.MaxBodyBytes))
+	}
+	if l.MaxInflightBytes < l.MaxBodyBytes {
+		errs = append(errs, fmt.Errorf("limits.max_inflight_bytes %d is below limits.max_body_bytes %d: a body of the largest size could never be read", l.MaxInflightBytes, l.MaxBodyBytes))
 	}
 	if l.MaxEvents < 1 {
 		errs = append(errs, fmt.Errorf("limits.max_events %d must be at least 1", l.MaxEvents))

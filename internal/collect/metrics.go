@@ -16,6 +16,8 @@ type Metrics struct {
 	ackSeconds     prometheus.Histogram
 	bufferErrors   prometheus.Counter
 	spread         prometheus.Counter
+	bodyBytes      prometheus.Gauge
+	bodyWaits      prometheus.Counter
 }
 
 // NewMetrics registers the collector's series on reg.
@@ -47,8 +49,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "accord_collector_spread_requests_total",
 			Help: "Requests whose events were spread over several goroutines because a buyer was new to the vault (its key needed a store commit).",
 		}),
+		bodyBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "accord_collector_body_bytes",
+			Help: "Bytes of request bodies held now, counted against limits.max_inflight_bytes.",
+		}),
+		bodyWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "accord_collector_body_waits_total",
+			Help: "Requests that waited for room under limits.max_inflight_bytes before their body was read.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.events, m.requests, m.requestSeconds, m.ackSeconds, m.bufferErrors, m.spread} {
+	for _, c := range []prometheus.Collector{m.events, m.requests, m.requestSeconds, m.ackSeconds, m.bufferErrors, m.spread, m.bodyBytes, m.bodyWaits} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -77,4 +87,13 @@ func (m *Metrics) SpreadRequests() float64 {
 		return 0
 	}
 	return out.GetCounter().GetValue()
+}
+
+// BodyBytes returns the bytes of request bodies held now (accord_collector_body_bytes).
+func (m *Metrics) BodyBytes() float64 {
+	var out dto.Metric
+	if err := m.bodyBytes.Write(&out); err != nil {
+		return 0
+	}
+	return out.GetGauge().GetValue()
 }

@@ -156,6 +156,7 @@ type Pipeline struct {
 	limits       Limits
 	now          func() time.Time
 	storeWrites  func() uint64
+	bodies       *Bodies
 }
 
 // Deps are what a Pipeline needs.
@@ -204,8 +205,13 @@ func NewPipeline(d Deps) (*Pipeline, error) {
 	}
 	ss, _ := d.Scrubber.(SpanScrubber)
 	return &Pipeline{contracts: d.Contracts, validator: d.Validator, scrubber: d.Scrubber, spanScrubber: ss, buf: d.Buffer,
-		metrics: d.Metrics, log: d.Log, instance: d.Instance, limits: d.Limits, now: time.Now, storeWrites: d.StoreWrites}, nil
+		metrics: d.Metrics, log: d.Log, instance: d.Instance, limits: d.Limits, now: time.Now, storeWrites: d.StoreWrites,
+		bodies: NewBodies(d.Limits, d.Metrics)}, nil
 }
+
+// ReadBody reads a request's body within the limits on bodies (see Bodies);
+// the caller gives it back with Body.Release.
+func (p *Pipeline) ReadBody(r *http.Request) (*Body, error) { return p.bodies.Read(r) }
 
 // Limits returns the pipeline's limits, for protocol decoders.
 func (p *Pipeline) Limits() Limits { return p.limits }

@@ -42,18 +42,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.Done(collect.WriteError(w, err))
 		return
 	}
-	body, err := collect.ReadBody(r, h.p.Limits().MaxBodyBytes)
+	body, err := h.p.ReadBody(r)
 	if err != nil {
 		t.Done(collect.WriteError(w, err))
 		return
 	}
 	pooled := eventsPool.Get().(*[]collect.Incoming)
-	evs, err := decode(*pooled, body, h.p.Limits())
+	evs, err := decode(*pooled, body.Bytes, h.p.Limits())
 	// The events point into body: both go back to their pools together, when
 	// Process is done with them (before its durable wait), or now.
 	release := func() {
 		releaseEvents(pooled, evs)
-		collect.ReleaseBody(body)
+		body.Release()
 	}
 	if err != nil {
 		release()

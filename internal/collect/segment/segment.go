@@ -82,21 +82,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, callType string)
 			return writeError(w, unauthorized("the write key is not valid: send a configured write key as the Basic auth username (password empty)"))
 		}
 	}
-	body, err := collect.ReadBody(r, h.p.Limits().MaxBodyBytes)
+	body, err := h.p.ReadBody(r)
 	if err != nil {
 		return writeError(w, err)
 	}
-	// The messages may point into body: it goes back to the pool when Process
-	// is done with them (before its durable wait), or when the request ends.
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			collect.ReleaseBody(body)
-		}
-	}
-	defer release()
-	req, err := Decode(body, callType, h.p.Limits())
+	// The messages may point into body: it goes back when Process is done with
+	// them (before its durable wait), or when the request ends.
+	defer body.Release()
+	req, err := Decode(body.Bytes, callType, h.p.Limits())
 	if err != nil {
 		return writeError(w, err)
 	}
@@ -124,7 +117,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, callType string)
 		m := Map(&req.Messages[i], names, app)
 		evs[i], warnings[i] = m.Incoming, m.Warning
 	}
-	results, err := h.p.Process(r.Context(), Protocol, evs, release)
+	results, err := h.p.Process(r.Context(), Protocol, evs, body.Release)
 	if err != nil {
 		return writeError(w, err)
 	}

@@ -165,20 +165,20 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := collect.ReadBody(r, h.p.Limits().MaxBodyBytes)
+	body, err := h.p.ReadBody(r)
 	if err != nil {
 		t.Done(collect.WriteError(w, err))
 		return
 	}
-	evs, err := DecodePayload(body, h.p.Limits())
+	evs, err := DecodePayload(body.Bytes, h.p.Limits())
 	if err != nil {
-		collect.ReleaseBody(body)
+		body.Release()
 		t.Done(collect.WriteError(w, err))
 		return
 	}
-	// The events point into body, which goes back to the pool when Process is
-	// done with them.
-	h.process(w, r, t, app, evs, func() { collect.ReleaseBody(body) }, writeResults)
+	// The events point into body, which goes back when Process is done with
+	// them.
+	h.process(w, r, t, app, evs, body.Release, writeResults)
 }
 
 // servePixel processes the one event of a GET /i request and answers with a
