@@ -169,3 +169,51 @@ func TestBodiesBudget(t *testing.T) {
 	}
 	full.Release()
 }
+
+// FuzzBodies reads arbitrary bodies, plain or declared gzip, with a right,
+// wrong or missing Content-Length: a body is never over the limit, a refusal is
+// a request error, and once every body is released all the room is free again.
+func FuzzBodies(f *testing.F) {
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(bytes.Repeat([]byte("z"), 3000))
+	zw.Close()
+	f.Add([]byte(`{"a":1}`), false, int64(7))
+	f.Add(zipped.Bytes(), true, int64(zipped.Len()))
+	f.Add(zipped.Bytes(), false, int64(-1))
+	f.Add(bytes.Repeat([]byte("x"), 5000), false, int64(10))
+	f.Fuzz(func(t *testing.T, body []byte, gz bool, length int64) {
+		m, err := collect.NewMetrics(prometheus.NewRegistry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		lim := collect.DefaultLimits
+		lim.MaxBodyBytes, lim.MaxInflightBytes = 2048, 4096
+		bodies := collect.NewBodies(lim, m)
+		r := httptest.NewRequest(http.MethodPost, "/v1/events", bytes.NewReader(body))
+		r.ContentLength = max(length, -1)
+		if gz {
+			r.Header.Set("Content-Encoding", "gzip")
+		}
+		got, err := bodies.Read(r)
+		if err != nil {
+			var re *collect.RequestError
+			if !errors.As(err, &re) || re.Status < 400 {
+				t.Fatalf("error %v is not a request error", err)
+			}
+		} else {
+			if int64(len(got.Bytes)) > lim.MaxBodyBytes {
+				t.Fatalf("a body of %d bytes, over the limit %d", len(got.Bytes), lim.MaxBodyBytes)
+			}
+			got.Release()
+		}
+		if held := m.BodyBytes(); held != 0 {
+			t.Fatalf("%v bytes held after the body was released", held)
+		}
+		full, err := bodies.Read(httptest.NewRequest(http.MethodPost, "/v1/events", bytes.NewReader(make([]byte, lim.MaxBodyBytes))))
+		if err != nil {
+			t.Fatalf("a body of the largest size after the first: %v", err)
+		}
+		full.Release()
+	})
+}
