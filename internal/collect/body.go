@@ -44,7 +44,8 @@ type Bodies struct {
 	metrics     *Metrics // nil in tests of the reader alone
 }
 
-// NewBodies returns the body reader for lim; m may be nil.
+// NewBodies returns the body reader for lim, which Limits.Validate accepts;
+// m may be nil.
 func NewBodies(lim Limits, m *Metrics) *Bodies {
 	return &Bodies{max: lim.MaxBodyBytes, budget: lim.MaxInflightBytes, sem: semaphore.NewWeighted(lim.MaxInflightBytes), metrics: m}
 }
@@ -102,11 +103,16 @@ func (bs *Bodies) busy() error {
 var errNoRoom = errors.New("no room for the request body")
 
 // grow takes room for the body to reach need bytes without waiting: at least
-// doubling what it holds, never past the largest body.
+// doubling what it holds, never past the most a body holds (the largest body,
+// and its compressed bytes while it is inflated: at most twice the largest
+// body, which Limits.Validate asks the budget to cover).
 func (b *Body) grow(need int64) error {
-	step := max(need-b.held, b.held, minBodyRoom)
-	step = min(step, b.from.max+1+int64(len(b.raw))-b.held)
-	if step <= 0 || !b.from.sem.TryAcquire(step) {
+	most := b.from.max + int64(len(b.raw))
+	if b.held >= most {
+		return nil // the byte past the largest body, which the size check refuses
+	}
+	step := min(max(need-b.held, b.held, minBodyRoom), most-b.held)
+	if !b.from.sem.TryAcquire(step) {
 		return errNoRoom
 	}
 	b.from.took(step)
@@ -150,7 +156,7 @@ func (bs *Bodies) Read(r *http.Request) (*Body, error) {
 	if r.ContentLength >= 0 {
 		want = r.ContentLength
 	}
-	want = max(min(want, bs.max+1, bs.budget), 1)
+	want = max(min(want, bs.max, bs.budget), 1)
 	if !bs.sem.TryAcquire(want) {
 		if bs.metrics != nil {
 			bs.metrics.bodyWaits.Inc()

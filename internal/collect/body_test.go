@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -216,4 +217,50 @@ func FuzzBodies(f *testing.F) {
 		}
 		full.Release()
 	})
+}
+
+// TestBodiesGzipAtTheLimit: with the smallest budget Limits.Validate accepts
+// (twice the largest body), a gzip body that inflates to exactly the largest
+// body is read, and one byte more is refused as too large, never as busy.
+func TestBodiesGzipAtTheLimit(t *testing.T) {
+	lim := collect.DefaultLimits
+	lim.MaxBodyBytes, lim.MaxInflightBytes = 4096, 8192
+	if err := lim.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	lim.MaxInflightBytes--
+	if err := lim.Validate(); err == nil || !strings.Contains(err.Error(), "limits.max_inflight_bytes") {
+		t.Fatalf("a budget below twice the largest body: %v, want an error naming limits.max_inflight_bytes", err)
+	}
+	lim.MaxInflightBytes++
+	bodies := collect.NewBodies(lim, nil)
+	for _, n := range []int{4096, 4097} {
+		// Half random bytes: the compressed body is about half the inflated one.
+		plain := make([]byte, n)
+		rnd := rand.New(rand.NewPCG(1, uint64(n)))
+		for i := range n / 2 {
+			plain[i] = byte(rnd.Uint32())
+		}
+		var zipped bytes.Buffer
+		zw := gzip.NewWriter(&zipped)
+		zw.Write(plain)
+		zw.Close()
+		r := httptest.NewRequest(http.MethodPost, "/v1/events", bytes.NewReader(zipped.Bytes()))
+		r.Header.Set("Content-Encoding", "gzip")
+		got, err := bodies.Read(r)
+		if n == 4096 {
+			if err != nil || !bytes.Equal(got.Bytes, plain) {
+				t.Fatalf("%d bytes inflated from %d: err %v", n, zipped.Len(), err)
+			}
+			got.Release()
+			continue
+		}
+		var re *collect.RequestError
+		if !errors.As(err, &re) || re.Status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("%d bytes inflated from %d: err %v, want 413", n, zipped.Len(), err)
+		}
+		if zipped.Len() < 1500 {
+			t.Fatalf("the compressed body is %d bytes: the test wants one of about half the largest body", zipped.Len())
+		}
+	}
 }

@@ -12,7 +12,7 @@ type Limits struct {
 	// MaxBodyBytes bounds a request body after decompression.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxInflightBytes bounds the request bodies held at once, all requests
-	// together (see Bodies).
+	// together (see Bodies); at least twice MaxBodyBytes.
 	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
 	// MaxEvents bounds the events of one request.
 	MaxEvents int `yaml:"max_events"`
@@ -38,8 +38,8 @@ func (l Limits) Validate() error {
 	if l.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("limits.max_body_bytes %d is below 1024", l.MaxBodyBytes))
 	}
-	if l.MaxInflightBytes < l.MaxBodyBytes {
-		errs = append(errs, fmt.Errorf("limits.max_inflight_bytes %d is below limits.max_body_bytes %d: a body of the largest size could never be read", l.MaxInflightBytes, l.MaxBodyBytes))
+	if l.MaxInflightBytes < 2*l.MaxBodyBytes {
+		errs = append(errs, fmt.Errorf("limits.max_inflight_bytes %d is below twice limits.max_body_bytes (%d): a gzip body of the largest size holds its compressed and its inflated bytes at once, and could never be read", l.MaxInflightBytes, 2*l.MaxBodyBytes))
 	}
 	if l.MaxEvents < 1 {
 		errs = append(errs, fmt.Errorf("limits.max_events %d must be at least 1", l.MaxEvents))
