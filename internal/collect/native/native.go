@@ -49,14 +49,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	pooled := eventsPool.Get().(*[]collect.Incoming)
 	evs, err := decode(*pooled, body.Bytes, h.p.Limits())
-	// The events point into body: both go back to their pools together, when
-	// Process is done with them (before its durable wait), or now.
+	// The events point into body: both go back to their pools together, once,
+	// when Process is done with them (before its durable wait), or when the
+	// request ends.
+	released := false
 	release := func() {
-		releaseEvents(pooled, evs)
-		body.Release()
+		if !released {
+			released = true
+			releaseEvents(pooled, evs)
+			body.Release()
+		}
 	}
+	defer release()
 	if err != nil {
-		release()
 		t.Done(collect.WriteError(w, err))
 		return
 	}

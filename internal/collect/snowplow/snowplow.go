@@ -170,14 +170,14 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request) {
 		t.Done(collect.WriteError(w, err))
 		return
 	}
+	// The events point into body, which goes back when Process is done with
+	// them (before its durable wait), or when the request ends.
+	defer body.Release()
 	evs, err := DecodePayload(body.Bytes, h.p.Limits())
 	if err != nil {
-		body.Release()
 		t.Done(collect.WriteError(w, err))
 		return
 	}
-	// The events point into body, which goes back when Process is done with
-	// them.
 	h.process(w, r, t, app, evs, body.Release, writeResults)
 }
 
