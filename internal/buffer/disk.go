@@ -177,6 +177,9 @@ type Disk struct {
 
 	// torn is the torn write found by Open, if any.
 	torn *tornWrite
+
+	// reclaim deletes the segments every consumer has passed.
+	reclaim *reclaimer
 }
 
 // tornWrite is the torn final write found in the last segment at Open.
@@ -275,6 +278,7 @@ func Open(dir string, opts Options) (*Disk, error) {
 	if err := d.recover(); err != nil {
 		return nil, errors.Join(fmt.Errorf("opening buffer %s: %w", dir, err), d.closeFiles())
 	}
+	d.reclaim = newReclaimer(dir)
 	return d, nil
 }
 
@@ -286,6 +290,15 @@ func (d *Disk) recover() error {
 	entries, err := os.ReadDir(d.dir)
 	if err != nil {
 		return fmt.Errorf("listing: %w", err)
+	}
+	reclaimed, err := removeReclaiming(d.dir, entries)
+	if err != nil {
+		return err
+	}
+	if reclaimed {
+		if err := syncDir(d.dir); err != nil {
+			return err
+		}
 	}
 	var bases []uint64
 	for _, e := range entries {
@@ -1060,23 +1073,14 @@ func (d *Disk) storeAcks() error {
 	d.segs = slices.Delete(d.segs, 0, n)
 	d.mu.Unlock()
 
-	if len(gone) == 0 {
-		return nil
+	// The reclaimer deletes them in the background, a few MiB at a time (see
+	// reclaim.go); a failure of an earlier deletion is reported here.
+	err := d.reclaim.takeErr()
+	if len(gone) > 0 {
+		err = errors.Join(err, d.reclaim.add(gone))
 	}
-	var errs []error
-	for _, s := range gone {
-		if err := s.f.Close(); err != nil {
-			errs = append(errs, err)
-		}
-		if err := os.Remove(s.path); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := syncDir(d.dir); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("buffer: acknowledgment stored, but reclaiming space failed (retried at next Open): %w", errors.Join(errs...))
+	if err != nil {
+		return fmt.Errorf("buffer: acknowledgment stored, but reclaiming space failed (retried at next Open): %w", err)
 	}
 	return nil
 }
@@ -1154,7 +1158,11 @@ func (d *Disk) Close() error {
 	d.mu.Lock()
 	close(d.notify) // wakes blocked Reads, which then see closed
 	d.mu.Unlock()
-	return errors.Join(stored, d.closeFiles())
+	var reclaimed error
+	if err := d.reclaim.close(); err != nil {
+		reclaimed = fmt.Errorf("buffer: reclaiming space failed (retried at next Open): %w", err)
+	}
+	return errors.Join(stored, reclaimed, d.closeFiles())
 }
 
 // closeFiles closes the segment files and releases the directory lock.
