@@ -19,10 +19,10 @@ const reclaimSuffix = ".reclaiming"
 // Reclaiming a segment deletes it a few MiB at a time: unlinking a 64 MiB file
 // at once frees its blocks and drops its pages from the page cache in one burst
 // of kernel work (65-100 ms measured here), which stalled the commits of the
-// appends running meanwhile (the p99 of acks at half the maximum batch rate went
-// from 11-37 to 47-67 ms; docs/buffer.md). reclaimStep bytes are cut off the
-// end of the file every reclaimPause, unless segments are queuing up faster
-// than that.
+// appends running meanwhile (with deletion at once, the p99 at half the maximum
+// batch rate was 48-51 ms against 11-26 ms paced, the lake off; docs/buffer.md).
+// reclaimStep bytes are cut off the end of the file every reclaimPause, unless
+// segments are queuing up faster than that.
 const (
 	reclaimStep  = 2 << 20
 	reclaimPause = 15 * time.Millisecond
