@@ -16,7 +16,7 @@ type RuntimeConfig struct {
 	// records, Parquet columns, the country table), which the GC marks cheaply,
 	// so halving the headroom costs about 1% of the CPU and saves a fifth of the
 	// peak RSS under load (docs/performance.md, "Sixth pass"). -1 turns the
-	// collector off below MemoryLimit, which must then be set.
+	// GC off below MemoryLimit, which must then be set.
 	GCPercent int `yaml:"gc_percent"`
 	// MemoryLimit is GOMEMLIMIT in bytes: a soft limit the GC works harder to
 	// stay under; 0 sets none. Set it to the memory the deployment may use: a
