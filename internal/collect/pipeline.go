@@ -233,13 +233,14 @@ func (p *Pipeline) Snapshot() *contract.Snapshot { return p.contracts.Snapshot()
 // events), so that the requests waiting for an fsync, most of them under load,
 // hold only their records (see docs/performance.md, "Sixth pass").
 func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming, release func()) ([]Result, error) {
-	if release != nil {
-		defer func() {
-			if release != nil {
-				release()
-			}
-		}()
+	// done calls release once: before the durable wait, or on the way out.
+	done := func() {
+		if release != nil {
+			release()
+			release = nil
+		}
 	}
+	defer done()
 	received := p.now().UTC()
 	snap := p.contracts.Snapshot()
 	results := make([]Result, len(evs))
@@ -283,10 +284,7 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming,
 			records = append(records, o.rec)
 		}
 	}
-	if release != nil {
-		release()
-		release = nil
-	}
+	done()
 	start := time.Now()
 	if err := p.buf.Append(ctx, records); err != nil {
 		p.metrics.bufferErrors.Inc()
