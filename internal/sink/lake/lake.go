@@ -68,6 +68,8 @@ type Lake struct {
 	seq     uint64
 	marks   []int
 	text    []byte
+	// spares are the tables given a spare writer by the last Commit.
+	spares []*table
 }
 
 // scratch returns the content of a checked JSON string, valid until the next
@@ -127,6 +129,13 @@ type table struct {
 	// env are the leaf columns of the envelope, data the data columns' plan.
 	env  envLeaves
 	data *colPlan
+	// spare is the writer and rows of the table's file published by the last
+	// Commit, for its next file (see create): a new Parquet writer allocates
+	// its column buffers again (for the reference contract about 1.2 KB per
+	// event in files of 1,000), and parquet-go's pools do not keep them across
+	// GCs. A spare not taken before the next Commit is dropped (see
+	// Lake.spares), so that a table seen once does not hold its buffers.
+	spare *part
 }
 
 // envLeaves are the Parquet column indexes of the envelope columns (-1: none).
@@ -366,6 +375,11 @@ func (l *Lake) Commit(ctx context.Context) error {
 		}
 		return a.day < b.day
 	})
+	// The spares of the last Commit that no file took since are dropped.
+	for _, t := range l.spares {
+		t.spare = nil
+	}
+	l.spares = l.spares[:0]
 	dirs := map[string]bool{}
 	for _, p := range parts {
 		if err := ctx.Err(); err != nil {
@@ -447,6 +461,11 @@ func (l *Lake) create(t *table, day string) (*part, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating lake file: %w", err)
 	}
+	if sp := t.spare; sp != nil {
+		t.spare = nil
+		sp.w.Reset(f)
+		return &part{t: t, day: day, dir: dir, f: f, w: sp.w, cols: sp.w.ColumnWriters(), rows: sp.rows}, nil
+	}
 	w := parquet.NewGenericWriter[any](f, t.schema, parquet.Compression(lakeZstd))
 	return &part{t: t, day: day, dir: dir, f: f, w: w, cols: w.ColumnWriters(), rows: newRows(t.leaves)}, nil
 }
@@ -471,6 +490,10 @@ func (l *Lake) publish(p *part) error {
 	if err := os.Rename(p.f.Name(), filepath.Join(p.dir, name)); err != nil {
 		return fmt.Errorf("publishing lake file: %w", err)
 	}
+	// The writer finished its file cleanly: the table's next file reuses it.
+	// A part that failed or was discarded is not kept, whatever its state.
+	p.t.spare = &part{w: p.w, rows: p.rows}
+	l.spares = append(l.spares, p.t)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -480,4 +481,112 @@ func TestEnvelopeMemberOrders(t *testing.T) {
 			compareRows(t, tbl, readRows(t, got), readRows(t, want))
 		})
 	}
+}
+
+// TestReusedWriter publishes several files of one table from one lake, the
+// later ones through the writer of the file before (table.spare): each file
+// must be byte for byte the file a fresh lake writes from the same records,
+// also after a commit that was given up half way.
+func TestReusedWriter(t *testing.T) {
+	defer func(n int) { rowGroupRows = n }(rowGroupRows)
+	rowGroupRows = 300 // files of several row groups, and a writer reset in the middle of one
+	reg := loadExamples(t)
+	batch := func(first, n int) [][]byte {
+		envs := sinktest.Envelopes(first, n)
+		for i := range envs { // one day: one file per commit
+			envs[i].EventTime = envs[0].EventTime
+		}
+		return records(t, envs)
+	}
+	dir := t.TempDir()
+	l, err := Open(dir, reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var published []string
+	commit := func(recs [][]byte) []byte {
+		t.Helper()
+		if _, err := l.Append(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		files, err := filepath.Glob(filepath.Join(dir, "*", "*", "*", "*", "part-*.parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var added []string
+		for _, f := range files {
+			if !slices.Contains(published, f) {
+				added = append(added, f)
+			}
+		}
+		if len(added) != 1 {
+			t.Fatalf("want one new file, got %v", added)
+		}
+		published = append(published, added[0])
+		data, err := os.ReadFile(added[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	spare := func() *part {
+		v, err := l.versionOf([]byte(sinktest.Schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.t.spare
+	}
+
+	first := batch(0, 700)
+	if got, want := commit(first), mustLakeFile(t, reg, first); !bytes.Equal(got, want) {
+		t.Fatal("the first file differs from a fresh lake's")
+	}
+	kept := spare()
+	if kept == nil {
+		t.Fatal("the published file's writer was not kept for the next one")
+	}
+	for i, recs := range [][][]byte{batch(1000, 450), batch(2000, 1)} {
+		got := commit(recs)
+		if want := mustLakeFile(t, reg, recs); !bytes.Equal(got, want) {
+			t.Fatalf("file %d, written by a reused writer, differs from a fresh lake's", i+2)
+		}
+		if i == 0 && (spare() == nil || spare().w != kept.w) {
+			t.Fatal("the second file did not reuse the first one's writer")
+		}
+	}
+	// A file given up half way (Close before Commit) does not give its writer
+	// back; the next file is still whole.
+	if _, err := l.Append(ctx, batch(3000, 350)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs := batch(4000, 20)
+	if got, want := commit(recs), mustLakeFile(t, reg, recs); !bytes.Equal(got, want) {
+		t.Fatal("the file after an abandoned one differs from a fresh lake's")
+	}
+	// A Commit without a file of the table drops its spare.
+	if spare() == nil {
+		t.Fatal("no spare after a published file")
+	}
+	if err := l.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if spare() != nil {
+		t.Fatal("a table without a file in the last Commit still holds a spare writer")
+	}
+}
+
+func mustLakeFile(tb testing.TB, reg Contracts, recs [][]byte) []byte {
+	tb.Helper()
+	data, err := lakeFile(tb, reg, recs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
 }
