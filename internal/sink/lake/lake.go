@@ -379,6 +379,7 @@ func (l *Lake) Commit(ctx context.Context) error {
 	for _, t := range l.spares {
 		t.spare = nil
 	}
+	clear(l.spares) // nor does the list keep tables of an older snapshot
 	l.spares = l.spares[:0]
 	dirs := map[string]bool{}
 	for _, p := range parts {
