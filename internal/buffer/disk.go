@@ -225,12 +225,14 @@ type consumer struct {
 	acked   position            // end of the contiguous acknowledged prefix
 	pending map[uint64]position // acknowledged batches past acked: first seq -> end
 	durable position            // acked, as last written to the offsets file
-	// With Options.Wants, owned by the Read holding the reading token: the
-	// records' selection, and the chunk the frames are read into before the
-	// selected records are copied out.
+	// With Options.Wants or Transient, owned by the Read holding the reading
+	// token: the records' selection, the chunk the frames are read into
+	// before the selected records are copied out, and the slice of records
+	// found in it (a Transient consumer's Batch.Records).
 	wants     func([]byte) bool
 	transient bool
 	scratch   []byte
+	recs      [][]byte
 }
 
 // request is one Append call waiting for a commit. Its records are the
@@ -868,7 +870,7 @@ func (d *Disk) Read(ctx context.Context, consumer string, max int) (Batch, error
 // from off, stopping at limit or after about readChunk bytes. It returns the records
 // and the offset after them.
 func readFrames(r io.ReaderAt, path string, off, limit int64, n uint64) ([][]byte, int64, error) {
-	return readFramesInto(r, path, off, limit, n, make([]byte, min(limit-off, readChunk)))
+	return readFramesInto(r, path, off, limit, n, make([]byte, min(limit-off, readChunk)), nil)
 }
 
 // readFrames is readFrames for this consumer. With a selection (Options.Wants)
@@ -883,9 +885,14 @@ func (c *consumer) readFrames(r io.ReaderAt, path string, off, limit int64, n ui
 	if cap(c.scratch) < size {
 		c.scratch = make([]byte, size)
 	}
-	recs, end, err := readFramesInto(r, path, off, limit, n, c.scratch[:size])
+	recs, end, err := readFramesInto(r, path, off, limit, n, c.scratch[:size], c.recs[:0])
+	if cap(recs) > cap(c.recs) {
+		c.recs = recs[:0]
+	}
 	if err != nil || c.wants == nil {
-		return recs, end, err // transient: the records are slices of the scratch buffer
+		// Transient: the records are slices of the scratch buffer, in the
+		// consumer's slice, both reused by its next read.
+		return recs, end, err
 	}
 	total := 0
 	for i, rec := range recs {
@@ -895,25 +902,29 @@ func (c *consumer) readFrames(r io.ReaderAt, path string, off, limit int64, n ui
 			recs[i] = nil
 		}
 	}
+	// The caller keeps what it gets: copies of the selected records, in a
+	// slice of their own, exactly as long.
 	kept := make([]byte, 0, total)
+	out := make([][]byte, len(recs))
 	for i, rec := range recs {
 		if rec != nil {
 			at := len(kept)
 			kept = append(kept, rec...)
-			recs[i] = kept[at:len(kept):len(kept)]
+			out[i] = kept[at:len(kept):len(kept)]
 		}
 	}
-	return recs, end, nil
+	clear(recs) // no references into the scratch buffer are left behind
+	return out, end, nil
 }
 
 // readFramesInto is readFrames reading the chunk into buf (min(limit-off,
-// readChunk) bytes); the records returned are slices of buf, except a record
-// larger than the chunk, read into its own allocation.
-func readFramesInto(r io.ReaderAt, path string, off, limit int64, n uint64, buf []byte) ([][]byte, int64, error) {
+// readChunk) bytes) and appending the records to recs; the records returned are
+// slices of buf, except a record larger than the chunk, read into its own
+// allocation.
+func readFramesInto(r io.ReaderAt, path string, off, limit int64, n uint64, buf []byte, recs [][]byte) ([][]byte, int64, error) {
 	if _, err := r.ReadAt(buf, off); err != nil {
 		return nil, off, fmt.Errorf("buffer: reading %s: %w", path, err)
 	}
-	var recs [][]byte
 	for uint64(len(recs)) < n && len(buf) > 0 {
 		f, st := decodeFrame(buf)
 		if st == frameShortPayload && len(recs) == 0 && off+int64(f.size) <= limit {

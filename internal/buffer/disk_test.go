@@ -745,6 +745,26 @@ func TestWants(t *testing.T) {
 		t.Fatalf("after acknowledging every batch: %+v", st)
 	}
 
+	// A batch belongs to its reader until acknowledged: the reads after it
+	// leave its records, and the slice holding them, alone.
+	appendAll(t, d, recs[:30])
+	ctx := context.Background()
+	var batches []Batch
+	for range 3 {
+		b, err := d.Read(ctx, "b", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batches = append(batches, b)
+	}
+	for i, b := range batches {
+		for j, r := range b.Records {
+			if want := recs[int(b.First)-300+j]; wantsB(want) != (r != nil) || (r != nil && !bytes.Equal(r, want)) {
+				t.Fatalf("batch %d, record %d, after later reads: %q, want %q", i, j, r, want)
+			}
+		}
+	}
+
 	if _, err := Open(t.TempDir(), Options{Consumers: []string{"a"}, Wants: map[string]func([]byte) bool{"b": wantsB}}); err == nil || !strings.Contains(err.Error(), `Wants names consumer "b"`) {
 		t.Fatalf("Wants of an unknown consumer: %v", err)
 	}
@@ -760,6 +780,7 @@ func TestTransient(t *testing.T) {
 	for _, name := range []string{"t", "own"} {
 		ctx := context.Background()
 		var first []*byte
+		var slots []*[]byte
 		for i := 0; i < 40; i += 10 {
 			b, err := d.Read(ctx, name, 10)
 			if err != nil {
@@ -769,6 +790,7 @@ func TestTransient(t *testing.T) {
 				t.Fatalf("%s: read %d records at %d, not the ones appended", name, len(b.Records), i)
 			}
 			first = append(first, &b.Records[0][0])
+			slots = append(slots, &b.Records[0])
 			if err := d.Ack(ctx, b); err != nil {
 				t.Fatal(err)
 			}
@@ -776,6 +798,10 @@ func TestTransient(t *testing.T) {
 		reused := first[0] == first[1] && first[1] == first[2]
 		if reused != (name == "t") {
 			t.Errorf("consumer %s: reads share their memory: %v", name, reused)
+		}
+		// The slice of records too: a Transient read allocates neither.
+		if reused := slots[0] == slots[1] && slots[1] == slots[2]; reused != (name == "t") {
+			t.Errorf("consumer %s: reads share their slice of records: %v", name, reused)
 		}
 	}
 	if _, err := Open(t.TempDir(), Options{Consumers: []string{"a"}, Transient: []string{"b"}}); err == nil || !strings.Contains(err.Error(), `Transient names consumer "b"`) {
