@@ -244,10 +244,10 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming,
 	received := p.now().UTC()
 	snap := p.contracts.Snapshot()
 	results := make([]Result, len(evs))
-	outs := make([]outcome, len(evs))
 	// The envelopes are written one after the other into pooled buffers:
 	// Append copies them, and nothing else keeps them.
 	bufs := workBufsPool.Get().(*workBufs)
+	outs := bufs.outcomes(len(evs))
 	var spreadBufs []*workBufs // the workers' when the request was spread
 	defer func() {
 		bufs.release()
@@ -278,12 +278,13 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming,
 		return nil, &RequestError{Status: http.StatusServiceUnavailable, Reason: "vault_unavailable",
 			Msg: "personal data could not be tokenized right now; retry after the Retry-After delay"}
 	}
-	records := make([][]byte, 0, len(evs))
+	records := bufs.records[:0]
 	for _, o := range outs {
 		if o.rec != nil {
 			records = append(records, o.rec)
 		}
 	}
+	bufs.records = records
 	done()
 	start := time.Now()
 	if err := p.buf.Append(ctx, records); err != nil {
@@ -404,6 +405,19 @@ type workBufs struct {
 	scrubbed []byte
 	env      event.Envelope
 	applied  []event.Applied // env.Scrubbed's storage, reused likewise
+	// outs and records are the request's (Process's bufs only): each event's
+	// outcome, and the records handed to the buffer.
+	outs    []outcome
+	records [][]byte
+}
+
+// outcomes returns n zero outcomes in w's storage.
+func (w *workBufs) outcomes(n int) []outcome {
+	if cap(w.outs) < n {
+		w.outs = make([]outcome, n)
+	}
+	w.outs = w.outs[:n]
+	return w.outs
 }
 
 var workBufsPool = sync.Pool{New: func() any { return new(workBufs) }}
@@ -411,6 +425,10 @@ var workBufsPool = sync.Pool{New: func() any { return new(workBufs) }}
 // maxPooledBuf bounds the buffers kept for reuse: one that grew past it (a
 // request of large events) is left to the GC.
 const maxPooledBuf = 4 << 20
+
+// maxPooledOutcomes bounds likewise the outcomes and records kept: those of a
+// request of more events are left to the GC.
+const maxPooledOutcomes = 4096
 
 func (w *workBufs) release() {
 	if cap(w.arena) > maxPooledBuf {
@@ -423,6 +441,12 @@ func (w *workBufs) release() {
 	w.env = event.Envelope{} // nothing of a request's events outlives it
 	clear(w.applied[:cap(w.applied)])
 	w.applied = w.applied[:0]
+	if cap(w.outs) > maxPooledOutcomes {
+		w.outs, w.records = nil, nil
+	}
+	clear(w.outs[:cap(w.outs)])
+	clear(w.records[:cap(w.records)])
+	w.outs, w.records = w.outs[:0], w.records[:0]
 	workBufsPool.Put(w)
 }
 
