@@ -151,3 +151,17 @@ func checkFrame(t *testing.T, data []byte, off int64, payload []byte) {
 		t.Fatalf("record at %d returned as %q, stored as %q", off, payload, p)
 	}
 }
+
+// TestFrameHeaderInPlace: a frame header is written into dst, without an
+// allocation of its own (one per record appended, before), and decodes back.
+func TestFrameHeaderInPlace(t *testing.T) {
+	payload := []byte(`E{"v":1}`)
+	dst := make([]byte, 0, 4*frameHeaderSize)
+	if n := testing.AllocsPerRun(100, func() { dst = appendFrameHeader(dst[:0], payload, 42) }); n != 0 {
+		t.Errorf("appendFrameHeader allocated %.0f times, want 0", n)
+	}
+	f, st := decodeFrame(append(appendFrameHeader([]byte("x")[1:], payload, 42), payload...))
+	if st != frameOK || !bytes.Equal(f.payload, payload) {
+		t.Fatalf("the frame does not decode: %v %q", st, f.payload)
+	}
+}

@@ -108,12 +108,16 @@ func appendFrame(dst, payload []byte, unixNano int64) []byte {
 
 // appendFrameHeader appends the header of payload's frame to dst.
 func appendFrameHeader(dst, payload []byte, unixNano int64) []byte {
-	var h [frameHeaderSize]byte
+	// Written in place: a header array of its own would escape to the heap
+	// through crc32.Checksum, an allocation per record.
+	n := len(dst)
+	dst = append(dst, make([]byte, frameHeaderSize)...)
+	h := dst[n : n+frameHeaderSize]
 	binary.LittleEndian.PutUint32(h[0:4], uint32(len(payload)))
 	binary.LittleEndian.PutUint64(h[4:12], uint64(unixNano))
 	binary.LittleEndian.PutUint32(h[12:16], crc32.Checksum(h[0:12], castagnoli))
 	binary.LittleEndian.PutUint32(h[16:20], crc32.Checksum(payload, castagnoli))
-	return append(dst, h[:]...)
+	return dst
 }
 
 // frameStatus is the outcome of decoding one frame.

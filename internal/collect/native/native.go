@@ -211,7 +211,7 @@ func decodeAt(b []byte, s int) (in collect.Incoming, end int, err error) {
 		}
 		v := b[vs:ve]
 		var dst *string
-		switch name := string(k); name {
+		switch string(k) { // no string is allocated for the comparison
 		case "data":
 			data = v
 			return nil
@@ -233,7 +233,7 @@ func decodeAt(b []byte, s int) (in collect.Incoming, end int, err error) {
 		case "platform":
 			dst = &in.Platform
 		default:
-			return &shapeError{fmt.Sprintf("unknown member %q", collect.Clip(name, 64))}
+			return &shapeError{fmt.Sprintf("unknown member %q", collect.Clip(string(k), 64))}
 		}
 		switch v[0] {
 		case '"':
