@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -17,6 +18,66 @@ import (
 
 // maxDepth bounds nesting as encoding/json does.
 const maxDepth = 10000
+
+// Limits bound a scan beyond JSON's syntax: containers nested more than
+// MaxDepth levels deep (the outermost is level 1) and strings, keys included,
+// of more than MaxString bytes as written between their quotes. A scan that
+// meets one returns an error wrapping ErrLimit. A zero field bounds nothing
+// beyond encoding/json's nesting of 10,000 levels. The native protocol scans a
+// request body with the collector's limits, so that the body is not scanned a
+// second time for them.
+type Limits struct{ MaxDepth, MaxString int }
+
+// ErrLimit is wrapped by the errors of a scan that meets one of its Limits.
+var ErrLimit = errors.New("over a limit")
+
+// bound is Limits as the scanner reads them: every field set.
+type bound struct{ maxDepth, maxString int }
+
+var unbounded = bound{maxDepth: maxDepth, maxString: math.MaxInt}
+
+func (l Limits) bound() bound {
+	b := unbounded
+	if l.MaxDepth > 0 {
+		b.maxDepth = min(l.MaxDepth, maxDepth)
+	}
+	if l.MaxString > 0 {
+		b.maxString = l.MaxString
+	}
+	return b
+}
+
+// Value is the package's Value within l; depth is how many containers enclose
+// the value (0 at the top).
+func (l Limits) Value(b []byte, i, depth int) (int, error) { return valueAt(b, i, depth, l.bound()) }
+
+// Members is the package's Members within l; level is the object's own
+// nesting (1 for a document's outermost object).
+func (l Limits) Members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) error, level int) (int, error) {
+	lb := l.bound()
+	if level > lb.maxDepth {
+		return i, deepError(i, lb)
+	}
+	return members(b, i, f, nil, level, lb)
+}
+
+// WalkElements is the package's WalkElements within l, for an array at the
+// top of its document: f must scan the elements within l itself.
+func (l Limits) WalkElements(b []byte, i int, f func(start int) (end int, err error)) (int, error) {
+	return elements(b, i, nil, f, 1, l.bound())
+}
+
+func deepError(i int, lb bound) error {
+	if lb.maxDepth < maxDepth {
+		return fmt.Errorf("%w: nested more than %d levels deep at byte %d", ErrLimit, lb.maxDepth, i)
+	}
+	return fmt.Errorf("JSON nested too deeply at byte %d", i)
+}
+
+// longError is the error of the string b[i:end], longer than lb allows.
+func longError(i, end int, lb bound) error {
+	return fmt.Errorf("%w: a string of %d bytes at byte %d is longer than %d", ErrLimit, end-i-2, i, lb.maxString)
+}
 
 // ErrSyntax is wrapped by every syntax error, which names the byte offset.
 var ErrSyntax = errors.New("invalid JSON")
@@ -36,26 +97,30 @@ func Space(b []byte, i int) int {
 
 // Value returns the end of the JSON value that starts at b[i] (no leading
 // space), checking its syntax.
-func Value(b []byte, i int) (int, error) { return valueAt(b, i, 0) }
+func Value(b []byte, i int) (int, error) { return valueAt(b, i, 0, unbounded) }
 
-func valueAt(b []byte, i, depth int) (int, error) {
+// valueAt scans the value at b[i], enclosed by depth containers.
+func valueAt(b []byte, i, depth int, lb bound) (int, error) {
 	if i >= len(b) {
 		return i, SyntaxAt(i)
 	}
 	switch c := b[i]; {
 	case c == '"':
 		end, _, err := String(b, i)
+		if end-i-2 > lb.maxString && err == nil {
+			return i, longError(i, end, lb)
+		}
 		return end, err
 	case c == '{':
-		if depth >= maxDepth {
-			return i, fmt.Errorf("JSON nested too deeply at byte %d", i)
+		if depth >= lb.maxDepth {
+			return i, deepError(i, lb)
 		}
-		return Members(b, i, func(_ []byte, _ bool, start, end int) error { return nil }, depth+1)
+		return members(b, i, skipMember, nil, depth+1, lb)
 	case c == '[':
-		if depth >= maxDepth {
-			return i, fmt.Errorf("JSON nested too deeply at byte %d", i)
+		if depth >= lb.maxDepth {
+			return i, deepError(i, lb)
 		}
-		return Elements(b, i, func(start, end int) error { return nil }, depth+1)
+		return elements(b, i, skipElement, nil, depth+1, lb)
 	case c == 't':
 		return literal(b, i, "true")
 	case c == 'f':
@@ -290,8 +355,12 @@ func AppendUnquoted(dst, s []byte) []byte {
 // depth is the object's nesting in its document (0 at the top), for the bound
 // on nesting that encoding/json has too.
 func Members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) error, depth int) (int, error) {
-	return members(b, i, f, nil, depth)
+	return members(b, i, f, nil, depth, unbounded)
 }
+
+func skipMember([]byte, bool, int, int) error { return nil }
+
+func skipElement(int, int) error { return nil }
 
 // Walk is Members for a caller that reads some values itself: f gets each
 // member's key and the start of its value, and returns the value's end, having
@@ -299,11 +368,12 @@ func Members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) 
 // scanned once, not once by Walk to find its end and again by f. Checking the
 // value, and bounding its nesting, is f's part.
 func Walk(b []byte, i int, f func(key []byte, plainKey bool, start int) (end int, err error)) (int, error) {
-	return members(b, i, nil, f, 0)
+	return members(b, i, nil, f, 0, unbounded)
 }
 
-// members runs Members (with f) or Walk (with walk).
-func members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) error, walk func(key []byte, plainKey bool, start int) (int, error), depth int) (int, error) {
+// members runs Members (with f) or Walk (with walk) on an object at level
+// depth, within lb.
+func members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) error, walk func(key []byte, plainKey bool, start int) (int, error), depth int, lb bound) (int, error) {
 	i = Space(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
@@ -315,6 +385,9 @@ func members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) 
 		kend, plain, err := String(b, i)
 		if err != nil {
 			return i, err
+		}
+		if kend-i-2 > lb.maxString {
+			return i, longError(i, kend, lb)
 		}
 		key := b[i+1 : kend-1]
 		i = Space(b, kend)
@@ -331,7 +404,7 @@ func members(b []byte, i int, f func(key []byte, plainKey bool, start, end int) 
 				return end, err
 			}
 		} else {
-			if end, err = valueAt(b, start, depth); err != nil {
+			if end, err = valueAt(b, start, depth, lb); err != nil {
 				return end, err
 			}
 			if err := f(key, plain, start, end); err != nil {
@@ -363,17 +436,18 @@ func separator(b []byte, i int, closer byte) (next int, done bool, err error) {
 // Elements calls f with the span of every element of the array that starts at
 // b[i] (a bracket) and returns the end of the array; depth is as for Members.
 func Elements(b []byte, i int, f func(start, end int) error, depth int) (int, error) {
-	return elements(b, i, f, nil, depth)
+	return elements(b, i, f, nil, depth, unbounded)
 }
 
 // WalkElements is Elements for a caller that reads the elements itself, as
 // Walk is for Members: f gets the start of each element and returns its end.
 func WalkElements(b []byte, i int, f func(start int) (end int, err error)) (int, error) {
-	return elements(b, i, nil, f, 0)
+	return elements(b, i, nil, f, 0, unbounded)
 }
 
-// elements runs Elements (with f) or WalkElements (with walk).
-func elements(b []byte, i int, f func(start, end int) error, walk func(start int) (int, error), depth int) (int, error) {
+// elements runs Elements (with f) or WalkElements (with walk) on an array at
+// level depth, within lb.
+func elements(b []byte, i int, f func(start, end int) error, walk func(start int) (int, error), depth int, lb bound) (int, error) {
 	i = Space(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, nil
@@ -389,7 +463,7 @@ func elements(b []byte, i int, f func(start, end int) error, walk func(start int
 				return end, err
 			}
 		} else {
-			if end, err = valueAt(b, i, depth); err != nil {
+			if end, err = valueAt(b, i, depth, lb); err != nil {
 				return end, err
 			}
 			if err := f(i, end); err != nil {

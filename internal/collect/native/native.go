@@ -114,11 +114,34 @@ func decode(dst []collect.Incoming, body []byte, lim collect.Limits) ([]collect.
 		return nil, &collect.RequestError{Status: http.StatusBadRequest, Reason: event.ReasonMalformedEvent,
 			Msg: `the body is empty; send {"schema": "iglu:...", "data": {...}}, a JSON array of such events, or NDJSON`}
 	}
+	// The common body, a JSON array of events or one event within the depth and
+	// string limits, is checked against them, checked as JSON and cut into
+	// events in one pass; its events are then within the limits too. Any other
+	// body (NDJSON, not JSON, over a limit, or nested deeper than an event may
+	// be, where an event's own nesting must be checked apart) takes the two
+	// passes below, which answer it as they did before the first existed.
+	if lim.MaxDepth < 1 || lim.MaxStringBytes < 1 { // zero would bound nothing (Limits.Validate refuses both)
+		return decodeChecked(dst[:0], body, lim)
+	}
+	within := jsonscan.Limits{MaxDepth: lim.MaxDepth, MaxString: lim.MaxStringBytes}
+	if evs, ok, err := decodeJSON(dst[:0], body, lim, within); ok {
+		if err == nil {
+			for i := range evs {
+				evs[i].LimitsChecked = true
+			}
+		}
+		return evs, err
+	}
+	return decodeChecked(dst[:0], body, lim)
+}
+
+// decodeChecked is decode in two passes: the body's limits, then its events.
+func decodeChecked(dst []collect.Incoming, body []byte, lim collect.Limits) ([]collect.Incoming, error) {
 	covers, err := lim.CheckBody(body, 4)
 	if err != nil {
 		return nil, err
 	}
-	evs, err := decodeBody(dst[:0], body, lim)
+	evs, err := decodeBody(dst, body, lim)
 	if covers {
 		for i := range evs {
 			evs[i].LimitsChecked = true
@@ -127,29 +150,42 @@ func decode(dst []collect.Incoming, body []byte, lim collect.Limits) ([]collect.
 	return evs, err
 }
 
+// decodeJSON decodes a body that is a JSON array of events or one event,
+// checking its syntax and scan's limits as it goes (one pass); ok is false
+// when the body is neither or breaks a limit, and dst's storage may then hold
+// partly decoded events.
+func decodeJSON(dst []collect.Incoming, body []byte, lim collect.Limits, scan jsonscan.Limits) (evs []collect.Incoming, ok bool, err error) {
+	if body[0] == '[' {
+		out := slices.Grow(dst, min(lim.MaxEvents, 1+len(body)/600))
+		n := 0
+		end, err := scan.WalkElements(body, 0, func(s int) (int, error) {
+			if n++; n > lim.MaxEvents {
+				return scan.Value(body, s, 1) // counted for the answer, not decoded
+			}
+			in, end, err := decodeAt(body, s, 1, scan)
+			out = append(out, in)
+			return end, err
+		})
+		if err != nil || jsonscan.Space(body, end) != len(body) {
+			return nil, false, nil
+		}
+		if n > lim.MaxEvents {
+			return nil, true, tooMany(n, lim)
+		}
+		return out, true, nil
+	}
+	if in, end, err := decodeAt(body, 0, 0, scan); err == nil && end == len(body) {
+		return append(dst, in), true, nil
+	}
+	return nil, false, nil
+}
+
 // decodeBody decodes a body that is within the limits.
 func decodeBody(dst []collect.Incoming, body []byte, lim collect.Limits) ([]collect.Incoming, error) {
 	// A JSON array or one JSON document: its events are decoded as the body is
 	// checked, in one pass. A body that is not valid JSON is read as NDJSON.
-	if body[0] == '[' {
-		out := slices.Grow(dst, min(lim.MaxEvents, 1+len(body)/600))
-		n := 0
-		end, err := jsonscan.WalkElements(body, 0, func(s int) (int, error) {
-			if n++; n > lim.MaxEvents {
-				return jsonscan.Value(body, s) // counted for the answer, not decoded
-			}
-			in, end, err := decodeAt(body, s)
-			out = append(out, in)
-			return end, err
-		})
-		if err == nil && jsonscan.Space(body, end) == len(body) {
-			if n > lim.MaxEvents {
-				return nil, tooMany(n, lim)
-			}
-			return out, nil
-		}
-	} else if in, end, err := decodeAt(body, 0); err == nil && end == len(body) {
-		return append(dst, in), nil
+	if evs, ok, err := decodeJSON(dst, body, lim, jsonscan.Limits{}); ok {
+		return evs, err
 	}
 	var lines [][]byte
 	for _, line := range bytes.Split(body, []byte("\n")) {
@@ -177,7 +213,7 @@ const wireShape = `the event must be {"schema": "iglu:...", "data": {...}, "cont
 
 // decodeOne decodes one NDJSON line.
 func decodeOne(raw []byte) collect.Incoming {
-	if in, end, err := decodeAt(raw, 0); err == nil && end == len(raw) {
+	if in, end, err := decodeAt(raw, 0, 0, jsonscan.Limits{}); err == nil && end == len(raw) {
 		return in
 	}
 	return reject(raw, event.ReasonMalformedJSON, "the event is not valid JSON")
@@ -192,20 +228,21 @@ type shapeError struct{ msg string }
 
 func (e *shapeError) Error() string { return e.msg }
 
-// decodeAt decodes the event whose JSON starts at b[s] and returns its end,
-// checking its syntax as it goes (one pass); err is a syntax error, which
-// makes b unusable as JSON. Member names match exactly; a repeated member
+// decodeAt decodes the event whose JSON starts at b[s], enclosed by depth
+// containers, and returns its end, checking its syntax and scan's limits as
+// it goes (one pass); err is a syntax error, which makes b unusable as JSON,
+// or a limit that it breaks. Member names match exactly; a repeated member
 // counts with its last value.
-func decodeAt(b []byte, s int) (in collect.Incoming, end int, err error) {
+func decodeAt(b []byte, s, depth int, scan jsonscan.Limits) (in collect.Incoming, end int, err error) {
 	if b[s] != '{' {
-		if end, err = jsonscan.Value(b, s); err != nil {
+		if end, err = scan.Value(b, s, depth); err != nil {
 			return in, end, err
 		}
 		return reject(b[s:end], event.ReasonMalformedEvent, wireShape+": it is "+kind(b[s])), end, nil
 	}
 	var data, contexts []byte
 	var times [3]string
-	end, err = jsonscan.Members(b, s, func(k []byte, plain bool, vs, ve int) error {
+	end, err = scan.Members(b, s, func(k []byte, plain bool, vs, ve int) error {
 		if !plain {
 			k = jsonscan.AppendUnquoted(nil, k)
 		}
@@ -244,10 +281,10 @@ func decodeAt(b []byte, s int) (in collect.Incoming, end int, err error) {
 			return &shapeError{fmt.Sprintf("%q must be a string, not %s", string(k), kind(v[0]))}
 		}
 		return nil
-	}, 0)
+	}, depth+1)
 	if shape, ok := err.(*shapeError); ok { // Members returns f's error as it is
 		// The rest of the event was not scanned: find its end (and check it).
-		if end, err = jsonscan.Value(b, s); err != nil {
+		if end, err = scan.Value(b, s, depth); err != nil {
 			return collect.Incoming{}, end, err
 		}
 		return reject(b[s:end], event.ReasonMalformedEvent, wireShape+": "+shape.msg), end, nil

@@ -1,6 +1,9 @@
 package native
 
 import (
+	"bytes"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -126,4 +129,57 @@ func TestLimitsChecked(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkOnePass: decode, which checks a JSON body's limits while it cuts out
+// the events, answers every body and limits exactly as decodeChecked, which
+// checks the limits in a pass of their own first.
+func checkOnePass(t *testing.T, body []byte, lim collect.Limits) {
+	t.Helper()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return // answered before either pass
+	}
+	got, gerr := decode(nil, body, lim)
+	want, werr := decodeChecked(nil, bytes.TrimSpace(body), lim)
+	if fmt.Sprint(gerr) != fmt.Sprint(werr) {
+		t.Fatalf("%q %+v: error %v, two passes %v", body, lim, gerr, werr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q %+v:\n one pass %+v\ntwo passes %+v", body, lim, got, want)
+	}
+}
+
+func TestOnePass(t *testing.T) {
+	lim := collect.DefaultLimits
+	lim.MaxDepth, lim.MaxStringBytes = 4, 8
+	long := `{"schema":"iglu:a/b/jsonschema/1-0-0","data":{"k":"123456789"}}`
+	for _, body := range []string{
+		signup, "[" + signup + "]",
+		`[{"schema":"s","data":{"a":1}}]`,            // depth 3, strings within
+		`{"schema":"s","data":{"a":{"b":{}}}}`,       // depth 4
+		`[{"schema":"s","data":{"a":{"b":{}}}}]`,     // depth 5: not covered
+		`[{"schema":"s","data":{"a":{"b":[[[]]]}}}]`, // depth 8: over the limit
+		long, "[" + long + "]", `{"schema":"s","data":{"123456789":1}}`,
+		`[{"schema":"s","data":{}},{"schema":"s","data":{}}]`,
+		`{"schema":"s","data":{}}` + "\n" + `{"schema":"s","data":{}}`,
+		`[1,"123456789"]`, `[{"schema":"s","bad":{}}]`, `[{"schema":"s","bad":{"x":"123456789"}}]`,
+	} {
+		checkOnePass(t, []byte(body), lim)
+		checkOnePass(t, []byte(body), collect.DefaultLimits)
+	}
+	lim.MaxEvents = 1
+	checkOnePass(t, []byte(`[{"schema":"s","data":{}},{"schema":"s","data":{}}]`), lim)
+	checkOnePass(t, []byte(`[{"schema":"s","data":{}},{"schema":"s","data":{"x":"123456789"}}]`), lim)
+}
+
+// FuzzOnePass holds decode to decodeChecked on any body and limits.
+func FuzzOnePass(f *testing.F) {
+	for _, s := range []string{signup, "[" + signup + "]", signup + "\n" + signup, `[{"schema":"s","data":{"a":{"b":[[[]]]}}}]`, `[1,"123456789"]`} {
+		f.Add([]byte(s), uint8(4), uint8(8), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, depth, str, events uint8) {
+		lim := collect.DefaultLimits
+		lim.MaxDepth, lim.MaxStringBytes, lim.MaxEvents = int(depth%10), int(str%40), 1+int(events%5)
+		checkOnePass(t, body, lim)
+	})
 }
