@@ -388,8 +388,9 @@ func testConcurrentNewSubject(t *testing.T, h *harness) {
 }
 
 // testConcurrentTokenizeAndForget races tokenizes of a few subjects with forgets of
-// them. Whatever the interleaving, tokenize never fails, and every token it returned
-// either detokenizes to its value or is forgotten.
+// them (five of each subject, fewer than a tokenize's attempts). Whatever the
+// interleaving, tokenize never fails, and every token it returned either
+// detokenizes to its value or is forgotten.
 func testConcurrentTokenizeAndForget(t *testing.T, h *harness) {
 	v := h.vault(t)
 	ctx := context.Background()
