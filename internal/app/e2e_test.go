@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/accord-dev/accord/internal/app"
@@ -537,5 +538,47 @@ func TestConcurrentBodiesStayApart(t *testing.T) {
 		if want[r.EventID] != r.ShopID {
 			t.Fatalf("event %s stored with shop_id %q, want %q", r.EventID, r.ShopID, want[r.EventID])
 		}
+	}
+}
+
+// TestServeCountsEvents: accord_collector_events_total counts every event of a
+// request under its protocol, contract, outcome and reason, whether a batch's
+// events with the same labels come in one run or several.
+func TestServeCountsEvents(t *testing.T) {
+	base, stop := startApp(t, t.TempDir(), nil)
+	defer stop()
+	const uri = "iglu:com.acme/signup/jsonschema/1-0-0"
+	valid := func(i int) string {
+		return fmt.Sprintf(`{"schema":%q,"data":{"shop_id":"shop_1","email":"count%d@example.com"}}`, uri, i)
+	}
+	invalid := fmt.Sprintf(`{"schema":%q,"data":{"shop_id":"shop_1"}}`, uri)
+	unknown := `{"schema":"iglu:com.acme/nope/jsonschema/1-0-0","data":{}}`
+	batch := "[" + strings.Join([]string{valid(1), valid(2), valid(3), invalid, valid(4), valid(5), unknown, invalid}, ",") + "]"
+	if code, body := post(t, base+"/v1/events", batch); code != http.StatusOK || !strings.Contains(body, `"accepted":5,"rejected":3`) {
+		t.Fatalf("batch: %d %s", code, body)
+	}
+	if code, body := post(t, base+"/v1/events", valid(6)); code != http.StatusOK {
+		t.Fatalf("single event: %d %s", code, body)
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	got := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if labels, ok := strings.CutPrefix(line, "accord_collector_events_total{"); ok {
+			labels, value, _ := strings.Cut(labels, "} ")
+			got[labels] = value
+		}
+	}
+	want := map[string]string{
+		`outcome="accepted",protocol="native",reason="",schema="` + uri + `"`:                 "6",
+		`outcome="rejected",protocol="native",reason="schema_violation",schema="` + uri + `"`: "2",
+		`outcome="rejected",protocol="native",reason="schema_not_found",schema="unknown"`:     "1",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("accord_collector_events_total (-want +got):\n%s", diff)
 	}
 }

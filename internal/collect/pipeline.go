@@ -303,10 +303,23 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming,
 		}
 	}
 	p.metrics.ackSeconds.Observe(time.Since(start).Seconds())
-	for i, r := range results {
-		p.metrics.events.WithLabelValues(protocol, outs[i].schema, r.Status, string(r.Reason)).Inc()
-	}
+	p.countEvents(protocol, results, outs)
 	return results, nil
+}
+
+// countEvents adds a request's events to accord_collector_events_total, one
+// Add per run of events with the same labels (a batch is mostly one run), so
+// that the labels are looked up once per run rather than once per event.
+func (p *Pipeline) countEvents(protocol string, results []Result, outs []outcome) {
+	for i := 0; i < len(results); {
+		r, schema := results[i], outs[i].schema
+		j := i + 1
+		for j < len(results) && outs[j].schema == schema && results[j].Status == r.Status && results[j].Reason == r.Reason {
+			j++
+		}
+		p.metrics.events.WithLabelValues(protocol, schema, r.Status, string(r.Reason)).Add(float64(j - i))
+		i = j
+	}
 }
 
 // outcome is what Process keeps of one event besides its Result: its record,
