@@ -120,17 +120,17 @@ func decode(dst []collect.Incoming, body []byte, lim collect.Limits) ([]collect.
 	// body (NDJSON, not JSON, over a limit, or nested deeper than an event may
 	// be, where an event's own nesting must be checked apart) takes the two
 	// passes below, which answer it as they did before the first existed.
-	if lim.MaxDepth < 1 || lim.MaxStringBytes < 1 { // zero would bound nothing (Limits.Validate refuses both)
-		return decodeChecked(dst[:0], body, lim)
-	}
-	within := jsonscan.Limits{MaxDepth: lim.MaxDepth, MaxString: lim.MaxStringBytes}
-	if evs, ok, err := decodeJSON(dst[:0], body, lim, within); ok {
-		if err == nil {
-			for i := range evs {
-				evs[i].LimitsChecked = true
+	// (A zero limit would bound nothing; Limits.Validate refuses both.)
+	if lim.MaxDepth >= 1 && lim.MaxStringBytes >= 1 {
+		within := jsonscan.Limits{MaxDepth: lim.MaxDepth, MaxString: lim.MaxStringBytes}
+		if evs, ok, err := decodeJSON(dst[:0], body, lim, within); ok {
+			if err == nil {
+				for i := range evs {
+					evs[i].LimitsChecked = true
+				}
 			}
+			return evs, err
 		}
-		return evs, err
 	}
 	return decodeChecked(dst[:0], body, lim)
 }
