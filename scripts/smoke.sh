@@ -22,8 +22,13 @@ echo "$ok" | grep -q '"accepted":1' || { echo "example event not accepted: $ok";
 bad=$(curl -s "http://127.0.0.1:$port/v1/events" -d '{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"x"}}')
 echo "$bad" | grep -q '"reason":"schema_violation"' || { echo "bad event not rejected: $bad"; exit 1; }
 curl -fs "http://127.0.0.1:$port/readyz" >/dev/null
-curl -fs "http://127.0.0.1:$port/metrics" | grep -q 'accord_collector_events_total{outcome="accepted"' \
-  || curl -fs "http://127.0.0.1:$port/metrics" | grep -q 'accord_collector_events_total' 
+# The metrics go to a file first: `curl | grep -q` fails under pipefail when grep
+# stops reading before curl has written everything (curl exits 23).
+curl -fs "http://127.0.0.1:$port/metrics" >"$work/metrics.txt"
+grep -Eq '^accord_collector_events_total\{[^}]*outcome="accepted"[^}]*\} 1$' "$work/metrics.txt" \
+  || { echo "metrics do not count the accepted event:"; grep accord_collector_events_total "$work/metrics.txt"; exit 1; }
+grep -Eq '^accord_collector_events_total\{[^}]*outcome="rejected"[^}]*reason="schema_violation"[^}]*\} 1$' "$work/metrics.txt" \
+  || { echo "metrics do not count the rejected event:"; grep accord_collector_events_total "$work/metrics.txt"; exit 1; }
 curl -fs "http://127.0.0.1:$port/v1/contracts" >/dev/null
 kill -TERM "$pid"; wait "$pid"; pid=
 echo "smoke: ok"
