@@ -61,10 +61,25 @@ func (l Limits) Members(b []byte, i int, f func(key []byte, plainKey bool, start
 	return members(b, i, f, nil, level, lb)
 }
 
-// WalkElements is the package's WalkElements within l, for an array at the
-// top of its document: f must scan the elements within l itself.
-func (l Limits) WalkElements(b []byte, i int, f func(start int) (end int, err error)) (int, error) {
-	return elements(b, i, nil, f, 1, l.bound())
+// Walk is the package's Walk within l, for an object at nesting level
+// (1 for a document's outermost): f must scan the values within l itself.
+func (l Limits) Walk(b []byte, i int, f func(key []byte, plainKey bool, start int) (end int, err error), level int) (int, error) {
+	lb := l.bound()
+	if level > lb.maxDepth {
+		return i, deepError(i, lb)
+	}
+	return members(b, i, nil, f, level, lb)
+}
+
+// WalkElements is the package's WalkElements within l, for an array at
+// nesting level (1 for a document's outermost): f must scan the elements
+// within l itself.
+func (l Limits) WalkElements(b []byte, i int, f func(start int) (end int, err error), level int) (int, error) {
+	lb := l.bound()
+	if level > lb.maxDepth {
+		return i, deepError(i, lb)
+	}
+	return elements(b, i, nil, f, level, lb)
 }
 
 func deepError(i int, lb bound) error {

@@ -113,7 +113,7 @@ func TestLimits(t *testing.T) {
 		t.Errorf("Members at level 2 within 3: %v, want ErrLimit", err)
 	}
 	arr := []byte(`[{"a":[1]},{"b":[[1]]}]`)
-	_, err := (Limits{MaxDepth: 3}).WalkElements(arr, 0, func(s int) (int, error) { return (Limits{MaxDepth: 3}).Value(arr, s, 1) })
+	_, err := (Limits{MaxDepth: 3}).WalkElements(arr, 0, func(s int) (int, error) { return (Limits{MaxDepth: 3}).Value(arr, s, 1) }, 1)
 	if !errors.Is(err, ErrLimit) {
 		t.Errorf("WalkElements over 3 levels: %v, want ErrLimit", err)
 	}

@@ -165,7 +165,7 @@ func decodeJSON(dst []collect.Incoming, body []byte, lim collect.Limits, scan js
 			in, end, err := decodeAt(body, s, 1, scan)
 			out = append(out, in)
 			return end, err
-		})
+		}, 1)
 		if err != nil || jsonscan.Space(body, end) != len(body) {
 			return nil, false, nil
 		}

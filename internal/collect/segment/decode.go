@@ -3,6 +3,7 @@ package segment
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/event"
+	"github.com/accord-dev/accord/internal/jsonscan"
 )
 
 // Call types, as Segment names them in a message's "type" and in the routes.
@@ -71,15 +73,18 @@ type Message struct {
 	SentAt, DeviceCreatedAt *time.Time
 	// Reject, when set, rejects the message: it could not be decoded.
 	Reject *collect.Rejection
-	// fieldNames are the names of Payload's members, for the bad row of a message
-	// that resolves to no contract (whose values are withheld).
-	fieldNames []string
 }
 
 // Decode decodes a request body posted to the route of callType (TypeBatch for
 // /v1/batch). It returns a *collect.RequestError when the body as a whole is
 // unusable (not JSON, not an object, too many messages); a message that is wrong
 // on its own is returned with Reject set, so the rest of a batch goes through.
+//
+// The body is checked as JSON, against the depth and string limits and cut
+// into messages in one pass of jsonscan, without decoding it into maps: the
+// messages' payloads are spans of body. A body that fails that pass is
+// answered by the checks in the order they have always been made: the limits
+// first (with three levels for the batch's own nesting), then the syntax.
 func Decode(body []byte, callType string, lim collect.Limits) (Request, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
@@ -87,85 +92,246 @@ func Decode(body []byte, callType string, lim collect.Limits) (Request, error) {
 	}
 	// Nesting allowed on top of the event's own: the batch object, the batch
 	// array and the message around properties.
-	if _, err := lim.CheckBody(body, 3); err != nil {
-		return Request{}, err
-	}
-	if !json.Valid(body) {
-		return Request{}, badRequest(event.ReasonMalformedJSON, "the body is not valid JSON")
+	const wrapping = 3
+	batch := callType == TypeBatch
+	top, err := scanBody(body, batch, jsonscan.Limits{MaxDepth: lim.MaxDepth + wrapping, MaxString: lim.MaxStringBytes}, lim.MaxEvents)
+	if err != nil {
+		if _, err := lim.CheckBody(body, wrapping); err != nil {
+			return Request{}, err
+		}
+		if top, err = scanBody(body, batch, jsonscan.Limits{}, lim.MaxEvents); err != nil {
+			return Request{}, badRequest(event.ReasonMalformedJSON, "the body is not valid JSON")
+		}
 	}
 	if body[0] != '{' {
 		return Request{}, badRequest(event.ReasonMalformedEvent, "the body must be a JSON object")
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		return Request{}, badRequest(event.ReasonMalformedJSON, "the body is not a JSON object: "+err.Error())
-	}
 	keys := keySet{}
-	keys.add(top["writeKey"])
-	if callType != TypeBatch {
-		m := decodeMessage(body, top, callType, batchDefaults{})
+	keys.add(top.writeKey)
+	if !batch {
+		m := decodeMessage(len(body), &top.fields, callType, batchDefaults{})
 		return Request{WriteKeys: keys.list, Messages: []Message{m}}, nil
 	}
-	rawBatch, ok := top["batch"]
-	if !ok || isNull(rawBatch) {
+	if isNull(top.batch) {
 		return Request{}, badRequest(event.ReasonMalformedEvent, `the body has no "batch"; send {"batch": [{"type": "track", ...}, ...]}`)
 	}
-	var raws []json.RawMessage
-	if rawBatch[0] != '[' || json.Unmarshal(rawBatch, &raws) != nil {
+	if top.batch[0] != '[' {
 		return Request{}, badRequest(event.ReasonMalformedEvent, `"batch" must be an array of messages`)
 	}
-	if len(raws) > lim.MaxEvents {
+	if top.count > lim.MaxEvents {
 		return Request{}, &collect.RequestError{Status: http.StatusRequestEntityTooLarge, Reason: event.ReasonLimitExceeded,
-			Msg: fmt.Sprintf("the batch holds %d messages, more than the limit of %d; send smaller batches (flushAt)", len(raws), lim.MaxEvents)}
+			Msg: fmt.Sprintf("the batch holds %d messages, more than the limit of %d; send smaller batches (flushAt)", top.count, lim.MaxEvents)}
 	}
-	sentAt, _, err := timeField(top, "sentAt")
+	sentAt, _, err := timeField(top.sentAt, "sentAt")
 	if err != nil {
 		return Request{}, badRequest(event.ReasonTimestampInvalid, "the batch's "+err.Error())
 	}
-	defaults := batchDefaults{context: objectMembers(top["context"]), sentAt: sentAt}
-	out := make([]Message, len(raws))
-	for i, raw := range raws {
-		var fields map[string]json.RawMessage
-		if len(raw) <= MaxMessageBytes && raw[0] == '{' {
-			if err := json.Unmarshal(raw, &fields); err == nil {
-				keys.add(fields["writeKey"])
-			}
+	defaults := batchDefaults{sentAt: sentAt}
+	if isObject(top.context) {
+		defaults.context = contextOf(top.context)
+	}
+	out := make([]Message, len(top.messages))
+	for i := range top.messages {
+		raw := &top.messages[i]
+		var f *fields
+		if raw.object && raw.size <= MaxMessageBytes {
+			f = &raw.fields
+			keys.add(f.writeKey)
 		}
-		out[i] = decodeMessage(raw, fields, "", defaults)
+		out[i] = decodeMessage(raw.size, f, "", defaults)
 	}
 	return Request{WriteKeys: keys.list, Messages: out}, nil
+}
+
+// fields are the members of a message that the decoder reads, each the value
+// as written in the body; nil when the message has no such member. Of repeated
+// members the last counts, as when decoding into a map.
+type fields struct {
+	typ, event, messageID, userID, anonymousID, context     []byte
+	name, category, groupID, previousID, properties, traits []byte
+	sentAt, timestamp, originalTimestamp, writeKey          []byte
+}
+
+// slot is where the value of the member key goes, or nil for a member the
+// decoder does not read.
+func (f *fields) slot(key []byte) *[]byte {
+	switch string(key) {
+	case "type":
+		return &f.typ
+	case "event":
+		return &f.event
+	case "messageId":
+		return &f.messageID
+	case "userId":
+		return &f.userID
+	case "anonymousId":
+		return &f.anonymousID
+	case "context":
+		return &f.context
+	case "name":
+		return &f.name
+	case "category":
+		return &f.category
+	case "groupId":
+		return &f.groupID
+	case "previousId":
+		return &f.previousID
+	case "properties":
+		return &f.properties
+	case "traits":
+		return &f.traits
+	case "sentAt":
+		return &f.sentAt
+	case "timestamp":
+		return &f.timestamp
+	case "originalTimestamp":
+		return &f.originalTimestamp
+	case "writeKey":
+		return &f.writeKey
+	}
+	return nil
+}
+
+// rawMessage is one element of a batch: its size, whether it is an object, and
+// then its fields.
+type rawMessage struct {
+	size   int
+	object bool
+	fields fields
+}
+
+// topLevel is what scanBody finds: the body's own members (a message, or the
+// batch's sentAt, context and writeKey) and, for a batch body, the elements of
+// its "batch" array.
+type topLevel struct {
+	fields
+	batch    []byte
+	messages []rawMessage
+	// count is the number of elements in the batch, read or not.
+	count int
+}
+
+// scanBody checks body as one JSON value within lim and reads its members
+// when it is an object; a batch body's messages are read in the same pass.
+// Of a batch longer than maxMessages, only the count is kept.
+func scanBody(body []byte, batch bool, lim jsonscan.Limits, maxMessages int) (top topLevel, err error) {
+	var key []byte // scratch for unquoting an escaped key
+	unquote := func(k []byte, plain bool) []byte {
+		if plain {
+			return k
+		}
+		key = jsonscan.AppendUnquoted(key[:0], k)
+		return key
+	}
+	var into *fields // the object whose members are being read
+	member := func(k []byte, plain bool, start, end int) error {
+		if slot := into.slot(unquote(k, plain)); slot != nil {
+			*slot = body[start:end]
+		}
+		return nil
+	}
+	var end int
+	switch {
+	case body[0] != '{':
+		end, err = lim.Value(body, 0, 0)
+	case !batch:
+		into = &top.fields
+		end, err = lim.Members(body, 0, member, 1)
+	default:
+		// {"batch": [message, ...], ...}: the array is at level 2, its
+		// messages at level 3.
+		end, err = lim.Walk(body, 0, func(k []byte, plain bool, start int) (int, error) {
+			k = unquote(k, plain)
+			if string(k) != "batch" || body[start] != '[' {
+				end, err := lim.Value(body, start, 1)
+				if err == nil {
+					if string(k) == "batch" {
+						top.batch, top.messages, top.count = body[start:end], nil, 0
+					} else if slot := top.slot(k); slot != nil {
+						*slot = body[start:end]
+					}
+				}
+				return end, err
+			}
+			top.messages, top.count = top.messages[:0], 0
+			end, err := lim.WalkElements(body, start, func(s int) (int, error) {
+				if top.count++; top.count > maxMessages {
+					return lim.Value(body, s, 2) // counted for the answer, not read
+				}
+				top.messages = append(top.messages, rawMessage{object: body[s] == '{'})
+				m := &top.messages[len(top.messages)-1]
+				var end int
+				var err error
+				if m.object {
+					into = &m.fields
+					end, err = lim.Members(body, s, member, 3)
+				} else {
+					end, err = lim.Value(body, s, 2)
+				}
+				m.size = end - s
+				return end, err
+			}, 2)
+			top.batch = body[start:end]
+			return end, err
+		}, 1)
+	}
+	if err == nil && end != len(body) {
+		err = jsonscan.SyntaxAt(end)
+	}
+	return top, err
 }
 
 // batchDefaults are what a batch says for all of its messages.
 type batchDefaults struct {
 	// context is the batch's context, shallow-merged under each message's own.
-	context map[string]json.RawMessage
+	context *contextFields
 	sentAt  *time.Time
 }
 
-// decodeMessage decodes one message. fields are raw's members, or nil when raw is
-// not a JSON object (or too large to look at). callType is the route's type, or ""
-// in a batch, where each message names its own.
-func decodeMessage(raw []byte, fields map[string]json.RawMessage, callType string, d batchDefaults) Message {
+// contextFields are the members of a context that the decoder reads.
+type contextFields struct{ ip, userAgent, library, traits []byte }
+
+// contextOf reads the members of a context object.
+func contextOf(raw []byte) *contextFields {
+	c := &contextFields{}
+	_ = objectMembers(raw, func(k, v []byte) {
+		switch string(k) {
+		case "ip":
+			c.ip = v
+		case "userAgent":
+			c.userAgent = v
+		case "library":
+			c.library = v
+		case "traits":
+			c.traits = v
+		}
+	})
+	return c
+}
+
+// decodeMessage decodes one message of size bytes. f are its fields, or nil
+// when it is not a JSON object (or too large to look at). callType is the
+// route's type, or "" in a batch, where each message names its own.
+func decodeMessage(size int, f *fields, callType string, d batchDefaults) Message {
 	var m Message
 	reject := func(reason event.Reason, msg string) Message {
 		m.Reject = &collect.Rejection{Reason: reason, Failures: []event.Failure{{Message: msg}}}
 		return m
 	}
-	if len(raw) > MaxMessageBytes {
-		return reject(event.ReasonPayloadTooLarge, fmt.Sprintf("the message is %d bytes, more than Segment's limit of %d bytes per message", len(raw), MaxMessageBytes))
+	if size > MaxMessageBytes {
+		return reject(event.ReasonPayloadTooLarge, fmt.Sprintf("the message is %d bytes, more than Segment's limit of %d bytes per message", size, MaxMessageBytes))
 	}
-	if fields == nil {
+	if f == nil {
 		return reject(event.ReasonMalformedEvent, "the message must be a JSON object")
 	}
 	var problems []event.Failure
-	str := func(name string, dst *string) {
-		if err := stringField(fields, name, dst); err != nil {
+	str := func(raw []byte, name string, dst *string) {
+		if err := stringField(raw, name, dst); err != nil {
 			problems = append(problems, event.Failure{Message: err.Error()})
 		}
 	}
-	id := func(name string, dst *string) {
-		if err := idField(fields, name, dst); err != nil {
+	id := func(raw []byte, name string, dst *string) {
+		if err := idField(raw, name, dst); err != nil {
 			problems = append(problems, event.Failure{Message: err.Error()})
 		}
 	}
@@ -173,7 +339,7 @@ func decodeMessage(raw []byte, fields map[string]json.RawMessage, callType strin
 	m.Type = callType
 	if callType == "" {
 		var t string
-		str("type", &t)
+		str(f.typ, "type", &t)
 		switch {
 		case t == "" && len(problems) == 0:
 			return reject(event.ReasonMalformedEvent, `the message has no "type"; each batch message names its call: track, identify, page, screen, group or alias`)
@@ -184,28 +350,42 @@ func decodeMessage(raw []byte, fields map[string]json.RawMessage, callType strin
 		}
 		m.Type = t
 	}
-	str("messageId", &m.MessageID)
-	id("userId", &m.UserID)
-	id("anonymousId", &m.AnonymousID)
+	str(f.messageID, "messageId", &m.MessageID)
+	id(f.userID, "userId", &m.UserID)
+	id(f.anonymousID, "anonymousId", &m.AnonymousID)
 
-	var ctx map[string]json.RawMessage
-	if raw, ok := fields["context"]; ok && !isNull(raw) {
+	var ctx *contextFields
+	if raw := f.context; !isNull(raw) {
 		if raw[0] != '{' {
 			problems = append(problems, event.Failure{Message: `"context" must be a JSON object`})
 		} else {
-			ctx = objectMembers(raw)
+			ctx = contextOf(raw)
 		}
 	}
-	ctxField := func(name string) json.RawMessage {
-		if v, ok := ctx[name]; ok {
-			return v
+	// ctxField is a member of the message's context, else of the batch's.
+	ctxField := func(get func(*contextFields) []byte) []byte {
+		if ctx != nil {
+			if v := get(ctx); v != nil {
+				return v
+			}
 		}
-		return d.context[name]
+		if d.context != nil {
+			return get(d.context)
+		}
+		return nil
 	}
-	m.IP = looseString(ctxField("ip"))
-	m.UserAgent = looseString(ctxField("userAgent"))
-	if lib := objectMembers(ctxField("library")); lib != nil {
-		name, version := looseString(lib["name"]), looseString(lib["version"])
+	m.IP = looseString(ctxField(func(c *contextFields) []byte { return c.ip }))
+	m.UserAgent = looseString(ctxField(func(c *contextFields) []byte { return c.userAgent }))
+	if lib := ctxField(func(c *contextFields) []byte { return c.library }); isObject(lib) {
+		var name, version string
+		_ = objectMembers(lib, func(k, v []byte) {
+			switch string(k) {
+			case "name":
+				name = looseString(v)
+			case "version":
+				version = looseString(v)
+			}
+		})
 		switch {
 		case name != "" && version != "":
 			m.Library = collect.Clip(name, 120) + "/" + collect.Clip(version, 120)
@@ -214,60 +394,55 @@ func decodeMessage(raw []byte, fields map[string]json.RawMessage, callType strin
 		}
 	}
 
-	payloadField := ""
+	payloadField, p := "", []byte(nil)
 	switch m.Type {
 	case TypeTrack:
-		str("event", &m.Event)
+		str(f.event, "event", &m.Event)
 		if m.Event == "" && len(problems) == 0 {
 			problems = append(problems, event.Failure{Message: `a track call needs a non-empty "event" name`})
 		}
-		payloadField = "properties"
+		payloadField, p = "properties", f.properties
 	case TypePage, TypeScreen:
-		str("name", &m.Name)
+		str(f.name, "name", &m.Name)
 		if m.Type == TypePage {
-			str("category", &m.Category)
+			str(f.category, "category", &m.Category)
 		}
-		payloadField = "properties"
+		payloadField, p = "properties", f.properties
 	case TypeIdentify:
-		payloadField = "traits"
+		payloadField, p = "traits", f.traits
+		if isNull(p) {
+			// RudderStack's libraries send identify traits in context.traits.
+			p = ctxField(func(c *contextFields) []byte { return c.traits })
+		}
 	case TypeGroup:
-		id("groupId", &m.GroupID)
-		payloadField = "traits"
+		id(f.groupID, "groupId", &m.GroupID)
+		payloadField, p = "traits", f.traits
 	case TypeAlias:
-		id("previousId", &m.PreviousID)
+		id(f.previousID, "previousId", &m.PreviousID)
 	}
 	m.Payload = json.RawMessage("{}")
-	if payloadField != "" {
-		p, ok := fields[payloadField]
-		if m.Type == TypeIdentify && (!ok || isNull(p)) {
-			// RudderStack's libraries send identify traits in context.traits.
-			p = ctxField("traits")
-			ok = p != nil
-		}
-		switch {
-		case !ok || isNull(p):
-		case p[0] != '{':
-			problems = append(problems, event.Failure{Message: fmt.Sprintf("%q must be a JSON object", payloadField)})
-		default:
-			m.Payload = p
-			m.fieldNames = memberNames(p)
-		}
+	switch {
+	case isNull(p):
+	case p[0] != '{':
+		problems = append(problems, event.Failure{Message: fmt.Sprintf("%q must be a JSON object", payloadField)})
+	default:
+		m.Payload = p
 	}
 
 	var timeProblems []event.Failure
-	readTime := func(name string) *time.Time {
-		t, _, err := timeField(fields, name)
+	readTime := func(raw []byte, name string) *time.Time {
+		t, _, err := timeField(raw, name)
 		if err != nil {
 			timeProblems = append(timeProblems, event.Failure{Message: err.Error()})
 		}
 		return t
 	}
-	m.SentAt = readTime("sentAt")
+	m.SentAt = readTime(f.sentAt, "sentAt")
 	if m.SentAt == nil {
 		m.SentAt = d.sentAt
 	}
-	m.DeviceCreatedAt = readTime("timestamp")
-	if orig := readTime("originalTimestamp"); orig != nil {
+	m.DeviceCreatedAt = readTime(f.timestamp, "timestamp")
+	if orig := readTime(f.originalTimestamp, "originalTimestamp"); orig != nil {
 		m.DeviceCreatedAt = orig
 	}
 
@@ -283,54 +458,47 @@ func decodeMessage(raw []byte, fields map[string]json.RawMessage, callType strin
 // timeProblem ends the message of a timestamp failure.
 const timeProblem = " is not an ISO 8601 time with a time zone, such as 2026-11-01T12:34:56.789Z"
 
-// stringField reads an optional string member; null counts as absent.
-func stringField(fields map[string]json.RawMessage, name string, dst *string) error {
-	raw, ok := fields[name]
-	if !ok || isNull(raw) {
+// stringField reads an optional string member raw; null counts as absent.
+func stringField(raw []byte, name string, dst *string) error {
+	if isNull(raw) {
 		return nil
 	}
-	if raw[0] != '"' || json.Unmarshal(raw, dst) != nil {
+	if raw[0] != '"' {
 		return fmt.Errorf("%q must be a string", name)
 	}
+	*dst = jsonscan.Unquote(raw)
 	return nil
 }
 
 // idField reads an optional identifier: a string, or a number that some
 // libraries send for user ids (kept as its decimal text).
-func idField(fields map[string]json.RawMessage, name string, dst *string) error {
-	raw, ok := fields[name]
-	if !ok || isNull(raw) {
-		return nil
-	}
+func idField(raw []byte, name string, dst *string) error {
 	switch {
+	case isNull(raw):
 	case raw[0] == '"':
-		if json.Unmarshal(raw, dst) == nil {
-			return nil
-		}
+		*dst = jsonscan.Unquote(raw)
 	case raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9':
-		var n json.Number
-		if json.Unmarshal(raw, &n) == nil {
-			*dst = n.String()
-			return nil
-		}
+		*dst = string(raw)
+	default:
+		return fmt.Errorf("%q must be a string (or a number)", name)
 	}
-	return fmt.Errorf("%q must be a string (or a number)", name)
+	return nil
 }
 
 // timeLayouts are the ISO 8601 forms libraries send: RFC 3339 (Z or +01:00), and
 // the offset without a colon (+0100).
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700"}
 
-// timeField reads an optional timestamp member; ok reports whether it was present.
-func timeField(fields map[string]json.RawMessage, name string) (*time.Time, bool, error) {
-	raw, present := fields[name]
-	if !present || isNull(raw) {
+// timeField reads an optional timestamp member raw; ok reports whether it was
+// present.
+func timeField(raw []byte, name string) (*time.Time, bool, error) {
+	if isNull(raw) {
 		return nil, false, nil
 	}
-	var s string
-	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	if raw[0] != '"' {
 		return nil, true, fmt.Errorf("%q"+timeProblem, name)
 	}
+	s := jsonscan.Unquote(raw)
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			t = t.UTC()
@@ -342,31 +510,44 @@ func timeField(fields map[string]json.RawMessage, name string) (*time.Time, bool
 
 // looseString reads a context member: a string, else nothing. Context is
 // best-effort metadata, so a value of another type is ignored, not an error.
-func looseString(raw json.RawMessage) string {
-	var s string
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+func looseString(raw []byte) string {
+	if len(raw) == 0 || raw[0] != '"' {
 		return ""
 	}
-	return s
+	return jsonscan.Unquote(raw)
 }
 
-// objectMembers decodes a JSON object's members, or returns nil.
-func objectMembers(raw json.RawMessage) map[string]json.RawMessage {
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil
+func isObject(raw []byte) bool { return len(raw) > 0 && raw[0] == '{' }
+
+// errNotObject is objectMembers' error for a value that is not an object.
+var errNotObject = errors.New("not a JSON object")
+
+// objectMembers calls f with the key (unquoted; valid during the call only)
+// and the value of every member of raw, a JSON object checked when the body
+// was scanned.
+func objectMembers(raw []byte, f func(key, value []byte)) error {
+	if !isObject(raw) {
+		return errNotObject
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
+	var scratch []byte
+	_, err := jsonscan.Members(raw, 0, func(k []byte, plain bool, start, end int) error {
+		if !plain {
+			scratch = jsonscan.AppendUnquoted(scratch[:0], k)
+			k = scratch
+		}
+		f(k, raw[start:end])
 		return nil
-	}
-	return m
+	}, 0)
+	return err
 }
 
-// memberNames lists a JSON object's member names, sorted and bounded.
-func memberNames(raw json.RawMessage) []string {
-	m := objectMembers(raw)
-	names := make([]string, 0, len(m))
-	for k := range m {
+// memberNames lists the distinct member names of a JSON object, clipped,
+// sorted and bounded, for the bad row of a message that names no contract.
+func memberNames(raw []byte) []string {
+	seen := map[string]bool{}
+	_ = objectMembers(raw, func(k, _ []byte) { seen[string(k)] = true })
+	names := make([]string, 0, len(seen))
+	for k := range seen {
 		names = append(names, collect.Clip(k, 120))
 	}
 	sort.Strings(names)
@@ -376,7 +557,7 @@ func memberNames(raw json.RawMessage) []string {
 	return names
 }
 
-func isNull(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
+func isNull(raw []byte) bool { return len(raw) == 0 || string(raw) == "null" }
 
 func isCallType(t string) bool {
 	for _, c := range callTypes {
@@ -390,7 +571,7 @@ func isCallType(t string) bool {
 // keySet collects the distinct write keys a body names.
 type keySet struct{ list []string }
 
-func (k *keySet) add(raw json.RawMessage) {
+func (k *keySet) add(raw []byte) {
 	s := looseString(raw)
 	if s == "" {
 		return

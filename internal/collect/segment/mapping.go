@@ -95,50 +95,57 @@ func unknownName(callType, name string) string {
 
 // withInjections returns the message's payload with every injection its contract
 // declares and the payload lacks (a value the producer put in properties or
-// traits wins over the top-level one).
+// traits wins over the top-level one). The payload's bytes are kept as the
+// producer wrote them; the injected members are appended after its own.
 func withInjections(c *contract.Compiled, m *Message) (json.RawMessage, error) {
 	declared, _ := c.Doc["properties"].(map[string]any)
-	var add map[string]string
+	var add []injection
 	for _, inj := range injections {
-		v := inj.value(m)
-		if v == "" {
+		if inj.value(m) == "" {
 			continue
 		}
-		if _, ok := declared[inj.property]; !ok {
-			continue
+		if _, ok := declared[inj.property]; ok {
+			add = append(add, inj)
 		}
-		if add == nil {
-			add = map[string]string{}
-		}
-		add[inj.property] = v
 	}
 	if len(add) == 0 {
 		return m.Payload, nil
 	}
-	fields := map[string]json.RawMessage{}
-	if err := json.Unmarshal(m.Payload, &fields); err != nil {
+	members := 0
+	err := objectMembers(m.Payload, func(k, _ []byte) {
+		members++
+		for i := range add {
+			if add[i].property == string(k) {
+				add = append(add[:i], add[i+1:]...)
+				break
+			}
+		}
+	})
+	if err != nil || m.Payload[len(m.Payload)-1] != '}' {
 		return nil, fmt.Errorf("the message's properties are not a JSON object: %v", err)
 	}
-	for k, v := range add {
-		if _, ok := fields[k]; ok {
-			continue
-		}
-		js, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("encoding %s: %w", k, err)
-		}
-		fields[k] = js
+	if len(add) == 0 {
+		return m.Payload, nil
 	}
-	out, err := json.Marshal(fields)
-	if err != nil {
-		return nil, fmt.Errorf("encoding the event's data: %w", err)
+	p := m.Payload
+	out := make([]byte, 0, len(p)+64*len(add))
+	out = append(out, p[:len(p)-1]...) // all but the closing brace
+	for _, inj := range add {
+		if members > 0 {
+			out = append(out, ',')
+		}
+		members++
+		out = event.AppendString(out, inj.property)
+		out = append(out, ':')
+		out = event.AppendString(out, inj.value(m))
 	}
-	return out, nil
+	return append(out, '}'), nil
 }
 
 // summary is what the bad row of a message that resolved to no contract keeps:
-// its type, its event (or page) name and the names of its properties or traits.
-// Their values are withheld: without a contract nothing says which are personal.
+// its type, its event (or page) name and the names of its properties or traits
+// (read here, from the payload: only such messages need them). Their values are
+// withheld: without a contract nothing says which are personal.
 func (m *Message) summary() json.RawMessage {
 	s := struct {
 		Type           string   `json:"type,omitempty"`
@@ -146,7 +153,7 @@ func (m *Message) summary() json.RawMessage {
 		Name           string   `json:"name,omitempty"`
 		Fields         []string `json:"fields,omitempty"`
 		ValuesWithheld bool     `json:"values_withheld"`
-	}{Type: m.Type, Event: collect.Clip(m.Event, 120), Name: collect.Clip(m.Name, 120), Fields: m.fieldNames, ValuesWithheld: true}
+	}{Type: m.Type, Event: collect.Clip(m.Event, 120), Name: collect.Clip(m.Name, 120), Fields: memberNames(m.Payload), ValuesWithheld: true}
 	js, err := json.Marshal(s)
 	if err != nil {
 		return json.RawMessage(`{"values_withheld":true}`)
