@@ -1,9 +1,10 @@
 package collect
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/accord-dev/accord/internal/jsonscan"
 )
 
 // Limits bound what one request may cost the collector. Every limit answers with
@@ -83,7 +84,7 @@ func (l Limits) scan(b []byte) (deepest int, err error) {
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '"':
-			end := stringEnd(b, i+1)
+			end := jsonscan.QuoteEnd(b, i+1)
 			if n := end - (i + 1); n > l.MaxStringBytes {
 				return deepest, fmt.Errorf("a string of %d bytes is longer than the limit of %d bytes", n, l.MaxStringBytes)
 			}
@@ -99,27 +100,4 @@ func (l Limits) scan(b []byte) (deepest int, err error) {
 		}
 	}
 	return deepest, nil
-}
-
-// stringEnd returns the index of the quote that closes the string whose content
-// starts at from, or len(b) when it is not closed. It jumps from quote to quote
-// (bytes.IndexByte is vectorised) and counts the backslashes before each: an odd
-// number escapes it.
-func stringEnd(b []byte, from int) int {
-	start := from
-	for {
-		q := bytes.IndexByte(b[from:], '"')
-		if q < 0 {
-			return len(b)
-		}
-		q += from
-		k := q
-		for k > start && b[k-1] == '\\' {
-			k--
-		}
-		if (q-k)%2 == 0 {
-			return q
-		}
-		from = q + 1
-	}
 }

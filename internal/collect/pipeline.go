@@ -22,6 +22,7 @@ import (
 	"github.com/accord-dev/accord/internal/contract"
 	"github.com/accord-dev/accord/internal/contract/fastval"
 	"github.com/accord-dev/accord/internal/event"
+	"github.com/accord-dev/accord/internal/jsonscan"
 )
 
 // Incoming is one event as a protocol decoded it, before validation.
@@ -409,13 +410,15 @@ func requestWorkers(events int) int {
 
 // workBufs are one worker's buffers for a request (see Process): arena holds
 // the envelopes it encoded, one after the other; scrubbed holds the scrubbed
-// data of the event being processed, until its envelope is encoded; env is that
+// data of the event being processed, until its envelope is encoded, and
+// compact that data without its spaces when it had some; env is that
 // event's envelope until it is encoded (the encoders take a pointer, so a
 // fresh one would be a heap allocation per event), and applied the storage of
 // its list of what was scrubbed.
 type workBufs struct {
 	arena    []byte
 	scrubbed []byte
+	compact  []byte
 	env      event.Envelope
 	applied  []event.Applied // env.Scrubbed's storage, reused likewise
 	// outs and records are the request's (Process's bufs only): each event's
@@ -450,7 +453,10 @@ func (w *workBufs) release() {
 	if cap(w.scrubbed) > maxPooledBuf {
 		w.scrubbed = nil
 	}
-	w.arena, w.scrubbed = w.arena[:0], w.scrubbed[:0]
+	if cap(w.compact) > maxPooledBuf {
+		w.compact = nil
+	}
+	w.arena, w.scrubbed, w.compact = w.arena[:0], w.scrubbed[:0], w.compact[:0]
 	w.env = event.Envelope{} // nothing of a request's events outlives it
 	clear(w.applied[:cap(w.applied)])
 	w.applied = w.applied[:0]
@@ -657,12 +663,13 @@ func (p *Pipeline) scrubData(ctx context.Context, c *contract.Compiled, raw []by
 				bufs.scrubbed = out[:0] // written into it (and maybe grown): reuse it for the next event
 			}
 			if spans.HasWhitespace() {
-				// Rare (producers send compact JSON): the envelope embeds data as is.
-				var buf bytes.Buffer
-				if err := json.Compact(&buf, out); err != nil {
-					return nil, nil, false, fmt.Errorf("%w: %w", errEncoding, err)
-				}
-				out = buf.Bytes()
+				// The envelope embeds data as is, so it must be compact. Most
+				// producers send compact JSON; Python's json.dumps (Segment's and
+				// RudderStack's Python libraries) puts a space after every ':'
+				// and ','. out is valid JSON: the validated bytes with scrubbed
+				// values spliced in.
+				bufs.compact = jsonscan.AppendCompact(bufs.compact[:0], out)
+				out = bufs.compact
 			}
 			return out, applied, true, nil
 		}

@@ -1,6 +1,10 @@
 package jsonscan_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/accord-dev/accord/internal/collect/loadtest"
@@ -28,6 +32,52 @@ func BenchmarkScan(b *testing.B) {
 				if end, err := bc.scan(); err != nil || end != len(body) {
 					b.Fatal(end, err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkCompact compacts the reference event's data as Python's json.dumps
+// writes it (a space after every ':' and ','), with json.Compact and with
+// AppendCompact, as the collector does before it embeds the data.
+func BenchmarkCompact(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join(loadtest.Dir(b), "event.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ev struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		b.Fatal(err)
+	}
+	var spaced bytes.Buffer
+	if err := json.Indent(&spaced, ev.Data, "", ""); err != nil {
+		b.Fatal(err)
+	}
+	data := bytes.ReplaceAll(spaced.Bytes(), []byte("\n"), []byte(" "))
+	var out bytes.Buffer
+	var dst []byte
+	for _, bc := range []struct {
+		name    string
+		compact func() []byte
+	}{
+		{"encoding_json", func() []byte {
+			out.Reset()
+			if err := json.Compact(&out, data); err != nil {
+				b.Fatal(err)
+			}
+			return out.Bytes()
+		}},
+		{"jsonscan", func() []byte { dst = jsonscan.AppendCompact(dst[:0], data); return dst }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			if got := bc.compact(); !bytes.Equal(got, ev.Data) {
+				b.Fatalf("compacted to %q, want %q", got, ev.Data)
+			}
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				bc.compact()
 			}
 		})
 	}
