@@ -505,3 +505,18 @@ func Document(b []byte) (start, end int, err error) {
 	}
 	return start, end, nil
 }
+
+// ObjectMembers is Members for a caller that compares keys as decoded: f gets
+// each member's key unquoted (valid during the call only) and its value, of
+// the object at the start of b.
+func ObjectMembers(b []byte, f func(key, value []byte)) (int, error) {
+	var scratch []byte
+	return members(b, 0, func(k []byte, plain bool, start, end int) error {
+		if !plain {
+			scratch = AppendUnquoted(scratch[:0], k)
+			k = scratch
+		}
+		f(k, b[start:end])
+		return nil
+	}, nil, 1, unbounded)
+}

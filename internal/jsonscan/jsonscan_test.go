@@ -3,7 +3,9 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -107,4 +109,21 @@ func FuzzScan(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { checkScan(t, b) })
+}
+
+// TestObjectMembers: keys come unquoted, values as written, repeated members
+// each in turn, and a syntax error ends the walk with an error.
+func TestObjectMembers(t *testing.T) {
+	var got []string
+	doc := `{"a":1, "\u0062" : [ 2 ],"a\"":{"c":"d"},"a":null} tail`
+	end, err := ObjectMembers([]byte(doc), func(k, v []byte) {
+		got = append(got, string(k)+"="+string(v))
+	})
+	want := []string{"a=1", "b=[ 2 ]", `a"={"c":"d"}`, "a=null"}
+	if wantEnd := strings.Index(doc, " tail"); err != nil || end != wantEnd || strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("ObjectMembers: %q, end %d, %v; want %q, end %d", got, end, err, want, wantEnd)
+	}
+	if _, err := ObjectMembers([]byte(`{"a":1,}`), func(k, v []byte) {}); !errors.Is(err, ErrSyntax) {
+		t.Fatalf("ObjectMembers on a trailing comma: %v, want a syntax error", err)
+	}
 }

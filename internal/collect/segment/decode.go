@@ -529,15 +529,7 @@ func objectMembers(raw []byte, f func(key, value []byte)) error {
 	if !isObject(raw) {
 		return errNotObject
 	}
-	var scratch []byte
-	_, err := jsonscan.Members(raw, 0, func(k []byte, plain bool, start, end int) error {
-		if !plain {
-			scratch = jsonscan.AppendUnquoted(scratch[:0], k)
-			k = scratch
-		}
-		f(k, raw[start:end])
-		return nil
-	}, 0)
+	_, err := jsonscan.ObjectMembers(raw, f)
 	return err
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/contract"
 	"github.com/accord-dev/accord/internal/event"
+	"github.com/accord-dev/accord/internal/jsonscan"
 )
 
 // The contracts that Snowplow's built-in event types are validated against. The
@@ -62,68 +63,142 @@ var piiParams = map[string]contract.Kind{
 // an array of events, each an object of tracker parameters. A body that is not a
 // payload_data is refused as a whole (*collect.RequestError); an event that cannot
 // be decoded becomes an Incoming with Reject set, so it alone is dead-lettered.
+//
+// The body is checked and read with jsonscan, as encoding/json would decode it
+// into the tracker protocol's structs and maps (TestDecodeOracle holds it to
+// the encoding/json decoder it replaced).
 func DecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil, badRequest(event.ReasonMalformedEvent, "the body is empty; a Snowplow tracker POSTs "+payloadDataShape)
 	}
-	if !json.Valid(body) {
-		return nil, badRequest(event.ReasonMalformedJSON, "the body is not valid JSON; a Snowplow tracker POSTs "+payloadDataShape)
+	malformed := badRequest(event.ReasonMalformedJSON, "the body is not valid JSON; a Snowplow tracker POSTs "+payloadDataShape)
+	notPayload := badRequest(event.ReasonMalformedEvent, "the body is not a Snowplow payload_data; send "+payloadDataShape)
+	if body[0] != '{' {
+		if _, _, err := jsonscan.Document(body); err != nil {
+			return nil, malformed
+		}
+		return nil, notPayload
 	}
-	var pd struct {
-		Schema *string          `json:"schema"`
-		Data   *json.RawMessage `json:"data"`
+	// One pass over the body checks it and decodes the events of its data
+	// array as it goes (those beyond the limit are only counted). The members
+	// are read as decoded into struct{Schema *string; Data *json.RawMessage}:
+	// names matched without regard to case, the last of repeated ones
+	// counting, a null member as absent, a schema that is not a string failing
+	// the decoding.
+	var (
+		schema, data []byte
+		typeErr      bool
+		evs          []collect.Incoming
+		n            int
+		scratch      []byte
+	)
+	end, err := jsonscan.Limits{}.Walk(body, 0, func(k []byte, plain bool, s int) (int, error) {
+		if !plain {
+			scratch = jsonscan.AppendUnquoted(scratch[:0], k)
+			k = scratch
+		}
+		isData := bytes.EqualFold(k, []byte("data"))
+		if isData && body[s] == '[' {
+			evs, n = evs[:0], 0
+			end, err := jsonscan.Limits{}.WalkElements(body, s, func(i int) (int, error) {
+				if n++; n > lim.MaxEvents {
+					return jsonscan.Limits{}.Value(body, i, 2) // counted for the answer, not decoded
+				}
+				in, end, err := decodeItem(body, i)
+				evs = append(evs, in)
+				return end, err
+			}, 2)
+			data = body[s:end]
+			return end, err
+		}
+		end, err := jsonscan.Limits{}.Value(body, s, 1)
+		if err != nil {
+			return end, err
+		}
+		switch v := body[s:end]; {
+		case bytes.EqualFold(k, []byte("schema")):
+			switch v[0] {
+			case 'n':
+				schema = nil
+			case '"':
+				schema = v
+			default:
+				typeErr = true
+			}
+		case isData:
+			data, evs, n = v, nil, 0
+			if v[0] == 'n' {
+				data = nil
+			}
+		}
+		return end, nil
+	}, 1)
+	if err != nil || end != len(body) {
+		return nil, malformed
 	}
-	if body[0] != '{' || json.Unmarshal(body, &pd) != nil || pd.Schema == nil || pd.Data == nil {
-		return nil, badRequest(event.ReasonMalformedEvent, "the body is not a Snowplow payload_data; send "+payloadDataShape)
+	if typeErr || schema == nil || data == nil {
+		return nil, notPayload
 	}
-	if !isWrapper(*pd.Schema, payloadDataName) {
-		return nil, badRequest(event.ReasonMalformedEvent, fmt.Sprintf("the body's schema is %q, not a Snowplow payload_data (iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*); send %s", collect.Clip(*pd.Schema, 100), payloadDataShape))
+	if s := jsonscan.Unquote(schema); !isWrapper(s, payloadDataName) {
+		return nil, badRequest(event.ReasonMalformedEvent, fmt.Sprintf("the body's schema is %q, not a Snowplow payload_data (iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*); send %s", collect.Clip(s, 100), payloadDataShape))
 	}
-	var items []json.RawMessage
-	if d := bytes.TrimSpace(*pd.Data); len(d) == 0 || d[0] != '[' || json.Unmarshal(d, &items) != nil {
+	if data[0] != '[' {
 		return nil, badRequest(event.ReasonMalformedEvent, "the payload_data's data is not an array of events; send "+payloadDataShape)
 	}
-	if len(items) == 0 {
+	if n == 0 {
 		return nil, badRequest(event.ReasonMalformedEvent, "the payload_data holds no events; send at least one in its data array")
 	}
-	if len(items) > lim.MaxEvents {
+	if n > lim.MaxEvents {
 		return nil, &collect.RequestError{Status: http.StatusRequestEntityTooLarge, Reason: event.ReasonLimitExceeded,
-			Msg: fmt.Sprintf("the request holds %d events, more than the limit of %d; lower the tracker's buffer size", len(items), lim.MaxEvents)}
+			Msg: fmt.Sprintf("the request holds %d events, more than the limit of %d; lower the tracker's buffer size", n, lim.MaxEvents)}
 	}
-	out := make([]collect.Incoming, len(items))
-	for i, raw := range items {
-		out[i] = decodeItem(raw)
-	}
-	return out, nil
+	return evs, nil
 }
 
-// decodeItem decodes one element of a payload_data's data array.
-func decodeItem(raw json.RawMessage) collect.Incoming {
-	raw = bytes.TrimSpace(raw)
-	var fields map[string]json.RawMessage
-	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &fields) != nil {
-		return collect.Incoming{RawText: string(raw), Reject: rejection(event.ReasonMalformedEvent,
-			`the event is not a JSON object of tracker parameters such as {"e": "pv", "url": "https://...", "eid": "..."}`)}
+// decodeItem decodes the element of a payload_data's data array at b[i],
+// checking it as it goes, as decoded into a map of raw members: of repeated
+// parameters the last counts. It returns the element's end.
+func decodeItem(b []byte, i int) (collect.Incoming, int, error) {
+	if b[i] != '{' {
+		end, err := jsonscan.Limits{}.Value(b, i, 2)
+		return collect.Incoming{RawText: string(b[i:end]), Reject: rejection(event.ReasonMalformedEvent,
+			`the event is not a JSON object of tracker parameters such as {"e": "pv", "url": "https://...", "eid": "..."}`)}, end, err
 	}
-	p := make(params, len(fields))
-	var bad []string
-	for k, v := range fields {
-		switch v[0] {
+	p := make(params, 32)
+	var bad []string // parameters whose (last) value is an object or an array
+	var scratch []byte
+	end, err := jsonscan.Limits{}.Members(b, i, func(key []byte, plain bool, start, end int) error {
+		if !plain {
+			scratch = jsonscan.AppendUnquoted(scratch[:0], key)
+			key = scratch
+		}
+		k := string(key)
+		if i := slices.Index(bad, k); i >= 0 {
+			bad = slices.Delete(bad, i, i+1)
+		}
+		switch v := b[start:end]; v[0] {
 		case '"':
-			var s string
-			if err := json.Unmarshal(v, &s); err != nil {
-				bad = append(bad, k)
-				continue
-			}
-			p[k] = s
+			p[k] = jsonscan.Unquote(v)
 		case 'n': // null: as if absent
+			delete(p, k)
 		case '{', '[':
+			delete(p, k)
 			bad = append(bad, k)
 		default: // numbers and booleans, which some trackers send unquoted
 			p[k] = string(v)
 		}
+		return nil
+	}, 3)
+	if err != nil {
+		return collect.Incoming{}, end, err
 	}
+	return decodeParams(p, bad), end, nil
+}
+
+// decodeParams decodes one event's parameters; bad are those whose value is
+// an object or an array.
+func decodeParams(p params, bad []string) collect.Incoming {
 	if len(bad) > 0 {
 		slices.Sort(bad)
 		for i := range bad {
@@ -222,26 +297,54 @@ func unstructEvent(p params) (string, json.RawMessage, *collect.Rejection) {
 	if raw == nil {
 		return "", nil, rejection(event.ReasonMalformedEvent, "an e=ue event needs ue_pr (JSON) or ue_px (base64url JSON) holding "+unstructShape)
 	}
-	var w struct {
-		Schema string          `json:"schema"`
-		Data   json.RawMessage `json:"data"`
-	}
-	if raw[0] != '{' || json.Unmarshal(raw, &w) != nil || !isWrapper(w.Schema, unstructName) {
+	w, ok := wrapper(raw)
+	if !ok || !isWrapper(w.schema, unstructName) {
 		return "", nil, rejection(event.ReasonMalformedEvent, "the self-describing event is not an unstruct_event wrapper; send "+unstructShape)
 	}
-	var inner struct {
-		Schema string          `json:"schema"`
-		Data   json.RawMessage `json:"data"`
-	}
-	d := bytes.TrimSpace(w.Data)
-	if len(d) == 0 || d[0] != '{' || json.Unmarshal(d, &inner) != nil || inner.Schema == "" {
+	inner, ok := wrapper(w.data)
+	if !ok || inner.schema == "" {
 		return "", nil, rejection(event.ReasonMalformedEvent, `the unstruct_event's data must be the self-describing event {"schema": "iglu:<vendor>/<name>/jsonschema/<version>", "data": {...}}`)
 	}
-	inner.Data = bytes.TrimSpace(inner.Data)
-	if len(inner.Data) == 0 || bytes.Equal(inner.Data, []byte("null")) {
+	if len(inner.data) == 0 || bytes.Equal(inner.data, []byte("null")) {
 		return "", nil, rejection(event.ReasonMalformedEvent, `the self-describing event has no "data"`)
 	}
-	return inner.Schema, inner.Data, nil
+	return inner.schema, inner.data, nil
+}
+
+// selfDescribed is a {"schema": ..., "data": ...} object.
+type selfDescribed struct {
+	schema string
+	data   []byte
+}
+
+// wrapper reads raw, a checked JSON value, as encoding/json decodes it into
+// struct{Schema string; Data json.RawMessage}: member names matched without
+// regard to case, the last of repeated members counting, a null schema
+// leaving it as it was and a null data read as "null". ok is false when raw
+// is not an object or its schema neither a string nor null, where that
+// decoding fails.
+func wrapper(raw []byte) (w selfDescribed, ok bool) {
+	if len(raw) == 0 || raw[0] != '{' {
+		return w, false
+	}
+	ok = true
+	if _, err := jsonscan.ObjectMembers(raw, func(key, v []byte) {
+		switch {
+		case bytes.EqualFold(key, []byte("schema")):
+			switch v[0] {
+			case '"':
+				w.schema = jsonscan.Unquote(v)
+			case 'n':
+			default:
+				ok = false
+			}
+		case bytes.EqualFold(key, []byte("data")):
+			w.data = v
+		}
+	}); err != nil {
+		return w, false
+	}
+	return w, ok
 }
 
 // contexts unwraps co or cx: the contexts wrapper whose data is an array of
@@ -251,28 +354,35 @@ func contexts(p params) ([]event.Entity, *collect.Rejection) {
 	if rej != nil || raw == nil {
 		return nil, rej
 	}
-	var w struct {
-		Schema string          `json:"schema"`
-		Data   json.RawMessage `json:"data"`
-	}
-	if raw[0] != '{' || json.Unmarshal(raw, &w) != nil || !isWrapper(w.Schema, contextsName) {
+	w, ok := wrapper(raw)
+	if !ok || !isWrapper(w.schema, contextsName) {
 		return nil, rejection(event.ReasonMalformedEvent, "the entities are not a contexts wrapper; send "+contextsShape)
 	}
-	var ents []struct {
-		Schema string          `json:"schema"`
-		Data   json.RawMessage `json:"data"`
+	notArray := rejection(event.ReasonMalformedEvent, "the contexts wrapper's data must be an array of self-describing entities; send "+contextsShape)
+	if len(w.data) == 0 || w.data[0] != '[' {
+		return nil, notArray
 	}
-	d := bytes.TrimSpace(w.Data)
-	if len(d) == 0 || d[0] != '[' || json.Unmarshal(d, &ents) != nil {
-		return nil, rejection(event.ReasonMalformedEvent, "the contexts wrapper's data must be an array of self-describing entities; send "+contextsShape)
+	// As decoded into a slice of wrappers: a null element is a zero one, any
+	// other that is not a wrapper fails the decoding.
+	var ents []selfDescribed
+	ok = true
+	_, _ = jsonscan.Elements(w.data, 0, func(start, end int) error {
+		e, isWrapper := wrapper(w.data[start:end])
+		if !isWrapper && w.data[start] != 'n' {
+			ok = false
+		}
+		ents = append(ents, e)
+		return nil
+	}, 0)
+	if !ok {
+		return nil, notArray
 	}
 	out := make([]event.Entity, 0, len(ents))
 	for i, e := range ents {
-		data := bytes.TrimSpace(e.Data)
-		if e.Schema == "" || len(data) == 0 || bytes.Equal(data, []byte("null")) {
+		if e.schema == "" || len(e.data) == 0 || bytes.Equal(e.data, []byte("null")) {
 			return nil, rejection(event.ReasonMalformedEvent, fmt.Sprintf(`entity %d of the contexts has no "schema" or no "data"; each entity is {"schema": "iglu:...", "data": {...}}`, i))
 		}
-		out = append(out, event.Entity{Schema: e.Schema, Data: data})
+		out = append(out, event.Entity{Schema: e.schema, Data: e.data})
 	}
 	return out, nil
 }
@@ -287,7 +397,7 @@ func selfDescribing(p params, jsonKey, b64Key string) (json.RawMessage, *collect
 		return nil, rejection(event.ReasonMalformedEvent, fmt.Sprintf("the event has both %s and %s; send one of them", jsonKey, b64Key))
 	case plain != "":
 		raw = []byte(plain)
-		if !json.Valid(raw) {
+		if !validJSON(raw) {
 			return nil, rejection(event.ReasonMalformedJSON, jsonKey+" is not valid JSON")
 		}
 	case b64 != "":
@@ -295,13 +405,19 @@ func selfDescribing(p params, jsonKey, b64Key string) (json.RawMessage, *collect
 		if raw, err = decodeBase64URL(b64); err != nil {
 			return nil, rejection(event.ReasonMalformedEvent, b64Key+" is not valid base64url (RFC 4648 section 5, with or without = padding)")
 		}
-		if !json.Valid(raw) {
+		if !validJSON(raw) {
 			return nil, rejection(event.ReasonMalformedJSON, b64Key+" decodes to text that is not valid JSON")
 		}
 	default:
 		return nil, nil
 	}
 	return bytes.TrimSpace(raw), nil
+}
+
+// validJSON reports whether b is one JSON value, as json.Valid does.
+func validJSON(b []byte) bool {
+	_, _, err := jsonscan.Document(b)
+	return err == nil
 }
 
 // decodeBase64URL decodes base64url with or without padding. Trackers that use
@@ -359,11 +475,7 @@ func (o *obj) str(k, v string) {
 		return
 	}
 	o.key(k)
-	js, err := json.Marshal(v)
-	if err != nil { // a string always encodes; keep the object valid regardless
-		js = []byte(`""`)
-	}
-	o.b = append(o.b, js...)
+	o.b = event.AppendString(o.b, v)
 }
 
 // num writes v as a JSON number when it is one (trackers send numbers as
