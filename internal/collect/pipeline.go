@@ -416,15 +416,22 @@ func requestWorkers(events int) int {
 // fresh one would be a heap allocation per event), and applied the storage of
 // its list of what was scrubbed.
 type workBufs struct {
-	arena    []byte
-	scrubbed []byte
-	compact  []byte
-	env      event.Envelope
-	applied  []event.Applied // env.Scrubbed's storage, reused likewise
+	arena []byte
+	scrubBufs
+	env event.Envelope
 	// outs and records are the request's (Process's bufs only): each event's
 	// outcome, and the records handed to the buffer.
 	outs    []outcome
 	records [][]byte
+}
+
+// scrubBufs are where scrubData writes: scrubbed holds its output, and compact
+// that output without its spaces when it had some, until the envelope is
+// encoded; applied is the storage of its list of what was scrubbed (the
+// envelope's Scrubbed). A zero scrubBufs allocates what it needs.
+type scrubBufs struct {
+	scrubbed, compact []byte
+	applied           []event.Applied
 }
 
 // outcomes returns n zero outcomes in w's storage.
@@ -508,14 +515,9 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	}
 	// The byte path: a valid event is validated with the spans the scrubber
 	// needs, and scrubbed on its bytes; it is never decoded.
-	var spans *fastval.Result
-	eventIDCap := 0
-	if fv, ok := p.validator.(*FastValidator); ok && p.spanScrubber != nil {
-		if caps, ok := p.spanScrubber.Captures(c.Contract); ok {
-			if spans, eventIDCap = fv.validateSpans(c, in.Data, caps); spans != nil {
-				defer fv.release(spans)
-			}
-		}
+	spans, eventIDCap, fv := p.validateBytes(c, in.Data)
+	if spans != nil {
+		defer fv.release(spans)
 	}
 	var data any
 	eventID := in.EventID
@@ -545,9 +547,12 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	if eventID == "" {
 		eventID = event.NewID()
 	}
+	// Entities take the byte path too when they can; the others are decoded.
 	type ctxEntity struct {
-		c    *contract.Compiled
-		data any
+		c     *contract.Compiled
+		raw   []byte
+		data  any             // decoded, off the byte path
+		spans *fastval.Result // on the byte path
 	}
 	entities := make([]ctxEntity, 0, len(in.Contexts))
 	var ctxFailures []event.Failure
@@ -570,13 +575,18 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 				continue
 			}
 		}
+		if res, _, fv := p.validateBytes(cc, ent.Data); res != nil {
+			defer fv.release(res)
+			entities = append(entities, ctxEntity{c: cc, raw: ent.Data, spans: res})
+			continue
+		}
 		v, f, err := p.validator.Validate(cc, ent.Data)
 		if err != nil {
 			ctxFailures = append(ctxFailures, event.Failure{Entity: ent.Schema, Message: "context data is not valid JSON: " + err.Error()})
 			continue
 		}
 		ctxFailures = append(ctxFailures, toEventFailures(f, ent.Schema)...)
-		entities = append(entities, ctxEntity{cc, v})
+		entities = append(entities, ctxEntity{c: cc, raw: ent.Data, data: v})
 	}
 	if len(ctxFailures) > 0 {
 		return bad(c, ctxReason, ctxFailures, eventID)
@@ -594,7 +604,7 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	if spans != nil {
 		captured = spans
 	}
-	stored, applied, onBytes, err := p.scrubData(ctx, c, in.Data, data, captured, bufs)
+	stored, applied, onBytes, err := p.scrubData(ctx, c, in.Data, data, captured, &bufs.scrubBufs)
 	if err != nil {
 		if retryable(err) {
 			return nil, Result{}, c.URI(), err
@@ -606,23 +616,27 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	}
 	env.Data, env.Scrubbed = stored, applied
 	for _, ent := range entities {
-		stored, applied, err := p.scrubber.Scrub(ctx, ent.c.Contract, ent.data)
+		var entSpans Spans
+		if ent.spans != nil {
+			entSpans = ent.spans
+		}
+		var eb scrubBufs // the entity's stored data must outlive the next one's
+		stored, applied, _, err := p.scrubData(ctx, ent.c, ent.raw, ent.data, entSpans, &eb)
 		if err != nil {
 			if retryable(err) {
 				return nil, Result{}, c.URI(), err
 			}
+			if errors.Is(err, errEncoding) {
+				return bad(c, event.ReasonScrubFailed, []event.Failure{{Entity: ent.c.URI(), Message: "encoding the scrubbed context failed"}}, eventID)
+			}
 			f := event.Failure{Entity: ent.c.URI(), Message: err.Error()}
 			return bad(c, ReasonOf(err), []event.Failure{f}, eventID)
-		}
-		js, err := json.Marshal(stored)
-		if err != nil {
-			return bad(c, event.ReasonScrubFailed, []event.Failure{{Entity: ent.c.URI(), Message: "encoding the scrubbed context failed"}}, eventID)
 		}
 		for i := range applied {
 			applied[i].Entity = ent.c.URI()
 		}
 		env.Scrubbed = append(env.Scrubbed, applied...)
-		env.Contexts = append(env.Contexts, event.Entity{Schema: ent.c.URI(), Data: js})
+		env.Contexts = append(env.Contexts, event.Entity{Schema: ent.c.URI(), Data: stored})
 	}
 	var rec []byte
 	if onBytes {
@@ -648,11 +662,29 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 // errEncoding marks a scrubbed event that could not be encoded as JSON.
 var errEncoding = errors.New("encoding the scrubbed event failed")
 
-// scrubData returns the event's data in its stored shape: on its bytes when it
-// was validated with spans and the scrubber can (onBytes; the data is then
-// compact JSON), else decoded (data is the decoded event, or nil to decode raw
-// now), scrubbed and encoded.
-func (p *Pipeline) scrubData(ctx context.Context, c *contract.Compiled, raw []byte, data any, spans Spans, bufs *workBufs) (stored json.RawMessage, applied []event.Applied, onBytes bool, err error) {
+// validateBytes validates data against c on the byte path: with the spans
+// the scrubber reads for c and /event_id captured (eventIDCap is the capture
+// index of /event_id), to give back to fv with release. It returns a nil
+// result when data must take the decoded path: it is invalid, or c or its
+// scrubbing is outside the byte path.
+func (p *Pipeline) validateBytes(c *contract.Compiled, data []byte) (res *fastval.Result, eventIDCap int, fv *FastValidator) {
+	fv, ok := p.validator.(*FastValidator)
+	if !ok || p.spanScrubber == nil {
+		return nil, 0, nil
+	}
+	caps, ok := p.spanScrubber.Captures(c.Contract)
+	if !ok {
+		return nil, 0, nil
+	}
+	res, eventIDCap = fv.validateSpans(c, data, caps)
+	return res, eventIDCap, fv
+}
+
+// scrubData returns an event's (or an entity's) data in its stored shape: on
+// its bytes when it was validated with spans and the scrubber can (onBytes; the
+// data is then compact JSON), else decoded (data is the decoded event, or nil
+// to decode raw now), scrubbed and encoded. It writes into bufs.
+func (p *Pipeline) scrubData(ctx context.Context, c *contract.Compiled, raw []byte, data any, spans Spans, bufs *scrubBufs) (stored json.RawMessage, applied []event.Applied, onBytes bool, err error) {
 	if spans != nil {
 		out, applied, ok, err := p.spanScrubber.ScrubBytes(ctx, c.Contract, raw, spans, bufs.scrubbed[:0], bufs.applied[:0])
 		if err != nil {
