@@ -3,12 +3,14 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/accord-dev/accord/internal/app"
 	"github.com/accord-dev/accord/internal/collect/loadtest"
+	"github.com/accord-dev/accord/internal/jsonscan"
 )
 
 // BenchmarkServe is accord serve in-process on the reference workload, over
@@ -42,14 +45,122 @@ func BenchmarkServe(b *testing.B) {
 		n    int
 	}{{"single", 1}, {"batch100", 100}} {
 		b.Run("bare/"+batch.name, func(b *testing.B) {
-			benchServe(b, serveHandler(b, bare), loadtest.Load(b, dir), batch.n)
+			benchServe(b, serveHandler(b, bare)+"/v1/events", batch.n, nativeBodies(loadtest.Load(b, dir), batch.n))
 		})
 		b.Run("accord/"+batch.name, func(b *testing.B) {
 			t := loadtest.Load(b, dir)
 			base := serveAccord(b, filepath.Join(dir, "contracts"))
 			warmup(b, base, t)
-			benchServe(b, base, t, batch.n)
+			benchServe(b, base+"/v1/events", batch.n, nativeBodies(t, batch.n))
 		})
+	}
+}
+
+// BenchmarkServeProtocols is BenchmarkServe's accord/batch100 for each ingest
+// protocol, in one run so that the events/s compare as ratios: the reference
+// event in a native array, as track calls in a Segment /v1/batch (its data as
+// properties, with analytics-node's context.library), and as self-describing
+// events in a Snowplow tp2 payload_data (base64url ue_px with a web_page
+// context in cx, as the JavaScript tracker sends them). Every event has its own
+// id and one of the 10,000 buyers' emails. The registry is the reference one
+// with x-event-names added for Segment, and the bundled web_page contract.
+func BenchmarkServeProtocols(b *testing.B) {
+	dir := loadtest.Dir(b)
+	registry := protocolRegistry(b, dir)
+	const batch = 100
+	webPage := base64.RawURLEncoding.EncodeToString([]byte(`{"schema":"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0","data":[{"schema":"iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0","data":{"id":"5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}}]}`))
+	for _, proto := range []struct {
+		name, path string
+		body       func(t *loadtest.Template) func() bodies
+	}{
+		{"native", "/v1/events", func(t *loadtest.Template) func() bodies { return nativeBodies(t, batch) }},
+		{"segment", "/v1/batch", func(t *loadtest.Template) func() bodies {
+			return eachEvent(b, t, batch, `{"batch":[`, `]}`, func(dst []byte, id string, ev, data []byte) []byte {
+				dst = append(dst, `{"type":"track","event":"Checkout Completed","messageId":"`...)
+				dst = append(dst, id...)
+				dst = append(dst, `","context":{"library":{"name":"analytics-node","version":"2.1.0"}},"properties":`...)
+				dst = append(dst, data...)
+				return append(dst, '}')
+			})
+		}},
+		{"snowplow", "/com.snowplowanalytics.snowplow/tp2", func(t *loadtest.Template) func() bodies {
+			return eachEvent(b, t, batch, `{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[`, `]}`,
+				func(dst []byte, id string, ev, _ []byte) []byte {
+					wrapped := make([]byte, 0, len(ev)+100)
+					wrapped = append(append(append(wrapped, `{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":`...), ev...), '}')
+					dst = append(dst, `{"e":"ue","eid":"`...)
+					dst = append(dst, id...)
+					dst = append(dst, `","tv":"js-3.24.0","tna":"sp","aid":"shop-web","p":"web","dtm":"1700000000123","stm":"1700000000456","cx":"`...)
+					dst = append(dst, webPage...)
+					dst = append(dst, `","ue_px":"`...)
+					dst = base64.RawURLEncoding.AppendEncode(dst, wrapped)
+					return append(dst, `"}`...)
+				})
+		}},
+	} {
+		b.Run(proto.name+"/batch100", func(b *testing.B) {
+			t := loadtest.Load(b, dir)
+			base := serveAccord(b, registry)
+			warmup(b, base, t)
+			benchServe(b, base+proto.path, batch, proto.body(t))
+		})
+	}
+}
+
+// protocolRegistry is a registry of the reference contract, declaring the
+// Segment event name "Checkout Completed", and the bundled web_page contract.
+func protocolRegistry(b *testing.B, bench string) string {
+	b.Helper()
+	reg := b.TempDir()
+	const checkout = "com.acme/checkout_completed/jsonschema/1-2-0.yaml"
+	src, err := os.ReadFile(filepath.Join(bench, "contracts", checkout))
+	if err != nil {
+		b.Fatal(err)
+	}
+	src = append(src, "\nx-event-names: [Checkout Completed]\n"...)
+	const webPage = "com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0.yaml"
+	page, err := os.ReadFile(filepath.Join("..", "..", "examples", "contracts", webPage))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, content := range map[string][]byte{checkout: src, webPage: page} {
+		path := filepath.Join(reg, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(path, content, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return reg
+}
+
+// eachEvent makes bodies of batch events between head and tail, separated by
+// commas, each written by event from its id, the native event and its data.
+func eachEvent(b *testing.B, t *loadtest.Template, batch int, head, tail string, event func(dst []byte, id string, ev, data []byte) []byte) func() bodies {
+	return func() bodies {
+		var ev []byte
+		return func(dst []byte, stream uint64, n *uint64) []byte {
+			dst = append(dst, head...)
+			for i := range batch {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				*n++
+				ev = t.AppendEvent(ev[:0], stream, *n)
+				var data []byte
+				if _, err := jsonscan.Members(ev, 0, func(k []byte, _ bool, start, end int) error {
+					if string(k) == "data" {
+						data = ev[start:end]
+					}
+					return nil
+				}, 0); err != nil || data == nil {
+					b.Fatalf("the reference event has no data: %v", err)
+				}
+				dst = event(dst, t.EventID(stream, *n), ev, data)
+			}
+			return append(dst, tail...)
+		}
 	}
 }
 
@@ -141,10 +252,22 @@ func postAll(base string, body []byte) error {
 	return nil
 }
 
-// benchServe posts b.N requests of batch events each from 32 concurrent
-// keep-alive connections and reports events/s; a request that is not answered 200
-// with every event accepted fails the benchmark.
-func benchServe(b *testing.B, base string, t *loadtest.Template, batch int) {
+// bodies appends to dst a request body of the next events of stream; *n
+// counts the stream's events. One is made for each client goroutine, which
+// it may keep scratch space for.
+type bodies func(dst []byte, stream uint64, n *uint64) []byte
+
+// nativeBodies makes native bodies of batch events (one bare event for 1).
+func nativeBodies(t *loadtest.Template, batch int) func() bodies {
+	return func() bodies {
+		return func(dst []byte, stream uint64, n *uint64) []byte { return t.AppendBody(dst, batch, stream, n) }
+	}
+}
+
+// benchServe posts b.N requests of batch events each to url from 32 concurrent
+// keep-alive connections and reports events/s; a request that is not answered
+// 200 with every event accepted fails the benchmark.
+func benchServe(b *testing.B, url string, batch int, newBody func() bodies) {
 	const conns = 32
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns,
 		MaxConnsPerHost: conns, DisableCompression: true}}
@@ -154,11 +277,12 @@ func benchServe(b *testing.B, base string, t *loadtest.Template, batch int) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		stream := streams.Add(1)
+		body := newBody()
 		var n uint64
-		var body []byte
+		var buf []byte
 		for pb.Next() {
-			body = t.AppendBody(body[:0], batch, stream, &n)
-			resp, err := client.Post(base+"/v1/events", "application/json", bytes.NewReader(body))
+			buf = body(buf[:0], stream, &n)
+			resp, err := client.Post(url, "application/json", bytes.NewReader(buf))
 			if err != nil {
 				b.Error(err)
 				return
