@@ -306,92 +306,150 @@ func fromParams(p params) collect.Incoming {
 // unstructEvent unwraps ue_pr or ue_px: the unstruct_event wrapper whose data is
 // the self-describing event.
 func unstructEvent(p params) (string, json.RawMessage, *collect.Rejection) {
-	raw, rej := selfDescribing(p, "ue_pr", "ue_px")
+	raw, notJSON, rej := selfDescribing(p, "ue_pr", "ue_px")
 	if rej != nil {
 		return "", nil, rej
 	}
 	if raw == nil {
 		return "", nil, rejection(event.ReasonMalformedEvent, "an e=ue event needs ue_pr (JSON) or ue_px (base64url JSON) holding "+unstructShape)
 	}
-	w, ok := wrapper(raw)
-	if !ok || !isWrapper(w.schema, unstructName) {
+	// One pass checks the text and reads the wrapper and the event it holds.
+	var inner wrapper
+	w, valid := readWrapper(raw, func(data []byte, s, level int) (int, error) {
+		inner = wrapper{}
+		if data[s] != '{' {
+			return jsonscan.Limits{}.Value(data, s, level)
+		}
+		return inner.walk(data, s, level+1, nil)
+	})
+	switch {
+	case !valid:
+		return "", nil, rejection(event.ReasonMalformedJSON, notJSON)
+	case !w.ok || !isWrapper(w.schema, unstructName):
 		return "", nil, rejection(event.ReasonMalformedEvent, "the self-describing event is not an unstruct_event wrapper; send "+unstructShape)
-	}
-	inner, ok := wrapper(w.data)
-	if !ok || inner.schema == "" {
+	case !inner.ok || inner.schema == "":
 		return "", nil, rejection(event.ReasonMalformedEvent, `the unstruct_event's data must be the self-describing event {"schema": "iglu:<vendor>/<name>/jsonschema/<version>", "data": {...}}`)
-	}
-	if len(inner.data) == 0 || bytes.Equal(inner.data, []byte("null")) {
+	case len(inner.data) == 0 || bytes.Equal(inner.data, []byte("null")):
 		return "", nil, rejection(event.ReasonMalformedEvent, `the self-describing event has no "data"`)
 	}
 	return inner.schema, inner.data, nil
 }
 
-// selfDescribed is a {"schema": ..., "data": ...} object.
-type selfDescribed struct {
+// wrapper is a {"schema": ..., "data": ...} object read as encoding/json
+// decodes it into struct{Schema string; Data json.RawMessage}: member names
+// matched without regard to case, the last of repeated members counting, a
+// null schema leaving it as it was and a null data read as "null". ok is
+// false where that decoding fails: the value is not an object, or its schema
+// neither a string nor null.
+type wrapper struct {
 	schema string
 	data   []byte
+	ok     bool
 }
 
-// wrapper reads raw, a checked JSON value, as encoding/json decodes it into
-// struct{Schema string; Data json.RawMessage}: member names matched without
-// regard to case, the last of repeated members counting, a null schema
-// leaving it as it was and a null data read as "null". ok is false when raw
-// is not an object or its schema neither a string nor null, where that
-// decoding fails.
-func wrapper(raw []byte) (w selfDescribed, ok bool) {
-	if len(raw) == 0 || raw[0] != '{' {
-		return w, false
-	}
-	ok = true
-	if _, err := jsonscan.ObjectMembers(raw, func(key, v []byte) {
-		switch {
-		case bytes.EqualFold(key, []byte("schema")):
-			switch v[0] {
-			case '"':
-				w.schema = jsonscan.Unquote(v)
-			case 'n':
-			default:
-				ok = false
-			}
-		case bytes.EqualFold(key, []byte("data")):
-			w.data = v
+// walk reads the object at b[i], at nesting level, into w, checking it, and
+// returns its end. onData, when not nil, scans the value of each data member
+// (at b[s], enclosed by level containers) in place of a plain scan, to read
+// what it holds in the same pass.
+func (w *wrapper) walk(b []byte, i, level int, onData func(b []byte, s, level int) (int, error)) (int, error) {
+	w.ok = true
+	var scratch []byte
+	return jsonscan.Limits{}.Walk(b, i, func(k []byte, plain bool, s int) (int, error) {
+		if !plain {
+			scratch = jsonscan.AppendUnquoted(scratch[:0], k)
+			k = scratch
 		}
-	}); err != nil {
-		return w, false
+		switch {
+		case bytes.EqualFold(k, []byte("schema")):
+			if b[s] == '"' {
+				end, plain, err := jsonscan.String(b, s)
+				if err == nil {
+					w.schema = unquoted(b[s:end], plain)
+				}
+				return end, err
+			}
+			if b[s] != 'n' {
+				w.ok = false
+			}
+		case bytes.EqualFold(k, []byte("data")):
+			var end int
+			var err error
+			if onData != nil {
+				end, err = onData(b, s, level)
+			} else {
+				end, err = jsonscan.Limits{}.Value(b, s, level)
+			}
+			w.data = b[s:end]
+			return end, err
+		}
+		return jsonscan.Limits{}.Value(b, s, level)
+	}, level)
+}
+
+// readWrapper checks raw as one JSON document (valid reports that it is
+// JSON) and reads it as a wrapper (w.ok is false when it is not an object),
+// in one pass; onData is as for wrapper.walk.
+func readWrapper(raw []byte, onData func(b []byte, s, level int) (int, error)) (w wrapper, valid bool) {
+	i := jsonscan.Space(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		_, _, err := jsonscan.Document(raw)
+		return wrapper{}, err == nil
 	}
-	return w, ok
+	end, err := w.walk(raw, i, 1, onData)
+	if err != nil || jsonscan.Space(raw, end) != len(raw) {
+		return wrapper{}, false
+	}
+	return w, true
+}
+
+// unquoted is the content of the checked JSON string s; plain is what
+// jsonscan.String said of it.
+func unquoted(s []byte, plain bool) string {
+	if plain {
+		return string(s[1 : len(s)-1])
+	}
+	return string(jsonscan.AppendUnquoted(nil, s[1:len(s)-1]))
 }
 
 // contexts unwraps co or cx: the contexts wrapper whose data is an array of
 // self-describing entities. Neither parameter means no entities.
 func contexts(p params) ([]event.Entity, *collect.Rejection) {
-	raw, rej := selfDescribing(p, "co", "cx")
+	raw, notJSON, rej := selfDescribing(p, "co", "cx")
 	if rej != nil || raw == nil {
 		return nil, rej
 	}
-	w, ok := wrapper(raw)
-	if !ok || !isWrapper(w.schema, contextsName) {
-		return nil, rejection(event.ReasonMalformedEvent, "the entities are not a contexts wrapper; send "+contextsShape)
-	}
-	notArray := rejection(event.ReasonMalformedEvent, "the contexts wrapper's data must be an array of self-describing entities; send "+contextsShape)
-	if len(w.data) == 0 || w.data[0] != '[' {
-		return nil, notArray
-	}
-	// As decoded into a slice of wrappers: a null element is a zero one, any
+	// One pass checks the text and reads the wrapper and its entities, as
+	// decoded into a slice of wrappers: a null element is a zero one, any
 	// other that is not a wrapper fails the decoding.
-	var ents []selfDescribed
-	ok = true
-	_, _ = jsonscan.Elements(w.data, 0, func(start, end int) error {
-		e, isWrapper := wrapper(w.data[start:end])
-		if !isWrapper && w.data[start] != 'n' {
-			ok = false
+	var ents []wrapper
+	entsOK := false
+	w, valid := readWrapper(raw, func(data []byte, s, level int) (int, error) {
+		ents, entsOK = ents[:0], data[s] == '['
+		if !entsOK {
+			return jsonscan.Limits{}.Value(data, s, level)
 		}
-		ents = append(ents, e)
-		return nil
-	}, 0)
-	if !ok {
-		return nil, notArray
+		return jsonscan.Limits{}.WalkElements(data, s, func(e int) (int, error) {
+			var ent wrapper
+			var end int
+			var err error
+			if data[e] == '{' {
+				end, err = ent.walk(data, e, level+2, nil)
+				entsOK = entsOK && ent.ok
+			} else {
+				end, err = jsonscan.Limits{}.Value(data, e, level+1)
+				entsOK = entsOK && data[e] == 'n'
+			}
+			ents = append(ents, ent)
+			return end, err
+		}, level+1)
+	})
+	switch {
+	case !valid:
+		return nil, rejection(event.ReasonMalformedJSON, notJSON)
+	case !w.ok || !isWrapper(w.schema, contextsName):
+		return nil, rejection(event.ReasonMalformedEvent, "the entities are not a contexts wrapper; send "+contextsShape)
+	case !entsOK:
+		return nil, rejection(event.ReasonMalformedEvent, "the contexts wrapper's data must be an array of self-describing entities; send "+contextsShape)
 	}
 	out := make([]event.Entity, 0, len(ents))
 	for i, e := range ents {
@@ -403,37 +461,24 @@ func contexts(p params) ([]event.Entity, *collect.Rejection) {
 	return out, nil
 }
 
-// selfDescribing returns the JSON a tracker sent either as plain JSON text in
-// jsonKey or as base64url in b64Key, nil when it sent neither.
-func selfDescribing(p params, jsonKey, b64Key string) (json.RawMessage, *collect.Rejection) {
+// selfDescribing returns the JSON text a tracker sent either as plain JSON
+// text in jsonKey or as base64url in b64Key, nil when it sent neither, with
+// what to say when it is not JSON, which its reader finds out.
+func selfDescribing(p params, jsonKey, b64Key string) (raw []byte, notJSON string, rej *collect.Rejection) {
 	plain, b64 := p[jsonKey], p[b64Key]
-	var raw []byte
 	switch {
 	case plain != "" && b64 != "":
-		return nil, rejection(event.ReasonMalformedEvent, fmt.Sprintf("the event has both %s and %s; send one of them", jsonKey, b64Key))
+		return nil, "", rejection(event.ReasonMalformedEvent, fmt.Sprintf("the event has both %s and %s; send one of them", jsonKey, b64Key))
 	case plain != "":
-		raw = []byte(plain)
-		if !validJSON(raw) {
-			return nil, rejection(event.ReasonMalformedJSON, jsonKey+" is not valid JSON")
-		}
+		return []byte(plain), jsonKey + " is not valid JSON", nil
 	case b64 != "":
-		var err error
-		if raw, err = decodeBase64URL(b64); err != nil {
-			return nil, rejection(event.ReasonMalformedEvent, b64Key+" is not valid base64url (RFC 4648 section 5, with or without = padding)")
+		raw, err := decodeBase64URL(b64)
+		if err != nil {
+			return nil, "", rejection(event.ReasonMalformedEvent, b64Key+" is not valid base64url (RFC 4648 section 5, with or without = padding)")
 		}
-		if !validJSON(raw) {
-			return nil, rejection(event.ReasonMalformedJSON, b64Key+" decodes to text that is not valid JSON")
-		}
-	default:
-		return nil, nil
+		return raw, b64Key + " decodes to text that is not valid JSON", nil
 	}
-	return bytes.TrimSpace(raw), nil
-}
-
-// validJSON reports whether b is one JSON value, as json.Valid does.
-func validJSON(b []byte) bool {
-	_, _, err := jsonscan.Document(b)
-	return err == nil
+	return nil, "", nil
 }
 
 // decodeBase64URL decodes base64url with or without padding. Trackers that use

@@ -312,6 +312,10 @@ var oracleItems = []string{
 	`{"e":"pv","url":"u","co":"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/2-0-0\",\"data\":[]}"}`,
 	`{"e":"pv","url":"u","co":"{\"data\":[{\"schema\":\"iglu:a/b/jsonschema/1-0-0\",\"data\":null}],\"Schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0\"}"}`,
 	`{"e":"ue","ue_pr":"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0\",\"data\":{\"schema\":\"iglu:a/first/jsonschema/1-0-0\",\"Schema\":\"iglu:a/second/jsonschema/1-0-0\",\"data\":{}}}"}`,
+	`{"e":"ue","ue_pr":"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0\",\"data\":{\"schema\":\"iglu:a/b/jsonschema/1-0-0\",\"data\":{}},\"data\":5}"}`,
+	`{"e":"ue","ue_pr":"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0\",\"data\":{\"schema\":\"iglu:a/b/jsonschema/1-0-0\",\"data\":{}},\"data\":{\"data\":{}}}"}`,
+	`{"e":"pv","url":"u","co":"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0\",\"data\":[5],\"data\":[{\"schema\":\"iglu:a/b/jsonschema/1-0-0\",\"data\":{}}]}"}`,
+	`{"e":"pv","url":"u","co":"{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0\",\"data\":[{\"schema\":\"iglu:a/b/jsonschema/1-0-0\",\"data\":{}}],\"data\":[]}"}`,
 	`{"e":"tr"}`, `{}`, `[]`, `"pv"`, `null`, `7`,
 }
 
@@ -339,6 +343,18 @@ func TestDecodeOracle(t *testing.T) {
 	checkOracle(t, tp2Body(referenceItems(t, 3)...), small)
 	// encoding/json's bound on nesting: 10,000 levels, the body's own three
 	// (the payload_data, its array, the event) included.
+	// And in the JSON of ue_pr and co, a document of its own: the wrappers'
+	// levels count.
+	for _, depth := range []int{9997, 9998, 9999, 10000} {
+		deep := strings.Repeat("[", depth) + strings.Repeat("]", depth)
+		ue := `{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":{"schema":"iglu:a/b/jsonschema/1-0-0","data":` + deep + `}}`
+		const contexts = `{"schema":"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0","data":[`
+		entity := contexts + `{"schema":"iglu:a/b/jsonschema/1-0-0","data":` + deep[2:len(deep)-2] + `}]}`
+		notEntity := contexts + deep[1:len(deep)-1] + `]}`
+		checkOracle(t, tp2Body(tp2Item(t, map[string]any{"e": "ue", "ue_pr": ue})), lim)
+		checkOracle(t, tp2Body(tp2Item(t, map[string]any{"e": "pv", "url": "u", "co": entity})), lim)
+		checkOracle(t, tp2Body(tp2Item(t, map[string]any{"e": "pv", "url": "u", "co": notEntity})), lim)
+	}
 	for _, depth := range []int{9996, 9997, 9998} {
 		deep := strings.Repeat("[", depth) + strings.Repeat("]", depth)
 		checkOracle(t, tp2Body([]byte(`{"e":"pv","url":"u","x":`+deep+`}`)), lim)
