@@ -508,8 +508,12 @@ func Document(b []byte) (start, end int, err error) {
 
 // ObjectMembers is Members for a caller that compares keys as decoded: f gets
 // each member's key unquoted (valid during the call only) and its value, of
-// the object at the start of b.
+// the object at the start of b. It returns the object's end; b not starting
+// with a brace is a syntax error at byte 0.
 func ObjectMembers(b []byte, f func(key, value []byte)) (int, error) {
+	if len(b) == 0 || b[0] != '{' {
+		return 0, SyntaxAt(0)
+	}
 	var scratch []byte
 	return members(b, 0, func(k []byte, plain bool, start, end int) error {
 		if !plain {

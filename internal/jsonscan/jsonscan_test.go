@@ -127,3 +127,13 @@ func TestObjectMembers(t *testing.T) {
 		t.Fatalf("ObjectMembers on a trailing comma: %v, want a syntax error", err)
 	}
 }
+
+// TestObjectMembersNotObject: a text that does not start with a brace is a
+// syntax error, not read as members.
+func TestObjectMembersNotObject(t *testing.T) {
+	for _, doc := range []string{``, `[1]`, ` {"a":1}`, `"a":1}`} {
+		if _, err := ObjectMembers([]byte(doc), func(k, v []byte) { t.Errorf("%q: member %q read", doc, k) }); !errors.Is(err, ErrSyntax) {
+			t.Errorf("ObjectMembers(%q): %v, want a syntax error", doc, err)
+		}
+	}
+}

@@ -121,7 +121,10 @@ func withInjections(c *contract.Compiled, m *Message) (json.RawMessage, error) {
 			}
 		}
 	})
-	if err != nil || m.Payload[len(m.Payload)-1] != '}' {
+	if err == nil && m.Payload[len(m.Payload)-1] != '}' {
+		err = errNotObject // a span cut from the body ends at its brace
+	}
+	if err != nil {
 		return nil, fmt.Errorf("the message's properties are not a JSON object: %v", err)
 	}
 	if len(add) == 0 {
