@@ -3,7 +3,6 @@ package segment
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -294,7 +293,7 @@ type contextFields struct{ ip, userAgent, library, traits []byte }
 // contextOf reads the members of a context object.
 func contextOf(raw []byte) *contextFields {
 	c := &contextFields{}
-	_ = objectMembers(raw, func(k, v []byte) {
+	_, _ = jsonscan.ObjectMembers(raw, func(k, v []byte) {
 		switch string(k) {
 		case "ip":
 			c.ip = v
@@ -378,7 +377,7 @@ func decodeMessage(size int, f *fields, callType string, d batchDefaults) Messag
 	m.UserAgent = looseString(ctxField(func(c *contextFields) []byte { return c.userAgent }))
 	if lib := ctxField(func(c *contextFields) []byte { return c.library }); isObject(lib) {
 		var name, version string
-		_ = objectMembers(lib, func(k, v []byte) {
+		_, _ = jsonscan.ObjectMembers(lib, func(k, v []byte) {
 			switch string(k) {
 			case "name":
 				name = looseString(v)
@@ -519,25 +518,11 @@ func looseString(raw []byte) string {
 
 func isObject(raw []byte) bool { return len(raw) > 0 && raw[0] == '{' }
 
-// errNotObject is objectMembers' error for a value that is not an object.
-var errNotObject = errors.New("not a JSON object")
-
-// objectMembers calls f with the key (unquoted; valid during the call only)
-// and the value of every member of raw, a JSON object checked when the body
-// was scanned.
-func objectMembers(raw []byte, f func(key, value []byte)) error {
-	if !isObject(raw) {
-		return errNotObject
-	}
-	_, err := jsonscan.ObjectMembers(raw, f)
-	return err
-}
-
 // memberNames lists the distinct member names of a JSON object, clipped,
 // sorted and bounded, for the bad row of a message that names no contract.
 func memberNames(raw []byte) []string {
 	seen := map[string]bool{}
-	_ = objectMembers(raw, func(k, _ []byte) { seen[string(k)] = true })
+	_, _ = jsonscan.ObjectMembers(raw, func(k, _ []byte) { seen[string(k)] = true })
 	names := make([]string, 0, len(seen))
 	for k := range seen {
 		names = append(names, collect.Clip(k, 120))

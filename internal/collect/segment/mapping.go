@@ -7,6 +7,7 @@ import (
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/contract"
 	"github.com/accord-dev/accord/internal/event"
+	"github.com/accord-dev/accord/internal/jsonscan"
 )
 
 // injection is a message field that enters an event's data only when its
@@ -112,7 +113,7 @@ func withInjections(c *contract.Compiled, m *Message) (json.RawMessage, error) {
 		return m.Payload, nil
 	}
 	members := 0
-	err := objectMembers(m.Payload, func(k, _ []byte) {
+	end, err := jsonscan.ObjectMembers(m.Payload, func(k, _ []byte) {
 		members++
 		for i := range add {
 			if add[i].property == string(k) {
@@ -121,8 +122,8 @@ func withInjections(c *contract.Compiled, m *Message) (json.RawMessage, error) {
 			}
 		}
 	})
-	if err == nil && m.Payload[len(m.Payload)-1] != '}' {
-		err = errNotObject // a span cut from the body ends at its brace
+	if err == nil && end != len(m.Payload) {
+		err = jsonscan.SyntaxAt(end) // a span cut from the body ends at its brace
 	}
 	if err != nil {
 		return nil, fmt.Errorf("the message's properties are not a JSON object: %v", err)

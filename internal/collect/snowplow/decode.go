@@ -72,13 +72,18 @@ func DecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, error) 
 	if len(body) == 0 {
 		return nil, badRequest(event.ReasonMalformedEvent, "the body is empty; a Snowplow tracker POSTs "+payloadDataShape)
 	}
-	malformed := badRequest(event.ReasonMalformedJSON, "the body is not valid JSON; a Snowplow tracker POSTs "+payloadDataShape)
-	notPayload := badRequest(event.ReasonMalformedEvent, "the body is not a Snowplow payload_data; send "+payloadDataShape)
+	// The refusals are built only when they are answered.
+	malformed := func() error {
+		return badRequest(event.ReasonMalformedJSON, "the body is not valid JSON; a Snowplow tracker POSTs "+payloadDataShape)
+	}
+	notPayload := func() error {
+		return badRequest(event.ReasonMalformedEvent, "the body is not a Snowplow payload_data; send "+payloadDataShape)
+	}
 	if body[0] != '{' {
 		if _, _, err := jsonscan.Document(body); err != nil {
-			return nil, malformed
+			return nil, malformed()
 		}
-		return nil, notPayload
+		return nil, notPayload()
 	}
 	// One pass over the body checks it and decodes the events of its data
 	// array as it goes (those beyond the limit are only counted). The members
@@ -135,10 +140,10 @@ func DecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, error) 
 		return end, nil
 	}, 1)
 	if err != nil || end != len(body) {
-		return nil, malformed
+		return nil, malformed()
 	}
 	if typeErr || schema == nil || data == nil {
-		return nil, notPayload
+		return nil, notPayload()
 	}
 	if s := jsonscan.Unquote(schema); !isWrapper(s, payloadDataName) {
 		return nil, badRequest(event.ReasonMalformedEvent, fmt.Sprintf("the body's schema is %q, not a Snowplow payload_data (iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*); send %s", collect.Clip(s, 100), payloadDataShape))
