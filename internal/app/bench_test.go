@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -61,20 +62,42 @@ func BenchmarkServe(b *testing.B) {
 // event in a native array, as track calls in a Segment /v1/batch (its data as
 // properties, with analytics-node's context.library), and as self-describing
 // events in a Snowplow tp2 payload_data (base64url ue_px with a web_page
-// context in cx, as the JavaScript tracker sends them). Every event has its own
-// id and one of the 10,000 buyers' emails. The registry is the reference one
-// with x-event-names added for Segment, and the bundled web_page contract.
+// context in cx, as the JavaScript tracker sends them). Then single events:
+// native, and the same Snowplow event as a GET /i pixel request. Every event
+// has its own id and one of the 10,000 buyers' emails. The registry is the
+// reference one with x-event-names added for Segment, and the bundled
+// web_page contract.
 func BenchmarkServeProtocols(b *testing.B) {
 	dir := loadtest.Dir(b)
 	registry := protocolRegistry(b, dir)
 	const batch = 100
 	webPage := base64.RawURLEncoding.EncodeToString([]byte(`{"schema":"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0","data":[{"schema":"iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0","data":{"id":"5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}}]}`))
+	// snowplowParams writes the tracker parameters of the JavaScript tracker's
+	// self-describing event ev in the format of a tp2 item (JSON) or of a
+	// query string.
+	snowplowParams := func(dst []byte, id string, ev []byte, query bool) []byte {
+		wrapped := make([]byte, 0, len(ev)+100)
+		wrapped = append(append(append(wrapped, `{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":`...), ev...), '}')
+		open, sep, eq, close := `{"`, `","`, `":"`, `"}`
+		if query {
+			open, sep, eq, close = "", "&", "=", ""
+		}
+		dst = append(dst, open...)
+		for _, kv := range [][2]string{{"e", "ue"}, {"eid", id}, {"tv", "js-3.24.0"}, {"tna", "sp"}, {"aid", "shop-web"},
+			{"p", "web"}, {"dtm", "1700000000123"}, {"stm", "1700000000456"}, {"cx", webPage}} {
+			dst = append(append(append(append(dst, kv[0]...), eq...), kv[1]...), sep...)
+		}
+		dst = append(dst, "ue_px"+eq...)
+		dst = base64.RawURLEncoding.AppendEncode(dst, wrapped)
+		return append(dst, close...)
+	}
 	for _, proto := range []struct {
 		name, path string
+		batch      int
 		body       func(t *loadtest.Template) func() bodies
 	}{
-		{"native", "/v1/events", func(t *loadtest.Template) func() bodies { return nativeBodies(t, batch) }},
-		{"segment", "/v1/batch", func(t *loadtest.Template) func() bodies {
+		{"native/batch100", "/v1/events", batch, func(t *loadtest.Template) func() bodies { return nativeBodies(t, batch) }},
+		{"segment/batch100", "/v1/batch", batch, func(t *loadtest.Template) func() bodies {
 			return eachEvent(b, t, batch, `{"batch":[`, `]}`, func(dst []byte, id string, ev, data []byte) []byte {
 				dst = append(dst, `{"type":"track","event":"Checkout Completed","messageId":"`...)
 				dst = append(dst, id...)
@@ -83,26 +106,20 @@ func BenchmarkServeProtocols(b *testing.B) {
 				return append(dst, '}')
 			})
 		}},
-		{"snowplow", "/com.snowplowanalytics.snowplow/tp2", func(t *loadtest.Template) func() bodies {
+		{"snowplow/batch100", "/com.snowplowanalytics.snowplow/tp2", batch, func(t *loadtest.Template) func() bodies {
 			return eachEvent(b, t, batch, `{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[`, `]}`,
-				func(dst []byte, id string, ev, _ []byte) []byte {
-					wrapped := make([]byte, 0, len(ev)+100)
-					wrapped = append(append(append(wrapped, `{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":`...), ev...), '}')
-					dst = append(dst, `{"e":"ue","eid":"`...)
-					dst = append(dst, id...)
-					dst = append(dst, `","tv":"js-3.24.0","tna":"sp","aid":"shop-web","p":"web","dtm":"1700000000123","stm":"1700000000456","cx":"`...)
-					dst = append(dst, webPage...)
-					dst = append(dst, `","ue_px":"`...)
-					dst = base64.RawURLEncoding.AppendEncode(dst, wrapped)
-					return append(dst, `"}`...)
-				})
+				func(dst []byte, id string, ev, _ []byte) []byte { return snowplowParams(dst, id, ev, false) })
+		}},
+		{"native/single", "/v1/events", 1, func(t *loadtest.Template) func() bodies { return nativeBodies(t, 1) }},
+		{"snowplow/pixel", "/i?", 1, func(t *loadtest.Template) func() bodies {
+			return eachEvent(b, t, 1, "", "", func(dst []byte, id string, ev, _ []byte) []byte { return snowplowParams(dst, id, ev, true) })
 		}},
 	} {
-		b.Run(proto.name+"/batch100", func(b *testing.B) {
+		b.Run(proto.name, func(b *testing.B) {
 			t := loadtest.Load(b, dir)
 			base := serveAccord(b, registry)
 			warmup(b, base, t)
-			benchServe(b, base+proto.path, batch, proto.body(t))
+			benchServe(b, base+proto.path, proto.batch, proto.body(t))
 		})
 	}
 }
@@ -266,8 +283,12 @@ func nativeBodies(t *loadtest.Template, batch int) func() bodies {
 
 // benchServe posts b.N requests of batch events each to url from 32 concurrent
 // keep-alive connections and reports events/s; a request that is not answered
-// 200 with every event accepted fails the benchmark.
+// 200 with every event accepted fails the benchmark. A url ending in "?" gets
+// GET requests with the bodies as query strings (Snowplow's pixel, answered
+// with a GIF whatever became of the event): then no event may be counted
+// rejected in /metrics.
 func benchServe(b *testing.B, url string, batch int, newBody func() bodies) {
+	pixel := strings.HasSuffix(url, "?")
 	const conns = 32
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns,
 		MaxConnsPerHost: conns, DisableCompression: true}}
@@ -281,15 +302,22 @@ func benchServe(b *testing.B, url string, batch int, newBody func() bodies) {
 		var n uint64
 		var buf []byte
 		for pb.Next() {
-			buf = body(buf[:0], stream, &n)
-			resp, err := client.Post(url, "application/json", bytes.NewReader(buf))
+			var resp *http.Response
+			var err error
+			if pixel {
+				buf = body(append(buf[:0], url...), stream, &n)
+				resp, err = client.Get(string(buf))
+			} else {
+				buf = body(buf[:0], stream, &n)
+				resp, err = client.Post(url, "application/json", bytes.NewReader(buf))
+			}
 			if err != nil {
 				b.Error(err)
 				return
 			}
 			answer, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if err != nil || resp.StatusCode != http.StatusOK || !bytes.Contains(answer, []byte(`"rejected":0`)) {
+			if err != nil || resp.StatusCode != http.StatusOK || !pixel && !bytes.Contains(answer, []byte(`"rejected":0`)) {
 				if bad.Add(1) == 1 {
 					b.Errorf("status %d: %.300s (%v)", resp.StatusCode, answer, err)
 				}
@@ -297,4 +325,31 @@ func benchServe(b *testing.B, url string, batch int, newBody func() bodies) {
 		}
 	})
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+	if pixel {
+		b.StopTimer()
+		base := url[:strings.Index(url, "//")+2]
+		base += strings.SplitN(url[len(base):], "/", 2)[0]
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			b.Fatal(err)
+		}
+		metrics, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		accepted := false
+		for _, line := range strings.Split(string(metrics), "\n") {
+			if !strings.HasPrefix(line, "accord_collector_events_total{") || strings.HasSuffix(line, " 0") {
+				continue
+			}
+			if strings.Contains(line, `outcome="rejected"`) {
+				b.Fatalf("events were rejected: %s", line)
+			}
+			accepted = accepted || strings.Contains(line, `protocol="snowplow"`)
+		}
+		if !accepted {
+			b.Fatal("/metrics counts no accepted Snowplow event")
+		}
+	}
 }

@@ -18,6 +18,17 @@ import (
 // atomic parameters the tracker adds, each with its own event id and email.
 func referenceItems(tb testing.TB, n int) [][]byte {
 	tb.Helper()
+	params := referenceParams(tb, n)
+	items := make([][]byte, n)
+	for i, p := range params {
+		items[i] = tp2Item(tb, p)
+	}
+	return items
+}
+
+// referenceParams are the tracker parameters of referenceItems' events.
+func referenceParams(tb testing.TB, n int) []map[string]any {
+	tb.Helper()
 	raw, err := os.ReadFile(filepath.Join(loadtest.Dir(tb), "event.json"))
 	if err != nil {
 		tb.Fatal(err)
@@ -29,8 +40,8 @@ func referenceItems(tb testing.TB, n int) [][]byte {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		tb.Fatal(err)
 	}
-	items := make([][]byte, n)
-	for i := range items {
+	params := make([]map[string]any, n)
+	for i := range params {
 		ev.Data["email"] = fmt.Sprintf("buyer%d@example.com", i)
 		ue, err := json.Marshal(map[string]any{
 			"schema": "iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0",
@@ -39,10 +50,9 @@ func referenceItems(tb testing.TB, n int) [][]byte {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		p := with(jsAtomic("ue", fmt.Sprintf("0192d0f2-7c3b-7a00-8000-%012x", i)), "ue_px", base64.RawURLEncoding.EncodeToString(ue))
-		items[i] = tp2Item(tb, p)
+		params[i] = with(jsAtomic("ue", fmt.Sprintf("0192d0f2-7c3b-7a00-8000-%012x", i)), "ue_px", base64.RawURLEncoding.EncodeToString(ue))
 	}
-	return items
+	return params
 }
 
 // BenchmarkDecodePayload is the tp2 decoder's cost per event on the reference
@@ -69,5 +79,20 @@ func BenchmarkDecodePayload(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
 		})
+	}
+}
+
+// BenchmarkDecodeQuery is the GET /i decoder's cost on the reference event sent
+// as a pixel request's query string (the same parameters as
+// BenchmarkDecodePayload's events=1).
+func BenchmarkDecodeQuery(b *testing.B) {
+	q := query(referenceParams(b, 1)[0])
+	if in := DecodeQuery(q); in.Reject != nil {
+		b.Fatalf("the reference event is rejected: %+v", in.Reject)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(q)))
+	for b.Loop() {
+		DecodeQuery(q)
 	}
 }

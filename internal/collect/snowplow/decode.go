@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,9 +43,6 @@ const (
 
 // maxMillis is 9999-12-31T23:59:59.999Z: later times are not timestamps.
 const maxMillis = 253402300799999
-
-// params are one event's tracker parameters, each as the string a tracker sends.
-type params map[string]string
 
 // piiParams are tracker parameters that identify a person or a device. They are
 // never stored as atomic fields; in the bad row of an event that could not be
@@ -97,6 +93,7 @@ func DecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, error) 
 		evs          []collect.Incoming
 		n            int
 		scratch      []byte
+		d            itemDecoder
 	)
 	end, err := jsonscan.Limits{}.Walk(body, 0, func(k []byte, plain bool, s int) (int, error) {
 		if !plain {
@@ -110,7 +107,7 @@ func DecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, error) 
 				if n++; n > lim.MaxEvents {
 					return jsonscan.Limits{}.Value(body, i, 2) // counted for the answer, not decoded
 				}
-				in, end, err := decodeItem(body, i)
+				in, end, err := d.item(body, i)
 				evs = append(evs, in)
 				return end, err
 			}, 2)
@@ -161,26 +158,35 @@ func DecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, error) 
 	return evs, nil
 }
 
-// decodeItem decodes the element of a payload_data's data array at b[i],
-// checking it as it goes, as decoded into a map of raw members: of repeated
+// itemDecoder decodes the events of one payload_data, reusing its
+// parameters and arena from one event to the next.
+type itemDecoder struct {
+	p params
+	// arena holds the unquoted names and values of the event being decoded.
+	arena []byte
+}
+
+// item decodes the element of a payload_data's data array at b[i], checking
+// it as it goes, as decoded into a map of raw members: of repeated
 // parameters the last counts. It returns the element's end.
-func decodeItem(b []byte, i int) (collect.Incoming, int, error) {
+func (d *itemDecoder) item(b []byte, i int) (collect.Incoming, int, error) {
 	if b[i] != '{' {
 		end, err := jsonscan.Limits{}.Value(b, i, 2)
 		return collect.Incoming{RawText: string(b[i:end]), Reject: rejection(event.ReasonMalformedEvent,
 			`the event is not a JSON object of tracker parameters such as {"e": "pv", "url": "https://...", "eid": "..."}`)}, end, err
 	}
-	p := make(params, 32)
-	var bad []string // parameters whose (last) value is an object or an array
-	var scratch []byte
+	p := &d.p
+	if p.list == nil {
+		p.list = make([]param, 0, 32)
+	}
+	p.reset(false)
+	d.arena = d.arena[:0]
 	end, err := jsonscan.Limits{}.Walk(b, i, func(key []byte, plain bool, start int) (int, error) {
+		name := bytesView(key)
 		if !plain {
-			scratch = jsonscan.AppendUnquoted(scratch[:0], key)
-			key = scratch
-		}
-		k := string(key)
-		if i := slices.Index(bad, k); i >= 0 {
-			bad = slices.Delete(bad, i, i+1)
+			n := len(d.arena)
+			d.arena = jsonscan.AppendUnquoted(d.arena, key)
+			name = bytesView(d.arena[n:])
 		}
 		if b[start] == '"' {
 			// Scanned here rather than by the walk, so that a long value (ue_px
@@ -189,11 +195,13 @@ func decodeItem(b []byte, i int) (collect.Incoming, int, error) {
 			if err != nil {
 				return end, err
 			}
-			if plain {
-				p[k] = string(b[start+1 : end-1])
-			} else {
-				p[k] = string(jsonscan.AppendUnquoted(nil, b[start+1:end-1]))
+			value := bytesView(b[start+1 : end-1])
+			if !plain {
+				n := len(d.arena)
+				d.arena = jsonscan.AppendUnquoted(d.arena, b[start+1:end-1])
+				value = bytesView(d.arena[n:])
 			}
+			p.add(name, value, 's')
 			return end, nil
 		}
 		end, err := jsonscan.Limits{}.Value(b, start, 3)
@@ -202,77 +210,73 @@ func decodeItem(b []byte, i int) (collect.Incoming, int, error) {
 		}
 		switch b[start] {
 		case 'n': // null: as if absent
-			delete(p, k)
+			p.add(name, "", 'n')
 		case '{', '[':
-			delete(p, k)
-			bad = append(bad, k)
+			p.add(name, "", 'o')
 		default: // numbers and booleans, which some trackers send unquoted
-			p[k] = string(b[start:end])
+			p.add(name, bytesView(b[start:end]), 's')
 		}
 		return end, nil
 	}, 3)
 	if err != nil {
 		return collect.Incoming{}, end, err
 	}
-	return decodeParams(p, bad), end, nil
-}
-
-// decodeParams decodes one event's parameters; bad are those whose value is
-// an object or an array.
-func decodeParams(p params, bad []string) collect.Incoming {
-	if len(bad) > 0 {
-		slices.Sort(bad)
-		for i := range bad {
-			bad[i] = strconv.Quote(collect.Clip(bad[i], 32))
-		}
-		in := meta(p)
-		in.RawText = rawText(p)
-		in.Reject = rejection(event.ReasonMalformedEvent, fmt.Sprintf("tracker parameters %s must be strings (or numbers); objects and arrays are sent as JSON text in ue_pr/co or base64url in ue_px/cx", strings.Join(bad, ", ")))
-		return in
-	}
-	return fromParams(p)
+	return fromParams(p), end, nil
 }
 
 // DecodeQuery decodes one event sent as the query string of a GET /i pixel
 // request. It never fails: an event that cannot be decoded has Reject set.
 func DecodeQuery(rawQuery string) collect.Incoming {
-	q, err := url.ParseQuery(rawQuery)
-	p := make(params, len(q))
-	for k, vs := range q {
-		if len(vs) > 0 {
-			p[k] = vs[0]
-		}
+	p := params{list: make([]param, 0, 32)}
+	if _, ok := readQuery(&p, rawQuery, nil); !ok {
+		m, _ := p.final()
+		return collect.Incoming{RawText: rawText(m), Reject: rejection(event.ReasonMalformedEvent, badQuery)}
 	}
-	if err != nil {
-		return collect.Incoming{RawText: rawText(p), Reject: rejection(event.ReasonMalformedEvent,
-			"the query string is not valid URL encoding (a % not followed by two hex digits, or a ; separator); trackers percent-encode every parameter")}
-	}
-	return fromParams(p)
+	return fromParams(&p)
 }
 
-// meta is an Incoming with the event's metadata only: its id and where it came from.
-func meta(p params) collect.Incoming {
-	return collect.Incoming{EventID: p["eid"], App: p["aid"], Platform: p["p"], Tracker: p["tv"]}
+// badQuery is what DecodeQuery says of a query string that url.ParseQuery
+// refuses.
+const badQuery = "the query string is not valid URL encoding (a % not followed by two hex digits, or a ; separator); trackers percent-encode every parameter"
+
+// meta is an Incoming with the event's metadata only: its id and where it
+// came from (copies: the parameters view the request).
+func meta(p lookup) collect.Incoming {
+	return collect.Incoming{EventID: strings.Clone(p.get("eid")), App: strings.Clone(p.get("aid")),
+		Platform: strings.Clone(p.get("p")), Tracker: strings.Clone(p.get("tv"))}
 }
 
 // fromParams maps one event's tracker parameters to an Incoming event.
-func fromParams(p params) collect.Incoming {
+func fromParams(p *params) collect.Incoming {
+	if p.objects {
+		m, bad := p.final()
+		if len(bad) > 0 {
+			slices.Sort(bad)
+			for i := range bad {
+				bad[i] = strconv.Quote(collect.Clip(bad[i], 32))
+			}
+			in := meta(p)
+			in.RawText = rawText(m)
+			in.Reject = rejection(event.ReasonMalformedEvent, fmt.Sprintf("tracker parameters %s must be strings (or numbers); objects and arrays are sent as JSON text in ue_pr/co or base64url in ue_px/cx", strings.Join(bad, ", ")))
+			return in
+		}
+	}
 	in := meta(p)
 	reject := func(reason event.Reason, msg string) collect.Incoming {
 		in.Reject = rejection(reason, msg)
 		if in.Data == nil {
-			in.Schema, in.RawText = "", rawText(p)
+			in.Schema, in.RawText = "", rawText(finalMap(p))
 		}
 		return in
 	}
-	switch e := p["e"]; e {
+	switch e := p.get("e"); e {
 	case "":
 		return reject(event.ReasonMalformedEvent, `the event has no "e" parameter (its type): send e=ue (self-describing event), pv (page view), pp (page ping) or se (structured event)`)
 	case "ue":
 		schema, data, rej := unstructEvent(p)
 		if rej != nil {
 			in.Reject = rej
-			in.RawText = rawText(p)
+			in.RawText = rawText(finalMap(p))
 			return in
 		}
 		in.Schema, in.Data = schema, data
@@ -291,26 +295,31 @@ func fromParams(p params) collect.Incoming {
 		return in
 	}
 	in.Contexts = ctxs
-	for _, ts := range []struct {
+	var times *[3]time.Time // the three in one allocation
+	for i, ts := range [...]struct {
 		name string
 		dst  **time.Time
 	}{{"dtm", &in.DeviceCreatedAt}, {"stm", &in.SentAt}, {"ttm", &in.TrueTimestamp}} {
-		s, ok := p[ts.name]
-		if !ok || s == "" {
+		s := p.get(ts.name)
+		if s == "" {
 			continue
 		}
 		t, ok := millis(s)
 		if !ok {
 			return reject(event.ReasonTimestampInvalid, fmt.Sprintf("%s is not a time in milliseconds since the Unix epoch, such as 1700000000000", ts.name))
 		}
-		*ts.dst = &t
+		if times == nil {
+			times = new([3]time.Time)
+		}
+		times[i] = t
+		*ts.dst = &times[i]
 	}
 	return in
 }
 
 // unstructEvent unwraps ue_pr or ue_px: the unstruct_event wrapper whose data is
 // the self-describing event.
-func unstructEvent(p params) (string, json.RawMessage, *collect.Rejection) {
+func unstructEvent(p lookup) (string, json.RawMessage, *collect.Rejection) {
 	raw, notJSON, rej := selfDescribing(p, "ue_pr", "ue_px")
 	if rej != nil {
 		return "", nil, rej
@@ -337,7 +346,7 @@ func unstructEvent(p params) (string, json.RawMessage, *collect.Rejection) {
 	case len(inner.data) == 0 || bytes.Equal(inner.data, []byte("null")):
 		return "", nil, rejection(event.ReasonMalformedEvent, `the self-describing event has no "data"`)
 	}
-	return inner.schema, inner.data, nil
+	return strings.Clone(inner.schema), inner.data, nil
 }
 
 // wrapper is a {"schema": ..., "data": ...} object read as encoding/json
@@ -345,7 +354,7 @@ func unstructEvent(p params) (string, json.RawMessage, *collect.Rejection) {
 // matched without regard to case, the last of repeated members counting, a
 // null schema leaving it as it was and a null data read as "null". ok is
 // false where that decoding fails: the value is not an object, or its schema
-// neither a string nor null.
+// neither a string nor null. schema views the text read (copy it to keep it).
 type wrapper struct {
 	schema string
 	data   []byte
@@ -407,18 +416,18 @@ func readWrapper(raw []byte, onData func(b []byte, s, level int) (int, error)) (
 	return w, true
 }
 
-// unquoted is the content of the checked JSON string s; plain is what
-// jsonscan.String said of it.
+// unquoted is the content of the checked JSON string s (a view of s when
+// it has no escapes); plain is what jsonscan.String said of it.
 func unquoted(s []byte, plain bool) string {
 	if plain {
-		return string(s[1 : len(s)-1])
+		return bytesView(s[1 : len(s)-1])
 	}
 	return string(jsonscan.AppendUnquoted(nil, s[1:len(s)-1]))
 }
 
 // contexts unwraps co or cx: the contexts wrapper whose data is an array of
 // self-describing entities. Neither parameter means no entities.
-func contexts(p params) ([]event.Entity, *collect.Rejection) {
+func contexts(p lookup) ([]event.Entity, *collect.Rejection) {
 	raw, notJSON, rej := selfDescribing(p, "co", "cx")
 	if rej != nil || raw == nil {
 		return nil, rej
@@ -461,7 +470,7 @@ func contexts(p params) ([]event.Entity, *collect.Rejection) {
 		if e.schema == "" || len(e.data) == 0 || bytes.Equal(e.data, []byte("null")) {
 			return nil, rejection(event.ReasonMalformedEvent, fmt.Sprintf(`entity %d of the contexts has no "schema" or no "data"; each entity is {"schema": "iglu:...", "data": {...}}`, i))
 		}
-		out = append(out, event.Entity{Schema: e.schema, Data: e.data})
+		out = append(out, event.Entity{Schema: strings.Clone(e.schema), Data: e.data})
 	}
 	return out, nil
 }
@@ -469,8 +478,8 @@ func contexts(p params) ([]event.Entity, *collect.Rejection) {
 // selfDescribing returns the JSON text a tracker sent either as plain JSON
 // text in jsonKey or as base64url in b64Key, nil when it sent neither, with
 // what to say when it is not JSON, which its reader finds out.
-func selfDescribing(p params, jsonKey, b64Key string) (raw []byte, notJSON string, rej *collect.Rejection) {
-	plain, b64 := p[jsonKey], p[b64Key]
+func selfDescribing(p lookup, jsonKey, b64Key string) (raw []byte, notJSON string, rej *collect.Rejection) {
+	plain, b64 := p.get(jsonKey), p.get(b64Key)
 	switch {
 	case plain != "" && b64 != "":
 		return nil, "", rejection(event.ReasonMalformedEvent, fmt.Sprintf("the event has both %s and %s; send one of them", jsonKey, b64Key))
@@ -497,28 +506,28 @@ func decodeBase64URL(s string) ([]byte, error) {
 }
 
 // pageData builds a page view's or page ping's data from the tracker parameters.
-func pageData(p params, ping bool) json.RawMessage {
+func pageData(p lookup, ping bool) json.RawMessage {
 	var b obj
-	b.str("page_url", p["url"])
-	b.str("page_title", p["page"])
-	b.str("page_referrer", p["refr"])
+	b.str("page_url", p.get("url"))
+	b.str("page_title", p.get("page"))
+	b.str("page_referrer", p.get("refr"))
 	if ping {
-		b.num("pp_xoffset_min", p["pp_mix"])
-		b.num("pp_xoffset_max", p["pp_max"])
-		b.num("pp_yoffset_min", p["pp_miy"])
-		b.num("pp_yoffset_max", p["pp_may"])
+		b.num("pp_xoffset_min", p.get("pp_mix"))
+		b.num("pp_xoffset_max", p.get("pp_max"))
+		b.num("pp_yoffset_min", p.get("pp_miy"))
+		b.num("pp_yoffset_max", p.get("pp_may"))
 	}
 	return b.done()
 }
 
 // structData builds a structured event's data from the tracker parameters.
-func structData(p params) json.RawMessage {
+func structData(p lookup) json.RawMessage {
 	var b obj
-	b.str("se_category", p["se_ca"])
-	b.str("se_action", p["se_ac"])
-	b.str("se_label", p["se_la"])
-	b.str("se_property", p["se_pr"])
-	b.num("se_value", p["se_va"])
+	b.str("se_category", p.get("se_ca"))
+	b.str("se_action", p.get("se_ac"))
+	b.str("se_label", p.get("se_la"))
+	b.str("se_property", p.get("se_pr"))
+	b.num("se_value", p.get("se_va"))
 	return b.done()
 }
 
@@ -604,10 +613,16 @@ func isWrapper(uri, name string) bool {
 	return err == nil && k.Vendor == snowplowVendor && k.Name == name && k.Version.Model == 1
 }
 
+// finalMap is the event's parameters as a map, for rawText.
+func finalMap(p *params) map[string]string {
+	m, _ := p.final()
+	return m
+}
+
 // rawText is the event's parameters as JSON for the bad row of an event that
 // could not be decoded, with the parameters that identify a person or device
 // replaced by "<redacted:kind>".
-func rawText(p params) string {
+func rawText(p map[string]string) string {
 	m := make(map[string]string, len(p))
 	for k, v := range p {
 		if kind, ok := piiParams[k]; ok && v != "" {

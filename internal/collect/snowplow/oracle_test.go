@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -61,6 +62,12 @@ func oracleDecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, e
 	return out, nil
 }
 
+// oracleParams are one event's tracker parameters as the old decoders read
+// them, each as the string a tracker sent.
+type oracleParams map[string]string
+
+func (p oracleParams) get(name string) string { return p[name] }
+
 // oracleItem is the old decodeItem. It decodes one element of a payload_data's data array.
 func oracleItem(raw json.RawMessage) collect.Incoming {
 	raw = bytes.TrimSpace(raw)
@@ -69,7 +76,7 @@ func oracleItem(raw json.RawMessage) collect.Incoming {
 		return collect.Incoming{RawText: string(raw), Reject: rejection(event.ReasonMalformedEvent,
 			`the event is not a JSON object of tracker parameters such as {"e": "pv", "url": "https://...", "eid": "..."}`)}
 	}
-	p := make(params, len(fields))
+	p := make(oracleParams, len(fields))
 	var bad []string
 	for k, v := range fields {
 		switch v[0] {
@@ -101,7 +108,7 @@ func oracleItem(raw json.RawMessage) collect.Incoming {
 }
 
 // oracleFromParams is fromParams on the old decoders. It maps one event's tracker parameters to an Incoming event.
-func oracleFromParams(p params) collect.Incoming {
+func oracleFromParams(p oracleParams) collect.Incoming {
 	in := meta(p)
 	reject := func(reason event.Reason, msg string) collect.Incoming {
 		in.Reject = rejection(reason, msg)
@@ -155,7 +162,7 @@ func oracleFromParams(p params) collect.Incoming {
 
 // oracleUnstruct is the old unstructEvent. It unwraps ue_pr or ue_px: the unstruct_event wrapper whose data is
 // the self-describing event.
-func oracleUnstruct(p params) (string, json.RawMessage, *collect.Rejection) {
+func oracleUnstruct(p oracleParams) (string, json.RawMessage, *collect.Rejection) {
 	raw, rej := oracleSelfDescribing(p, "ue_pr", "ue_px")
 	if rej != nil {
 		return "", nil, rej
@@ -187,7 +194,7 @@ func oracleUnstruct(p params) (string, json.RawMessage, *collect.Rejection) {
 
 // oracleContexts is the old contexts. It unwraps co or cx: the contexts wrapper whose data is an array of
 // self-describing entities. Neither parameter means no entities.
-func oracleContexts(p params) ([]event.Entity, *collect.Rejection) {
+func oracleContexts(p oracleParams) ([]event.Entity, *collect.Rejection) {
 	raw, rej := oracleSelfDescribing(p, "co", "cx")
 	if rej != nil || raw == nil {
 		return nil, rej
@@ -220,7 +227,7 @@ func oracleContexts(p params) ([]event.Entity, *collect.Rejection) {
 
 // oracleSelfDescribing is the old selfDescribing. It returns the JSON a tracker sent either as plain JSON text in
 // jsonKey or as base64url in b64Key, nil when it sent neither.
-func oracleSelfDescribing(p params, jsonKey, b64Key string) (json.RawMessage, *collect.Rejection) {
+func oracleSelfDescribing(p oracleParams, jsonKey, b64Key string) (json.RawMessage, *collect.Rejection) {
 	plain, b64 := p[jsonKey], p[b64Key]
 	var raw []byte
 	switch {
@@ -388,4 +395,74 @@ func FuzzDecodeOracle(f *testing.F) {
 	lim := collect.DefaultLimits
 	lim.MaxEvents = 5
 	f.Fuzz(func(t *testing.T, body []byte) { checkOracle(t, body, lim) })
+}
+
+// oracleDecodeQuery is the old DecodeQuery, on url.ParseQuery: each name's
+// first value.
+func oracleDecodeQuery(rawQuery string) collect.Incoming {
+	q, err := url.ParseQuery(rawQuery)
+	p := make(oracleParams, len(q))
+	for k, vs := range q {
+		if len(vs) > 0 {
+			p[k] = vs[0]
+		}
+	}
+	if err != nil {
+		return collect.Incoming{RawText: rawText(p), Reject: rejection(event.ReasonMalformedEvent, badQuery)}
+	}
+	return oracleFromParams(p)
+}
+
+// checkQueryOracle fails unless DecodeQuery and the old decoder give the
+// same event for q.
+func checkQueryOracle(t *testing.T, q string) {
+	t.Helper()
+	got, want := DecodeQuery(q), oracleDecodeQuery(q)
+	if !reflect.DeepEqual(normalized(got), normalized(want)) {
+		t.Fatalf("%q: the event is\n%+v\nthe old decoder's\n%+v", q, got, want)
+	}
+}
+
+// oracleQueries are query strings on the edges of what url.ParseQuery reads:
+// repeated names (the first counts), escapes in names and values, '+',
+// malformed escapes and ';' (the pair is left out, the event rejected), empty
+// pairs and names, and the parameters the decoder reads under other names.
+var oracleQueries = []string{
+	"", "&", "&&e=pv&&url=u&", "e=pv&e=se&se_ca=c&se_ac=a", "%65=pv&url=a+b%20c", "e=pv&url=%", "e=pv&url=%4", "e=pv&url=%4g",
+	"e=pv&url=%41%42", "e=pv&url=%e2%82%ac&page=%E2%82%AC", "e=pv;url=u", "e=pv&x;=1", "e=pv&=x", "e=pv&url", "e=pv&url=&url=u",
+	"e=pv&%zz=1&url=u", "e=pv&url=u&uid=%zz", "e+=pv", "e=p+v", "e=pp&pp_mix=1&pp_max=%2B2&pp_miy=-1e3&pp_may=x",
+	"e=se&se_ca=c&se_ac=a&se_va=12.50&dtm=1700000000123.7&stm=1.7e12&ttm=x",
+	"e=ue&ue_pr=%7B%22schema%22%3A%22iglu%3Acom.snowplowanalytics.snowplow%2Funstruct_event%2Fjsonschema%2F1-0-0%22%2C%22data%22%3A%7B%22schema%22%3A%22iglu%3Aa%2Fb%2Fjsonschema%2F1-0-0%22%2C%22data%22%3A%7B%7D%7D%7D",
+	"e=ue&ue_px=e30", "e=ue&ue_px=!!", "e=ue&ue_px=e30&ue_pr=x", "e=pv&url=u&cx=e30", "e=tr", "eid=1&aid=a&p=web&tv=t&e=pv&eid=2",
+	"e=pv&url=u&refr=r&ip=1.2.3.4&ua=x&uid=u&duid=d&sid=s&fp=f&mac=m&nuid=n&tnuid=t&e=x",
+	"e=pv&EID=1&Url=u", "e=pv&url=%00%ff",
+}
+
+// TestQueryOracle holds DecodeQuery to the old decoder on oracleQueries, the
+// unit tests' events, the reference event and a query of more parameters
+// than net/url reads.
+func TestQueryOracle(t *testing.T) {
+	for _, q := range oracleQueries {
+		checkQueryOracle(t, q)
+	}
+	for _, tc := range eventCases {
+		checkQueryOracle(t, query(tc.params))
+	}
+	for _, p := range referenceParams(t, 3) {
+		checkQueryOracle(t, query(p))
+	}
+	for _, n := range []int{maxQueryParams - 1, maxQueryParams, maxQueryParams + 1} {
+		checkQueryOracle(t, "e=pv&url=u"+strings.Repeat("&", n-2))
+	}
+}
+
+// FuzzQueryOracle holds DecodeQuery to the old decoder on any query string.
+func FuzzQueryOracle(f *testing.F) {
+	for _, q := range oracleQueries {
+		f.Add(q)
+	}
+	for _, tc := range eventCases {
+		f.Add(query(tc.params))
+	}
+	f.Fuzz(checkQueryOracle)
 }
