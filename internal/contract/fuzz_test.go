@@ -128,6 +128,15 @@ func TestURIAllocs(t *testing.T) {
 	}
 }
 
+// BenchmarkParseURI parses the reference event's schema URI, as the collector
+// does for every event (and every context entity) it takes.
+func BenchmarkParseURI(b *testing.B) {
+	const uri = "iglu:com.acme/checkout_completed/jsonschema/1-2-0"
+	for b.Loop() {
+		keySink, _ = ParseURI(uri)
+	}
+}
+
 // uriSink and keySink keep TestURIAllocs's results on the heap, as a caller's are.
 var (
 	uriSink string

@@ -240,10 +240,19 @@ func DecodeQuery(rawQuery string) collect.Incoming {
 const badQuery = "the query string is not valid URL encoding (a % not followed by two hex digits, or a ; separator); trackers percent-encode every parameter"
 
 // meta is an Incoming with the event's metadata only: its id and where it
-// came from (copies: the parameters view the request).
+// came from, copied in one allocation (the parameters view the request).
 func meta(p lookup) collect.Incoming {
-	return collect.Incoming{EventID: strings.Clone(p.get("eid")), App: strings.Clone(p.get("aid")),
-		Platform: strings.Clone(p.get("p")), Tracker: strings.Clone(p.get("tv"))}
+	f := [4]string{p.get("eid"), p.get("aid"), p.get("p"), p.get("tv")}
+	n := 0
+	for _, s := range f {
+		n += len(s)
+	}
+	buf := make([]byte, 0, n)
+	for i, s := range f {
+		buf = append(buf, s...)
+		f[i] = bytesView(buf[len(buf)-len(s):])
+	}
+	return collect.Incoming{EventID: f[0], App: f[1], Platform: f[2], Tracker: f[3]}
 }
 
 // fromParams maps one event's tracker parameters to an Incoming event.
@@ -320,7 +329,7 @@ func fromParams(p *params) collect.Incoming {
 // unstructEvent unwraps ue_pr or ue_px: the unstruct_event wrapper whose data is
 // the self-describing event.
 func unstructEvent(p lookup) (string, json.RawMessage, *collect.Rejection) {
-	raw, notJSON, rej := selfDescribing(p, "ue_pr", "ue_px")
+	raw, notJSON, rej := selfDescribing(p, &unstructParams)
 	if rej != nil {
 		return "", nil, rej
 	}
@@ -346,7 +355,7 @@ func unstructEvent(p lookup) (string, json.RawMessage, *collect.Rejection) {
 	case len(inner.data) == 0 || bytes.Equal(inner.data, []byte("null")):
 		return "", nil, rejection(event.ReasonMalformedEvent, `the self-describing event has no "data"`)
 	}
-	return strings.Clone(inner.schema), inner.data, nil
+	return inner.schema, inner.data, nil // views of raw, the decoder's own copy
 }
 
 // wrapper is a {"schema": ..., "data": ...} object read as encoding/json
@@ -354,7 +363,7 @@ func unstructEvent(p lookup) (string, json.RawMessage, *collect.Rejection) {
 // matched without regard to case, the last of repeated members counting, a
 // null schema leaving it as it was and a null data read as "null". ok is
 // false where that decoding fails: the value is not an object, or its schema
-// neither a string nor null. schema views the text read (copy it to keep it).
+// neither a string nor null. schema views the text read.
 type wrapper struct {
 	schema string
 	data   []byte
@@ -428,7 +437,7 @@ func unquoted(s []byte, plain bool) string {
 // contexts unwraps co or cx: the contexts wrapper whose data is an array of
 // self-describing entities. Neither parameter means no entities.
 func contexts(p lookup) ([]event.Entity, *collect.Rejection) {
-	raw, notJSON, rej := selfDescribing(p, "co", "cx")
+	raw, notJSON, rej := selfDescribing(p, &contextsParams)
 	if rej != nil || raw == nil {
 		return nil, rej
 	}
@@ -470,27 +479,50 @@ func contexts(p lookup) ([]event.Entity, *collect.Rejection) {
 		if e.schema == "" || len(e.data) == 0 || bytes.Equal(e.data, []byte("null")) {
 			return nil, rejection(event.ReasonMalformedEvent, fmt.Sprintf(`entity %d of the contexts has no "schema" or no "data"; each entity is {"schema": "iglu:...", "data": {...}}`, i))
 		}
-		out = append(out, event.Entity{Schema: strings.Clone(e.schema), Data: e.data})
+		out = append(out, event.Entity{Schema: e.schema, Data: e.data}) // views of raw, the decoder's own copy
 	}
 	return out, nil
 }
 
-// selfDescribing returns the JSON text a tracker sent either as plain JSON
-// text in jsonKey or as base64url in b64Key, nil when it sent neither, with
-// what to say when it is not JSON, which its reader finds out.
-func selfDescribing(p lookup, jsonKey, b64Key string) (raw []byte, notJSON string, rej *collect.Rejection) {
-	plain, b64 := p.get(jsonKey), p.get(b64Key)
+// sdParams are the two parameters that may carry one piece of
+// self-describing JSON, as JSON text or as base64url, and what to say of
+// them (built once: an event does not pay for its messages).
+type sdParams struct {
+	jsonKey, b64Key                          string
+	both, badBase64, notJSON, notJSONDecoded string
+}
+
+func newSDParams(jsonKey, b64Key string) sdParams {
+	return sdParams{jsonKey: jsonKey, b64Key: b64Key,
+		both:           fmt.Sprintf("the event has both %s and %s; send one of them", jsonKey, b64Key),
+		badBase64:      b64Key + " is not valid base64url (RFC 4648 section 5, with or without = padding)",
+		notJSON:        jsonKey + " is not valid JSON",
+		notJSONDecoded: b64Key + " decodes to text that is not valid JSON",
+	}
+}
+
+var (
+	unstructParams = newSDParams("ue_pr", "ue_px")
+	contextsParams = newSDParams("co", "cx")
+)
+
+// selfDescribing returns the JSON text a tracker sent in either of k's
+// parameters, nil when it sent neither, with what to say when it is not JSON,
+// which its reader finds out. raw is always a new copy (what is read from it,
+// the event's data and schema, outlives the request).
+func selfDescribing(p lookup, k *sdParams) (raw []byte, notJSON string, rej *collect.Rejection) {
+	plain, b64 := p.get(k.jsonKey), p.get(k.b64Key)
 	switch {
 	case plain != "" && b64 != "":
-		return nil, "", rejection(event.ReasonMalformedEvent, fmt.Sprintf("the event has both %s and %s; send one of them", jsonKey, b64Key))
+		return nil, "", rejection(event.ReasonMalformedEvent, k.both)
 	case plain != "":
-		return []byte(plain), jsonKey + " is not valid JSON", nil
+		return []byte(plain), k.notJSON, nil
 	case b64 != "":
 		raw, err := decodeBase64URL(b64)
 		if err != nil {
-			return nil, "", rejection(event.ReasonMalformedEvent, b64Key+" is not valid base64url (RFC 4648 section 5, with or without = padding)")
+			return nil, "", rejection(event.ReasonMalformedEvent, k.badBase64)
 		}
-		return raw, b64Key + " decodes to text that is not valid JSON", nil
+		return raw, k.notJSONDecoded, nil
 	}
 	return nil, "", nil
 }
