@@ -93,7 +93,7 @@ func DecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, error) 
 		evs          []collect.Incoming
 		n            int
 		scratch      []byte
-		d            itemDecoder
+		d            = itemDecoder{lim: dataLimitsOf(lim)}
 	)
 	end, err := jsonscan.Limits{}.Walk(body, 0, func(k []byte, plain bool, s int) (int, error) {
 		if !plain {
@@ -161,7 +161,8 @@ func DecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, error) 
 // itemDecoder decodes the events of one payload_data, reusing its
 // parameters and arena from one event to the next.
 type itemDecoder struct {
-	p params
+	lim dataLimits
+	p   params
 	// arena holds the unquoted names and values of the event being decoded.
 	arena []byte
 }
@@ -221,7 +222,7 @@ func (d *itemDecoder) item(b []byte, i int) (collect.Incoming, int, error) {
 	if err != nil {
 		return collect.Incoming{}, end, err
 	}
-	return fromParams(p), end, nil
+	return fromParams(p, d.lim), end, nil
 }
 
 // DecodeQuery decodes one event sent as the query string of a GET /i pixel
@@ -232,7 +233,7 @@ func DecodeQuery(rawQuery string) collect.Incoming {
 		m, _ := p.final()
 		return collect.Incoming{RawText: rawText(m), Reject: rejection(event.ReasonMalformedEvent, badQuery)}
 	}
-	return fromParams(&p)
+	return fromParams(&p, dataLimits{})
 }
 
 // badQuery is what DecodeQuery says of a query string that url.ParseQuery
@@ -255,8 +256,49 @@ func meta(p lookup) collect.Incoming {
 	return collect.Incoming{EventID: f[0], App: f[1], Platform: f[2], Tracker: f[3]}
 }
 
-// fromParams maps one event's tracker parameters to an Incoming event.
-func fromParams(p *params) collect.Incoming {
+// dataLimits are the depth and string limits of an event's data (and its
+// entities' data), which the decoder checks as it reads the self-describing
+// JSON that holds them, so that the pipeline need not scan them again
+// (Incoming.LimitsChecked); the zero value checks nothing.
+type dataLimits struct{ maxDepth, maxString int }
+
+func dataLimitsOf(lim collect.Limits) dataLimits {
+	if lim.MaxDepth < 1 || lim.MaxStringBytes < 1 { // a zero limit would bound nothing
+		return dataLimits{}
+	}
+	return dataLimits{lim.MaxDepth, lim.MaxStringBytes}
+}
+
+// scan is the scanner's bounds for JSON whose data members are wrapping
+// containers deep (2 for an event in its unstruct_event wrapper, 3 for an
+// entity in its contexts wrapper's array); none for the zero dataLimits.
+func (l dataLimits) scan(wrapping int) jsonscan.Limits {
+	if l == (dataLimits{}) {
+		return jsonscan.Limits{}
+	}
+	return jsonscan.Limits{MaxDepth: l.maxDepth + wrapping, MaxString: l.maxString}
+}
+
+// withinLimits reads one piece of self-describing JSON with read, within lim's
+// bounds first. JSON that breaks them, or is not JSON, is read again without
+// bounds, so that it is answered as if none had been set, and the pipeline
+// checks the limits itself (within is false).
+func withinLimits[T any](lim dataLimits, wrapping int, read func(jsonscan.Limits) (T, *collect.Rejection)) (v T, within bool, rej *collect.Rejection) {
+	if lim == (dataLimits{}) {
+		v, rej = read(jsonscan.Limits{})
+		return v, false, rej
+	}
+	v, rej = read(lim.scan(wrapping))
+	if rej == nil || rej.Reason != event.ReasonMalformedJSON {
+		return v, true, rej
+	}
+	v, rej = read(jsonscan.Limits{})
+	return v, false, rej
+}
+
+// fromParams maps one event's tracker parameters to an Incoming event; lim
+// are the limits it checks the event's data and entities against.
+func fromParams(p *params, lim dataLimits) collect.Incoming {
 	if p.objects {
 		m, bad := p.final()
 		if len(bad) > 0 {
@@ -282,13 +324,15 @@ func fromParams(p *params) collect.Incoming {
 	case "":
 		return reject(event.ReasonMalformedEvent, `the event has no "e" parameter (its type): send e=ue (self-describing event), pv (page view), pp (page ping) or se (structured event)`)
 	case "ue":
-		schema, data, rej := unstructEvent(p)
+		ev, within, rej := withinLimits(lim, 2, func(scan jsonscan.Limits) (selfDescribed, *collect.Rejection) {
+			return unstructEvent(p, scan)
+		})
 		if rej != nil {
 			in.Reject = rej
 			in.RawText = rawText(finalMap(p))
 			return in
 		}
-		in.Schema, in.Data = schema, data
+		in.Schema, in.Data, in.LimitsChecked = ev.schema, ev.data, within
 	case "pv":
 		in.Schema, in.Data = PageViewSchema, pageData(p, false)
 	case "pp":
@@ -298,12 +342,18 @@ func fromParams(p *params) collect.Incoming {
 	default:
 		return reject(event.ReasonEventNameUnknown, fmt.Sprintf("event type e=%q is not supported: send e=ue (self-describing event), pv (page view), pp (page ping) or se (structured event); track transactions and other events as self-describing events with their own contracts", collect.Clip(e, 16)))
 	}
-	ctxs, rej := contexts(p)
+	// (The data of the other events is built from parameters: the pipeline
+	// checks its limits.)
+	ctxs, within, rej := withinLimits(lim, 3, func(scan jsonscan.Limits) ([]event.Entity, *collect.Rejection) {
+		return contexts(p, scan)
+	})
 	if rej != nil {
 		in.Reject = rej
+		in.LimitsChecked = false
 		return in
 	}
 	in.Contexts = ctxs
+	in.LimitsChecked = in.LimitsChecked && within
 	var times *[3]time.Time // the three in one allocation
 	for i, ts := range [...]struct {
 		name string
@@ -326,36 +376,42 @@ func fromParams(p *params) collect.Incoming {
 	return in
 }
 
+// selfDescribed is a self-describing event: its schema URI and its data.
+type selfDescribed struct {
+	schema string
+	data   json.RawMessage
+}
+
 // unstructEvent unwraps ue_pr or ue_px: the unstruct_event wrapper whose data is
-// the self-describing event.
-func unstructEvent(p lookup) (string, json.RawMessage, *collect.Rejection) {
+// the self-describing event, read within scan's bounds.
+func unstructEvent(p lookup, scan jsonscan.Limits) (selfDescribed, *collect.Rejection) {
 	raw, notJSON, rej := selfDescribing(p, &unstructParams)
 	if rej != nil {
-		return "", nil, rej
+		return selfDescribed{}, rej
 	}
 	if raw == nil {
-		return "", nil, rejection(event.ReasonMalformedEvent, "an e=ue event needs ue_pr (JSON) or ue_px (base64url JSON) holding "+unstructShape)
+		return selfDescribed{}, rejection(event.ReasonMalformedEvent, "an e=ue event needs ue_pr (JSON) or ue_px (base64url JSON) holding "+unstructShape)
 	}
 	// One pass checks the text and reads the wrapper and the event it holds.
 	var inner wrapper
-	w, valid := readWrapper(raw, func(data []byte, s, level int) (int, error) {
+	w, valid := readWrapper(raw, scan, func(data []byte, s, level int) (int, error) {
 		inner = wrapper{}
 		if data[s] != '{' {
-			return jsonscan.Limits{}.Value(data, s, level)
+			return scan.Value(data, s, level)
 		}
-		return inner.walk(data, s, level+1, nil)
+		return inner.walk(data, s, level+1, scan, nil)
 	})
 	switch {
 	case !valid:
-		return "", nil, rejection(event.ReasonMalformedJSON, notJSON)
+		return selfDescribed{}, rejection(event.ReasonMalformedJSON, notJSON)
 	case !w.ok || !isWrapper(w.schema, unstructName):
-		return "", nil, rejection(event.ReasonMalformedEvent, "the self-describing event is not an unstruct_event wrapper; send "+unstructShape)
+		return selfDescribed{}, rejection(event.ReasonMalformedEvent, "the self-describing event is not an unstruct_event wrapper; send "+unstructShape)
 	case !inner.ok || inner.schema == "":
-		return "", nil, rejection(event.ReasonMalformedEvent, `the unstruct_event's data must be the self-describing event {"schema": "iglu:<vendor>/<name>/jsonschema/<version>", "data": {...}}`)
+		return selfDescribed{}, rejection(event.ReasonMalformedEvent, `the unstruct_event's data must be the self-describing event {"schema": "iglu:<vendor>/<name>/jsonschema/<version>", "data": {...}}`)
 	case len(inner.data) == 0 || bytes.Equal(inner.data, []byte("null")):
-		return "", nil, rejection(event.ReasonMalformedEvent, `the self-describing event has no "data"`)
+		return selfDescribed{}, rejection(event.ReasonMalformedEvent, `the self-describing event has no "data"`)
 	}
-	return inner.schema, inner.data, nil // views of raw, the decoder's own copy
+	return selfDescribed{inner.schema, inner.data}, nil // views of raw, the decoder's own copy
 }
 
 // wrapper is a {"schema": ..., "data": ...} object read as encoding/json
@@ -374,10 +430,10 @@ type wrapper struct {
 // returns its end. onData, when not nil, scans the value of each data member
 // (at b[s], enclosed by level containers) in place of a plain scan, to read
 // what it holds in the same pass.
-func (w *wrapper) walk(b []byte, i, level int, onData func(b []byte, s, level int) (int, error)) (int, error) {
+func (w *wrapper) walk(b []byte, i, level int, scan jsonscan.Limits, onData func(b []byte, s, level int) (int, error)) (int, error) {
 	w.ok = true
 	var scratch []byte
-	return jsonscan.Limits{}.Walk(b, i, func(k []byte, plain bool, s int) (int, error) {
+	return scan.Walk(b, i, func(k []byte, plain bool, s int) (int, error) {
 		if !plain {
 			scratch = jsonscan.AppendUnquoted(scratch[:0], k)
 			k = scratch
@@ -400,25 +456,25 @@ func (w *wrapper) walk(b []byte, i, level int, onData func(b []byte, s, level in
 			if onData != nil {
 				end, err = onData(b, s, level)
 			} else {
-				end, err = jsonscan.Limits{}.Value(b, s, level)
+				end, err = scan.Value(b, s, level)
 			}
 			w.data = b[s:end]
 			return end, err
 		}
-		return jsonscan.Limits{}.Value(b, s, level)
+		return scan.Value(b, s, level)
 	}, level)
 }
 
-// readWrapper checks raw as one JSON document (valid reports that it is
-// JSON) and reads it as a wrapper (w.ok is false when it is not an object),
-// in one pass; onData is as for wrapper.walk.
-func readWrapper(raw []byte, onData func(b []byte, s, level int) (int, error)) (w wrapper, valid bool) {
+// readWrapper checks raw as one JSON document within scan's bounds (valid
+// reports that it is) and reads it as a wrapper (w.ok is false when it is not
+// an object), in one pass; onData is as for wrapper.walk.
+func readWrapper(raw []byte, scan jsonscan.Limits, onData func(b []byte, s, level int) (int, error)) (w wrapper, valid bool) {
 	i := jsonscan.Space(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		_, _, err := jsonscan.Document(raw)
 		return wrapper{}, err == nil
 	}
-	end, err := w.walk(raw, i, 1, onData)
+	end, err := w.walk(raw, i, 1, scan, onData)
 	if err != nil || jsonscan.Space(raw, end) != len(raw) {
 		return wrapper{}, false
 	}
@@ -435,8 +491,9 @@ func unquoted(s []byte, plain bool) string {
 }
 
 // contexts unwraps co or cx: the contexts wrapper whose data is an array of
-// self-describing entities. Neither parameter means no entities.
-func contexts(p lookup) ([]event.Entity, *collect.Rejection) {
+// self-describing entities, read within scan's bounds. Neither parameter
+// means no entities.
+func contexts(p lookup, scan jsonscan.Limits) ([]event.Entity, *collect.Rejection) {
 	raw, notJSON, rej := selfDescribing(p, &contextsParams)
 	if rej != nil || raw == nil {
 		return nil, rej
@@ -446,20 +503,20 @@ func contexts(p lookup) ([]event.Entity, *collect.Rejection) {
 	// other that is not a wrapper fails the decoding.
 	var ents []wrapper
 	entsOK := false
-	w, valid := readWrapper(raw, func(data []byte, s, level int) (int, error) {
+	w, valid := readWrapper(raw, scan, func(data []byte, s, level int) (int, error) {
 		ents, entsOK = ents[:0], data[s] == '['
 		if !entsOK {
-			return jsonscan.Limits{}.Value(data, s, level)
+			return scan.Value(data, s, level)
 		}
-		return jsonscan.Limits{}.WalkElements(data, s, func(e int) (int, error) {
+		return scan.WalkElements(data, s, func(e int) (int, error) {
 			var ent wrapper
 			var end int
 			var err error
 			if data[e] == '{' {
-				end, err = ent.walk(data, e, level+2, nil)
+				end, err = ent.walk(data, e, level+2, scan, nil)
 				entsOK = entsOK && ent.ok
 			} else {
-				end, err = jsonscan.Limits{}.Value(data, e, level+1)
+				end, err = scan.Value(data, e, level+1)
 				entsOK = entsOK && data[e] == 'n'
 			}
 			ents = append(ents, ent)

@@ -290,3 +290,70 @@ func TestPixelEndToEnd(t *testing.T) {
 		t.Errorf("data %s keeps personal data", env.Data)
 	}
 }
+
+// TestLimitsEndToEnd sends events whose data and entities are at and over the
+// depth and string limits, in both encodings: the decoder checks the limits
+// as it reads the self-describing JSON, and those over them are rejected as
+// limit_exceeded, as the pipeline rejects them when it checks them itself.
+func TestLimitsEndToEnd(t *testing.T) {
+	lim := collect.DefaultLimits
+	lim.MaxDepth, lim.MaxStringBytes = 3, 64
+	r := newRig(t, rigOptions{limits: &lim})
+	ue := func(data string) string {
+		return `{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":` + data + `}}`
+	}
+	cx := func(data string) string {
+		return `{"schema":"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0","data":[{"schema":"iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0","data":` + data + `}]}`
+	}
+	const signup = `{"shop_id":"shop_1","email":"a@example.com"`
+	at64, over64 := strings.Repeat("x", 64), strings.Repeat("x", 63)+`\u0078` // 64 bytes; 64 decoded, 69 as sent
+	cases := []struct {
+		name   string
+		params map[string]any
+		reason event.Reason // "" accepted
+	}{
+		{"within", map[string]any{"e": "ue", "ue_pr": ue(signup + `}`), "co": cx(`{"id":"` + webPageID + `"}`)}, ""},
+		{"data at the depth limit", map[string]any{"e": "ue", "ue_pr": ue(signup + `,"x":[[1]]}`)}, event.ReasonSchemaViolation},
+		{"data over the depth limit", map[string]any{"e": "ue", "ue_pr": ue(signup + `,"x":[[[1]]]}`)}, event.ReasonLimitExceeded},
+		{"base64 data over the depth limit", map[string]any{"e": "ue", "ue_px": b64(ue(signup+`,"x":[[[1]]]}`), base64.RawURLEncoding)}, event.ReasonLimitExceeded},
+		{"a string at the limit", map[string]any{"e": "ue", "ue_pr": ue(signup + `,"x":"` + at64 + `"}`)}, event.ReasonSchemaViolation},
+		{"a string over the limit", map[string]any{"e": "ue", "ue_pr": ue(signup + `,"x":"` + over64 + `"}`)}, event.ReasonLimitExceeded},
+		{"a key over the limit", map[string]any{"e": "ue", "ue_pr": ue(signup + `,"` + over64 + `":1}`)}, event.ReasonLimitExceeded},
+		{"an entity at the depth limit", map[string]any{"e": "ue", "ue_pr": ue(signup + `}`), "co": cx(`{"id":"` + webPageID + `","x":[[1]]}`)}, event.ReasonContextViolation},
+		{"an entity over the depth limit", map[string]any{"e": "ue", "ue_pr": ue(signup + `}`), "cx": b64(cx(`{"id":"`+webPageID+`","x":[[[1]]]}`), base64.RawURLEncoding)}, event.ReasonContextViolation},
+	}
+	var items [][]byte
+	for _, tc := range cases {
+		items = append(items, tp2Item(t, tc.params))
+	}
+	// The decoder says which events it checked: those within the limits, so
+	// that the pipeline does not scan them again.
+	evs, err := DecodePayload(tp2Body(items...), lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range cases {
+		if want := !strings.Contains(tc.name, "over"); evs[i].LimitsChecked != want {
+			t.Errorf("%s: LimitsChecked %v, want %v", tc.name, evs[i].LimitsChecked, want)
+		}
+	}
+	resp := send(t, http.MethodPost, r.url+TP2Path, tp2Body(items...))
+	var got collect.Response
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || len(got.Events) != len(cases) {
+		t.Fatalf("status %d, %+v; want 200 with %d results", resp.StatusCode, got, len(cases))
+	}
+	for i, tc := range cases {
+		res := got.Events[i]
+		if res.Reason != tc.reason || (tc.reason == "") != res.Accepted() {
+			t.Errorf("%s: %s %q %+v; want reason %q", tc.name, res.Status, res.Reason, res.Failures, tc.reason)
+			continue
+		}
+		// An entity over the limits is named with what the limit says.
+		if tc.name == "an entity over the depth limit" && (len(res.Failures) != 1 || !strings.Contains(res.Failures[0].Message, "nested more than 3 levels")) {
+			t.Errorf("%s: failures %+v; want the depth limit's", tc.name, res.Failures)
+		}
+	}
+}

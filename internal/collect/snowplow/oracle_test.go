@@ -2,6 +2,7 @@ package snowplow
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -279,8 +280,34 @@ func checkOracle(t *testing.T, body []byte, lim collect.Limits) {
 		t.Fatalf("%q: %d events, the old decoder %d", body, len(got), len(want))
 	}
 	for i := range got {
+		// The decoder checks the limits of an event's data and entities as it
+		// reads them (the old one left that to the pipeline): when it says so,
+		// they must be within them.
+		if got[i].LimitsChecked {
+			checkWithinLimits(t, body, i, want[i], lim)
+			got[i].LimitsChecked = false
+		}
 		if !reflect.DeepEqual(normalized(got[i]), normalized(want[i])) {
 			t.Fatalf("%q: event %d is\n%+v\nthe old decoder's\n%+v", body, i, got[i], want[i])
+		}
+	}
+}
+
+// checkWithinLimits fails unless event i of body, as the old decoder read it
+// (in), is accepted, with data and entities' data within lim's depth and
+// string limits, as the pipeline checks them.
+func checkWithinLimits(t *testing.T, body []byte, i int, in collect.Incoming, lim collect.Limits) {
+	t.Helper()
+	if in.Reject != nil {
+		t.Fatalf("%q: event %d is rejected (%v), yet said to be within the limits", body, i, in.Reject.Reason)
+	}
+	datas := [][]byte{in.Data}
+	for _, e := range in.Contexts {
+		datas = append(datas, e.Data)
+	}
+	for _, d := range datas {
+		if _, err := lim.CheckBody(d, 0); err != nil {
+			t.Fatalf("%q: event %d is said to be within the limits, but %q is not: %v", body, i, d, err)
 		}
 	}
 }
@@ -355,6 +382,20 @@ func TestDecodeOracle(t *testing.T) {
 	small := lim
 	small.MaxEvents = 2
 	checkOracle(t, tp2Body(referenceItems(t, 3)...), small)
+	// Data and entities at and over small depth and string limits, which the
+	// decoder checks as it reads them.
+	small.MaxDepth, small.MaxStringBytes = 2, 8
+	for _, data := range []string{`{}`, `[[]]`, `[[[]]]`, `{"a":{"b":[]}}`, `"12345678"`, `"123456789"`, `"1234567\u0078"`, `{"12345678":1}`, `{"123456789":1}`} {
+		ue := `{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":{"schema":"iglu:a/b/jsonschema/1-0-0","data":` + data + `}}`
+		co := `{"schema":"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0","data":[{"schema":"iglu:a/b/jsonschema/1-0-0","data":` + data + `}]}`
+		for _, params := range []map[string]any{
+			{"e": "ue", "ue_pr": ue}, {"e": "ue", "ue_px": base64.RawURLEncoding.EncodeToString([]byte(ue))},
+			{"e": "ue", "ue_pr": ue, "co": co}, {"e": "pv", "url": "u", "cx": base64.RawURLEncoding.EncodeToString([]byte(co))},
+			{"e": "ue", "ue_pr": strings.Replace(ue, data, "{}", 1), "co": co},
+		} {
+			checkOracle(t, tp2Body(tp2Item(t, params)), small)
+		}
+	}
 	// encoding/json's bound on nesting: 10,000 levels, the body's own three
 	// (the payload_data, its array, the event) included.
 	// And in the JSON of ue_pr and co, a document of its own: the wrappers'
@@ -399,8 +440,10 @@ func FuzzDecodeOracle(f *testing.F) {
 	for _, b := range oracleBodies {
 		f.Add([]byte(b))
 	}
+	// Small depth and string limits, so that the decoder's checks of them
+	// (which must not change an answer) meet their edges often.
 	lim := collect.DefaultLimits
-	lim.MaxEvents = 5
+	lim.MaxEvents, lim.MaxDepth, lim.MaxStringBytes = 5, 3, 16
 	f.Fuzz(func(t *testing.T, body []byte) { checkOracle(t, body, lim) })
 }
 

@@ -72,6 +72,7 @@ type rigOptions struct {
 	access      collect.Access
 	paths       []string
 	bufferBytes int64
+	limits      *collect.Limits // collect.DefaultLimits when nil
 }
 
 func newRig(tb testing.TB, o rigOptions) *rig {
@@ -112,8 +113,12 @@ func newRig(tb testing.TB, o rigOptions) *rig {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	lim := collect.DefaultLimits
+	if o.limits != nil {
+		lim = *o.limits
+	}
 	p, err := collect.NewPipeline(collect.Deps{Contracts: snapshot{snap}, Validator: collect.NewFastValidator(), Scrubber: scrubber{s},
-		Buffer: buf, Metrics: m, Instance: "test-collector", Limits: collect.DefaultLimits})
+		Buffer: buf, Metrics: m, Instance: "test-collector", Limits: lim})
 	if err != nil {
 		tb.Fatal(err)
 	}
