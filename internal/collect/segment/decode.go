@@ -42,6 +42,11 @@ type Request struct {
 	// level or in batch messages), for producers that cannot send headers.
 	WriteKeys []string
 	Messages  []Message
+	// LimitsChecked says that every message's payload is within the depth and
+	// string limits Decode was given (it read the body within them), so that
+	// what Map leaves of a payload need not be scanned again, unless it adds
+	// strings longer than the limit (Mapped.Injected).
+	LimitsChecked bool
 }
 
 // Message is one Segment call, decoded and type-checked but not yet resolved to a
@@ -93,7 +98,22 @@ func Decode(body []byte, callType string, lim collect.Limits) (Request, error) {
 	// array and the message around properties.
 	const wrapping = 3
 	batch := callType == TypeBatch
-	top, err := scanBody(body, batch, jsonscan.Limits{MaxDepth: lim.MaxDepth + wrapping, MaxString: lim.MaxStringBytes}, lim.MaxEvents)
+	// A payload is at least covering levels deep in the body: properties or
+	// traits in a call's body (1), traits in a batch's context (2), deeper in
+	// a batch's messages. A body read within the depth limit plus covering
+	// holds only payloads within the limit, and all its strings are within
+	// theirs; a body that is not is read again as it always was (a zero limit
+	// would bound nothing).
+	covering := 1
+	if batch {
+		covering = 2
+	}
+	checked := lim.MaxDepth >= 1 && lim.MaxStringBytes >= 1
+	top, err := scanBody(body, batch, jsonscan.Limits{MaxDepth: lim.MaxDepth + covering, MaxString: lim.MaxStringBytes}, lim.MaxEvents)
+	if err != nil || !checked {
+		checked = false
+		top, err = scanBody(body, batch, jsonscan.Limits{MaxDepth: lim.MaxDepth + wrapping, MaxString: lim.MaxStringBytes}, lim.MaxEvents)
+	}
 	if err != nil {
 		if _, err := lim.CheckBody(body, wrapping); err != nil {
 			return Request{}, err
@@ -109,7 +129,7 @@ func Decode(body []byte, callType string, lim collect.Limits) (Request, error) {
 	keys.add(top.writeKey)
 	if !batch {
 		m := decodeMessage(len(body), &top.fields, callType, batchDefaults{})
-		return Request{WriteKeys: keys.list, Messages: []Message{m}}, nil
+		return Request{WriteKeys: keys.list, Messages: []Message{m}, LimitsChecked: checked}, nil
 	}
 	if isNull(top.batch) {
 		return Request{}, badRequest(event.ReasonMalformedEvent, `the body has no "batch"; send {"batch": [{"type": "track", ...}, ...]}`)
@@ -139,7 +159,7 @@ func Decode(body []byte, callType string, lim collect.Limits) (Request, error) {
 		}
 		out[i] = decodeMessage(raw.size, f, "", defaults)
 	}
-	return Request{WriteKeys: keys.list, Messages: out}, nil
+	return Request{WriteKeys: keys.list, Messages: out, LimitsChecked: checked}, nil
 }
 
 // fields are the members of a message that the decoder reads, each the value

@@ -69,6 +69,12 @@ type harness struct {
 
 func newHarness(t testing.TB, access collect.Access) *harness {
 	t.Helper()
+	return newHarnessLimits(t, access, collect.DefaultLimits)
+}
+
+// newHarnessLimits is newHarness with the pipeline's limits lim.
+func newHarnessLimits(t testing.TB, access collect.Access, lim collect.Limits) *harness {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	buf, err := buffer.Open(dir+"/buffer", buffer.Options{})
@@ -100,7 +106,7 @@ func newHarness(t testing.TB, access collect.Access) *harness {
 	snap := loadSnapshot(t)
 	p, err := collect.NewPipeline(collect.Deps{
 		Contracts: staticContracts{snap}, Validator: collect.NewFastValidator(), Scrubber: scrubber{s},
-		Buffer: buf, Metrics: metrics, Instance: "test-collector", Limits: collect.DefaultLimits,
+		Buffer: buf, Metrics: metrics, Instance: "test-collector", Limits: lim,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,11 @@ var injections = []injection{
 type Mapped struct {
 	Incoming collect.Incoming
 	Warning  string
+	// Injected is the length of the longest string Map added to the payload,
+	// as encoded (the bytes between its quotes): the payload's limits
+	// (Request.LimitsChecked) hold for Incoming.Data while it is within the
+	// string limit.
+	Injected int
 }
 
 // Map resolves a decoded message to its contract through names and builds the
@@ -65,7 +70,7 @@ func Map(m *Message, names *Names, app string) Mapped {
 		return unresolved(&collect.Rejection{Reason: event.ReasonEventNameUnknown, Failures: []event.Failure{{Message: unknownName(m.Type, name)}}})
 	}
 	in.Schema = c.URI()
-	data, err := withInjections(c, m)
+	data, injected, err := withInjections(c, m)
 	if err != nil {
 		return unresolved(&collect.Rejection{Reason: event.ReasonMalformedJSON, Failures: []event.Failure{{Message: err.Error()}}})
 	}
@@ -73,7 +78,7 @@ func Map(m *Message, names *Names, app string) Mapped {
 	// A message with a bad timestamp is still resolved, so that its bad row keeps
 	// the payload redacted by its contract.
 	in.Reject = m.Reject
-	return Mapped{Incoming: in, Warning: warning}
+	return Mapped{Incoming: in, Warning: warning, Injected: injected}
 }
 
 func typeOfReserved(name string) string {
@@ -98,7 +103,8 @@ func unknownName(callType, name string) string {
 // declares and the payload lacks (a value the producer put in properties or
 // traits wins over the top-level one). The payload's bytes are kept as the
 // producer wrote them; the injected members are appended after its own.
-func withInjections(c *contract.Compiled, m *Message) (json.RawMessage, error) {
+// longest is the length of the longest value injected, as encoded.
+func withInjections(c *contract.Compiled, m *Message) (data json.RawMessage, longest int, err error) {
 	declared, _ := c.Doc["properties"].(map[string]any)
 	var add []injection
 	for _, inj := range injections {
@@ -110,7 +116,7 @@ func withInjections(c *contract.Compiled, m *Message) (json.RawMessage, error) {
 		}
 	}
 	if len(add) == 0 {
-		return m.Payload, nil
+		return m.Payload, 0, nil
 	}
 	members := 0
 	end, err := jsonscan.ObjectMembers(m.Payload, func(k, _ []byte) {
@@ -126,10 +132,10 @@ func withInjections(c *contract.Compiled, m *Message) (json.RawMessage, error) {
 		err = jsonscan.SyntaxAt(end) // a span cut from the body ends at its brace
 	}
 	if err != nil {
-		return nil, fmt.Errorf("the message's properties are not a JSON object: %v", err)
+		return nil, 0, fmt.Errorf("the message's properties are not a JSON object: %v", err)
 	}
 	if len(add) == 0 {
-		return m.Payload, nil
+		return m.Payload, 0, nil
 	}
 	p := m.Payload
 	out := make([]byte, 0, len(p)+64*len(add))
@@ -141,9 +147,11 @@ func withInjections(c *contract.Compiled, m *Message) (json.RawMessage, error) {
 		members++
 		out = event.AppendString(out, inj.property)
 		out = append(out, ':')
+		n := len(out)
 		out = event.AppendString(out, inj.value(m))
+		longest = max(longest, len(out)-n-2)
 	}
-	return append(out, '}'), nil
+	return append(out, '}'), longest, nil
 }
 
 // summary is what the bad row of a message that resolved to no contract keeps:

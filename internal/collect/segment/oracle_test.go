@@ -395,7 +395,7 @@ func checkInjections(t *testing.T, m *Message) {
 	if !ok || m.Reject != nil && m.Reject.Reason != event.ReasonTimestampInvalid {
 		return
 	}
-	got, err := withInjections(c, m)
+	got, _, err := withInjections(c, m)
 	want, wantErr := oracleWithInjections(c, m)
 	if err != nil || wantErr != nil {
 		t.Fatalf("injecting into %q: %v, the old code: %v", m.Payload, err, wantErr)
@@ -435,6 +435,11 @@ func checkOracle(t *testing.T, body []byte, callType string, lim collect.Limits)
 	}
 	for i := range got.Messages {
 		g, w := got.Messages[i], want.Messages[i].Message
+		// The decoder says when it read every payload within the depth and
+		// string limits (the old one left that to the pipeline).
+		if _, err := lim.CheckBody(g.Payload, 0); got.LimitsChecked && err != nil {
+			t.Fatalf("%s %q: the payloads are said to be within the limits, but message %d's %q is not: %v", callType, body, i, g.Payload, err)
+		}
 		if !reflect.DeepEqual(g, w) {
 			t.Fatalf("%s %q: message %d is\n%+v\nthe old decoder's\n%+v", callType, body, i, g, w)
 		}

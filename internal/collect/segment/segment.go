@@ -113,9 +113,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, callType string)
 	names := h.names.get(h.p.Snapshot())
 	evs := make([]collect.Incoming, len(req.Messages))
 	warnings := make([]string, len(req.Messages))
+	maxString := h.p.Limits().MaxStringBytes
 	for i := range req.Messages {
 		m := Map(&req.Messages[i], names, app)
 		evs[i], warnings[i] = m.Incoming, m.Warning
+		evs[i].LimitsChecked = req.LimitsChecked && m.Injected <= maxString
 	}
 	results, err := h.p.Process(r.Context(), Protocol, evs, body.Release)
 	if err != nil {

@@ -416,3 +416,66 @@ func TestConcurrentRequests(t *testing.T) {
 	}
 	h.records(n)
 }
+
+// TestLimitsEndToEnd sends payloads at and over the depth and string limits,
+// in calls and in batches (traits in a batch's context too), and identifiers
+// whose encoding injected into the data is longer than the string limit:
+// Decode reads the body within the limits and the pipeline scans only what it
+// could not check, and every event over them is rejected as limit_exceeded.
+func TestLimitsEndToEnd(t *testing.T) {
+	lim := collect.DefaultLimits
+	lim.MaxDepth, lim.MaxStringBytes = 2, 64
+	h := newHarnessLimits(t, collect.Access{}, lim)
+	angles := strings.Repeat("<", 60) // 60 bytes as sent, 360 injected as \u003c
+	cases := []struct {
+		name, path, body string
+		reason           string // "" accepted; "refused" the request refused whole, 400 limit_exceeded
+		checked          bool   // what Decode says of the payloads
+	}{
+		{"within", "/v1/identify", `{"userId":"u1","traits":{"plan":"pro"}}`, "", true},
+		{"at the depth limit", "/v1/identify", `{"userId":"u1","traits":{"x":[1]}}`, "schema_violation", true},
+		{"over the depth limit", "/v1/identify", `{"userId":"u1","traits":{"x":[[1]]}}`, "limit_exceeded", false},
+		{"context traits over the depth limit", "/v1/identify", `{"userId":"u1","context":{"traits":{"x":[[1]]}}}`, "limit_exceeded", false},
+		{"a string at the limit", "/v1/identify", `{"userId":"u1","traits":{"x":"` + strings.Repeat("x", 64) + `"}}`, "schema_violation", true},
+		{"in a batch, within", "/v1/batch", `{"batch":[{"type":"identify","userId":"u1","traits":{"x":1}}]}`, "schema_violation", true},
+		// Decode reads a batch within the depth limit and the two levels of a
+		// batch's context: its messages' payloads, a level deeper, are
+		// checked only when they are under the limit.
+		{"in a batch, at the depth limit", "/v1/batch", `{"batch":[{"type":"identify","userId":"u1","traits":{"x":[1]}}]}`, "schema_violation", false},
+		// A body nested deeper than a batch's own three levels allow is refused.
+		{"in a batch, over the depth limit", "/v1/batch", `{"batch":[{"type":"identify","userId":"u1","traits":{"x":[[1]]}}]}`, "refused", false},
+		{"a batch's context traits at the depth limit", "/v1/batch", `{"batch":[{"type":"identify","userId":"u1"}],"context":{"traits":{"x":[1]}}}`, "schema_violation", true},
+		{"a batch's context traits over the depth limit", "/v1/batch", `{"batch":[{"type":"identify","userId":"u1"}],"context":{"traits":{"x":[[1]]}}}`, "limit_exceeded", false},
+		{"an identifier whose injection is over the string limit", "/v1/identify", `{"userId":"` + angles + `","traits":{"plan":"pro"}}`, "limit_exceeded", true},
+	}
+	// (A string over the limit anywhere in the body refuses the request whole.)
+	over := `{"userId":"u1","traits":{"x":"` + strings.Repeat("x", 63) + `\u0078"}}` // 64 bytes decoded, 69 as sent
+	if status, answer := h.post("/v1/identify", "", over); status != http.StatusBadRequest || answer["reason"] != "limit_exceeded" {
+		t.Errorf("a string over the limit: status %d, %v; want 400 limit_exceeded", status, answer)
+	}
+	for _, tc := range cases {
+		req, err := Decode([]byte(tc.body), strings.TrimPrefix(tc.path, "/v1/"), lim)
+		if tc.reason == "refused" {
+			if status, answer := h.post(tc.path, "", tc.body); err == nil || status != http.StatusBadRequest || answer["reason"] != "limit_exceeded" {
+				t.Errorf("%s: Decode %v, status %d, %v; want 400 limit_exceeded", tc.name, err, status, answer)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if req.LimitsChecked != tc.checked {
+			t.Errorf("%s: LimitsChecked %v, want %v", tc.name, req.LimitsChecked, tc.checked)
+		}
+		status, answer := h.post(tc.path, "", tc.body)
+		events, _ := answer["events"].([]any)
+		if len(events) != 1 {
+			t.Fatalf("%s: status %d, answer %v; want one result", tc.name, status, answer)
+		}
+		r := events[0].(map[string]any)
+		reason, _ := r["reason"].(string)
+		if reason != tc.reason || (tc.reason == "") != (r["status"] == "accepted") {
+			t.Errorf("%s: %v; want reason %q", tc.name, r, tc.reason)
+		}
+	}
+}
