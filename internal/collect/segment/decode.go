@@ -108,10 +108,14 @@ func Decode(body []byte, callType string, lim collect.Limits) (Request, error) {
 	if batch {
 		covering = 2
 	}
+	var top topLevel
+	var err error
 	checked := lim.MaxDepth >= 1 && lim.MaxStringBytes >= 1
-	top, err := scanBody(body, batch, jsonscan.Limits{MaxDepth: lim.MaxDepth + covering, MaxString: lim.MaxStringBytes}, lim.MaxEvents)
-	if err != nil || !checked {
-		checked = false
+	if checked {
+		top, err = scanBody(body, batch, jsonscan.Limits{MaxDepth: lim.MaxDepth + covering, MaxString: lim.MaxStringBytes}, lim.MaxEvents)
+		checked = err == nil
+	}
+	if !checked {
 		top, err = scanBody(body, batch, jsonscan.Limits{MaxDepth: lim.MaxDepth + wrapping, MaxString: lim.MaxStringBytes}, lim.MaxEvents)
 	}
 	if err != nil {

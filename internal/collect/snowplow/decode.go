@@ -229,9 +229,8 @@ func (d *itemDecoder) item(b []byte, i int) (collect.Incoming, int, error) {
 // request. It never fails: an event that cannot be decoded has Reject set.
 func DecodeQuery(rawQuery string) collect.Incoming {
 	p := params{list: make([]param, 0, 32)}
-	if _, ok := readQuery(&p, rawQuery, nil); !ok {
-		m, _ := p.final()
-		return collect.Incoming{RawText: rawText(m), Reject: rejection(event.ReasonMalformedEvent, badQuery)}
+	if !readQuery(&p, rawQuery) {
+		return collect.Incoming{RawText: rawText(finalMap(&p)), Reject: rejection(event.ReasonMalformedEvent, badQuery)}
 	}
 	return fromParams(&p, dataLimits{})
 }

@@ -190,14 +190,15 @@ const maxQueryParams = 10000
 // url.Values (of which DecodeQuery took each name's first value): pairs
 // separated by '&', percent-encoding and '+' for a space, and an error on a
 // ';' or a malformed escape (that pair is left out, the others kept), or on
-// more than maxQueryParams pairs (then none is kept). Unescaped names and
-// values are appended to arena, which is returned.
-func readQuery(p *params, q string, arena []byte) ([]byte, bool) {
+// more than maxQueryParams pairs (then none is kept). Names and values view q,
+// or an arena of their unescaped text.
+func readQuery(p *params, q string) bool {
 	p.reset(true)
 	if strings.Count(q, "&")+1 > maxQueryParams {
-		return arena, false
+		return false
 	}
 	ok := true
+	var arena []byte
 	for q != "" {
 		var pair string
 		pair, q, _ = strings.Cut(q, "&")
@@ -220,7 +221,7 @@ func readQuery(p *params, q string, arena []byte) ([]byte, bool) {
 		}
 		p.add(name, value, 's')
 	}
-	return arena, ok
+	return ok
 }
 
 // unescapeQuery decodes one name or value of a query string as
