@@ -74,6 +74,25 @@ func plantedIn(b []byte) string {
 	return ""
 }
 
+// noPlantedFiles fails the test when an uncompressed file of the data folder
+// (buffer segments, bad rows, vault) holds planted personal data.
+func noPlantedFiles(t *testing.T, data string) {
+	t.Helper()
+	_ = filepath.WalkDir(data, func(path string, de os.DirEntry, err error) error {
+		if err != nil || de.IsDir() || filepath.Ext(path) == ".parquet" {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := plantedIn(b); p != "" {
+			t.Errorf("%s holds planted PII %q", path, p)
+		}
+		return nil
+	})
+}
+
 func post(t *testing.T, url, body string) (int, string) {
 	t.Helper()
 	resp, err := http.Post(url, "application/json; charset=UTF-8", strings.NewReader(body))
@@ -188,20 +207,7 @@ func TestServeScrubsEverywhere(t *testing.T) {
 	if p := plantedIn(metrics); p != "" {
 		t.Errorf("metrics hold planted PII %q", p)
 	}
-	// Every uncompressed file of the data folder: buffer segments, bad rows, vault.
-	_ = filepath.WalkDir(data, func(path string, de os.DirEntry, err error) error {
-		if err != nil || de.IsDir() || filepath.Ext(path) == ".parquet" {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p := plantedIn(b); p != "" {
-			t.Errorf("%s holds planted PII %q", path, p)
-		}
-		return nil
-	})
+	noPlantedFiles(t, data)
 	bad, _ := filepath.Glob(filepath.Join(data, "bad", "date=*", "*.ndjson"))
 	if len(bad) != 1 {
 		t.Fatalf("bad-row files: %v", bad)

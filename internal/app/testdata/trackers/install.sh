@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the tracker libraries that TestRealTrackers drives accord serve with,
+# from the npm registry, into a cache folder outside the repository. .ci/run calls
+# it and exports ACCORD_TRACKERS_NODE_MODULES with the folder it prints on its
+# last line:
+#
+#   export ACCORD_TRACKERS_NODE_MODULES="$(bash internal/app/testdata/trackers/install.sh | tail -n1)"
+#
+# The versions are pinned so that a run tests what it says; move them forward
+# deliberately, and run the test.
+set -euo pipefail
+packages=(
+  "@snowplow/node-tracker@4.8.0"
+  "@segment/analytics-node@3.1.0"
+  "@rudderstack/rudder-sdk-node@3.1.1"
+)
+key=$(printf '%s\n' "${packages[@]}" | sha256sum | cut -c1-12)
+dir="${ACCORD_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/accord-tools}/trackers-$key"
+if [ ! -f "$dir/.installed" ]; then
+  mkdir -p "$dir"
+  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "${packages[@]}" >&2
+  touch "$dir/.installed"
+fi
+echo "$dir/node_modules"

@@ -1,0 +1,131 @@
+// send.cjs drives accord serve with the tracker libraries producers use, as they
+// come from the npm registry: Snowplow's Node tracker (tracker-core, the same
+// core as the browser tracker) by POST and by GET, Segment's analytics-node and
+// RudderStack's Node SDK. TestRealTrackers (trackers_test.go) runs it:
+//
+//   NODE_PATH=<dir>/node_modules node send.cjs <collector URL> <write key> <email> <ip>
+//
+// It prints one JSON report on stdout: every request a library made (its route,
+// status, the event ids it sent in order, the collector's answer) and every
+// error a library reported. The Go test checks the answers and the stored rows.
+'use strict';
+const zlib = require('node:zlib');
+
+const [base, writeKey, email, ip] = process.argv.slice(2);
+if (!base || !writeKey || !email || !ip) {
+  console.error('usage: node send.cjs <collector URL> <write key> <email> <ip>');
+  process.exit(2);
+}
+const report = { requests: [], errors: [] };
+
+// ids lists the event ids a request carries, read from its body or query as the
+// collector will: tp2 payload_data (eid), a pixel's query (eid), a Segment or
+// RudderStack batch (messageId).
+function ids(url, body) {
+  const u = new URL(url);
+  if (u.pathname === '/i') return [u.searchParams.get('eid')];
+  const doc = JSON.parse(body);
+  if (Array.isArray(doc.batch)) return doc.batch.map((m) => m.messageId);
+  return doc.data.map((e) => e.eid);
+}
+
+function record(lib, method, url, status, sent, answer) {
+  let parsed = null;
+  try { parsed = JSON.parse(answer); } catch { parsed = null; }
+  report.requests.push({ lib, method, path: new URL(url).pathname, status, ids: sent, answer: parsed });
+}
+
+// Snowplow's and Segment's libraries send with the global fetch: wrap it before
+// they load, so that every request and answer is seen as the library sent it.
+const realFetch = globalThis.fetch;
+let currentLib = '';
+globalThis.fetch = async (input, init) => {
+  const lib = currentLib;
+  const req = new Request(input, init);
+  const body = req.method === 'GET' ? '' : await req.clone().text();
+  const resp = await realFetch(req);
+  record(lib, req.method, req.url, resp.status, ids(req.url, body), await resp.clone().text());
+  return resp;
+};
+
+const sp = require('@snowplow/node-tracker');
+const { Analytics: Segment } = require('@segment/analytics-node');
+const Rudder = require('@rudderstack/rudder-sdk-node');
+const axios = require('axios');
+
+const ua = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148';
+
+// snowplow tracks the same six events with a tracker configured by emitter:
+// a signup (with the web_page entity the JavaScript tracker attaches), a page
+// view whose URL carries the email in its query, a structured event, a page
+// ping, a signup that breaks its contract, and a screen view, for which the
+// registry has no contract.
+async function snowplow(lib, emitter, encodeBase64) {
+  currentLib = lib;
+  const t = sp.newTracker({ namespace: 'accord-test', appId: 'shop-server', encodeBase64 }, {
+    endpoint: base,
+    bufferSize: 10,
+    retryFailedRequests: false,
+    onRequestFailure: (f, r) => report.errors.push({ lib, error: `request failed: ${r ? r.status : 'no answer'}` }),
+    ...emitter,
+  });
+  const webPage = { schema: 'iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0', data: { id: '0b3c8a2e-6a5e-4a52-9a43-7a1f0b2c9d10' } };
+  t.track(sp.buildSelfDescribingEvent({ event: { schema: 'iglu:com.acme/signup/jsonschema/1-0-0', data: { shop_id: 'shop_7', email, ip, user_agent: ua } } }), [webPage]);
+  t.track(sp.buildPageView({ pageUrl: `https://shop.example/cart?email=${encodeURIComponent(email)}`, pageTitle: 'Cart' }), [webPage]);
+  t.track(sp.buildStructEvent({ category: 'cart', action: 'add', label: 'sku-1', property: 'size', value: 3 }));
+  t.track(sp.buildPagePing({ pageUrl: 'https://shop.example/cart', minXOffset: 5, maxXOffset: 10, minYOffset: 20, maxYOffset: 400 }));
+  t.track(sp.buildSelfDescribingEvent({ event: { schema: 'iglu:com.acme/signup/jsonschema/1-0-0', data: { shop_id: 'not-a-shop', email } } }));
+  t.track(sp.buildScreenView({ name: 'home', id: '5e2da0c7-7ec5-4a11-8fa0-6a22bb19bd77' }));
+  await t.flush();
+}
+
+// segmentCalls makes one call of each type on a Segment-compatible client, and
+// a track call of an event name that no contract declares.
+function segmentCalls(a, cb) {
+  const context = { ip, userAgent: ua };
+  a.track({ userId: 'u_1001', event: 'Signed Up', properties: { shop_id: 'shop_7', email }, context }, cb);
+  a.identify({ userId: 'u_1001', traits: { email, plan: 'pro' }, context }, cb);
+  a.page({ userId: 'u_1001', anonymousId: 'anon-1', name: 'Cart', category: 'Shop', properties: { url: `https://shop.example/cart?email=${encodeURIComponent(email)}`, title: 'Cart' }, context }, cb);
+  a.screen({ userId: 'u_1001', name: 'Home', properties: { shop_id: 'shop_7' } }, cb);
+  a.group({ userId: 'u_1001', groupId: 'g_42', traits: { employees: 12 } }, cb);
+  a.alias({ userId: 'u_1001', previousId: 'anon-1' }, cb);
+  a.track({ anonymousId: 'anon-2', event: 'Wishlist Shared', properties: { email } }, cb);
+}
+
+async function segment() {
+  currentLib = 'segment';
+  const a = new Segment({ writeKey, host: base, flushAt: 20, flushInterval: 100, maxRetries: 0 });
+  a.on('error', (e) => report.errors.push({ lib: 'segment', error: String(e && (e.reason || e.message || e.code)) }));
+  segmentCalls(a, (err) => { if (err) report.errors.push({ lib: 'segment', error: String(err) }); });
+  await a.closeAndFlush({ timeout: 10000 });
+}
+
+// RudderStack's SDK posts with axios (gzipped by default): its answers are read
+// through an interceptor of the axios instance it is given, a documented option.
+async function rudderstack() {
+  const http = axios.create();
+  http.interceptors.response.use((resp) => {
+    const c = resp.config;
+    let body = c.data;
+    if (c.headers['Content-Encoding'] === 'gzip') body = zlib.gunzipSync(body);
+    record('rudderstack', c.method.toUpperCase(), c.url, resp.status, ids(c.url, body.toString()), JSON.stringify(resp.data));
+    return resp;
+  });
+  const a = new Rudder(writeKey, { dataPlaneUrl: base, flushAt: 20, flushInterval: 100, retryCount: 0, axiosInstance: http, logLevel: 'error',
+    errorHandler: (e) => report.errors.push({ lib: 'rudderstack', error: String(e) }) });
+  await new Promise((resolve) => {
+    segmentCalls(a, (err) => { if (err) report.errors.push({ lib: 'rudderstack', error: String(err) }); });
+    a.flush(() => resolve());
+  });
+}
+
+(async () => {
+  await snowplow('snowplow-post', { customHeaders: { 'X-Accord-Write-Key': writeKey } }, true);
+  await snowplow('snowplow-get', { eventMethod: 'get' }, false);
+  await segment();
+  await rudderstack();
+  process.stdout.write(JSON.stringify(report) + '\n');
+})().catch((e) => {
+  console.error(e && e.stack ? e.stack : String(e));
+  process.exit(1);
+});
