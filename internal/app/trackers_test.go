@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +29,7 @@ func trackerModules(t *testing.T) string {
 		codegentest.Missing(t, "the tracker libraries are not installed (run: export ACCORD_TRACKERS_NODE_MODULES=\"$(bash internal/app/testdata/trackers/install.sh | tail -n1)\")")
 		return ""
 	}
-	for _, pkg := range []string{"@snowplow/node-tracker", "@segment/analytics-node", "@rudderstack/rudder-sdk-node"} {
+	for _, pkg := range []string{"@snowplow/node-tracker", "@snowplow/browser-tracker", "@segment/analytics-node", "@rudderstack/rudder-sdk-node", "playwright-core"} {
 		if _, err := os.Stat(filepath.Join(dir, pkg, "package.json")); err != nil {
 			t.Fatalf("ACCORD_TRACKERS_NODE_MODULES=%s lacks %s (run testdata/trackers/install.sh): %v", dir, pkg, err)
 		}
@@ -33,7 +37,32 @@ func trackerModules(t *testing.T) string {
 	return dir
 }
 
-// trackerReport is what testdata/trackers/send.cjs prints.
+// runTracker runs one of the testdata/trackers scripts with node and returns
+// its report.
+func runTracker(t *testing.T, modules, script string, args ...string) trackerReport {
+	t.Helper()
+	node := codegentest.Tool(t, "ACCORD_NODE", "node")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, append([]string{filepath.Join("testdata/trackers", script)}, args...)...)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	out := codegentest.Output(t, cmd)
+	if p := plantedIn(out); p != "" {
+		t.Fatalf("an answer holds planted PII %q", p)
+	}
+	var rep trackerReport
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("%s printed %s: %v", script, out, err)
+	}
+	for _, e := range rep.Errors {
+		t.Errorf("%s reported an error: %s", e.Lib, e.Error)
+	}
+	return rep
+}
+
+// trackerReport is what the testdata/trackers scripts print: every request a
+// tracker made (the event ids it sent, in order, and the collector's answer)
+// and every error a tracker reported.
 type trackerReport struct {
 	Requests []struct {
 		Lib    string   `json:"lib"`
@@ -56,109 +85,65 @@ type trackerReport struct {
 	} `json:"errors"`
 }
 
-// outcome is what should become of one event a library sent: a row of the lake
+// outcome is what should become of one event a tracker sent: a row of the lake
 // table (vendor/name) or, with a reason, a bad row.
 type outcome struct{ table, reason string }
 
-// TestRealTrackers points the tracker libraries producers use, unmodified and
-// as published on npm, at accord serve: Snowplow's Node tracker (whose core
-// is the browser tracker's) posting base64-encoded batches with a write key
-// and sending pixels (GET /i) with plain JSON, Segment's analytics-node and
-// RudderStack's Node SDK (gzipped batches) making one call of each type. Every
-// event must be answered as its contract says, under the id the library gave
-// it, and then be in the lake or the bad rows, with no planted personal data
-// anywhere.
-func TestRealTrackers(t *testing.T) {
-	modules := trackerModules(t)
-	node := codegentest.Tool(t, "ACCORD_NODE", "node")
+// trackerWant is what each tracker of a report should have led to.
+type trackerWant struct {
+	events   []outcome // in the order the tracker tracked them
+	protocol string    // the envelope's source.protocol
+	app      string    // the envelope's source.app
+}
 
-	// The bundled contracts, and contracts for Segment's identify, page, screen,
-	// group and alias calls.
-	reg := t.TempDir()
-	for _, dir := range []string{registryDir, "testdata/trackers/contracts"} {
-		if err := os.CopyFS(reg, os.DirFS(dir)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	const writeKey = "wk-trackers-0001"
-	data := t.TempDir()
-	base, stop := startApp(t, data, func(c *app.Config) {
-		c.Registry = reg
-		c.Access.WriteKeys = map[string]string{writeKey: "shop-node"}
-	})
-	stopped := false
-	defer func() {
-		if !stopped {
-			stop()
-		}
-	}()
+// Values of trackerFields that stand for a scrubbed value.
+const (
+	tokenized = "tok_..."     // a vault token
+	hashed    = "sha256(...)" // 64 hex digits
+)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "testdata/trackers/send.cjs", base, writeKey, planted[0], planted[1])
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
-	out := codegentest.Output(t, cmd)
-	if p := plantedIn(out); p != "" {
-		t.Fatalf("an answer holds planted PII %q", p)
-	}
-	var rep trackerReport
-	if err := json.Unmarshal(out, &rep); err != nil {
-		t.Fatalf("send.cjs printed %s: %v", out, err)
-	}
-	for _, e := range rep.Errors {
-		t.Errorf("%s reported an error: %s", e.Lib, e.Error)
-	}
+// trackerFields are the values the stored rows must hold, per lake table: the
+// trackers' values, typed, with the personal data scrubbed as the contracts say
+// (the URLs carried the email in their query).
+var trackerFields = map[string]map[string]string{
+	"com.acme/signup": {"shop_id": "shop_7", "email": tokenized},
+	"com.snowplowanalytics.snowplow/structured_event": {"se_category": "cart", "se_action": "add", "se_label": "sku-1", "se_property": "size", "se_value": "3"},
+	"com.snowplowanalytics.snowplow/page_ping":        {"page_url": "https://shop.example/cart", "pp_xoffset_min": "5", "pp_xoffset_max": "10", "pp_yoffset_min": "20", "pp_yoffset_max": "400"},
+	"com.acme/identify":                               {"user_id": tokenized, "email": tokenized, "plan": "pro"},
+	"com.acme/page":                                   {"name": "Cart", "category": "Shop", "url": "https://shop.example/cart", "title": "Cart", "anonymous_id": tokenized},
+	"com.acme/screen":                                 {"name": "Home", "shop_id": "shop_7", "user_id": tokenized},
+	"com.acme/group":                                  {"group_id": "g_42", "employees": "12", "user_id": hashed},
+	"com.acme/alias":                                  {"user_id": hashed, "previous_id": hashed},
+}
 
-	snowplow := []outcome{
-		{"com.acme/signup", ""},
-		{"com.snowplowanalytics.snowplow/page_view", ""},
-		{"com.snowplowanalytics.snowplow/structured_event", ""},
-		{"com.snowplowanalytics.snowplow/page_ping", ""},
-		{"com.acme/signup", "schema_violation"},
-		{"com.snowplowanalytics.snowplow/screen_view", "schema_not_found"},
-	}
-	segment := []outcome{
-		{"com.acme/signup", ""},
-		{"com.acme/identify", ""},
-		{"com.acme/page", ""},
-		{"com.acme/screen", ""},
-		{"com.acme/group", ""},
-		{"com.acme/alias", ""},
-		{"", "event_name_unknown"},
-	}
-	want := map[string][]outcome{"snowplow-post": snowplow, "snowplow-get": snowplow, "segment": segment, "rudderstack": segment}
-	protocol := map[string]string{"snowplow-post": "snowplow", "snowplow-get": "snowplow", "segment": "segment", "rudderstack": "segment"}
-	sourceApp := map[string]string{"snowplow-post": "shop-server", "snowplow-get": "shop-server", "segment": "shop-node", "rudderstack": "shop-node"}
-
-	// What the stored rows hold: the tracker's values, typed, with the personal
-	// data scrubbed as the contracts say (the URLs carried the email in their
-	// query).
-	const tokenized, hashed = "tok_...", "sha256..."
-	isHash := func(s string) bool {
-		if len(s) != 64 {
+// fieldIs reports whether a stored value is what trackerFields wants.
+func fieldIs(got, want string) bool {
+	switch want {
+	case tokenized:
+		return strings.HasPrefix(got, "tok_")
+	case hashed:
+		if len(got) != 64 {
 			return false
 		}
-		for _, c := range s {
+		for _, c := range got {
 			if !strings.ContainsRune("0123456789abcdef", c) {
 				return false
 			}
 		}
 		return true
 	}
-	fields := map[string]map[string]string{
-		"com.acme/signup":                                 {"shop_id": "shop_7", "email": tokenized, "ip": "map[city:<nil> country:GB masked:81.2.0.0 region:<nil>]"},
-		"com.snowplowanalytics.snowplow/page_view":        {"page_url": "https://shop.example/cart", "page_title": "Cart"},
-		"com.snowplowanalytics.snowplow/structured_event": {"se_category": "cart", "se_action": "add", "se_label": "sku-1", "se_property": "size", "se_value": "3"},
-		"com.snowplowanalytics.snowplow/page_ping":        {"page_url": "https://shop.example/cart", "pp_xoffset_min": "5", "pp_xoffset_max": "10", "pp_yoffset_min": "20", "pp_yoffset_max": "400"},
-		"com.acme/identify":                               {"user_id": tokenized, "email": tokenized, "plan": "pro"},
-		"com.acme/page":                                   {"name": "Cart", "category": "Shop", "url": "https://shop.example/cart", "title": "Cart", "anonymous_id": tokenized},
-		"com.acme/screen":                                 {"name": "Home", "shop_id": "shop_7", "user_id": tokenized},
-		"com.acme/group":                                  {"group_id": "g_42", "employees": "12"},
-		"com.acme/alias":                                  {},
-	}
+	return got == want
+}
 
-	// Each library's events in the order it sent them, checked against the
-	// collector's answers where the route gives one (pixels answer a GIF).
+// checkTrackers holds a report to what each tracker should have led to: every
+// event answered (where the route answers: pixels get a GIF) under the id the
+// tracker gave it, accepted or rejected as the contracts say; each accepted
+// event once in its lake table with its values, each rejected one in the bad
+// rows with its reason; no planted personal data in the lake or any other file
+// of the data folder. It stops the app (stop must be safe to call twice) once
+// the lake holds the events.
+func checkTrackers(t *testing.T, data string, stop func(), rep trackerReport, want map[string]trackerWant, extra map[string]map[string]string) {
+	t.Helper()
 	type sent struct {
 		lib  string
 		id   string
@@ -167,7 +152,7 @@ func TestRealTrackers(t *testing.T) {
 	var events []sent
 	seen := map[string]int{}
 	for _, r := range rep.Requests {
-		if r.Status != 200 {
+		if r.Status != http.StatusOK {
 			t.Errorf("%s %s %s answered %d", r.Lib, r.Method, r.Path, r.Status)
 		}
 		if r.Answer != nil {
@@ -180,11 +165,11 @@ func TestRealTrackers(t *testing.T) {
 		for i, id := range r.IDs {
 			n := seen[r.Lib]
 			seen[r.Lib]++
-			if n >= len(want[r.Lib]) {
+			if n >= len(want[r.Lib].events) {
 				t.Errorf("%s sent more events than it tracked: %s", r.Lib, id)
 				continue
 			}
-			w := want[r.Lib][n]
+			w := want[r.Lib].events[n]
 			events = append(events, sent{r.Lib, id, w})
 			if r.Answer == nil || i >= len(r.Answer.Events) {
 				continue
@@ -200,20 +185,19 @@ func TestRealTrackers(t *testing.T) {
 		}
 	}
 	for lib, w := range want {
-		if seen[lib] != len(w) {
-			t.Errorf("%s sent %d events, want %d", lib, seen[lib], len(w))
+		if seen[lib] != len(w.events) {
+			t.Errorf("%s sent %d events, want %d", lib, seen[lib], len(w.events))
 		}
 	}
 
-	// Every accepted event in its lake table under the library's id, once.
 	accepted := 0
 	for _, e := range events {
 		if e.want.reason == "" {
 			accepted++
 		}
 	}
-	byID := map[string][]map[string]any{}
-	tableOf := map[string]string{}
+	var byID map[string][]map[string]any
+	var tableOf map[string]string
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		byID, tableOf = map[string][]map[string]any{}, map[string]string{}
 		for table, rows := range lakeRows(t, filepath.Join(data, "lake")) {
@@ -235,7 +219,6 @@ func TestRealTrackers(t *testing.T) {
 		}
 	}
 	stop()
-	stopped = true
 	for _, e := range events {
 		rows := byID[e.id]
 		if e.want.reason != "" {
@@ -249,23 +232,18 @@ func TestRealTrackers(t *testing.T) {
 			continue
 		}
 		row := rows[0]
-		if row["source_protocol"] != protocol[e.lib] || row["source_app"] != sourceApp[e.lib] {
-			t.Errorf("%s: event %s: source %v/%v, want %s/%s", e.lib, e.id, row["source_protocol"], row["source_app"], protocol[e.lib], sourceApp[e.lib])
+		w := want[e.lib]
+		if row["source_protocol"] != w.protocol || row["source_app"] != w.app {
+			t.Errorf("%s: event %s: source %v/%v, want %s/%s", e.lib, e.id, row["source_protocol"], row["source_app"], w.protocol, w.app)
 		}
 		if row["device_created_at"] == nil {
 			t.Errorf("%s: event %s: no device time: %v", e.lib, e.id, row)
 		}
-		for field, w := range fields[e.want.table] {
-			got := fmt.Sprint(row[field])
-			ok := got == w
-			switch w {
-			case tokenized:
-				ok = strings.HasPrefix(got, "tok_")
-			case hashed:
-				ok = isHash(got)
-			}
-			if !ok {
-				t.Errorf("%s: event %s: %s is %s, want %s", e.lib, e.id, field, got, w)
+		for _, fields := range []map[string]string{trackerFields[e.want.table], extra[e.want.table]} {
+			for field, want := range fields {
+				if got := fmt.Sprint(row[field]); !fieldIs(got, want) {
+					t.Errorf("%s: event %s: %s is %s, want %s", e.lib, e.id, field, got, want)
+				}
 			}
 		}
 	}
@@ -273,8 +251,6 @@ func TestRealTrackers(t *testing.T) {
 		t.Errorf("the lake holds %d events, want %d", len(byID), accepted)
 	}
 
-	// Every rejected event in the bad rows, with its reason; no file of the data
-	// folder (buffer, bad rows, vault) holds planted personal data.
 	bad := map[string]string{}
 	files, _ := filepath.Glob(filepath.Join(data, "bad", "date=*", "*.ndjson"))
 	for _, f := range files {
@@ -299,4 +275,108 @@ func TestRealTrackers(t *testing.T) {
 		}
 	}
 	noPlantedFiles(t, data)
+}
+
+// TestRealTrackers points the tracker libraries producers use on servers,
+// unmodified and as published on npm, at accord serve: Snowplow's Node tracker
+// (whose core is the browser tracker's) posting base64-encoded batches with a
+// write key and sending pixels (GET /i) with plain JSON, Segment's
+// analytics-node and RudderStack's Node SDK (gzipped batches) making one call of
+// each type.
+func TestRealTrackers(t *testing.T) {
+	modules := trackerModules(t)
+
+	// The bundled contracts, and contracts for Segment's identify, page, screen,
+	// group and alias calls.
+	reg := t.TempDir()
+	for _, dir := range []string{registryDir, "testdata/trackers/contracts"} {
+		if err := os.CopyFS(reg, os.DirFS(dir)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const writeKey = "wk-trackers-0001"
+	data := t.TempDir()
+	base, stop := startApp(t, data, func(c *app.Config) {
+		c.Registry = reg
+		c.Access.WriteKeys = map[string]string{writeKey: "shop-node"}
+	})
+	stop = sync.OnceFunc(stop)
+	defer stop()
+	rep := runTracker(t, modules, "send.cjs", base, writeKey, planted[0], planted[1])
+
+	snowplow := []outcome{
+		{"com.acme/signup", ""},
+		{"com.snowplowanalytics.snowplow/page_view", ""},
+		{"com.snowplowanalytics.snowplow/structured_event", ""},
+		{"com.snowplowanalytics.snowplow/page_ping", ""},
+		{"com.acme/signup", "schema_violation"},
+		{"com.snowplowanalytics.snowplow/screen_view", "schema_not_found"},
+	}
+	segment := []outcome{
+		{"com.acme/signup", ""},
+		{"com.acme/identify", ""},
+		{"com.acme/page", ""},
+		{"com.acme/screen", ""},
+		{"com.acme/group", ""},
+		{"com.acme/alias", ""},
+		{"", "event_name_unknown"},
+	}
+	extra := map[string]map[string]string{
+		// The signups carry the planted IP: generalised as the contract says.
+		"com.acme/signup":                          {"ip": "map[city:<nil> country:GB masked:81.2.0.0 region:<nil>]"},
+		"com.snowplowanalytics.snowplow/page_view": {"page_url": "https://shop.example/cart", "page_title": "Cart"},
+	}
+	checkTrackers(t, data, stop, rep, map[string]trackerWant{
+		"snowplow-post": {snowplow, "snowplow", "shop-server"},
+		"snowplow-get":  {snowplow, "snowplow", "shop-server"},
+		"segment":       {segment, "segment", "shop-node"},
+		"rudderstack":   {segment, "segment", "shop-node"},
+	}, extra)
+}
+
+// TestBrowserTracker opens a shop's page in headless Chromium that runs
+// Snowplow's browser tracker (from npm, unmodified) against accord serve on
+// another origin: every request crosses origins with CORS and the tracker's
+// credentials, POST with JSON (after a preflight) and GET pixels, and carries
+// the page's URL (with the planted email in its query) and the web_page entity.
+func TestBrowserTracker(t *testing.T) {
+	modules := trackerModules(t)
+	chromium := codegentest.Tool(t, "ACCORD_CHROMIUM", "chromium", "chromium-browser")
+
+	tracker, err := os.ReadFile(filepath.Join(modules, "@snowplow/browser-tracker/dist/index.umd.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /sp.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		_, _ = w.Write(tracker)
+	})
+	mux.HandleFunc("GET /cart", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, "testdata/trackers/page.html")
+	})
+	shop := httptest.NewServer(mux) // 127.0.0.1, another port: another origin
+	defer shop.Close()
+
+	data := t.TempDir()
+	base, stop := startApp(t, data, func(c *app.Config) {
+		c.Access.CORSOrigins = []string{shop.URL}
+	})
+	stop = sync.OnceFunc(stop)
+	defer stop()
+	page := shop.URL + "/cart?" + url.Values{"collector": {base}, "email": {planted[0]}}.Encode()
+	rep := runTracker(t, modules, "browser.cjs", chromium, page)
+
+	events := []outcome{
+		{"com.snowplowanalytics.snowplow/page_view", ""},
+		{"com.acme/signup", ""},
+		{"com.snowplowanalytics.snowplow/structured_event", ""},
+		{"com.acme/signup", "schema_violation"},
+	}
+	// The page's URL as stored: scheme, host and path, the query dropped.
+	pageURL := map[string]map[string]string{"com.snowplowanalytics.snowplow/page_view": {"page_url": shop.URL + "/cart", "page_title": "Cart"}}
+	checkTrackers(t, data, stop, rep, map[string]trackerWant{
+		"browser-post": {events, "snowplow", "shop-web"},
+		"browser-get":  {events, "snowplow", "shop-web"},
+	}, pageURL)
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the tracker libraries that TestRealTrackers drives accord serve with,
-# from the npm registry, into a cache folder outside the repository. .ci/run calls
+# Installs the tracker libraries that TestRealTrackers and TestBrowserTracker
+# drive accord serve with (and playwright-core, which drives Debian's Chromium
+# for the browser tracker), from the npm registry, into a cache folder outside the repository. .ci/run calls
 # it and exports ACCORD_TRACKERS_NODE_MODULES with the folder it prints on its
 # last line:
 #
@@ -13,6 +14,8 @@ packages=(
   "@snowplow/node-tracker@4.8.0"
   "@segment/analytics-node@3.1.0"
   "@rudderstack/rudder-sdk-node@3.1.1"
+  "@snowplow/browser-tracker@4.8.0"
+  "playwright-core@1.65.1"
 )
 key=$(printf '%s\n' "${packages[@]}" | sha256sum | cut -c1-12)
 dir="${ACCORD_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/accord-tools}/trackers-$key"
