@@ -29,7 +29,7 @@ func trackerModules(t *testing.T) string {
 		codegentest.Missing(t, "the tracker libraries are not installed (run: export ACCORD_TRACKERS_NODE_MODULES=\"$(bash internal/app/testdata/trackers/install.sh | tail -n1)\")")
 		return ""
 	}
-	for _, pkg := range []string{"@snowplow/node-tracker", "@snowplow/browser-tracker", "@segment/analytics-node", "@rudderstack/rudder-sdk-node", "playwright-core"} {
+	for _, pkg := range []string{"@snowplow/node-tracker", "@snowplow/browser-tracker", "@segment/analytics-node", "@segment/analytics-next", "@rudderstack/rudder-sdk-node", "playwright-core"} {
 		if _, err := os.Stat(filepath.Join(dir, pkg, "package.json")); err != nil {
 			t.Fatalf("ACCORD_TRACKERS_NODE_MODULES=%s lacks %s (run testdata/trackers/install.sh): %v", dir, pkg, err)
 		}
@@ -55,7 +55,12 @@ func runTracker(t *testing.T, modules, script string, args ...string) trackerRep
 		t.Fatalf("%s printed %s: %v", script, out, err)
 	}
 	for _, e := range rep.Errors {
-		t.Errorf("%s reported an error: %s", e.Lib, e.Error)
+		// A library that reports a 400 has had every message of a request
+		// rejected: checkTrackers holds the recorded answer to what the
+		// contracts say.
+		if e.Status != http.StatusBadRequest {
+			t.Errorf("%s reported an error: %s", e.Lib, e.Error)
+		}
 	}
 	return rep
 }
@@ -80,8 +85,9 @@ type trackerReport struct {
 		} `json:"answer"`
 	} `json:"requests"`
 	Errors []struct {
-		Lib   string `json:"lib"`
-		Error string `json:"error"`
+		Lib    string `json:"lib"`
+		Status int    `json:"status"` // the HTTP status behind it, if any
+		Error  string `json:"error"`
 	} `json:"errors"`
 }
 
@@ -110,7 +116,7 @@ var trackerFields = map[string]map[string]string{
 	"com.snowplowanalytics.snowplow/structured_event": {"se_category": "cart", "se_action": "add", "se_label": "sku-1", "se_property": "size", "se_value": "3"},
 	"com.snowplowanalytics.snowplow/page_ping":        {"page_url": "https://shop.example/cart", "pp_xoffset_min": "5", "pp_xoffset_max": "10", "pp_yoffset_min": "20", "pp_yoffset_max": "400"},
 	"com.acme/identify":                               {"user_id": tokenized, "email": tokenized, "plan": "pro"},
-	"com.acme/page":                                   {"name": "Cart", "category": "Shop", "url": "https://shop.example/cart", "title": "Cart", "anonymous_id": tokenized},
+	"com.acme/page":                                   {"name": "Cart", "category": "Shop", "title": "Cart", "anonymous_id": tokenized},
 	"com.acme/screen":                                 {"name": "Home", "shop_id": "shop_7", "user_id": tokenized},
 	"com.acme/group":                                  {"group_id": "g_42", "employees": "12", "user_id": hashed},
 	"com.acme/alias":                                  {"user_id": hashed, "previous_id": hashed},
@@ -152,8 +158,19 @@ func checkTrackers(t *testing.T, data string, stop func(), rep trackerReport, wa
 	var events []sent
 	seen := map[string]int{}
 	for _, r := range rep.Requests {
-		if r.Status != http.StatusOK {
-			t.Errorf("%s %s %s answered %d", r.Lib, r.Method, r.Path, r.Status)
+		// A Segment request whose every message is rejected answers 400 (the
+		// libraries do not retry it); every other request, 200.
+		wantStatus, rejected := http.StatusOK, 0
+		for i := range r.IDs {
+			if n := seen[r.Lib] + i; n < len(want[r.Lib].events) && want[r.Lib].events[n].reason != "" {
+				rejected++
+			}
+		}
+		if want[r.Lib].protocol == "segment" && len(r.IDs) > 0 && rejected == len(r.IDs) {
+			wantStatus = http.StatusBadRequest
+		}
+		if r.Status != wantStatus {
+			t.Errorf("%s %s %s answered %d, want %d", r.Lib, r.Method, r.Path, r.Status, wantStatus)
 		}
 		if r.Answer != nil {
 			if len(r.Answer.Events) != len(r.IDs) {
@@ -277,6 +294,19 @@ func checkTrackers(t *testing.T, data string, stop func(), rep trackerReport, wa
 	noPlantedFiles(t, data)
 }
 
+// trackerRegistry is a registry of the bundled contracts and the contracts for
+// Segment's identify, page, screen, group and alias calls.
+func trackerRegistry(t *testing.T) string {
+	t.Helper()
+	reg := t.TempDir()
+	for _, dir := range []string{registryDir, "testdata/trackers/contracts"} {
+		if err := os.CopyFS(reg, os.DirFS(dir)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return reg
+}
+
 // TestRealTrackers points the tracker libraries producers use on servers,
 // unmodified and as published on npm, at accord serve: Snowplow's Node tracker
 // (whose core is the browser tracker's) posting base64-encoded batches with a
@@ -286,16 +316,9 @@ func checkTrackers(t *testing.T, data string, stop func(), rep trackerReport, wa
 func TestRealTrackers(t *testing.T) {
 	modules := trackerModules(t)
 
-	// The bundled contracts, and contracts for Segment's identify, page, screen,
-	// group and alias calls.
-	reg := t.TempDir()
-	for _, dir := range []string{registryDir, "testdata/trackers/contracts"} {
-		if err := os.CopyFS(reg, os.DirFS(dir)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	const writeKey = "wk-trackers-0001"
 	data := t.TempDir()
+	reg := trackerRegistry(t)
 	base, stop := startApp(t, data, func(c *app.Config) {
 		c.Registry = reg
 		c.Access.WriteKeys = map[string]string{writeKey: "shop-node"}
@@ -325,6 +348,7 @@ func TestRealTrackers(t *testing.T) {
 		// The signups carry the planted IP: generalised as the contract says.
 		"com.acme/signup":                          {"ip": "map[city:<nil> country:GB masked:81.2.0.0 region:<nil>]"},
 		"com.snowplowanalytics.snowplow/page_view": {"page_url": "https://shop.example/cart", "page_title": "Cart"},
+		"com.acme/page":                            {"url": "https://shop.example/cart"},
 	}
 	checkTrackers(t, data, stop, rep, map[string]trackerWant{
 		"snowplow-post": {snowplow, "snowplow", "shop-server"},
@@ -334,49 +358,77 @@ func TestRealTrackers(t *testing.T) {
 	}, extra)
 }
 
-// TestBrowserTracker opens a shop's page in headless Chromium that runs
-// Snowplow's browser tracker (from npm, unmodified) against accord serve on
-// another origin: every request crosses origins with CORS and the tracker's
-// credentials, POST with JSON (after a preflight) and GET pixels, and carries
-// the page's URL (with the planted email in its query) and the web_page entity.
+// TestBrowserTracker opens a shop's pages in headless Chromium, served from
+// another origin than accord serve's, as browsers meet them: one runs
+// Snowplow's browser tracker, the other Segment's analytics.js (both from npm,
+// unmodified). Every request crosses origins with CORS: the Snowplow tracker's
+// with its credentials, JSON POSTs after a preflight and GET pixels;
+// analytics.js's as text/plain, one call a request (/v1/t, /v1/p, ...) with
+// the write key in the body, and batches (/v1/b) with it as Basic auth. The
+// events carry the page's URL, with the planted email in its query.
 func TestBrowserTracker(t *testing.T) {
 	modules := trackerModules(t)
 	chromium := codegentest.Tool(t, "ACCORD_CHROMIUM", "chromium", "chromium-browser")
 
-	tracker, err := os.ReadFile(filepath.Join(modules, "@snowplow/browser-tracker/dist/index.umd.min.js"))
+	spJS, err := os.ReadFile(filepath.Join(modules, "@snowplow/browser-tracker/dist/index.umd.min.js"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
+	file := func(name string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			http.ServeFile(w, r, filepath.Join("testdata/trackers", name))
+		}
+	}
+	mux.HandleFunc("GET /record.js", file("record.js"))
+	mux.HandleFunc("GET /cart", file("page.html"))
+	mux.HandleFunc("GET /segment", file("segment.html"))
 	mux.HandleFunc("GET /sp.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		_, _ = w.Write(tracker)
+		_, _ = w.Write(spJS)
 	})
-	mux.HandleFunc("GET /cart", func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFile(w, r, "testdata/trackers/page.html")
-	})
+	// analytics.js self-hosted: its UMD build and the chunks it loads beside it.
+	mux.Handle("GET /ajs/", http.StripPrefix("/ajs/", http.FileServer(http.Dir(filepath.Join(modules, "@segment/analytics-next/dist/umd")))))
 	shop := httptest.NewServer(mux) // 127.0.0.1, another port: another origin
 	defer shop.Close()
 
+	const writeKey = "wk-browser-0001"
 	data := t.TempDir()
+	reg := trackerRegistry(t)
 	base, stop := startApp(t, data, func(c *app.Config) {
+		c.Registry = reg
 		c.Access.CORSOrigins = []string{shop.URL}
+		c.Access.WriteKeys = map[string]string{writeKey: "shop-web"}
 	})
 	stop = sync.OnceFunc(stop)
 	defer stop()
-	page := shop.URL + "/cart?" + url.Values{"collector": {base}, "email": {planted[0]}}.Encode()
-	rep := runTracker(t, modules, "browser.cjs", chromium, page)
+	query := "?" + url.Values{"collector": {base}, "key": {writeKey}, "email": {planted[0]}}.Encode()
+	rep := runTracker(t, modules, "browser.cjs", chromium, shop.URL+"/cart"+query, shop.URL+"/segment"+query)
 
-	events := []outcome{
+	snowplow := []outcome{
 		{"com.snowplowanalytics.snowplow/page_view", ""},
 		{"com.acme/signup", ""},
 		{"com.snowplowanalytics.snowplow/structured_event", ""},
 		{"com.acme/signup", "schema_violation"},
 	}
-	// The page's URL as stored: scheme, host and path, the query dropped.
-	pageURL := map[string]map[string]string{"com.snowplowanalytics.snowplow/page_view": {"page_url": shop.URL + "/cart", "page_title": "Cart"}}
+	segment := []outcome{
+		{"com.acme/signup", ""},
+		{"com.acme/identify", ""},
+		{"com.acme/page", ""},
+		{"com.acme/group", ""},
+		{"com.acme/alias", ""},
+		{"", "event_name_unknown"},
+	}
+	// The pages' URLs as stored: scheme, host and path, the query dropped (and
+	// with it the email); analytics.js's copy of the query is not stored.
+	extra := map[string]map[string]string{
+		"com.snowplowanalytics.snowplow/page_view": {"page_url": shop.URL + "/cart", "page_title": "Cart"},
+		"com.acme/page": {"url": shop.URL + "/segment", "path": "/segment", "search": "<nil>"},
+	}
 	checkTrackers(t, data, stop, rep, map[string]trackerWant{
-		"browser-post": {events, "snowplow", "shop-web"},
-		"browser-get":  {events, "snowplow", "shop-web"},
-	}, pageURL)
+		"browser-post":          {snowplow, "snowplow", "shop-web"},
+		"browser-get":           {snowplow, "snowplow", "shop-web"},
+		"analytics.js":          {segment, "segment", "shop-web"},
+		"analytics.js-batching": {segment, "segment", "shop-web"},
+	}, extra)
 }

@@ -1,6 +1,7 @@
 // Package segment is a Segment-compatible HTTP tracking API (/v1/track,
-// /v1/identify, /v1/page, /v1/screen, /v1/group, /v1/alias, /v1/batch), so that
-// Segment's and RudderStack's libraries send to Accord unmodified. Each call is
+// /v1/identify, /v1/page, /v1/screen, /v1/group, /v1/alias, /v1/batch, and the
+// other paths Segment's libraries post to), so that Segment's and RudderStack's
+// libraries send to Accord unmodified. Each call is
 // validated against the contract that declares its event name in x-event-names
 // (reserved names such as $identify for the other call types); docs/segment.md
 // has the mapping and what is dropped.
@@ -32,13 +33,25 @@ func New(p *collect.Pipeline, access collect.Access) *Handler {
 	return &Handler{p: p, access: access}
 }
 
-// Routes registers POST (and, for browsers, OPTIONS) /v1/<call> for every call
-// type and /v1/batch.
+// paths maps every path under /v1/ that Segment's API answers to the call type
+// it takes: the names of the HTTP API, and the other paths Segment's own
+// libraries post to. analytics.js sends each call to its initial (/v1/t,
+// /v1/p, ...) and its batches to /v1/b, as the Kotlin and Swift libraries do;
+// the Java, Android, Ruby and .NET libraries post batches to /v1/import.
+var paths = map[string]string{
+	TypeTrack: TypeTrack, TypeIdentify: TypeIdentify, TypePage: TypePage, TypeScreen: TypeScreen,
+	TypeGroup: TypeGroup, TypeAlias: TypeAlias, TypeBatch: TypeBatch,
+	"t": TypeTrack, "i": TypeIdentify, "p": TypePage, "s": TypeScreen, "g": TypeGroup, "a": TypeAlias,
+	"b": TypeBatch, "import": TypeBatch,
+}
+
+// Routes registers POST (and, for browsers, OPTIONS) /v1/<path> for every path
+// of paths.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	for _, t := range append(append([]string(nil), callTypes...), TypeBatch) {
+	for path, t := range paths {
 		route := h.access.CORS(h.route(t))
-		mux.Handle("POST /v1/"+t, route)
-		mux.Handle("OPTIONS /v1/"+t, route)
+		mux.Handle("POST /v1/"+path, route)
+		mux.Handle("OPTIONS /v1/"+path, route)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -138,6 +139,53 @@ func TestStatusCodes(t *testing.T) {
 				t.Errorf("%d results, want %d", len(evs), tc.accepted+tc.rejected)
 			}
 			h.records(tc.accepted + tc.rejected)
+		})
+	}
+}
+
+// TestRouteAliases: every path Segment's own libraries post to (analytics.js
+// sends each call to its initial and batches to /v1/b, the Java, Android, Ruby
+// and .NET libraries batches to /v1/import) answers as the route it stands
+// for: a call of its type there, a batch for the batch paths.
+func TestRouteAliases(t *testing.T) {
+	h := newHarness(t, collect.Access{})
+	// A call of each type, and the contract it is validated against.
+	calls := map[string]struct{ body, contract string }{
+		TypeTrack:    {validTrack, "order_completed"},
+		TypeIdentify: {`{"userId":"u_1","traits":{"plan":"pro"}}`, "identify"},
+		TypePage:     {`{"anonymousId":"a_1","name":"Home"}`, "page"},
+		TypeGroup:    {`{"userId":"u_1","groupId":"g_1"}`, "group"},
+		TypeAlias:    {`{"userId":"u_1","previousId":"a_1"}`, "alias"},
+	}
+	for path, callType := range paths {
+		t.Run(path, func(t *testing.T) {
+			var body string
+			want := 1
+			switch callType {
+			case TypeBatch:
+				body = `{"batch":[` + strings.Replace(validTrack, `{`, `{"type":"track",`, 1) + `,{"type":"alias","userId":"u_1","previousId":"a_1"}]}`
+				want = 2
+			case TypeScreen:
+				// The harness's registry has no screen contract: the call is
+				// read as a screen (its name looked up as $screen) and rejected.
+				status, answer := h.post("/v1/"+path, "", `{"anonymousId":"a_1","name":"Cart"}`)
+				evs, _ := answer["events"].([]any)
+				if status != 400 || len(evs) != 1 || !strings.Contains(fmt.Sprint(evs[0]), `$screen`) {
+					t.Fatalf("POST /v1/%s = %d %v, want a screen rejected for want of a $screen contract", path, status, answer)
+				}
+				h.records(1)
+				return
+			default:
+				body = calls[callType].body
+			}
+			status, answer := h.post("/v1/"+path, "", body)
+			if status != 200 || answer["accepted"] != float64(want) {
+				t.Fatalf("POST /v1/%s = %d %v, want %d accepted", path, status, answer, want)
+			}
+			_, envs, _ := h.records(want)
+			if c, ok := calls[callType]; ok && !strings.HasPrefix(envs[0].Schema, "iglu:com.acme/"+c.contract+"/") {
+				t.Errorf("POST /v1/%s stored %s, want a %s call (%s)", path, envs[0].Schema, callType, c.contract)
+			}
 		})
 	}
 }

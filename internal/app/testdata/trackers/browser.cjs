@@ -1,18 +1,17 @@
-// browser.cjs opens page.html in Chromium (Debian's, driven by playwright-core
-// from npm) for TestBrowserTracker: the page runs Snowplow's browser tracker
-// against accord serve on another origin, so every request crosses origins with
-// CORS and credentials, as on a real shop.
+// browser.cjs opens pages in Chromium (Debian's, driven by playwright-core
+// from npm) for TestBrowserTracker: each runs a tracker against accord serve on
+// another origin, so every request crosses origins with CORS, as on a real shop.
 //
-//   NODE_PATH=<dir>/node_modules node browser.cjs <chromium> <page URL>
+//   NODE_PATH=<dir>/node_modules node browser.cjs <chromium> <page URL>...
 //
-// It prints the page's report (the format of send.cjs) on stdout, and what the
-// page logged on stderr.
+// It prints the pages' reports, merged (the format of send.cjs), on stdout, and
+// what the pages logged on stderr.
 'use strict';
 const { chromium } = require('playwright-core');
 
-const [executablePath, url] = process.argv.slice(2);
-if (!executablePath || !url) {
-  console.error('usage: node browser.cjs <chromium> <page URL>');
+const [executablePath, ...urls] = process.argv.slice(2);
+if (!executablePath || urls.length === 0) {
+  console.error('usage: node browser.cjs <chromium> <page URL>...');
   process.exit(2);
 }
 
@@ -26,12 +25,18 @@ if (!executablePath || !url) {
       '--disable-component-update', '--disable-sync'],
   });
   try {
-    const page = await browser.newPage();
-    page.on('console', (m) => console.error(`page ${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-    await page.goto(url);
-    await page.waitForFunction(() => window.done === true, null, { timeout: 30000 });
-    const report = await page.evaluate(() => window.report);
+    const report = { requests: [], errors: [] };
+    for (const url of urls) {
+      const page = await browser.newPage();
+      page.on('console', (m) => console.error(`page ${m.type()}: ${m.text()}`));
+      page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+      await page.goto(url);
+      await page.waitForFunction(() => window.done === true, null, { timeout: 60000 });
+      const r = await page.evaluate(() => window.report);
+      report.requests.push(...r.requests);
+      report.errors.push(...r.errors);
+      await page.close();
+    }
     process.stdout.write(JSON.stringify(report) + '\n');
   } finally {
     await browser.close();

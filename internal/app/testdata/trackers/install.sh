@@ -15,6 +15,7 @@ packages=(
   "@segment/analytics-node@3.1.0"
   "@rudderstack/rudder-sdk-node@3.1.1"
   "@snowplow/browser-tracker@4.8.0"
+  "@segment/analytics-next@1.84.3"
   "playwright-core@1.65.1"
 )
 key=$(printf '%s\n' "${packages[@]}" | sha256sum | cut -c1-12)

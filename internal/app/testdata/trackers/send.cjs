@@ -7,7 +7,8 @@
 //
 // It prints one JSON report on stdout: every request a library made (its route,
 // status, the event ids it sent in order, the collector's answer) and every
-// error a library reported. The Go test checks the answers and the stored rows.
+// error a library reported (with the HTTP status behind it). The Go test checks
+// the answers and the stored rows.
 'use strict';
 const zlib = require('node:zlib');
 
@@ -29,10 +30,29 @@ function ids(url, body) {
   return doc.data.map((e) => e.eid);
 }
 
-function record(lib, method, url, status, sent, answer) {
-  let parsed = null;
-  try { parsed = JSON.parse(answer); } catch { parsed = null; }
-  report.requests.push({ lib, method, path: new URL(url).pathname, status, ids: sent, answer: parsed });
+// failure is the report's entry for an error a library reported, with the HTTP
+// status that caused it when there was one (axios errors carry the answer,
+// analytics-node's messages start with "[status]"): which requests should
+// have been refused, the test knows from the recorded answers.
+function failure(lib, err) {
+  let status = 0;
+  if (err && err.response && err.response.status) status = err.response.status;
+  const m = /^\[(\d{3})\]/.exec(String(err && err.message ? err.message : err));
+  if (m) status = Number(m[1]);
+  return { lib, status, error: String(err && err.message ? err.message : err) };
+}
+
+// start records a request as it is sent, so that the report lists requests in
+// the order the library sent them; finish adds the collector's answer.
+function start(lib, method, url, sent) {
+  const entry = { lib, method, path: new URL(url).pathname, status: 0, ids: sent, answer: null };
+  report.requests.push(entry);
+  return entry;
+}
+
+function finish(entry, status, answer) {
+  entry.status = status;
+  try { entry.answer = JSON.parse(answer); } catch { entry.answer = null; }
 }
 
 // Snowplow's and Segment's libraries send with the global fetch: wrap it before
@@ -43,8 +63,9 @@ globalThis.fetch = async (input, init) => {
   const lib = currentLib;
   const req = new Request(input, init);
   const body = req.method === 'GET' ? '' : await req.clone().text();
+  const entry = start(lib, req.method, req.url, ids(req.url, body));
   const resp = await realFetch(req);
-  record(lib, req.method, req.url, resp.status, ids(req.url, body), await resp.clone().text());
+  finish(entry, resp.status, await resp.clone().text());
   return resp;
 };
 
@@ -66,7 +87,7 @@ async function snowplow(lib, emitter, encodeBase64) {
     endpoint: base,
     bufferSize: 10,
     retryFailedRequests: false,
-    onRequestFailure: (f, r) => report.errors.push({ lib, error: `request failed: ${r ? r.status : 'no answer'}` }),
+    onRequestFailure: (f, r) => report.errors.push({ lib, status: r ? r.status : 0, error: `request failed: ${r ? r.status : 'no answer'}` }),
     ...emitter,
   });
   const webPage = { schema: 'iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0', data: { id: '0b3c8a2e-6a5e-4a52-9a43-7a1f0b2c9d10' } };
@@ -95,26 +116,30 @@ function segmentCalls(a, cb) {
 async function segment() {
   currentLib = 'segment';
   const a = new Segment({ writeKey, host: base, flushAt: 20, flushInterval: 100, maxRetries: 0 });
-  a.on('error', (e) => report.errors.push({ lib: 'segment', error: String(e && (e.reason || e.message || e.code)) }));
-  segmentCalls(a, (err) => { if (err) report.errors.push({ lib: 'segment', error: String(err) }); });
+  a.on('error', (e) => report.errors.push(failure('segment', e && (e.reason || e))));
+  segmentCalls(a, (err) => { if (err) report.errors.push(failure('segment', err)); });
   await a.closeAndFlush({ timeout: 10000 });
 }
 
-// RudderStack's SDK posts with axios (gzipped by default): its answers are read
-// through an interceptor of the axios instance it is given, a documented option.
+// RudderStack's SDK posts with axios (gzipped by default): its requests and
+// answers are read through interceptors of the axios instance it is given, a
+// documented option.
 async function rudderstack() {
   const http = axios.create();
-  http.interceptors.response.use((resp) => {
-    const c = resp.config;
-    let body = c.data;
-    if (c.headers['Content-Encoding'] === 'gzip') body = zlib.gunzipSync(body);
-    record('rudderstack', c.method.toUpperCase(), c.url, resp.status, ids(c.url, body.toString()), JSON.stringify(resp.data));
-    return resp;
+  http.interceptors.request.use((c) => {
+    const body = c.headers['Content-Encoding'] === 'gzip' ? zlib.gunzipSync(c.data) : c.data;
+    c.entry = start('rudderstack', c.method.toUpperCase(), c.url, ids(c.url, body.toString()));
+    return c;
+  });
+  const seen = (resp) => finish(resp.config.entry, resp.status, JSON.stringify(resp.data));
+  http.interceptors.response.use((resp) => { seen(resp); return resp; }, (err) => {
+    if (err && err.response) seen(err.response);
+    return Promise.reject(err);
   });
   const a = new Rudder(writeKey, { dataPlaneUrl: base, flushAt: 20, flushInterval: 100, retryCount: 0, axiosInstance: http, logLevel: 'error',
-    errorHandler: (e) => report.errors.push({ lib: 'rudderstack', error: String(e) }) });
+    errorHandler: (e) => report.errors.push(failure('rudderstack', e)) });
   await new Promise((resolve) => {
-    segmentCalls(a, (err) => { if (err) report.errors.push({ lib: 'rudderstack', error: String(err) }); });
+    segmentCalls(a, (err) => { if (err) report.errors.push(failure('rudderstack', err)); });
     a.flush(() => resolve());
   });
 }
