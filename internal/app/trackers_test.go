@@ -100,6 +100,9 @@ type trackerWant struct {
 	events   []outcome // in the order the tracker tracked them
 	protocol string    // the envelope's source.protocol
 	app      string    // the envelope's source.app
+	// contexts are the entities every accepted event must carry, by vendor/name,
+	// with the values their data must hold (as in trackerFields).
+	contexts map[string]map[string]string
 }
 
 // Values of trackerFields that stand for a scrubbed value.
@@ -263,6 +266,24 @@ func checkTrackers(t *testing.T, data string, stop func(), rep trackerReport, wa
 				}
 			}
 		}
+		contexts, _ := row["contexts"].([]any)
+		for name, fields := range w.contexts {
+			var data map[string]any
+			for _, c := range contexts {
+				if c, _ := c.(map[string]any); c != nil && strings.HasPrefix(fmt.Sprint(c["schema"]), "iglu:"+name+"/") {
+					data, _ = c["data"].(map[string]any)
+				}
+			}
+			if data == nil {
+				t.Errorf("%s: event %s: no %s entity among %v", e.lib, e.id, name, row["contexts"])
+				continue
+			}
+			for field, want := range fields {
+				if got := fmt.Sprint(data[field]); !fieldIs(got, want) {
+					t.Errorf("%s: event %s: %s of %s is %s, want %s", e.lib, e.id, field, name, got, want)
+				}
+			}
+		}
 	}
 	if len(byID) != accepted {
 		t.Errorf("the lake holds %d events, want %d", len(byID), accepted)
@@ -351,10 +372,10 @@ func TestRealTrackers(t *testing.T) {
 		"com.acme/page":                            {"url": "https://shop.example/cart"},
 	}
 	checkTrackers(t, data, stop, rep, map[string]trackerWant{
-		"snowplow-post": {snowplow, "snowplow", "shop-server"},
-		"snowplow-get":  {snowplow, "snowplow", "shop-server"},
-		"segment":       {segment, "segment", "shop-node"},
-		"rudderstack":   {segment, "segment", "shop-node"},
+		"snowplow-post": {snowplow, "snowplow", "shop-server", nil},
+		"snowplow-get":  {snowplow, "snowplow", "shop-server", nil},
+		"segment":       {segment, "segment", "shop-node", nil},
+		"rudderstack":   {segment, "segment", "shop-node", nil},
 	}, extra)
 }
 
@@ -425,10 +446,17 @@ func TestBrowserTracker(t *testing.T) {
 		"com.snowplowanalytics.snowplow/page_view": {"page_url": shop.URL + "/cart", "page_title": "Cart"},
 		"com.acme/page": {"url": shop.URL + "/segment", "path": "/segment", "search": "<nil>"},
 	}
+	// The entities the browser tracker attaches (contexts webPage, session and
+	// browser), validated by the bundled contracts, their device ids hashed.
+	entities := map[string]map[string]string{
+		"com.snowplowanalytics.snowplow/web_page":        {},
+		"com.snowplowanalytics.snowplow/client_session":  {"userId": hashed, "sessionId": hashed, "sessionIndex": "1", "storageMechanism": "COOKIE_1"},
+		"com.snowplowanalytics.snowplow/browser_context": {"tabId": hashed, "cookiesEnabled": "true"},
+	}
 	checkTrackers(t, data, stop, rep, map[string]trackerWant{
-		"browser-post":          {snowplow, "snowplow", "shop-web"},
-		"browser-get":           {snowplow, "snowplow", "shop-web"},
-		"analytics.js":          {segment, "segment", "shop-web"},
-		"analytics.js-batching": {segment, "segment", "shop-web"},
+		"browser-post":          {snowplow, "snowplow", "shop-web", entities},
+		"browser-get":           {snowplow, "snowplow", "shop-web", entities},
+		"analytics.js":          {segment, "segment", "shop-web", nil},
+		"analytics.js-batching": {segment, "segment", "shop-web", nil},
 	}, extra)
 }
