@@ -96,7 +96,8 @@ func printBanner(e *env, cfg app.Config, a *app.App, listen string) {
   data       %s   (buffer, lake, bad rows, vault)
   vault key  %s
   health     %s/healthz   metrics %s/metrics
+  trackers   Snowplow: collector URL %s   Segment/RudderStack: host (data plane URL) %s
 Send a valid event:
   %s
-`, version(), base, snap.Len(), cfg.Registry, base, cfg.Data, a.MasterKeySource(), base, base, app.ExampleCurl(snap, base))
+`, version(), base, snap.Len(), cfg.Registry, base, cfg.Data, a.MasterKeySource(), base, base, base, base, app.ExampleCurl(snap, base))
 }

@@ -58,6 +58,10 @@ func TestServeTunesGC(t *testing.T) {
 			if !strings.Contains(stderr.String(), tc.logged) {
 				t.Errorf("the log does not say %s:\n%s", tc.logged, stderr.String())
 			}
+			// The banner says where to point trackers.
+			if _, rest, _ := strings.Cut(stderr.String(), " is collecting on "); !strings.Contains(rest, "Snowplow: collector URL "+strings.Fields(rest)[0]) {
+				t.Errorf("the banner does not give the trackers' URL:\n%s", stderr.String())
+			}
 			cancel()
 			if code := <-done; code != 0 {
 				t.Errorf("exit code %d, want 0\nstderr:\n%s", code, stderr.String())
