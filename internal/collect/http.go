@@ -206,8 +206,14 @@ func KeyFromRequest(r *http.Request) string {
 	return r.Header.Get("X-Accord-Write-Key")
 }
 
-// CORS wraps an ingest handler with the CORS answers browser trackers need.
-func (a Access) CORS(next http.Handler) http.Handler {
+// corsHeaders are the request headers every ingest route allows browsers to send.
+const corsHeaders = "Content-Type, Content-Encoding, Authorization, X-Accord-Write-Key, X-Accord-App"
+
+// CORS wraps an ingest handler with the CORS answers browser trackers need;
+// headers are the request headers the protocol's browser libraries send beyond
+// corsHeaders (their preflights must allow them, or browsers send nothing).
+func (a Access) CORS(next http.Handler, headers ...string) http.Handler {
+	allowed := strings.Join(append([]string{corsHeaders}, headers...), ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
 		if origin != "" && (slices.Contains(a.CORSOrigins, "*") || slices.Contains(a.CORSOrigins, origin)) {
@@ -217,7 +223,7 @@ func (a Access) CORS(next http.Handler) http.Handler {
 			h.Add("Vary", "Origin")
 			if r.Method == http.MethodOptions {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", "Content-Type, Content-Encoding, Authorization, X-Accord-Write-Key, X-Accord-App")
+				h.Set("Access-Control-Allow-Headers", allowed)
 				h.Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)
 				return

@@ -45,14 +45,30 @@ var paths = map[string]string{
 	"b": TypeBatch, "import": TypeBatch,
 }
 
+// BeaconPath is where RudderStack's JavaScript SDK sends batches with
+// navigator.sendBeacon (its useBeacon option): a beacon can set no header, so
+// the write key comes as the query parameter writeKey.
+const BeaconPath = "/beacon/v1/batch"
+
 // Routes registers POST (and, for browsers, OPTIONS) /v1/<path> for every path
-// of paths.
+// of paths, and BeaconPath.
 func (h *Handler) Routes(mux *http.ServeMux) {
 	for path, t := range paths {
-		route := h.access.CORS(h.route(t))
+		route := h.cors(h.route(t, false))
 		mux.Handle("POST /v1/"+path, route)
 		mux.Handle("OPTIONS /v1/"+path, route)
 	}
+	beacon := h.cors(h.route(TypeBatch, true))
+	mux.Handle("POST "+BeaconPath, beacon)
+	mux.Handle("OPTIONS "+BeaconPath, beacon)
+}
+
+// cors answers browser preflights as Access.CORS does, and also allows the
+// AnonymousId header that RudderStack's JavaScript SDK sends with every request
+// (the anonymous id, base64-encoded, for its own routing; Accord reads the id
+// from the message, never from headers).
+func (h *Handler) cors(next http.Handler) http.Handler {
+	return h.access.CORS(next, "AnonymousId")
 }
 
 // Response is the answer to a request whose messages were processed: Segment's
@@ -77,22 +93,27 @@ type ErrorResponse struct {
 	Message string       `json:"message"`
 }
 
-// route serves one call type's route.
-func (h *Handler) route(callType string) http.Handler {
+// route serves one call type's route; queryKey reads the write key from the
+// query parameter writeKey when no header carries one (BeaconPath).
+func (h *Handler) route(callType string, queryKey bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := h.p.StartTimer(Protocol)
-		t.Done(h.serve(w, r, callType))
+		t.Done(h.serve(w, r, callType, queryKey))
 	})
 }
 
 // serve handles one request and returns its status code.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, callType string) int {
-	headerKey := collect.KeyFromRequest(r)
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, callType string, queryKey bool) int {
+	headerKey, invalid := collect.KeyFromRequest(r), "the write key is not valid: send a configured write key as the Basic auth username (password empty)"
+	if headerKey == "" && queryKey {
+		headerKey, invalid = r.URL.Query().Get("writeKey"), "the writeKey query parameter is not a configured write key"
+	}
 	app, authed := "", false
 	if len(h.access.WriteKeys) > 0 && headerKey != "" {
-		// A key in the headers is checked before the body is read.
+		// A key in the headers (or the beacon's query) is checked before the
+		// body is read.
 		if app, authed = h.access.Lookup(headerKey); !authed {
-			return writeError(w, unauthorized("the write key is not valid: send a configured write key as the Basic auth username (password empty)"))
+			return writeError(w, unauthorized(invalid))
 		}
 	}
 	body, err := h.p.ReadBody(r)

@@ -229,7 +229,53 @@ func TestCORSPreflight(t *testing.T) {
 		if resp.StatusCode != tc.status {
 			t.Errorf("preflight from %s: %d, want %d", tc.origin, resp.StatusCode, tc.status)
 		}
+		// RudderStack's JavaScript SDK sends AnonymousId with every request:
+		// a preflight that does not allow it stops them all.
+		if allowed := strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")); tc.status == http.StatusNoContent && !strings.Contains(allowed, "anonymousid") {
+			t.Errorf("preflight allows %q, not AnonymousId", allowed)
+		}
 	}
+}
+
+// TestBeacon: RudderStack's JavaScript SDK with useBeacon posts batches to
+// /beacon/v1/batch as text/plain, its write key in the query (a beacon sets no
+// header).
+func TestBeacon(t *testing.T) {
+	h := newHarness(t, collect.Access{WriteKeys: map[string]string{"wk_web": "shop-web"}})
+	body := `{"batch":[` + strings.Replace(validTrack, `{`, `{"type":"track",`, 1) + `],"sentAt":"2026-11-01T12:00:00Z"}`
+	post := func(query string) (int, map[string]any) {
+		t.Helper()
+		resp, err := h.srv.Client().Post(h.srv.URL+BeaconPath+query, "text/plain;charset=UTF-8", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var answer map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&answer)
+		return resp.StatusCode, answer
+	}
+	if status, answer := post("?writeKey=wk_web"); status != 200 || answer["accepted"] != float64(1) {
+		t.Fatalf("beacon with its key = %d %v, want 1 accepted", status, answer)
+	}
+	if _, envs, _ := h.records(1); envs[0].Source.App != "shop-web" {
+		t.Errorf("source app %q, want the key's shop-web", envs[0].Source.App)
+	}
+	for _, q := range []string{"", "?writeKey=wk_wrong"} {
+		if status, answer := post(q); status != http.StatusUnauthorized {
+			t.Errorf("beacon%s = %d %v, want 401", q, status, answer)
+		}
+	}
+	// The query is read on the beacon's route only: elsewhere a key goes in a
+	// header or the body.
+	resp, err := h.srv.Client().Post(h.srv.URL+"/v1/batch?writeKey=wk_web", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/v1/batch with the key in its query = %d, want 401", resp.StatusCode)
+	}
+	h.assertEmpty()
 }
 
 // TestEndToEnd sends a batch the way analytics-node does and reads the buffer

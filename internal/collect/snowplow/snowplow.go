@@ -114,37 +114,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 // mode (Accord never sets or stores the network_userid cookie that the header
 // asks collectors to leave out, so it needs no other handling).
 func (h *Handler) cors(next http.Handler) http.Handler {
-	inner := h.access.CORS(next)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions {
-			w = &preflightWriter{ResponseWriter: w}
-		}
-		inner.ServeHTTP(w, r)
-	})
-}
-
-// preflightWriter adds SP-Anonymous to the allowed headers of a preflight answer.
-type preflightWriter struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (p *preflightWriter) WriteHeader(code int) {
-	if !p.wrote {
-		p.wrote = true
-		h := p.Header()
-		if allowed := h.Get("Access-Control-Allow-Headers"); allowed != "" {
-			h.Set("Access-Control-Allow-Headers", allowed+", SP-Anonymous")
-		}
-	}
-	p.ResponseWriter.WriteHeader(code)
-}
-
-func (p *preflightWriter) Write(b []byte) (int, error) {
-	if !p.wrote {
-		p.WriteHeader(http.StatusOK)
-	}
-	return p.ResponseWriter.Write(b)
+	return h.access.CORS(next, "SP-Anonymous")
 }
 
 // authorize returns the app name a write key gives, or answers 401 and reports
