@@ -206,14 +206,45 @@ func KeyFromRequest(r *http.Request) string {
 	return r.Header.Get("X-Accord-Write-Key")
 }
 
-// corsHeaders are the request headers every ingest route allows browsers to send.
+// corsHeaders are the request headers a preflight always allows.
 const corsHeaders = "Content-Type, Content-Encoding, Authorization, X-Accord-Write-Key, X-Accord-App"
 
-// CORS wraps an ingest handler with the CORS answers browser trackers need;
-// headers are the request headers the protocol's browser libraries send beyond
-// corsHeaders (their preflights must allow them, or browsers send nothing).
-func (a Access) CORS(next http.Handler, headers ...string) http.Handler {
-	allowed := strings.Join(append([]string{corsHeaders}, headers...), ", ")
+// maxRequestHeaders bounds the Access-Control-Request-Headers a preflight
+// answer repeats.
+const maxRequestHeaders = 2048
+
+// allowHeaders is the Access-Control-Allow-Headers of a preflight that asked for
+// requested (its Access-Control-Request-Headers): corsHeaders and every header
+// name it asked for. Browser trackers add headers of their own, and a preflight
+// that does not allow one stops every request: Snowplow's sends SP-Anonymous,
+// RudderStack's AnonymousId, SentAt and Rsa-Retry-*, analytics.js X-Retry-Count
+// on a retry. Accord stores no request header, so allowing them costs nothing;
+// only the origin is checked. A list that is not header names is ignored.
+func allowHeaders(requested string) string {
+	if requested == "" || len(requested) > maxRequestHeaders {
+		return corsHeaders
+	}
+	for _, name := range strings.Split(requested, ",") {
+		if name = strings.TrimSpace(name); name == "" || !isToken(name) {
+			return corsHeaders
+		}
+	}
+	return corsHeaders + ", " + requested
+}
+
+// isToken says whether s is an HTTP token (RFC 9110), as header names are.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// CORS wraps an ingest handler with the CORS answers browser trackers need.
+func (a Access) CORS(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
 		if origin != "" && (slices.Contains(a.CORSOrigins, "*") || slices.Contains(a.CORSOrigins, origin)) {
@@ -223,7 +254,8 @@ func (a Access) CORS(next http.Handler, headers ...string) http.Handler {
 			h.Add("Vary", "Origin")
 			if r.Method == http.MethodOptions {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", allowed)
+				h.Set("Access-Control-Allow-Headers", allowHeaders(r.Header.Get("Access-Control-Request-Headers")))
+				h.Add("Vary", "Access-Control-Request-Headers")
 				h.Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)
 				return

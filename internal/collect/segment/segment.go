@@ -54,21 +54,13 @@ const BeaconPath = "/beacon/v1/batch"
 // of paths, and BeaconPath.
 func (h *Handler) Routes(mux *http.ServeMux) {
 	for path, t := range paths {
-		route := h.cors(h.route(t, false))
+		route := h.access.CORS(h.route(t, false))
 		mux.Handle("POST /v1/"+path, route)
 		mux.Handle("OPTIONS /v1/"+path, route)
 	}
-	beacon := h.cors(h.route(TypeBatch, true))
+	beacon := h.access.CORS(h.route(TypeBatch, true))
 	mux.Handle("POST "+BeaconPath, beacon)
 	mux.Handle("OPTIONS "+BeaconPath, beacon)
-}
-
-// cors answers browser preflights as Access.CORS does, and also allows the
-// AnonymousId header that RudderStack's JavaScript SDK sends with every request
-// (the anonymous id, base64-encoded, for its own routing; Accord reads the id
-// from the message, never from headers).
-func (h *Handler) cors(next http.Handler) http.Handler {
-	return h.access.CORS(next, "AnonymousId")
 }
 
 // Response is the answer to a request whose messages were processed: Segment's

@@ -101,20 +101,12 @@ func CheckPaths(paths []string) error {
 
 // Routes registers the Snowplow routes on mux.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	post := h.cors(http.HandlerFunc(h.servePost))
+	post := h.access.CORS(http.HandlerFunc(h.servePost))
 	for _, path := range append([]string{TP2Path}, h.paths...) {
 		mux.Handle("POST "+path, post)
 		mux.Handle("OPTIONS "+path, post)
 	}
-	mux.Handle("GET "+PixelPath, h.cors(http.HandlerFunc(h.servePixel)))
-}
-
-// cors answers browser preflights as Access.CORS does, and also allows the
-// SP-Anonymous header that the JavaScript tracker sends in anonymous tracking
-// mode (Accord never sets or stores the network_userid cookie that the header
-// asks collectors to leave out, so it needs no other handling).
-func (h *Handler) cors(next http.Handler) http.Handler {
-	return h.access.CORS(next, "SP-Anonymous")
+	mux.Handle("GET "+PixelPath, h.access.CORS(http.HandlerFunc(h.servePixel)))
 }
 
 // authorize returns the app name a write key gives, or answers 401 and reports

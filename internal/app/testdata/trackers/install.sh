@@ -16,6 +16,7 @@ packages=(
   "@rudderstack/rudder-sdk-node@3.1.1"
   "@snowplow/browser-tracker@4.8.0"
   "@segment/analytics-next@1.84.3"
+  "@rudderstack/analytics-js@3.34.1"
   "playwright-core@1.65.1"
 )
 key=$(printf '%s\n' "${packages[@]}" | sha256sum | cut -c1-12)

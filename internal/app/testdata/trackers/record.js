@@ -1,18 +1,13 @@
-// record.js wraps the page's fetch before any tracker loads, so that every
-// request a tracker makes and the collector's answer are recorded as the
-// tracker sent them, in the report format of send.cjs (window.report). The
-// tracker is told by the route: Snowplow's pixels (/i) and posts (tp2),
-// analytics.js batches (/v1/b) and single calls (/v1/t, /v1/p, ...).
+// record.js wraps the page's fetch, XMLHttpRequest and navigator.sendBeacon
+// before any tracker loads, so that every request a tracker makes to another
+// origin and the collector's answer are recorded as the tracker sent them, in
+// the report format of send.cjs (window.report), in the order they were sent.
+// The page names the tracker of each request with window.trackerOf(path),
+// defined before it includes this file. A beacon gets no answer: its status
+// stays 0, and the test finds its events in the lake instead.
 window.report = { requests: [], errors: [] };
 window.pending = 0;
 (function () {
-  const realFetch = window.fetch.bind(window);
-  const trackerOf = (path) => {
-    if (path === '/i') return 'browser-get';
-    if (path.endsWith('/tp2')) return 'browser-post';
-    if (path === '/v1/b') return 'analytics.js-batching';
-    return 'analytics.js';
-  };
   const ids = (url, body) => {
     if (url.pathname === '/i') return [url.searchParams.get('eid')];
     const doc = JSON.parse(body);
@@ -20,32 +15,77 @@ window.pending = 0;
     if (Array.isArray(doc.data)) return doc.data.map((e) => e.eid);
     return [doc.messageId];
   };
-  window.fetch = async (input, init) => {
-    const req = new Request(input, init);
-    const url = new URL(req.url);
-    if (url.origin === location.origin) return realFetch(req);
-    const lib = trackerOf(url.pathname);
-    const body = req.method === 'GET' ? '' : await req.clone().text();
-    // Listed as sent, so that the report keeps the tracker's order.
-    const entry = { lib, method: req.method, path: url.pathname, status: 0, ids: ids(url, body), answer: null };
+  // start lists a request as it is sent; the returned function records the
+  // answer (or the failure) and ends it.
+  const start = (method, url, body) => {
+    const entry = { lib: window.trackerOf(url.pathname), method, path: url.pathname, status: 0, ids: ids(url, body), answer: null };
     window.report.requests.push(entry);
     window.pending++;
+    return (status, text, error) => {
+      entry.status = status;
+      try { entry.answer = JSON.parse(text); } catch (e) { entry.answer = null; }
+      if (error) window.report.errors.push({ lib: entry.lib, error: String(error) });
+      window.pending--;
+    };
+  };
+  const elsewhere = (u) => new URL(u, location.href).origin !== location.origin;
+
+  const realFetch = window.fetch.bind(window);
+  window.fetch = async (input, init) => {
+    const req = new Request(input, init);
+    if (!elsewhere(req.url)) return realFetch(req);
+    const done = start(req.method, new URL(req.url), req.method === 'GET' ? '' : await req.clone().text());
     try {
       const resp = await realFetch(req);
-      entry.status = resp.status;
-      try { entry.answer = JSON.parse(await resp.clone().text()); } catch (e) { entry.answer = null; }
+      done(resp.status, await resp.clone().text());
       return resp;
     } catch (e) {
-      window.report.errors.push({ lib, error: String(e) });
+      done(0, '', e);
       throw e;
-    } finally {
-      window.pending--;
     }
+  };
+
+  const open = XMLHttpRequest.prototype.open;
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+    this.recorded = { method: String(method).toUpperCase(), url: new URL(url, location.href) };
+    return open.call(this, method, url, ...rest);
+  };
+  XMLHttpRequest.prototype.send = function (body) {
+    const r = this.recorded;
+    if (r && r.url.origin !== location.origin) {
+      const done = start(r.method, r.url, typeof body === 'string' ? body : '');
+      this.addEventListener('loadend', () => done(this.status, this.responseText, this.status === 0 ? 'no answer' : null));
+    }
+    return send.call(this, body);
+  };
+
+  const beacon = navigator.sendBeacon.bind(navigator);
+  navigator.sendBeacon = (url, data) => {
+    if (!elsewhere(url)) return beacon(url, data);
+    window.pending++;
+    const u = new URL(url, location.href);
+    const queued = beacon(url, data);
+    (data instanceof Blob ? data.text() : Promise.resolve(String(data))).then((text) => {
+      start('POST', u, text)(0, '', queued ? null : 'the browser refused the beacon');
+      window.pending--;
+    });
+    return queued;
   };
 })();
 
 // sent counts the events a tracker has had answered.
 window.sent = (lib) => window.report.requests.filter((r) => r.lib === lib).reduce((n, r) => n + r.ids.length, 0);
+
+// run runs a page's tracking with its query's parameters (collector, key,
+// email, and the query itself), then marks the page done for browser.cjs,
+// reporting what it threw.
+window.run = (body) => {
+  const q = new URLSearchParams(location.search);
+  (async () => body({ collector: q.get('collector'), key: q.get('key'), email: q.get('email'), query: q }))()
+    .catch((e) => window.report.errors.push({ lib: 'page', error: String((e && e.stack) || e) }))
+    .finally(() => { window.done = true; });
+};
 
 // settle waits until a tracker has had n events answered and nothing is in
 // flight (at most 10 s).
