@@ -87,12 +87,12 @@ func BenchmarkDecodePayload(b *testing.B) {
 // BenchmarkDecodePayload's events=1).
 func BenchmarkDecodeQuery(b *testing.B) {
 	q := query(referenceParams(b, 1)[0])
-	if in := DecodeQuery(q); in.Reject != nil {
+	if in := DecodeQuery(q, collect.DefaultLimits); in.Reject != nil {
 		b.Fatalf("the reference event is rejected: %+v", in.Reject)
 	}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(q)))
 	for b.Loop() {
-		DecodeQuery(q)
+		DecodeQuery(q, collect.DefaultLimits)
 	}
 }

@@ -227,12 +227,14 @@ func (d *itemDecoder) item(b []byte, i int) (collect.Incoming, int, error) {
 
 // DecodeQuery decodes one event sent as the query string of a GET /i pixel
 // request. It never fails: an event that cannot be decoded has Reject set.
-func DecodeQuery(rawQuery string) collect.Incoming {
+// lim are the limits the event's data and entities are checked against as they
+// are read (Incoming.LimitsChecked), as for DecodePayload.
+func DecodeQuery(rawQuery string, lim collect.Limits) collect.Incoming {
 	p := params{list: make([]param, 0, 32)}
 	if !readQuery(&p, rawQuery) {
 		return collect.Incoming{RawText: rawText(finalMap(&p)), Reject: rejection(event.ReasonMalformedEvent, badQuery)}
 	}
-	return fromParams(&p, dataLimits{})
+	return fromParams(&p, dataLimitsOf(lim))
 }
 
 // badQuery is what DecodeQuery says of a query string that url.ParseQuery
@@ -313,7 +315,7 @@ func fromParams(p *params, lim dataLimits) collect.Incoming {
 	}
 	in := meta(p)
 	reject := func(reason event.Reason, msg string) collect.Incoming {
-		in.Reject = rejection(reason, msg)
+		in.Reject, in.LimitsChecked = rejection(reason, msg), false // (a rejected event is not checked)
 		if in.Data == nil {
 			in.Schema, in.RawText = "", rawText(finalMap(p))
 		}
@@ -332,17 +334,15 @@ func fromParams(p *params, lim dataLimits) collect.Incoming {
 			return in
 		}
 		in.Schema, in.Data, in.LimitsChecked = ev.schema, ev.data, within
-	case "pv":
-		in.Schema, in.Data = PageViewSchema, pageData(p, false)
-	case "pp":
-		in.Schema, in.Data = PagePingSchema, pageData(p, true)
-	case "se":
-		in.Schema, in.Data = StructuredEventSchema, structData(p)
+	case "pv", "pp", "se":
+		var b obj
+		in.Schema = builtInData(&b, p, e)
+		// The data is one object of parameters: within the limits when its
+		// longest string is, as sent (the depth limit is at least 1).
+		in.Data, in.LimitsChecked = b.done(), lim != (dataLimits{}) && b.longest <= lim.maxString
 	default:
 		return reject(event.ReasonEventNameUnknown, fmt.Sprintf("event type e=%q is not supported: send e=ue (self-describing event), pv (page view), pp (page ping) or se (structured event); track transactions and other events as self-describing events with their own contracts", collect.Clip(e, 16)))
 	}
-	// (The data of the other events is built from parameters: the pipeline
-	// checks its limits.)
 	ctxs, within, rej := withinLimits(lim, 3, func(scan jsonscan.Limits) ([]event.Entity, *collect.Rejection) {
 		return contexts(p, scan)
 	})
@@ -593,9 +593,23 @@ func decodeBase64URL(s string) ([]byte, error) {
 	return base64.RawURLEncoding.Strict().DecodeString(s)
 }
 
+// builtInData builds the data of a page view, page ping or structured event (e
+// is pv, pp or se) into b and returns its contract's schema.
+func builtInData(b *obj, p lookup, e string) string {
+	switch e {
+	case "pv":
+		pageData(b, p, false)
+		return PageViewSchema
+	case "pp":
+		pageData(b, p, true)
+		return PagePingSchema
+	}
+	structData(b, p)
+	return StructuredEventSchema
+}
+
 // pageData builds a page view's or page ping's data from the tracker parameters.
-func pageData(p lookup, ping bool) json.RawMessage {
-	var b obj
+func pageData(b *obj, p lookup, ping bool) {
 	b.str("page_url", p.get("url"))
 	b.str("page_title", p.get("page"))
 	b.str("page_referrer", p.get("refr"))
@@ -605,23 +619,24 @@ func pageData(p lookup, ping bool) json.RawMessage {
 		b.num("pp_yoffset_min", p.get("pp_miy"))
 		b.num("pp_yoffset_max", p.get("pp_may"))
 	}
-	return b.done()
 }
 
 // structData builds a structured event's data from the tracker parameters.
-func structData(p lookup) json.RawMessage {
-	var b obj
+func structData(b *obj, p lookup) {
 	b.str("se_category", p.get("se_ca"))
 	b.str("se_action", p.get("se_ac"))
 	b.str("se_label", p.get("se_la"))
 	b.str("se_property", p.get("se_pr"))
 	b.num("se_value", p.get("se_va"))
-	return b.done()
 }
 
 // obj writes a JSON object in a fixed key order, leaving out empty values (which
-// trackers leave out too).
-type obj struct{ b []byte }
+// trackers leave out too). longest is the length of its longest string value as
+// written, escapes included, which is what the pipeline's limit counts.
+type obj struct {
+	b       []byte
+	longest int
+}
 
 func (o *obj) key(k string) {
 	if len(o.b) == 0 {
@@ -638,7 +653,9 @@ func (o *obj) str(k, v string) {
 		return
 	}
 	o.key(k)
+	start := len(o.b)
 	o.b = event.AppendString(o.b, v)
+	o.longest = max(o.longest, len(o.b)-start-2) // less the quotes
 }
 
 // num writes v as a JSON number when it is one (trackers send numbers as

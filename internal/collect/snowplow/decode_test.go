@@ -338,7 +338,7 @@ func TestDecodeEvents(t *testing.T) {
 				}
 				return evs[0]
 			},
-			"query": func(testing.TB) collect.Incoming { return DecodeQuery(query(tc.params)) },
+			"query": func(testing.TB) collect.Incoming { return DecodeQuery(query(tc.params), collect.DefaultLimits) },
 		}
 		for _, via := range []string{"tp2", "query"} {
 			t.Run(via+"/"+tc.name, func(t *testing.T) {
@@ -381,7 +381,7 @@ func checkRejection(tb testing.TB, in collect.Incoming, msg string) {
 
 func TestRawTextRedactsPersonalParameters(t *testing.T) {
 	in := DecodeQuery(query(map[string]any{"url": "https://shop.example/?email=jane%40example.com", "refr": "https://r.example/",
-		"uid": "jane", "duid": "c_plantedsubject", "ip": "81.2.69.142", "ua": "Mozilla/5.0", "se_ca": "kept"}))
+		"uid": "jane", "duid": "c_plantedsubject", "ip": "81.2.69.142", "ua": "Mozilla/5.0", "se_ca": "kept"}), collect.DefaultLimits)
 	var got map[string]string
 	if err := json.Unmarshal([]byte(in.RawText), &got); err != nil {
 		t.Fatalf("raw text %q is not JSON: %v", in.RawText, err)
@@ -394,7 +394,7 @@ func TestRawTextRedactsPersonalParameters(t *testing.T) {
 }
 
 func TestDecodeQueryNotURLEncoded(t *testing.T) {
-	in := DecodeQuery("e=pv&url=https%3A%2F%2Fa.example%2F&page=100%")
+	in := DecodeQuery("e=pv&url=https%3A%2F%2Fa.example%2F&page=100%", collect.DefaultLimits)
 	if in.Reject == nil || in.Reject.Reason != event.ReasonMalformedEvent {
 		t.Fatalf("reject %+v; want malformed_event", in.Reject)
 	}

@@ -321,6 +321,14 @@ func TestLimitsEndToEnd(t *testing.T) {
 		{"a key over the limit", map[string]any{"e": "ue", "ue_pr": ue(signup + `,"` + over64 + `":1}`)}, event.ReasonLimitExceeded},
 		{"an entity at the depth limit", map[string]any{"e": "ue", "ue_pr": ue(signup + `}`), "co": cx(`{"id":"` + webPageID + `","x":[[1]]}`)}, event.ReasonContextViolation},
 		{"an entity over the depth limit", map[string]any{"e": "ue", "ue_pr": ue(signup + `}`), "cx": b64(cx(`{"id":"`+webPageID+`","x":[[[1]]]}`), base64.RawURLEncoding)}, event.ReasonContextViolation},
+		// Built-in events: their data is built from parameters, its strings
+		// counted as written there (a '<' is six bytes: \u003c).
+		{"a page view within", map[string]any{"e": "pv", "url": "https://shop.example/", "co": cx(`{"id":"` + webPageID + `"}`)}, ""},
+		{"a page title at the limit", map[string]any{"e": "pv", "url": "https://shop.example/", "page": at64}, ""},
+		{"a page title over the limit as written", map[string]any{"e": "pv", "url": "https://shop.example/", "page": strings.Repeat("<", 11)}, event.ReasonLimitExceeded},
+		{"a page ping within", map[string]any{"e": "pp", "url": "https://shop.example/", "pp_mix": "0", "pp_max": "10"}, ""},
+		{"a structured event's value over the limit", map[string]any{"e": "se", "se_ca": "c", "se_ac": "a", "se_va": at64 + "x"}, event.ReasonLimitExceeded},
+		{"a structured event within, its entity over the depth limit", map[string]any{"e": "se", "se_ca": "c", "se_ac": "a", "co": cx(`{"id":"` + webPageID + `","x":[[[1]]]}`)}, event.ReasonContextViolation},
 	}
 	var items [][]byte
 	for _, tc := range cases {
@@ -354,6 +362,27 @@ func TestLimitsEndToEnd(t *testing.T) {
 		// An entity over the limits is named with what the limit says.
 		if tc.name == "an entity over the depth limit" && (len(res.Failures) != 1 || !strings.Contains(res.Failures[0].Message, "nested more than 3 levels")) {
 			t.Errorf("%s: failures %+v; want the depth limit's", tc.name, res.Failures)
+		}
+	}
+	r.records(t) // (what the tp2 request stored)
+
+	// The same events as pixels: the same marks, the same outcomes, stored.
+	for _, tc := range cases {
+		q := query(tc.params)
+		if want := !strings.Contains(tc.name, "over"); DecodeQuery(q, lim).LimitsChecked != want {
+			t.Errorf("pixel, %s: LimitsChecked %v, want %v", tc.name, !want, want)
+		}
+		resp := send(t, http.MethodGet, r.url+PixelPath+"?"+q, nil)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("pixel, %s: status %d", tc.name, resp.StatusCode)
+		}
+		envs, bad, _ := r.records(t)
+		switch {
+		case tc.reason == "" && (len(envs) != 1 || len(bad) != 0):
+			t.Errorf("pixel, %s: %d envelopes, %d bad rows; want it stored", tc.name, len(envs), len(bad))
+		case tc.reason != "" && (len(envs) != 0 || len(bad) != 1 || bad[0].Reason != tc.reason):
+			t.Errorf("pixel, %s: %d envelopes, bad rows %+v; want a bad row for %s", tc.name, len(envs), bad, tc.reason)
 		}
 	}
 }

@@ -57,7 +57,7 @@ func FuzzDecodeQuery(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
-		checkIncoming(t, DecodeQuery(q))
+		checkIncoming(t, DecodeQuery(q, collect.DefaultLimits))
 	})
 }
 

@@ -129,12 +129,10 @@ func oracleFromParams(p oracleParams) collect.Incoming {
 			return in
 		}
 		in.Schema, in.Data = schema, data
-	case "pv":
-		in.Schema, in.Data = PageViewSchema, pageData(p, false)
-	case "pp":
-		in.Schema, in.Data = PagePingSchema, pageData(p, true)
-	case "se":
-		in.Schema, in.Data = StructuredEventSchema, structData(p)
+	case "pv", "pp", "se":
+		var b obj
+		in.Schema = builtInData(&b, p, e)
+		in.Data = b.done()
 	default:
 		return reject(event.ReasonEventNameUnknown, fmt.Sprintf("event type e=%q is not supported: send e=ue (self-describing event), pv (page view), pp (page ping) or se (structured event); track transactions and other events as self-describing events with their own contracts", collect.Clip(e, 16)))
 	}
@@ -440,10 +438,7 @@ func FuzzDecodeOracle(f *testing.F) {
 	for _, b := range oracleBodies {
 		f.Add([]byte(b))
 	}
-	// Small depth and string limits, so that the decoder's checks of them
-	// (which must not change an answer) meet their edges often.
-	lim := collect.DefaultLimits
-	lim.MaxEvents, lim.MaxDepth, lim.MaxStringBytes = 5, 3, 16
+	lim := smallLimits()
 	f.Fuzz(func(t *testing.T, body []byte) { checkOracle(t, body, lim) })
 }
 
@@ -464,10 +459,14 @@ func oracleDecodeQuery(rawQuery string) collect.Incoming {
 }
 
 // checkQueryOracle fails unless DecodeQuery and the old decoder give the
-// same event for q.
-func checkQueryOracle(t *testing.T, q string) {
+// same event for q, and unless an event DecodeQuery says is within lim is.
+func checkQueryOracle(t *testing.T, q string, lim collect.Limits) {
 	t.Helper()
-	got, want := DecodeQuery(q), oracleDecodeQuery(q)
+	got, want := DecodeQuery(q, lim), oracleDecodeQuery(q)
+	if got.LimitsChecked {
+		checkWithinLimits(t, []byte(q), 0, want, lim)
+		got.LimitsChecked = false
+	}
 	if !reflect.DeepEqual(normalized(got), normalized(want)) {
 		t.Fatalf("%q: the event is\n%+v\nthe old decoder's\n%+v", q, got, want)
 	}
@@ -492,18 +491,30 @@ var oracleQueries = []string{
 // unit tests' events, the reference event and a query of more parameters
 // than net/url reads.
 func TestQueryOracle(t *testing.T) {
-	for _, q := range oracleQueries {
-		checkQueryOracle(t, q)
-	}
+	var qs []string
+	qs = append(qs, oracleQueries...)
 	for _, tc := range eventCases {
-		checkQueryOracle(t, query(tc.params))
+		qs = append(qs, query(tc.params))
 	}
 	for _, p := range referenceParams(t, 3) {
-		checkQueryOracle(t, query(p))
+		qs = append(qs, query(p))
 	}
 	for _, n := range []int{maxQueryParams - 1, maxQueryParams, maxQueryParams + 1} {
-		checkQueryOracle(t, "e=pv&url=u"+strings.Repeat("&", n-2))
+		qs = append(qs, "e=pv&url=u"+strings.Repeat("&", n-2))
 	}
+	for _, q := range qs {
+		for _, lim := range []collect.Limits{collect.DefaultLimits, smallLimits()} {
+			checkQueryOracle(t, q, lim)
+		}
+	}
+}
+
+// smallLimits are depth and string limits small enough that the decoders'
+// checks of them (which must not change an answer) meet their edges often.
+func smallLimits() collect.Limits {
+	lim := collect.DefaultLimits
+	lim.MaxEvents, lim.MaxDepth, lim.MaxStringBytes = 5, 3, 16
+	return lim
 }
 
 // FuzzQueryOracle holds DecodeQuery to the old decoder on any query string.
@@ -514,5 +525,6 @@ func FuzzQueryOracle(f *testing.F) {
 	for _, tc := range eventCases {
 		f.Add(query(tc.params))
 	}
-	f.Fuzz(checkQueryOracle)
+	lim := smallLimits()
+	f.Fuzz(func(t *testing.T, q string) { checkQueryOracle(t, q, lim) })
 }

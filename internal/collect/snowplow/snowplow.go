@@ -156,7 +156,7 @@ func (h *Handler) servePixel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.process(w, r, t, app, []collect.Incoming{DecodeQuery(r.URL.RawQuery)}, nil, writePixel)
+	h.process(w, r, t, app, []collect.Incoming{DecodeQuery(r.URL.RawQuery, h.p.Limits())}, nil, writePixel)
 }
 
 // process hands the events to the pipeline and answers with answer, or with a
