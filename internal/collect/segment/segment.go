@@ -37,7 +37,7 @@ func New(p *collect.Pipeline, access collect.Access) *Handler {
 // it takes: the names of the HTTP API, and the other paths Segment's own
 // libraries post to. analytics.js sends each call to its initial (/v1/t,
 // /v1/p, ...) and its batches to /v1/b, as the Kotlin and Swift libraries do;
-// the Java, Android, Ruby and .NET libraries post batches to /v1/import.
+// the Java, Android and Ruby libraries post batches to /v1/import.
 var paths = map[string]string{
 	TypeTrack: TypeTrack, TypeIdentify: TypeIdentify, TypePage: TypePage, TypeScreen: TypeScreen,
 	TypeGroup: TypeGroup, TypeAlias: TypeAlias, TypeBatch: TypeBatch,

@@ -144,8 +144,8 @@ func TestStatusCodes(t *testing.T) {
 }
 
 // TestRouteAliases: every path Segment's own libraries post to (analytics.js
-// sends each call to its initial and batches to /v1/b, the Java, Android, Ruby
-// and .NET libraries batches to /v1/import) answers as the route it stands
+// sends each call to its initial and batches to /v1/b, the Java, Android
+// and Ruby libraries batches to /v1/import) answers as the route it stands
 // for: a call of its type there, a batch for the batch paths.
 func TestRouteAliases(t *testing.T) {
 	h := newHarness(t, collect.Access{})

@@ -338,7 +338,7 @@ func fromParams(p *params, lim dataLimits) collect.Incoming {
 		var b obj
 		in.Schema = builtInData(&b, p, e)
 		// The data is one object of parameters: within the limits when its
-		// longest string is, as sent (the depth limit is at least 1).
+		// longest string is, as written in it (the depth limit is at least 1).
 		in.Data, in.LimitsChecked = b.done(), lim != (dataLimits{}) && b.longest <= lim.maxString
 	default:
 		return reject(event.ReasonEventNameUnknown, fmt.Sprintf("event type e=%q is not supported: send e=ue (self-describing event), pv (page view), pp (page ping) or se (structured event); track transactions and other events as self-describing events with their own contracts", collect.Clip(e, 16)))
