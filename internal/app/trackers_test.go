@@ -18,7 +18,6 @@ import (
 
 	"github.com/accord-dev/accord/internal/app"
 	"github.com/accord-dev/accord/internal/codegen/codegentest"
-	"github.com/accord-dev/accord/internal/collect/segment"
 )
 
 // trackerModules finds the node_modules folder holding the pinned tracker
@@ -30,7 +29,7 @@ func trackerModules(t *testing.T) string {
 		codegentest.Missing(t, "the tracker libraries are not installed (run: export ACCORD_TRACKERS_NODE_MODULES=\"$(bash internal/app/testdata/trackers/install.sh | tail -n1)\")")
 		return ""
 	}
-	for _, pkg := range []string{"@snowplow/node-tracker", "@snowplow/browser-tracker", "@segment/analytics-node", "@segment/analytics-next", "@rudderstack/rudder-sdk-node", "@rudderstack/analytics-js", "playwright-core"} {
+	for _, pkg := range []string{"@snowplow/node-tracker", "@snowplow/browser-tracker", "@snowplow/browser-tracker-v3", "@segment/analytics-node", "@segment/analytics-next", "@rudderstack/rudder-sdk-node", "@rudderstack/analytics-js", "playwright-core"} {
 		if _, err := os.Stat(filepath.Join(dir, pkg, "package.json")); err != nil {
 			t.Fatalf("ACCORD_TRACKERS_NODE_MODULES=%s lacks %s (run testdata/trackers/install.sh): %v", dir, pkg, err)
 		}
@@ -74,6 +73,7 @@ type trackerReport struct {
 		Lib    string   `json:"lib"`
 		Method string   `json:"method"`
 		Path   string   `json:"path"`
+		Beacon bool     `json:"beacon"` // sent with navigator.sendBeacon: no answer seen
 		Status int      `json:"status"`
 		IDs    []string `json:"ids"`
 		Answer *struct {
@@ -178,14 +178,14 @@ func checkTrackers(t *testing.T, data string, stop func(), rep trackerReport, wa
 		}
 		// A beacon's answer is not seen (status 0): its events are checked in
 		// the lake and the bad rows below, like a pixel's.
-		if beacon := r.Path == segment.BeaconPath; !beacon && r.Status != wantStatus || beacon && r.Status != 0 {
+		if !r.Beacon && r.Status != wantStatus {
 			t.Errorf("%s %s %s answered %d, want %d", r.Lib, r.Method, r.Path, r.Status, wantStatus)
 		}
 		if r.Answer != nil {
 			if len(r.Answer.Events) != len(r.IDs) {
 				t.Errorf("%s %s: %d events sent, %d answered", r.Lib, r.Path, len(r.IDs), len(r.Answer.Events))
 			}
-		} else if r.Path != "/i" && r.Path != segment.BeaconPath {
+		} else if r.Path != "/i" && !r.Beacon {
 			t.Errorf("%s %s %s: no JSON answer", r.Lib, r.Method, r.Path)
 		}
 		for i, id := range r.IDs {
@@ -397,23 +397,22 @@ func TestBrowserTracker(t *testing.T) {
 	modules := trackerModules(t)
 	chromium := codegentest.Tool(t, "ACCORD_CHROMIUM", "chromium", "chromium-browser")
 
-	spJS, err := os.ReadFile(filepath.Join(modules, "@snowplow/browser-tracker/dist/index.umd.min.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	mux := http.NewServeMux()
 	file := func(name string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			http.ServeFile(w, r, filepath.Join("testdata/trackers", name))
 		}
 	}
+	module := func(path string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, filepath.Join(modules, path)) }
+	}
 	mux.HandleFunc("GET /record.js", file("record.js"))
+	mux.HandleFunc("GET /snowplow.js", file("snowplow.js"))
 	mux.HandleFunc("GET /cart", file("page.html"))
+	mux.HandleFunc("GET /cart3", file("page3.html"))
 	mux.HandleFunc("GET /segment", file("segment.html"))
-	mux.HandleFunc("GET /sp.js", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-		_, _ = w.Write(spJS)
-	})
+	mux.HandleFunc("GET /sp.js", module("@snowplow/browser-tracker/dist/index.umd.min.js"))
+	mux.HandleFunc("GET /sp3.js", module("@snowplow/browser-tracker-v3/dist/index.umd.min.js"))
 	// analytics.js self-hosted: its UMD build and the chunks it loads beside it.
 	mux.Handle("GET /ajs/", http.StripPrefix("/ajs/", http.FileServer(http.Dir(filepath.Join(modules, "@segment/analytics-next/dist/umd")))))
 	// RudderStack's SDK self-hosted: its UMD build with the plugins bundled.
@@ -429,12 +428,13 @@ func TestBrowserTracker(t *testing.T) {
 		c.Registry = reg
 		c.Access.CORSOrigins = []string{shop.URL}
 		c.Access.WriteKeys = map[string]string{writeKey: "shop-web"}
+		c.Snowplow.Paths = []string{"/com.acme/track"} // page3.html's beacons
 	})
 	stop = sync.OnceFunc(stop)
 	defer stop()
 	query := "?" + url.Values{"collector": {base}, "key": {writeKey}, "email": {planted[0]}}.Encode()
-	rep := runTracker(t, modules, "browser.cjs", chromium, shop.URL+"/cart"+query, shop.URL+"/segment"+query,
-		shop.URL+"/rudder"+query, shop.URL+"/rudder"+query+"&beacon=1")
+	rep := runTracker(t, modules, "browser.cjs", chromium, shop.URL+"/cart"+query, shop.URL+"/cart3"+query,
+		shop.URL+"/segment"+query, shop.URL+"/rudder"+query, shop.URL+"/rudder"+query+"&beacon=1")
 
 	snowplow := []outcome{
 		{"com.snowplowanalytics.snowplow/page_view", ""},
@@ -452,22 +452,25 @@ func TestBrowserTracker(t *testing.T) {
 	}
 	// The pages' URLs as stored: scheme, host and path, the query dropped (and
 	// with it the email); the libraries' copy of the query is not stored.
-	snowplowPage := map[string]map[string]string{
-		"com.snowplowanalytics.snowplow/page_view": {"page_url": shop.URL + "/cart", "page_title": "Cart"},
+	snowplowPage := func(path string) map[string]map[string]string {
+		return map[string]map[string]string{"com.snowplowanalytics.snowplow/page_view": {"page_url": shop.URL + path, "page_title": "Cart"}}
 	}
 	page := func(path string) map[string]map[string]string {
 		return map[string]map[string]string{"com.acme/page": {"url": shop.URL + path, "path": path, "search": "<nil>"}}
 	}
 	// The entities the browser tracker attaches (contexts webPage, session and
 	// browser), validated by the bundled contracts, their device ids hashed.
+	webPage := map[string]map[string]string{"com.snowplowanalytics.snowplow/web_page": {}}
 	entities := map[string]map[string]string{
 		"com.snowplowanalytics.snowplow/web_page":        {},
 		"com.snowplowanalytics.snowplow/client_session":  {"userId": hashed, "sessionId": hashed, "sessionIndex": "1", "storageMechanism": "COOKIE_1"},
 		"com.snowplowanalytics.snowplow/browser_context": {"tabId": hashed, "cookiesEnabled": "true"},
 	}
 	checkTrackers(t, data, stop, rep, map[string]trackerWant{
-		"browser-post":          {snowplow, "snowplow", "shop-web", snowplowPage, entities},
-		"browser-get":           {snowplow, "snowplow", "shop-web", snowplowPage, entities},
+		"browser-post":          {snowplow, "snowplow", "shop-web", snowplowPage("/cart"), entities},
+		"browser-get":           {snowplow, "snowplow", "shop-web", snowplowPage("/cart"), entities},
+		"browser-v3-post":       {snowplow, "snowplow", "shop-web", snowplowPage("/cart3"), webPage},
+		"browser-v3-beacon":     {snowplow, "snowplow", "shop-web", snowplowPage("/cart3"), webPage},
 		"analytics.js":          {segmentEvents, "segment", "shop-web", page("/segment"), nil},
 		"analytics.js-batching": {segmentEvents, "segment", "shop-web", page("/segment"), nil},
 		"rudderstack-js":        {segmentEvents, "segment", "shop-web", page("/rudder"), nil},

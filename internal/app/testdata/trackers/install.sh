@@ -15,6 +15,7 @@ packages=(
   "@segment/analytics-node@3.1.0"
   "@rudderstack/rudder-sdk-node@3.1.1"
   "@snowplow/browser-tracker@4.8.0"
+  "@snowplow/browser-tracker-v3@npm:@snowplow/browser-tracker@3.24.6"
   "@segment/analytics-next@1.84.3"
   "@rudderstack/analytics-js@3.34.1"
   "playwright-core@1.65.1"

@@ -3,8 +3,8 @@
 // origin and the collector's answer are recorded as the tracker sent them, in
 // the report format of send.cjs (window.report), in the order they were sent.
 // The page names the tracker of each request with window.trackerOf(path),
-// defined before it includes this file. A beacon gets no answer: its status
-// stays 0, and the test finds its events in the lake instead.
+// defined before it includes this file. A beacon gets no answer: it is marked
+// beacon, its status stays 0, and the test finds its events in the lake.
 window.report = { requests: [], errors: [] };
 window.pending = 0;
 (function () {
@@ -17,8 +17,8 @@ window.pending = 0;
   };
   // start lists a request as it is sent; the returned function records the
   // answer (or the failure) and ends it.
-  const start = (method, url, body) => {
-    const entry = { lib: window.trackerOf(url.pathname), method, path: url.pathname, status: 0, ids: ids(url, body), answer: null };
+  const start = (method, url, body, beacon) => {
+    const entry = { lib: window.trackerOf(url.pathname), method, path: url.pathname, beacon: !!beacon, status: 0, ids: ids(url, body), answer: null };
     window.report.requests.push(entry);
     window.pending++;
     return (status, text, error) => {
@@ -67,7 +67,7 @@ window.pending = 0;
     const u = new URL(url, location.href);
     const queued = beacon(url, data);
     (data instanceof Blob ? data.text() : Promise.resolve(String(data))).then((text) => {
-      start('POST', u, text)(0, '', queued ? null : 'the browser refused the beacon');
+      start('POST', u, text, true)(0, '', queued ? null : 'the browser refused the beacon');
       window.pending--;
     });
     return queued;
