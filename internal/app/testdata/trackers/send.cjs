@@ -72,7 +72,8 @@ globalThis.fetch = async (input, init) => {
 const sp = require('@snowplow/node-tracker');
 const { Analytics: Segment } = require('@segment/analytics-node');
 const Rudder = require('@rudderstack/rudder-sdk-node');
-const axios = require('axios');
+// The axios that RudderStack's SDK itself uses (a dependency of it).
+const axios = require(require.resolve('axios', { paths: [require.resolve('@rudderstack/rudder-sdk-node')] }));
 
 const ua = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148';
 
