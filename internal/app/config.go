@@ -171,6 +171,15 @@ var envOverrides = []struct {
 		c.Sinks.Stdout.Enabled = b
 		return err
 	}},
+	{"ACCORD_CORS_ORIGINS", "comma-separated list of origins", func(c *Config, v string) error {
+		c.Access.CORSOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.Access.CORSOrigins = append(c.Access.CORSOrigins, o)
+			}
+		}
+		return nil
+	}},
 	{"ACCORD_BUFFER_MAX_BYTES", "buffer capacity in bytes", func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		c.Buffer.MaxBytes = n
@@ -211,6 +220,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Limits.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Access.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := registry.ParseValidator(c.Validator); err != nil || c.Validator == "" {

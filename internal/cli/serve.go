@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -97,7 +98,16 @@ func printBanner(e *env, cfg app.Config, a *app.App, listen string) {
   vault key  %s
   health     %s/healthz   metrics %s/metrics
   trackers   Snowplow: collector URL %s   Segment/RudderStack: host (data plane URL) %s
+  browsers   %s
 Send a valid event:
   %s
-`, version(), base, snap.Len(), cfg.Registry, base, cfg.Data, a.MasterKeySource(), base, base, base, base, app.ExampleCurl(snap, base))
+`, version(), base, snap.Len(), cfg.Registry, base, cfg.Data, a.MasterKeySource(), base, base, base, base, corsLine(cfg.Access.CORSOrigins), app.ExampleCurl(snap, base))
+}
+
+// corsLine says which sites' browser trackers may send.
+func corsLine(origins []string) string {
+	if len(origins) == 0 {
+		return "no site may send from a browser: list its origin in access.cors_origins (or ACCORD_CORS_ORIGINS=https://shop.example)"
+	}
+	return "sites that may send from a browser: " + strings.Join(origins, ", ")
 }

@@ -4,7 +4,9 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,6 +162,37 @@ type Access struct {
 	RequireWriteKey bool `yaml:"require_write_key"`
 	// CORSOrigins are the origins browser trackers may send from; "*" allows all.
 	CORSOrigins []string `yaml:"cors_origins"`
+}
+
+// Validate reports every write key and CORS origin that cannot work: an empty
+// key or source name, and an origin that is not written as browsers send it in
+// their Origin header (scheme://host[:port], no path, not even "/"), which
+// would never match and would leave browser trackers refused without a word.
+// Messages name no key: keys are secrets.
+func (a Access) Validate() error {
+	var errs []error
+	unnamed := 0
+	for key, name := range a.WriteKeys {
+		switch {
+		case strings.TrimSpace(key) == "":
+			errs = append(errs, errors.New("access.write_keys has an empty key; give each source a key of its own"))
+		case strings.TrimSpace(name) == "":
+			unnamed++
+		}
+	}
+	if unnamed > 0 {
+		errs = append(errs, fmt.Errorf("access.write_keys: %d key(s) name no source; write key: source-name (the name becomes the events' source.app)", unnamed))
+	}
+	for i, o := range a.CORSOrigins {
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || o != u.Scheme+"://"+u.Host || o != strings.ToLower(o) {
+			errs = append(errs, fmt.Errorf("access.cors_origins[%d] %q is not an origin: write it as browsers send it, scheme://host[:port] in lower case, with no path or trailing slash (for example %q), or \"*\" for any origin", i, Clip(o, 120), "https://shop.example"))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Lookup returns the source name of a write key, comparing in constant time.
