@@ -29,7 +29,7 @@ func trackerModules(t *testing.T) string {
 		codegentest.Missing(t, "the tracker libraries are not installed (run: export ACCORD_TRACKERS_NODE_MODULES=\"$(bash internal/app/testdata/trackers/install.sh | tail -n1)\")")
 		return ""
 	}
-	for _, pkg := range []string{"@snowplow/node-tracker", "@snowplow/browser-tracker", "@snowplow/browser-tracker-v3", "@segment/analytics-node", "@segment/analytics-next", "@rudderstack/rudder-sdk-node", "@rudderstack/analytics-js", "playwright-core"} {
+	for _, pkg := range []string{"@snowplow/node-tracker", "@snowplow/browser-tracker", "@snowplow/browser-tracker-v3", "@snowplow/browser-plugin-performance-timing", "@snowplow/browser-plugin-link-click-tracking", "@segment/analytics-node", "@segment/analytics-next", "@rudderstack/rudder-sdk-node", "@rudderstack/analytics-js", "playwright-core"} {
 		if _, err := os.Stat(filepath.Join(dir, pkg, "package.json")); err != nil {
 			t.Fatalf("ACCORD_TRACKERS_NODE_MODULES=%s lacks %s (run testdata/trackers/install.sh): %v", dir, pkg, err)
 		}
@@ -413,6 +413,8 @@ func TestBrowserTracker(t *testing.T) {
 	mux.HandleFunc("GET /segment", file("segment.html"))
 	mux.HandleFunc("GET /sp.js", module("@snowplow/browser-tracker/dist/index.umd.min.js"))
 	mux.HandleFunc("GET /sp3.js", module("@snowplow/browser-tracker-v3/dist/index.umd.min.js"))
+	mux.HandleFunc("GET /sp3-performance-timing.js", module("@snowplow/browser-plugin-performance-timing/dist/index.umd.min.js"))
+	mux.HandleFunc("GET /sp3-link-click-tracking.js", module("@snowplow/browser-plugin-link-click-tracking/dist/index.umd.min.js"))
 	// analytics.js self-hosted: its UMD build and the chunks it loads beside it.
 	mux.Handle("GET /ajs/", http.StripPrefix("/ajs/", http.FileServer(http.Dir(filepath.Join(modules, "@segment/analytics-next/dist/umd")))))
 	// RudderStack's SDK self-hosted: its UMD build with the plugins bundled.
@@ -460,7 +462,14 @@ func TestBrowserTracker(t *testing.T) {
 	}
 	// The entities the browser tracker attaches (contexts webPage, session and
 	// browser), validated by the bundled contracts, their device ids hashed.
-	webPage := map[string]map[string]string{"com.snowplowanalytics.snowplow/web_page": {}}
+	// Version 3 with the performance timing and link click plugins: a link
+	// click more, stored with its URL's query dropped and its text not kept,
+	// and the performance timing entity on every event.
+	snowplow3 := append(append([]outcome(nil), snowplow...), outcome{"com.snowplowanalytics.snowplow/link_click", ""})
+	v3Fields := snowplowPage("/cart3")
+	v3Fields["com.snowplowanalytics.snowplow/link_click"] = map[string]string{"target_url": "https://shop.example/product", "element_id": "buy",
+		"element_classes": "[btn primary]", "element_target": "_blank", "element_content": "<nil>"} // (columns are snake_case)
+	v3Entities := map[string]map[string]string{"com.snowplowanalytics.snowplow/web_page": {}, "org.w3/PerformanceTiming": {}}
 	entities := map[string]map[string]string{
 		"com.snowplowanalytics.snowplow/web_page":        {},
 		"com.snowplowanalytics.snowplow/client_session":  {"userId": hashed, "sessionId": hashed, "sessionIndex": "1", "storageMechanism": "COOKIE_1"},
@@ -469,8 +478,8 @@ func TestBrowserTracker(t *testing.T) {
 	checkTrackers(t, data, stop, rep, map[string]trackerWant{
 		"browser-post":          {snowplow, "snowplow", "shop-web", snowplowPage("/cart"), entities},
 		"browser-get":           {snowplow, "snowplow", "shop-web", snowplowPage("/cart"), entities},
-		"browser-v3-post":       {snowplow, "snowplow", "shop-web", snowplowPage("/cart3"), webPage},
-		"browser-v3-beacon":     {snowplow, "snowplow", "shop-web", snowplowPage("/cart3"), webPage},
+		"browser-v3-post":       {snowplow3, "snowplow", "shop-web", v3Fields, v3Entities},
+		"browser-v3-beacon":     {snowplow3, "snowplow", "shop-web", v3Fields, v3Entities},
 		"analytics.js":          {segmentEvents, "segment", "shop-web", page("/segment"), nil},
 		"analytics.js-batching": {segmentEvents, "segment", "shop-web", page("/segment"), nil},
 		"rudderstack-js":        {segmentEvents, "segment", "shop-web", page("/rudder"), nil},

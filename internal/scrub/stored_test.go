@@ -47,6 +47,15 @@ var realistic = map[string][]string{
 		`{"userId":"9b2c4e1a-7f3d-4c8e-a1b2-3c4d5e6f7a8b","sessionId":"69b78cd6-29c6-4e3d-8e2b-0746f296e4ce","sessionIndex":3,"eventIndex":12,"previousSessionId":"1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d","storageMechanism":"COOKIE_1","firstEventId":"7fe59968-58ef-4ec3-aa9e-0ac23a39e199","firstEventTimestamp":"2026-11-01T12:34:56.789Z"}`,
 		`{"userId":"0123456789abcdef","sessionId":"b4c5d6e7-f809-4a1b-9c2d-3e4f5a6b7c8d","sessionIndex":1,"previousSessionId":null,"storageMechanism":"SQLITE","firstEventId":null}`,
 	},
+	// As the browser tracker's link click and performance timing plugins send them.
+	"com.snowplowanalytics.snowplow/link_click": {
+		`{"targetUrl":"https://shop.example/account/orders?email=jane%40example.com&token=5f2b","elementId":"orders","elementClasses":["nav","nav-orders"],"elementTarget":"_self","elementContent":"Jane Doe's orders"}`,
+		`{"targetUrl":"mailto:jane.doe@example.com"}`,
+	},
+	"org.w3/PerformanceTiming": {
+		`{"navigationStart":1796652190100,"redirectStart":0,"redirectEnd":0,"fetchStart":1796652190102,"domainLookupStart":1796652190102,"domainLookupEnd":1796652190102,"connectStart":1796652190102,"secureConnectionStart":0,"connectEnd":1796652190102,"requestStart":1796652190105,"responseStart":1796652190109,"responseEnd":1796652190110,"unloadEventStart":0,"unloadEventEnd":0,"domLoading":1796652190115,"domInteractive":1796652190160,"domContentLoadedEventStart":1796652190160,"domContentLoadedEventEnd":1796652190161,"domComplete":1796652190230,"loadEventStart":1796652190230,"loadEventEnd":1796652190231}`,
+		`{"navigationStart":1796652190100,"chromeFirstPaint":1796652190190}`,
+	},
 	"com.snowplowanalytics.snowplow/browser_context": {
 		`{"viewport":"1280x720","documentSize":"1280x2410","resolution":"2560x1440","colorDepth":24,"devicePixelRatio":2,"cookiesEnabled":true,"online":true,"browserLanguage":"de-DE","documentLanguage":"de","webdriver":false,"deviceMemory":8,"hardwareConcurrency":8,"tabId":"5c8f8950-3c92-4645-b4e6-f2139358c560"}`,
 		`{"viewport":"390x844","documentSize":"390x3000","resolution":"390x844","colorDepth":32,"devicePixelRatio":null,"cookiesEnabled":false,"online":true,"browserLanguage":null,"tabId":"0e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b"}`,

@@ -16,6 +16,8 @@ packages=(
   "@rudderstack/rudder-sdk-node@3.1.1"
   "@snowplow/browser-tracker@4.8.0"
   "@snowplow/browser-tracker-v3@npm:@snowplow/browser-tracker@3.24.6"
+  "@snowplow/browser-plugin-performance-timing@3.24.6"
+  "@snowplow/browser-plugin-link-click-tracking@3.24.6"
   "@segment/analytics-next@1.84.3"
   "@rudderstack/analytics-js@3.34.1"
   "playwright-core@1.65.1"
@@ -24,7 +26,10 @@ key=$(printf '%s\n' "${packages[@]}" | sha256sum | cut -c1-12)
 dir="${ACCORD_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/accord-tools}/trackers-$key"
 if [ ! -f "$dir/.installed" ]; then
   mkdir -p "$dir"
-  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "${packages[@]}" >&2
+  # --legacy-peer-deps: the version 3 plugins name version 3 of the browser
+  # tracker as a peer, beside version 4; the test loads their self-contained UMD
+  # builds, which need no peer.
+  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error --legacy-peer-deps "${packages[@]}" >&2
   touch "$dir/.installed"
 fi
 echo "$dir/node_modules"
