@@ -29,7 +29,7 @@ func trackerModules(t *testing.T) string {
 		codegentest.Missing(t, "the tracker libraries are not installed (run: export ACCORD_TRACKERS_NODE_MODULES=\"$(bash internal/app/testdata/trackers/install.sh | tail -n1)\")")
 		return ""
 	}
-	for _, pkg := range []string{"@snowplow/node-tracker", "@snowplow/browser-tracker", "@snowplow/browser-tracker-v3", "@snowplow/browser-plugin-performance-timing", "@snowplow/browser-plugin-link-click-tracking", "@segment/analytics-node", "@segment/analytics-next", "@rudderstack/rudder-sdk-node", "@rudderstack/analytics-js", "playwright-core"} {
+	for _, pkg := range []string{"@snowplow/node-tracker", "@snowplow/browser-tracker", "@snowplow/browser-tracker-v3", "@snowplow/browser-plugin-performance-timing", "@snowplow/browser-plugin-link-click-tracking", "@snowplow/browser-plugin-form-tracking", "@segment/analytics-node", "@segment/analytics-next", "@rudderstack/rudder-sdk-node", "@rudderstack/analytics-js", "playwright-core"} {
 		if _, err := os.Stat(filepath.Join(dir, pkg, "package.json")); err != nil {
 			t.Fatalf("ACCORD_TRACKERS_NODE_MODULES=%s lacks %s (run testdata/trackers/install.sh): %v", dir, pkg, err)
 		}
@@ -415,6 +415,7 @@ func TestBrowserTracker(t *testing.T) {
 	mux.HandleFunc("GET /sp3.js", module("@snowplow/browser-tracker-v3/dist/index.umd.min.js"))
 	mux.HandleFunc("GET /sp3-performance-timing.js", module("@snowplow/browser-plugin-performance-timing/dist/index.umd.min.js"))
 	mux.HandleFunc("GET /sp3-link-click-tracking.js", module("@snowplow/browser-plugin-link-click-tracking/dist/index.umd.min.js"))
+	mux.HandleFunc("GET /sp3-form-tracking.js", module("@snowplow/browser-plugin-form-tracking/dist/index.umd.min.js"))
 	// analytics.js self-hosted: its UMD build and the chunks it loads beside it.
 	mux.Handle("GET /ajs/", http.StripPrefix("/ajs/", http.FileServer(http.Dir(filepath.Join(modules, "@segment/analytics-next/dist/umd")))))
 	// RudderStack's SDK self-hosted: its UMD build with the plugins bundled.
@@ -462,13 +463,19 @@ func TestBrowserTracker(t *testing.T) {
 	}
 	// The entities the browser tracker attaches (contexts webPage, session and
 	// browser), validated by the bundled contracts, their device ids hashed.
-	// Version 3 with the performance timing and link click plugins: a link
-	// click more, stored with its URL's query dropped and its text not kept,
-	// and the performance timing entity on every event.
-	snowplow3 := append(append([]outcome(nil), snowplow...), outcome{"com.snowplowanalytics.snowplow/link_click", ""})
+	// Version 3 with the performance timing, link click and form tracking
+	// plugins: a link click, stored with its URL's query dropped and its text
+	// not kept; a form's focus, change and submission, stored without what the
+	// visitor typed (the email: the checks below find it nowhere); and the
+	// performance timing entity on every event.
+	snowplow3 := append(append([]outcome(nil), snowplow...), outcome{"com.snowplowanalytics.snowplow/link_click", ""},
+		outcome{"com.snowplowanalytics.snowplow/focus_form", ""}, outcome{"com.snowplowanalytics.snowplow/change_form", ""},
+		outcome{"com.snowplowanalytics.snowplow/submit_form", ""})
 	v3Fields := snowplowPage("/cart3")
 	v3Fields["com.snowplowanalytics.snowplow/link_click"] = map[string]string{"target_url": "https://shop.example/product", "element_id": "buy",
 		"element_classes": "[btn primary]", "element_target": "_blank", "element_content": "<nil>"} // (columns are snake_case)
+	v3Fields["com.snowplowanalytics.snowplow/focus_form"] = map[string]string{"node_name": "INPUT", "element_type": "email", "value": "<nil>"}
+	v3Fields["com.snowplowanalytics.snowplow/change_form"] = map[string]string{"node_name": "INPUT", "type": "email", "value": "<nil>"}
 	v3Entities := map[string]map[string]string{"com.snowplowanalytics.snowplow/web_page": {}, "org.w3/PerformanceTiming": {}}
 	entities := map[string]map[string]string{
 		"com.snowplowanalytics.snowplow/web_page":        {},

@@ -52,6 +52,20 @@ var realistic = map[string][]string{
 		`{"targetUrl":"https://shop.example/account/orders?email=jane%40example.com&token=5f2b","elementId":"orders","elementClasses":["nav","nav-orders"],"elementTarget":"_self","elementContent":"Jane Doe's orders"}`,
 		`{"targetUrl":"mailto:jane.doe@example.com"}`,
 	},
+	// As the browser tracker's form tracking sends them: what the visitor typed
+	// is in the values.
+	"com.snowplowanalytics.snowplow/focus_form": {
+		`{"formId":"signup","elementId":"email","nodeName":"INPUT","elementType":"email","elementClasses":["field"],"value":"jane.doe@example.com"}`,
+		`{"formId":"search","elementId":"q","nodeName":"TEXTAREA","elementClasses":null,"value":null}`,
+	},
+	"com.snowplowanalytics.snowplow/change_form": {
+		`{"formId":"signup","elementId":"name","nodeName":"INPUT","type":"text","elementClasses":["field","required"],"value":"Jane Doe"}`,
+		`{"formId":"address","elementId":"country","nodeName":"SELECT","value":"GB"}`,
+	},
+	"com.snowplowanalytics.snowplow/submit_form": {
+		`{"formId":"signup","formClasses":["signup-form"],"elements":[{"name":"email","value":"jane.doe@example.com","nodeName":"INPUT","type":"email"},{"name":"name","value":"Jane Doe","nodeName":"INPUT","type":"text"},{"name":"note","value":null,"nodeName":"TEXTAREA"}]}`,
+		`{"formId":"newsletter","elements":[{"name":"email","value":"a@example.com","nodeName":"INPUT","type":"email"}]}`,
+	},
 	"org.w3/PerformanceTiming": {
 		`{"navigationStart":1796652190100,"redirectStart":0,"redirectEnd":0,"fetchStart":1796652190102,"domainLookupStart":1796652190102,"domainLookupEnd":1796652190102,"connectStart":1796652190102,"secureConnectionStart":0,"connectEnd":1796652190102,"requestStart":1796652190105,"responseStart":1796652190109,"responseEnd":1796652190110,"unloadEventStart":0,"unloadEventEnd":0,"domLoading":1796652190115,"domInteractive":1796652190160,"domContentLoadedEventStart":1796652190160,"domContentLoadedEventEnd":1796652190161,"domComplete":1796652190230,"loadEventStart":1796652190230,"loadEventEnd":1796652190231}`,
 		`{"navigationStart":1796652190100,"chromeFirstPaint":1796652190190}`,

@@ -77,12 +77,14 @@ window.pending = 0;
 // sent counts the events a tracker has had answered.
 window.sent = (lib) => window.report.requests.filter((r) => r.lib === lib).reduce((n, r) => n + r.ids.length, 0);
 
-// run runs a page's tracking with its query's parameters (collector, key,
-// email, and the query itself), then marks the page done for browser.cjs,
-// reporting what it threw.
+// run runs a page's tracking, once the page has loaded (as a visitor meets it:
+// form tracking, for one, watches forms from then on), with its query's
+// parameters (collector, key, email, and the query itself), then marks the
+// page done for browser.cjs, reporting what it threw.
 window.run = (body) => {
   const q = new URLSearchParams(location.search);
-  (async () => body({ collector: q.get('collector'), key: q.get('key'), email: q.get('email'), query: q }))()
+  const loaded = document.readyState === 'complete' ? Promise.resolve() : new Promise((r) => window.addEventListener('load', r, { once: true }));
+  loaded.then(() => body({ collector: q.get('collector'), key: q.get('key'), email: q.get('email'), query: q }))
     .catch((e) => window.report.errors.push({ lib: 'page', error: String((e && e.stack) || e) }))
     .finally(() => { window.done = true; });
 };
