@@ -257,12 +257,14 @@ func allowHeaders(requested string) string {
 	if requested == "" || len(requested) > maxRequestHeaders {
 		return corsHeaders
 	}
-	for _, name := range strings.Split(requested, ",") {
-		if name = strings.TrimSpace(name); name == "" || !isToken(name) {
+	names := strings.Split(requested, ",")
+	for i, name := range names {
+		if name = strings.Trim(name, " \t"); name == "" || !isToken(name) {
 			return corsHeaders
 		}
+		names[i] = name
 	}
-	return corsHeaders + ", " + requested
+	return corsHeaders + ", " + strings.Join(names, ", ")
 }
 
 // isToken says whether s is an HTTP token (RFC 9110), as header names are.
