@@ -139,11 +139,18 @@ func Load(path string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("reading config: %w", err)
 	}
+	return Parse(path, b)
+}
+
+// Parse reads the config file named name, whose bytes are b, over the defaults.
+// Unknown keys are errors.
+func Parse(name string, b []byte) (Config, error) {
+	cfg := Default()
 	if len(bytes.TrimSpace(b)) == 0 {
-		return cfg, fmt.Errorf("config %s is empty; start it with `version: 1`", path)
+		return cfg, fmt.Errorf("config %s is empty; start it with `version: 1`", name)
 	}
 	if err := yaml.UnmarshalWithOptions(b, &cfg, yaml.Strict()); err != nil {
-		return cfg, fmt.Errorf("config %s: %s", path, firstLine(yaml.FormatError(err, false, true)))
+		return cfg, fmt.Errorf("config %s: %s", name, firstLine(yaml.FormatError(err, false, true)))
 	}
 	return cfg, nil
 }

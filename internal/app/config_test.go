@@ -64,3 +64,31 @@ func TestRuntimeConfig(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConfig: any config file gets a config or an error of one line, never a
+// panic, and a config that parses is validated without one; the error names no
+// write key (keys are secrets).
+func FuzzConfig(f *testing.F) {
+	for _, s := range []string{
+		"version: 1\n",
+		"version: 1\nregistry: contracts\ndata: d\nserver: {addr: \"127.0.0.1:8080\"}\n",
+		"version: 1\naccess: {write_keys: {wk-fuzz-secret: \"\"}, cors_origins: [\"https://shop.example/\", \"*\", \"HTTP://A\"]}\n",
+		"version: 1\nlimits: {max_depth: -1, max_string_bytes: 1}\nbuffer: {max_bytes: 1}\n",
+		"version: 2\nunknown: 1\n", "", "  \n", "{", "version: [1", "runtime: {gc_percent: -5, memory_limit: 1}\n",
+		"snowplow: {paths: [\"/i\", \"relative\"]}\n", "sinks: {lake: {rotate_interval: -1s}}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cfg, err := app.Parse("fuzz.yaml", b)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error of several lines: %q", err)
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil && strings.Contains(err.Error(), "wk-fuzz-secret") {
+			t.Fatalf("the error names a write key: %v", err)
+		}
+	})
+}
