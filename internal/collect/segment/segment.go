@@ -51,7 +51,8 @@ var paths = map[string]string{
 const BeaconPath = "/beacon/v1/batch"
 
 // Routes registers POST (and, for browsers, OPTIONS) /v1/<path> for every path
-// of paths, and BeaconPath.
+// of paths, and BeaconPath; and the settings routes of the browser libraries
+// (settings.go).
 func (h *Handler) Routes(mux *http.ServeMux) {
 	for path, t := range paths {
 		route := h.access.CORS(h.route(t, false))
@@ -61,6 +62,11 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	beacon := h.access.CORS(h.route(TypeBatch, true))
 	mux.Handle("POST "+BeaconPath, beacon)
 	mux.Handle("OPTIONS "+BeaconPath, beacon)
+	for path, serve := range map[string]http.HandlerFunc{SettingsPath: h.serveSettings, SourceConfigPath: h.serveSourceConfig} {
+		// (RudderStack's SDK sends its key as Basic auth: a preflight first.)
+		mux.Handle("GET "+path, h.access.CORS(serve))
+		mux.Handle("OPTIONS "+path, h.access.CORS(serve))
+	}
 }
 
 // Response is the answer to a request whose messages were processed: Segment's

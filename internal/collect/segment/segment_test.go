@@ -574,3 +574,52 @@ func TestLimitsEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestSettings: analytics.js and RudderStack's JavaScript SDK get settings that
+// send to the collector that answered, as the request named it (https behind a
+// proxy that says so), with nothing sent to the vendors; an unknown key gets a
+// 404 that names no key.
+func TestSettings(t *testing.T) {
+	h := newHarness(t, collect.Access{WriteKeys: map[string]string{"wk_web": "shop-web"}})
+	get := func(path string, header map[string]string) (int, map[string]any, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "collect.shop.example"
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := h.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(resp.Body)
+		var doc map[string]any
+		_ = json.Unmarshal(body.Bytes(), &doc)
+		return resp.StatusCode, doc, body.String()
+	}
+	status, doc, raw := get("/v1/projects/wk_web/settings", map[string]string{"X-Forwarded-Proto": "https"})
+	want := `map[integrations:map[Segment.io:map[apiHost:collect.shop.example/v1 apiKey:wk_web protocol:https]] metrics:map[sampleRate:0]]`
+	if status != 200 || fmt.Sprint(doc) != want {
+		t.Errorf("analytics.js settings: %d %s, want %s", status, raw, want)
+	}
+	if _, doc, _ := get("/v1/projects/wk_web/settings", nil); !strings.Contains(fmt.Sprint(doc), "protocol:http]") {
+		t.Errorf("analytics.js settings without TLS: %v", doc)
+	}
+	status, doc, raw = get("/sourceConfig/?p=npm&v=3.34.1&build=modern&writeKey=wk_web&lockIntegrationsVersion=false", nil)
+	src, _ := doc["source"].(map[string]any)
+	if status != 200 || src["writeKey"] != "wk_web" || src["name"] != "shop-web" || src["enabled"] != true ||
+		!strings.Contains(raw, `"statsCollection":{"errors":{"enabled":false},"metrics":{"enabled":false}}`) || !strings.Contains(raw, `"destinations":[]`) {
+		t.Errorf("RudderStack source config: %d %s", status, raw)
+	}
+	for _, path := range []string{"/v1/projects/wk_other/settings", "/sourceConfig/?writeKey=wk_other", "/sourceConfig/"} {
+		if status, _, raw := get(path, nil); status != http.StatusNotFound || strings.Contains(raw, "wk_") {
+			t.Errorf("GET %s = %d %s, want a 404 naming no key", path, status, raw)
+		}
+	}
+	h.assertEmpty()
+}

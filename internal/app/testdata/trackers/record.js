@@ -1,6 +1,6 @@
 // record.js wraps the page's fetch, XMLHttpRequest and navigator.sendBeacon
-// before any tracker loads, so that every request a tracker makes to another
-// origin and the collector's answer are recorded as the tracker sent them, in
+// before any tracker loads, so that every request that delivers events to the
+// collector and the collector's answer are recorded as the tracker sent them, in
 // the report format of send.cjs (window.report), in the order they were sent.
 // The page names the tracker of each request with window.trackerOf(path),
 // defined before it includes this file. A beacon gets no answer: it is marked
@@ -28,12 +28,18 @@ window.pending = 0;
       window.pending--;
     };
   };
-  const elsewhere = (u) => new URL(u, location.href).origin !== location.origin;
+  // recorded says whether a request delivers events: one to another origin
+  // (the collector) that posts, or a pixel; the libraries' settings requests
+  // (GET) are not.
+  const recorded = (method, u) => {
+    const url = new URL(u, location.href);
+    return url.origin !== location.origin && (method !== 'GET' || url.pathname === '/i');
+  };
 
   const realFetch = window.fetch.bind(window);
   window.fetch = async (input, init) => {
     const req = new Request(input, init);
-    if (!elsewhere(req.url)) return realFetch(req);
+    if (!recorded(req.method, req.url)) return realFetch(req);
     const done = start(req.method, new URL(req.url), req.method === 'GET' ? '' : await req.clone().text());
     try {
       const resp = await realFetch(req);
@@ -48,12 +54,12 @@ window.pending = 0;
   const open = XMLHttpRequest.prototype.open;
   const send = XMLHttpRequest.prototype.send;
   XMLHttpRequest.prototype.open = function (method, url, ...rest) {
-    this.recorded = { method: String(method).toUpperCase(), url: new URL(url, location.href) };
+    this.request = { method: String(method).toUpperCase(), url: new URL(url, location.href) };
     return open.call(this, method, url, ...rest);
   };
   XMLHttpRequest.prototype.send = function (body) {
-    const r = this.recorded;
-    if (r && r.url.origin !== location.origin) {
+    const r = this.request;
+    if (r && recorded(r.method, r.url)) {
       const done = start(r.method, r.url, typeof body === 'string' ? body : '');
       this.addEventListener('loadend', () => done(this.status, this.responseText, this.status === 0 ? 'no answer' : null));
     }
@@ -62,7 +68,7 @@ window.pending = 0;
 
   const beacon = navigator.sendBeacon.bind(navigator);
   navigator.sendBeacon = (url, data) => {
-    if (!elsewhere(url)) return beacon(url, data);
+    if (!recorded('POST', url)) return beacon(url, data);
     window.pending++;
     const u = new URL(url, location.href);
     const queued = beacon(url, data);
