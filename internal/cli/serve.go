@@ -97,7 +97,7 @@ func printBanner(e *env, cfg app.Config, a *app.App, listen string) {
   data       %s   (buffer, lake, bad rows, vault)
   vault key  %s
   health     %s/healthz   metrics %s/metrics
-  trackers   Snowplow: collector URL %s   Segment/RudderStack: host (data plane URL) %s
+  trackers   Snowplow: collector URL %s   Segment/RudderStack: host, data plane URL, cdnURL, configUrl %s
   browsers   %s
 Send a valid event:
   %s
