@@ -30,8 +30,15 @@ if (!executablePath || urls.length === 0) {
       const page = await browser.newPage();
       page.on('console', (m) => console.error(`page ${m.type()}: ${m.text()}`));
       page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+      // Requests in flight, beacons included: a beacon leaves when the browser
+      // gets round to it, and closing the page first would drop it.
+      let inFlight = 0;
+      page.on('request', () => inFlight++);
+      page.on('requestfinished', () => inFlight--);
+      page.on('requestfailed', () => inFlight--);
       await page.goto(url);
       await page.waitForFunction(() => window.done === true, null, { timeout: 60000 });
+      for (let i = 0; i < 300 && inFlight > 0; i++) await new Promise((r) => setTimeout(r, 50));
       const r = await page.evaluate(() => window.report);
       report.requests.push(...r.requests);
       report.errors.push(...r.errors);
