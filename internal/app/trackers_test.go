@@ -42,10 +42,17 @@ func trackerModules(t *testing.T) string {
 func runTracker(t *testing.T, modules, script string, args ...string) trackerReport {
 	t.Helper()
 	node := codegentest.Tool(t, "ACCORD_NODE", "node")
+	return runReport(t, []string{"NODE_PATH=" + modules}, node, append([]string{filepath.Join("testdata/trackers", script)}, args...)...)
+}
+
+// runReport runs a tracker script and returns the report it prints.
+func runReport(t *testing.T, env []string, name string, args ...string) trackerReport {
+	t.Helper()
+	script := filepath.Base(args[0])
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, append([]string{filepath.Join("testdata/trackers", script)}, args...)...)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
 	out := codegentest.Output(t, cmd)
 	if p := plantedIn(out); p != "" {
 		t.Fatalf("an answer holds planted PII %q", p)
@@ -319,6 +326,35 @@ func checkTrackers(t *testing.T, data string, stop func(), rep trackerReport, wa
 		}
 	}
 	noPlantedFiles(t, data)
+}
+
+// TestRubyTracker points Snowplow's Ruby tracker, as Debian packages it
+// (ruby-snowplow-tracker 0.6.1, an older server tracker still in use: its
+// self-describing events base64 in the standard alphabet, with padding), at
+// accord serve, by POST and by GET.
+func TestRubyTracker(t *testing.T) {
+	ruby := codegentest.Tool(t, "ACCORD_RUBY", "ruby")
+	if err := exec.Command(ruby, "-e", "require 'snowplow-tracker'").Run(); err != nil {
+		codegentest.Missing(t, "Snowplow's Ruby tracker is not installed (apt-get install ruby-snowplow-tracker)")
+	}
+	data := t.TempDir()
+	base, stop := startApp(t, data, nil)
+	stop = sync.OnceFunc(stop)
+	defer stop()
+	rep := runReport(t, nil, ruby, "testdata/trackers/send.rb", base, planted[0])
+	events := []outcome{
+		{"com.acme/signup", ""},
+		{"com.snowplowanalytics.snowplow/page_view", ""},
+		{"com.snowplowanalytics.snowplow/structured_event", ""},
+		{"com.acme/signup", "schema_violation"},
+	}
+	fields := map[string]map[string]string{
+		"com.snowplowanalytics.snowplow/page_view": {"page_url": "https://shop.example/cart", "page_title": "Cart"},
+	}
+	checkTrackers(t, data, stop, rep, map[string]trackerWant{
+		"snowplow-ruby-post": {events, "snowplow", "shop-ruby", fields, nil},
+		"snowplow-ruby-get":  {events, "snowplow", "shop-ruby", fields, nil},
+	})
 }
 
 // trackerRegistry is a registry of the bundled contracts and the contracts for
