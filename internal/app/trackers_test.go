@@ -422,13 +422,17 @@ func TestRealTrackers(t *testing.T) {
 }
 
 // TestBrowserTracker opens a shop's pages in headless Chromium, served from
-// another origin than accord serve's, as browsers meet them: one runs
-// Snowplow's browser tracker, the other Segment's analytics.js (both from npm,
-// unmodified). Every request crosses origins with CORS: the Snowplow tracker's
-// with its credentials, JSON POSTs after a preflight and GET pixels;
-// analytics.js's as text/plain, one call a request (/v1/t, /v1/p, ...) with
-// the write key in the body, and batches (/v1/b) with it as Basic auth. The
-// events carry the page's URL, with the planted email in its query.
+// another origin than accord serve's, as browsers meet them, each running a
+// tracker from npm, unmodified: Snowplow's browser tracker (JSON POSTs with
+// credentials after a preflight, GET pixels, its session and browser
+// entities), its version 3 (XMLHttpRequest POSTs, beacons to a custom path,
+// and the performance timing, link click and form tracking plugins),
+// Segment's analytics.js (text/plain calls to /v1/t, /v1/p, ... with the write
+// key in the body, and batches to /v1/b as Basic auth; settings loaded from
+// the collector) and RudderStack's JavaScript SDK (XMLHttpRequest with its own
+// headers, settings loaded from the collector; and beacons). Every request
+// crosses origins with CORS; the events carry the page's URL with the planted
+// email in its query, and the visitor types it into a form.
 func TestBrowserTracker(t *testing.T) {
 	modules := trackerModules(t)
 	chromium := codegentest.Tool(t, "ACCORD_CHROMIUM", "chromium", "chromium-browser")
@@ -497,8 +501,6 @@ func TestBrowserTracker(t *testing.T) {
 	page := func(path string) map[string]map[string]string {
 		return map[string]map[string]string{"com.acme/page": {"url": shop.URL + path, "path": path, "search": "<nil>"}}
 	}
-	// The entities the browser tracker attaches (contexts webPage, session and
-	// browser), validated by the bundled contracts, their device ids hashed.
 	// Version 3 with the performance timing, link click and form tracking
 	// plugins: a link click, stored with its URL's query dropped and its text
 	// not kept; a form's focus, change and submission, stored without what the
@@ -513,6 +515,8 @@ func TestBrowserTracker(t *testing.T) {
 	v3Fields["com.snowplowanalytics.snowplow/focus_form"] = map[string]string{"node_name": "INPUT", "element_type": "email", "value": "<nil>"}
 	v3Fields["com.snowplowanalytics.snowplow/change_form"] = map[string]string{"node_name": "INPUT", "type": "email", "value": "<nil>"}
 	v3Entities := map[string]map[string]string{"com.snowplowanalytics.snowplow/web_page": {}, "org.w3/PerformanceTiming": {}}
+	// The entities the browser tracker attaches (contexts webPage, session and
+	// browser), validated by the bundled contracts, their device ids hashed.
 	entities := map[string]map[string]string{
 		"com.snowplowanalytics.snowplow/web_page":        {},
 		"com.snowplowanalytics.snowplow/client_session":  {"userId": hashed, "sessionId": hashed, "sessionIndex": "1", "storageMechanism": "COOKIE_1"},
