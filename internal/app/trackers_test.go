@@ -29,7 +29,7 @@ func trackerModules(t *testing.T) string {
 		codegentest.Missing(t, "the tracker libraries are not installed (run: export ACCORD_TRACKERS_NODE_MODULES=\"$(bash internal/app/testdata/trackers/install.sh | tail -n1)\")")
 		return ""
 	}
-	for _, pkg := range []string{"@snowplow/node-tracker", "@snowplow/browser-tracker", "@snowplow/browser-tracker-v3", "@snowplow/browser-plugin-performance-timing", "@snowplow/browser-plugin-link-click-tracking", "@snowplow/browser-plugin-form-tracking", "@segment/analytics-node", "@segment/analytics-next", "@rudderstack/rudder-sdk-node", "@rudderstack/analytics-js", "playwright-core"} {
+	for _, pkg := range []string{"@snowplow/node-tracker", "@snowplow/browser-tracker", "@snowplow/browser-tracker-v3", "@snowplow/browser-plugin-performance-timing", "@snowplow/browser-plugin-link-click-tracking", "@snowplow/browser-plugin-form-tracking", "@snowplow/browser-plugin-ga-cookies", "@segment/analytics-node", "@segment/analytics-next", "@rudderstack/rudder-sdk-node", "@rudderstack/analytics-js", "playwright-core"} {
 		if _, err := os.Stat(filepath.Join(dir, pkg, "package.json")); err != nil {
 			t.Fatalf("ACCORD_TRACKERS_NODE_MODULES=%s lacks %s (run testdata/trackers/install.sh): %v", dir, pkg, err)
 		}
@@ -426,7 +426,8 @@ func TestRealTrackers(t *testing.T) {
 // tracker from npm, unmodified: Snowplow's browser tracker (JSON POSTs with
 // credentials after a preflight, GET pixels, its session and browser
 // entities), its version 3 (XMLHttpRequest POSTs, beacons to a custom path,
-// and the performance timing, link click and form tracking plugins),
+// and the performance timing, GA cookies, link click and form tracking
+// plugins),
 // Segment's analytics.js (text/plain calls to /v1/t, /v1/p, ... with the write
 // key in the body, and batches to /v1/b as Basic auth; settings loaded from
 // the collector) and RudderStack's JavaScript SDK (XMLHttpRequest with its own
@@ -456,6 +457,7 @@ func TestBrowserTracker(t *testing.T) {
 	mux.HandleFunc("GET /sp3-performance-timing.js", module("@snowplow/browser-plugin-performance-timing/dist/index.umd.min.js"))
 	mux.HandleFunc("GET /sp3-link-click-tracking.js", module("@snowplow/browser-plugin-link-click-tracking/dist/index.umd.min.js"))
 	mux.HandleFunc("GET /sp3-form-tracking.js", module("@snowplow/browser-plugin-form-tracking/dist/index.umd.min.js"))
+	mux.HandleFunc("GET /sp3-ga-cookies.js", module("@snowplow/browser-plugin-ga-cookies/dist/index.umd.min.js"))
 	// analytics.js self-hosted: its UMD build and the chunks it loads beside it.
 	mux.Handle("GET /ajs/", http.StripPrefix("/ajs/", http.FileServer(http.Dir(filepath.Join(modules, "@segment/analytics-next/dist/umd")))))
 	// RudderStack's SDK self-hosted: its UMD build with the plugins bundled.
@@ -514,7 +516,10 @@ func TestBrowserTracker(t *testing.T) {
 		"element_classes": "[btn primary]", "element_target": "_blank", "element_content": "<nil>"} // (columns are snake_case)
 	v3Fields["com.snowplowanalytics.snowplow/focus_form"] = map[string]string{"node_name": "INPUT", "element_type": "email", "value": "<nil>"}
 	v3Fields["com.snowplowanalytics.snowplow/change_form"] = map[string]string{"node_name": "INPUT", "type": "email", "value": "<nil>"}
-	v3Entities := map[string]map[string]string{"com.snowplowanalytics.snowplow/web_page": {}, "org.w3/PerformanceTiming": {}}
+	// The GA cookies entity: the client id hashed, the campaign cookie (whose
+	// search term was the email) not stored.
+	v3Entities := map[string]map[string]string{"com.snowplowanalytics.snowplow/web_page": {}, "org.w3/PerformanceTiming": {},
+		"com.google.analytics/cookies": {"_ga": hashed, "__utmz": "<nil>"}}
 	// The entities the browser tracker attaches (contexts webPage, session and
 	// browser), validated by the bundled contracts, their device ids hashed.
 	entities := map[string]map[string]string{

@@ -66,6 +66,11 @@ var realistic = map[string][]string{
 		`{"formId":"signup","formClasses":["signup-form"],"elements":[{"name":"email","value":"jane.doe@example.com","nodeName":"INPUT","type":"email"},{"name":"name","value":"Jane Doe","nodeName":"INPUT","type":"text"},{"name":"note","value":null,"nodeName":"TEXTAREA"}]}`,
 		`{"formId":"newsletter","elements":[{"name":"email","value":"a@example.com","nodeName":"INPUT","type":"email"}]}`,
 	},
+	// As the GA cookies plugin sends them (the UA cookies; some absent).
+	"com.google.analytics/cookies": {
+		`{"__utma":"111872281.1234567890.1796600000.1796640000.1796650000.3","__utmb":"111872281.2.10.1796650000","__utmc":"111872281","__utmz":"111872281.1796650000.1.1.utmcsr=google|utmccn=(organic)|utmcmd=organic|utmctr=jane%20doe%20shoes","_ga":"GA1.1.1234567890.1796600000"}`,
+		`{"_ga":"GA1.2.987654321.1796600000","__utmv":"111872281.|1=customer=c_8f3a2c91=1"}`,
+	},
 	"org.w3/PerformanceTiming": {
 		`{"navigationStart":1796652190100,"redirectStart":0,"redirectEnd":0,"fetchStart":1796652190102,"domainLookupStart":1796652190102,"domainLookupEnd":1796652190102,"connectStart":1796652190102,"secureConnectionStart":0,"connectEnd":1796652190102,"requestStart":1796652190105,"responseStart":1796652190109,"responseEnd":1796652190110,"unloadEventStart":0,"unloadEventEnd":0,"domLoading":1796652190115,"domInteractive":1796652190160,"domContentLoadedEventStart":1796652190160,"domContentLoadedEventEnd":1796652190161,"domComplete":1796652190230,"loadEventStart":1796652190230,"loadEventEnd":1796652190231}`,
 		`{"navigationStart":1796652190100,"chromeFirstPaint":1796652190190}`,

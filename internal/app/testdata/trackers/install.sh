@@ -19,6 +19,7 @@ packages=(
   "@snowplow/browser-plugin-performance-timing@3.24.6"
   "@snowplow/browser-plugin-link-click-tracking@3.24.6"
   "@snowplow/browser-plugin-form-tracking@3.24.6"
+  "@snowplow/browser-plugin-ga-cookies@3.24.6"
   "@segment/analytics-next@1.84.3"
   "@rudderstack/analytics-js@3.34.1"
   "playwright-core@1.65.1"
