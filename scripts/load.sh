@@ -8,7 +8,11 @@
 #     alternately in the same run and quoted as ratios;
 #   - p50/p99 latency at the maximum rate (wrk, fixed connections, closed loop) and
 #     at half of it (scripts/load/loadgen, open loop, latency counted from when each
-#     request was due);
+#     request was due), with the generator's own p99 against the bare server at the
+#     same rate (the measurement's floor) and the p99 bucket of the time spent in
+#     accord's handler (its request-duration histogram);
+#   - the hypervisor's steal during each phase (/proc/stat): on a shared host the
+#     phases with steal are the ones whose tail the host set;
 #   - peak RSS of the accord process (VmHWM) and the buffer backlog the lake loader
 #     left behind after each phase.
 #
@@ -19,7 +23,7 @@
 # seconds) for the loaders to empty the buffer, so phases do not pay for each
 # other's backlog. Everything lives in a temporary folder removed at the end.
 #
-#   scripts/load.sh                       # about 2 minutes
+#   scripts/load.sh                       # about 2.5 minutes
 #   LOAD_SECONDS=5 LOAD_CONNS=128 scripts/load.sh
 #
 # Needs wrk (Debian package wrk; .ci/run installs it) and Go.
@@ -125,12 +129,34 @@ gc_share() {
     awk -v t="$(( $(ticks) - $2 ))" -v hz="$hz" '{ms += $1 + $2 + $3 + $4} END {if (t > 0) printf "%.1f%%", ms / 10 / (t / hz); else print "-"}'
 }
 
+# handler_hist: the native protocol's request-duration buckets ("le count" lines).
+# handler_p99 before after: the upper bound of the bucket that holds the p99 of
+# the requests in between, in ms (time in accord's handler, from its start to the
+# answer written: without net/http reading the request and the kernel's queues).
+handler_hist() {
+  curl -fs "$accord_url/metrics" | sed -n 's/^accord_collector_request_duration_seconds_bucket{protocol="native",le="\([^"]*\)"} \([0-9.e+]*\)$/\1 \2/p'
+}
+handler_p99() {
+  awk 'NR == FNR {before[$1] = $2; next} {le[++n] = $1; c[n] = $2 - before[$1]}
+    END {for (i = 1; i <= n; i++) if (c[i] >= 0.99 * c[n]) {
+      if (le[i] == "+Inf") print "inf"; else printf "%g", le[i] * 1000; exit}}' <(echo "$1") <(echo "$2")
+}
+
+# stolen: the ticks the hypervisor gave the machine's CPUs to other guests so far
+# (/proc/stat's steal). steal_pct ticks0 seconds: their share of all the cores'
+# time since ticks0, over a phase of that many seconds. On a shared host this is
+# what moves one run's latency tail against the next: a phase with a few percent
+# of steal has its p99 set by the host, not by the server.
+stolen() { awk '/^cpu / {print $9}' /proc/stat; }
+steal_pct() { awk -v t="$(( $(stolen) - $1 ))" -v hz="$hz" -v s="$2" -v n="$(nproc)" 'BEGIN {printf "%.1f%%", 100 * t / hz / (s * n)}'; }
+
 declare -A R
 phase() { # key url batch
   echo "phase $1: $conns connections, ${secs}s" >&2
-  local res t0 g0
-  t0=$(ticks) g0=$(gcs)
+  local res t0 g0 st0
+  t0=$(ticks) g0=$(gcs) st0=$(stolen)
   res=$(run_wrk "$2" "$3")
+  R[$1.steal]=$(steal_pct "$st0" "$secs")
   local n s bad failed
   n=$(field requests "$res"); s=$(field seconds "$res"); bad=$(field bad "$res"); failed=$(field failed "$res")
   R[$1.eps]=$(awk -v n="$n" -v s="$s" -v b="$3" -v x="$bad" 'BEGIN {printf "%.0f", (n - x) * b / s}')
@@ -156,10 +182,17 @@ half() { # key batch
   local rps
   rps=$(awk -v r="${R[accord.$1.rps]}" 'BEGIN {printf "%.1f", r / 2}')
   echo "phase accord.$1 at half rate: $rps requests/s, open loop, $conns connections, ${secs}s" >&2
-  local res t0 g0
-  t0=$(ticks) g0=$(gcs)
+  local res t0 g0 h0 floor st0
+  # The generator's own floor: the same rate against the bare server.
+  st0=$(stolen)
+  floor=$("$work/loadgen" rate -url "$bare_url/v1/events" -event "$bench/event.json" -batch "$2" -users "$users" \
+    -nonce "$(nonce)" -rate "$rps" -duration "${secs}s" -conns "$conns")
+  R[half.$1.floor]=$(field p99_us "$floor") R[half.$1.floorsteal]=$(steal_pct "$st0" "$secs")
+  t0=$(ticks) g0=$(gcs) h0=$(handler_hist) st0=$(stolen)
   res=$("$work/loadgen" rate -url "$accord_url/v1/events" -event "$bench/event.json" -batch "$2" -users "$users" \
     -nonce "$(nonce)" -rate "$rps" -duration "${secs}s" -conns "$conns")
+  R[half.$1.steal]=$(steal_pct "$st0" "$secs")
+  R[half.$1.handler]=$(handler_p99 "$h0" "$(handler_hist)")
   R[half.$1.rps]=$rps
   R[half.$1.eps]=$(awk -v n="$(field requests "$res")" -v s="$(field seconds "$res")" -v b="$2" 'BEGIN {printf "%.0f", n * b / s}')
   R[half.$1.p50]=$(field p50_us "$res"); R[half.$1.p99]=$(field p99_us "$res")
@@ -175,23 +208,38 @@ half batch 100
 
 ms() { awk -v u="$1" 'BEGIN {printf "%.2f", u / 1000}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f%%", 100 * a / b}'; }
+header() {
+  printf '%-21s %9s %8s %7s %8s %5s %6s %8s %8s %10s %13s %7s' "" events/s "vs bare" "p50 ms" "p99 ms" bad steal backlog "drain s" "VmHWM MiB" "cpu µs/event" "gc cpu"
+}
+row() { # label key vs
+  local k=$2
+  printf '%-21s %9s %8s %7s %8s %5s %6s %8s %8s %10s %13s %7s' "$1" "${R[$k.eps]}" "$3" "$(ms "${R[$k.p50]}")" "$(ms "${R[$k.p99]}")" \
+    "${R[$k.bad]}" "${R[$k.steal]}" "${R[$k.backlog]:-}" "${R[$k.drain]:-}" "${R[$k.hwm]:-}" "${R[$k.cpu]:-}" "${R[$k.gc]:-}"
+}
 cat <<EOF
 
 accord serve vs bare net/http, one run, $(nproc) cores, wrk -t$threads -c$conns, ${secs}s per phase, $users buyers
 (events/s: events of requests answered 200 with every event accepted)
 
-                       events/s   vs bare   p50 ms   p99 ms   bad   backlog  drain s  VmHWM MiB  cpu µs/event  gc cpu
-single, bare        $(printf '%11s' "${R[bare.single.eps]}")         -  $(printf '%7s %8s %5s' "$(ms "${R[bare.single.p50]}")" "$(ms "${R[bare.single.p99]}")" "${R[bare.single.bad]}")
-single, accord      $(printf '%11s %9s' "${R[accord.single.eps]}" "$(ratio "${R[accord.single.eps]}" "${R[bare.single.eps]}")")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[accord.single.p50]}")" "$(ms "${R[accord.single.p99]}")" "${R[accord.single.bad]}" "${R[accord.single.backlog]}" "${R[accord.single.drain]}" "${R[accord.single.hwm]}") $(printf '%13s %7s' "${R[accord.single.cpu]}" "${R[accord.single.gc]}")
-single, accord, 1/2 $(printf '%11s %9s' "${R[half.single.eps]}" "")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[half.single.p50]}")" "$(ms "${R[half.single.p99]}")" "${R[half.single.bad]}" "${R[half.single.backlog]}" "${R[half.single.drain]}" "${R[half.single.hwm]}") $(printf '%13s %7s' "${R[half.single.cpu]}" "${R[half.single.gc]}")
-batch100, bare      $(printf '%11s' "${R[bare.batch.eps]}")         -  $(printf '%7s %8s %5s' "$(ms "${R[bare.batch.p50]}")" "$(ms "${R[bare.batch.p99]}")" "${R[bare.batch.bad]}")
-batch100, accord    $(printf '%11s %9s' "${R[accord.batch.eps]}" "$(ratio "${R[accord.batch.eps]}" "${R[bare.batch.eps]}")")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[accord.batch.p50]}")" "$(ms "${R[accord.batch.p99]}")" "${R[accord.batch.bad]}" "${R[accord.batch.backlog]}" "${R[accord.batch.drain]}" "${R[accord.batch.hwm]}") $(printf '%13s %7s' "${R[accord.batch.cpu]}" "${R[accord.batch.gc]}")
-batch100, accord, 1/2 $(printf '%9s %9s' "${R[half.batch.eps]}" "")  $(printf '%7s %8s %5s %8s %8s %10s' "$(ms "${R[half.batch.p50]}")" "$(ms "${R[half.batch.p99]}")" "${R[half.batch.bad]}" "${R[half.batch.backlog]}" "${R[half.batch.drain]}" "${R[half.batch.hwm]}") $(printf '%13s %7s' "${R[half.batch.cpu]}" "${R[half.batch.gc]}")
+$(header)
+$(row "single, bare" bare.single -)
+$(row "single, accord" accord.single "$(ratio "${R[accord.single.eps]}" "${R[bare.single.eps]}")")
+$(row "single, accord, 1/2" half.single "")
+$(row "batch100, bare" bare.batch -)
+$(row "batch100, accord" accord.batch "$(ratio "${R[accord.batch.eps]}" "${R[bare.batch.eps]}")")
+$(row "batch100, accord, 1/2" half.batch "")
+
+half rate, p99 ms      accord   in accord's handler (bucket)   the generator against bare at the same rate (steal)
+single              $(printf '%9s %18s %34s' "$(ms "${R[half.single.p99]}")" "<= ${R[half.single.handler]}" "$(ms "${R[half.single.floor]}") (${R[half.single.floorsteal]})")
+batch100            $(printf '%9s %18s %34s' "$(ms "${R[half.batch.p99]}")" "<= ${R[half.batch.handler]}" "$(ms "${R[half.batch.floor]}") (${R[half.batch.floorsteal]})")
 
 targets: single >= 85% of bare: $(ratio "${R[accord.single.eps]}" "${R[bare.single.eps]}"); batches of 100 >= 250000 events/s: ${R[accord.batch.eps]};
          p99 < 5 ms at half rate: single $(ms "${R[half.single.p99]}") ms, batch100 $(ms "${R[half.batch.p99]}") ms; peak RSS < 150 MB: $(hwm) MiB ($(awk -v m="$(hwm)" 'BEGIN {printf "%.0f", m * 1.048576}') MB)
 (max-rate latency is wrk's, closed loop over $conns connections; half-rate latency is open loop at ${R[half.single.rps]} and ${R[half.batch.rps]} requests/s,
- counted from when each request was due. backlog: buffer records not yet delivered when the phase ended; drain: seconds to deliver them.
+ counted from when each request was due, by scripts/load/loadgen on the same cores: its p99 against the bare server is
+ the measurement's floor. steal: the share of the cores' time the hypervisor gave other guests during the phase
+ (/proc/stat); a phase with more than a percent or two is the host's, not the server's.
+ backlog: buffer records not yet delivered when the phase ended; drain: seconds to deliver them.
  cpu: accord's CPU time from the start of the phase until its backlog was delivered, per event accepted: what an event costs
  collector and loaders together; an undercount when the drain timed out. gc cpu: the GC's share of that CPU time,
  from GODEBUG=gctrace=1 (runtime.gc_percent trades it against the peak RSS).)

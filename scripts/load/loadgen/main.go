@@ -131,6 +131,7 @@ func rate(args []string) error {
 	perSecond := fs.Float64("rate", 100, "requests per second")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
 	conns := fs.Int("conns", 32, "connections (and workers); requests queue when all are busy")
+	clientKind := fs.String("client", "raw", "raw: a lean HTTP/1.1 client (raw.go); nethttp: Go's net/http client, which costs the shared cores several times more per request")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,8 +142,26 @@ func rate(args []string) error {
 	if err != nil {
 		return err
 	}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: *conns, MaxIdleConnsPerHost: *conns, MaxConnsPerHost: *conns, DisableCompression: true}}
+	var send func(w int, body []byte) (bool, error)
+	switch *clientKind {
+	case "raw":
+		raws := make([]*rawClient, *conns)
+		for w := range raws {
+			if raws[w], err = newRawClient(*url, 30*time.Second); err != nil {
+				return err
+			}
+		}
+		send = func(w int, body []byte) (bool, error) {
+			status, answer, err := raws[w].post(body)
+			return accepted(status, answer), err
+		}
+	case "nethttp":
+		client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			MaxIdleConns: *conns, MaxIdleConnsPerHost: *conns, MaxConnsPerHost: *conns, DisableCompression: true}}
+		send = func(_ int, body []byte) (bool, error) { return post(client, *url, body) }
+	default:
+		return fmt.Errorf("-client %q: use raw or nethttp", *clientKind)
+	}
 
 	total := max(1, int(*perSecond*duration.Seconds()))
 	due := make(chan time.Time, total) // never blocks the pacer: lateness is measured, not hidden
@@ -155,7 +174,7 @@ func rate(args []string) error {
 			var buf []byte
 			for at := range due {
 				buf = t.AppendBody(buf[:0], c.batch, uint64(w), &n)
-				ok, err := post(client, *url, buf)
+				ok, err := send(w, buf)
 				lat[w] = append(lat[w], time.Since(at))
 				switch {
 				case err != nil:
@@ -210,5 +229,10 @@ func post(client *http.Client, url string, body []byte) (ok bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	return resp.StatusCode == http.StatusOK && bytes.Contains(answer, []byte(`"rejected":0`)), nil
+	return accepted(resp.StatusCode, answer), nil
+}
+
+// accepted reports whether an answer is 200 with every event accepted.
+func accepted(status int, answer []byte) bool {
+	return status == http.StatusOK && bytes.Contains(answer, []byte(`"rejected":0`))
 }
