@@ -370,6 +370,27 @@ func trackerRegistry(t *testing.T) string {
 	return reg
 }
 
+// The server libraries' Segment calls (segmentCalls in send.cjs, the same in
+// gosend): one of each type, then a track of a name no contract declares.
+var serverSegmentEvents = []outcome{
+	{"com.acme/signup", ""},
+	{"com.acme/identify", ""},
+	{"com.acme/page", ""},
+	{"com.acme/screen", ""},
+	{"com.acme/group", ""},
+	{"com.acme/alias", ""},
+	{"", "event_name_unknown"},
+}
+
+// serverFields are the values the server libraries' rows hold beside
+// trackerFields.
+var serverFields = map[string]map[string]string{
+	// The signups carry the planted IP: generalised as the contract says.
+	"com.acme/signup":                          {"ip": "map[city:<nil> country:GB masked:81.2.0.0 region:<nil>]"},
+	"com.snowplowanalytics.snowplow/page_view": {"page_url": "https://shop.example/cart", "page_title": "Cart"},
+	"com.acme/page":                            {"url": "https://shop.example/cart"},
+}
+
 // TestRealTrackers points the tracker libraries producers use on servers,
 // unmodified and as published on npm, at accord serve: Snowplow's Node tracker
 // (whose core is the browser tracker's) posting base64-encoded batches with a
@@ -398,26 +419,11 @@ func TestRealTrackers(t *testing.T) {
 		{"com.acme/signup", "schema_violation"},
 		{"com.snowplowanalytics.snowplow/screen_view", "schema_not_found"},
 	}
-	segmentEvents := []outcome{
-		{"com.acme/signup", ""},
-		{"com.acme/identify", ""},
-		{"com.acme/page", ""},
-		{"com.acme/screen", ""},
-		{"com.acme/group", ""},
-		{"com.acme/alias", ""},
-		{"", "event_name_unknown"},
-	}
-	fields := map[string]map[string]string{
-		// The signups carry the planted IP: generalised as the contract says.
-		"com.acme/signup":                          {"ip": "map[city:<nil> country:GB masked:81.2.0.0 region:<nil>]"},
-		"com.snowplowanalytics.snowplow/page_view": {"page_url": "https://shop.example/cart", "page_title": "Cart"},
-		"com.acme/page":                            {"url": "https://shop.example/cart"},
-	}
 	checkTrackers(t, data, stop, rep, map[string]trackerWant{
-		"snowplow-post": {snowplow, "snowplow", "shop-server", fields, nil},
-		"snowplow-get":  {snowplow, "snowplow", "shop-server", fields, nil},
-		"segment":       {segmentEvents, "segment", "shop-node", fields, nil},
-		"rudderstack":   {segmentEvents, "segment", "shop-node", fields, nil},
+		"snowplow-post": {snowplow, "snowplow", "shop-server", serverFields, nil},
+		"snowplow-get":  {snowplow, "snowplow", "shop-server", serverFields, nil},
+		"segment":       {serverSegmentEvents, "segment", "shop-node", serverFields, nil},
+		"rudderstack":   {serverSegmentEvents, "segment", "shop-node", serverFields, nil},
 	})
 }
 
@@ -536,5 +542,50 @@ func TestBrowserTracker(t *testing.T) {
 		"analytics.js-batching": {segmentEvents, "segment", "shop-web", page("/segment"), nil},
 		"rudderstack-js":        {segmentEvents, "segment", "shop-web", page("/rudder"), nil},
 		"rudderstack-js-beacon": {segmentEvents, "segment", "shop-web", page("/rudder"), nil},
+	})
+}
+
+// TestGoTrackers points the Go libraries producers use on servers, unmodified
+// and as published on the Go module proxy, at accord serve: Snowplow's Go
+// tracker 3.1.0 (POST with base64 and a write key, and GET pixels, the subject
+// carrying the email as user id and the planted IP: parameters Accord does not
+// store), Segment's analytics-go 3.3.0 and RudderStack's analytics-go 4.2.1
+// (gzipped), each making one call of each type. testdata/trackers/gosend is a
+// module of its own, built here, so that the libraries stay out of accord's
+// go.mod; the first build downloads them.
+func TestGoTrackers(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "gosend")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	build.Dir = "testdata/trackers/gosend"
+	build.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
+	if out, err := build.CombinedOutput(); err != nil {
+		codegentest.Missing(t, fmt.Sprintf("the Go tracker libraries did not build (the module proxy must serve them): %v\n%s", err, out))
+	}
+
+	const writeKey = "wk-go-0001"
+	data := t.TempDir()
+	reg := trackerRegistry(t)
+	base, stop := startApp(t, data, func(c *app.Config) {
+		c.Registry = reg
+		c.Access.WriteKeys = map[string]string{writeKey: "shop-go"}
+	})
+	stop = sync.OnceFunc(stop)
+	defer stop()
+	rep := runReport(t, nil, bin, base, writeKey, planted[0], planted[1])
+
+	snowplow := []outcome{
+		{"com.acme/signup", ""},
+		{"com.snowplowanalytics.snowplow/page_view", ""},
+		{"com.snowplowanalytics.snowplow/structured_event", ""},
+		{"com.acme/signup", "schema_violation"},
+		{"com.snowplowanalytics.snowplow/screen_view", "schema_not_found"},
+	}
+	checkTrackers(t, data, stop, rep, map[string]trackerWant{
+		"snowplow-go-post": {snowplow, "snowplow", "shop-go", serverFields, nil},
+		"snowplow-go-get":  {snowplow, "snowplow", "shop-go", serverFields, nil},
+		"segment-go":       {serverSegmentEvents, "segment", "shop-go", serverFields, nil},
+		"rudderstack-go":   {serverSegmentEvents, "segment", "shop-go", serverFields, nil},
 	})
 }
