@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end smoke test of the accord binary on the embedded default: build it,
-# lint the bundled contracts, start `accord serve` on a free loopback port in a
-# temporary folder, send the example event it prints and a bad one, check the
+# lint the bundled contracts, start `accord serve` on a free loopback port in an
+# empty temporary folder (so with the example contracts the binary carries), send the example event it prints and a bad one, check the
 # answers, health and metrics, and stop it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,9 +13,13 @@ go build -o "$work/accord" "$top/cmd/accord"
 "$work/accord" lint --registry "$top/examples/contracts"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cd "$work"
-./accord serve --registry "$top/examples/contracts" --addr "127.0.0.1:$port" --data "$work/data" 2>"$work/serve.log" &
+# No --registry and no ./contracts here: the binary unpacks the example
+# contracts it carries (under XDG_CACHE_HOME), as an installed accord does.
+XDG_CACHE_HOME="$work/cache" ./accord serve --addr "127.0.0.1:$port" --data "$work/data" 2>"$work/serve.log" &
 pid=$!
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+grep -q "using the bundled example contracts, unpacked to $work/cache/accord/" "$work/serve.log" \
+  || { echo "serve did not use the contracts the binary carries:"; cat "$work/serve.log"; exit 1; }
 cmd=$(grep -m1 'curl -s' "$work/serve.log" | sed 's/^ *//')
 ok=$(eval "$cmd")
 echo "$ok" | grep -q '"accepted":1' || { echo "example event not accepted: $ok"; exit 1; }

@@ -61,7 +61,7 @@ See docs/check.md for the table of changes.`,
 		},
 	}
 	cmd.Flags().StringVar(&base, "base", "", "the registry's previous state: a folder, or a git ref (origin/main, HEAD~1)")
-	cmd.Flags().StringVar(&registry, "registry", "", "registry folder in the Iglu layout <vendor>/<name>/jsonschema/<version> (default ./contracts, else examples/contracts)")
+	cmd.Flags().StringVar(&registry, "registry", "", "registry folder in the Iglu layout <vendor>/<name>/jsonschema/<version> (default ./contracts, else the bundled example contracts)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
 	return cmd
 }

@@ -4,10 +4,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+
+	"github.com/accord-dev/accord/examples"
 )
 
 // defaultRegistry picks the registry folder when --registry is not given:
-// ./contracts when it exists, else the bundled examples/contracts, saying so.
+// ./contracts when it exists, else the bundled examples, saying so: the
+// repository's examples/contracts when run from a checkout, else the copy the
+// binary carries, unpacked under the user's cache folder.
 func defaultRegistry(flag string, stderr io.Writer) (string, error) {
 	if flag != "" {
 		return flag, nil
@@ -19,5 +24,14 @@ func defaultRegistry(flag string, stderr io.Writer) (string, error) {
 		fmt.Fprintln(stderr, "accord: no ./contracts folder; using the bundled examples/contracts (pass --registry DIR for yours)")
 		return "examples/contracts", nil
 	}
-	return "", usagef("no registry: create ./contracts in the Iglu layout <vendor>/<name>/jsonschema/<version>, or pass --registry DIR")
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir, err := examples.Unpack(filepath.Join(cache, "accord"))
+	if err != nil {
+		return "", usagef("no registry: create ./contracts in the Iglu layout <vendor>/<name>/jsonschema/<version>, or pass --registry DIR (the bundled example contracts could not be unpacked: %v)", err)
+	}
+	fmt.Fprintf(stderr, "accord: no ./contracts folder; using the bundled example contracts, unpacked to %s (copy them to ./contracts to start your own, or pass --registry DIR)\n", dir)
+	return dir, nil
 }

@@ -72,7 +72,7 @@ Exit status: 1 when a finding is an error (or a warning, with --fail-on warning)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&registry, "registry", "", "registry folder in the Iglu layout <vendor>/<name>/jsonschema/<version> (default ./contracts, else examples/contracts)")
+	f.StringVar(&registry, "registry", "", "registry folder in the Iglu layout <vendor>/<name>/jsonschema/<version> (default ./contracts, else the bundled example contracts)")
 	f.StringVar(&format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
 	f.StringSliceVar(&disable, "disable", nil, "rule ids to leave out of this run, comma-separated")
 	f.StringVar(&failOn, "fail-on", "error", "lowest severity that makes lint exit 1: error or warning")

@@ -55,7 +55,7 @@ edit is logged and the previous contracts keep serving. See docs/registry.md.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&registryDir, "registry", "", "registry folder in the Iglu layout (default ./contracts, else examples/contracts)")
+	f.StringVar(&registryDir, "registry", "", "registry folder in the Iglu layout (default ./contracts, else the bundled example contracts)")
 	f.StringVar(&addr, "addr", "127.0.0.1:8081", "listen address host:port (loopback by default)")
 	f.StringVar(&validator, "validator", registry.ValidatorFast, "engine of POST /v1/validate: fast (compiled programs) or reference (santhosh-tekuri/jsonschema)")
 	f.DurationVar(&poll, "poll", registry.DefaultPollInterval, "how often to look for changed contract files; 0 or less turns polling off (SIGHUP still reloads)")

@@ -19,8 +19,9 @@ func newServeCmd(e *env) *cobra.Command {
 		Short: "Run the collector: validate, scrub and store every event",
 		Long: `Run Accord's collector and registry on the embedded default: no services needed.
 
-With no config it loads ./contracts (or the bundled examples/contracts), listens on
-127.0.0.1:8080 and keeps its buffer, lake, bad rows and vault under ./accord-data.
+With no config it loads ./contracts (or else the bundled example contracts: the
+repository's examples/contracts in a checkout, elsewhere the copy the binary
+carries, unpacked under the user's cache folder), listens on 127.0.0.1:8080 and keeps its buffer, lake, bad rows and vault under ./accord-data.
 A config file (--config, YAML, version: 1) sets everything else; ACCORD_* variables
 override the file and flags override both. --check validates the config and the
 registry, then exits.`,
@@ -71,7 +72,7 @@ registry, then exits.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&registryDir, "registry", "", "registry folder (default ./contracts, else examples/contracts)")
+	f.StringVar(&registryDir, "registry", "", "registry folder (default ./contracts, else the bundled example contracts)")
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address host:port")
 	f.StringVar(&data, "data", "accord-data", "data folder: buffer, lake, bad rows, vault")
 	f.StringVar(&config, "config", "", "config file (YAML, version: 1)")

@@ -102,7 +102,7 @@ command line is wrong (unknown contract, unreadable file, broken registry).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&registryDir, "registry", "", "registry folder in the Iglu layout <vendor>/<name>/jsonschema/<version> (default ./contracts, else examples/contracts)")
+	f.StringVar(&registryDir, "registry", "", "registry folder in the Iglu layout <vendor>/<name>/jsonschema/<version> (default ./contracts, else the bundled example contracts)")
 	f.StringVar(&format, "format", "text", "output format: text or json")
 	f.StringVar(&validator, "validator", registry.ValidatorFast, "validation engine: fast (compiled programs) or reference (santhosh-tekuri/jsonschema)")
 	return cmd

@@ -174,6 +174,19 @@ func TestValidateDefaultRegistry(t *testing.T) {
 			t.Errorf("exit code %d, stderr %q; want 0 and a note about examples/contracts", code, stderr)
 		}
 	})
+	// Anywhere else (an installed binary), the copy the binary carries is
+	// unpacked under the user's cache folder, and stderr says where.
+	t.Run("embedded", func(t *testing.T) {
+		cache := t.TempDir()
+		t.Setenv("XDG_CACHE_HOME", cache)
+		t.Chdir(t.TempDir())
+		for range 2 {
+			code, _, stderr := runValidate(t, event, signupURI, "-")
+			if code != 0 || !strings.Contains(stderr, "using the bundled example contracts, unpacked to "+filepath.Join(cache, "accord", "examples-")) {
+				t.Errorf("exit code %d, stderr %q; want 0 and where the bundled contracts were unpacked", code, stderr)
+			}
+		}
+	})
 	// A ./contracts folder wins, silently.
 	t.Run("contracts", func(t *testing.T) {
 		dir := t.TempDir()
