@@ -136,10 +136,7 @@ func byteContracts(tb testing.TB) ([]*contract.Contract, map[*contract.Contract]
 	cs := loadContracts(tb, examplesDir)
 	events := map[*contract.Contract][]string{}
 	for _, c := range cs {
-		evs, ok := realistic[c.Key.Vendor+"/"+c.Key.Name]
-		if !ok {
-			evs = realistic[c.Key.Name]
-		}
+		evs := realisticFor(c.Key)
 		if len(evs) == 0 {
 			tb.Fatalf("no realistic event for %s", c.Key)
 		}

@@ -120,7 +120,7 @@ func FuzzScrubShapes(f *testing.F) {
 	tok := newHMACTokenizer()
 	s := newScrubber(f, Config{}, tok)
 	for i := range contracts {
-		for _, ev := range realistic[contracts[i].Key.Name] {
+		for _, ev := range realisticFor(contracts[i].Key) {
 			f.Add(byte(i), []byte(ev), []byte{1, 2, 3, 4, 5, 6, 7, 8})
 		}
 	}
