@@ -13,10 +13,10 @@ import (
 )
 
 // rawClient is one keep-alive HTTP/1.1 connection that POSTs JSON bodies and
-// reads the answers with nothing but a buffered reader: net/http's client costs
-// 70-80 µs of CPU a request on this machine, as much as half of what the
-// collector spends on a single event, and the generator shares the two cores
-// with the server it measures. This one costs a fraction of that. It speaks only
+// reads the answers with nothing but a buffered reader. The generator shares
+// the two cores with the server it measures: net/http's client cost about 100
+// µs of CPU a request here, this one about 60, most of it the system calls
+// (docs/performance.md, twelfth pass). It speaks only
 // what the servers under test answer: a status line, headers, and a body sized by
 // Content-Length or chunked; "Connection: close" or any error closes the
 // connection and the next request dials again. Not safe for concurrent use: each
