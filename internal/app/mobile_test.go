@@ -52,6 +52,10 @@ func TestMobileTrackerPayloads(t *testing.T) {
 		"appleIdfv": "A7F3C9E1-2B4D-4C6E-9F1A-7B8C9D0E1F2A", "physicalMemory": 6442450944, "appAvailableMemory": 3221225472,
 		"batteryLevel": 100, "batteryState": "full", "lowPowerMode": false, "isPortrait": true, "resolution": "1179x2556",
 		"scale": 3, "language": "de"})
+	// Trackers before version 5 send mobile_context 1-0-2.
+	android4 := sdj(snowplow+"mobile_context/jsonschema/1-0-2", map[string]any{"osType": "android", "osVersion": "11",
+		"deviceManufacturer": "Google", "deviceModel": "Pixel 4a", "carrier": "EE", "networkType": "wifi",
+		"androidIdfa": "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d", "physicalMemory": 5812345856, "batteryLevel": 12, "batteryState": "charging"})
 	session := sdj(snowplow+"client_session/jsonschema/1-0-2", map[string]any{"userId": "9b2c4e1a-7f3d-4c8e-a1b2-3c4d5e6f7a8b",
 		"sessionId": "69b78cd6-29c6-4e3d-8e2b-0746f296e4ce", "sessionIndex": 3, "eventIndex": 1, "previousSessionId": nil,
 		"storageMechanism": "SQLITE", "firstEventId": "7fe59968-58ef-4ec3-aa9e-0ac23a39e199", "firstEventTimestamp": "2026-11-01T12:34:56.789Z"})
@@ -107,6 +111,8 @@ func TestMobileTrackerPayloads(t *testing.T) {
 		event(iosTV, "shop-ios", sdj(snowplow+"application_error/jsonschema/1-0-2", map[string]any{"programmingLanguage": "SWIFT",
 			"message": "No account for " + email, "stackTrace": "0 ShopApp AccountStore.load + 120", "causeStackTrace": "NSError: " + email,
 			"lineNumber": 88, "lineColumn": 17, "fileName": "AccountStore.swift", "isFatal": false}), nil, ios, session, app, visible),
+		event("andr-4.1.1", "shop-android", sdj(mobile+"screen_view/jsonschema/1-0-0", map[string]any{"name": "Home",
+			"id": "3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a"}), nil, android4, session, app),
 	}
 	want := []sent{
 		{"com.snowplowanalytics.mobile/application_install", []string{"snowplow/mobile_context", "snowplow/client_session", "mobile/application", "mobile/application_lifecycle"}},
@@ -118,6 +124,7 @@ func TestMobileTrackerPayloads(t *testing.T) {
 		{"com.snowplowanalytics.snowplow/application_error", []string{"mobile/screen"}},
 		{"com.snowplowanalytics.mobile/screen_view", []string{"snowplow/mobile_context"}},
 		{"com.snowplowanalytics.snowplow/application_error", []string{"mobile/application"}},
+		{"com.snowplowanalytics.mobile/screen_view", []string{"snowplow/mobile_context"}},
 	}
 	for _, batch := range [][]map[string]string{events, iosEvents} {
 		body, _ := json.Marshal(sdj(snowplow+"payload_data/jsonschema/1-0-4", batch))

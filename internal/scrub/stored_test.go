@@ -80,7 +80,11 @@ var realistic = map[string][]string{
 		`{"viewport":"390x844","documentSize":"390x3000","resolution":"390x844","colorDepth":32,"devicePixelRatio":null,"cookiesEnabled":false,"online":true,"browserLanguage":null,"tabId":"0e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b"}`,
 	},
 	// As Snowplow's mobile trackers send them (Android first, then iOS).
-	"com.snowplowanalytics.snowplow/mobile_context": {
+	"iglu:com.snowplowanalytics.snowplow/mobile_context/jsonschema/1-0-2": {
+		`{"osType":"android","osVersion":"11","deviceManufacturer":"Google","deviceModel":"Pixel 4a","carrier":"EE","networkType":"wifi","networkTechnology":null,"androidIdfa":"9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d","physicalMemory":5812345856,"systemAvailableMemory":1147483648,"batteryLevel":12,"batteryState":"charging","availableStorage":1234567890,"totalStorage":128000000000}`,
+		`{"osType":"ios","osVersion":"15.7","deviceManufacturer":"Apple Inc.","deviceModel":"iPhone12,8","appleIdfv":"B1C2D3E4-F5A6-4B7C-8D9E-0F1A2B3C4D5E","appAvailableMemory":1073741824,"lowPowerMode":true}`,
+	},
+	"iglu:com.snowplowanalytics.snowplow/mobile_context/jsonschema/1-0-3": {
 		`{"osType":"android","osVersion":"14","deviceManufacturer":"samsung","deviceModel":"SM-S918B","carrier":"Vodafone UK","networkType":"mobile","networkTechnology":"NR","androidIdfa":"38400000-8cf0-11bd-b23e-10b96e40000d","physicalMemory":7812345856,"systemAvailableMemory":2147483648,"batteryLevel":64,"batteryState":"unplugged","availableStorage":51234567890,"totalStorage":256000000000,"isPortrait":true,"resolution":"1080x2340","scale":2.625,"language":"en","appSetId":"5c8f8950-3c92-4645-b4e6-f2139358c560","appSetIdScope":"developer"}`,
 		`{"osType":"ios","osVersion":"17.4.1","deviceManufacturer":"Apple Inc.","deviceModel":"iPhone15,2","carrier":null,"networkType":"wifi","networkTechnology":null,"appleIdfa":"6D92078A-8246-4BA4-AE5B-76104861E7DC","appleIdfv":"A7F3C9E1-2B4D-4C6E-9F1A-7B8C9D0E1F2A","physicalMemory":6442450944,"appAvailableMemory":3221225472,"batteryLevel":100,"batteryState":"full","lowPowerMode":false,"availableStorage":12345678901,"totalStorage":128000000000,"isPortrait":false,"resolution":"1179x2556","scale":3,"language":"de"}`,
 	},
