@@ -29,7 +29,7 @@ func trackerModules(t *testing.T) string {
 		codegentest.Missing(t, "the tracker libraries are not installed (run: export ACCORD_TRACKERS_NODE_MODULES=\"$(bash internal/app/testdata/trackers/install.sh | tail -n1)\")")
 		return ""
 	}
-	for _, pkg := range []string{"@snowplow/node-tracker", "@snowplow/browser-tracker", "@snowplow/browser-tracker-v3", "@snowplow/browser-plugin-performance-timing", "@snowplow/browser-plugin-link-click-tracking", "@snowplow/browser-plugin-form-tracking", "@snowplow/browser-plugin-ga-cookies", "@segment/analytics-node", "@segment/analytics-next", "@rudderstack/rudder-sdk-node", "@rudderstack/analytics-js", "playwright-core"} {
+	for _, pkg := range []string{"@snowplow/node-tracker", "@snowplow/browser-tracker", "@snowplow/browser-tracker-v3", "@snowplow/browser-plugin-performance-timing", "@snowplow/browser-plugin-link-click-tracking", "@snowplow/browser-plugin-form-tracking", "@snowplow/browser-plugin-ga-cookies", "@segment/analytics-node", "analytics-node", "@segment/analytics-next", "@rudderstack/rudder-sdk-node", "@rudderstack/analytics-js", "playwright-core"} {
 		if _, err := os.Stat(filepath.Join(dir, pkg, "package.json")); err != nil {
 			t.Fatalf("ACCORD_TRACKERS_NODE_MODULES=%s lacks %s (run testdata/trackers/install.sh): %v", dir, pkg, err)
 		}
@@ -420,10 +420,11 @@ func TestRealTrackers(t *testing.T) {
 		{"com.snowplowanalytics.snowplow/screen_view", "schema_not_found"},
 	}
 	checkTrackers(t, data, stop, rep, map[string]trackerWant{
-		"snowplow-post": {snowplow, "snowplow", "shop-server", serverFields, nil},
-		"snowplow-get":  {snowplow, "snowplow", "shop-server", serverFields, nil},
-		"segment":       {serverSegmentEvents, "segment", "shop-node", serverFields, nil},
-		"rudderstack":   {serverSegmentEvents, "segment", "shop-node", serverFields, nil},
+		"snowplow-post":  {snowplow, "snowplow", "shop-server", serverFields, nil},
+		"snowplow-get":   {snowplow, "snowplow", "shop-server", serverFields, nil},
+		"segment":        {serverSegmentEvents, "segment", "shop-node", serverFields, nil},
+		"rudderstack":    {serverSegmentEvents, "segment", "shop-node", serverFields, nil},
+		"segment-legacy": {serverSegmentEvents, "segment", "shop-node", serverFields, nil},
 	})
 }
 

@@ -13,6 +13,7 @@ set -euo pipefail
 packages=(
   "@snowplow/node-tracker@4.8.0"
   "@segment/analytics-node@3.1.0"
+  "analytics-node@6.2.0"
   "@rudderstack/rudder-sdk-node@3.1.1"
   "@snowplow/browser-tracker@4.8.0"
   "@snowplow/browser-tracker-v3@npm:@snowplow/browser-tracker@3.24.6"

@@ -1,7 +1,7 @@
 // send.cjs drives accord serve with the tracker libraries producers use, as they
 // come from the npm registry: Snowplow's Node tracker (tracker-core, the same
-// core as the browser tracker) by POST and by GET, Segment's analytics-node and
-// RudderStack's Node SDK. TestRealTrackers (trackers_test.go) runs it:
+// core as the browser tracker) by POST and by GET, Segment's analytics-node
+// (and its legacy analytics-node 6) and RudderStack's Node SDK. TestRealTrackers (trackers_test.go) runs it:
 //
 //   NODE_PATH=<dir>/node_modules node send.cjs <collector URL> <write key> <email> <ip>
 //
@@ -72,8 +72,7 @@ globalThis.fetch = async (input, init) => {
 const sp = require('@snowplow/node-tracker');
 const { Analytics: Segment } = require('@segment/analytics-node');
 const Rudder = require('@rudderstack/rudder-sdk-node');
-// The axios that RudderStack's SDK itself uses (a dependency of it).
-const axios = require(require.resolve('axios', { paths: [require.resolve('@rudderstack/rudder-sdk-node')] }));
+const SegmentLegacy = require('analytics-node');
 
 const ua = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148';
 
@@ -122,14 +121,17 @@ async function segment() {
   await a.closeAndFlush({ timeout: 10000 });
 }
 
-// RudderStack's SDK posts with axios (gzipped by default): its requests and
-// answers are read through interceptors of the axios instance it is given, a
-// documented option.
-async function rudderstack() {
+// RudderStack's SDK and Segment's legacy analytics-node post with axios (the
+// first gzipped by default): their requests and answers are read through
+// interceptors of the axios instance each is given, a documented option of both,
+// made from the axios the library itself depends on.
+function recordedAxios(lib, pkg) {
+  const axios = require(require.resolve('axios', { paths: [require.resolve(pkg)] }));
   const http = axios.create();
   http.interceptors.request.use((c) => {
-    const body = c.headers['Content-Encoding'] === 'gzip' ? zlib.gunzipSync(c.data) : c.data;
-    c.entry = start('rudderstack', c.method.toUpperCase(), c.url, ids(c.url, body.toString()));
+    const gzipped = String((c.headers && (c.headers['Content-Encoding'] || c.headers['content-encoding'])) || '') === 'gzip';
+    const body = gzipped ? zlib.gunzipSync(c.data) : (typeof c.data === 'string' ? c.data : JSON.stringify(c.data));
+    c.entry = start(lib, c.method.toUpperCase(), c.url, ids(c.url, body.toString()));
     return c;
   });
   const seen = (resp) => finish(resp.config.entry, resp.status, JSON.stringify(resp.data));
@@ -137,19 +139,32 @@ async function rudderstack() {
     if (err && err.response) seen(err.response);
     return Promise.reject(err);
   });
-  const a = new Rudder(writeKey, { dataPlaneUrl: base, flushAt: 20, flushInterval: 100, retryCount: 0, axiosInstance: http, logLevel: 'error',
-    errorHandler: (e) => report.errors.push(failure('rudderstack', e)) });
+  return http;
+}
+
+async function axiosLibrary(lib, pkg, make) {
+  const errorHandler = (e) => report.errors.push(failure(lib, e));
+  const a = make(recordedAxios(lib, pkg), errorHandler);
   await new Promise((resolve) => {
-    segmentCalls(a, (err) => { if (err) report.errors.push(failure('rudderstack', err)); });
+    segmentCalls(a, (err) => { if (err) report.errors.push(failure(lib, err)); });
     a.flush(() => resolve());
   });
+  // analytics-node 6 sends the first message at once, on its own, and its flush
+  // calls back without waiting for that request: wait for every answer.
+  for (let i = 0; i < 500 && report.requests.some((r) => r.lib === lib && r.status === 0); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 (async () => {
   await snowplow('snowplow-post', { customHeaders: { 'X-Accord-Write-Key': writeKey } }, true);
   await snowplow('snowplow-get', { eventMethod: 'get' }, false);
   await segment();
-  await rudderstack();
+  await axiosLibrary('rudderstack', '@rudderstack/rudder-sdk-node', (axiosInstance, errorHandler) =>
+    new Rudder(writeKey, { dataPlaneUrl: base, flushAt: 20, flushInterval: 100, retryCount: 0, axiosInstance, logLevel: 'error', errorHandler }));
+  // Segment's previous Node library, deprecated but still in many services.
+  await axiosLibrary('segment-legacy', 'analytics-node', (axiosInstance, errorHandler) =>
+    new SegmentLegacy(writeKey, { host: base, flushAt: 20, flushInterval: 100, retryCount: 0, axiosInstance, errorHandler }));
   process.stdout.write(JSON.stringify(report) + '\n');
 })().catch((e) => {
   console.error(e && e.stack ? e.stack : String(e));
