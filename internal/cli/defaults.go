@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,13 +25,25 @@ func defaultRegistry(flag string, stderr io.Writer) (string, error) {
 		fmt.Fprintln(stderr, "accord: no ./contracts folder; using the bundled examples/contracts (pass --registry DIR for yours)")
 		return "examples/contracts", nil
 	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
+	// The user's cache folder, else (unset, or read-only as in some containers)
+	// the temporary folder.
+	var parents []string
+	if cache, err := os.UserCacheDir(); err == nil {
+		parents = append(parents, filepath.Join(cache, "accord"))
 	}
-	dir, err := examples.Unpack(filepath.Join(cache, "accord"))
-	if err != nil {
-		return "", usagef("no registry: create ./contracts in the Iglu layout <vendor>/<name>/jsonschema/<version>, or pass --registry DIR (the bundled example contracts could not be unpacked: %v)", err)
+	parents = append(parents, filepath.Join(os.TempDir(), "accord"))
+	var dir string
+	var errs []error
+	for _, parent := range parents {
+		d, err := examples.Unpack(parent)
+		if err == nil {
+			dir = d
+			break
+		}
+		errs = append(errs, err)
+	}
+	if dir == "" {
+		return "", usagef("no registry: create ./contracts in the Iglu layout <vendor>/<name>/jsonschema/<version>, or pass --registry DIR (the bundled example contracts could not be unpacked: %v)", errors.Join(errs...))
 	}
 	fmt.Fprintf(stderr, "accord: no ./contracts folder; using the bundled example contracts, unpacked to %s (copy them to ./contracts to start your own, or pass --registry DIR)\n", dir)
 	return dir, nil

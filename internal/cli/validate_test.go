@@ -187,6 +187,22 @@ func TestValidateDefaultRegistry(t *testing.T) {
 			}
 		}
 	})
+	// A cache folder that cannot be written (a read-only home in a container):
+	// the temporary folder instead.
+	t.Run("embedded-tmp", func(t *testing.T) {
+		cache := filepath.Join(t.TempDir(), "not-a-folder")
+		if err := os.WriteFile(cache, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("XDG_CACHE_HOME", cache)
+		tmp := t.TempDir()
+		t.Setenv("TMPDIR", tmp)
+		t.Chdir(t.TempDir())
+		code, _, stderr := runValidate(t, event, signupURI, "-")
+		if code != 0 || !strings.Contains(stderr, "unpacked to "+filepath.Join(tmp, "accord", "examples-")) {
+			t.Errorf("exit code %d, stderr %q; want 0 and the contracts unpacked under TMPDIR", code, stderr)
+		}
+	})
 	// A ./contracts folder wins, silently.
 	t.Run("contracts", func(t *testing.T) {
 		dir := t.TempDir()
