@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -143,7 +144,7 @@ func (c *rawClient) readAnswer() (int, []byte, error) {
 		if length > 64<<20 {
 			return 0, nil, fmt.Errorf("%w: a body of %d bytes", errAnswer, length)
 		}
-		c.body = append(c.body, make([]byte, length)...)
+		c.body = slices.Grow(c.body, length)[:length]
 		_, err = io.ReadFull(c.r, c.body)
 	default:
 		return 0, nil, fmt.Errorf("%w: no Content-Length", errAnswer)
@@ -176,7 +177,7 @@ func (c *rawClient) readChunks() error {
 			}
 		}
 		start := len(c.body)
-		c.body = append(c.body, make([]byte, n)...)
+		c.body = slices.Grow(c.body, int(n))[:start+int(n)]
 		if _, err := io.ReadFull(c.r, c.body[start:]); err != nil {
 			return err
 		}
