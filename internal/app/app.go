@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/accord-dev/accord/internal/app/certs"
 	"github.com/accord-dev/accord/internal/buffer"
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/collect/native"
@@ -40,6 +41,7 @@ type App struct {
 	closers  []func(context.Context) error
 	metrics  *prometheus.Registry
 	ready    func() error
+	certs    *certs.Files // nil: plain HTTP
 }
 
 // New opens everything the config names. On error, whatever was opened is closed.
@@ -59,6 +61,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 	}
 	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
 		return nil, fmt.Errorf("creating data folder: %w", err)
+	}
+	if t := cfg.Server.TLS; t.Enabled() {
+		if a.certs, err = certs.Load(t.CertFile, t.KeyFile, certs.DefaultInterval, log); err != nil {
+			return nil, err
+		}
+		a.metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "accord_server_certificate_expiry_timestamp_seconds",
+			Help: "When the TLS certificate being served expires (Unix time); renewed files are picked up within a minute.",
+		}, func() float64 { return float64(a.certs.NotAfter().Unix()) }))
 	}
 
 	a.reg, err = registry.New(registry.Config{Dir: cfg.Registry, Validator: cfg.Validator}, log)
@@ -243,7 +254,12 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 		}
 	})
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	if a.certs != nil {
+		srv.TLSConfig = a.certs.Config()
+		go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { serveErr <- srv.Serve(ln) }()
+	}
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -268,6 +284,14 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 		err = nil
 	}
 	return err
+}
+
+// Scheme is how clients reach the server: https with server.tls, else http.
+func (a *App) Scheme() string {
+	if a.certs != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // Close releases everything without serving, for callers that only built the app.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/accord-dev/accord/internal/app/certs"
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/collect/snowplow"
 	"github.com/accord-dev/accord/internal/registry"
@@ -52,7 +53,19 @@ type ServerConfig struct {
 	WriteTimeout      time.Duration `yaml:"write_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// TLS serves HTTPS (and HTTP/2) when both files are named.
+	TLS TLSConfig `yaml:"tls"`
 }
+
+// TLSConfig names the PEM files of the server's certificate chain and its key.
+// Renewed files are picked up without a restart (internal/app/certs).
+type TLSConfig struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether the server serves HTTPS.
+func (t TLSConfig) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
 
 // BufferConfig is the durable disk buffer.
 type BufferConfig struct {
@@ -168,6 +181,8 @@ var envOverrides = []struct {
 	{"ACCORD_REGISTRY", "registry folder", func(c *Config, v string) error { c.Registry = v; return nil }},
 	{"ACCORD_DATA", "data folder", func(c *Config, v string) error { c.Data = v; return nil }},
 	{"ACCORD_ADDR", "listen address", func(c *Config, v string) error { c.Server.Addr = v; return nil }},
+	{"ACCORD_TLS_CERT_FILE", "certificate file", func(c *Config, v string) error { c.Server.TLS.CertFile = v; return nil }},
+	{"ACCORD_TLS_KEY_FILE", "key file", func(c *Config, v string) error { c.Server.TLS.KeyFile = v; return nil }},
 	{"ACCORD_INSTANCE", "collector instance name", func(c *Config, v string) error { c.Server.Instance = v; return nil }},
 	{"ACCORD_VALIDATOR", "fast or reference", func(c *Config, v string) error { c.Validator = v; return nil }},
 	{"ACCORD_ADMIN_TOKEN", "admin token for /v1/privacy", func(c *Config, v string) error { c.Privacy.AdminToken = v; return nil }},
@@ -224,6 +239,13 @@ func (c *Config) Validate() error {
 		"write_timeout": c.Server.WriteTimeout, "idle_timeout": c.Server.IdleTimeout, "shutdown_timeout": c.Server.ShutdownTimeout} {
 		if d <= 0 {
 			add("server.%s must be positive (for example 30s)", name)
+		}
+	}
+	if t := c.Server.TLS; t.Enabled() {
+		if t.CertFile == "" || t.KeyFile == "" {
+			add("server.tls: name both cert_file and key_file (PEM), or neither to serve plain HTTP")
+		} else if _, err := certs.Check(t.CertFile, t.KeyFile, time.Now()); err != nil {
+			add("server.tls: %v", err)
 		}
 	}
 	if err := c.Limits.Validate(); err != nil {

@@ -51,7 +51,7 @@ func startApp(t *testing.T, data string, mutate func(*app.Config)) (base string,
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.ServeListener(ctx, ln, nil) }()
-	return "http://" + ln.Addr().String(), func() {
+	return a.Scheme() + "://" + ln.Addr().String(), func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)

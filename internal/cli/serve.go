@@ -92,7 +92,7 @@ func newLogger(e *env, c app.LogConfig) *slog.Logger {
 
 func printBanner(e *env, cfg app.Config, a *app.App, listen string) {
 	snap := a.Registry().Snapshot()
-	base := "http://" + listen
+	base := a.Scheme() + "://" + listen
 	fmt.Fprintf(e.stderr, `accord %s is collecting on %s
   contracts  %d versions from %s   (GET %s/v1/contracts)
   data       %s   (buffer, lake, bad rows, vault)
