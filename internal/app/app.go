@@ -234,7 +234,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 		WriteTimeout:      a.cfg.Server.WriteTimeout,
 		IdleTimeout:       a.cfg.Server.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		ErrorLog:          serverErrorLog(a.log.Handler()),
 	}
 	loaderCtx, stopLoaders := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

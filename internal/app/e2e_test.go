@@ -29,6 +29,14 @@ const registryDir = "../../examples/contracts"
 // gracefully and waits.
 func startApp(t *testing.T, data string, mutate func(*app.Config)) (base string, stop func()) {
 	t.Helper()
+	base, stop, _ = startAppLogged(t, data, mutate)
+	return base, stop
+}
+
+// startAppLogged is startApp that also returns the app's log, to be read once
+// stop has returned.
+func startAppLogged(t *testing.T, data string, mutate func(*app.Config)) (base string, stop func(), logs *bytes.Buffer) {
+	t.Helper()
 	cfg := app.Default()
 	cfg.Registry, cfg.Data = registryDir, data
 	cfg.Sinks.Lake.RotateInterval = 50 * time.Millisecond
@@ -40,8 +48,8 @@ func startApp(t *testing.T, data string, mutate func(*app.Config)) (base string,
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs bytes.Buffer
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(&logs, nil)), io.Discard)
+	logs = new(bytes.Buffer)
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +67,7 @@ func startApp(t *testing.T, data string, mutate func(*app.Config)) (base string,
 		if planted := plantedIn(logs.Bytes()); planted != "" {
 			t.Errorf("the log contains planted PII %q", planted)
 		}
-	}
+	}, logs
 }
 
 // Planted values: personal data that must never be stored or logged in plain text.

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,7 @@ func TestServeTLS(t *testing.T) {
 	now := time.Now()
 	certFile, keyFile, cert := certstest.WritePair(t, t.TempDir(), 7, now.Add(-time.Hour), now.Add(90*24*time.Hour))
 	data := t.TempDir()
-	base, stop := startApp(t, data, func(c *app.Config) {
+	base, stop, logs := startAppLogged(t, data, func(c *app.Config) {
 		c.Server.TLS = app.TLSConfig{CertFile: certFile, KeyFile: keyFile}
 	})
 	stop = sync.OnceFunc(stop)
@@ -33,11 +34,11 @@ func TestServeTLS(t *testing.T) {
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+	httpsClient := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}}
 
 	event := `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"shop_3","email":"` + planted[0] + `"}}`
-	resp, err := client.Post(base+"/v1/events", "application/json", strings.NewReader(event))
+	resp, err := httpsClient.Post(base+"/v1/events", "application/json", strings.NewReader(event))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func TestServeTLS(t *testing.T) {
 		t.Errorf("answered over %s with %v, want HTTP/2 and the configured certificate", resp.Proto, resp.TLS)
 	}
 
-	resp, err = client.Get(base + "/metrics")
+	resp, err = httpsClient.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +73,17 @@ func TestServeTLS(t *testing.T) {
 		}
 	}
 
+	// A client that is not TLS (a scanner): its handshake error is logged
+	// without its address.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "https://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := conn.LocalAddr().String()
+	_, _ = conn.Write([]byte("\x16\x03\x01\x00\x05hello-not-tls"))
+	_, _ = io.ReadAll(conn)
+	conn.Close()
+
 	// The accepted event is in the lake.
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if len(lakeRows(t, filepath.Join(data, "lake"))["com.acme/signup"]) == 1 {
@@ -81,6 +93,9 @@ func TestServeTLS(t *testing.T) {
 	stop()
 	if rows := lakeRows(t, filepath.Join(data, "lake"))["com.acme/signup"]; len(rows) != 1 {
 		t.Errorf("lake rows: %v", rows)
+	}
+	if l := logs.String(); !strings.Contains(l, "TLS handshake error from <redacted:ip>") || strings.Contains(l, client) {
+		t.Errorf("the handshake error is not logged, or with the client's address:\n%s", l)
 	}
 }
 
