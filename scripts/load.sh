@@ -10,7 +10,7 @@
 #     at half of it (scripts/load/loadgen, open loop, latency counted from when each
 #     request was due), with the generator's own p99 against the bare server at the
 #     same rate (the measurement's floor) and the p99 bucket of the time spent in
-#     accord's handler (its request-duration histogram);
+#     accord's handler and of the durable ack (its histograms);
 #   - the hypervisor's steal during each phase (/proc/stat): on a shared host the
 #     phases with steal are the ones whose tail the host set;
 #   - peak RSS of the accord process (VmHWM) and the buffer backlog the lake loader
@@ -129,13 +129,17 @@ gc_share() {
     awk -v t="$(( $(ticks) - $2 ))" -v hz="$hz" '{ms += $1 + $2 + $3 + $4} END {if (t > 0) printf "%.1f%%", ms / 10 / (t / hz); else print "-"}'
 }
 
-# handler_hist: the native protocol's request-duration buckets ("le count" lines).
+# hist PREFIX: the buckets ("le count" lines) of the histogram series whose
+# bucket lines start with PREFIX (its name, "{", and the labels before le).
+# handler_hist: the native protocol's request durations (time in accord's
+# handler, from its start to the answer written: without net/http reading the
+# request and the kernel's queues); ack_hist: the time to make a request's
+# events durable (the group commit's wait and fsync).
+hist() { curl -fs "$accord_url/metrics" | sed -n "s/^$1le=\"\([^\"]*\)\"} \([0-9.e+]*\)\$/\1 \2/p"; }
+handler_hist() { hist 'accord_collector_request_duration_seconds_bucket{protocol="native",'; }
+ack_hist() { hist 'accord_collector_ack_duration_seconds_bucket{'; }
 # handler_p99 before after: the upper bound of the bucket that holds the p99 of
-# the requests in between, in ms (time in accord's handler, from its start to the
-# answer written: without net/http reading the request and the kernel's queues).
-handler_hist() {
-  curl -fs "$accord_url/metrics" | sed -n 's/^accord_collector_request_duration_seconds_bucket{protocol="native",le="\([^"]*\)"} \([0-9.e+]*\)$/\1 \2/p'
-}
+# the observations in between, in ms.
 handler_p99() {
   awk 'NR == FNR {before[$1] = $2; next} {le[++n] = $1; c[n] = $2 - before[$1]}
     END {for (i = 1; i <= n; i++) if (c[i] >= 0.99 * c[n]) {
@@ -182,17 +186,18 @@ half() { # key batch
   local rps
   rps=$(awk -v r="${R[accord.$1.rps]}" 'BEGIN {printf "%.1f", r / 2}')
   echo "phase accord.$1 at half rate: $rps requests/s, open loop, $conns connections, ${secs}s" >&2
-  local res t0 g0 h0 floor st0
+  local res t0 g0 h0 a0 floor st0
   # The generator's own floor: the same rate against the bare server.
   st0=$(stolen)
   floor=$("$work/loadgen" rate -url "$bare_url/v1/events" -event "$bench/event.json" -batch "$2" -users "$users" \
     -nonce "$(nonce)" -rate "$rps" -duration "${secs}s" -conns "$conns")
   R[half.$1.floor]=$(field p99_us "$floor") R[half.$1.floorsteal]=$(steal_pct "$st0" "$secs")
-  t0=$(ticks) g0=$(gcs) h0=$(handler_hist) st0=$(stolen)
+  t0=$(ticks) g0=$(gcs) h0=$(handler_hist) a0=$(ack_hist) st0=$(stolen)
   res=$("$work/loadgen" rate -url "$accord_url/v1/events" -event "$bench/event.json" -batch "$2" -users "$users" \
     -nonce "$(nonce)" -rate "$rps" -duration "${secs}s" -conns "$conns")
   R[half.$1.steal]=$(steal_pct "$st0" "$secs")
   R[half.$1.handler]=$(handler_p99 "$h0" "$(handler_hist)")
+  R[half.$1.ack]=$(handler_p99 "$a0" "$(ack_hist)")
   R[half.$1.rps]=$rps
   R[half.$1.eps]=$(awk -v n="$(field requests "$res")" -v s="$(field seconds "$res")" -v b="$2" 'BEGIN {printf "%.0f", n * b / s}')
   R[half.$1.p50]=$(field p50_us "$res"); R[half.$1.p99]=$(field p99_us "$res")
@@ -229,9 +234,9 @@ $(row "batch100, bare" bare.batch -)
 $(row "batch100, accord" accord.batch "$(ratio "${R[accord.batch.eps]}" "${R[bare.batch.eps]}")")
 $(row "batch100, accord, 1/2" half.batch "")
 
-half rate, p99 ms      accord   in accord's handler (bucket)   the generator against bare at the same rate (steal)
-single              $(printf '%9s %18s %34s' "$(ms "${R[half.single.p99]}")" "<= ${R[half.single.handler]}" "$(ms "${R[half.single.floor]}") (${R[half.single.floorsteal]})")
-batch100            $(printf '%9s %18s %34s' "$(ms "${R[half.batch.p99]}")" "<= ${R[half.batch.handler]}" "$(ms "${R[half.batch.floor]}") (${R[half.batch.floorsteal]})")
+half rate, p99 ms      accord   in the handler (bucket)   durable ack (bucket)   the generator against bare, same rate (steal)
+single              $(printf '%9s %17s %21s %32s' "$(ms "${R[half.single.p99]}")" "<= ${R[half.single.handler]}" "<= ${R[half.single.ack]}" "$(ms "${R[half.single.floor]}") (${R[half.single.floorsteal]})")
+batch100            $(printf '%9s %17s %21s %32s' "$(ms "${R[half.batch.p99]}")" "<= ${R[half.batch.handler]}" "<= ${R[half.batch.ack]}" "$(ms "${R[half.batch.floor]}") (${R[half.batch.floorsteal]})")
 
 targets: single >= 85% of bare: $(ratio "${R[accord.single.eps]}" "${R[bare.single.eps]}"); batches of 100 >= 250000 events/s: ${R[accord.batch.eps]};
          p99 < 5 ms at half rate: single $(ms "${R[half.single.p99]}") ms, batch100 $(ms "${R[half.batch.p99]}") ms; peak RSS < 150 MB: $(hwm) MiB ($(awk -v m="$(hwm)" 'BEGIN {printf "%.0f", m * 1.048576}') MB)
