@@ -20,6 +20,9 @@ import (
 // DefaultInterval is how often the files are checked for a renewal.
 const DefaultInterval = time.Minute
 
+// maxPEMBytes bounds each file: certificate chains and keys are a few KiB.
+const maxPEMBytes = 1 << 20
+
 // Files serves the certificate of a certificate and key file pair.
 type Files struct {
 	certFile, keyFile string
@@ -60,6 +63,19 @@ func Load(certFile, keyFile string, interval time.Duration, log *slog.Logger) (*
 // Check loads a certificate and key file pair and refuses one that is not
 // valid at now (expired, or not yet valid), saying what to do.
 func Check(certFile, keyFile string, now time.Time) (*tls.Certificate, error) {
+	// Regular files of PEM size only: a device (/dev/stdin, /dev/zero) named by
+	// mistake would block or never end.
+	for _, name := range []string{certFile, keyFile} {
+		st, err := os.Stat(name)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("reading the TLS files: %w", err)
+		case !st.Mode().IsRegular():
+			return nil, fmt.Errorf("the TLS file %s is not a regular file: name the PEM file itself", name)
+		case st.Size() > maxPEMBytes:
+			return nil, fmt.Errorf("the TLS file %s has %d bytes, more than %d: a PEM certificate chain or key is a few KiB", name, st.Size(), maxPEMBytes)
+		}
+	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("loading the TLS certificate %s and key %s: %w (both PEM: the certificate chain, leaf first, and its private key)", certFile, keyFile, err)

@@ -103,4 +103,15 @@ func TestLoadRefuses(t *testing.T) {
 	if _, err := Load(filepath.Join(dir, "missing.pem"), k2, 0, nil); err == nil {
 		t.Error("a missing file was accepted")
 	}
+	// A device named by mistake is refused without being read.
+	if _, err := Load("/dev/zero", k2, 0, nil); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("/dev/zero: %v", err)
+	}
+	big := filepath.Join(dir, "big.pem")
+	if err := os.WriteFile(big, make([]byte, maxPEMBytes+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(big, k2, 0, nil); err == nil || !strings.Contains(err.Error(), "a few KiB") {
+		t.Errorf("an oversized file: %v", err)
+	}
 }
