@@ -111,7 +111,8 @@ func TestTLSConfigChecked(t *testing.T) {
 	}{
 		{app.TLSConfig{CertFile: certFile}, "name both cert_file and key_file"},
 		{app.TLSConfig{KeyFile: keyFile}, "name both cert_file and key_file"},
-		{app.TLSConfig{CertFile: filepath.Join(dir, "missing.pem"), KeyFile: keyFile}, "loading the TLS certificate"},
+		{app.TLSConfig{CertFile: filepath.Join(dir, "missing.pem"), KeyFile: keyFile}, "reading the TLS file " + filepath.Join(dir, "missing.pem")},
+		{app.TLSConfig{CertFile: keyFile, KeyFile: keyFile}, "loading the TLS certificate"},
 		{app.TLSConfig{CertFile: certFile, KeyFile: keyFile}, "expired on"},
 	} {
 		cfg := app.Default()

@@ -69,7 +69,7 @@ func Check(certFile, keyFile string, now time.Time) (*tls.Certificate, error) {
 		st, err := os.Stat(name)
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("reading the TLS files: %w", err)
+			return nil, fmt.Errorf("reading the TLS file %s: %w (name the PEM files of the certificate chain and of its key)", name, err)
 		case !st.Mode().IsRegular():
 			return nil, fmt.Errorf("the TLS file %s is not a regular file: name the PEM file itself", name)
 		case st.Size() > maxPEMBytes:
