@@ -18,7 +18,8 @@ import (
 // 6 for Android and iOS: payload_data batches to tp2, base64 events and
 // entities, platform mob) to accord serve on the bundled contracts, with their
 // default entities (mobile_context, client_session, application, screen,
-// application_lifecycle, deep_link, screen_summary) and the events they track
+// application_lifecycle, deep_link, screen_summary) and the geolocation
+// context apps turn on and the events they track
 // on their own (install, screen views, screen ends, foreground and background,
 // exceptions). The trackers cannot run here (no Android or iOS runtime); these
 // are their payloads, field for field. Every event must be accepted and stored
@@ -65,6 +66,9 @@ func TestMobileTrackerPayloads(t *testing.T) {
 		"activity": "MainActivity"})
 	deepLink := sdj(mobile+"deep_link/jsonschema/1-0-0", map[string]any{
 		"url": "shopapp://account/reset?token=5f2b9c&email=" + url.QueryEscape(email), "referrer": "https://mail.example/inbox"})
+	// With the geolocation context turned on: the planted latitude.
+	geo := sdj(snowplow+"geolocation_context/jsonschema/1-1-0", map[string]any{"latitude": 51.507351, "longitude": -0.127758,
+		"latitudeLongitudeAccuracy": 12.5, "altitude": 35.2, "bearing": 270.5, "speed": 1.4, "timestamp": 1796652190100})
 	summary := sdj(mobile+"screen_summary/jsonschema/1-0-0", map[string]any{"foreground_sec": 12.3, "background_sec": 0,
 		"min_y_offset": 0, "max_y_offset": 2310, "content_height": 9600})
 
@@ -95,7 +99,7 @@ func TestMobileTrackerPayloads(t *testing.T) {
 		event(andr, "shop-android", sdj(mobile+"application_install/jsonschema/1-0-0", map[string]any{}), map[string]string{"ttm": "1796600000000"}, android, session, app, visible),
 		event(andr, "shop-android", sdj(mobile+"screen_view/jsonschema/1-0-0", map[string]any{"name": "Home", "type": "feed",
 			"id": "0b0c4f4e-1e3a-4d8a-9a55-3f1f8a3c5d21", "transitionType": "deep_link"}), nil, android, session, app, visible, deepLink),
-		event(andr, "shop-android", nil, map[string]string{"e": "se", "se_ca": "cart", "se_ac": "add", "se_la": "sku-1", "se_va": "2"}, android, session, app, visible, screen),
+		event(andr, "shop-android", nil, map[string]string{"e": "se", "se_ca": "cart", "se_ac": "add", "se_la": "sku-1", "se_va": "2"}, android, session, app, visible, screen, geo),
 		event(andr, "shop-android", sdj(mobile+"screen_end/jsonschema/1-0-0", map[string]any{}), nil, android, session, app, visible, screen, summary),
 		event(andr, "shop-android", sdj(snowplow+"application_background/jsonschema/1-0-0", map[string]any{"backgroundIndex": 1}), nil,
 			android, session, app, sdj(mobile+"application_lifecycle/jsonschema/1-0-0", map[string]any{"isVisible": false, "index": 1}), screen, summary),
@@ -117,7 +121,7 @@ func TestMobileTrackerPayloads(t *testing.T) {
 	want := []sent{
 		{"com.snowplowanalytics.mobile/application_install", []string{"snowplow/mobile_context", "snowplow/client_session", "mobile/application", "mobile/application_lifecycle"}},
 		{"com.snowplowanalytics.mobile/screen_view", []string{"snowplow/mobile_context", "mobile/deep_link"}},
-		{"com.snowplowanalytics.snowplow/structured_event", []string{"mobile/screen"}},
+		{"com.snowplowanalytics.snowplow/structured_event", []string{"mobile/screen", "snowplow/geolocation_context"}},
 		{"com.snowplowanalytics.mobile/screen_end", []string{"mobile/screen", "mobile/screen_summary"}},
 		{"com.snowplowanalytics.snowplow/application_background", []string{"mobile/screen_summary"}},
 		{"com.snowplowanalytics.snowplow/application_foreground", []string{"mobile/application_lifecycle"}},
@@ -195,6 +199,9 @@ func TestMobileTrackerPayloads(t *testing.T) {
 		}
 		if dl := entity(row, "mobile/deep_link"); dl != nil && (dl["url"] != "shopapp://account/reset" || dl["referrer"] != "https://mail.example/inbox") {
 			t.Errorf("event %d: deep link stored as %v, want its query dropped", i+1, dl)
+		}
+		if g := entity(row, "snowplow/geolocation_context"); g != nil && (fmt.Sprint(g["latitude"]) != "51.5" || fmt.Sprint(g["longitude"]) != "-0.1" || fmt.Sprint(g["speed"]) != "1.4") {
+			t.Errorf("event %d: position stored as %v, want latitude and longitude cut to one decimal", i+1, g)
 		}
 		if s := entity(row, "mobile/screen_summary"); s != nil && fmt.Sprint(s["foreground_sec"]) != "12.3" {
 			t.Errorf("event %d: screen summary %v", i+1, s)

@@ -88,6 +88,10 @@ var realistic = map[string][]string{
 		`{"osType":"android","osVersion":"14","deviceManufacturer":"samsung","deviceModel":"SM-S918B","carrier":"Vodafone UK","networkType":"mobile","networkTechnology":"NR","androidIdfa":"38400000-8cf0-11bd-b23e-10b96e40000d","physicalMemory":7812345856,"systemAvailableMemory":2147483648,"batteryLevel":64,"batteryState":"unplugged","availableStorage":51234567890,"totalStorage":256000000000,"isPortrait":true,"resolution":"1080x2340","scale":2.625,"language":"en","appSetId":"5c8f8950-3c92-4645-b4e6-f2139358c560","appSetIdScope":"developer"}`,
 		`{"osType":"ios","osVersion":"17.4.1","deviceManufacturer":"Apple Inc.","deviceModel":"iPhone15,2","carrier":null,"networkType":"wifi","networkTechnology":null,"appleIdfa":"6D92078A-8246-4BA4-AE5B-76104861E7DC","appleIdfv":"A7F3C9E1-2B4D-4C6E-9F1A-7B8C9D0E1F2A","physicalMemory":6442450944,"appAvailableMemory":3221225472,"batteryLevel":100,"batteryState":"full","lowPowerMode":false,"availableStorage":12345678901,"totalStorage":128000000000,"isPortrait":false,"resolution":"1179x2556","scale":3,"language":"de"}`,
 	},
+	"com.snowplowanalytics.snowplow/geolocation_context": {
+		`{"latitude":51.507351,"longitude":-0.127758,"latitudeLongitudeAccuracy":12.5,"altitude":35.2,"altitudeAccuracy":3,"bearing":270.5,"speed":1.4,"timestamp":1796652190100}`,
+		`{"latitude":-33.86785,"longitude":151.20732,"latitudeLongitudeAccuracy":-1,"altitude":null,"bearing":null,"speed":null,"timestamp":null}`,
+	},
 	"com.snowplowanalytics.mobile/application": {
 		`{"version":"5.12.3","build":"5123"}`,
 	},
