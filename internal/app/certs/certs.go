@@ -48,11 +48,11 @@ func Load(certFile, keyFile string, interval time.Duration, log *slog.Logger) (*
 		log = slog.New(slog.DiscardHandler)
 	}
 	f := &Files{certFile: certFile, keyFile: keyFile, interval: interval, log: log, now: time.Now}
-	stamp, err := f.stampFiles()
+	cert, err := Check(certFile, keyFile, f.now())
 	if err != nil {
 		return nil, err
 	}
-	cert, err := Check(certFile, keyFile, f.now())
+	stamp, err := f.stampFiles()
 	if err != nil {
 		return nil, err
 	}
