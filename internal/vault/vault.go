@@ -438,18 +438,44 @@ func (v *Vault) Detokenize(ctx context.Context, actor string, tokens []string) (
 		return nil, ErrEmptyActor
 	}
 	out := make([]Detokenized, len(tokens))
-	macs := make([]MAC, len(tokens))
-	byKey := make(map[KeyID][]int)
-	var order []KeyID
+	items := make([]opening, len(tokens))
 	for i, s := range tokens {
 		out[i].Token = s
 		t, err := ParseToken(s)
 		if err != nil {
 			out[i].Err = err
+			items[i].skip = true
 			continue
 		}
-		var id KeyID
-		id, macs[i] = openToken(v.secrets.hide, t)
+		items[i].id, items[i].mac = openToken(v.secrets.hide, t)
+	}
+	if err := v.openAll(ctx, actor, ActionDetokenize, items, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// opening is one value to decrypt: the key id and MAC its token carries, and its
+// ciphertext when the caller has it (a sealed value); else the store's mapping
+// is read.
+type opening struct {
+	id   KeyID
+	mac  MAC
+	ct   []byte
+	skip bool // already failed: out holds its error
+}
+
+// openAll decrypts items into out (Value, or Err for one that cannot be: its key
+// forgotten, unknown, or the value altered), reading each key once, then audits
+// the call under actor. No value is returned if the audit cannot be written.
+func (v *Vault) openAll(ctx context.Context, actor, action string, items []opening, out []Detokenized) error {
+	byKey := make(map[KeyID][]int)
+	var order []KeyID
+	for i := range items {
+		if items[i].skip {
+			continue
+		}
+		id := items[i].id
 		if _, ok := byKey[id]; !ok {
 			order = append(order, id)
 		}
@@ -458,11 +484,13 @@ func (v *Vault) Detokenize(ctx context.Context, actor string, tokens []string) (
 	resolved := 0
 	for _, id := range order {
 		idx := byKey[id]
-		want := make([]MAC, len(idx))
-		for j, i := range idx {
-			want[j] = macs[i]
+		var want []MAC
+		for _, i := range idx {
+			if items[i].ct == nil {
+				want = append(want, items[i].mac)
+			}
 		}
-		rec, sealed, err := v.store.Mappings(ctx, id, want)
+		rec, stored, err := v.store.Mappings(ctx, id, want)
 		switch {
 		case errors.Is(err, ErrForgotten):
 			for _, i := range idx {
@@ -475,22 +503,26 @@ func (v *Vault) Detokenize(ctx context.Context, actor string, tokens []string) (
 			}
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("reading tokens of key %s: %w", id, err)
+			return fmt.Errorf("reading key %s: %w", id, err)
 		}
 		raw, err := v.secrets.unwrapKey(rec.ID, rec.Wrapped)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		k, err := v.pairKey(rec, raw)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for j, i := range idx {
-			if sealed[j] == nil {
-				out[i].Err = ErrUnknownToken
-				continue
+		for _, i := range idx {
+			ct := items[i].ct
+			if ct == nil {
+				ct, stored = stored[0], stored[1:]
+				if ct == nil {
+					out[i].Err = ErrUnknownToken
+					continue
+				}
 			}
-			val, err := k.open(macs[i], sealed[j])
+			val, err := k.open(items[i].mac, ct)
 			if err != nil {
 				out[i].Err = fmt.Errorf("%w: %w", ErrUnknownToken, err)
 				continue
@@ -499,11 +531,11 @@ func (v *Vault) Detokenize(ctx context.Context, actor string, tokens []string) (
 			resolved++
 		}
 	}
-	entry := AuditEntry{Time: v.now().UTC(), Actor: actor, Action: ActionDetokenize, Tokens: len(tokens), Resolved: resolved}
+	entry := AuditEntry{Time: v.now().UTC(), Actor: actor, Action: action, Tokens: len(items), Resolved: resolved}
 	if err := v.store.AppendAudit(ctx, entry); err != nil {
-		return nil, fmt.Errorf("writing the audit entry (no value released): %w", err)
+		return fmt.Errorf("writing the audit entry (no value released): %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // ForgetResult reports what a forget destroyed.

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"ManyValuesPerSubject", testManyValuesPerSubject},
 		{"ForgetUnknownSubject", testForgetUnknownSubject},
 		{"DetokenizeErrors", testDetokenizeErrors},
+		{"SealUnseal", testSealUnseal},
 		{"RejectsEmptyScope", testRejectsEmptyScope},
 		{"ConcurrentNewSubjectConvergesToOneKey", testConcurrentNewSubject},
 		{"ConcurrentTokenizeAndForget", testConcurrentTokenizeAndForget},
@@ -706,4 +707,115 @@ func testWrongMasterKey(t *testing.T, h *harness) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// testSealUnseal checks sealed values: they open to their values, store nothing
+// per value, die with their subject's key, and are audited.
+func testSealUnseal(t *testing.T, h *harness) {
+	v := h.vault(t)
+	ctx := context.Background()
+	values := []string{"ivan@example.com", "", `{"street":"1 Main St"}`, strings.Repeat("x", vault.MaxValueLen)}
+	sealed, err := v.Seal(ctx, "shop-a", "ivan", values)
+	if err != nil {
+		t.Fatalf("Seal: %v", err)
+	}
+	again, err := v.Seal(ctx, "shop-a", "ivan", values[:1])
+	if err != nil {
+		t.Fatalf("Seal: %v", err)
+	}
+	other, err := v.Seal(ctx, "shop-b", "ivan", values[:1])
+	if err != nil {
+		t.Fatalf("Seal: %v", err)
+	}
+	if again[0] != sealed[0] || other[0] == sealed[0] {
+		t.Errorf("sealing the same value: same subject %v (want equal), other controller %v (want different)", again[0] == sealed[0], other[0] == sealed[0])
+	}
+	for i, s := range sealed {
+		if !strings.HasPrefix(s, vault.SealedPrefix) || !vault.IsSealed(s) || strings.Contains(s, "ivan") {
+			t.Errorf("sealed value %d has the wrong form: %.60s", i, s)
+		}
+	}
+	tok := tokenize(t, v, "shop-a", "ivan", values[0])
+	st, err := v.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Tokens != 1 {
+		t.Errorf("the store holds %d token mappings after sealing and one tokenize, want 1: Seal must store nothing per value", st.Tokens)
+	}
+	if vault.IsSealed(tok) {
+		t.Error("a token passes IsSealed")
+	}
+	// One digit of the ciphertext changed (the token takes the first 40 digits;
+	// the last digit may carry unused bits).
+	altered := []byte(sealed[0])
+	d := len(vault.SealedPrefix) + 45
+	altered[d] = map[bool]byte{true: 'b', false: 'a'}[altered[d] == 'a']
+	inputs := append(append([]string{}, sealed...), string(altered), tok, values[0], strings.ToUpper(sealed[0]))
+	got, err := unseal(t, v, inputs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []outcome{{Value: values[0]}, {Value: values[1]}, {Value: values[2]}, {Value: values[3]},
+		{Err: "unknown"}, {Err: "malformed"}, {Err: "malformed"}, {Err: "malformed"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Unseal (-want +got):\n%s", diff)
+	}
+	if _, err := v.Seal(ctx, "shop-a", "", values); !errors.Is(err, vault.ErrEmptySubject) {
+		t.Errorf("Seal without subject: got %v, want ErrEmptySubject", err)
+	}
+	if _, err := v.Seal(ctx, "shop-a", "ivan", []string{strings.Repeat("x", vault.MaxValueLen+1)}); !errors.Is(err, vault.ErrValueTooLong) {
+		t.Errorf("Seal of a long value: got %v, want ErrValueTooLong", err)
+	}
+	if _, err := v.Unseal(ctx, "", sealed); !errors.Is(err, vault.ErrEmptyActor) {
+		t.Errorf("Unseal without actor: got %v, want ErrEmptyActor", err)
+	}
+	forget(t, v, "ivan", "shop-a")
+	got, err = unseal(t, v, sealed[0], other[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]outcome{{Err: "forgotten"}, {Value: values[0]}}, got); diff != "" {
+		t.Errorf("Unseal after forgetting the subject under shop-a (-want +got):\n%s", diff)
+	}
+	entries, err := v.Audit(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unseals := 0
+	for _, e := range entries {
+		if e.Action == vault.ActionUnseal {
+			unseals++
+			if e.Actor != "test" {
+				t.Errorf("unseal audited under %q, want test", e.Actor)
+			}
+		}
+	}
+	if unseals != 2 {
+		t.Errorf("%d unseal audit entries, want 2", unseals)
+	}
+}
+
+func unseal(t testing.TB, v *vault.Vault, sealed ...string) ([]outcome, error) {
+	t.Helper()
+	res, err := v.Unseal(context.Background(), "test", sealed)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]outcome, len(res))
+	for i, r := range res {
+		out[i].Value = r.Value
+		switch {
+		case r.Err == nil:
+		case errors.Is(r.Err, vault.ErrForgotten):
+			out[i].Err = "forgotten"
+		case errors.Is(r.Err, vault.ErrUnknownToken):
+			out[i].Err = "unknown"
+		case errors.Is(r.Err, vault.ErrMalformedToken):
+			out[i].Err = "malformed"
+		default:
+			out[i].Err = r.Err.Error()
+		}
+	}
+	return out, nil
 }
