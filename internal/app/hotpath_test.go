@@ -45,7 +45,9 @@ func (m mapOnly) Scrub(ctx context.Context, c *contract.Contract, data any) (any
 	return m.s.Scrub(ctx, c, data)
 }
 
-func (m mapOnly) Redact(c *contract.Contract, data any) (any, []string) { return m.s.Redact(c, data) }
+func (m mapOnly) Seal(ctx context.Context, c *contract.Contract, data any) (any, []string, []string) {
+	return m.s.Seal(ctx, c, data)
+}
 
 var _ collect.SpanScrubber = scrubAdapter{}
 

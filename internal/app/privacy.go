@@ -36,7 +36,7 @@ func openPrivacy(ctx context.Context, cfg Config, log *slog.Logger) (*privacy, e
 			return nil, errors.Join(err, v.Close())
 		}
 	}
-	s, err := scrub.New(scfg, scrub.Deps{Tokenizer: v})
+	s, err := scrub.New(scfg, scrub.Deps{Tokenizer: v, Sealer: v})
 	if err != nil {
 		return nil, errors.Join(err, v.Close())
 	}
@@ -97,14 +97,14 @@ func (a scrubAdapter) ScrubBytes(ctx context.Context, c *contract.Contract, data
 	return out, applied, true, nil
 }
 
-// Redact redacts data in place; when the contract has no usable plan nothing is
-// known about its fields and the whole value is withheld.
-func (a scrubAdapter) Redact(c *contract.Contract, data any) (any, []string) {
-	redacted, err := a.s.Redact(c, data)
+// Seal seals (else redacts) data in place; when the contract has no usable plan
+// nothing is known about its fields and the whole value is withheld.
+func (a scrubAdapter) Seal(ctx context.Context, c *contract.Contract, data any) (any, []string, []string) {
+	sealed, redacted, err := a.s.Seal(ctx, c, data)
 	if err != nil {
-		return "<withheld: the contract's privacy annotations could not be applied>", []string{""}
+		return "<withheld: the contract's privacy annotations could not be applied>", nil, []string{""}
 	}
-	return data, redacted
+	return data, sealed, redacted
 }
 
 // reasonError gives a scrub error its fixed reason, and marks a vault outage as

@@ -175,12 +175,12 @@ func (a scrubber) ScrubBytes(ctx context.Context, c *contract.Contract, data []b
 	return out, applied, true, nil
 }
 
-func (a scrubber) Redact(c *contract.Contract, data any) (any, []string) {
-	redacted, err := a.s.Redact(c, data)
+func (a scrubber) Seal(ctx context.Context, c *contract.Contract, data any) (any, []string, []string) {
+	sealed, redacted, err := a.s.Seal(ctx, c, data)
 	if err != nil {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return data, redacted
+	return data, sealed, redacted
 }
 
 // nullBuffer accepts every append at once: the pipeline's CPU cost without the

@@ -85,9 +85,12 @@ type Scrubber interface {
 	// never a PII value; an error that is Retryable (the vault is unavailable)
 	// refuses the request with 503 instead of dead-lettering the event.
 	Scrub(ctx context.Context, c *contract.Contract, data any) (any, []event.Applied, error)
-	// Redact returns data with every PII field replaced by a placeholder, for bad
-	// rows, and the pointers it redacted. It may rewrite data in place.
-	Redact(c *contract.Contract, data any) (any, []string)
+	// Seal returns data with every PII field replaced, for bad rows: by its
+	// value sealed under the event's data subject (so that the event can be
+	// replayed, see package replay) where it can, else by a placeholder; and the
+	// pointers it sealed and those it redacted. It may rewrite data in place, and
+	// never fails.
+	Seal(ctx context.Context, c *contract.Contract, data any) (out any, sealed, redacted []string)
 }
 
 // SpanScrubber is a Scrubber that can also scrub an entity on its bytes: the
@@ -808,11 +811,12 @@ func toEventFailures(fs []contract.Failure, entity string) []event.Failure {
 	return out
 }
 
-// badRow builds the bad row of a rejected event, redacting every field its
-// contract marks as PII.
+// badRow builds the bad row of a rejected event, sealing (else redacting) every
+// field its contract marks as PII.
 func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contract.Compiled, in *Incoming, src event.Source, received time.Time, reason event.Reason, failures []event.Failure, eventID string) *event.BadRow {
 	row := &event.BadRow{V: event.EnvelopeVersion, ID: event.NewID(), ReceivedAt: received, Reason: reason,
-		Schema: in.Schema, EventID: eventID, Source: src, Failures: failures}
+		Schema: in.Schema, EventID: eventID, Source: src, Failures: failures,
+		SentAt: in.SentAt, DeviceCreatedAt: in.DeviceCreatedAt, TrueTimestamp: in.TrueTimestamp}
 	if row.Failures == nil {
 		row.Failures = []event.Failure{}
 	}
@@ -833,13 +837,16 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 		return row
 	}
 	payload := map[string]any{"schema": in.Schema}
-	data, redacted := p.redact(redactionContract(snap, c, in.Schema), in.Data)
+	data, sealed, redacted := p.seal(ctx, redactionContract(snap, c, in.Schema), in.Data)
 	payload["data"] = data
-	row.Redacted = redacted
+	row.Sealed, row.Redacted = sealed, redacted
 	if len(in.Contexts) > 0 {
 		ctxs := make([]any, len(in.Contexts))
 		for i, ent := range in.Contexts {
-			d, red := p.redact(redactionContract(snap, nil, ent.Schema), ent.Data)
+			d, sld, red := p.seal(ctx, redactionContract(snap, nil, ent.Schema), ent.Data)
+			for _, s := range sld {
+				row.Sealed = append(row.Sealed, ent.Schema+"#"+s)
+			}
 			for _, r := range red {
 				row.Redacted = append(row.Redacted, ent.Schema+"#"+r)
 			}
@@ -889,22 +896,22 @@ func redactionContract(snap *contract.Snapshot, c *contract.Compiled, uri string
 	return nil
 }
 
-// redact decodes raw and redacts it with c's PII annotations. Without a contract
-// nothing is known to be PII and the value is kept; when raw is not JSON it is
-// kept as a string only if short.
-func (p *Pipeline) redact(c *contract.Compiled, raw json.RawMessage) (any, []string) {
+// seal decodes raw and seals (else redacts) it with c's PII annotations. Without a
+// contract nothing is known to be PII and the value is kept; when raw is not
+// JSON it is kept as a string only if short.
+func (p *Pipeline) seal(ctx context.Context, c *contract.Compiled, raw json.RawMessage) (any, []string, []string) {
 	v, err := contract.DecodeJSON(raw)
 	if err != nil {
 		s := string(raw)
 		if len(s) > event.MaxBadPayloadText {
 			s = s[:event.MaxBadPayloadText]
 		}
-		return s, nil
+		return s, nil, nil
 	}
 	if c == nil {
-		return v, nil
+		return v, nil, nil
 	}
-	return p.scrubber.Redact(c.Contract, v)
+	return p.scrubber.Seal(ctx, c.Contract, v)
 }
 
 // ReasonOf returns the fixed reason an error carries, or scrub_failed.

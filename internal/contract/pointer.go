@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -55,6 +56,45 @@ func Types(schema map[string]any) []string {
 			}
 		}
 		return out
+	}
+	return nil
+}
+
+// SetAt replaces the value at the JSON pointer ptr in doc (decoded JSON: maps,
+// slices, scalars) with v. The value must exist: SetAt replaces, it never
+// creates members or array items. The root ("") cannot be replaced.
+func SetAt(doc any, ptr string, v any) error {
+	toks := SplitPointer(ptr)
+	if len(toks) == 0 {
+		return fmt.Errorf("cannot replace the whole document at pointer %q", ptr)
+	}
+	parent := doc
+	for i, tok := range toks {
+		last := i == len(toks)-1
+		switch n := parent.(type) {
+		case map[string]any:
+			cur, ok := n[tok]
+			if !ok {
+				return fmt.Errorf("pointer %q: no member %q", ptr, tok)
+			}
+			if last {
+				n[tok] = v
+				return nil
+			}
+			parent = cur
+		case []any:
+			j, err := strconv.Atoi(tok)
+			if err != nil || j < 0 || j >= len(n) || strconv.Itoa(j) != tok {
+				return fmt.Errorf("pointer %q: no item %q", ptr, tok)
+			}
+			if last {
+				n[j] = v
+				return nil
+			}
+			parent = n[j]
+		default:
+			return fmt.Errorf("pointer %q: %q is inside a value that is not an object or array", ptr, tok)
+		}
 	}
 	return nil
 }

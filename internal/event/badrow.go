@@ -60,8 +60,19 @@ type BadRow struct {
 	// PayloadWithheld says why the payload is not kept: the event was not JSON and
 	// names a contract with personal data, so no field of it could be redacted.
 	PayloadWithheld string `json:"payload_withheld,omitempty"`
-	// Redacted lists the pointers of the PII fields that were redacted from Payload.
+	// Sealed lists the pointers of the PII fields whose values Payload holds
+	// sealed under the event's data subject (vault sealed values: the event can
+	// be replayed while the subject is not forgotten). A context's pointers are
+	// prefixed with its schema URI and "#".
+	Sealed []string `json:"sealed,omitempty"`
+	// Redacted lists the pointers of the PII fields that were redacted from
+	// Payload (their values are gone), prefixed likewise.
 	Redacted []string `json:"redacted,omitempty"`
+	// SentAt, DeviceCreatedAt and TrueTimestamp are the producer's times, as the
+	// envelope would have had them, for a replay.
+	SentAt          *time.Time `json:"sent_at,omitempty"`
+	DeviceCreatedAt *time.Time `json:"device_created_at,omitempty"`
+	TrueTimestamp   *time.Time `json:"true_timestamp,omitempty"`
 }
 
 // MaxBadPayloadText bounds PayloadText.

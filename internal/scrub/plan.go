@@ -138,14 +138,14 @@ func (s *Scrubber) compile(c *contract.Contract) (*Plan, error) {
 		}
 	}
 	markPaths(p.root)
-	if p.tokenize {
-		if c.Privacy == nil || c.Privacy.Controller.IsZero() || c.Privacy.Subject.IsZero() {
-			p.privacyErr = &Error{Contract: p.uri, Reason: ReasonPrivacyContextMissing, Pointer: "/x-privacy",
-				Message: "the contract tokenizes fields but its x-privacy does not name the data controller and the data subject"}
-		} else {
-			p.controller = compileRef("data controller", c.Privacy.Controller)
-			p.subject = compileRef("data subject", c.Privacy.Subject)
-		}
+	// The privacy context is read for tokenized fields, and for sealing a bad
+	// row's personal data (Seal) whenever the contract names it.
+	if c.Privacy != nil && !c.Privacy.Controller.IsZero() && !c.Privacy.Subject.IsZero() {
+		p.controller = compileRef("data controller", c.Privacy.Controller)
+		p.subject = compileRef("data subject", c.Privacy.Subject)
+	} else if p.tokenize {
+		p.privacyErr = &Error{Contract: p.uri, Reason: ReasonPrivacyContextMissing, Pointer: "/x-privacy",
+			Message: "the contract tokenizes fields but its x-privacy does not name the data controller and the data subject"}
 	}
 	p.compileBytes(c)
 	return p, nil
@@ -217,8 +217,43 @@ func (p *Plan) Redact(data any) []string {
 	}
 	w := walker{p: p, redact: true}
 	w.visit(p.root, data)
-	ptrs := make([]string, len(w.out))
-	for i, a := range w.out {
+	return pointersOf(w.out)
+}
+
+// Seal is Redact keeping the values: every personal-data field of data whose
+// handling is not keep is replaced, in place, by its value sealed under the
+// event's data subject (Sealer.Seal on the field's JSON text), so that a bad
+// row's event can be replayed once it is fixed, and the value still dies with
+// the subject's key or with the bad row. It returns the sealed pointers. When
+// the values cannot be sealed (no sealer, the contract or the event names no
+// data controller or subject, the sealer fails) it redacts instead, as Redact
+// does, and returns the redacted pointers. It never fails.
+func (p *Plan) Seal(ctx context.Context, data any) (sealed, redacted []string) {
+	if !p.hasRedaction {
+		return nil, nil
+	}
+	if p.s.sealer != nil {
+		collect := walker{p: p, redact: true, collect: true}
+		collect.resolvePrivacy(data)
+		if collect.privacyErr == nil && collect.controller != "" && collect.subject != "" {
+			collect.visit(p.root, data)
+			if collect.err == nil && len(collect.values) > 0 {
+				out, err := p.s.sealer.Seal(ctx, collect.controller, collect.subject, collect.values)
+				if err == nil && len(out) == len(collect.values) {
+					w := walker{p: p, redact: true, replace: out}
+					w.visit(p.root, data)
+					return pointersOf(w.out), nil
+				}
+				p.s.stats.sealFailed.Add(1)
+			}
+		}
+	}
+	return nil, p.Redact(data)
+}
+
+func pointersOf(applied []Applied) []string {
+	ptrs := make([]string, len(applied))
+	for i, a := range applied {
 		ptrs[i] = a.Pointer
 	}
 	return ptrs
@@ -230,6 +265,9 @@ type walker struct {
 	ctx                 context.Context
 	entity              string
 	redact              bool
+	collect             bool     // with redact: append each value's JSON to values, change nothing
+	values              []string // collected
+	replace             []string // with redact: the replacements, in visiting order
 	out                 []Applied
 	stack               []string
 	controller, subject string
@@ -367,6 +405,19 @@ func (w *walker) field(n *node, v any) (nv any, changed, del bool) {
 			return v, false, false
 		}
 		w.record(a)
+		switch {
+		case w.collect:
+			js, err := json.Marshal(v)
+			if err != nil {
+				w.err = err
+			}
+			w.values = append(w.values, string(js))
+			return v, false, false
+		case w.replace != nil:
+			nv := w.replace[0]
+			w.replace = w.replace[1:]
+			return nv, true, false
+		}
 		return a.redacted, true, false
 	}
 	if a.handling == contract.HandlingDrop {

@@ -41,17 +41,29 @@ type Tokenizer interface {
 	Tokenize(ctx context.Context, controller, subject, value string) (string, error)
 }
 
+// Sealer encrypts values under the key of a data subject and returns them as
+// text that carries them (vault sealed values): a bad row keeps its event's
+// personal data that way, so that the event can be replayed, and the data still
+// dies with the subject's key. *vault.Vault implements it.
+type Sealer interface {
+	Seal(ctx context.Context, controller, subject string, values []string) ([]string, error)
+}
+
 // Deps are what a Scrubber uses but does not own.
 type Deps struct {
 	// Tokenizer tokenizes fields whose handling is tokenize. Without it, events
 	// with a tokenized field fail with ReasonTokenizeFailed.
 	Tokenizer Tokenizer
+	// Sealer seals the personal data of bad rows (Seal). Without it, Seal
+	// redacts.
+	Sealer Sealer
 }
 
 // Scrubber compiles and caches scrub plans and holds what they share: the hash
 // key, the user agent cache, the city database. It is safe for concurrent use.
 type Scrubber struct {
 	tok    Tokenizer
+	sealer Sealer
 	hashes sync.Pool // of hash.Hash keyed with the hash secret
 	ua     *uaCache
 	json   *jsonCache // stored JSON of user agents and IP addresses (byte path)
@@ -71,7 +83,7 @@ func New(cfg Config, deps Deps) (*Scrubber, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Scrubber{tok: deps.Tokenizer}
+	s := &Scrubber{tok: deps.Tokenizer, sealer: deps.Sealer}
 	s.hashes.New = func() any { return hmac.New(sha256.New, secret) }
 	size := cfg.UACacheSize
 	if size == 0 {
@@ -141,6 +153,17 @@ func (s *Scrubber) Redact(c *contract.Contract, data any) ([]string, error) {
 		return nil, err
 	}
 	return p.Redact(data), nil
+}
+
+// Seal seals (or, when it cannot, redacts) every personal-data field of data (an
+// event of contract c that is going to a bad row) in place; see Plan.Seal.
+func (s *Scrubber) Seal(ctx context.Context, c *contract.Contract, data any) (sealed, redacted []string, err error) {
+	p, err := s.Plan(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	sealed, redacted = p.Seal(ctx, data)
+	return sealed, redacted, nil
 }
 
 // hmacHex returns the hex HMAC-SHA256 of value under the hash secret. The same
@@ -226,11 +249,14 @@ type Stats struct {
 	JSONCacheHits, JSONCacheMisses uint64
 	// GeoErrors counts city database lookups that failed (a corrupt database).
 	GeoErrors uint64
+	// SealFailed counts bad rows whose personal data could not be sealed (the
+	// sealer failed) and was redacted instead.
+	SealFailed uint64
 }
 
 // Stats returns the counters.
 func (s *Scrubber) Stats() Stats {
-	st := Stats{Invalid: map[contract.Kind]uint64{}, GeoErrors: s.stats.geoErrors.Load()}
+	st := Stats{Invalid: map[contract.Kind]uint64{}, GeoErrors: s.stats.geoErrors.Load(), SealFailed: s.stats.sealFailed.Load()}
 	for i, k := range contract.Obfuscations {
 		if n := s.stats.invalidByKind[i].Load(); n > 0 {
 			st.Invalid[k] = n
@@ -248,6 +274,7 @@ func (s *Scrubber) Stats() Stats {
 type counters struct {
 	invalidByKind [16]atomic.Uint64
 	geoErrors     atomic.Uint64
+	sealFailed    atomic.Uint64
 }
 
 func (c *counters) invalid(kindIndex int) { c.invalidByKind[kindIndex].Add(1) }

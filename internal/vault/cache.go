@@ -66,16 +66,24 @@ func (c *keyCache) get(s scope, now int64) (e *cacheEntry, fresh bool) {
 }
 
 // put caches e unless an invalidation happened since epoch was read (before the store
-// was asked for the key): the key read then may since have been destroyed.
-func (c *keyCache) put(e *cacheEntry, epoch uint64) {
+// was asked for the key): the key read then may since have been destroyed. It
+// returns the entry to use: e, or the one cached for the same key already.
+func (c *keyCache) put(e *cacheEntry, epoch uint64) *cacheEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.epoch.Load() != epoch {
-		return
+		return e
 	}
 	sh := c.shard(e.scope)
 	sh.mu.Lock()
-	if old := sh.byScope[e.scope]; old != nil {
+	if old := sh.byScope[e.scope]; old != nil && old.key.id == e.key.id {
+		// Two callers made an entry for the same key (one created it, the other
+		// lost the race and read it): keep the one cached, with the mappings it
+		// knows are stored, so that they are not written again.
+		old.expires.Store(max(old.expires.Load(), e.expires.Load()))
+		sh.mu.Unlock()
+		return old
+	} else if old != nil {
 		delete(c.byID, old.key.id)
 	} else if len(sh.byScope) >= c.perShard {
 		c.evictLocked(sh)
@@ -83,6 +91,7 @@ func (c *keyCache) put(e *cacheEntry, epoch uint64) {
 	sh.byScope[e.scope] = e
 	sh.mu.Unlock()
 	c.byID[e.key.id] = e
+	return e
 }
 
 // evictLocked drops about an eighth of a full shard, chosen by map order, which Go

@@ -355,8 +355,7 @@ func (v *Vault) pairKey(rec KeyRecord, raw []byte) (*pairKey, error) {
 func (v *Vault) cacheKey(s scope, k *pairKey, epoch uint64, expires int64) *cacheEntry {
 	e := &cacheEntry{scope: s, key: k}
 	e.expires.Store(expires)
-	v.cache.put(e, epoch)
-	return e
+	return v.cache.put(e, epoch)
 }
 
 // maxKeyIDAttempts bounds the key ids tried for one new key. With random 64-bit ids a
@@ -414,8 +413,9 @@ func (v *Vault) createEntry(ctx context.Context, s scope, pair PairID, values []
 		if live.ID != id {
 			return v.entryFrom(s, live, epoch, expires)
 		}
-		k.markStored(macsOf(mappings))
-		return v.cacheKey(s, k, epoch, expires), nil
+		e := v.cacheKey(s, k, epoch, expires)
+		e.key.markStored(macsOf(mappings))
+		return e, nil
 	}
 	return nil, errors.New("creating a key: every key id tried was taken; is the random source broken?")
 }

@@ -50,12 +50,12 @@ func (a scrubber) Scrub(ctx context.Context, c *contract.Contract, data any) (an
 	return data, applied, nil
 }
 
-func (a scrubber) Redact(c *contract.Contract, data any) (any, []string) {
-	redacted, err := a.s.Redact(c, data)
+func (a scrubber) Seal(ctx context.Context, c *contract.Contract, data any) (any, []string, []string) {
+	sealed, redacted, err := a.s.Seal(ctx, c, data)
 	if err != nil {
-		return "<withheld>", []string{""}
+		return "<withheld>", nil, []string{""}
 	}
-	return data, redacted
+	return data, sealed, redacted
 }
 
 // harness is a collector with the real pipeline, buffer, fast validator,
