@@ -16,10 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/accord-dev/accord/internal/admin"
 	"github.com/accord-dev/accord/internal/app/certs"
 	"github.com/accord-dev/accord/internal/buffer"
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/collect/native"
+	"github.com/accord-dev/accord/internal/collect/replay"
 	"github.com/accord-dev/accord/internal/collect/segment"
 	"github.com/accord-dev/accord/internal/collect/snowplow"
 	"github.com/accord-dev/accord/internal/event"
@@ -42,6 +44,7 @@ type App struct {
 	metrics  *prometheus.Registry
 	ready    func() error
 	certs    *certs.Files // nil: plain HTTP
+	replay   *replay.Replayer
 }
 
 // New opens everything the config names. On error, whatever was opened is closed.
@@ -133,6 +136,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		return nil, err
 	}
 	a.closers = append(a.closers, bad.Close)
+	a.replay, err = replay.New(replay.Deps{BadDir: filepath.Join(cfg.Data, "bad"), LedgerDir: filepath.Join(cfg.Data, "replay"),
+		Pipeline: a.pipeline, Unsealer: a.privacy.vault, Log: log, Metrics: a.metrics})
+	if err != nil {
+		return nil, err
+	}
 	a.loaders = append(a.loaders, &sink.Loader{Name: "bad_rows", Buffer: a.buf, BadRows: bad, Metrics: lm, Log: log})
 	if cfg.Sinks.Lake.Enabled {
 		lake, err := openLake(cfg, a.reg, log)
@@ -168,6 +176,7 @@ func (a *App) routes() error {
 	sp.Routes(a.mux)
 	a.reg.Register(a.mux)
 	a.privacy.routes(a.mux)
+	a.replay.Routes(a.mux, admin.NewGuard(a.cfg.Privacy.AdminToken, "replay"))
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

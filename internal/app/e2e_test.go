@@ -221,7 +221,7 @@ func TestServeScrubsEverywhere(t *testing.T) {
 		t.Fatalf("bad-row files: %v", bad)
 	}
 	b, _ := os.ReadFile(bad[0])
-	if !strings.Contains(string(b), `"reason":"schema_violation"`) || !strings.Contains(string(b), `"sealed":["/email"]`) || !strings.Contains(string(b), `"email":"sealed_`) || !strings.Contains(string(b), `"payload_withheld"`) {
+	if !strings.Contains(string(b), `"reason":"schema_violation"`) || !strings.Contains(string(b), `"sealed":["/data/email"]`) || !strings.Contains(string(b), `"email":"sealed_`) || !strings.Contains(string(b), `"payload_withheld"`) {
 		t.Errorf("bad row: %s", b)
 	}
 }

@@ -47,6 +47,7 @@ func commands(e *env) []*cobra.Command {
 		newServeCmd(e),
 		newGenerateCmd(e),
 		newVaultCmd(e),
+		newBadCmd(e),
 		newVersionCmd(e),
 		newLintCmd(e),
 		newValidateCmd(e),

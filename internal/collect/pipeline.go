@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,9 @@ type Incoming struct {
 	// data against the depth and string limits (they were cut from a body that
 	// Limits.CheckBody found covers them): the pipeline does not scan them again.
 	LimitsChecked bool
+	// Received, when set, is when the collector first received the event (a
+	// replayed bad row's): the envelope keeps it instead of the request's time.
+	Received time.Time
 }
 
 // Rejection is why an event cannot be accepted.
@@ -237,6 +241,28 @@ func (p *Pipeline) Snapshot() *contract.Snapshot { return p.contracts.Snapshot()
 // events), so that the requests waiting for an fsync, most of them under load,
 // hold only their records (see docs/performance.md, "Sixth pass").
 func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming, release func()) ([]Result, error) {
+	return p.process(ctx, protocol, evs, release, modeCollect)
+}
+
+// Reprocess is Process for events that were rejected before and are in bad rows
+// already (a replay, see package replay): an event accepted now is stored as an
+// envelope; one rejected again gets its result but no new bad row. With dryRun
+// nothing is stored. Neither counts in the collector's metrics.
+func (p *Pipeline) Reprocess(ctx context.Context, protocol string, evs []Incoming, dryRun bool) ([]Result, error) {
+	if dryRun {
+		return p.process(ctx, protocol, evs, nil, modeDryRun)
+	}
+	return p.process(ctx, protocol, evs, nil, modeReplay)
+}
+
+// Modes of process.
+const (
+	modeCollect = iota // store envelopes and bad rows, count them
+	modeReplay         // store envelopes only
+	modeDryRun         // store nothing
+)
+
+func (p *Pipeline) process(ctx context.Context, protocol string, evs []Incoming, release func(), mode int) ([]Result, error) {
 	// done calls release once: before the durable wait, or on the way out.
 	done := func() {
 		if release != nil {
@@ -283,13 +309,16 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming,
 			Msg: "personal data could not be tokenized right now; retry after the Retry-After delay"}
 	}
 	records := bufs.records[:0]
-	for _, o := range outs {
-		if o.rec != nil {
+	for i, o := range outs {
+		if o.rec != nil && (mode == modeCollect || results[i].Accepted()) {
 			records = append(records, o.rec)
 		}
 	}
 	bufs.records = records
 	done()
+	if mode == modeDryRun || (mode == modeReplay && len(records) == 0) {
+		return results, nil
+	}
 	start := time.Now()
 	if err := p.buf.Append(ctx, records); err != nil {
 		p.metrics.bufferErrors.Inc()
@@ -306,8 +335,10 @@ func (p *Pipeline) Process(ctx context.Context, protocol string, evs []Incoming,
 			return nil, &RequestError{Status: http.StatusServiceUnavailable, Reason: "buffer_error", Msg: "the collector could not store the events; retry"}
 		}
 	}
-	p.metrics.ackSeconds.Observe(time.Since(start).Seconds())
-	p.countEvents(protocol, results, outs)
+	if mode == modeCollect {
+		p.metrics.ackSeconds.Observe(time.Since(start).Seconds())
+		p.countEvents(protocol, results, outs)
+	}
 	return results, nil
 }
 
@@ -482,6 +513,9 @@ func (w *workBufs) release() {
 // one turns one incoming event into its buffer record and result. A valid
 // event's record is appended to bufs.arena.
 func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol string, received time.Time, in *Incoming, bufs *workBufs) ([]byte, Result, string, error) {
+	if !in.Received.IsZero() {
+		received = in.Received
+	}
 	src := event.Source{Protocol: protocol, App: in.App, Platform: in.Platform, Collector: p.instance, Tracker: in.Tracker}
 	bad := func(c *contract.Compiled, reason event.Reason, failures []event.Failure, eventID string) ([]byte, Result, string, error) {
 		label := "unknown"
@@ -839,13 +873,16 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 	payload := map[string]any{"schema": in.Schema}
 	data, sealed, redacted := p.seal(ctx, redactionContract(snap, c, in.Schema), in.Data)
 	payload["data"] = data
-	row.Sealed, row.Redacted = sealed, redacted
+	for _, s := range sealed {
+		row.Sealed = append(row.Sealed, "/data"+s)
+	}
+	row.Redacted = redacted
 	if len(in.Contexts) > 0 {
 		ctxs := make([]any, len(in.Contexts))
 		for i, ent := range in.Contexts {
 			d, sld, red := p.seal(ctx, redactionContract(snap, nil, ent.Schema), ent.Data)
 			for _, s := range sld {
-				row.Sealed = append(row.Sealed, ent.Schema+"#"+s)
+				row.Sealed = append(row.Sealed, "/contexts/"+strconv.Itoa(i)+"/data"+s)
 			}
 			for _, r := range red {
 				row.Redacted = append(row.Redacted, ent.Schema+"#"+r)

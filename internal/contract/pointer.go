@@ -98,3 +98,24 @@ func SetAt(doc any, ptr string, v any) error {
 	}
 	return nil
 }
+
+// At returns the value at the JSON pointer ptr in doc (decoded JSON), or nil
+// when there is none.
+func At(doc any, ptr string) any {
+	v := doc
+	for _, tok := range SplitPointer(ptr) {
+		switch n := v.(type) {
+		case map[string]any:
+			v = n[tok]
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(n) {
+				return nil
+			}
+			v = n[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}

@@ -60,13 +60,14 @@ type BadRow struct {
 	// PayloadWithheld says why the payload is not kept: the event was not JSON and
 	// names a contract with personal data, so no field of it could be redacted.
 	PayloadWithheld string `json:"payload_withheld,omitempty"`
-	// Sealed lists the pointers of the PII fields whose values Payload holds
-	// sealed under the event's data subject (vault sealed values: the event can
-	// be replayed while the subject is not forgotten). A context's pointers are
-	// prefixed with its schema URI and "#".
+	// Sealed lists the JSON pointers, into Payload (/data/..., /contexts/N/data/...),
+	// of the PII values that Payload holds sealed under the event's data
+	// subject (vault sealed values): the event can be replayed while the subject
+	// is not forgotten.
 	Sealed []string `json:"sealed,omitempty"`
 	// Redacted lists the pointers of the PII fields that were redacted from
-	// Payload (their values are gone), prefixed likewise.
+	// Payload (their values are gone): into the event's data, or a context's
+	// data prefixed with its schema URI and "#".
 	Redacted []string `json:"redacted,omitempty"`
 	// SentAt, DeviceCreatedAt and TrueTimestamp are the producer's times, as the
 	// envelope would have had them, for a replay.

@@ -610,31 +610,12 @@ func recursivePII(doc map[string]any) (string, bool) {
 		}
 		r[u] = true
 		for t := range r {
-			if hasPII(lookupPointer(doc, t)) {
+			if hasPII(contract.At(doc, t)) {
 				return u, true
 			}
 		}
 	}
 	return "", false
-}
-
-func lookupPointer(doc any, ptr string) any {
-	v := doc
-	for _, tok := range contract.SplitPointer(ptr) {
-		switch n := v.(type) {
-		case map[string]any:
-			v = n[tok]
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(n) {
-				return nil
-			}
-			v = n[i]
-		default:
-			return nil
-		}
-	}
-	return v
 }
 
 func hasPII(v any) bool {

@@ -44,7 +44,7 @@ func (m *mapSealer) Seal(_ context.Context, controller, subject string, values [
 func (m *mapSealer) open(t *testing.T, data any, ptrs []string) {
 	t.Helper()
 	for _, p := range ptrs {
-		s, ok := lookupPointer(data, p).(string)
+		s, ok := contract.At(data, p).(string)
 		if !ok || m.values[s] == "" {
 			t.Fatalf("no sealed value at %s", p)
 		}
@@ -121,7 +121,7 @@ func TestSeal(t *testing.T) {
 			if sealed != nil || len(redacted) != len(wantPtrs) {
 				t.Fatalf("sealed %v, redacted %v: want everything redacted", sealed, redacted)
 			}
-			if got := lookupPointer(data, "/customer/notes"); got != "<redacted:free_text>" {
+			if got := contract.At(data, "/customer/notes"); got != "<redacted:free_text>" {
 				t.Errorf("notes = %v, want the placeholder", got)
 			}
 			if _, failed := tc.sealer.(*mapSealer); failed && tc.name == "sealer fails" && s.Stats().SealFailed != 1 {

@@ -1,0 +1,226 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/accord-dev/accord/internal/app"
+	"github.com/accord-dev/accord/internal/cli"
+	"github.com/accord-dev/accord/internal/event"
+)
+
+const replayToken = "test-admin-token-0123456789"
+
+// runCLI runs the accord command line and returns its exit code and output.
+func runCLI(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := cli.Run(context.Background(), args, strings.NewReader(""), &out, &errOut)
+	return code, out.String() + errOut.String()
+}
+
+// badRows reads every bad row under data.
+func badRows(t *testing.T, data string) []event.BadRow {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(data, "bad", "date=*", "*.ndjson"))
+	var rows []event.BadRow
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if line == "" {
+				continue // a file just created, or the end
+			}
+			var r event.BadRow
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("bad row %q: %v", line, err)
+			}
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+// TestReplayBadRows is the replay as a user runs it: events rejected by
+// `accord serve` (an unknown contract version, a field the contract lacks, a
+// subject later forgotten, text that is not JSON) become bad rows with their
+// personal data sealed; the contracts are fixed and the collector restarted;
+// `accord bad replay --dry-run` and then `accord bad replay` store the events
+// that pass now, with their ids and times, tokenized in the lake like any
+// event, and say why the others cannot be; a second replay stores nothing
+// again; nothing planted is stored or logged in plain text.
+func TestReplayBadRows(t *testing.T) {
+	reg, data := t.TempDir(), t.TempDir()
+	if err := os.CopyFS(reg, os.DirFS(registryDir)); err != nil {
+		t.Fatal(err)
+	}
+	withRegistry := func(c *app.Config) { c.Registry = reg }
+	base, stop := startApp(t, data, withRegistry)
+
+	const forgotten = "forget.me.7f3a@example.com"
+	unknownVersion := fmt.Sprintf(`{"schema":"iglu:com.acme/signup/jsonschema/1-0-1","event_id":"e-unknown-version","sent_at":"2026-12-01T10:00:00Z","data":{"shop_id":"shop_1","email":%q,"ip":%q}}`, planted[0], planted[1])
+	newField := fmt.Sprintf(`{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","event_id":"e-new-field","data":{"shop_id":"shop_2","email":%q,"referral_code":"FRIEND10"}}`, planted[0])
+	toForget := fmt.Sprintf(`{"schema":"iglu:com.acme/signup/jsonschema/1-0-1","event_id":"e-forgotten","data":{"shop_id":"shop_3","email":%q}}`, forgotten)
+	notJSON := fmt.Sprintf(`{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"shop_4","email":%q`, planted[0])
+	code, body := post(t, base+"/v1/events", unknownVersion+"\n"+newField+"\n"+toForget+"\n"+notJSON+"\n")
+	if code != http.StatusBadRequest || !strings.Contains(body, `"rejected":4`) {
+		t.Fatalf("POST /v1/events = %d %s", code, body)
+	}
+	var rows []event.BadRow
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if rows = badRows(t, data); len(rows) == 4 {
+			break
+		}
+	}
+	if len(rows) != 4 {
+		t.Fatalf("%d bad rows, want 4", len(rows))
+	}
+	for _, r := range rows {
+		if r.EventID == "e-unknown-version" {
+			if fmt.Sprint(r.Sealed) != "[/data/email /data/ip]" || r.SentAt == nil || len(r.Redacted) != 0 {
+				t.Errorf("bad row of the unknown version: sealed %v, sent_at %v, redacted %v", r.Sealed, r.SentAt, r.Redacted)
+			}
+		}
+	}
+	noPlantedFiles(t, data)
+
+	// Before the fix, a dry run finds nothing to store: exit 1, the lake empty.
+	code, out := runCLI(t, "bad", "replay", "--server", base, "--admin-token", replayToken, "--dry-run")
+	if code != cli.ExitFindings || !strings.Contains(out, "dry run of 4 bad rows: 0 accepted, 3 rejected again, 1 not replayable") ||
+		!strings.Contains(out, "schema_not_found") || !strings.Contains(out, `has property "referral_code"`) {
+		t.Fatalf("dry run before the fix: exit %d\n%s", code, out)
+	}
+	if p := plantedIn([]byte(out)); p != "" {
+		t.Errorf("the replay report holds planted PII %q", p)
+	}
+	stop()
+
+	// The fix: the patch version the producer used, and a version with the new
+	// field. The collector restarts on the same data.
+	src, err := os.ReadFile(filepath.Join(reg, "com.acme/signup/jsonschema/1-0-0.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := strings.Replace(string(src), "version: 1-0-0}", "version: 1-0-1}", 1)
+	minor := strings.Replace(string(src), "version: 1-0-0}", "version: 1-1-0}", 1) +
+		"  referral_code:\n    type: string\n    maxLength: 32\n    description: The code of the friend who referred the buyer.\n"
+	for name, s := range map[string]string{"1-0-1.yaml": patch, "1-1-0.yaml": minor} {
+		if err := os.WriteFile(filepath.Join(reg, "com.acme/signup/jsonschema", name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base, stop = startApp(t, data, withRegistry)
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	code, body = postAuth(t, base+"/v1/privacy/forget", fmt.Sprintf(`{"subject":%q}`, forgotten))
+	if code != http.StatusOK {
+		t.Fatalf("forget = %d %s", code, body)
+	}
+	// Without the admin token the replay is refused.
+	if code, out := runCLI(t, "bad", "replay", "--server", base, "--admin-token", "wrong-token-0123456789"); code == 0 || !strings.Contains(out, "admin token") {
+		t.Fatalf("replay with a wrong token: exit %d\n%s", code, out)
+	}
+
+	as := "iglu:com.acme/signup/jsonschema/1-0-0=iglu:com.acme/signup/jsonschema/1-1-0"
+	code, out = runCLI(t, "bad", "replay", "--server", base, "--admin-token", replayToken, "--as", as)
+	if code != cli.ExitFindings || !strings.Contains(out, "replayed 4 bad rows: 2 accepted, 0 rejected again, 2 not replayable, 0 already replayed") ||
+		!strings.Contains(out, "data subject was forgotten") || !strings.Contains(out, "not valid JSON") {
+		t.Fatalf("replay after the fix: exit %d\n%s", code, out)
+	}
+	// Again: both stored rows are in the ledger.
+	code, out = runCLI(t, "bad", "replay", "--server", base, "--admin-token", replayToken, "--as", as, "--reason", "schema_not_found", "--reason", "schema_violation")
+	if !strings.Contains(out, "replayed 3 bad rows: 0 accepted, 0 rejected again, 1 not replayable, 2 already replayed") {
+		t.Fatalf("second replay: exit %d\n%s", code, out)
+	}
+
+	var lake []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if lake = lakeRows(t, filepath.Join(data, "lake"))["com.acme/signup"]; len(lake) >= 2 {
+			break
+		}
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	stop()
+	stop = nil
+
+	if len(lake) != 2 {
+		t.Fatalf("lake rows of signup: %v", lake)
+	}
+	received := map[string]time.Time{}
+	for _, r := range rows {
+		received[r.EventID] = r.ReceivedAt
+	}
+	for _, id := range []string{"e-unknown-version", "e-new-field"} {
+		var row map[string]any
+		for _, l := range lake {
+			if strings.Contains(l, `"event_id":"`+id+`"`) {
+				_ = json.Unmarshal([]byte(l), &row)
+			}
+		}
+		if row == nil {
+			t.Fatalf("no lake row for %s: %v", id, lake)
+		}
+		js, _ := json.Marshal(row)
+		if !strings.Contains(string(js), `"tok_`) {
+			t.Errorf("%s: the email is not tokenized in the lake: %s", id, js)
+		}
+		// The lake stores times as microseconds since 1970.
+		if got, _ := row["received_at"].(float64); int64(got) != received[id].UnixMicro() {
+			t.Errorf("%s: received_at %v in the lake, want the original %v", id, row["received_at"], received[id])
+		}
+	}
+	if !strings.Contains(strings.Join(lake, "\n"), `FRIEND10`) {
+		t.Errorf("the replayed event lost its new field: %v", lake)
+	}
+	for _, want := range []string{`accord_replay_rows_total{outcome="accepted"} 2`, `accord_replay_rows_total{outcome="already_replayed"} 2`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	for _, l := range lake {
+		if p := plantedIn([]byte(l)); p != "" {
+			t.Errorf("the lake holds planted PII %q: %s", p, l)
+		}
+	}
+	noPlantedFiles(t, data)
+	if code, out := runCLI(t, "vault", "audit", "--data", data); code != 0 || !strings.Contains(out, "unseal") {
+		t.Errorf("vault audit: exit %d\n%s", code, out)
+	}
+}
+
+// postAuth posts a JSON body with the admin token.
+func postAuth(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+replayToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

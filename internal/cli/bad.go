@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/accord-dev/accord/internal/collect/replay"
+	"github.com/accord-dev/accord/internal/event"
+)
+
+func newBadCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bad",
+		Short: "Replay bad rows once what rejected them is fixed",
+		Long: `Bad rows (accord-data/bad/date=YYYY-MM-DD/*.ndjson) keep each rejected event with
+its personal data sealed under its data subject. Once the cause is fixed (a
+contract published or corrected, a limit raised), replay them: the running
+collector unseals them, processes them again and stores those accepted now,
+keeping their event ids and times. See docs/replay.md.`,
+	}
+	cmd.AddCommand(newBadReplayCmd(e))
+	return cmd
+}
+
+func newBadReplayCmd(e *env) *cobra.Command {
+	var (
+		server, token string
+		reasons, as   []string
+		asJSON        bool
+		q             replay.Request
+	)
+	cmd := &cobra.Command{
+		Use:   "replay [--from DAY] [--to DAY] [--reason R] [--schema URI] [--id ID] [--as FROM=TO] [--dry-run]",
+		Short: "Send bad rows through the running collector again; store those accepted now",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if token == "" {
+				token = os.Getenv("ACCORD_ADMIN_TOKEN")
+			}
+			if token == "" {
+				return usagef("a replay needs the collector's admin token: set ACCORD_ADMIN_TOKEN or pass --admin-token")
+			}
+			for _, r := range reasons {
+				q.Reasons = append(q.Reasons, event.Reason(r))
+			}
+			for _, m := range as {
+				from, to, ok := strings.Cut(m, "=")
+				if !ok {
+					return usagef("--as takes FROM=TO (two schema URIs), got %q", m)
+				}
+				if q.As == nil {
+					q.As = map[string]string{}
+				}
+				q.As[from] = to
+			}
+			if err := q.Validate(); err != nil {
+				return usageError{err}
+			}
+			c := &replay.Client{Base: server, Token: token}
+			rep, err := c.ReplayAll(cmd.Context(), q, func(r replay.Report) {
+				if r.Next != "" && !asJSON {
+					fmt.Fprintf(e.stderr, "… %d rows so far\n", r.Rows)
+				}
+			})
+			if asJSON {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				if jerr := enc.Encode(rep); jerr != nil {
+					return jerr
+				}
+			} else {
+				printReplay(e, rep)
+			}
+			if err != nil {
+				return err
+			}
+			if rep.Rejected+rep.NotReplayable+rep.Unreadable > 0 {
+				return exitError{ExitFindings}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&server, "server", "http://127.0.0.1:8080", "the running collector's URL")
+	f.StringVar(&token, "admin-token", "", "the collector's admin token (default $ACCORD_ADMIN_TOKEN)")
+	f.StringVar(&q.From, "from", "", "first day of bad rows (YYYY-MM-DD, UTC)")
+	f.StringVar(&q.To, "to", "", "last day of bad rows (YYYY-MM-DD, UTC)")
+	f.StringArrayVar(&reasons, "reason", nil, "only rows rejected for this reason (repeatable), e.g. schema_not_found")
+	f.StringArrayVar(&q.Schemas, "schema", nil, "only rows of this schema URI, or of every version under a prefix such as iglu:com.acme/checkout (repeatable)")
+	f.StringArrayVar(&q.IDs, "id", nil, "only the bad row with this id (repeatable)")
+	f.StringArrayVar(&as, "as", nil, "replay events (and contexts) of schema FROM as schema TO, e.g. a fixed version (repeatable)")
+	f.IntVar(&q.Limit, "limit", 0, fmt.Sprintf("rows per call to the collector (default %d)", replay.DefaultLimit))
+	f.BoolVar(&q.DryRun, "dry-run", false, "validate and report; store nothing")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func printReplay(e *env, rep replay.Report) {
+	verb := "replayed"
+	if rep.DryRun {
+		verb = "dry run of"
+	}
+	fmt.Fprintf(e.stdout, "%s %d bad rows: %d accepted, %d rejected again, %d not replayable, %d already replayed",
+		verb, rep.Rows, rep.Accepted, rep.Rejected, rep.NotReplayable, rep.AlreadyReplayed)
+	if rep.Unreadable > 0 {
+		fmt.Fprintf(e.stdout, ", %d unreadable lines", rep.Unreadable)
+	}
+	fmt.Fprintln(e.stdout)
+	for _, o := range rep.Outcomes {
+		line := fmt.Sprintf("  %s  %s  %-16s  %s", o.Date, o.ID, o.Status, o.Schema)
+		switch {
+		case o.Reason != "":
+			line += "  " + string(o.Reason)
+			for i, f := range o.Failures {
+				if i == 3 {
+					line += fmt.Sprintf(" (and %d more)", len(o.Failures)-3)
+					break
+				}
+				line += fmt.Sprintf("; %s %s", f.Pointer, f.Message)
+			}
+		case o.Why != "":
+			line += "  " + o.Why
+		}
+		fmt.Fprintln(e.stdout, line)
+	}
+	if rep.Truncated {
+		fmt.Fprintf(e.stdout, "  (the first %d rows are listed; --json prints the same)\n", replay.MaxOutcomes)
+	}
+}
