@@ -385,28 +385,33 @@ func (x *run) row(ctx context.Context, day string, line []byte) error {
 		return nil
 	}
 	var row event.BadRow
+	var p *pendingRow
 	if err := json.Unmarshal(line, &row); err != nil || row.ID == "" {
-		x.rep.Rows++
-		x.add(Outcome{Date: day, Status: StatusUnreadable, Why: "the line is not a bad row (JSON with an id)"})
-		return nil
+		// A line that is not a bad row is reported unless the request
+		// selects rows by what such a line does not say.
+		if len(x.q.IDs) > 0 || len(x.q.Reasons) > 0 || len(x.q.Schemas) > 0 {
+			return nil
+		}
+		p = &pendingRow{out: Outcome{Date: day, Status: StatusUnreadable, Why: "the line is not a bad row (JSON with an id)"}}
+	} else {
+		if !x.selects(&row) {
+			return nil
+		}
+		out := Outcome{ID: row.ID, Date: day, Schema: row.Schema, EventID: row.EventID}
+		var why string
+		switch {
+		case x.ledger[row.ID]:
+			p, out.Status = &pendingRow{}, StatusAlreadyReplayed
+		default:
+			if p, why = x.prepare(&row); why != "" {
+				p, out.Status, out.Why = &pendingRow{}, StatusNotReplayable, why
+			}
+		}
+		p.out = out
 	}
-	if !x.selects(&row) {
-		return nil
-	}
+	// Every row waits for its chunk, so that the report lists rows in the
+	// order they were written.
 	x.rep.Rows++
-	out := Outcome{ID: row.ID, Date: day, Schema: row.Schema, EventID: row.EventID}
-	if x.ledger[row.ID] {
-		out.Status = StatusAlreadyReplayed
-		x.add(out)
-		return nil
-	}
-	p, why := x.prepare(&row)
-	if why != "" {
-		out.Status, out.Why = StatusNotReplayable, why
-		x.add(out)
-		return nil
-	}
-	p.out = out
 	x.pending = append(x.pending, p)
 	if len(x.pending) >= chunk {
 		return x.flush(ctx)
@@ -497,7 +502,7 @@ func (x *run) flush(ctx context.Context) error {
 	var order []string
 	for _, p := range rows {
 		if p.out.Status != "" {
-			continue // could not be unsealed
+			continue // decided already, or could not be unsealed
 		}
 		if err := x.build(p); err != "" {
 			p.out.Status, p.out.Why = StatusNotReplayable, err

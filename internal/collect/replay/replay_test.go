@@ -1,0 +1,288 @@
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/accord-dev/accord/internal/collect"
+	"github.com/accord-dev/accord/internal/event"
+	"github.com/accord-dev/accord/internal/vault"
+)
+
+// fakePipeline accepts events whose data has "ok": true, and records them.
+type fakePipeline struct {
+	got  []collect.Incoming
+	fail error
+}
+
+func (f *fakePipeline) Reprocess(_ context.Context, protocol string, evs []collect.Incoming, dryRun bool) ([]collect.Result, error) {
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	out := make([]collect.Result, len(evs))
+	for i, in := range evs {
+		var d struct{ OK bool }
+		_ = json.Unmarshal(in.Data, &d)
+		out[i] = collect.Result{EventID: in.EventID, Schema: in.Schema, Status: collect.StatusAccepted}
+		if !d.OK {
+			out[i] = collect.Result{EventID: in.EventID, Schema: in.Schema, Status: collect.StatusRejected, Reason: event.ReasonSchemaViolation,
+				Failures: []event.Failure{{Pointer: "/ok", Message: "must be true"}}}
+		}
+		if !dryRun && d.OK {
+			f.got = append(f.got, in)
+		}
+	}
+	return out, nil
+}
+
+// fakeUnsealer opens "sealed_" + base32-free test values: the JSON after the
+// prefix "sealed_x" unless it is "sealed_xforgotten".
+type fakeUnsealer struct{ calls int }
+
+func (f *fakeUnsealer) Unseal(_ context.Context, actor string, sealed []string) ([]vault.Detokenized, error) {
+	f.calls++
+	out := make([]vault.Detokenized, len(sealed))
+	for i, s := range sealed {
+		out[i].Token = s
+		if strings.Contains(s, "forgotten") {
+			out[i].Err = vault.ErrForgotten
+			continue
+		}
+		out[i].Value = `"opened"`
+	}
+	return out, nil
+}
+
+// sealedValues returns two values a vault sealed: replay sees one opened and
+// the other forgotten (see sealer).
+func sealedValues(t *testing.T) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := vault.OpenBolt(filepath.Join(t.TempDir(), "vault.db"), vault.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.New(ctx, store, vault.Options{MasterKey: make([]byte, vault.MasterKeyLen)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	s, err := v.Seal(ctx, "c", "s", []string{"x", "forgotten"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forgottenValue = s[1]
+	return s[0], s[1]
+}
+
+var forgottenValue string
+
+type sealer struct{ *fakeUnsealer }
+
+func (s sealer) Unseal(ctx context.Context, actor string, sealed []string) ([]vault.Detokenized, error) {
+	for i := range sealed {
+		if sealed[i] == forgottenValue {
+			sealed[i] = "forgotten"
+		}
+	}
+	return s.fakeUnsealer.Unseal(ctx, actor, sealed)
+}
+
+func writeRows(t *testing.T, dir, day string, lines ...string) {
+	t.Helper()
+	d := filepath.Join(dir, "date="+day)
+	if err := os.MkdirAll(d, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(d, "badrows-1.ndjson"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, l := range lines {
+		if _, err := f.WriteString(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func row(id string, reason event.Reason, payload string, sealed ...string) string {
+	r := event.BadRow{V: 1, ID: id, ReceivedAt: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), Reason: reason,
+		Schema: "iglu:com.acme/a/jsonschema/1-0-0", EventID: "ev-" + id, Source: event.Source{Protocol: "snowplow", App: "shop"},
+		Failures: []event.Failure{}, Payload: json.RawMessage(payload), Sealed: sealed}
+	b, _ := json.Marshal(r)
+	return string(b) + "\n"
+}
+
+func newTestReplayer(t *testing.T, p Processor, now func() time.Time) (*Replayer, string) {
+	t.Helper()
+	dir := t.TempDir()
+	r, err := New(Deps{BadDir: filepath.Join(dir, "bad"), LedgerDir: filepath.Join(dir, "replay"), Pipeline: p,
+		Unsealer: sealer{&fakeUnsealer{}}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, filepath.Join(dir, "bad")
+}
+
+func statuses(rep Report) []string {
+	var out []string
+	for _, o := range rep.Outcomes {
+		out = append(out, o.ID+" "+o.Status)
+	}
+	return out
+}
+
+func TestRun(t *testing.T) {
+	sealedValue, forgottenValue := sealedValues(t)
+	p := &fakePipeline{}
+	r, bad := newTestReplayer(t, p, nil)
+	ok := `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"ok":true,"email":%q},"contexts":[{"schema":"iglu:com.acme/c/jsonschema/1-0-0","data":{"ip":%q}}]}`
+	writeRows(t, bad, "2026-12-01",
+		row("r1", event.ReasonSchemaNotFound, fmt.Sprintf(ok, sealedValue, sealedValue), "/data/email", "/contexts/0/data/ip"),
+		row("r2", event.ReasonSchemaViolation, `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"ok":false}}`),
+		row("r3", event.ReasonSchemaNotFound, fmt.Sprintf(ok, forgottenValue, sealedValue), "/data/email", "/contexts/0/data/ip"),
+		row("r4", event.ReasonDuplicateEventInBatch, `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"ok":true}}`),
+		"not a bad row\n",
+		row("r5", event.ReasonSchemaNotFound, `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"ok":true}}`, "/data/email"),
+	)
+	writeRows(t, bad, "2026-12-02",
+		row("r6", event.ReasonSchemaViolation, `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"ok":true}}`),
+		`{"v":1,"id":"r7-half-written","reason":"schema_`) // no newline: being written
+
+	rep, err := r.Run(context.Background(), "test", Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"r2 rejected", "r3 not_replayable", "r4 not_replayable", " unreadable", "r5 not_replayable"}
+	if diff := cmp.Diff(want, statuses(rep)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s\n%+v", diff, rep)
+	}
+	if rep.Rows != 7 || rep.Accepted != 2 || rep.Rejected != 1 || rep.NotReplayable != 3 || rep.Unreadable != 1 || rep.Next != "" {
+		t.Errorf("report %+v", rep)
+	}
+	if len(p.got) != 2 {
+		t.Fatalf("stored %d events, want 2", len(p.got))
+	}
+	in := p.got[0]
+	if in.EventID != "ev-r1" || in.App != "shop" || !in.Received.Equal(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)) ||
+		string(in.Data) != `{"email":"opened","ok":true}` || string(in.Contexts[0].Data) != `{"ip":"opened"}` {
+		t.Errorf("replayed event %+v data %s", in, in.Data)
+	}
+
+	// Again: the stored rows are in the ledger; the others are tried again.
+	rep, err = r.Run(context.Background(), "test", Request{From: "2026-12-01", To: "2026-12-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.AlreadyReplayed != 1 || rep.Accepted != 0 || rep.Rows != 6 || len(p.got) != 2 {
+		t.Errorf("second run: %+v", rep)
+	}
+	// Filters: by id, by reason, by schema family, and a rename.
+	for _, tc := range []struct {
+		q    Request
+		rows int
+	}{
+		{Request{IDs: []string{"r2"}}, 1},
+		{Request{Reasons: []event.Reason{event.ReasonDuplicateEventInBatch}}, 1},
+		{Request{Schemas: []string{"iglu:com.acme/a"}}, 6},
+		{Request{Schemas: []string{"iglu:com.acme/b"}}, 0},
+		{Request{From: "2026-12-02"}, 1},
+	} {
+		rep, err := r.Run(context.Background(), "test", tc.q)
+		if err != nil || rep.Rows != tc.rows {
+			t.Errorf("%+v: %d rows (%v), want %d", tc.q, rep.Rows, err, tc.rows)
+		}
+	}
+	rep, _ = r.Run(context.Background(), "test", Request{IDs: []string{"r2"}, As: map[string]string{
+		"iglu:com.acme/a/jsonschema/1-0-0": "iglu:com.acme/a/jsonschema/1-1-0"}, DryRun: true})
+	if len(rep.Outcomes) != 1 || rep.Outcomes[0].Schema != "iglu:com.acme/a/jsonschema/1-1-0" {
+		t.Errorf("renamed dry run: %+v", rep)
+	}
+}
+
+// TestRunResumes stops at the limit and at the time budget and goes on from
+// Next, each row once.
+func TestRunResumes(t *testing.T) {
+	p := &fakePipeline{}
+	clock := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	r, bad := newTestReplayer(t, p, func() time.Time { clock = clock.Add(time.Second); return clock })
+	for day := 1; day <= 3; day++ {
+		var lines []string
+		for i := range 5 {
+			lines = append(lines, row(fmt.Sprintf("d%d-%d", day, i), event.ReasonSchemaNotFound, `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"ok":true}}`))
+		}
+		writeRows(t, bad, fmt.Sprintf("2026-12-0%d", day), lines...)
+	}
+	q := Request{Limit: 4}
+	var runs, rows int
+	for {
+		rep, err := r.Run(context.Background(), "test", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs++
+		rows += rep.Rows
+		if rep.Next == "" {
+			break
+		}
+		q.After = rep.Next
+		if runs > 10 {
+			t.Fatal("the replay does not end")
+		}
+	}
+	if runs != 4 || rows != 15 || len(p.got) != 15 {
+		t.Errorf("%d runs, %d rows, %d stored; want 4, 15, 15", runs, rows, len(p.got))
+	}
+	// The budget (10 s; the clock moves 1 s per reading) stops a run too.
+	r.d.Budget = 3 * time.Second
+	rep, err := r.Run(context.Background(), "test", Request{})
+	if err != nil || rep.Next == "" || rep.Rows >= 15 {
+		t.Errorf("budgeted run: %+v %v", rep, err)
+	}
+}
+
+func TestRunStopsOnPipelineError(t *testing.T) {
+	p := &fakePipeline{fail: errors.New("buffer full")}
+	r, bad := newTestReplayer(t, p, nil)
+	writeRows(t, bad, "2026-12-01", row("r1", event.ReasonSchemaNotFound, `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"ok":true}}`))
+	if _, err := r.Run(context.Background(), "test", Request{}); err == nil || !strings.Contains(err.Error(), "buffer full") {
+		t.Fatalf("err = %v", err)
+	}
+	p.fail = nil
+	rep, err := r.Run(context.Background(), "test", Request{})
+	if err != nil || rep.Accepted != 1 {
+		t.Fatalf("after the error: %+v %v", rep, err)
+	}
+}
+
+func TestRequestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		q    Request
+		want string
+	}{
+		{Request{From: "yesterday"}, `"from" must be a day as YYYY-MM-DD`},
+		{Request{From: "2026-12-02", To: "2026-12-01"}, `"to" (2026-12-01) is before "from"`},
+		{Request{Limit: MaxLimit + 1}, `"limit" must be between`},
+		{Request{As: map[string]string{"iglu:a/b/jsonschema/1-0-0": "nope"}}, `"as" maps schema URIs`},
+		{Request{After: "../../etc/passwd:1"}, `"after" must be the "next"`},
+		{Request{After: "2026-12-01/x/y:1"}, `"after" must be the "next"`},
+	} {
+		err := tc.q.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.q, err, tc.want)
+		}
+	}
+	if err := (&Request{From: "2026-12-01", After: "2026-12-01/badrows-1.ndjson:3"}).Validate(); err != nil {
+		t.Error(err)
+	}
+}
