@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/accord-dev/accord/internal/collect"
+	"github.com/accord-dev/accord/internal/event"
 )
 
 // The reference workload (shared/bench/README.md).
@@ -126,5 +127,44 @@ func BenchmarkProcessSpeedup(b *testing.B) {
 		b.ReportMetric(float64(cpu[0].Nanoseconds())/events, "bytes-cpu-ns/event")
 		b.ReportMetric(float64(cpu[1].Nanoseconds())/events, "decoded-cpu-ns/event")
 		b.ReportMetric(float64(cpu[1])/float64(cpu[0]), "cpu-speedup")
+	}
+}
+
+// BenchmarkBadRows is the cost of a rejected event with personal data: the
+// reference event under a version the registry lacks (schema_not_found), 100 to
+// a request, its email, IP address and user agent sealed under its subject
+// (path=bytes, the default) or redacted (path=redact, no vault). Sealing is a
+// vault call per event, on keys cached after the first round.
+func BenchmarkBadRows(b *testing.B) {
+	r := newRig(b, benchRegistry)
+	batch := benchBatch(b, 100)
+	for i := range batch {
+		batch[i].Schema = strings.Replace(batch[i].Schema, "/1-2-0", "/1-2-9", 1)
+	}
+	for _, path := range []string{pathBytes, pathRedact} {
+		b.Run("path="+path, func(b *testing.B) {
+			p := r.paths[path]
+			ctx := context.Background()
+			process := func() {
+				res, err := p.Process(ctx, "native", batch, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res[0].Accepted() || res[0].Reason != event.ReasonSchemaNotFound {
+					b.Fatalf("want schema_not_found: %+v", res[0])
+				}
+			}
+			process()
+			b.ReportAllocs()
+			cpu0, ok := processCPU()
+			for b.Loop() {
+				process()
+			}
+			events := float64(b.N * len(batch))
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/events, "ns/event")
+			if cpu1, ok1 := processCPU(); ok && ok1 {
+				b.ReportMetric(float64(cpu1-cpu0)/events, "cpu-ns/event")
+			}
+		})
 	}
 }

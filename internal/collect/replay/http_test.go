@@ -1,0 +1,82 @@
+package replay
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/accord-dev/accord/internal/admin"
+	"github.com/accord-dev/accord/internal/event"
+)
+
+func TestReplayAPI(t *testing.T) {
+	const token = "replay-admin-token-0123"
+	r, bad := newTestReplayer(t, &fakePipeline{}, nil)
+	writeRows(t, bad, "2026-12-01", row("r1", event.ReasonSchemaNotFound, `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"ok":true}}`))
+	mux := http.NewServeMux()
+	r.Routes(mux, admin.NewGuard(token, "replay"))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	unconfigured := http.NewServeMux()
+	r.Routes(unconfigured, admin.NewGuard("", "replay"))
+	srv2 := httptest.NewServer(unconfigured)
+	defer srv2.Close()
+
+	call := func(base, auth, body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/bad/replay", strings.NewReader(body))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, tc := range []struct {
+		name, base, auth, body string
+		code                   int
+		want                   string
+	}{
+		{"no admin token configured", srv2.URL, "Bearer " + token, `{}`, 503, "ACCORD_ADMIN_TOKEN"},
+		{"no token", srv.URL, "", `{}`, 401, "unauthorized"},
+		{"wrong token", srv.URL, "Bearer nope", `{}`, 401, "unauthorized"},
+		{"not JSON", srv.URL, "Bearer " + token, `{"from":`, 400, "the JSON ends early"},
+		{"unknown field", srv.URL, "Bearer " + token, `{"dryrun":true}`, 400, `a replay takes \"from\"`},
+		{"bad day", srv.URL, "Bearer " + token, `{"from":"12/01/2026"}`, 400, "YYYY-MM-DD"},
+		{"dry run", srv.URL, "Bearer " + token, `{"dry_run":true}`, 200, `"status":"accepted"`},
+		{"replay", srv.URL, "Bearer " + token, `{}`, 200, `"accepted":1`},
+		{"again", srv.URL, "Bearer " + token, `{}`, 200, `"already_replayed":1`},
+	} {
+		code, body := call(tc.base, tc.auth, tc.body)
+		if code != tc.code || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d %s, want %d with %s", tc.name, code, body, tc.code, tc.want)
+		}
+	}
+	// One replay at a time.
+	r.running.Lock()
+	code, body := call(srv.URL, "Bearer "+token, `{}`)
+	r.running.Unlock()
+	if code != http.StatusConflict || !strings.Contains(body, "replay_running") {
+		t.Errorf("a second replay: %d %s", code, body)
+	}
+	// The client runs calls until the rows are done, and says why it is refused.
+	c := &Client{Base: srv.URL, Token: token}
+	rep, err := c.ReplayAll(t.Context(), Request{Limit: 1, DryRun: true}, nil)
+	if err != nil || rep.Rows != 1 {
+		t.Errorf("ReplayAll: %+v %v", rep, err)
+	}
+	if _, err := (&Client{Base: srv.URL, Token: "nope"}).Replay(t.Context(), Request{}); err == nil || !strings.Contains(err.Error(), "admin token") {
+		t.Errorf("a wrong token: %v", err)
+	}
+	var e admin.ErrorBody
+	_, body = call(srv.URL, "Bearer "+token, `{"limit":-1}`)
+	if json.Unmarshal([]byte(body), &e) != nil || e.Error != admin.CodeBadRequest {
+		t.Errorf("a negative limit: %s", body)
+	}
+}
