@@ -104,6 +104,14 @@ func TestReplayBadRows(t *testing.T) {
 	if p := plantedIn([]byte(out)); p != "" {
 		t.Errorf("the replay report holds planted PII %q", p)
 	}
+	// The summary reads the files, the collector running.
+	code, out = runCLI(t, "bad", "summary", "--data", data)
+	if code != 0 || !strings.Contains(out, "4 bad rows") ||
+		!strings.Contains(out, "schema_not_found          iglu:com.acme/signup/jsonschema/1-0-1  2 rows: 2 replayable, 0 not replayable, 0 replayed") ||
+		!strings.Contains(out, "1 rows: 1 replayable") || !strings.Contains(out, `(root) has property "referral_code"`) ||
+		!strings.Contains(out, "malformed_json") || plantedIn([]byte(out)) != "" {
+		t.Fatalf("summary: exit %d\n%s", code, out)
+	}
 	stop()
 
 	// The fix: the patch version the producer used, and a version with the new
@@ -202,6 +210,9 @@ func TestReplayBadRows(t *testing.T) {
 		}
 	}
 	noPlantedFiles(t, data)
+	if code, out := runCLI(t, "bad", "summary", "--data", data, "--json"); code != 0 || !strings.Contains(out, `"replayed": 1`) {
+		t.Errorf("summary after the replay: exit %d\n%s", code, out)
+	}
 	if code, out := runCLI(t, "vault", "audit", "--data", data); code != 0 || !strings.Contains(out, "unseal") {
 		t.Errorf("vault audit: exit %d\n%s", code, out)
 	}

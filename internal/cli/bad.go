@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/accord-dev/accord/internal/app"
 	"github.com/accord-dev/accord/internal/collect/replay"
 	"github.com/accord-dev/accord/internal/event"
 )
@@ -15,14 +17,77 @@ import (
 func newBadCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bad",
-		Short: "Replay bad rows once what rejected them is fixed",
+		Short: "Summarise bad rows, and replay them once what rejected them is fixed",
 		Long: `Bad rows (accord-data/bad/date=YYYY-MM-DD/*.ndjson) keep each rejected event with
 its personal data sealed under its data subject. Once the cause is fixed (a
 contract published or corrected, a limit raised), replay them: the running
 collector unseals them, processes them again and stores those accepted now,
 keeping their event ids and times. See docs/replay.md.`,
 	}
-	cmd.AddCommand(newBadReplayCmd(e))
+	cmd.AddCommand(newBadSummaryCmd(e), newBadReplayCmd(e))
+	return cmd
+}
+
+func newBadSummaryCmd(e *env) *cobra.Command {
+	var (
+		config, data, from, to string
+		asJSON                 bool
+	)
+	cmd := &cobra.Command{
+		Use:   "summary [--data DIR] [--from DAY] [--to DAY]",
+		Short: "Count bad rows by day, reason and schema: how many a replay could restore, and their first failures",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := app.Load(config)
+			if err != nil {
+				return usageError{err}
+			}
+			if err := cfg.ApplyEnv(os.Getenv); err != nil {
+				return usageError{err}
+			}
+			if data != "" {
+				cfg.Data = data
+			}
+			sum, err := replay.Summarize(filepath.Join(cfg.Data, "bad"), filepath.Join(cfg.Data, "replay"), from, to)
+			if err != nil {
+				return usageError{err}
+			}
+			if asJSON {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(sum)
+			}
+			fmt.Fprintf(e.stdout, "%d bad rows under %s\n", sum.Rows, filepath.Join(cfg.Data, "bad"))
+			for _, g := range sum.Groups {
+				schema := g.Schema
+				if schema == "" {
+					schema = "(no schema)"
+				}
+				fmt.Fprintf(e.stdout, "%s  %-24s  %s  %d rows: %d replayable, %d not replayable, %d replayed\n",
+					g.Date, g.Reason, schema, g.Rows, g.Replayable, g.NotReplayable, g.Replayed)
+				for _, f := range g.Failures {
+					ptr := f.Pointer
+					if ptr == "" {
+						ptr = "(root)"
+					}
+					fmt.Fprintf(e.stdout, "    %5d  %s %s\n", f.Rows, ptr, f.Message)
+				}
+				if g.Why != "" {
+					fmt.Fprintf(e.stdout, "    not replayable: %s\n", g.Why)
+				}
+			}
+			if sum.Unreadable > 0 {
+				fmt.Fprintf(e.stdout, "%d lines are not bad rows\n", sum.Unreadable)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&config, "config", "", "config file (YAML, version: 1), as for accord serve")
+	f.StringVar(&data, "data", "", "data folder (default: the config's, else accord-data)")
+	f.StringVar(&from, "from", "", "first day (YYYY-MM-DD, UTC)")
+	f.StringVar(&to, "to", "", "last day (YYYY-MM-DD, UTC)")
+	f.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	return cmd
 }
 

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -317,30 +316,13 @@ func (x *run) all(ctx context.Context) error {
 	return nil
 }
 
-// days lists the day folders in the request's range, oldest first.
+// days lists the day folders in the request's range, oldest first, and
+// deletes the ledgers of days that are gone.
 func (x *run) days() ([]string, error) {
-	entries, err := os.ReadDir(x.r.d.BadDir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	days, entries, err := listDays(x.r.d.BadDir, x.q.From, x.q.To)
 	if err != nil {
-		return nil, fmt.Errorf("reading the bad-row folder: %w", err)
+		return nil, err
 	}
-	var days []string
-	for _, e := range entries {
-		day, ok := strings.CutPrefix(e.Name(), "date=")
-		if !ok || !e.IsDir() {
-			continue
-		}
-		if _, err := time.Parse(time.DateOnly, day); err != nil {
-			continue
-		}
-		if (x.q.From != "" && day < x.q.From) || (x.q.To != "" && day > x.q.To) {
-			continue
-		}
-		days = append(days, day)
-	}
-	sort.Strings(days)
 	x.pruneLedgers(entries)
 	return days, nil
 }
@@ -348,42 +330,18 @@ func (x *run) days() ([]string, error) {
 // file replays the rows of one file from line from; stop says the run is over
 // (limit or budget), with Next set.
 func (x *run) file(ctx context.Context, day, path string, from int) (stop bool, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, fmt.Errorf("opening bad rows: %w", err)
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
 	name := filepath.Base(path)
-	for line := 0; ; line++ {
-		b, err := br.ReadBytes('\n')
-		if errors.Is(err, io.EOF) {
-			// A last line without its newline is still being written: the next
-			// run takes it.
-			return false, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("reading bad rows: %w", err)
-		}
-		if line < from {
-			continue
-		}
+	return eachLine(path, from, func(line int, b []byte) (bool, error) {
 		if x.rep.Rows >= x.q.Limit || !x.r.d.Now().Before(x.deadline) || ctx.Err() != nil {
 			x.rep.Next = cursor{day: day, file: name, line: line}.String()
 			return true, nil
 		}
-		if err := x.row(ctx, day, b); err != nil {
-			return true, err
-		}
-	}
+		return false, x.row(ctx, day, b)
+	})
 }
 
 // row considers one line of a bad-row file.
 func (x *run) row(ctx context.Context, day string, line []byte) error {
-	line = []byte(strings.TrimSpace(string(line)))
-	if len(line) == 0 {
-		return nil
-	}
 	var row event.BadRow
 	var p *pendingRow
 	if err := json.Unmarshal(line, &row); err != nil || row.ID == "" {

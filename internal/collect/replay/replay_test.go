@@ -286,3 +286,38 @@ func TestRequestValidate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestSummarize(t *testing.T) {
+	r, bad := newTestReplayer(t, &fakePipeline{}, nil)
+	ok := `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"ok":true}}`
+	writeRows(t, bad, "2026-12-01",
+		row("a1", event.ReasonSchemaNotFound, ok), row("a2", event.ReasonSchemaNotFound, ok),
+		row("a3", event.ReasonDuplicateEventInBatch, ok), "junk\n")
+	writeRows(t, bad, "2026-12-02", row("b1", event.ReasonSchemaViolation, `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"ok":false}}`))
+	if _, err := r.Run(context.Background(), "test", Request{IDs: []string{"a1"}}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Summarize(bad, r.d.LedgerDir, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type g struct {
+		Date, Reason                          string
+		Rows, Replayable, NotReplay, Replayed int
+	}
+	var got []g
+	for _, x := range sum.Groups {
+		got = append(got, g{x.Date, string(x.Reason), x.Rows, x.Replayable, x.NotReplayable, x.Replayed})
+	}
+	want := []g{{"2026-12-01", "schema_not_found", 2, 1, 0, 1}, {"2026-12-01", "duplicate_event_in_batch", 1, 0, 1, 0},
+		{"2026-12-02", "schema_violation", 1, 1, 0, 0}}
+	if diff := cmp.Diff(want, got); diff != "" || sum.Rows != 4 || sum.Unreadable != 1 {
+		t.Errorf("groups (-want +got):\n%s\n%+v", diff, sum)
+	}
+	if sum, err := Summarize(bad, r.d.LedgerDir, "2026-12-02", ""); err != nil || sum.Rows != 1 {
+		t.Errorf("from 2026-12-02: %+v %v", sum, err)
+	}
+	if _, err := Summarize(bad, r.d.LedgerDir, "12/02", ""); err == nil {
+		t.Error("a wrong day was accepted")
+	}
+}
