@@ -523,10 +523,13 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 			label = c.URI()
 		}
 		row := p.badRow(ctx, snap, c, in, src, received, reason, failures, eventID)
-		rec, err := event.EncodeBadRow(row)
-		if err != nil {
+		start := len(bufs.arena)
+		var rec []byte
+		var err error
+		if bufs.arena, err = event.AppendBadRowRaw(bufs.arena, row); err != nil {
 			p.log.Error("encoding a bad row failed", "err", err, "schema", label)
-			rec = nil
+		} else {
+			rec = bufs.arena[start:len(bufs.arena):len(bufs.arena)]
 		}
 		return rec, Result{EventID: eventID, Schema: in.Schema, Status: StatusRejected, Reason: reason, Failures: failures}, label, nil
 	}
@@ -870,33 +873,65 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 		}
 		return row
 	}
-	payload := map[string]any{"schema": in.Schema}
-	data, sealed, redacted := p.seal(ctx, redactionContract(snap, c, in.Schema), in.Data)
-	payload["data"] = data
+	// The payload is {"schema":…,"data":…,"contexts":[…]}, written as compact
+	// JSON for event.AppendBadRowRaw to embed.
+	payload := append(make([]byte, 0, len(in.Data)+64), `{"schema":`...)
+	payload = event.AppendString(payload, in.Schema)
+	payload = append(payload, `,"data":`...)
+	var sealed, redacted []string
+	var ok bool
+	if payload, sealed, redacted, ok = p.appendSealed(ctx, payload, redactionContract(snap, c, in.Schema), in.Data); !ok {
+		return row
+	}
 	for _, s := range sealed {
 		row.Sealed = append(row.Sealed, "/data"+s)
 	}
 	row.Redacted = redacted
 	if len(in.Contexts) > 0 {
-		ctxs := make([]any, len(in.Contexts))
+		payload = append(payload, `,"contexts":[`...)
 		for i, ent := range in.Contexts {
-			d, sld, red := p.seal(ctx, redactionContract(snap, nil, ent.Schema), ent.Data)
-			for _, s := range sld {
+			if i > 0 {
+				payload = append(payload, ',')
+			}
+			payload = append(payload, `{"schema":`...)
+			payload = event.AppendString(payload, ent.Schema)
+			payload = append(payload, `,"data":`...)
+			if payload, sealed, redacted, ok = p.appendSealed(ctx, payload, redactionContract(snap, nil, ent.Schema), ent.Data); !ok {
+				row.Sealed, row.Redacted = nil, nil
+				return row
+			}
+			for _, s := range sealed {
 				row.Sealed = append(row.Sealed, "/contexts/"+strconv.Itoa(i)+"/data"+s)
 			}
-			for _, r := range red {
+			for _, r := range redacted {
 				row.Redacted = append(row.Redacted, ent.Schema+"#"+r)
 			}
-			ctxs[i] = map[string]any{"schema": ent.Schema, "data": d}
+			payload = append(payload, '}')
 		}
-		payload["contexts"] = ctxs
+		payload = append(payload, ']')
 	}
-	js, err := json.Marshal(payload)
-	if err != nil {
-		return row
-	}
-	row.Payload = js
+	row.Payload = append(payload, '}')
 	return row
+}
+
+// appendSealed appends raw, sealed (else redacted) with c's PII annotations
+// (see seal), to dst as compact JSON. When c marks nothing to replace, raw's own
+// bytes are appended, compacted, if they are JSON in valid UTF-8, instead of
+// being decoded and encoded again. (Only then: with personal data in the
+// contract, a member repeated with null last would leave a value that the
+// decoded tree does not see.)
+func (p *Pipeline) appendSealed(ctx context.Context, dst []byte, c *contract.Compiled, raw json.RawMessage) (out []byte, sealed, redacted []string, ok bool) {
+	if !replacesPII(c) && utf8.Valid(raw) {
+		if _, _, err := jsonscan.Document(raw); err == nil {
+			return jsonscan.AppendCompact(dst, raw), nil, nil, true
+		}
+	}
+	data, sealed, redacted := p.seal(ctx, c, raw)
+	js, err := json.Marshal(data)
+	if err != nil {
+		return dst, nil, nil, false
+	}
+	return append(dst, js...), sealed, redacted, true
 }
 
 var schemaField = regexp.MustCompile(`"schema"\s*:\s*"(iglu:[^"\\]{1,300})"`)
@@ -931,6 +966,20 @@ func redactionContract(snap *contract.Snapshot, c *contract.Compiled, uri string
 		return vs[len(vs)-1]
 	}
 	return nil
+}
+
+// replacesPII reports whether a bad row of contract c has fields to seal or
+// redact: personal data whose handling is not keep.
+func replacesPII(c *contract.Compiled) bool {
+	if c == nil {
+		return false
+	}
+	for _, f := range c.Fields {
+		if f.PII != nil && f.PII.Handling != contract.HandlingKeep {
+			return true
+		}
+	}
+	return false
 }
 
 // seal decodes raw and seals (else redacts) it with c's PII annotations. Without a

@@ -206,3 +206,92 @@ func quoteMask(x uint64) uint64 {
 	eq := func(c uint64) uint64 { y := x ^ (lo * c); return (y - lo) &^ y }
 	return ((x-lo*0x20)&^x | eq('"') | eq('\\') | eq('<') | eq('>') | eq('&') | x) & hi
 }
+
+// AppendBadRowRaw appends the record of a bad row to dst, as EncodeBadRow
+// encodes it, without reflection, embedding Payload as it is: it must be
+// compact, valid JSON (the collector builds it so). The bytes are the same as
+// EncodeBadRow's unless Payload holds '<', '>', '&', U+2028 or U+2029, which
+// EncodeBadRow escapes. On error it returns dst unchanged.
+func AppendBadRowRaw(dst []byte, r *BadRow) ([]byte, error) {
+	n := 256 + len(r.Payload) + len(r.PayloadText) + len(r.PayloadWithheld)
+	for _, f := range r.Failures {
+		n += 64 + len(f.Pointer) + len(f.Keyword) + len(f.KeywordLocation) + len(f.Message) + len(f.Entity)
+	}
+	b := slices.Grow(dst, n)
+	b = append(b, recordBadRow)
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, int64(r.V), 10)
+	b = appendKey(b, "id")
+	b = AppendString(b, r.ID)
+	var err error
+	if b, err = appendTime(b, "received_at", r.ReceivedAt); err != nil {
+		return dst, err
+	}
+	b = appendKey(b, "reason")
+	b = AppendString(b, string(r.Reason))
+	b = appendOptional(b, "schema", r.Schema)
+	b = appendOptional(b, "event_id", r.EventID)
+	b = appendKey(b, "source")
+	b = append(b, `{"protocol":`...)
+	b = AppendString(b, r.Source.Protocol)
+	b = appendOptional(b, "app", r.Source.App)
+	b = appendOptional(b, "platform", r.Source.Platform)
+	b = appendKey(b, "collector")
+	b = AppendString(b, r.Source.Collector)
+	b = appendOptional(b, "tracker", r.Source.Tracker)
+	b = append(b, '}')
+	b = appendKey(b, "failures")
+	if r.Failures == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, f := range r.Failures {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"pointer":`...)
+			b = AppendString(b, f.Pointer)
+			b = appendOptional(b, "keyword", f.Keyword)
+			b = appendOptional(b, "keyword_location", f.KeywordLocation)
+			b = appendKey(b, "message")
+			b = AppendString(b, f.Message)
+			b = appendOptional(b, "entity", f.Entity)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(r.Payload) > 0 {
+		b = appendKey(b, "payload")
+		b = append(b, r.Payload...)
+	}
+	b = appendOptional(b, "payload_text", r.PayloadText)
+	b = appendOptional(b, "payload_withheld", r.PayloadWithheld)
+	for _, l := range []struct {
+		key  string
+		ptrs []string
+	}{{"sealed", r.Sealed}, {"redacted", r.Redacted}} {
+		if len(l.ptrs) == 0 {
+			continue
+		}
+		b = appendKey(b, l.key)
+		b = append(b, '[')
+		for i, p := range l.ptrs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendString(b, p)
+		}
+		b = append(b, ']')
+	}
+	for _, t := range []struct {
+		key string
+		t   *time.Time
+	}{{"sent_at", r.SentAt}, {"device_created_at", r.DeviceCreatedAt}, {"true_timestamp", r.TrueTimestamp}} {
+		if t.t != nil {
+			if b, err = appendTime(b, t.key, *t.t); err != nil {
+				return dst, err
+			}
+		}
+	}
+	return append(b, '}'), nil
+}

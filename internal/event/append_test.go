@@ -101,3 +101,67 @@ func TestAppendStringMatchesMarshal(t *testing.T) {
 		}
 	}
 }
+
+func sampleBadRow() *BadRow {
+	recv := time.Date(2026, 11, 1, 12, 34, 56, 789000000, time.UTC)
+	sent := recv.Add(-time.Second)
+	return &BadRow{V: EnvelopeVersion, ID: "0193-bad", ReceivedAt: recv, Reason: ReasonSchemaViolation,
+		Schema: "iglu:com.acme/x/jsonschema/1-0-0", EventID: "e1", Source: Source{Protocol: "snowplow", App: "shop", Platform: "web", Collector: "c1", Tracker: "js-4"},
+		Failures: []Failure{{Pointer: "/a", Keyword: "type", KeywordLocation: "/properties/a/type", Message: "want string", Entity: "iglu:c/d/jsonschema/1-0-0"}, {Pointer: "", Message: "m"}},
+		Payload:  json.RawMessage(`{"schema":"iglu:com.acme/x/jsonschema/1-0-0","data":{"a":1,"email":"sealed_aa"}}`),
+		Sealed:   []string{"/data/email"}, Redacted: []string{"iglu:c/d/jsonschema/1-0-0#/ip"}, SentAt: &sent, TrueTimestamp: &recv}
+}
+
+func TestAppendBadRowRaw(t *testing.T) {
+	full := sampleBadRow()
+	bare := &BadRow{V: 1, ID: "x", Reason: ReasonMalformedJSON, Failures: []Failure{}, PayloadText: "{\"a\":"}
+	nilFailures := &BadRow{V: 1, PayloadWithheld: "withheld"}
+	odd := sampleBadRow()
+	odd.ID = "quote\" backslash\\ tab\t nl\n <b>&amp; \u2028\u2029 é \x7f ctrl\x01 bad\xff\xfe"
+	odd.Failures[0].Message = odd.ID
+	for name, r := range map[string]*BadRow{"full": full, "bare": bare, "nil failures": nilFailures, "odd strings": odd} {
+		want, err := EncodeBadRow(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := AppendBadRowRaw([]byte("keep"), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got[:4]) != "keep" || !bytes.Equal(got[4:], want) {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+	}
+	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	full.SentAt = &far
+	if got, err := AppendBadRowRaw([]byte("keep"), full); err == nil || string(got) != "keep" {
+		t.Errorf("a year beyond 9999: %q %v", got, err)
+	}
+}
+
+// FuzzAppendBadRowRaw compares the two bad-row encoders on any strings and any
+// compact JSON payload.
+func FuzzAppendBadRowRaw(f *testing.F) {
+	f.Add("0193", "/a", "msg", []byte(`{"schema":"s","data":{}}`))
+	f.Add("q\"\\\n<>&\u2028", "\xff", "", []byte(`[1,"x"]`))
+	f.Fuzz(func(t *testing.T, id, ptr, msg string, payload []byte) {
+		var buf bytes.Buffer
+		if json.Compact(&buf, payload) != nil || bytes.ContainsAny(buf.Bytes(), "<>&\u2028\u2029") {
+			return
+		}
+		r := sampleBadRow()
+		r.ID, r.Failures[0].Pointer, r.Failures[1].Message, r.Payload = id, ptr, msg, buf.Bytes()
+		r.Sealed = append(r.Sealed, ptr)
+		want, err := EncodeBadRow(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := AppendBadRowRaw(nil, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+	})
+}
