@@ -77,14 +77,21 @@ func TestReplayBadRows(t *testing.T) {
 	if code != http.StatusBadRequest || !strings.Contains(body, `"rejected":4`) {
 		t.Fatalf("POST /v1/events = %d %s", code, body)
 	}
+	// A Snowplow tracker's event of the unknown version, with the tracker's times.
+	ue, _ := json.Marshal(fmt.Sprintf(`{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":{"schema":"iglu:com.acme/signup/jsonschema/1-0-1","data":{"shop_id":"shop_5","email":%q}}}`, planted[0]))
+	code, body = post(t, base+"/com.snowplowanalytics.snowplow/tp2", `{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[`+
+		`{"e":"ue","ue_pr":`+string(ue)+`,"aid":"web","p":"web","tv":"js-3.24.0","eid":"sp-unknown","dtm":"1793527200000","stm":"1793527201000"}]}`)
+	if code != http.StatusOK || !strings.Contains(body, `"rejected":1`) {
+		t.Fatalf("tp2 = %d %s", code, body)
+	}
 	var rows []event.BadRow
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if rows = badRows(t, data); len(rows) == 4 {
+		if rows = badRows(t, data); len(rows) == 5 {
 			break
 		}
 	}
-	if len(rows) != 4 {
-		t.Fatalf("%d bad rows, want 4", len(rows))
+	if len(rows) != 5 {
+		t.Fatalf("%d bad rows, want 5", len(rows))
 	}
 	for _, r := range rows {
 		if r.EventID == "e-unknown-version" {
@@ -97,7 +104,7 @@ func TestReplayBadRows(t *testing.T) {
 
 	// Before the fix, a dry run finds nothing to store: exit 1, the lake empty.
 	code, out := runCLI(t, "bad", "replay", "--server", base, "--admin-token", replayToken, "--dry-run")
-	if code != cli.ExitFindings || !strings.Contains(out, "dry run of 4 bad rows: 0 accepted, 3 rejected again, 1 not replayable") ||
+	if code != cli.ExitFindings || !strings.Contains(out, "dry run of 5 bad rows: 0 accepted, 4 rejected again, 1 not replayable") ||
 		!strings.Contains(out, "schema_not_found") || !strings.Contains(out, `has property "referral_code"`) {
 		t.Fatalf("dry run before the fix: exit %d\n%s", code, out)
 	}
@@ -106,8 +113,8 @@ func TestReplayBadRows(t *testing.T) {
 	}
 	// The summary reads the files, the collector running.
 	code, out = runCLI(t, "bad", "summary", "--data", data)
-	if code != 0 || !strings.Contains(out, "4 bad rows") ||
-		!strings.Contains(out, "schema_not_found          iglu:com.acme/signup/jsonschema/1-0-1  2 rows: 2 replayable, 0 not replayable, 0 replayed") ||
+	if code != 0 || !strings.Contains(out, "5 bad rows") ||
+		!strings.Contains(out, "schema_not_found          iglu:com.acme/signup/jsonschema/1-0-1  3 rows: 3 replayable, 0 not replayable, 0 replayed") ||
 		!strings.Contains(out, "1 rows: 1 replayable") || !strings.Contains(out, `(root) has property "referral_code"`) ||
 		!strings.Contains(out, "malformed_json") || plantedIn([]byte(out)) != "" {
 		t.Fatalf("summary: exit %d\n%s", code, out)
@@ -145,19 +152,19 @@ func TestReplayBadRows(t *testing.T) {
 
 	as := "iglu:com.acme/signup/jsonschema/1-0-0=iglu:com.acme/signup/jsonschema/1-1-0"
 	code, out = runCLI(t, "bad", "replay", "--server", base, "--admin-token", replayToken, "--as", as)
-	if code != cli.ExitFindings || !strings.Contains(out, "replayed 4 bad rows: 2 accepted, 0 rejected again, 2 not replayable, 0 already replayed") ||
+	if code != cli.ExitFindings || !strings.Contains(out, "replayed 5 bad rows: 3 accepted, 0 rejected again, 2 not replayable, 0 already replayed") ||
 		!strings.Contains(out, "data subject was forgotten") || !strings.Contains(out, "not valid JSON") {
 		t.Fatalf("replay after the fix: exit %d\n%s", code, out)
 	}
 	// Again: both stored rows are in the ledger.
 	code, out = runCLI(t, "bad", "replay", "--server", base, "--admin-token", replayToken, "--as", as, "--reason", "schema_not_found", "--reason", "schema_violation")
-	if !strings.Contains(out, "replayed 3 bad rows: 0 accepted, 0 rejected again, 1 not replayable, 2 already replayed") {
+	if !strings.Contains(out, "replayed 4 bad rows: 0 accepted, 0 rejected again, 1 not replayable, 3 already replayed") {
 		t.Fatalf("second replay: exit %d\n%s", code, out)
 	}
 
 	var lake []string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if lake = lakeRows(t, filepath.Join(data, "lake"))["com.acme/signup"]; len(lake) >= 2 {
+		if lake = lakeRows(t, filepath.Join(data, "lake"))["com.acme/signup"]; len(lake) >= 3 {
 			break
 		}
 	}
@@ -170,14 +177,14 @@ func TestReplayBadRows(t *testing.T) {
 	stop()
 	stop = nil
 
-	if len(lake) != 2 {
+	if len(lake) != 3 {
 		t.Fatalf("lake rows of signup: %v", lake)
 	}
 	received := map[string]time.Time{}
 	for _, r := range rows {
 		received[r.EventID] = r.ReceivedAt
 	}
-	for _, id := range []string{"e-unknown-version", "e-new-field"} {
+	for _, id := range []string{"e-unknown-version", "e-new-field", "sp-unknown"} {
 		var row map[string]any
 		for _, l := range lake {
 			if strings.Contains(l, `"event_id":"`+id+`"`) {
@@ -192,14 +199,22 @@ func TestReplayBadRows(t *testing.T) {
 			t.Errorf("%s: the email is not tokenized in the lake: %s", id, js)
 		}
 		// The lake stores times as microseconds since 1970.
+		if got, _ := row["device_created_at"].(float64); id == "sp-unknown" && int64(got) != 1793527200000000 {
+			t.Errorf("%s: device_created_at %v in the lake, want the tracker's dtm", id, row["device_created_at"])
+		}
 		if got, _ := row["received_at"].(float64); int64(got) != received[id].UnixMicro() {
 			t.Errorf("%s: received_at %v in the lake, want the original %v", id, row["received_at"], received[id])
+		}
+	}
+	for _, l := range lake {
+		if strings.Contains(l, `"event_id":"sp-unknown"`) && (!strings.Contains(l, `"source_protocol":"snowplow"`) || !strings.Contains(l, `"source_app":"web"`)) {
+			t.Errorf("the Snowplow event lost its source: %s", l)
 		}
 	}
 	if !strings.Contains(strings.Join(lake, "\n"), `FRIEND10`) {
 		t.Errorf("the replayed event lost its new field: %v", lake)
 	}
-	for _, want := range []string{`accord_replay_rows_total{outcome="accepted"} 2`, `accord_replay_rows_total{outcome="already_replayed"} 2`} {
+	for _, want := range []string{`accord_replay_rows_total{outcome="accepted"} 3`, `accord_replay_rows_total{outcome="already_replayed"} 3`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %s", want)
 		}
