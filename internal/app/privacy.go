@@ -107,6 +107,16 @@ func (a scrubAdapter) Seal(ctx context.Context, c *contract.Contract, data any) 
 	return data, sealed, redacted
 }
 
+// SealBytes seals a bad row's entity on its bytes; a contract without a usable
+// plan takes Seal, which withholds it.
+func (a scrubAdapter) SealBytes(ctx context.Context, c *contract.Contract, dst, data []byte) ([]byte, []string, []string, bool) {
+	p, err := a.s.Plan(c)
+	if err != nil {
+		return dst, nil, nil, false
+	}
+	return p.SealBytes(ctx, dst, data)
+}
+
 // reasonError gives a scrub error its fixed reason, and marks a vault outage as
 // retryable so the producer retries instead of the event being dead-lettered.
 type reasonError struct{ err error }

@@ -117,6 +117,13 @@ type SpanScrubber interface {
 	ScrubBytes(ctx context.Context, c *contract.Contract, data []byte, spans Spans, into []byte, dst []event.Applied) (out []byte, applied []event.Applied, ok bool, err error)
 }
 
+// ByteSealer is a Scrubber that can also seal a bad row's entity on its bytes,
+// without decoding it: Seal's answer, appended to dst as compact JSON. ok is
+// false (and nothing appended) when it cannot; Seal answers then.
+type ByteSealer interface {
+	SealBytes(ctx context.Context, c *contract.Contract, dst, data []byte) (out []byte, sealed, redacted []string, ok bool)
+}
+
 // Spans are the byte spans a validator captured in an entity's data
 // (*fastval.Result implements it).
 type Spans interface {
@@ -924,6 +931,11 @@ func (p *Pipeline) appendSealed(ctx context.Context, dst []byte, c *contract.Com
 	if !replacesPII(c) && utf8.Valid(raw) {
 		if _, _, err := jsonscan.Document(raw); err == nil {
 			return jsonscan.AppendCompact(dst, raw), nil, nil, true
+		}
+	}
+	if bs, isBS := p.scrubber.(ByteSealer); isBS && c != nil {
+		if out, sealed, redacted, ok := bs.SealBytes(ctx, c.Contract, dst, raw); ok {
+			return out, sealed, redacted, true
 		}
 	}
 	data, sealed, redacted := p.seal(ctx, c, raw)

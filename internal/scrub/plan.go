@@ -80,12 +80,14 @@ type edge struct {
 
 // action is the handling of one field.
 type action struct {
-	kind      contract.Kind
-	handling  contract.Handling
-	kindIdx   int
-	pointer   string // the concrete pointer when no array lies above, else ""
-	redacted  any    // "<redacted:kind>", boxed once
-	schemaPtr string
+	kind     contract.Kind
+	handling contract.Handling
+	kindIdx  int
+	pointer  string // the concrete pointer when no array lies above, else ""
+	redacted any    // "<redacted:kind>", boxed once
+	// redactedJSON is redacted as json.Marshal writes it.
+	redactedJSON []byte
+	schemaPtr    string
 }
 
 // compile builds the plan of c.
@@ -124,6 +126,7 @@ func (s *Scrubber) compile(c *contract.Contract) (*Plan, error) {
 		}
 		a := &action{kind: f.PII.Kind, handling: f.PII.Handling, kindIdx: kindIndex(f.PII.Kind),
 			redacted: "<redacted:" + string(f.PII.Kind) + ">", schemaPtr: f.Pointer}
+		a.redactedJSON, _ = json.Marshal(a.redacted)
 		if static {
 			a.pointer = f.DataPointer()
 			p.fields++
