@@ -880,6 +880,18 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 		}
 		return row
 	}
+	// Data that is not JSON cannot be sealed field by field: with personal data
+	// in its contract, keep none of it.
+	if rc := redactionContract(snap, c, in.Schema); replacesPII(rc) && !isJSON(in.Data) {
+		row.PayloadWithheld = fmt.Sprintf("the event's data is not valid JSON and %s has personal-data fields; its %d bytes are not kept", rc.Key, len(in.Data))
+		return row
+	}
+	for _, ent := range in.Contexts {
+		if rc := redactionContract(snap, nil, ent.Schema); replacesPII(rc) && !isJSON(ent.Data) {
+			row.PayloadWithheld = fmt.Sprintf("a context's data is not valid JSON and %s has personal-data fields; the event is not kept", rc.Key)
+			return row
+		}
+	}
 	// The payload is {"schema":…,"data":…,"contexts":[…]}, written as compact
 	// JSON for event.AppendBadRowRaw to embed.
 	payload := append(make([]byte, 0, len(in.Data)+64), `{"schema":`...)
@@ -978,6 +990,11 @@ func redactionContract(snap *contract.Snapshot, c *contract.Compiled, uri string
 		return vs[len(vs)-1]
 	}
 	return nil
+}
+
+func isJSON(raw []byte) bool {
+	_, _, err := jsonscan.Document(raw)
+	return err == nil
 }
 
 // replacesPII reports whether a bad row of contract c has fields to seal or
