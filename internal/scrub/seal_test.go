@@ -253,6 +253,20 @@ func TestSealBytesMatchesTree(t *testing.T) {
 	if answered != len(sealBytesSeeds)-1 {
 		t.Errorf("the byte path answered %d of %d", answered, len(sealBytesSeeds))
 	}
+	pp, err := s.Plan(parseContract(t, "iglu:com.acme/pair/jsonschema/1-0-0", pairSrc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered = 0
+	for _, seed := range pairSeeds {
+		if sealBothWays(t, pp, sealer, []byte(seed)) {
+			answered++
+		}
+	}
+	// All but the repeated shop and the repeated email.
+	if answered != len(pairSeeds)-2 {
+		t.Errorf("the byte path answered %d of %d pair events", answered, len(pairSeeds))
+	}
 	redacting := newSealingScrubber(t, nil)
 	if p, err = redacting.Plan(c); err != nil {
 		t.Fatal(err)
@@ -262,21 +276,54 @@ func TestSealBytesMatchesTree(t *testing.T) {
 	}
 }
 
+// pairSrc reads its controller and its subject from two places, one in an
+// array, for the scan that finds both at once.
+const pairSrc = `$schema: https://json-schema.org/draft/2020-12/schema
+self: {vendor: com.acme, name: pair, format: jsonschema, version: 1-0-0}
+x-privacy:
+  controller: {field: /shop/id}
+  subject: {field: /people/1/email}
+type: object
+properties:
+  shop: {type: object, properties: {id: {type: string}, owner: {type: string, x-pii: {kind: name, handling: drop}}}}
+  people:
+    type: array
+    items:
+      type: object
+      properties:
+        email: {type: string, x-pii: {kind: email, handling: tokenize}}
+        phone: {type: string, x-pii: {kind: phone, handling: hash}}
+`
+
+var pairSeeds = []string{
+	`{"shop":{"id":"s1","owner":"Olga"},"people":[{"email":"a@b"},{"email":"c@d","phone":"+44 20"}]}`,
+	`{"shop":{"id":"s1"},"shop":{"id":"s2"},"people":[{},{"email":"c@d"}]}`,
+	`{"shop":{"id":7},"people":[{"email":"a@b"},{"email":"c@d","email":"e@f"}]}`,
+	`{"people":[{"email":"a@b"},{"email":""}],"shop":{"id":"s1"}}`,
+}
+
 func FuzzSealBytes(f *testing.F) {
 	for _, s := range sealBytesSeeds {
-		f.Add([]byte(s))
+		f.Add(uint8(0), []byte(s))
 	}
-	c := parseContract(f, "iglu:com.acme/everything/jsonschema/1-0-0", everything)
+	for _, s := range pairSeeds {
+		f.Add(uint8(1), []byte(s))
+	}
 	sealer := &echoSealer{}
 	s, err := New(Config{HashSecret: testSecret}, Deps{Sealer: sealer})
 	if err != nil {
 		f.Fatal(err)
 	}
-	p, err := s.Plan(c)
-	if err != nil {
-		f.Fatal(err)
+	var plans []*Plan
+	for _, c := range []*contract.Contract{parseContract(f, "iglu:com.acme/everything/jsonschema/1-0-0", everything),
+		parseContract(f, "iglu:com.acme/pair/jsonschema/1-0-0", pairSrc)} {
+		p, err := s.Plan(c)
+		if err != nil {
+			f.Fatal(err)
+		}
+		plans = append(plans, p)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		sealBothWays(t, p, sealer, data)
+	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
+		sealBothWays(t, plans[int(which)%len(plans)], sealer, data)
 	})
 }

@@ -28,7 +28,7 @@ func (p *Plan) SealBytes(ctx context.Context, dst, data []byte) (out []byte, sea
 	if !utf8.Valid(data) {
 		return dst, nil, nil, false
 	}
-	start, _, err := jsonscan.Document(data)
+	start, end, err := jsonscan.Document(data)
 	if err != nil {
 		return dst, nil, nil, false
 	}
@@ -51,12 +51,11 @@ func (p *Plan) SealBytes(ctx context.Context, dst, data []byte) (out []byte, sea
 		edits[i] = edit{start: f.start, end: f.end, repl: f.act.redactedJSON}
 	}
 	if p.s.sealer != nil && p.privacyErr == nil {
-		controller, okc, errc := p.controller.resolveRaw(data, start)
-		subject, oks, errs := p.subject.resolveRaw(data, start)
-		if errc != nil || errs != nil {
+		controller, subject, err := p.resolvePrivacyRaw(data, start, end)
+		if err != nil {
 			return dst, nil, nil, false // a repeated member on the way: the tree reads the last
 		}
-		if okc && oks && controller != "" && subject != "" {
+		if controller != "" && subject != "" {
 			values := make([]string, len(s.found))
 			for i, f := range s.found {
 				values[i] = string(jsonscan.AppendCompact(nil, data[f.start:f.end]))
@@ -172,65 +171,120 @@ func (s *byteSealer) field(n *node, start, end, depth int) error {
 	return nil
 }
 
-// resolveRaw is resolve on the bytes of a checked JSON document whose value
-// starts at at. err is set when a member on the way is repeated.
-func (r privacyRef) resolveRaw(data []byte, at int) (string, bool, error) {
-	if r.path == nil && r.pointer == "" {
-		return r.value, r.value != "", nil
+// resolvePrivacyRaw reads the controller and subject of a checked JSON
+// document whose value starts at at, as resolve reads them from the decoded
+// tree, in one scan. err is set when a member on the way to either is repeated
+// (the tree reads the last one).
+func (p *Plan) resolvePrivacyRaw(data []byte, at, end int) (controller, subject string, err error) {
+	refs := []*rawRef{{ref: p.controller}, {ref: p.subject}}
+	var walk []*rawRef
+	for _, r := range refs {
+		if r.ref.path == nil && r.ref.pointer == "" {
+			r.value, r.ok = r.ref.value, r.ref.value != ""
+			continue
+		}
+		if len(r.ref.path) == 0 {
+			r.start, r.end, r.found = at, end, true // the whole document
+			continue
+		}
+		walk = append(walk, r)
 	}
-	start, end := at, -1
-	for _, tok := range r.path {
-		next, nextEnd := -1, -1
-		var err error
-		switch data[start] {
-		case '{':
-			_, err = jsonscan.Members(data, start, func(key []byte, plain bool, s, e int) error {
-				name := string(key)
-				if !plain {
-					name = string(jsonscan.AppendUnquoted(nil, key))
-				}
-				if name != tok {
-					return nil
-				}
-				if next >= 0 {
-					return errUseTree
-				}
-				next, nextEnd = s, e
-				return nil
-			}, 0)
-		case '[':
-			want, aerr := strconv.Atoi(tok)
-			if aerr != nil || want < 0 {
-				return "", false, nil
+	if len(walk) > 0 {
+		if err := findRaw(data, at, walk, 0); err != nil {
+			return "", "", err
+		}
+	}
+	for _, r := range refs {
+		if !r.found {
+			continue
+		}
+		switch v := data[r.start:r.end]; {
+		case v[0] == '"':
+			r.value = jsonscan.Unquote(v)
+			r.ok = r.value != ""
+		case v[0] == '-' || (v[0] >= '0' && v[0] <= '9'):
+			r.value, r.ok = string(v), true
+		}
+	}
+	if !refs[0].ok || !refs[1].ok {
+		return "", "", nil
+	}
+	return refs[0].value, refs[1].value, nil
+}
+
+// rawRef is a privacy reference being resolved on bytes.
+type rawRef struct {
+	ref        privacyRef
+	start, end int
+	found, ok  bool
+	value      string
+}
+
+// findRaw finds the values of refs (whose paths agree up to level) in the value
+// at data[at]: one scan of each object or array on the way.
+func findRaw(data []byte, at int, refs []*rawRef, level int) error {
+	descend := func(name string, start, end int, seen *[]string) error {
+		var deeper []*rawRef
+		matched := false
+		for _, r := range refs {
+			if r.ref.path[level] != name {
+				continue
 			}
-			i := 0
-			_, err = jsonscan.Elements(data, start, func(s, e int) error {
-				if i == want {
-					next, nextEnd = s, e
+			matched = true
+			if len(r.ref.path) == level+1 {
+				r.start, r.end, r.found = start, end, true
+			} else {
+				deeper = append(deeper, r)
+			}
+		}
+		if !matched {
+			return nil
+		}
+		if seen != nil {
+			if slices.Contains(*seen, name) {
+				return errUseTree
+			}
+			*seen = append(*seen, name)
+		}
+		if len(deeper) > 0 {
+			return findRaw(data, start, deeper, level+1)
+		}
+		return nil
+	}
+	switch data[at] {
+	case '{':
+		var seen []string
+		_, err := jsonscan.Members(data, at, func(key []byte, plain bool, start, end int) error {
+			name := string(key)
+			if !plain {
+				name = string(jsonscan.AppendUnquoted(nil, key))
+			}
+			return descend(name, start, end, &seen)
+		}, 0)
+		return err
+	case '[':
+		i := 0
+		_, err := jsonscan.Elements(data, at, func(start, end int) error {
+			idx := i
+			i++
+			// Match every spelling strconv.Atoi accepts for this index, as the
+			// tree does ("+1", "01").
+			var deeper []*rawRef
+			for _, r := range refs {
+				if n, err := strconv.Atoi(r.ref.path[level]); err == nil && n == idx {
+					if len(r.ref.path) == level+1 {
+						r.start, r.end, r.found = start, end, true
+					} else {
+						deeper = append(deeper, r)
+					}
 				}
-				i++
-				return nil
-			}, 0)
-		default:
-			return "", false, nil
-		}
-		if err != nil {
-			return "", false, err
-		}
-		if next < 0 {
-			return "", false, nil
-		}
-		start, end = next, nextEnd
+			}
+			if len(deeper) > 0 {
+				return findRaw(data, start, deeper, level+1)
+			}
+			return nil
+		}, 0)
+		return err
 	}
-	if end < 0 {
-		return "", false, nil
-	}
-	switch v := data[start:end]; {
-	case v[0] == '"':
-		s := jsonscan.Unquote(v)
-		return s, s != "", nil
-	case v[0] == '-' || (v[0] >= '0' && v[0] <= '9'):
-		return string(v), true, nil
-	}
-	return "", false, nil
+	return nil
 }
