@@ -1,8 +1,10 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Records in the buffer start with one byte saying what follows, so that accepted
@@ -59,3 +61,31 @@ func IsEnvelopeRecord(rec []byte) bool { return len(rec) > 0 && rec[0] == record
 // IsBadRowRecord reports whether a buffer record holds a bad row, without
 // decoding it.
 func IsBadRowRecord(rec []byte) bool { return len(rec) > 0 && rec[0] == recordBadRow }
+
+// BadRowID returns the id of the bad row in a buffer record without decoding
+// the rest of it: the encoders write "v" and then "id" first, and an id needs
+// no escaping; any other record is decoded to find it.
+func BadRowID(rec []byte) (string, error) {
+	if !IsBadRowRecord(rec) {
+		return "", fmt.Errorf("decoding record: not a bad row")
+	}
+	b := rec[1:]
+	if rest, ok := bytes.CutPrefix(b, []byte(`{"v":`)); ok {
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if rest, ok = bytes.CutPrefix(rest[i:], []byte(`,"id":"`)); ok && i > 0 {
+			if end := bytes.IndexByte(rest, '"'); end > 0 && bytes.IndexByte(rest[:end], '\\') < 0 && utf8.Valid(rest[:end]) {
+				return string(rest[:end]), nil
+			}
+		}
+	}
+	var row struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &row); err != nil {
+		return "", fmt.Errorf("decoding bad row record: %w", err)
+	}
+	return row.ID, nil
+}

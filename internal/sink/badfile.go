@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -72,18 +73,9 @@ func (b *BadFiles) seedSeen() {
 
 // WriteBadRows appends the rows not written before and fsyncs.
 func (b *BadFiles) WriteBadRows(ctx context.Context, rows []event.BadRow) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	now := b.now().UTC()
-	if err := b.rotate(now); err != nil {
-		return err
-	}
 	var buf []byte
-	var ids []string
+	ids := make([]string, 0, len(rows))
 	for i := range rows {
-		if b.seen.Has(rows[i].ID) {
-			continue
-		}
 		js, err := json.Marshal(&rows[i])
 		if err != nil {
 			return fmt.Errorf("encoding bad row: %w", err)
@@ -91,16 +83,57 @@ func (b *BadFiles) WriteBadRows(ctx context.Context, rows []event.BadRow) error 
 		buf = append(append(buf, js...), '\n')
 		ids = append(ids, rows[i].ID)
 	}
-	if len(buf) == 0 {
+	return b.write(buf, ids)
+}
+
+// WriteBadRowRecords appends the bad rows of buffer records (event.IsBadRowRecord)
+// not written before, each record's JSON as it is, and fsyncs: the loader's
+// path, which decodes nothing but each row's id.
+func (b *BadFiles) WriteBadRowRecords(ctx context.Context, records [][]byte) error {
+	var buf []byte
+	ids := make([]string, 0, len(records))
+	for _, rec := range records {
+		id, err := event.BadRowID(rec)
+		if err != nil {
+			return err
+		}
+		buf = append(append(buf, rec[1:]...), '\n')
+		ids = append(ids, id)
+	}
+	return b.write(buf, ids)
+}
+
+// write appends the lines of buf (one per id, in order) whose ids were not
+// written before, and fsyncs.
+func (b *BadFiles) write(buf []byte, ids []string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now().UTC()
+	if err := b.rotate(now); err != nil {
+		return err
+	}
+	out := buf[:0]
+	var written []string
+	for _, id := range ids {
+		end := bytes.IndexByte(buf, '\n') + 1
+		line := buf[:end]
+		buf = buf[end:]
+		if b.seen.Has(id) {
+			continue
+		}
+		out = append(out, line...) // out never passes the line it copies
+		written = append(written, id)
+	}
+	if len(out) == 0 {
 		return nil
 	}
-	if _, err := b.f.Write(buf); err != nil {
+	if _, err := b.f.Write(out); err != nil {
 		return fmt.Errorf("writing bad rows: %w", err)
 	}
 	if err := b.f.Sync(); err != nil {
 		return fmt.Errorf("syncing bad rows: %w", err)
 	}
-	for _, id := range ids {
+	for _, id := range written {
 		b.seen.Add(id)
 	}
 	if now.Sub(b.lastGC) > time.Hour {

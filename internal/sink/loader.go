@@ -108,8 +108,12 @@ func (l *Loader) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("reading the buffer for %s: %w", l.Name, err)
 		}
-		envs, bads, err := decode(records, l.BadRows != nil)
-		if err != nil {
+		var envs []event.Envelope
+		var bads []event.BadRow
+		raw, isRaw := l.BadRows.(BadRowRecords)
+		if isRaw {
+			records = badRowRecords(records)
+		} else if envs, bads, err = decode(records, l.BadRows != nil); err != nil {
 			return fmt.Errorf("sink %s: %w", l.Name, err)
 		}
 		n := len(envs)
@@ -119,7 +123,16 @@ func (l *Loader) Run(ctx context.Context) error {
 			}
 			return nil
 		}
-		if l.BadRows != nil {
+		switch {
+		case isRaw:
+			n = len(records)
+			write = func(ctx context.Context) error {
+				if len(records) > 0 {
+					return raw.WriteBadRowRecords(ctx, records)
+				}
+				return nil
+			}
+		case l.BadRows != nil:
 			n = len(bads)
 			write = func(ctx context.Context) error {
 				if len(bads) > 0 {
@@ -297,6 +310,18 @@ func (l *Loader) retry(ctx context.Context, write func(context.Context) error) e
 		}
 		backoff = min(backoff*2, l.MaxBackoff)
 	}
+}
+
+// badRowRecords returns the bad-row records of a batch (records may be a
+// buffer batch's own slice: it is not changed).
+func badRowRecords(records [][]byte) [][]byte {
+	out := make([][]byte, 0, len(records))
+	for _, rec := range records {
+		if event.IsBadRowRecord(rec) {
+			out = append(out, rec)
+		}
+	}
+	return out
 }
 
 // decode decodes the records this loader delivers: the bad rows for the

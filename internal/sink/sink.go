@@ -24,3 +24,11 @@ type BadRows interface {
 	WriteBadRows(ctx context.Context, rows []event.BadRow) error
 	Close(ctx context.Context) error
 }
+
+// BadRowRecords is a BadRows that also takes bad rows as their buffer records
+// (event.IsBadRowRecord), as the loader reads them: it writes them without
+// their being decoded and encoded again, with the same contract.
+type BadRowRecords interface {
+	BadRows
+	WriteBadRowRecords(ctx context.Context, records [][]byte) error
+}
