@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,21 +94,31 @@ func newBadSummaryCmd(e *env) *cobra.Command {
 
 func newBadReplayCmd(e *env) *cobra.Command {
 	var (
-		server, token string
-		reasons, as   []string
-		asJSON        bool
-		q             replay.Request
+		server, token, config string
+		reasons, as           []string
+		asJSON                bool
+		q                     replay.Request
 	)
 	cmd := &cobra.Command{
 		Use:   "replay [--from DAY] [--to DAY] [--reason R] [--schema URI] [--id ID] [--as FROM=TO] [--dry-run]",
 		Short: "Send bad rows through the running collector again; store those accepted now",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if token == "" {
-				token = os.Getenv("ACCORD_ADMIN_TOKEN")
+			cfg, err := app.Load(config)
+			if err != nil {
+				return usageError{err}
+			}
+			if err := cfg.ApplyEnv(os.Getenv); err != nil {
+				return usageError{err}
 			}
 			if token == "" {
-				return usagef("a replay needs the collector's admin token: set ACCORD_ADMIN_TOKEN or pass --admin-token")
+				token = cfg.Privacy.AdminToken // the config's, or ACCORD_ADMIN_TOKEN
+			}
+			if token == "" {
+				return usagef("a replay needs the collector's admin token: set ACCORD_ADMIN_TOKEN, privacy.admin_token in --config, or pass --admin-token")
+			}
+			if server == "" {
+				server = collectorURL(cfg)
 			}
 			for _, r := range reasons {
 				q.Reasons = append(q.Reasons, event.Reason(r))
@@ -150,7 +161,8 @@ func newBadReplayCmd(e *env) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&server, "server", "http://127.0.0.1:8080", "the running collector's URL")
+	f.StringVar(&server, "server", "", "the running collector's URL (default: from the config's server.addr and server.tls, else http://127.0.0.1:8080)")
+	f.StringVar(&config, "config", "", "config file (YAML, version: 1), as for accord serve")
 	f.StringVar(&token, "admin-token", "", "the collector's admin token (default $ACCORD_ADMIN_TOKEN)")
 	f.StringVar(&q.From, "from", "", "first day of bad rows (YYYY-MM-DD, UTC)")
 	f.StringVar(&q.To, "to", "", "last day of bad rows (YYYY-MM-DD, UTC)")
@@ -195,4 +207,22 @@ func printReplay(e *env, rep replay.Report) {
 	if rep.Truncated {
 		fmt.Fprintf(e.stdout, "  (the first %d rows are listed; --json prints the same)\n", replay.MaxOutcomes)
 	}
+}
+
+// collectorURL is where a command reaches the collector the config describes:
+// its address (a wildcard host reached on loopback), over HTTPS when it serves
+// TLS.
+func collectorURL(cfg app.Config) string {
+	scheme := "http"
+	if cfg.Server.TLS.Enabled() {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(cfg.Server.Addr)
+	if err != nil {
+		return scheme + "://" + cfg.Server.Addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
