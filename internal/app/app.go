@@ -220,6 +220,9 @@ func (a *App) Pipeline() *collect.Pipeline { return a.pipeline }
 // where it was generated, so the operator can back it up).
 func (a *App) MasterKeySource() string { return a.privacy.vault.MasterKeySource }
 
+// Replayer replays bad rows through this app's pipeline (docs/replay.md).
+func (a *App) Replayer() *replay.Replayer { return a.replay }
+
 // Registry is the contract registry.
 func (a *App) Registry() *registry.Registry { return a.reg }
 

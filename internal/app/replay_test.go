@@ -250,3 +250,48 @@ func postAuth(t *testing.T, url, body string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestReplayOffline replays with accord serve stopped: the event waits in the
+// buffer and the next accord serve delivers it to the lake.
+func TestReplayOffline(t *testing.T) {
+	reg, data := t.TempDir(), t.TempDir()
+	if err := os.CopyFS(reg, os.DirFS(registryDir)); err != nil {
+		t.Fatal(err)
+	}
+	withRegistry := func(c *app.Config) { c.Registry = reg }
+	base, stop := startApp(t, data, withRegistry)
+	code, body := post(t, base+"/v1/events", fmt.Sprintf(`{"schema":"iglu:com.acme/signup/jsonschema/1-0-3","event_id":"e-offline","data":{"shop_id":"shop_1","email":%q}}`, planted[0]))
+	if code != http.StatusBadRequest {
+		t.Fatalf("POST = %d %s", code, body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(badRows(t, data)) == 0; time.Sleep(20 * time.Millisecond) {
+	}
+	// While the collector runs, its data is locked: the error says what to do.
+	if code, out := runCLI(t, "bad", "replay", "--offline", "--data", data, "--registry", reg); code == 0 || !strings.Contains(out, "without --offline") {
+		t.Errorf("offline replay while serving: exit %d\n%s", code, out)
+	}
+	stop()
+	src, err := os.ReadFile(filepath.Join(reg, "com.acme/signup/jsonschema/1-0-0.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(reg, "com.acme/signup/jsonschema/1-0-3.yaml"), []byte(strings.Replace(string(src), "version: 1-0-0}", "version: 1-0-3}", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runCLI(t, "bad", "replay", "--offline", "--data", data, "--registry", reg)
+	if code != 0 || !strings.Contains(out, "replayed 1 bad rows: 1 accepted") {
+		t.Fatalf("offline replay: exit %d\n%s", code, out)
+	}
+	_, stop = startApp(t, data, withRegistry)
+	var lake []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if lake = lakeRows(t, filepath.Join(data, "lake"))["com.acme/signup"]; len(lake) > 0 {
+			break
+		}
+	}
+	stop()
+	if len(lake) != 1 || !strings.Contains(lake[0], `"event_id":"e-offline"`) || plantedIn([]byte(lake[0])) != "" {
+		t.Fatalf("lake: %v", lake)
+	}
+	noPlantedFiles(t, data)
+}

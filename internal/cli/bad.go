@@ -3,8 +3,10 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 
@@ -94,10 +96,10 @@ func newBadSummaryCmd(e *env) *cobra.Command {
 
 func newBadReplayCmd(e *env) *cobra.Command {
 	var (
-		server, token, config string
-		reasons, as           []string
-		asJSON                bool
-		q                     replay.Request
+		server, token, config, registryDir, data string
+		reasons, as                              []string
+		asJSON, offline                          bool
+		q                                        replay.Request
 	)
 	cmd := &cobra.Command{
 		Use:   "replay [--from DAY] [--to DAY] [--reason R] [--schema URI] [--id ID] [--as FROM=TO] [--dry-run]",
@@ -110,15 +112,6 @@ func newBadReplayCmd(e *env) *cobra.Command {
 			}
 			if err := cfg.ApplyEnv(os.Getenv); err != nil {
 				return usageError{err}
-			}
-			if token == "" {
-				token = cfg.Privacy.AdminToken // the config's, or ACCORD_ADMIN_TOKEN
-			}
-			if token == "" {
-				return usagef("a replay needs the collector's admin token: set ACCORD_ADMIN_TOKEN, privacy.admin_token in --config, or pass --admin-token")
-			}
-			if server == "" {
-				server = collectorURL(cfg)
 			}
 			for _, r := range reasons {
 				q.Reasons = append(q.Reasons, event.Reason(r))
@@ -136,28 +129,49 @@ func newBadReplayCmd(e *env) *cobra.Command {
 			if err := q.Validate(); err != nil {
 				return usageError{err}
 			}
-			c := &replay.Client{Base: server, Token: token}
-			rep, err := c.ReplayAll(cmd.Context(), q, func(r replay.Report) {
+			progress := func(r replay.Report) {
 				if r.Next != "" && !asJSON {
 					fmt.Fprintf(e.stderr, "… %d rows so far\n", r.Rows)
 				}
-			})
-			if asJSON {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				if jerr := enc.Encode(rep); jerr != nil {
-					return jerr
+			}
+			var rep replay.Report
+			if offline {
+				if data != "" {
+					cfg.Data = data
 				}
-			} else {
-				printReplay(e, rep)
+				if cmd.Flags().Changed("registry") || cfg.Registry == "" {
+					if cfg.Registry, err = defaultRegistry(registryDir, e.stderr); err != nil {
+						return err
+					}
+				}
+				if err := cfg.Validate(); err != nil {
+					return usageError{fmt.Errorf("config: %w", err)}
+				}
+				a, err := app.New(cmd.Context(), cfg, newLogger(e, cfg.Log), io.Discard)
+				if err != nil {
+					if msg := err.Error(); strings.Contains(msg, "another accord process") || strings.Contains(msg, "another process has it open") {
+						return fmt.Errorf("%w; while accord serve runs on %s, replay through it (without --offline)", err, cfg.Data)
+					}
+					return err
+				}
+				rep, err = a.Replayer().RunAll(cmd.Context(), cliActor(), q, progress)
+				if cerr := a.Close(cmd.Context()); err == nil {
+					err = cerr
+				}
+				return finishReplay(e, rep, err, asJSON)
 			}
-			if err != nil {
-				return err
+			if token == "" {
+				token = cfg.Privacy.AdminToken // the config's, or ACCORD_ADMIN_TOKEN
 			}
-			if rep.Rejected+rep.NotReplayable+rep.Unreadable > 0 {
-				return exitError{ExitFindings}
+			if token == "" {
+				return usagef("a replay needs the collector's admin token: set ACCORD_ADMIN_TOKEN, privacy.admin_token in --config, or pass --admin-token")
 			}
-			return nil
+			if server == "" {
+				server = collectorURL(cfg)
+			}
+			c := &replay.Client{Base: server, Token: token}
+			rep, err = c.ReplayAll(cmd.Context(), q, progress)
+			return finishReplay(e, rep, err, asJSON)
 		},
 	}
 	f := cmd.Flags()
@@ -173,7 +187,39 @@ func newBadReplayCmd(e *env) *cobra.Command {
 	f.IntVar(&q.Limit, "limit", 0, fmt.Sprintf("rows per call to the collector (default %d)", replay.DefaultLimit))
 	f.BoolVar(&q.DryRun, "dry-run", false, "validate and report; store nothing")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.BoolVar(&offline, "offline", false, "replay in this process, on --data, while accord serve is stopped: the events wait in the buffer for the next accord serve")
+	f.StringVar(&data, "data", "", "with --offline: the data folder (default: the config's, else accord-data)")
+	f.StringVar(&registryDir, "registry", "", "with --offline: the registry folder (default ./contracts, else the bundled example contracts)")
 	return cmd
+}
+
+// finishReplay prints a replay's report and gives the exit code: 1 when rows
+// were rejected again or cannot be replayed.
+func finishReplay(e *env, rep replay.Report, err error, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if jerr := enc.Encode(rep); jerr != nil {
+			return jerr
+		}
+	} else {
+		printReplay(e, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Rejected+rep.NotReplayable+rep.Unreadable > 0 {
+		return exitError{ExitFindings}
+	}
+	return nil
+}
+
+// cliActor names the person at the command line, for the vault's audit log.
+func cliActor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "cli:" + u.Username
+	}
+	return "cli"
 }
 
 func printReplay(e *env, rep replay.Report) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/user"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -53,10 +52,7 @@ func (f *vaultFlags) who() string {
 	if f.actor != "" {
 		return f.actor
 	}
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return "cli:" + u.Username
-	}
-	return "cli"
+	return cliActor()
 }
 
 func newVaultCmd(e *env) *cobra.Command {

@@ -74,9 +74,15 @@ func (c *Client) Replay(ctx context.Context, q Request) (Report, error) {
 // calling progress after each, and returns their sum. The request's limit
 // applies to each call.
 func (c *Client) ReplayAll(ctx context.Context, q Request, progress func(Report)) (Report, error) {
+	return runAll(ctx, q, c.Replay, progress)
+}
+
+// runAll calls run until the rows the request selects are done (each report's
+// Next resumes the next call), calling progress after each, and sums them.
+func runAll(ctx context.Context, q Request, run func(context.Context, Request) (Report, error), progress func(Report)) (Report, error) {
 	total := Report{DryRun: q.DryRun, Outcomes: []Outcome{}}
 	for {
-		rep, err := c.Replay(ctx, q)
+		rep, err := run(ctx, q)
 		total.Add(rep)
 		if progress != nil {
 			progress(rep)

@@ -226,6 +226,13 @@ func (r *Replayer) Run(ctx context.Context, actor string, q Request) (Report, er
 	return run.rep, err
 }
 
+// RunAll runs Run until the rows the request selects are done, calling
+// progress after each run, and returns their sum: a replay in this process
+// (accord bad replay --offline), as Client.ReplayAll is one through a collector.
+func (r *Replayer) RunAll(ctx context.Context, actor string, q Request, progress func(Report)) (Report, error) {
+	return runAll(ctx, q, func(ctx context.Context, q Request) (Report, error) { return r.Run(ctx, actor, q) }, progress)
+}
+
 // run is one Run's state.
 type run struct {
 	r        *Replayer
