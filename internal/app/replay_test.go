@@ -61,11 +61,8 @@ func badRows(t *testing.T, data string) []event.BadRow {
 // event, and say why the others cannot be; a second replay stores nothing
 // again; nothing planted is stored or logged in plain text.
 func TestReplayBadRows(t *testing.T) {
-	reg, data := t.TempDir(), t.TempDir()
-	if err := os.CopyFS(reg, os.DirFS(registryDir)); err != nil {
-		t.Fatal(err)
-	}
-	withRegistry := func(c *app.Config) { c.Registry = reg }
+	reg, withRegistry := registryCopy(t)
+	data := t.TempDir()
 	base, stop := startApp(t, data, withRegistry)
 
 	const forgotten = "forget.me.7f3a@example.com"
@@ -233,6 +230,17 @@ func TestReplayBadRows(t *testing.T) {
 	}
 }
 
+// registryCopy copies the example registry to a folder the test may change,
+// and returns it and the config change that serves it.
+func registryCopy(t *testing.T) (string, func(*app.Config)) {
+	t.Helper()
+	reg := t.TempDir()
+	if err := os.CopyFS(reg, os.DirFS(registryDir)); err != nil {
+		t.Fatal(err)
+	}
+	return reg, func(c *app.Config) { c.Registry = reg }
+}
+
 // postAuth posts a JSON body with the admin token.
 func postAuth(t *testing.T, url, body string) (int, string) {
 	t.Helper()
@@ -254,11 +262,8 @@ func postAuth(t *testing.T, url, body string) (int, string) {
 // TestReplayOffline replays with accord serve stopped: the event waits in the
 // buffer and the next accord serve delivers it to the lake.
 func TestReplayOffline(t *testing.T) {
-	reg, data := t.TempDir(), t.TempDir()
-	if err := os.CopyFS(reg, os.DirFS(registryDir)); err != nil {
-		t.Fatal(err)
-	}
-	withRegistry := func(c *app.Config) { c.Registry = reg }
+	reg, withRegistry := registryCopy(t)
+	data := t.TempDir()
 	base, stop := startApp(t, data, withRegistry)
 	code, body := post(t, base+"/v1/events", fmt.Sprintf(`{"schema":"iglu:com.acme/signup/jsonschema/1-0-3","event_id":"e-offline","data":{"shop_id":"shop_1","email":%q}}`, planted[0]))
 	if code != http.StatusBadRequest {
