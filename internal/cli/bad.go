@@ -102,8 +102,8 @@ func newBadReplayCmd(e *env) *cobra.Command {
 		q                                        replay.Request
 	)
 	cmd := &cobra.Command{
-		Use:   "replay [--from DAY] [--to DAY] [--reason R] [--schema URI] [--id ID] [--as FROM=TO] [--dry-run]",
-		Short: "Send bad rows through the running collector again; store those accepted now",
+		Use:   "replay [--from DAY] [--to DAY] [--reason R] [--schema URI] [--id ID] [--as FROM=TO] [--dry-run] [--offline]",
+		Short: "Send bad rows through the collector again; store those accepted now",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := app.Load(config)
@@ -147,7 +147,9 @@ func newBadReplayCmd(e *env) *cobra.Command {
 				if err := cfg.Validate(); err != nil {
 					return usageError{fmt.Errorf("config: %w", err)}
 				}
-				a, err := app.New(cmd.Context(), cfg, newLogger(e, cfg.Log), io.Discard)
+				// Errors only: what accord serve says on start (listening, write
+				// keys) does not apply to a replay.
+				a, err := app.New(cmd.Context(), cfg, newLogger(e, app.LogConfig{Level: "error", Format: cfg.Log.Format}), io.Discard)
 				if err != nil {
 					if msg := err.Error(); strings.Contains(msg, "another accord process") || strings.Contains(msg, "another process has it open") {
 						return fmt.Errorf("%w; while accord serve runs on %s, replay through it (without --offline)", err, cfg.Data)
