@@ -109,6 +109,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		return nil, err
 	}
 	a.closers = append(a.closers, a.privacy.close)
+	a.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "accord_scrub_seal_failures_total",
+		Help: "Bad-row entities whose personal data could not be sealed (the vault failed) and was redacted instead: those rows cannot be replayed.",
+	}, func() float64 { return float64(a.privacy.scrub.Stats().SealFailed) }))
 
 	cm, err := collect.NewMetrics(a.metrics)
 	if err != nil {

@@ -211,7 +211,7 @@ func TestReplayBadRows(t *testing.T) {
 	if !strings.Contains(strings.Join(lake, "\n"), `FRIEND10`) {
 		t.Errorf("the replayed event lost its new field: %v", lake)
 	}
-	for _, want := range []string{`accord_replay_rows_total{outcome="accepted"} 3`, `accord_replay_rows_total{outcome="already_replayed"} 3`} {
+	for _, want := range []string{`accord_replay_rows_total{outcome="accepted"} 3`, `accord_replay_rows_total{outcome="already_replayed"} 3`, "accord_scrub_seal_failures_total 0"} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %s", want)
 		}
