@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/user"
 	"path/filepath"
 	"strings"
@@ -41,12 +40,9 @@ func newBadSummaryCmd(e *env) *cobra.Command {
 		Short: "Count bad rows by day, reason and schema: how many a replay could restore, and their first failures",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := app.Load(config)
+			cfg, err := loadConfig(config)
 			if err != nil {
-				return usageError{err}
-			}
-			if err := cfg.ApplyEnv(os.Getenv); err != nil {
-				return usageError{err}
+				return err
 			}
 			if data != "" {
 				cfg.Data = data
@@ -106,12 +102,9 @@ func newBadReplayCmd(e *env) *cobra.Command {
 		Short: "Send bad rows through the collector again; store those accepted now",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := app.Load(config)
+			cfg, err := loadConfig(config)
 			if err != nil {
-				return usageError{err}
-			}
-			if err := cfg.ApplyEnv(os.Getenv); err != nil {
-				return usageError{err}
+				return err
 			}
 			for _, r := range reasons {
 				q.Reasons = append(q.Reasons, event.Reason(r))

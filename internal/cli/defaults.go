@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/accord-dev/accord/examples"
+	"github.com/accord-dev/accord/internal/app"
 )
 
 // defaultRegistry picks the registry folder when --registry is not given:
@@ -47,4 +48,17 @@ func defaultRegistry(flag string, stderr io.Writer) (string, error) {
 	}
 	fmt.Fprintf(stderr, "accord: no ./contracts folder; using the bundled example contracts, unpacked to %s (copy them to ./contracts to start your own, or pass --registry DIR)\n", dir)
 	return dir, nil
+}
+
+// loadConfig reads the config file (the defaults when path is "") with the
+// ACCORD_* overrides, as every command that opens what accord serve opens does.
+func loadConfig(path string) (app.Config, error) {
+	cfg, err := app.Load(path)
+	if err != nil {
+		return cfg, usageError{err}
+	}
+	if err := cfg.ApplyEnv(os.Getenv); err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
 }

@@ -27,12 +27,9 @@ override the file and flags override both. --check validates the config and the
 registry, then exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := app.Load(config)
+			cfg, err := loadConfig(config)
 			if err != nil {
-				return usageError{err}
-			}
-			if err := cfg.ApplyEnv(os.Getenv); err != nil {
-				return usageError{err}
+				return err
 			}
 			flags := cmd.Flags()
 			if flags.Changed("addr") {

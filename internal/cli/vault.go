@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -28,12 +27,9 @@ func (f *vaultFlags) register(cmd *cobra.Command) {
 // open opens the vault; with the embedded store this fails while accord serve holds
 // it, and the error says to use the HTTP API instead.
 func (f *vaultFlags) open(ctx context.Context) (*vault.Vault, error) {
-	cfg, err := app.Load(f.config)
+	cfg, err := loadConfig(f.config)
 	if err != nil {
-		return nil, usageError{err}
-	}
-	if err := cfg.ApplyEnv(os.Getenv); err != nil {
-		return nil, usageError{err}
+		return nil, err
 	}
 	if f.data != "" {
 		cfg.Data = f.data

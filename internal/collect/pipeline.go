@@ -882,13 +882,16 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 	}
 	// Data that is not JSON cannot be sealed field by field: with personal data
 	// in its contract, keep none of it.
-	if rc := redactionContract(snap, c, in.Schema); replacesPII(rc) && !isJSON(in.Data) {
+	rc := redactionContract(snap, c, in.Schema)
+	if replacesPII(rc) && !isJSON(in.Data) {
 		row.PayloadWithheld = fmt.Sprintf("the event's data is not valid JSON and %s has personal-data fields; its %d bytes are not kept", rc.Key, len(in.Data))
 		return row
 	}
-	for _, ent := range in.Contexts {
-		if rc := redactionContract(snap, nil, ent.Schema); replacesPII(rc) && !isJSON(ent.Data) {
-			row.PayloadWithheld = fmt.Sprintf("a context's data is not valid JSON and %s has personal-data fields; the event is not kept", rc.Key)
+	ctxContracts := make([]*contract.Compiled, len(in.Contexts))
+	for i, ent := range in.Contexts {
+		ctxContracts[i] = redactionContract(snap, nil, ent.Schema)
+		if replacesPII(ctxContracts[i]) && !isJSON(ent.Data) {
+			row.PayloadWithheld = fmt.Sprintf("a context's data is not valid JSON and %s has personal-data fields; the event is not kept", ctxContracts[i].Key)
 			return row
 		}
 	}
@@ -899,7 +902,7 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 	payload = append(payload, `,"data":`...)
 	var sealed, redacted []string
 	var ok bool
-	if payload, sealed, redacted, ok = p.appendSealed(ctx, payload, redactionContract(snap, c, in.Schema), in.Data); !ok {
+	if payload, sealed, redacted, ok = p.appendSealed(ctx, payload, rc, in.Data); !ok {
 		return row
 	}
 	for _, s := range sealed {
@@ -915,7 +918,7 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 			payload = append(payload, `{"schema":`...)
 			payload = event.AppendString(payload, ent.Schema)
 			payload = append(payload, `,"data":`...)
-			if payload, sealed, redacted, ok = p.appendSealed(ctx, payload, redactionContract(snap, nil, ent.Schema), ent.Data); !ok {
+			if payload, sealed, redacted, ok = p.appendSealed(ctx, payload, ctxContracts[i], ent.Data); !ok {
 				row.Sealed, row.Redacted = nil, nil
 				return row
 			}

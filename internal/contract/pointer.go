@@ -101,9 +101,12 @@ func SetAt(doc any, ptr string, v any) error {
 
 // At returns the value at the JSON pointer ptr in doc (decoded JSON), or nil
 // when there is none.
-func At(doc any, ptr string) any {
+func At(doc any, ptr string) any { return AtPath(doc, SplitPointer(ptr)) }
+
+// AtPath is At for a pointer already split into its tokens (SplitPointer).
+func AtPath(doc any, path []string) any {
 	v := doc
-	for _, tok := range SplitPointer(ptr) {
+	for _, tok := range path {
 		switch n := v.(type) {
 		case map[string]any:
 			v = n[tok]

@@ -40,28 +40,14 @@ func AppendEnvelopeRaw(dst []byte, e *Envelope) ([]byte, error) {
 	if b, err = appendTime(b, "received_at", e.ReceivedAt); err != nil {
 		return dst, err
 	}
-	for _, t := range []struct {
-		key string
-		t   *time.Time
-	}{{"sent_at", e.SentAt}, {"device_created_at", e.DeviceCreatedAt}, {"true_timestamp", e.TrueTimestamp}} {
-		if t.t != nil {
-			if b, err = appendTime(b, t.key, *t.t); err != nil {
-				return dst, err
-			}
-		}
+	if b, err = appendProducerTimes(b, e.SentAt, e.DeviceCreatedAt, e.TrueTimestamp); err != nil {
+		return dst, err
 	}
 	if b, err = appendTime(b, "event_time", e.EventTime); err != nil {
 		return dst, err
 	}
-	b = appendKey(b, "source")
-	b = append(b, `{"protocol":`...)
-	b = AppendString(b, e.Source.Protocol)
-	b = appendOptional(b, "app", e.Source.App)
-	b = appendOptional(b, "platform", e.Source.Platform)
-	b = appendKey(b, "collector")
-	b = AppendString(b, e.Source.Collector)
-	b = appendOptional(b, "tracker", e.Source.Tracker)
-	b = append(b, `},"validation":{"outcome":`...)
+	b = appendSource(b, e.Source)
+	b = append(b, `,"validation":{"outcome":`...)
 	b = AppendString(b, e.Validation.Outcome)
 	b = appendOptional(b, "validator", e.Validation.Validator)
 	b = append(b, '}')
@@ -101,6 +87,35 @@ func AppendEnvelopeRaw(dst []byte, e *Envelope) ([]byte, error) {
 		b = append(b, ']')
 	}
 	return append(b, '}'), nil
+}
+
+// appendSource writes `,"source":{...}`.
+func appendSource(b []byte, s Source) []byte {
+	b = appendKey(b, "source")
+	b = append(b, `{"protocol":`...)
+	b = AppendString(b, s.Protocol)
+	b = appendOptional(b, "app", s.App)
+	b = appendOptional(b, "platform", s.Platform)
+	b = appendKey(b, "collector")
+	b = AppendString(b, s.Collector)
+	b = appendOptional(b, "tracker", s.Tracker)
+	return append(b, '}')
+}
+
+// appendProducerTimes writes the producer's times that are set.
+func appendProducerTimes(b []byte, sent, device, trueTS *time.Time) ([]byte, error) {
+	for _, t := range []struct {
+		key string
+		t   *time.Time
+	}{{"sent_at", sent}, {"device_created_at", device}, {"true_timestamp", trueTS}} {
+		if t.t != nil {
+			var err error
+			if b, err = appendTime(b, t.key, *t.t); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return b, nil
 }
 
 // appendKey writes `,"key":`; keys are plain ASCII.
@@ -231,15 +246,7 @@ func AppendBadRowRaw(dst []byte, r *BadRow) ([]byte, error) {
 	b = AppendString(b, string(r.Reason))
 	b = appendOptional(b, "schema", r.Schema)
 	b = appendOptional(b, "event_id", r.EventID)
-	b = appendKey(b, "source")
-	b = append(b, `{"protocol":`...)
-	b = AppendString(b, r.Source.Protocol)
-	b = appendOptional(b, "app", r.Source.App)
-	b = appendOptional(b, "platform", r.Source.Platform)
-	b = appendKey(b, "collector")
-	b = AppendString(b, r.Source.Collector)
-	b = appendOptional(b, "tracker", r.Source.Tracker)
-	b = append(b, '}')
+	b = appendSource(b, r.Source)
 	b = appendKey(b, "failures")
 	if r.Failures == nil {
 		b = append(b, "null"...)
@@ -283,15 +290,8 @@ func AppendBadRowRaw(dst []byte, r *BadRow) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
-	for _, t := range []struct {
-		key string
-		t   *time.Time
-	}{{"sent_at", r.SentAt}, {"device_created_at", r.DeviceCreatedAt}, {"true_timestamp", r.TrueTimestamp}} {
-		if t.t != nil {
-			if b, err = appendTime(b, t.key, *t.t); err != nil {
-				return dst, err
-			}
-		}
+	if b, err = appendProducerTimes(b, r.SentAt, r.DeviceCreatedAt, r.TrueTimestamp); err != nil {
+		return dst, err
 	}
 	return append(b, '}'), nil
 }

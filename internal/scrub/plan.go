@@ -299,22 +299,7 @@ func (r privacyRef) resolve(data any) (string, bool) {
 	if r.path == nil && r.pointer == "" {
 		return r.value, r.value != ""
 	}
-	v := data
-	for _, tok := range r.path {
-		switch n := v.(type) {
-		case map[string]any:
-			v = n[tok]
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(n) {
-				return "", false
-			}
-			v = n[i]
-		default:
-			return "", false
-		}
-	}
-	switch s := v.(type) {
+	switch s := contract.AtPath(data, r.path).(type) {
 	case string:
 		return s, s != ""
 	case json.Number:

@@ -120,11 +120,18 @@ func detokenize(t testing.TB, v *vault.Vault, tokens ...string) []outcome {
 	if len(res) != len(tokens) {
 		t.Fatalf("Detokenize returned %d results for %d tokens", len(res), len(tokens))
 	}
-	out := make([]outcome, len(res))
 	for i, r := range res {
 		if r.Token != tokens[i] {
 			t.Errorf("result %d is for token %q, want %q", i, r.Token, tokens[i])
 		}
+	}
+	return outcomesOf(res)
+}
+
+// outcomesOf puts Detokenize's or Unseal's results in a comparable form.
+func outcomesOf(res []vault.Detokenized) []outcome {
+	out := make([]outcome, len(res))
+	for i, r := range res {
 		out[i].Value = r.Value
 		switch {
 		case r.Err == nil:
@@ -802,20 +809,5 @@ func unseal(t testing.TB, v *vault.Vault, sealed ...string) ([]outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]outcome, len(res))
-	for i, r := range res {
-		out[i].Value = r.Value
-		switch {
-		case r.Err == nil:
-		case errors.Is(r.Err, vault.ErrForgotten):
-			out[i].Err = "forgotten"
-		case errors.Is(r.Err, vault.ErrUnknownToken):
-			out[i].Err = "unknown"
-		case errors.Is(r.Err, vault.ErrMalformedToken):
-			out[i].Err = "malformed"
-		default:
-			out[i].Err = r.Err.Error()
-		}
-	}
-	return out, nil
+	return outcomesOf(res), nil
 }
