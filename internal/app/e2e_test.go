@@ -243,7 +243,7 @@ func TestServeBadInput(t *testing.T) {
 		// the event's own limit (32), so the event's own check rejects it.
 		{"data one level too deep", `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}}`, 400, "limit_exceeded"},
 		{"empty", ``, 400, "malformed_event"},
-		{"invalid UTF-8", "{\"schema\":\"iglu:com.acme/signup/jsonschema/1-0-0\",\"data\":{\"shop_id\":\"shop_1\",\"email\":\"a\xffb@example.com\"}}", 400, ""},
+		{"invalid UTF-8", "{\"schema\":\"iglu:com.acme/signup/jsonschema/1-0-0\",\"data\":{\"shop_id\":\"shop_1\",\"email\":\"a\xffb@example.com\"}}", 400, "invalid_utf8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := post(t, base+"/v1/events", tc.body)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/buffer"
 	"github.com/accord-dev/accord/internal/collect"
@@ -140,6 +141,11 @@ func (r *rig) records(tb testing.TB, n int) [][]byte {
 		if err != nil {
 			tb.Fatal(err)
 		}
+		for _, rec := range b.Records {
+			if !utf8.Valid(rec) {
+				tb.Errorf("a stored record is not valid UTF-8: %q", rec)
+			}
+		}
 		recs = append(recs, b.Records...)
 		if err := r.buf.Ack(ctx, b); err != nil {
 			tb.Fatal(err)
@@ -172,7 +178,7 @@ type hotEvent struct {
 
 // The example contracts' events: valid ones as sent, with escapes, whitespace
 // and nulls, and ones that the byte path hands to the decoded path (repeated
-// keys, invalid UTF-8) or rejects (invalid, malformed, contexts).
+// keys) or rejects (invalid UTF-8, invalid, malformed, contexts).
 var hotEvents = []hotEvent{
 	{name: "checkout", schema: "iglu:com.acme/checkout_completed/jsonschema/1-0-0", accepted: true,
 		data: `{"event_id":"3f1c9a8e-2b4d-4c6e-9f1a-7b8c9d0e1f2a","shop_id":"shop_1042","timestamp":"2026-11-01T12:34:56.789Z","user_id":"u_8f3a2c91","email":"planted.person.7f3a@example.com","ip":"81.2.69.142","user_agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 325.0.0.35.91 (iPhone15,2; iOS 17_4_1; de_DE; de; scale=3.00; 1179x2556)","platform":"ios","app_version":"5.12.3","session_number":42,"order_total_cents":12999,"currency":"EUR","is_first_purchase":false,"coupon_code":null,"device":{"os":"iOS","os_version":"17.4.1","model":"iPhone15,2","locale":"de-DE"},"items":[{"sku":"SKU-10023","quantity":2,"price_cents":4999,"category":"shoes"}]}`},
@@ -193,8 +199,12 @@ var hotEvents = []hotEvent{
 	// The first email would survive a rewrite of the last one: the decoded path.
 	{name: "repeated key", schema: "iglu:com.acme/signup/jsonschema/1-0-0", accepted: true,
 		data: `{"shop_id":"shop_1042","email":"planted.person.7f3a@example.com","email":"bob@example.org"}`},
-	{name: "invalid utf-8", schema: "iglu:com.acme/page_view/jsonschema/1-0-0", accepted: true,
+	{name: "invalid utf-8", schema: "iglu:com.acme/page_view/jsonschema/1-0-0",
 		data: "{\"shop_id\":\"shop_1\",\"anonymous_id\":\"x\",\"url\":\"https://shop.example/\",\"title\":\"Run\xffner\",\"viewed_at\":\"2026-11-01T12:34:56Z\",\"ip\":\"81.2.69.142\"}"},
+	{name: "invalid utf-8 in a context", schema: "iglu:com.acme/signup/jsonschema/1-0-0",
+		data: `{"shop_id":"shop_1042","email":"planted.person.7f3a@example.com","ip":"81.2.69.142","marketing_opt_in":true}`,
+		contexts: []event.Entity{{Schema: "iglu:com.acme/page_view/jsonschema/1-0-0",
+			Data: json.RawMessage("{\"shop_id\":\"shop_1\",\"anonymous_id\":\"x\",\"url\":\"https://shop.example/?email=planted.person.7f3a@example.com\",\"title\":\"\xc3\",\"viewed_at\":\"2026-11-01T12:34:56Z\",\"ip\":\"81.2.69.142\"}")}}},
 	{name: "invalid", schema: "iglu:com.acme/signup/jsonschema/1-0-0",
 		data: `{"shop_id":42,"email":"planted.person.7f3a@example.com","ip":"81.2.69.142"}`},
 	{name: "malformed", schema: "iglu:com.acme/signup/jsonschema/1-0-0",
@@ -444,7 +454,7 @@ func TestBytePathTaken(t *testing.T) {
 				t.Fatalf("rejected: %+v", res)
 			}
 			first := firstKey(t, env.Data)
-			wantBytes := ev.name != "repeated key" && ev.name != "invalid utf-8"
+			wantBytes := ev.name != "repeated key"
 			sent := firstKey(t, []byte(ev.data))
 			if wantBytes && first != sent {
 				t.Errorf("stored data starts with %q, sent with %q: the event was re-encoded", first, sent)

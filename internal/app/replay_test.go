@@ -52,6 +52,22 @@ func badRows(t *testing.T, data string) []event.BadRow {
 	return rows
 }
 
+// waitBadRows waits for the bad-row loader to have stored n bad rows under
+// data, and returns them.
+func waitBadRows(t *testing.T, data string, n int) []event.BadRow {
+	t.Helper()
+	var rows []event.BadRow
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if rows = badRows(t, data); len(rows) >= n {
+			break
+		}
+	}
+	if len(rows) != n {
+		t.Fatalf("%d bad rows, want %d", len(rows), n)
+	}
+	return rows
+}
+
 // TestReplayBadRows is the replay as a user runs it: events rejected by
 // `accord serve` (an unknown contract version, a field the contract lacks, a
 // subject later forgotten, text that is not JSON) become bad rows with their
@@ -81,15 +97,7 @@ func TestReplayBadRows(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `"rejected":1`) {
 		t.Fatalf("tp2 = %d %s", code, body)
 	}
-	var rows []event.BadRow
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if rows = badRows(t, data); len(rows) == 5 {
-			break
-		}
-	}
-	if len(rows) != 5 {
-		t.Fatalf("%d bad rows, want 5", len(rows))
-	}
+	rows := waitBadRows(t, data, 5)
 	for _, r := range rows {
 		if r.EventID == "e-unknown-version" {
 			if fmt.Sprint(r.Sealed) != "[/data/email /data/ip]" || r.SentAt == nil || len(r.Redacted) != 0 {
@@ -269,8 +277,7 @@ func TestReplayOffline(t *testing.T) {
 	if code != http.StatusBadRequest {
 		t.Fatalf("POST = %d %s", code, body)
 	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(badRows(t, data)) == 0; time.Sleep(20 * time.Millisecond) {
-	}
+	waitBadRows(t, data, 1)
 	// While the collector runs, its data is locked: the error says what to do.
 	if code, out := runCLI(t, "bad", "replay", "--offline", "--data", data, "--registry", reg); code == 0 || !strings.Contains(out, "without --offline") {
 		t.Errorf("offline replay while serving: exit %d\n%s", code, out)

@@ -560,6 +560,9 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 			return bad(c, event.ReasonLimitExceeded, []event.Failure{{Message: err.Error()}}, in.EventID)
 		}
 	}
+	if f, invalid := utf8Failure(in.Data, ""); invalid {
+		return bad(c, event.ReasonInvalidUTF8, []event.Failure{f}, in.EventID)
+	}
 	// The byte path: a valid event is validated with the spans the scrubber
 	// needs, and scrubbed on its bytes; it is never decoded.
 	spans, eventIDCap, fv := p.validateBytes(c, in.Data)
@@ -621,6 +624,13 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 				ctxFailures = append(ctxFailures, event.Failure{Entity: ent.Schema, Message: err.Error()})
 				continue
 			}
+		}
+		if f, invalid := utf8Failure(ent.Data, ent.Schema); invalid {
+			ctxFailures = append(ctxFailures, f)
+			if ctxReason == event.ReasonContextViolation {
+				ctxReason = event.ReasonInvalidUTF8
+			}
+			continue
 		}
 		if res, _, fv := p.validateBytes(cc, ent.Data); res != nil {
 			defer fv.release(res)
@@ -704,6 +714,19 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 		return bad(c, event.ReasonScrubFailed, []event.Failure{{Message: "encoding the envelope failed"}}, eventID)
 	}
 	return rec, Result{EventID: eventID, Schema: env.Schema, Status: StatusAccepted, Warnings: warnings}, env.Schema, nil
+}
+
+// utf8Failure is the failure of data (an event's, or the context entity's)
+// that is not valid UTF-8: decoded, its invalid bytes would read as U+FFFD,
+// changing the value the producer sent without a word, so the event is
+// rejected (invalid_utf8) and its bad row keeps the data with U+FFFD in their
+// place, for a replay that accepts the replacement.
+func utf8Failure(data []byte, entity string) (event.Failure, bool) {
+	e, invalid := jsonscan.FindInvalidUTF8(data)
+	if !invalid {
+		return event.Failure{}, false
+	}
+	return event.Failure{Entity: entity, Pointer: e.Pointer, Message: e.Message()}, true
 }
 
 // errEncoding marks a scrubbed event that could not be encoded as JSON.

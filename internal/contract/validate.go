@@ -28,11 +28,15 @@ type Failure struct {
 	Message         string `json:"message"`
 }
 
-// String formats the failure as "pointer: message (keyword)".
+// String formats the failure as "pointer: message (keyword)", without the
+// parentheses when no keyword failed.
 func (f Failure) String() string {
 	p := f.Pointer
 	if p == "" {
 		p = "/"
+	}
+	if f.Keyword == "" {
+		return fmt.Sprintf("%s: %s", p, f.Message)
 	}
 	return fmt.Sprintf("%s: %s (%s)", p, f.Message, f.Keyword)
 }

@@ -26,6 +26,9 @@ const (
 	ReasonScrubFailed           Reason = "scrub_failed"
 	ReasonTimestampInvalid      Reason = "timestamp_invalid"
 	ReasonDuplicateEventInBatch Reason = "duplicate_event_in_batch"
+	// ReasonInvalidUTF8: a string of the event (in its data, a context's data,
+	// or a tracker parameter) is not valid UTF-8, which JSON text must be.
+	ReasonInvalidUTF8 Reason = "invalid_utf8"
 )
 
 // Failure is one reason an event was rejected, precise enough to fix it.

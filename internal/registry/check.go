@@ -20,6 +20,7 @@ const (
 	ReasonContextViolation = "context_violation"
 	ReasonContractRetired  = "contract_retired"
 	ReasonPayloadTooLarge  = "payload_too_large"
+	ReasonInvalidUTF8      = "invalid_utf8"
 )
 
 // Result is the verdict on one event. It never holds a value of the event: only
@@ -92,7 +93,26 @@ func NewChecker(snap *contract.Snapshot, validator string) (Checker, error) {
 // every event (reason contract_retired); a deprecated one accepts them with a
 // warning.
 func (k Checker) Data(c *contract.Compiled, raw []byte, data any) Result {
+	if c.Lifecycle.Status != contract.StatusRetired { // the collector says retired first
+		if res, invalid := notUTF8(raw); invalid {
+			res.Schema = c.Key.URI()
+			return res
+		}
+	}
 	return k.result(c, k.failures(c, raw, data, ""))
+}
+
+// notUTF8 is the verdict on a document that is not valid UTF-8, as the
+// collector gives it (reason invalid_utf8): decoded, its invalid bytes read as
+// U+FFFD, which would validate a value other than the one sent. The failure's
+// pointer is relative to the document (raw).
+func notUTF8(raw []byte) (Result, bool) {
+	e, invalid := jsonscan.FindInvalidUTF8(raw)
+	if !invalid {
+		return Result{}, false
+	}
+	return Result{Reason: ReasonInvalidUTF8, Message: "the event is not valid UTF-8",
+		Failures: []contract.Failure{{Pointer: e.Pointer, Message: e.Message()}}}, true
 }
 
 // failures validates data against c: the fast program decides on raw (on its
@@ -160,6 +180,13 @@ func (k Checker) Event(raw []byte, ev any) Result {
 	res := k.entity(raw, obj, "the event")
 	if res.Reason == ReasonMalformedEvent || res.Reason == ReasonSchemaURIInvalid {
 		return res
+	}
+	// Checked on the whole event, whichever engine validates its parts, once
+	// its contract is known to take events (as the collector orders them): the
+	// failure's pointer is from the event's top (/data/..., /contexts/0/data/...).
+	if bad, invalid := notUTF8(raw); invalid && res.Reason != ReasonSchemaNotFound && res.Reason != ReasonContractRetired {
+		bad.Schema = res.Schema
+		return bad
 	}
 	ctxs, present := obj["contexts"]
 	if !present || ctxs == nil {

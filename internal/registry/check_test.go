@@ -43,6 +43,40 @@ var checkerSeeds = []string{
 	`[{"schema": "iglu:com.acme/signup/jsonschema/1-0-0", "data": {}}]`,
 	`{"schema": 5, "data": {}}`,
 	`not json`,
+	"{\"schema\": \"iglu:com.acme/search/jsonschema/1-0-0\", \"data\": {\"query\": \"shoes \xff\"}}",
+}
+
+// TestInvalidUTF8 checks events whose text is not UTF-8: invalid_utf8, with
+// the pointer from the document's top, on both engines, once the contract is
+// known (an unknown one says so first).
+func TestInvalidUTF8(t *testing.T) {
+	fast, ref := engines(t)
+	for _, c := range []struct{ doc, reason, pointer string }{
+		{"{\"schema\": \"iglu:com.acme/search/jsonschema/1-0-0\", \"data\": {\"query\": \"shoes \xff\", \"results\": []}}", ReasonInvalidUTF8, "/data/query"},
+		{"{\"schema\": \"iglu:com.acme/signup/jsonschema/1-0-0\", \"data\": {\"shop_id\": \"shop_1\", \"email\": \"a@b.example\"}, " +
+			"\"contexts\": [{\"schema\": \"iglu:com.acme/page_view/jsonschema/1-0-0\", \"data\": {\"title\": \"\xc3\"}}]}", ReasonInvalidUTF8, "/contexts/0/data/title"},
+		{"{\"schema\": \"iglu:com.acme/nope/jsonschema/1-0-0\", \"data\": {\"q\": \"\xff\"}}", ReasonSchemaNotFound, ""},
+	} {
+		got, want := fast.Input(nil, []byte(c.doc)), ref.Input(nil, []byte(c.doc))
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%q: fast engine differs from the reference (-reference +fast):\n%s", c.doc, diff)
+		}
+		if len(got) != 1 || got[0].Valid || got[0].Reason != c.reason {
+			t.Fatalf("%q: got %+v, want reason %s", c.doc, got, c.reason)
+		}
+		if c.pointer != "" && (len(got[0].Failures) != 1 || got[0].Failures[0].Pointer != c.pointer) {
+			t.Errorf("%q: failures %+v, want one at %s", c.doc, got[0].Failures, c.pointer)
+		}
+	}
+	key, _ := contract.ParseURI("iglu:com.acme/search/jsonschema/1-0-0")
+	sc, ok := fast.Snap.Get(key)
+	if !ok {
+		t.Fatal("examples lack com.acme/search 1-0-0")
+	}
+	got := fast.Input(sc, []byte("{\"query\": \"\xe2\x82\"}"))
+	if len(got) != 1 || got[0].Reason != ReasonInvalidUTF8 || len(got[0].Failures) != 1 || got[0].Failures[0].Pointer != "/query" {
+		t.Fatalf("data of a contract: got %+v, want invalid_utf8 at /query", got)
+	}
 }
 
 // FuzzEnginesAgree feeds the same input to the fast and the reference engine:

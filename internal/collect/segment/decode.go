@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/event"
@@ -348,15 +349,26 @@ func decodeMessage(size int, f *fields, callType string, d batchDefaults) Messag
 		return reject(event.ReasonMalformedEvent, "the message must be a JSON object")
 	}
 	var problems []event.Failure
+	// textProblems are the strings read from the message that are not UTF-8
+	// as sent (read, they have U+FFFD in place of those bytes); the pipeline
+	// checks the payload's own, naming the member.
+	var textProblems []event.Failure
+	text := func(raw []byte, name string) {
+		if len(raw) > 0 && raw[0] == '"' && !utf8.Valid(raw) {
+			textProblems = append(textProblems, event.Failure{Message: fmt.Sprintf("%q is not valid UTF-8: JSON text must be UTF-8; fix how the producer encodes its text", name)})
+		}
+	}
 	str := func(raw []byte, name string, dst *string) {
 		if err := stringField(raw, name, dst); err != nil {
 			problems = append(problems, event.Failure{Message: err.Error()})
 		}
+		text(raw, name)
 	}
 	id := func(raw []byte, name string, dst *string) {
 		if err := idField(raw, name, dst); err != nil {
 			problems = append(problems, event.Failure{Message: err.Error()})
 		}
+		text(raw, name)
 	}
 
 	m.Type = callType
@@ -397,8 +409,10 @@ func decodeMessage(size int, f *fields, callType string, d batchDefaults) Messag
 		}
 		return nil
 	}
-	m.IP = looseString(ctxField(func(c *contextFields) []byte { return c.ip }))
-	m.UserAgent = looseString(ctxField(func(c *contextFields) []byte { return c.userAgent }))
+	ip, ua := ctxField(func(c *contextFields) []byte { return c.ip }), ctxField(func(c *contextFields) []byte { return c.userAgent })
+	m.IP, m.UserAgent = looseString(ip), looseString(ua)
+	text(ip, "context.ip")
+	text(ua, "context.userAgent")
 	if lib := ctxField(func(c *contextFields) []byte { return c.library }); isObject(lib) {
 		var name, version string
 		_, _ = jsonscan.ObjectMembers(lib, func(k, v []byte) {
@@ -472,6 +486,8 @@ func decodeMessage(size int, f *fields, callType string, d batchDefaults) Messag
 	switch {
 	case len(problems) > 0:
 		m.Reject = &collect.Rejection{Reason: event.ReasonMalformedEvent, Failures: append(problems, timeProblems...)}
+	case len(textProblems) > 0:
+		m.Reject = &collect.Rejection{Reason: event.ReasonInvalidUTF8, Failures: textProblems}
 	case len(timeProblems) > 0:
 		m.Reject = &collect.Rejection{Reason: event.ReasonTimestampInvalid, Failures: timeProblems}
 	}

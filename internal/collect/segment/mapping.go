@@ -54,7 +54,10 @@ func Map(m *Message, names *Names, app string) Mapped {
 		in.Data = m.summary()
 		return Mapped{Incoming: in}
 	}
-	if m.Reject != nil && m.Reject.Reason != event.ReasonTimestampInvalid {
+	// A message whose only fault is a bad timestamp or text that is not UTF-8
+	// is still resolved, so that its bad row keeps the payload sealed by its
+	// contract, for a replay.
+	if m.Reject != nil && m.Reject.Reason != event.ReasonTimestampInvalid && m.Reject.Reason != event.ReasonInvalidUTF8 {
 		return unresolved(m.Reject)
 	}
 	name := m.Event
@@ -66,6 +69,9 @@ func Map(m *Message, names *Names, app string) Mapped {
 			Message: fmt.Sprintf("the event name %q is reserved for %s calls; a track call must use another name", name, typeOfReserved(name))}}})
 	}
 	c, warning, ok := names.Lookup(name)
+	if !ok && m.Reject != nil && m.Reject.Reason == event.ReasonInvalidUTF8 {
+		return unresolved(m.Reject) // the name itself may be the text that is not UTF-8
+	}
 	if !ok {
 		return unresolved(&collect.Rejection{Reason: event.ReasonEventNameUnknown, Failures: []event.Failure{{Message: unknownName(m.Type, name)}}})
 	}
@@ -75,8 +81,6 @@ func Map(m *Message, names *Names, app string) Mapped {
 		return unresolved(&collect.Rejection{Reason: event.ReasonMalformedJSON, Failures: []event.Failure{{Message: err.Error()}}})
 	}
 	in.Data = data
-	// A message with a bad timestamp is still resolved, so that its bad row keeps
-	// the payload redacted by its contract.
 	in.Reject = m.Reject
 	return Mapped{Incoming: in, Warning: warning, Injected: injected}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/contract"
@@ -115,16 +116,24 @@ func oracleMessage(raw []byte, fields map[string]json.RawMessage, callType strin
 	if fields == nil {
 		return reject(event.ReasonMalformedEvent, "the message must be a JSON object")
 	}
-	var problems []event.Failure
+	var problems, textProblems []event.Failure
+	text := func(raw json.RawMessage, name string) {
+		var s string
+		if json.Unmarshal(raw, &s) == nil && !utf8.Valid(raw) {
+			textProblems = append(textProblems, event.Failure{Message: fmt.Sprintf("%q is not valid UTF-8: JSON text must be UTF-8; fix how the producer encodes its text", name)})
+		}
+	}
 	str := func(name string, dst *string) {
 		if err := oracleStringField(fields, name, dst); err != nil {
 			problems = append(problems, event.Failure{Message: err.Error()})
 		}
+		text(fields[name], name)
 	}
 	id := func(name string, dst *string) {
 		if err := oracleIDField(fields, name, dst); err != nil {
 			problems = append(problems, event.Failure{Message: err.Error()})
 		}
+		text(fields[name], name)
 	}
 
 	m.Type = callType
@@ -161,6 +170,8 @@ func oracleMessage(raw []byte, fields map[string]json.RawMessage, callType strin
 	}
 	m.IP = oracleLooseString(ctxField("ip"))
 	m.UserAgent = oracleLooseString(ctxField("userAgent"))
+	text(ctxField("ip"), "context.ip")
+	text(ctxField("userAgent"), "context.userAgent")
 	if lib := oracleObjectMembers(ctxField("library")); lib != nil {
 		name, version := oracleLooseString(lib["name"]), oracleLooseString(lib["version"])
 		switch {
@@ -231,6 +242,8 @@ func oracleMessage(raw []byte, fields map[string]json.RawMessage, callType strin
 	switch {
 	case len(problems) > 0:
 		m.Reject = &collect.Rejection{Reason: event.ReasonMalformedEvent, Failures: append(problems, timeProblems...)}
+	case len(textProblems) > 0:
+		m.Reject = &collect.Rejection{Reason: event.ReasonInvalidUTF8, Failures: textProblems}
 	case len(timeProblems) > 0:
 		m.Reject = &collect.Rejection{Reason: event.ReasonTimestampInvalid, Failures: timeProblems}
 	}
@@ -392,7 +405,7 @@ func checkInjections(t *testing.T, m *Message) {
 		name = reservedNames[m.Type]
 	}
 	c, _, ok := names.Lookup(name)
-	if !ok || m.Reject != nil && m.Reject.Reason != event.ReasonTimestampInvalid {
+	if !ok || m.Reject != nil && m.Reject.Reason != event.ReasonTimestampInvalid && m.Reject.Reason != event.ReasonInvalidUTF8 {
 		return
 	}
 	got, _, err := withInjections(c, m)

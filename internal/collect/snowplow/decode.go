@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/contract"
@@ -202,7 +203,9 @@ func (d *itemDecoder) item(b []byte, i int) (collect.Incoming, int, error) {
 				d.arena = jsonscan.AppendUnquoted(d.arena, b[start+1:end-1])
 				value = bytesView(d.arena[n:])
 			}
-			p.add(name, value, 's')
+			// Escapes are ASCII: the raw text is UTF-8 unless the tracker sent
+			// bytes that are not, which unquoting turned into U+FFFD.
+			p.add(name, value, 's', plain || utf8.Valid(b[start+1:end-1]))
 			return end, nil
 		}
 		end, err := jsonscan.Limits{}.Value(b, start, 3)
@@ -211,11 +214,11 @@ func (d *itemDecoder) item(b []byte, i int) (collect.Incoming, int, error) {
 		}
 		switch b[start] {
 		case 'n': // null: as if absent
-			p.add(name, "", 'n')
+			p.add(name, "", 'n', true)
 		case '{', '[':
-			p.add(name, "", 'o')
+			p.add(name, "", 'o', true)
 		default: // numbers and booleans, which some trackers send unquoted
-			p.add(name, bytesView(b[start:end]), 's')
+			p.add(name, bytesView(b[start:end]), 's', true)
 		}
 		return end, nil
 	}, 3)
@@ -353,6 +356,11 @@ func fromParams(p *params, lim dataLimits) collect.Incoming {
 	}
 	in.Contexts = ctxs
 	in.LimitsChecked = in.LimitsChecked && within
+	// Checked once the data is built, so that the bad row keeps it as every
+	// rejected event's, its personal data sealed by its contract.
+	if name := p.notUTF8Name(); name != "" {
+		return reject(event.ReasonInvalidUTF8, fmt.Sprintf("tracker parameter %s is not valid UTF-8: trackers send text as UTF-8 (percent-encoded in a query string); fix how the producer encodes its text", name))
+	}
 	var times *[3]time.Time // the three in one allocation
 	for i, ts := range [...]struct {
 		name string

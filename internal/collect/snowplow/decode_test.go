@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -560,5 +561,59 @@ func TestCheckPaths(t *testing.T) {
 	err := CheckPaths([]string{"x", "/a//b", "/v1/x"})
 	if err == nil || strings.Count(err.Error(), "snowplow path") != 3 {
 		t.Errorf("err %v; want three problems", err)
+	}
+}
+
+// TestDecodeInvalidUTF8 sends parameters whose text is not UTF-8, in a tp2
+// body (raw bytes in a JSON string) and in a pixel's query (a percent-encoded
+// byte): a parameter the decoder reads rejects the event (invalid_utf8, naming
+// it) with its data built for the bad row, whichever encoding; the last of a
+// repeated tp2 parameter counts, as for its value; a parameter the decoder
+// does not read, or base64 whose JSON is not UTF-8 (the pipeline checks data),
+// does not.
+func TestDecodeInvalidUTF8(t *testing.T) {
+	ue := b64(`{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":{"schema":"iglu:com.acme/x/jsonschema/1-0-0","data":{"a":"`+"\xff"+`"}}}`, base64.RawURLEncoding)
+	for _, tc := range []struct {
+		name, item, query, param string
+	}{
+		{name: "page title", item: "{\"e\":\"pv\",\"url\":\"https://a.example/\",\"page\":\"Run\xffner\"}", query: "e=pv&url=https%3A%2F%2Fa.example%2F&page=Run%FFner", param: "page"},
+		{name: "structured event, truncated sequence", item: "{\"e\":\"se\",\"se_ca\":\"shop\",\"se_ac\":\"\xe2\x82\"}", query: "e=se&se_ca=shop&se_ac=%E2%82", param: "se_ac"},
+		{name: "app id beside an escape", item: "{\"e\":\"pv\",\"url\":\"https://a.example/\",\"aid\":\"\\u00e9\xc3\"}", query: "e=pv&url=https%3A%2F%2Fa.example%2F&aid=%C3%A9%C3", param: "aid"},
+		{name: "ue_pr", item: "{\"e\":\"ue\",\"ue_pr\":\"{\\\"schema\\\":\\\"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0\\\",\\\"data\\\":{\\\"schema\\\":\\\"iglu:com.acme/x/jsonschema/1-0-0\\\",\\\"data\\\":{\\\"a\\\":\\\"\xff\\\"}}}\"}", param: "ue_pr"},
+		{name: "the last of a repeated parameter is UTF-8", item: "{\"e\":\"pv\",\"url\":\"https://a.example/\",\"page\":\"\xff\",\"page\":\"Runner\"}"},
+		{name: "a parameter the decoder does not read", item: "{\"e\":\"pv\",\"url\":\"https://a.example/\",\"xyz\":\"\xff\"}", query: "e=pv&url=https%3A%2F%2Fa.example%2F&xyz=%FF"},
+		{name: "ue_px whose JSON is not UTF-8", item: `{"e":"ue","ue_px":"` + ue + `"}`, query: "e=ue&ue_px=" + ue},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			decoded := map[string]collect.Incoming{}
+			evs, err := DecodePayload(tp2Body([]byte(tc.item)), collect.DefaultLimits)
+			if err != nil {
+				t.Fatalf("the body was refused: %v", err)
+			}
+			decoded["tp2"] = evs[0]
+			if tc.query != "" {
+				decoded["query"] = DecodeQuery(tc.query, collect.DefaultLimits)
+			}
+			for enc, in := range decoded {
+				if tc.param == "" {
+					if in.Reject != nil {
+						t.Fatalf("%s: rejected: %+v", enc, in.Reject)
+					}
+					continue
+				}
+				if in.Reject == nil || in.Reject.Reason != event.ReasonInvalidUTF8 {
+					t.Fatalf("%s: reject %+v; want invalid_utf8", enc, in.Reject)
+				}
+				checkRejection(t, in, "tracker parameter "+tc.param+" is not valid UTF-8")
+				if in.Data == nil || in.Schema == "" || !utf8.Valid(in.Data) {
+					t.Errorf("%s: the bad row would not keep the event's data: schema %q data %q", enc, in.Schema, in.Data)
+				}
+			}
+		})
+	}
+	for i, name := range knownNames {
+		if knownIndex(name) != i {
+			t.Errorf("knownNames[%d] is %q, which knownIndex numbers %d", i, name, knownIndex(name))
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/event"
@@ -78,6 +79,7 @@ func oracleItem(raw json.RawMessage) collect.Incoming {
 			`the event is not a JSON object of tracker parameters such as {"e": "pv", "url": "https://...", "eid": "..."}`)}
 	}
 	p := make(oracleParams, len(fields))
+	notUTF8 := map[string]bool{}
 	var bad []string
 	for k, v := range fields {
 		switch v[0] {
@@ -88,6 +90,7 @@ func oracleItem(raw json.RawMessage) collect.Incoming {
 				continue
 			}
 			p[k] = s
+			notUTF8[k] = !utf8.Valid(v)
 		case 'n': // null: as if absent
 		case '{', '[':
 			bad = append(bad, k)
@@ -105,11 +108,13 @@ func oracleItem(raw json.RawMessage) collect.Incoming {
 		in.Reject = rejection(event.ReasonMalformedEvent, fmt.Sprintf("tracker parameters %s must be strings (or numbers); objects and arrays are sent as JSON text in ue_pr/co or base64url in ue_px/cx", strings.Join(bad, ", ")))
 		return in
 	}
-	return oracleFromParams(p)
+	return oracleFromParams(p, notUTF8)
 }
 
-// oracleFromParams is fromParams on the old decoders. It maps one event's tracker parameters to an Incoming event.
-func oracleFromParams(p oracleParams) collect.Incoming {
+// oracleFromParams is fromParams on the old decoders. It maps one event's
+// tracker parameters to an Incoming event; notUTF8 names the parameters that
+// were not valid UTF-8 as sent.
+func oracleFromParams(p oracleParams, notUTF8 map[string]bool) collect.Incoming {
 	in := meta(p)
 	reject := func(reason event.Reason, msg string) collect.Incoming {
 		in.Reject = rejection(reason, msg)
@@ -142,6 +147,12 @@ func oracleFromParams(p oracleParams) collect.Incoming {
 		return in
 	}
 	in.Contexts = ctxs
+	for _, name := range []string{"e", "eid", "aid", "p", "tv", "ue_pr", "ue_px", "co", "cx", "dtm", "stm", "ttm", "url", "page", "refr",
+		"pp_mix", "pp_max", "pp_miy", "pp_may", "se_ca", "se_ac", "se_la", "se_pr", "se_va"} {
+		if notUTF8[name] {
+			return reject(event.ReasonInvalidUTF8, fmt.Sprintf("tracker parameter %s is not valid UTF-8: trackers send text as UTF-8 (percent-encoded in a query string); fix how the producer encodes its text", name))
+		}
+	}
 	for _, ts := range []struct {
 		name string
 		dst  **time.Time
@@ -327,6 +338,8 @@ func normalized(in collect.Incoming) collect.Incoming {
 // names, wrappers with their member names in other cases, null and missing
 // members, entities that are not wrappers.
 var oracleItems = []string{
+	"{\"e\":\"pv\",\"url\":\"https://a.example/\",\"page\":\"\xff\",\"page\":\"ok\",\"refr\":\"\\u00e9\xc3\"}",
+	"{\"e\":\"pv\",\"url\":\"https://a.example/\",\"xyz\":\"\xff\",\"dtm\":\"x\"}",
 	`{"e":"pv","url":"https://a.example/","e":"se","se_ca":"c","se_ac":"a"}`,
 	`{"e":"pv","url":"https://a.example/","url":null}`,
 	`{"e":"pv","url":{"x":1},"url":"https://a.example/"}`,
@@ -447,15 +460,17 @@ func FuzzDecodeOracle(f *testing.F) {
 func oracleDecodeQuery(rawQuery string) collect.Incoming {
 	q, err := url.ParseQuery(rawQuery)
 	p := make(oracleParams, len(q))
+	notUTF8 := map[string]bool{}
 	for k, vs := range q {
 		if len(vs) > 0 {
 			p[k] = vs[0]
+			notUTF8[k] = !utf8.ValidString(vs[0])
 		}
 	}
 	if err != nil {
 		return collect.Incoming{RawText: rawText(p), Reject: rejection(event.ReasonMalformedEvent, badQuery)}
 	}
-	return oracleFromParams(p)
+	return oracleFromParams(p, notUTF8)
 }
 
 // checkQueryOracle fails unless DecodeQuery and the old decoder give the

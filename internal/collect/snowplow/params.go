@@ -1,7 +1,9 @@
 package snowplow
 
 import (
+	"math/bits"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -39,6 +41,12 @@ const (
 	pSEVa
 	numKnown
 )
+
+// knownNames are the names of the parameters the decoder reads, by number.
+var knownNames = [numKnown]string{pE: "e", pEID: "eid", pAID: "aid", pPlatform: "p", pTracker: "tv",
+	pUEPR: "ue_pr", pUEPX: "ue_px", pCO: "co", pCX: "cx", pDTM: "dtm", pSTM: "stm", pTTM: "ttm",
+	pURL: "url", pPage: "page", pRefr: "refr", pPPMix: "pp_mix", pPPMax: "pp_max", pPPMiy: "pp_miy", pPPMay: "pp_may",
+	pSECa: "se_ca", pSEAc: "se_ac", pSELa: "se_la", pSEPr: "se_pr", pSEVa: "se_va"}
 
 // knownIndex numbers the parameters the decoder reads; -1 for any other.
 func knownIndex(name string) int {
@@ -106,6 +114,7 @@ func knownIndex(name string) int {
 type params struct {
 	known     [numKnown]string
 	set       uint32 // bit i: known[i] was read (for firstWins)
+	notUTF8   uint32 // bit i: known[i] was not valid UTF-8 as sent
 	list      []param
 	objects   bool // some parameter's value is an object or an array
 	firstWins bool
@@ -122,8 +131,10 @@ func (p *params) reset(firstWins bool) {
 }
 
 // add records the parameter name with value of kind (value is "" for a null,
-// an object or an array: each reads as absent).
-func (p *params) add(name, value string, kind byte) {
+// an object or an array: each reads as absent); sentUTF8 says that the value
+// was valid UTF-8 as the tracker sent it (value itself may have U+FFFD in
+// place of the bytes that were not).
+func (p *params) add(name, value string, kind byte, sentUTF8 bool) {
 	p.list = append(p.list, param{name, value, kind})
 	if kind == 'o' {
 		p.objects = true
@@ -139,6 +150,20 @@ func (p *params) add(name, value string, kind byte) {
 		p.set |= 1 << i
 	}
 	p.known[i] = value
+	if sentUTF8 {
+		p.notUTF8 &^= 1 << i
+	} else {
+		p.notUTF8 |= 1 << i
+	}
+}
+
+// notUTF8Name is the name of the first parameter the decoder reads whose value
+// was not valid UTF-8 as sent, "" when every one was.
+func (p *params) notUTF8Name() string {
+	if p.notUTF8 == 0 {
+		return ""
+	}
+	return knownNames[bits.TrailingZeros32(p.notUTF8)]
 }
 
 // get returns the value of one of the parameters the decoder reads (those
@@ -219,7 +244,7 @@ func readQuery(p *params, q string) bool {
 			ok = false
 			continue
 		}
-		p.add(name, value, 's')
+		p.add(name, value, 's', utf8.ValidString(value))
 	}
 	return ok
 }
