@@ -244,6 +244,10 @@ func TestServeBadInput(t *testing.T) {
 		{"data one level too deep", `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}}`, 400, "limit_exceeded"},
 		{"empty", ``, 400, "malformed_event"},
 		{"invalid UTF-8", "{\"schema\":\"iglu:com.acme/signup/jsonschema/1-0-0\",\"data\":{\"shop_id\":\"shop_1\",\"email\":\"a\xffb@example.com\"}}", 400, "invalid_utf8"},
+		{"UTF-16", "\xff\xfe{\x00\"\x00s\x00\"\x00:\x001\x00}\x00", 400, "UTF-16"},
+		{"a form", "schema=iglu%3Acom.acme%2Fsignup%2Fjsonschema%2F1-0-0&shop_id=shop_1", 400, "looks like a form"},
+		{"cut short", `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"shop_1"`, 400, "ends before its JSON does"},
+		{"a UTF-8 byte order mark", "\uFEFF{\"schema\":\"iglu:com.acme/signup/jsonschema/1-0-0\",\"data\":{\"shop_id\":\"shop_1\",\"email\":\"ab@example.com\"}}", 200, `"accepted":1`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := post(t, base+"/v1/events", tc.body)

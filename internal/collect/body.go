@@ -140,7 +140,9 @@ func (c *counted) Read(p []byte) (int, error) {
 }
 
 // Read reads r's body, gunzipping it when Content-Encoding (or the gzip magic
-// bytes) says so. The caller gives the body back with Release.
+// bytes) says so, without the UTF-8 byte order mark some producers start it
+// with (.NET's UTF-8 encoders write one by default; RFC 8259 lets a parser
+// ignore it). The caller gives the body back with Release.
 func (bs *Bodies) Read(r *http.Request) (*Body, error) {
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	switch enc {
@@ -177,6 +179,7 @@ func (bs *Bodies) Read(r *http.Request) (*Body, error) {
 		b.Release()
 		return nil, err
 	}
+	b.Bytes = bytes.TrimPrefix(b.Bytes, utf8BOM)
 	return b, nil
 }
 
@@ -221,6 +224,8 @@ func (bs *Bodies) read(b *Body, r *http.Request, enc string) error {
 	b.raw = nil
 	return nil
 }
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // maxSizeHint bounds the memory taken up front for a body on the word of its
 // Content-Length, so that a client announcing a large body and sending it slowly

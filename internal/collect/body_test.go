@@ -21,10 +21,14 @@ import (
 // than the up-front allocation, and refuses bodies over the limit, compressed or
 // not.
 func TestReadBody(t *testing.T) {
-	var zipped bytes.Buffer
-	zw := gzip.NewWriter(&zipped)
-	zw.Write([]byte(strings.Repeat("a", 5000)))
-	zw.Close()
+	gz := func(s string) string {
+		var zipped bytes.Buffer
+		zw := gzip.NewWriter(&zipped)
+		zw.Write([]byte(s))
+		zw.Close()
+		return zipped.String()
+	}
+	zipped := gz(strings.Repeat("a", 5000))
 	big := strings.Repeat("b", 3<<20) // above the 1 MiB size hint
 	cases := []struct {
 		name     string
@@ -41,8 +45,11 @@ func TestReadBody(t *testing.T) {
 		{name: "exactly the limit", body: strings.Repeat("y", 100), length: 100, max: 100, want: strings.Repeat("y", 100)},
 		{name: "one byte over the limit", body: strings.Repeat("y", 101), length: 101, max: 100, status: http.StatusRequestEntityTooLarge},
 		{name: "over the limit, length unknown", body: strings.Repeat("y", 5000), length: -1, max: 100, status: http.StatusRequestEntityTooLarge},
-		{name: "gzip", body: zipped.String(), length: int64(zipped.Len()), encoding: "gzip", max: 10000, want: strings.Repeat("a", 5000)},
-		{name: "gzip over the limit once inflated", body: zipped.String(), length: int64(zipped.Len()), encoding: "gzip", max: 4000, status: http.StatusRequestEntityTooLarge},
+		{name: "gzip", body: zipped, length: int64(len(zipped)), encoding: "gzip", max: 10000, want: strings.Repeat("a", 5000)},
+		{name: "gzip over the limit once inflated", body: zipped, length: int64(len(zipped)), encoding: "gzip", max: 4000, status: http.StatusRequestEntityTooLarge},
+		{name: "a UTF-8 byte order mark is left out", body: "\uFEFF{\"a\":1}", length: 10, max: 100, want: `{"a":1}`},
+		{name: "so is a gzipped one", body: gz("\uFEFF{\"a\":1}"), length: -1, max: 100, want: `{"a":1}`},
+		{name: "a mark within the body stays", body: "[\uFEFF]", length: 5, max: 100, want: "[\uFEFF]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -97,8 +97,16 @@ func longError(i, end int, lb bound) error {
 // ErrSyntax is wrapped by every syntax error, which names the byte offset.
 var ErrSyntax = errors.New("invalid JSON")
 
+// SyntaxError is a syntax error at byte Offset of the document scanned; it
+// wraps ErrSyntax.
+type SyntaxError struct{ Offset int }
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("%v at byte %d", ErrSyntax, e.Offset) }
+
+func (e *SyntaxError) Unwrap() error { return ErrSyntax }
+
 // SyntaxAt is a syntax error at byte i.
-func SyntaxAt(i int) error { return fmt.Errorf("%w at byte %d", ErrSyntax, i) }
+func SyntaxAt(i int) error { return &SyntaxError{Offset: i} }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 

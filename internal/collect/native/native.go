@@ -216,7 +216,7 @@ func decodeOne(raw []byte) collect.Incoming {
 	if in, end, err := decodeAt(raw, 0, 0, jsonscan.Limits{}); err == nil && end == len(raw) {
 		return in
 	}
-	return reject(raw, event.ReasonMalformedJSON, "the event is not valid JSON")
+	return reject(raw, event.ReasonMalformedJSON, "the event is not valid JSON: "+collect.NotJSON(raw))
 }
 
 func reject(raw []byte, reason event.Reason, msg string) collect.Incoming {

@@ -124,7 +124,7 @@ func Decode(body []byte, callType string, lim collect.Limits) (Request, error) {
 			return Request{}, err
 		}
 		if top, err = scanBody(body, batch, jsonscan.Limits{}, lim.MaxEvents); err != nil {
-			return Request{}, badRequest(event.ReasonMalformedJSON, "the body is not valid JSON")
+			return Request{}, badRequest(event.ReasonMalformedJSON, "the body is not valid JSON: "+collect.NotJSON(body))
 		}
 	}
 	if body[0] != '{' {

@@ -49,7 +49,7 @@ func oracleDecode(body []byte, callType string, lim collect.Limits) (oracleReque
 		return oracleRequest{}, err
 	}
 	if !json.Valid(body) {
-		return oracleRequest{}, badRequest(event.ReasonMalformedJSON, "the body is not valid JSON")
+		return oracleRequest{}, badRequest(event.ReasonMalformedJSON, "the body is not valid JSON: "+collect.NotJSON(body))
 	}
 	if body[0] != '{' {
 		return oracleRequest{}, badRequest(event.ReasonMalformedEvent, "the body must be a JSON object")

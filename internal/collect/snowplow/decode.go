@@ -71,7 +71,7 @@ func DecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, error) 
 	}
 	// The refusals are built only when they are answered.
 	malformed := func() error {
-		return badRequest(event.ReasonMalformedJSON, "the body is not valid JSON; a Snowplow tracker POSTs "+payloadDataShape)
+		return badRequest(event.ReasonMalformedJSON, "the body is not valid JSON ("+collect.NotJSON(body)+"); a Snowplow tracker POSTs "+payloadDataShape)
 	}
 	notPayload := func() error {
 		return badRequest(event.ReasonMalformedEvent, "the body is not a Snowplow payload_data; send "+payloadDataShape)

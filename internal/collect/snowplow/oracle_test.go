@@ -34,7 +34,7 @@ func oracleDecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, e
 		return nil, badRequest(event.ReasonMalformedEvent, "the body is empty; a Snowplow tracker POSTs "+payloadDataShape)
 	}
 	if !json.Valid(body) {
-		return nil, badRequest(event.ReasonMalformedJSON, "the body is not valid JSON; a Snowplow tracker POSTs "+payloadDataShape)
+		return nil, badRequest(event.ReasonMalformedJSON, "the body is not valid JSON ("+collect.NotJSON(body)+"); a Snowplow tracker POSTs "+payloadDataShape)
 	}
 	var pd struct {
 		Schema *string          `json:"schema"`
