@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -271,6 +272,34 @@ func TestServeBadInput(t *testing.T) {
 			resp.Body.Close()
 		}
 	})
+}
+
+// TestServeSlowClient: a body that does not arrive within server.read_timeout
+// is answered 408 request_timeout, without the client's address; the collector
+// goes on serving.
+func TestServeSlowClient(t *testing.T) {
+	base, stop := startApp(t, t.TempDir(), func(c *app.Config) { c.Server.ReadTimeout = 300 * time.Millisecond })
+	defer stop()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "POST /v1/events HTTP/1.1\r\nHost: accord\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{\"schema\":")
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	local := conn.LocalAddr().String()
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), `"reason":"request_timeout"`) || strings.Contains(string(b), local) {
+		t.Fatalf("slow body: %d %s", resp.StatusCode, b)
+	}
+	if code, body := post(t, base+"/v1/events", `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"shop_1","email":"ab@example.com"}}`); code != http.StatusOK {
+		t.Fatalf("after the slow client: %d %s", code, body)
+	}
 }
 
 // TestServeBoundsBodiesInFlight: many producers sending large bodies slowly at

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -196,7 +197,7 @@ func (bs *Bodies) read(b *Body, r *http.Request, enc string) error {
 		if errors.As(err, &mbe) {
 			return tooLarge(bs.max)
 		}
-		return &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonMalformedEvent, Msg: "reading the request body failed: " + err.Error()}
+		return bodyReadError(err)
 	case int64(len(raw)) > bs.max:
 		return tooLarge(bs.max)
 	}
@@ -271,6 +272,25 @@ func releaseBuf(b []byte) {
 	p := bodyHolders.Get().(*[]byte)
 	*p = b[:0]
 	bodies.Put(p)
+}
+
+// bodyReadError is the answer to a body that could not be read to its end:
+// one that did not arrive within the server's read timeout (a slow client)
+// is told so with 408; one whose connection ended early gets 400. The
+// messages leave out the network error's text, which names the client's
+// address.
+func bodyReadError(err error) error {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return &RequestError{Status: http.StatusRequestTimeout, Reason: "request_timeout",
+			Msg: "the request body did not arrive within the collector's read timeout (server.read_timeout); send it again, faster"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonMalformedEvent,
+			Msg: "the request body ended before the length its Content-Length gave"}
+	}
+	return &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonMalformedEvent,
+		Msg: "reading the request body failed (the connection broke); send it again"}
 }
 
 func tooLarge(max int64) error {
