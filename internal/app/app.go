@@ -18,6 +18,7 @@ import (
 
 	"github.com/accord-dev/accord/internal/admin"
 	"github.com/accord-dev/accord/internal/app/certs"
+	"github.com/accord-dev/accord/internal/app/conns"
 	"github.com/accord-dev/accord/internal/buffer"
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/collect/native"
@@ -44,6 +45,7 @@ type App struct {
 	metrics  *prometheus.Registry
 	ready    func() error
 	certs    *certs.Files // nil: plain HTTP
+	conns    *conns.Limiter
 	replay   *replay.Replayer
 }
 
@@ -73,6 +75,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 			Name: "accord_server_certificate_expiry_timestamp_seconds",
 			Help: "When the TLS certificate being served expires (Unix time); renewed files are picked up within a minute.",
 		}, func() float64 { return float64(a.certs.NotAfter().Unix()) }))
+	}
+
+	if a.conns, err = conns.New(cfg.Server.MaxConnections, a.certs == nil, a.metrics); err != nil {
+		return nil, err
 	}
 
 	a.reg, err = registry.New(registry.Config{Dir: cfg.Registry, Validator: cfg.Validator}, log)
@@ -243,8 +249,10 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 
 // ServeListener is Serve on a listener the caller opened.
 func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(addr string)) error {
+	ln = a.conns.Listener(ln)
 	srv := &http.Server{
 		Handler:           a.mux,
+		ConnState:         a.conns.ConnState,
 		ReadHeaderTimeout: a.cfg.Server.ReadHeaderTimeout,
 		ReadTimeout:       a.cfg.Server.ReadTimeout,
 		WriteTimeout:      a.cfg.Server.WriteTimeout,

@@ -53,6 +53,10 @@ type ServerConfig struct {
 	WriteTimeout      time.Duration `yaml:"write_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// MaxConnections bounds the client connections held open (internal/app/conns):
+	// at the limit a new one takes the place of the longest-idle keep-alive
+	// connection, or is refused with 503 when none is idle.
+	MaxConnections int `yaml:"max_connections"`
 	// TLS serves HTTPS (and HTTP/2) when both files are named.
 	TLS TLSConfig `yaml:"tls"`
 }
@@ -131,7 +135,7 @@ func Default() Config {
 		Registry: "",
 		Data:     "accord-data",
 		Server: ServerConfig{Addr: "127.0.0.1:8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-			WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ShutdownTimeout: 15 * time.Second},
+			WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ShutdownTimeout: 15 * time.Second, MaxConnections: 1024},
 		Limits:    collect.DefaultLimits,
 		Validator: "fast",
 		Buffer:    BufferConfig{MaxBytes: 1 << 30, SegmentBytes: 64 << 20, AckInterval: time.Second},
@@ -240,6 +244,9 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			add("server.%s must be positive (for example 30s)", name)
 		}
+	}
+	if c.Server.MaxConnections < 1 {
+		add("server.max_connections %d must be at least 1 (default 1024)", c.Server.MaxConnections)
 	}
 	if t := c.Server.TLS; t.Enabled() {
 		if t.CertFile == "" || t.KeyFile == "" {

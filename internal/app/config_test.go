@@ -92,3 +92,14 @@ func FuzzConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestMaxConnectionsConfig(t *testing.T) {
+	c := app.Default()
+	if c.Server.MaxConnections != 1024 {
+		t.Errorf("default server.max_connections %d, want 1024", c.Server.MaxConnections)
+	}
+	c.Server.MaxConnections = 0
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "server.max_connections 0 must be at least 1") {
+		t.Errorf("max_connections 0: %v", err)
+	}
+}

@@ -302,6 +302,83 @@ func TestServeSlowClient(t *testing.T) {
 	}
 }
 
+// TestServeBoundsConnections: slow clients (a request's headers sent, never
+// finished) hold at most server.max_connections; every other connection is
+// answered 503 collector_busy at once, and the collector serves again as soon
+// as they go.
+func TestServeBoundsConnections(t *testing.T) {
+	const max, clients = 20, 100
+	base, stop := startApp(t, t.TempDir(), func(c *app.Config) { c.Server.MaxConnections = max })
+	defer stop()
+	addr := strings.TrimPrefix(base, "http://")
+	var slow []net.Conn
+	defer func() {
+		for _, c := range slow {
+			c.Close()
+		}
+	}()
+	refused := 0
+	for range clients {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow = append(slow, c)
+		fmt.Fprint(c, "POST /v1/events HTTP/1.1\r\nHost: accord\r\nContent-Type: applic")
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if b, _ := io.ReadAll(c); strings.Contains(string(b), " 503 ") && strings.Contains(string(b), `"reason":"collector_busy"`) {
+			refused++
+			c.Close() // as a client does after a Connection: close answer
+		}
+	}
+	if refused != clients-max {
+		t.Errorf("%d of %d slow clients refused, want %d", refused, clients, clients-max)
+	}
+	metrics := func() string {
+		resp, err := http.Get(base + "/metrics") // refused too while the slow ones hold every place
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if m := metrics(); !strings.Contains(m, "collector_busy") {
+		t.Errorf("/metrics while full: %.300s", m)
+	}
+	for _, c := range slow {
+		c.Close()
+	}
+	slow = nil
+	var m string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m = metrics(); strings.Contains(m, "accord_server_connections 1\n") {
+			break
+		}
+	}
+	// The refusals counted: the slow clients', /metrics's while they held
+	// every place, and any of the polls above before their places were free.
+	var n int
+	fmt.Sscan(strings.TrimPrefix(grepLines(m, "accord_server_connections_refused_total "), "accord_server_connections_refused_total "), &n)
+	if !strings.Contains(m, "accord_server_connections 1\n") || n < clients-max+1 {
+		t.Errorf("metrics after: %s", grepLines(m, "accord_server_connections"))
+	}
+	if code, body := post(t, base+"/v1/events", `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"shop_1","email":"ab@example.com"}}`); code != http.StatusOK {
+		t.Fatalf("after the slow clients: %d %s", code, body)
+	}
+}
+
+// grepLines returns the lines of s that start with prefix.
+func grepLines(s, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // TestServeBoundsBodiesInFlight: many producers sending large bodies slowly at
 // once hold at most limits.max_inflight_bytes of bodies between them; the others
 // wait for room, and every request is answered.
