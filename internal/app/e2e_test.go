@@ -302,10 +302,10 @@ func TestServeSlowClient(t *testing.T) {
 	}
 }
 
-// TestServeBoundsConnections: slow clients (a request's headers sent, never
+// TestServeBoundsConnections: slow clients (a request's body begun, never
 // finished) hold at most server.max_connections; every other connection is
-// answered 503 collector_busy at once, and the collector serves again as soon
-// as they go.
+// answered 503 collector_busy once its header is in, and the collector serves
+// again as soon as they go.
 func TestServeBoundsConnections(t *testing.T) {
 	const max, clients = 20, 100
 	base, stop := startApp(t, t.TempDir(), func(c *app.Config) { c.Server.MaxConnections = max })
@@ -324,8 +324,8 @@ func TestServeBoundsConnections(t *testing.T) {
 			t.Fatal(err)
 		}
 		slow = append(slow, c)
-		fmt.Fprint(c, "POST /v1/events HTTP/1.1\r\nHost: accord\r\nContent-Type: applic")
-		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		fmt.Fprint(c, "POST /v1/events HTTP/1.1\r\nHost: accord\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{\"schema\":")
+		c.SetReadDeadline(time.Now().Add(250 * time.Millisecond)) // an admitted one is answered nothing
 		if b, _ := io.ReadAll(c); strings.Contains(string(b), " 503 ") && strings.Contains(string(b), `"reason":"collector_busy"`) {
 			refused++
 			c.Close() // as a client does after a Connection: close answer

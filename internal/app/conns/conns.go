@@ -13,6 +13,7 @@
 package conns
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -164,18 +165,47 @@ func (l *Limiter) refuse(c net.Conn) {
 	go func() {
 		defer func() { <-l.refusers }()
 		defer c.Close()
+		// The answer follows the request's header: a client that has not
+		// written its request yet would take an answer before it for a broken
+		// connection (Go's Transport does). A client that sends none in time
+		// is closed without one.
 		_ = c.SetDeadline(time.Now().Add(time.Second))
+		if !readHeader(c) {
+			return
+		}
 		if _, err := c.Write(l.refusal); err != nil {
 			return
 		}
-		// Read what the client sent before closing, so that the close does not
-		// reset the connection before the client has read the answer.
+		// Read what else the client sent before closing, so that the close
+		// does not reset the connection before the client has read the answer.
 		if cw, ok := c.(interface{ CloseWrite() error }); ok {
 			_ = cw.CloseWrite()
 		}
 		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		_, _ = io.Copy(io.Discard, io.LimitReader(c, 64<<10))
 	}()
+}
+
+// readHeader reads from c up to the end of a request's header (a blank
+// line), at most maxHeader bytes; false when c ends or times out first.
+func readHeader(c net.Conn) bool {
+	const maxHeader = 64 << 10
+	buf := make([]byte, 0, 4<<10)
+	for len(buf) < maxHeader {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		from := max(len(buf)-3, 0)
+		buf = buf[:len(buf)+n]
+		if bytes.Contains(buf[from:], []byte("\r\n\r\n")) {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+	return true // a header this long gets its answer too
 }
 
 // ConnState is the http.Server's ConnState hook: it keeps track of the idle
