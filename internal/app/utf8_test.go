@@ -16,7 +16,7 @@ import (
 )
 
 // TestInvalidUTF8EndToEnd sends events whose text is not UTF-8 through every
-// protocol of accord serve: a native event's data and a context's, a Segment
+// protocol of accord serve: a native event's data, a context's and its app, a Segment
 // track call's properties and its userId, a Snowplow pixel's page title and a
 // tp2 event whose base64 JSON holds such bytes. Each is rejected with reason
 // invalid_utf8 and the member it names (never accepted with U+FFFD in place of
@@ -33,7 +33,8 @@ func TestInvalidUTF8EndToEnd(t *testing.T) {
 	// whose context's title is a truncated sequence.
 	native := `{"schema":"iglu:com.acme/search/jsonschema/1-0-0","event_id":"e-native","data":{"shop_id":"shop_1","anonymous_id":"anon-1","query":"` + name + " \xff" + `","result_count":3}}` + "\n" +
 		`{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","event_id":"e-context","data":{"shop_id":"shop_1","email":"` + planted[0] + `"},` +
-		`"contexts":[{"schema":"iglu:com.acme/page_view/jsonschema/1-0-0","data":{"shop_id":"shop_1","anonymous_id":"anon-1","url":"https://shop.example/","title":"Run` + "\xe2\x82" + `","viewed_at":"2026-11-01T12:34:56Z"}}]}` + "\n"
+		`"contexts":[{"schema":"iglu:com.acme/page_view/jsonschema/1-0-0","data":{"shop_id":"shop_1","anonymous_id":"anon-1","url":"https://shop.example/","title":"Run` + "\xe2\x82" + `","viewed_at":"2026-11-01T12:34:56Z"}}]}` + "\n" +
+		`{"schema":"iglu:com.acme/search/jsonschema/1-0-0","event_id":"e-app","app":"web` + "\xff" + `","data":{"shop_id":"shop_1","anonymous_id":"anon-6","query":"` + name + `","result_count":0}}` + "\n"
 	code, body := post(t, base+"/v1/events", native)
 	if code != http.StatusBadRequest || !utf8.ValidString(body) {
 		t.Fatalf("native: %d %q", code, body)
@@ -45,13 +46,14 @@ func TestInvalidUTF8EndToEnd(t *testing.T) {
 			Failures []event.Failure `json:"failures"`
 		} `json:"events"`
 	}
-	if err := json.Unmarshal([]byte(body), &answer); err != nil || len(answer.Events) != 2 {
+	if err := json.Unmarshal([]byte(body), &answer); err != nil || len(answer.Events) != 3 {
 		t.Fatalf("native answer %s: %v", body, err)
 	}
-	for i, w := range []struct{ id, entity, pointer string }{{"e-native", "", "/query"}, {"e-context", "iglu:com.acme/page_view/jsonschema/1-0-0", "/title"}} {
+	for i, w := range []struct{ id, entity, pointer, message string }{{"e-native", "", "/query", "is not valid UTF-8 (byte 0xFF)"},
+		{"e-context", "iglu:com.acme/page_view/jsonschema/1-0-0", "/title", "is not valid UTF-8 (byte 0xE2)"}, {"e-app", "", "", `"app" is not valid UTF-8`}} {
 		ev := answer.Events[i]
 		if ev.EventID != w.id || ev.Reason != event.ReasonInvalidUTF8 || len(ev.Failures) != 1 ||
-			ev.Failures[0].Pointer != w.pointer || ev.Failures[0].Entity != w.entity || !strings.Contains(ev.Failures[0].Message, "not valid UTF-8") {
+			ev.Failures[0].Pointer != w.pointer || ev.Failures[0].Entity != w.entity || !strings.Contains(ev.Failures[0].Message, w.message) {
 			t.Errorf("native event %d: %+v, want invalid_utf8 at %s %s", i, ev, w.entity, w.pointer)
 		}
 	}
@@ -87,7 +89,7 @@ func TestInvalidUTF8EndToEnd(t *testing.T) {
 	}
 
 	// The bad rows: one each, invalid_utf8, valid UTF-8 files, nothing planted.
-	for _, r := range waitBadRows(t, data, 6) {
+	for _, r := range waitBadRows(t, data, 7) {
 		if r.Reason != event.ReasonInvalidUTF8 {
 			t.Errorf("bad row %s: reason %s", r.EventID, r.Reason)
 		}
@@ -109,17 +111,17 @@ func TestInvalidUTF8EndToEnd(t *testing.T) {
 
 	// Replayed, they are stored with U+FFFD where the bytes were.
 	code, out := runCLI(t, "bad", "replay", "--server", base, "--admin-token", replayToken, "--reason", "invalid_utf8")
-	if code != 0 || !strings.Contains(out, "replayed 6 bad rows: 6 accepted") {
+	if code != 0 || !strings.Contains(out, "replayed 7 bad rows: 7 accepted") {
 		t.Fatalf("replay: exit %d\n%s", code, out)
 	}
 	var lake map[string][]string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		lake = lakeRows(t, filepath.Join(data, "lake"))
-		if len(lake["com.acme/search"]) == 5 && len(lake["com.acme/signup"]) == 1 {
+		if len(lake["com.acme/search"]) == 6 && len(lake["com.acme/signup"]) == 1 {
 			break
 		}
 	}
-	if len(lake["com.acme/search"]) != 5 || len(lake["com.acme/signup"]) != 1 {
+	if len(lake["com.acme/search"]) != 6 || len(lake["com.acme/signup"]) != 1 {
 		t.Fatalf("lake after the replay: %v", lake)
 	}
 	if ctx := lake["com.acme/signup"][0]; !strings.Contains(ctx, "Run\uFFFD") {

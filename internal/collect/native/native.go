@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/event"
@@ -228,6 +229,10 @@ type shapeError struct{ msg string }
 
 func (e *shapeError) Error() string { return e.msg }
 
+// stringMembers are the event's string members, in the order decodeAt numbers
+// them.
+var stringMembers = [...]string{"schema", "event_id", "sent_at", "device_created_at", "true_timestamp", "app", "platform"}
+
 // decodeAt decodes the event whose JSON starts at b[s], enclosed by depth
 // containers, and returns its end, checking its syntax and scan's limits as
 // it goes (one pass); err is a syntax error, which makes b unusable as JSON,
@@ -242,12 +247,14 @@ func decodeAt(b []byte, s, depth int, scan jsonscan.Limits) (in collect.Incoming
 	}
 	var data, contexts []byte
 	var times [3]string
+	var notUTF8 [len(stringMembers)]bool // as sent, the last of a repeated member counting
 	end, err = scan.Members(b, s, func(k []byte, plain bool, vs, ve int) error {
 		if !plain {
 			k = jsonscan.AppendUnquoted(nil, k)
 		}
 		v := b[vs:ve]
 		var dst *string
+		var i int
 		switch string(k) { // no string is allocated for the comparison
 		case "data":
 			data = v
@@ -256,27 +263,28 @@ func decodeAt(b []byte, s, depth int, scan jsonscan.Limits) (in collect.Incoming
 			contexts = v
 			return nil
 		case "schema":
-			dst = &in.Schema
+			dst, i = &in.Schema, 0
 		case "event_id":
-			dst = &in.EventID
+			dst, i = &in.EventID, 1
 		case "sent_at":
-			dst = &times[0]
+			dst, i = &times[0], 2
 		case "device_created_at":
-			dst = &times[1]
+			dst, i = &times[1], 3
 		case "true_timestamp":
-			dst = &times[2]
+			dst, i = &times[2], 4
 		case "app":
-			dst = &in.App
+			dst, i = &in.App, 5
 		case "platform":
-			dst = &in.Platform
+			dst, i = &in.Platform, 6
 		default:
 			return &shapeError{fmt.Sprintf("unknown member %q", collect.Clip(string(k), 64))}
 		}
 		switch v[0] {
 		case '"':
 			*dst = jsonscan.Unquote(v)
+			notUTF8[i] = !utf8.Valid(v)
 		case 'n':
-			*dst = ""
+			*dst, notUTF8[i] = "", false
 		default:
 			return &shapeError{fmt.Sprintf("%q must be a string, not %s", string(k), kind(v[0]))}
 		}
@@ -309,6 +317,12 @@ func decodeAt(b []byte, s, depth int, scan jsonscan.Limits) (in collect.Incoming
 		return r, end, nil
 	}
 	in.Data = data
+	if i := slices.Index(notUTF8[:], true); i >= 0 {
+		// Data kept, so that the bad row seals it by its contract for a replay.
+		in.Reject = &collect.Rejection{Reason: event.ReasonInvalidUTF8, Failures: []event.Failure{{
+			Message: fmt.Sprintf("%q is not valid UTF-8: JSON text must be UTF-8; fix how the producer encodes its text", stringMembers[i])}}}
+		return in, end, nil
+	}
 	var parsed [3]*time.Time
 	for i, name := range timeMembers {
 		if times[i] == "" {

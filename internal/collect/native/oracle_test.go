@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/event"
@@ -41,6 +42,16 @@ func oracleDecode(raw []byte) collect.Incoming {
 		return reject(event.ReasonMalformedEvent)
 	}
 	in := collect.Incoming{Schema: we.Schema, Data: we.Data, Contexts: we.Contexts, EventID: we.EventID, App: we.App, Platform: we.Platform}
+	var members map[string]json.RawMessage // the last of a repeated member, as sent
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return reject(event.ReasonMalformedEvent)
+	}
+	for _, name := range []string{"schema", "event_id", "sent_at", "device_created_at", "true_timestamp", "app", "platform"} {
+		if v := members[name]; len(v) > 0 && v[0] == '"' && !utf8.Valid(v) {
+			in.Reject = &collect.Rejection{Reason: event.ReasonInvalidUTF8}
+			return in
+		}
+	}
 	for _, ts := range []struct {
 		v   string
 		dst **time.Time
@@ -92,6 +103,8 @@ func FuzzDecodeOracle(f *testing.F) {
 		`{"schema":"iglu:a/b/jsonschema/1-0-0","data":{},"data":null}`,
 		`{"schema":"iglu:a/b/jsonschema/1-0-0","data":1,"contexts":[{"schema":"x","extra":1}]}`,
 		`{"schema":"\xff","data":"x","platform":5}`,
+		"{\"schema\":\"iglu:a/b/jsonschema/1-0-0\",\"data\":{},\"app\":\"\xff\",\"platform\":\"w\xc3\"}",
+		"{\"schema\":\"iglu:a/b/jsonschema/1-0-0\",\"data\":{},\"app\":\"\xff\",\"app\":\"web\"}",
 		`{"sch\u0065ma":"iglu:a/b/jsonschema/1-0-0","data":{}}`,
 		`[1]`, `"x"`, `{"schema":"a","data":{},"true_timestamp":"nope"}`, `{`,
 	} {
