@@ -15,7 +15,8 @@ import (
 )
 
 // TestMobileTrackerPayloads posts what Snowplow's mobile trackers send (version
-// 6 for Android and iOS: payload_data batches to tp2, base64 events and
+// 6 for Android and iOS, and screen views of versions 4 and 1, whose
+// mobile_context and screen_view are older: payload_data batches to tp2, base64 events and
 // entities, platform mob) to accord serve on the bundled contracts, with their
 // default entities (mobile_context, client_session, application, screen,
 // application_lifecycle, deep_link, screen_summary) and the geolocation
@@ -57,6 +58,11 @@ func TestMobileTrackerPayloads(t *testing.T) {
 	android4 := sdj(snowplow+"mobile_context/jsonschema/1-0-2", map[string]any{"osType": "android", "osVersion": "11",
 		"deviceManufacturer": "Google", "deviceModel": "Pixel 4a", "carrier": "EE", "networkType": "wifi",
 		"androidIdfa": "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d", "physicalMemory": 5812345856, "batteryLevel": 12, "batteryState": "charging"})
+	// The first trackers (before version 2) send mobile_context 1-0-1, and
+	// screen views under the Snowplow vendor, as the server trackers do.
+	android1 := sdj(snowplow+"mobile_context/jsonschema/1-0-1", map[string]any{"osType": "android", "osVersion": "8.1.0",
+		"deviceManufacturer": "motorola", "deviceModel": "moto g(6)", "carrier": "O2 - UK", "networkType": "mobile",
+		"networkTechnology": "LTE", "androidIdfa": "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"})
 	session := sdj(snowplow+"client_session/jsonschema/1-0-2", map[string]any{"userId": "9b2c4e1a-7f3d-4c8e-a1b2-3c4d5e6f7a8b",
 		"sessionId": "69b78cd6-29c6-4e3d-8e2b-0746f296e4ce", "sessionIndex": 3, "eventIndex": 1, "previousSessionId": nil,
 		"storageMechanism": "SQLITE", "firstEventId": "7fe59968-58ef-4ec3-aa9e-0ac23a39e199", "firstEventTimestamp": "2026-11-01T12:34:56.789Z"})
@@ -117,6 +123,8 @@ func TestMobileTrackerPayloads(t *testing.T) {
 			"lineNumber": 88, "lineColumn": 17, "fileName": "AccountStore.swift", "isFatal": false}), nil, ios, session, app, visible),
 		event("andr-4.1.1", "shop-android", sdj(mobile+"screen_view/jsonschema/1-0-0", map[string]any{"name": "Home",
 			"id": "3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a"}), nil, android4, session, app),
+		event("andr-1.4.1", "shop-android", sdj(snowplow+"screen_view/jsonschema/1-0-0", map[string]any{"name": "Home",
+			"id": "6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c"}), nil, android1),
 	}
 	want := []sent{
 		{"com.snowplowanalytics.mobile/application_install", []string{"snowplow/mobile_context", "snowplow/client_session", "mobile/application", "mobile/application_lifecycle"}},
@@ -129,6 +137,7 @@ func TestMobileTrackerPayloads(t *testing.T) {
 		{"com.snowplowanalytics.mobile/screen_view", []string{"snowplow/mobile_context"}},
 		{"com.snowplowanalytics.snowplow/application_error", []string{"mobile/application"}},
 		{"com.snowplowanalytics.mobile/screen_view", []string{"snowplow/mobile_context"}},
+		{"com.snowplowanalytics.snowplow/screen_view", []string{"snowplow/mobile_context"}},
 	}
 	for _, batch := range [][]map[string]string{events, iosEvents} {
 		body, _ := json.Marshal(sdj(snowplow+"payload_data/jsonschema/1-0-4", batch))

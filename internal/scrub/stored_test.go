@@ -80,6 +80,10 @@ var realistic = map[string][]string{
 		`{"viewport":"390x844","documentSize":"390x3000","resolution":"390x844","colorDepth":32,"devicePixelRatio":null,"cookiesEnabled":false,"online":true,"browserLanguage":null,"tabId":"0e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b"}`,
 	},
 	// As Snowplow's mobile trackers send them (Android first, then iOS).
+	"iglu:com.snowplowanalytics.snowplow/mobile_context/jsonschema/1-0-1": {
+		`{"osType":"android","osVersion":"8.1.0","deviceManufacturer":"motorola","deviceModel":"moto g(6)","carrier":"O2 - UK","networkType":"mobile","networkTechnology":"LTE","androidIdfa":"7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"}`,
+		`{"osType":"ios","osVersion":"12.4","deviceManufacturer":"Apple Inc.","deviceModel":"iPhone10,4","carrier":null,"networkType":"wifi","openIdfa":"0F1E2D3C-4B5A-4968-8776-A5B4C3D2E1F0","appleIdfv":"C2D3E4F5-A6B7-4C8D-9E0F-1A2B3C4D5E6F"}`,
+	},
 	"iglu:com.snowplowanalytics.snowplow/mobile_context/jsonschema/1-0-2": {
 		`{"osType":"android","osVersion":"11","deviceManufacturer":"Google","deviceModel":"Pixel 4a","carrier":"EE","networkType":"wifi","networkTechnology":null,"androidIdfa":"9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d","physicalMemory":5812345856,"systemAvailableMemory":1147483648,"batteryLevel":12,"batteryState":"charging","availableStorage":1234567890,"totalStorage":128000000000}`,
 		`{"osType":"ios","osVersion":"15.7","deviceManufacturer":"Apple Inc.","deviceModel":"iPhone12,8","appleIdfv":"B1C2D3E4-F5A6-4B7C-8D9E-0F1A2B3C4D5E","appAvailableMemory":1073741824,"lowPowerMode":true}`,
@@ -98,6 +102,12 @@ var realistic = map[string][]string{
 	"com.snowplowanalytics.mobile/screen": {
 		`{"name":"ProductDetail","type":"product","id":"2c4d6e8f-1a3b-4c5d-8e9f-0a1b2c3d4e5f","activity":"ProductActivity","fragment":"ProductDetailFragment"}`,
 		`{"name":"Cart","id":"9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a","viewController":"CartViewController","topViewController":"UINavigationController"}`,
+	},
+	// trackScreenView of the server trackers and the JavaScript tracker's core.
+	"com.snowplowanalytics.snowplow/screen_view": {
+		`{"name":"home","id":"5e2da0c7-7ec5-4a11-8fa0-6a22bb19bd77"}`,
+		`{"name":"checkout"}`,
+		`{"id":"screen-42"}`,
 	},
 	"com.snowplowanalytics.mobile/screen_view": {
 		`{"name":"ProductDetail","type":"product","id":"2c4d6e8f-1a3b-4c5d-8e9f-0a1b2c3d4e5f","previousName":"Home","previousId":"0b0c4f4e-1e3a-4d8a-9a55-3f1f8a3c5d21","previousType":"feed","transitionType":"push"}`,

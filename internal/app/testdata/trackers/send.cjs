@@ -97,6 +97,7 @@ async function snowplow(lib, emitter, encodeBase64) {
   t.track(sp.buildPagePing({ pageUrl: 'https://shop.example/cart', minXOffset: 5, maxXOffset: 10, minYOffset: 20, maxYOffset: 400 }));
   t.track(sp.buildSelfDescribingEvent({ event: { schema: 'iglu:com.acme/signup/jsonschema/1-0-0', data: { shop_id: 'not-a-shop', email } } }));
   t.track(sp.buildScreenView({ name: 'home', id: '5e2da0c7-7ec5-4a11-8fa0-6a22bb19bd77' }));
+  t.track(sp.buildSelfDescribingEvent({ event: { schema: 'iglu:com.acme/wishlist_added/jsonschema/1-0-0', data: { sku: 'sku-1' } } }));
   await t.flush();
 }
 

@@ -194,6 +194,10 @@ func snowplow(lib, base, method, writeKey, email, ip string) {
 	then()
 	t.TrackScreenView(sp.ScreenViewEvent{Name: ptr("home"), Id: ptr("5e2da0c7-7ec5-4a11-8fa0-6a22bb19bd77")})
 	then()
+	t.TrackSelfDescribingEvent(sp.SelfDescribingEvent{
+		Event: sp.InitSelfDescribingJson("iglu:com.acme/wishlist_added/jsonschema/1-0-0", map[string]any{"sku": "sku-1"}),
+	})
+	then()
 	t.Emitter.Stop()
 	t.BlockingFlush(5, 100)
 }
