@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -244,6 +245,7 @@ func TestServeBadInput(t *testing.T) {
 		// the event's own limit (32), so the event's own check rejects it.
 		{"data one level too deep", `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}}`, 400, "limit_exceeded"},
 		{"empty", ``, 400, "malformed_event"},
+		{"a string over the limit", `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"` + strings.Repeat("s", 100<<10) + `"}}`, 400, "limit_exceeded"},
 		{"invalid UTF-8", "{\"schema\":\"iglu:com.acme/signup/jsonschema/1-0-0\",\"data\":{\"shop_id\":\"shop_1\",\"email\":\"a\xffb@example.com\"}}", 400, "invalid_utf8"},
 		{"UTF-16", "\xff\xfe{\x00\"\x00s\x00\"\x00:\x001\x00}\x00", 400, "UTF-16"},
 		{"a form", "schema=iglu%3Acom.acme%2Fsignup%2Fjsonschema%2F1-0-0&shop_id=shop_1", 400, "looks like a form"},
@@ -261,6 +263,34 @@ func TestServeBadInput(t *testing.T) {
 		code, body := post(t, base+"/v1/events", `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"x":"`+strings.Repeat("a", 20<<20)+`"}}`)
 		if code != http.StatusRequestEntityTooLarge || !strings.Contains(body, "payload_too_large") {
 			t.Fatalf("got %d %.200s", code, body)
+		}
+	})
+	t.Run("gzip bomb", func(t *testing.T) {
+		// 256 MiB of one byte, about 250 KiB gzipped: inflated only up to the body
+		// limit (5 MiB), so the request costs megabytes, not 256 MiB.
+		var zipped bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&zipped, gzip.BestCompression)
+		chunk := bytes.Repeat([]byte("a"), 1<<20)
+		for range 1 << 8 {
+			zw.Write(chunk)
+		}
+		zw.Close()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/events", bytes.NewReader(zipped.Bytes()))
+		req.Header.Set("Content-Encoding", "gzip")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		runtime.ReadMemStats(&after)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "payload_too_large") {
+			t.Fatalf("got %d %s", resp.StatusCode, b)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+			t.Errorf("the request allocated %d MiB for a %d KiB body", grew>>20, zipped.Len()>>10)
 		}
 	})
 	t.Run("health and readiness", func(t *testing.T) {
