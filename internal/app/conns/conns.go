@@ -7,9 +7,10 @@
 // At the limit, a new connection first takes the place of the connection that
 // has been idle the longest (a keep-alive connection waiting for its next
 // request: closing it costs its client a reconnect, nothing more); when none is
-// idle, it is refused with 503, Retry-After and a JSON body naming the limit,
-// then closed (over TLS, where nothing can be said before the handshake, it is
-// only closed). Clients retry both as they retry any 503.
+// idle, it is refused: answered 503, Retry-After and a JSON body naming the
+// limit once its request's header is in, then closed (a client that sends no
+// header within a second, or one over TLS, where nothing can be said before
+// the handshake, is only closed). Clients retry both as they retry any 503.
 package conns
 
 import (
@@ -61,11 +62,7 @@ func New(max int, plain bool, reg prometheus.Registerer) (*Limiter, error) {
 	l.refusal = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n" +
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
 	l.openGauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accord_server_connections",
-		Help: "Client connections open (at most server.max_connections)."}, func() float64 {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return float64(l.open)
-	})
+		Help: "Client connections open (at most server.max_connections)."}, func() float64 { return float64(l.Open()) })
 	l.idleGauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accord_server_connections_idle",
 		Help: "Keep-alive client connections open and waiting for their next request."}, func() float64 { return float64(l.Idle()) })
 	l.refused = prometheus.NewCounter(prometheus.CounterOpts{Name: "accord_server_connections_refused_total",
