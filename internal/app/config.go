@@ -206,6 +206,11 @@ var envOverrides = []struct {
 		}
 		return nil
 	}},
+	{"ACCORD_MAX_CONNECTIONS", "client connections held at most", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		c.Server.MaxConnections = n
+		return err
+	}},
 	{"ACCORD_BUFFER_MAX_BYTES", "buffer capacity in bytes", func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		c.Buffer.MaxBytes = n

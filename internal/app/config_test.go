@@ -102,4 +102,10 @@ func TestMaxConnectionsConfig(t *testing.T) {
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "server.max_connections 0 must be at least 1") {
 		t.Errorf("max_connections 0: %v", err)
 	}
+	if err := c.ApplyEnv(func(k string) string { return map[string]string{"ACCORD_MAX_CONNECTIONS": "64"}[k] }); err != nil || c.Server.MaxConnections != 64 {
+		t.Errorf("ACCORD_MAX_CONNECTIONS=64: %d, %v", c.Server.MaxConnections, err)
+	}
+	if err := c.ApplyEnv(func(k string) string { return map[string]string{"ACCORD_MAX_CONNECTIONS": "many"}[k] }); err == nil || !strings.Contains(err.Error(), "ACCORD_MAX_CONNECTIONS") {
+		t.Errorf("ACCORD_MAX_CONNECTIONS=many: %v", err)
+	}
 }
