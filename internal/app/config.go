@@ -206,7 +206,7 @@ var envOverrides = []struct {
 		}
 		return nil
 	}},
-	{"ACCORD_MAX_CONNECTIONS", "client connections held at most", func(c *Config, v string) error {
+	{"ACCORD_MAX_CONNECTIONS", "number of client connections (server.max_connections)", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		c.Server.MaxConnections = n
 		return err
