@@ -34,7 +34,7 @@ func TestInvalidUTF8EndToEnd(t *testing.T) {
 	native := `{"schema":"iglu:com.acme/search/jsonschema/1-0-0","event_id":"e-native","data":{"shop_id":"shop_1","anonymous_id":"anon-1","query":"` + name + " \xff" + `","result_count":3}}` + "\n" +
 		`{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","event_id":"e-context","data":{"shop_id":"shop_1","email":"` + planted[0] + `"},` +
 		`"contexts":[{"schema":"iglu:com.acme/page_view/jsonschema/1-0-0","data":{"shop_id":"shop_1","anonymous_id":"anon-1","url":"https://shop.example/","title":"Run` + "\xe2\x82" + `","viewed_at":"2026-11-01T12:34:56Z"}}]}` + "\n" +
-		`{"schema":"iglu:com.acme/search/jsonschema/1-0-0","event_id":"e-app","app":"web` + "\xff" + `","data":{"shop_id":"shop_1","anonymous_id":"anon-6","query":"` + name + `","result_count":0}}` + "\n"
+		`{"schema":"iglu:com.acme/search/jsonschema/1-0-0","event_id":"e-app","sent_at":"2026-12-01T10:00:00Z","app":"web` + "\xff" + `","data":{"shop_id":"shop_1","anonymous_id":"anon-6","query":"` + name + `","result_count":0}}` + "\n"
 	code, body := post(t, base+"/v1/events", native)
 	if code != http.StatusBadRequest || !utf8.ValidString(body) {
 		t.Fatalf("native: %d %q", code, body)
@@ -130,6 +130,9 @@ func TestInvalidUTF8EndToEnd(t *testing.T) {
 	for _, r := range lake["com.acme/search"] {
 		if strings.Contains(r, "Plantedname") || !utf8.ValidString(r) {
 			t.Errorf("search row %s: the query is not tokenized", r)
+		}
+		if strings.Contains(r, `"event_id":"e-app"`) && !strings.Contains(r, `"sent_at":1796119200000000,`) { // 2026-12-01T10:00:00Z in µs
+			t.Errorf("the event whose app was not UTF-8 lost its sent_at: %s", r)
 		}
 	}
 	noPlantedFiles(t, data)

@@ -317,27 +317,35 @@ func decodeAt(b []byte, s, depth int, scan jsonscan.Limits) (in collect.Incoming
 		return r, end, nil
 	}
 	in.Data = data
-	if i := slices.Index(notUTF8[:], true); i >= 0 {
-		// Data kept, so that the bad row seals it by its contract for a replay.
-		in.Reject = &collect.Rejection{Reason: event.ReasonInvalidUTF8, Failures: []event.Failure{{
-			Message: fmt.Sprintf("%q is not valid UTF-8: JSON text must be UTF-8; fix how the producer encodes its text", stringMembers[i])}}}
-		return in, end, nil
-	}
 	var parsed [3]*time.Time
+	badTime := ""
 	for i, name := range timeMembers {
 		if times[i] == "" {
 			continue
 		}
 		t, err := time.Parse(time.RFC3339Nano, times[i])
 		if err != nil {
-			r := reject(raw, event.ReasonTimestampInvalid, fmt.Sprintf("%s is not an RFC 3339 time such as 2026-11-01T12:34:56.789Z", name))
-			r.Schema, r.EventID = in.Schema, in.EventID
-			return r, end, nil
+			if badTime == "" {
+				badTime = name
+			}
+			continue
 		}
 		t = t.UTC()
 		parsed[i] = &t
 	}
 	in.SentAt, in.DeviceCreatedAt, in.TrueTimestamp = parsed[0], parsed[1], parsed[2]
+	if i := slices.Index(notUTF8[:], true); i >= 0 {
+		// Data and times kept, so that the bad row seals the data by its
+		// contract and a replay restores the event.
+		in.Reject = &collect.Rejection{Reason: event.ReasonInvalidUTF8, Failures: []event.Failure{{
+			Message: fmt.Sprintf("%q is not valid UTF-8: JSON text must be UTF-8; fix how the producer encodes its text", stringMembers[i])}}}
+		return in, end, nil
+	}
+	if badTime != "" {
+		r := reject(raw, event.ReasonTimestampInvalid, fmt.Sprintf("%s is not an RFC 3339 time such as 2026-11-01T12:34:56.789Z", badTime))
+		r.Schema, r.EventID = in.Schema, in.EventID
+		return r, end, nil
+	}
 	return in, end, nil
 }
 
