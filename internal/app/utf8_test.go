@@ -74,7 +74,7 @@ func TestInvalidUTF8EndToEnd(t *testing.T) {
 	// percent-encoded bytes that are not UTF-8, and a tp2 event whose base64
 	// JSON is not UTF-8.
 	pr := `{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":{"schema":"iglu:com.acme/search/jsonschema/1-0-0","data":{"shop_id":"shop_1","anonymous_id":"anon-5","query":"Run` + "\xff" + `ner","result_count":2}}}`
-	resp, err := http.Get(base + "/i?e=ue&eid=sp-pixel&aid=web&p=web&ue_pr=" + url.QueryEscape(pr))
+	resp, err := http.Get(base + "/i?e=ue&eid=sp-pixel&aid=web&p=web&dtm=1796652190100&ue_pr=" + url.QueryEscape(pr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +133,9 @@ func TestInvalidUTF8EndToEnd(t *testing.T) {
 		}
 		if strings.Contains(r, `"event_id":"e-app"`) && !strings.Contains(r, `"sent_at":1796119200000000,`) { // 2026-12-01T10:00:00Z in µs
 			t.Errorf("the event whose app was not UTF-8 lost its sent_at: %s", r)
+		}
+		if strings.Contains(r, `"event_id":"sp-pixel"`) && !strings.Contains(r, `"device_created_at":1796652190100000,`) {
+			t.Errorf("the pixel's event lost its device time: %s", r)
 		}
 	}
 	noPlantedFiles(t, data)

@@ -356,12 +356,8 @@ func fromParams(p *params, lim dataLimits) collect.Incoming {
 	}
 	in.Contexts = ctxs
 	in.LimitsChecked = in.LimitsChecked && within
-	// Checked once the data is built, so that the bad row keeps it as every
-	// rejected event's, its personal data sealed by its contract.
-	if name := p.notUTF8Name(); name != "" {
-		return reject(event.ReasonInvalidUTF8, fmt.Sprintf("tracker parameter %s is not valid UTF-8: trackers send text as UTF-8 (percent-encoded in a query string); fix how the producer encodes its text", name))
-	}
 	var times *[3]time.Time // the three in one allocation
+	badTime := ""
 	for i, ts := range [...]struct {
 		name string
 		dst  **time.Time
@@ -372,13 +368,23 @@ func fromParams(p *params, lim dataLimits) collect.Incoming {
 		}
 		t, ok := millis(s)
 		if !ok {
-			return reject(event.ReasonTimestampInvalid, fmt.Sprintf("%s is not a time in milliseconds since the Unix epoch, such as 1700000000000", ts.name))
+			badTime = ts.name
+			break
 		}
 		if times == nil {
 			times = new([3]time.Time)
 		}
 		times[i] = t
 		*ts.dst = &times[i]
+	}
+	// Checked once the data and the times are read, so that the bad row keeps
+	// them as every rejected event's (its personal data sealed by its
+	// contract), for a replay.
+	if name := p.notUTF8Name(); name != "" {
+		return reject(event.ReasonInvalidUTF8, fmt.Sprintf("tracker parameter %s is not valid UTF-8: trackers send text as UTF-8 (percent-encoded in a query string); fix how the producer encodes its text", name))
+	}
+	if badTime != "" {
+		return reject(event.ReasonTimestampInvalid, fmt.Sprintf("%s is not a time in milliseconds since the Unix epoch, such as 1700000000000", badTime))
 	}
 	return in
 }

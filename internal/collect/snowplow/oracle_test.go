@@ -147,12 +147,7 @@ func oracleFromParams(p oracleParams, notUTF8 map[string]bool) collect.Incoming 
 		return in
 	}
 	in.Contexts = ctxs
-	for _, name := range []string{"e", "eid", "aid", "p", "tv", "ue_pr", "ue_px", "co", "cx", "dtm", "stm", "ttm", "url", "page", "refr",
-		"pp_mix", "pp_max", "pp_miy", "pp_may", "se_ca", "se_ac", "se_la", "se_pr", "se_va"} {
-		if notUTF8[name] {
-			return reject(event.ReasonInvalidUTF8, fmt.Sprintf("tracker parameter %s is not valid UTF-8: trackers send text as UTF-8 (percent-encoded in a query string); fix how the producer encodes its text", name))
-		}
-	}
+	badTime := ""
 	for _, ts := range []struct {
 		name string
 		dst  **time.Time
@@ -163,9 +158,19 @@ func oracleFromParams(p oracleParams, notUTF8 map[string]bool) collect.Incoming 
 		}
 		t, ok := millis(s)
 		if !ok {
-			return reject(event.ReasonTimestampInvalid, fmt.Sprintf("%s is not a time in milliseconds since the Unix epoch, such as 1700000000000", ts.name))
+			badTime = ts.name
+			break
 		}
 		*ts.dst = &t
+	}
+	for _, name := range []string{"e", "eid", "aid", "p", "tv", "ue_pr", "ue_px", "co", "cx", "dtm", "stm", "ttm", "url", "page", "refr",
+		"pp_mix", "pp_max", "pp_miy", "pp_may", "se_ca", "se_ac", "se_la", "se_pr", "se_va"} {
+		if notUTF8[name] {
+			return reject(event.ReasonInvalidUTF8, fmt.Sprintf("tracker parameter %s is not valid UTF-8: trackers send text as UTF-8 (percent-encoded in a query string); fix how the producer encodes its text", name))
+		}
+	}
+	if badTime != "" {
+		return reject(event.ReasonTimestampInvalid, fmt.Sprintf("%s is not a time in milliseconds since the Unix epoch, such as 1700000000000", badTime))
 	}
 	return in
 }
