@@ -79,15 +79,21 @@ func (b *Body) Release() {
 	b.Bytes, b.raw, b.held, b.from = nil, nil, 0, nil
 }
 
+// give gives n bytes of room back. The gauge goes down before the room is
+// free, as it goes up after the room is taken (took), so that it never shows
+// more than the budget: the other way round, a request taking the room in
+// between counted it while the gauge still held it
+// (TestServeBoundsBodiesInFlight saw 2.6 MiB of a 2 MiB budget once).
 func (bs *Bodies) give(n int64) {
 	if n > 0 {
-		bs.sem.Release(n)
 		if bs.metrics != nil {
 			bs.metrics.bodyBytes.Sub(float64(n))
 		}
+		bs.sem.Release(n)
 	}
 }
 
+// took counts n bytes of room just taken.
 func (bs *Bodies) took(n int64) {
 	if bs.metrics != nil {
 		bs.metrics.bodyBytes.Add(float64(n))
