@@ -105,7 +105,18 @@ func noPlantedFiles(t *testing.T, data string) {
 
 func post(t *testing.T, url, body string) (int, string) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json; charset=UTF-8", strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+	return do(t, req)
+}
+
+// do sends req and returns the status and the body of its answer.
+func do(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,15 +290,10 @@ func TestServeBadInput(t *testing.T) {
 		runtime.ReadMemStats(&before)
 		req, _ := http.NewRequest(http.MethodPost, base+"/v1/events", bytes.NewReader(zipped.Bytes()))
 		req.Header.Set("Content-Encoding", "gzip")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		code, b := do(t, req)
 		runtime.ReadMemStats(&after)
-		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "payload_too_large") {
-			t.Fatalf("got %d %s", resp.StatusCode, b)
+		if code != http.StatusRequestEntityTooLarge || !strings.Contains(b, "payload_too_large") {
+			t.Fatalf("got %d %s", code, b)
 		}
 		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
 			t.Errorf("the request allocated %d MiB for a %d KiB body", grew>>20, zipped.Len()>>10)
@@ -516,13 +522,7 @@ func TestServeSegment(t *testing.T) {
 		}
 		req.SetBasicAuth(key, "")
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return do(t, req)
 	}
 	if code, body := send("wrong-key"); code != http.StatusUnauthorized {
 		t.Fatalf("wrong key: %d %s", code, body)

@@ -258,13 +258,7 @@ func postAuth(t *testing.T, url, body string) (int, string) {
 	}
 	req.Header.Set("Authorization", "Bearer "+replayToken)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return do(t, req)
 }
 
 // TestReplayOffline replays with accord serve stopped: the event waits in the

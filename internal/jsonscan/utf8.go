@@ -34,7 +34,17 @@ func (e UTF8Error) Message() string {
 	if e.InName {
 		what = "has a member name that is not valid UTF-8"
 	}
-	return fmt.Sprintf("%s (byte 0x%02X): JSON text must be UTF-8; fix how the producer encodes its text", what, e.Byte)
+	return fmt.Sprintf("%s (byte 0x%02X): %s", what, e.Byte, utf8Advice)
+}
+
+// utf8Advice ends every message about text that is not UTF-8.
+const utf8Advice = "JSON text must be UTF-8; fix how the producer encodes its text"
+
+// MemberNotUTF8 is the message for a decoder's named member (a protocol's own
+// field, not the event's data) whose text is not UTF-8, in the words of
+// UTF8Error.Message.
+func MemberNotUTF8(name string) string {
+	return fmt.Sprintf("%q is not valid UTF-8: %s", name, utf8Advice)
 }
 
 // FindInvalidUTF8 returns where b, a JSON document, first breaks UTF-8, and

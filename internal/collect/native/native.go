@@ -338,7 +338,7 @@ func decodeAt(b []byte, s, depth int, scan jsonscan.Limits) (in collect.Incoming
 		// Data and times kept, so that the bad row seals the data by its
 		// contract and a replay restores the event.
 		in.Reject = &collect.Rejection{Reason: event.ReasonInvalidUTF8, Failures: []event.Failure{{
-			Message: fmt.Sprintf("%q is not valid UTF-8: JSON text must be UTF-8; fix how the producer encodes its text", stringMembers[i])}}}
+			Message: jsonscan.MemberNotUTF8(stringMembers[i])}}}
 		return in, end, nil
 	}
 	if badTime != "" {

@@ -355,7 +355,7 @@ func decodeMessage(size int, f *fields, callType string, d batchDefaults) Messag
 	var textProblems []event.Failure
 	text := func(raw []byte, name string) {
 		if len(raw) > 0 && raw[0] == '"' && !utf8.Valid(raw) {
-			textProblems = append(textProblems, event.Failure{Message: fmt.Sprintf("%q is not valid UTF-8: JSON text must be UTF-8; fix how the producer encodes its text", name)})
+			textProblems = append(textProblems, event.Failure{Message: jsonscan.MemberNotUTF8(name)})
 		}
 	}
 	str := func(raw []byte, name string, dst *string) {

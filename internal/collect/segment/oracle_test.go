@@ -16,6 +16,7 @@ import (
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/contract"
 	"github.com/accord-dev/accord/internal/event"
+	"github.com/accord-dev/accord/internal/jsonscan"
 )
 
 // The decoder on encoding/json that Decode replaced (maps of raw members, one
@@ -120,7 +121,7 @@ func oracleMessage(raw []byte, fields map[string]json.RawMessage, callType strin
 	text := func(raw json.RawMessage, name string) {
 		var s string
 		if json.Unmarshal(raw, &s) == nil && !utf8.Valid(raw) {
-			textProblems = append(textProblems, event.Failure{Message: fmt.Sprintf("%q is not valid UTF-8: JSON text must be UTF-8; fix how the producer encodes its text", name)})
+			textProblems = append(textProblems, event.Failure{Message: jsonscan.MemberNotUTF8(name)})
 		}
 	}
 	str := func(name string, dst *string) {
