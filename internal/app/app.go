@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 	}
 	a.buf, err = buffer.Open(filepath.Join(cfg.Data, "buffer"), buffer.Options{
 		MaxBytes: cfg.Buffer.MaxBytes, SegmentBytes: cfg.Buffer.SegmentBytes, AckInterval: cfg.Buffer.AckInterval,
-		MaxBatchDelay: cfg.Buffer.MaxBatchDelay, Consumers: consumers,
+		MaxBatchDelay: cfg.Buffer.MaxBatchDelay, Prewrite: cfg.Buffer.Prewrite, Consumers: consumers,
 		// The bad-row loader gets the bad rows only: envelopes, nearly every
 		// record, are checked but not copied for it.
 		Wants: map[string]func([]byte) bool{"bad_rows": event.IsBadRowRecord},

@@ -81,6 +81,9 @@ type BufferConfig struct {
 	// MaxBatchDelay is how long a group commit waits for more appends to share
 	// its fsync; 0 commits as soon as the previous fsync ends.
 	MaxBatchDelay time.Duration `yaml:"max_batch_delay"`
+	// Prewrite writes each segment's space with zeros ahead of use, in the
+	// background, so that an ack's fsync writes data and no file metadata.
+	Prewrite bool `yaml:"prewrite"`
 }
 
 // SinksConfig chooses where accepted events go.
@@ -138,7 +141,7 @@ func Default() Config {
 			WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ShutdownTimeout: 15 * time.Second, MaxConnections: 1024},
 		Limits:    collect.DefaultLimits,
 		Validator: "fast",
-		Buffer:    BufferConfig{MaxBytes: 1 << 30, SegmentBytes: 64 << 20, AckInterval: time.Second},
+		Buffer:    BufferConfig{MaxBytes: 1 << 30, SegmentBytes: 64 << 20, AckInterval: time.Second, Prewrite: true},
 		Sinks:     SinksConfig{Lake: LakeConfig{Enabled: true, RotateBytes: 64 << 20, RotateInterval: 10 * time.Second}},
 		BadRows:   BadRowsConfig{Retention: 7 * 24 * time.Hour},
 		Log:       LogConfig{Level: "info", Format: "text"},

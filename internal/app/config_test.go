@@ -33,6 +33,24 @@ func TestBufferMaxBatchDelay(t *testing.T) {
 	}
 }
 
+// TestBufferPrewrite: buffer.prewrite is on unless the config turns it off.
+func TestBufferPrewrite(t *testing.T) {
+	if !app.Default().Buffer.Prewrite {
+		t.Error("buffer.prewrite is off by default")
+	}
+	path := filepath.Join(t.TempDir(), "accord.yaml")
+	if err := os.WriteFile(path, []byte("version: 1\nbuffer: {prewrite: false}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := app.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Buffer.Prewrite {
+		t.Error("buffer.prewrite: false left it on")
+	}
+}
+
 // TestRuntimeConfig reads runtime.gc_percent and runtime.memory_limit and
 // refuses values that would leave the heap unbounded or the GC running without
 // pause, naming the key.

@@ -55,7 +55,8 @@ func TestNewOnDataInUse(t *testing.T) {
 const crashEvent = `{"schema":"iglu:com.acme/checkout_completed/jsonschema/1-0-0","data":{"event_id":"3f1c9a8e-2b4d-4c6e-9f1a-7b8c9d0e1f2a","shop_id":"shop_1042","timestamp":"2026-11-01T12:34:56.789Z","user_id":"u_8f3a2c91","email":"jane.doe@example.com","ip":"81.2.69.142","user_agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148","platform":"ios","app_version":"5.12.3","session_number":42,"order_total_cents":12999,"currency":"EUR","is_first_purchase":false,"coupon_code":null,"device":{"os":"iOS","os_version":"17.4.1","model":"iPhone15,2","locale":"de-DE"},"items":[{"sku":"SKU-10023","quantity":2,"price_cents":4999,"category":"shoes"}]}}`
 
 // TestCrashLosesNoAcknowledgedEvent is the collector's promise under a crash:
-// accord serve (the binary, on the embedded default) is SIGKILLed while several
+// accord serve (the binary, on the embedded default; segments of 1 MiB, so
+// that it rolls into blanks written ahead) is SIGKILLed while several
 // producers send events; restarted on the same data folder, it must deliver every
 // event it answered "accepted" to the lake, exactly once.
 func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
@@ -80,6 +81,7 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 registry: %s
 data: %s
 server: {addr: "127.0.0.1:0", shutdown_timeout: 5s}
+buffer: {segment_bytes: 1048576}
 sinks: {lake: {enabled: true, rotate_interval: 100ms}}
 log: {level: warn}
 `, registry, data), 0o600); err != nil {

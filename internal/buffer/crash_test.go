@@ -32,8 +32,13 @@ func TestMain(m *testing.M) {
 }
 
 // crashOptions keep segments small, so that the child rolls and deletes segments
-// while it runs, and the capacity small, so that it also meets ErrFull.
-var crashOptions = Options{SegmentBytes: 32 << 10, MaxBytes: 512 << 10, Consumers: []string{"loader"}}
+// while it runs, and the capacity small, so that it also meets ErrFull. Odd runs
+// write segments ahead (Prewrite), so that a buffer is reopened after a kill
+// both with and without a last segment that ends in zeros, by an Open with and
+// without Prewrite.
+func crashOptions(run int) Options {
+	return Options{SegmentBytes: 32 << 10, MaxBytes: 512 << 10, Consumers: []string{"loader"}, Prewrite: run%2 == 1}
+}
 
 // crashPayload is the record stored for id: the id, then filler whose length and
 // content depend on the id, so that a damaged or mixed-up record is noticed.
@@ -50,7 +55,12 @@ func crashPayload(id string) []byte {
 // batches, prints "D <ids>" (its delivery) and only then acknowledges them. It runs
 // until it is killed.
 func crashChild(dir, run string) int {
-	d, err := Open(dir, crashOptions)
+	n, err := strconv.Atoi(run)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "crash child: run", run, err)
+		return 2
+	}
+	d, err := Open(dir, crashOptions(n))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "crash child:", err)
 		return 2
@@ -129,7 +139,7 @@ func TestCrash(t *testing.T) {
 	dir := t.TempDir()
 	acked := map[string]bool{}     // Append returned nil
 	delivered := map[string]bool{} // handed to the sink before an Ack
-	for run := range 4 {
+	for run := range 6 {
 		a, dl := crashRun(t, dir, run, time.Duration(rng.IntN(400))*time.Millisecond)
 		for _, id := range a {
 			acked[id] = true
@@ -138,7 +148,7 @@ func TestCrash(t *testing.T) {
 			delivered[id] = true
 		}
 
-		d, err := Open(dir, crashOptions)
+		d, err := Open(dir, crashOptions(run/2))
 		if err != nil {
 			t.Fatalf("run %d: reopening after the kill: %v", run, err)
 		}

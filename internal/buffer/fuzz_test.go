@@ -51,7 +51,7 @@ func fuzzSeeds() [][]byte {
 
 // FuzzScanSegment feeds arbitrary bytes to the segment scanner used at Open: it
 // never panics, never reports a record whose checksums do not match, reports a
-// torn write only for the last segment, and otherwise either accounts for every
+// torn write or a zero tail only for the last segment, and otherwise either accounts for every
 // byte or returns a *CorruptError.
 func FuzzScanSegment(f *testing.F) {
 	for _, seed := range fuzzSeeds() {
@@ -89,6 +89,10 @@ func FuzzScanSegment(f *testing.F) {
 		case res.headerTorn:
 			if len(data) > segHeaderSize || visited > 0 {
 				t.Fatalf("header reported torn in %d bytes with %d records", len(data), visited)
+			}
+		case res.zeroTail:
+			if !last || res.end != next || res.end >= int64(len(data)) || !allZero(data[res.end:]) {
+				t.Fatalf("zero tail from %d (last record ends at %d, data %d bytes, last %v), want zeros after the last record to the end of a last segment", res.end, next, len(data), last)
 			}
 		case res.torn:
 			if res.end != next || res.end >= int64(len(data)) {

@@ -115,23 +115,25 @@ func TestTornWrite(t *testing.T) {
 			want: 4, size: frameOffset(4), segsNow: 1,
 		},
 		{
-			name: "file extended with zeros (data pages lost)",
+			// Zeros from the last record to the end of the file are space
+			// written ahead (Options.Prewrite), or an extension whose data pages
+			// never reached the disk: the records end there and nothing is cut.
+			name: "file extended with zeros (space written ahead, or data pages lost)",
 			n:    5,
 			damage: func(t *testing.T, _ string, segs []string) {
 				writeAt(t, segs[0], make([]byte, 3000), frameOffset(5))
 			},
-			want: 5, size: frameOffset(5), segsNow: 1,
+			want: 5, size: frameOffset(5) + 3000, segsNow: 1,
 		},
 		{
-			name: "last record's sector lost",
+			name: "last record's sectors lost to the end of the file",
 			n:    7,
 			damage: func(t *testing.T, _ string, segs []string) {
-				// Record 6 spans bytes 744..864, so the sector from 512 to 1024
-				// covers records 4 to 6: zero it from record 6 on, as a lost write
-				// would leave it.
+				// Record 6 spans bytes 744..864, the end of the file: zero it, as
+				// a lost write would leave it.
 				writeAt(t, segs[0], make([]byte, frameLen), frameOffset(6))
 			},
-			want: 6, size: frameOffset(6), segsNow: 1,
+			want: 6, size: frameOffset(7), segsNow: 1,
 		},
 		{
 			name: "payload sector lost inside the last record",

@@ -190,18 +190,24 @@ type scanResult struct {
 	// header bytes are all zero: it was being created when the process died, and
 	// holds no record.
 	headerTorn bool
+	// zeroTail is set when the last segment's records end before the file does
+	// and every byte after them is zero: space written ahead (Options.Prewrite),
+	// or an extension of the file whose data never reached the disk. The
+	// records end at end; nothing is cut.
+	zeroTail bool
 }
 
 // scanSegment validates the segment in r (size bytes, named path, base sequence
 // base) and calls visit for every valid record, in order, with its file offset.
 // The payload passed to visit is only valid during the call.
 //
-// A damaged record is a torn write, and ends the segment, only when last is true
-// and the damage is what an interrupted append leaves behind: a frame cut short by
-// the end of the file, or a frame in which a 512-byte disk sector holds only zero
-// bytes from the frame onwards (a sector write lost in a power failure on a file
-// being extended). Any other damage, and any damage when last is false, is returned
-// as a *CorruptError naming path and the offset.
+// In the last segment, zero bytes from the end of a record to the end of the
+// file end the records cleanly (zeroTail). A damaged record is a torn write, and
+// ends the segment, only when last is true and the damage is what an interrupted
+// append leaves behind: a frame cut short by the end of the file, or a frame in
+// which a 512-byte disk sector holds only zero bytes from the frame onwards (a
+// sector write lost in a power failure). Any other damage, and any damage when
+// last is false, is returned as a *CorruptError naming path and the offset.
 func scanSegment(r io.ReaderAt, size int64, path string, base uint64, last bool, visit func(off int64, f frame)) (scanResult, error) {
 	var res scanResult
 	if size < segHeaderSize {
@@ -246,6 +252,14 @@ func scanSegment(r io.ReaderAt, size int64, path string, base uint64, last bool,
 		}
 		res.end = off
 		if last {
+			zero, err := zeroFrom(r, off, size)
+			if err != nil {
+				return res, fmt.Errorf("reading %s: %w", path, err)
+			}
+			if zero {
+				res.zeroTail = true
+				return res, nil
+			}
 			torn, why, err := isTorn(r, size, off, f, st)
 			if err != nil {
 				return res, fmt.Errorf("reading %s: %w", path, err)
@@ -290,6 +304,22 @@ func isTorn(r io.ReaderAt, size, off int64, f frame, st frameStatus) (bool, stri
 		}
 	}
 	return false, "", nil
+}
+
+// zeroFrom tells whether the bytes of r from off to size are all zero.
+func zeroFrom(r io.ReaderAt, off, size int64) (bool, error) {
+	b := make([]byte, min(readChunk, size-off))
+	for off < size {
+		n := min(int64(len(b)), size-off)
+		if _, err := r.ReadAt(b[:n], off); err != nil && !errors.Is(err, io.EOF) {
+			return false, err
+		}
+		if !allZero(b[:n]) {
+			return false, nil
+		}
+		off += n
+	}
+	return true, nil
 }
 
 func allZero(b []byte) bool {
