@@ -111,7 +111,8 @@ type Stats struct {
 	CapacityBytes int64
 	// InflightBytes are appends accepted but not yet committed.
 	InflightBytes int64
-	// DiskBytes is the size of all segment files, Segments their number.
+	// DiskBytes is the size of all segment files, space written ahead and the
+	// blank included (Options.Prewrite), Segments their number.
 	DiskBytes int64
 	Segments  int
 	// Appended counts records committed and Fsyncs the segment fsyncs made since

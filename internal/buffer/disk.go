@@ -56,14 +56,15 @@ type Options struct {
 	// allocating one per read. For a consumer that copies what it reads (the
 	// lake's column writers) before reading again.
 	Transient []string
-	// Prewrite writes each segment file's space ahead of use: a goroutine keeps
-	// a blank file of SegmentBytes zeros, fsync'd, that becomes the next segment
+	// Prewrite writes segment files' space ahead of use: a goroutine writes a
+	// blank file of SegmentBytes zeros, fsync'd, that becomes the next segment
 	// at a roll. An append into written space changes no file metadata, so its
 	// fsync writes the data alone: on ext4 here half the time and CPU of an
-	// fsync that extends the file (docs/buffer.md, "Space written ahead"). It
-	// costs a second write of every byte (the zeros, in the background) and up
-	// to two SegmentBytes more disk space (the active segment's unused part and
-	// the blank).
+	// fsync that extends the file (docs/buffer.md, "Space written ahead"). A
+	// blank costs a second write of every byte, in the background, so it is
+	// written only for a segment filled by small commits (prewriteMaxCommit),
+	// and up to two SegmentBytes more disk space (the active segment's unused
+	// part and the blank).
 	Prewrite bool
 	// Consumers names the consumers ([a-z0-9_.-], at most 64 bytes), each with its
 	// own committed position. A consumer new to the directory starts at the oldest
