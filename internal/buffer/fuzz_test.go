@@ -51,8 +51,8 @@ func fuzzSeeds() [][]byte {
 
 // FuzzScanSegment feeds arbitrary bytes to the segment scanner used at Open: it
 // never panics, never reports a record whose checksums do not match, reports a
-// torn write or a zero tail only for the last segment, and otherwise either accounts for every
-// byte or returns a *CorruptError.
+// torn write or a zero tail only for the last segment, and otherwise either
+// accounts for every byte or returns a *CorruptError.
 func FuzzScanSegment(f *testing.F) {
 	for _, seed := range fuzzSeeds() {
 		f.Add(seed, true)
@@ -82,8 +82,8 @@ func FuzzScanSegment(f *testing.F) {
 			}
 			return
 		}
-		if !last && (res.torn || res.headerTorn) {
-			t.Fatalf("torn write reported in a segment that is not the last: %+v", res)
+		if !last && (res.torn || res.headerTorn || res.zeroTail) {
+			t.Fatalf("torn write or zero tail reported in a segment that is not the last: %+v", res)
 		}
 		switch {
 		case res.headerTorn:
