@@ -22,7 +22,7 @@ const blankName = "next-segment.blank"
 // appends at a steady 8,000 a second (BenchmarkAppendLatency, segments of
 // 16 MiB) from 1.0-1.6 ms without blanks to 2.1-10.9 ms; paced, 1.2-1.9 ms
 // against 1.0-1.1 in the same runs, with the median lower (0.29-0.31 against
-// 0.35-0.40 ms). A blank of 64 MiB then takes about half a second here; the
+// 0.35-0.40 ms). A blank of 64 MiB then takes about 0.3 s here; the
 // second half of the segment before it takes 1.3 s to fill at the maximum
 // single-event rate.
 const (
