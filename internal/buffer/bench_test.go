@@ -144,27 +144,33 @@ func BenchmarkAppend(b *testing.B) {
 			d := open(b, b.TempDir(), opts)
 			rec := make([]byte, benchRecordBytes)
 			before := stats(b, d)
-			var next atomic.Int64
-			var wg sync.WaitGroup
 			b.SetBytes(benchRecordBytes)
 			b.ResetTimer()
-			start := time.Now()
-			for range c.goroutines {
-				wg.Go(func() {
-					for next.Add(1) <= int64(b.N) {
-						if err := d.Append(context.Background(), [][]byte{rec}); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
+			elapsed := appendConcurrently(b, d, c.goroutines, rec)
 			b.StopTimer()
 			report(b, base, b.N, elapsed, stats(b, d).Fsyncs-before.Fsyncs)
 		})
 	}
+}
+
+// appendConcurrently appends rec b.N times, one record per Append, from
+// goroutines goroutines, and returns how long it took.
+func appendConcurrently(b *testing.B, d *Disk, goroutines int, rec []byte) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range goroutines {
+		wg.Go(func() {
+			for next.Add(1) <= int64(b.N) {
+				if err := d.Append(context.Background(), [][]byte{rec}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
 }
 
 // BenchmarkAppendBatch appends 100 records of 1 KiB per call from one goroutine:
@@ -263,24 +269,10 @@ func BenchmarkAppendPrewrite(b *testing.B) {
 				}
 				rec := batch[0]
 				before := stats(b, d)
-				var next atomic.Int64
-				var wg sync.WaitGroup
 				var ru0, ru1 syscall.Rusage
 				syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 				b.ResetTimer()
-				start := time.Now()
-				for range goroutines {
-					wg.Go(func() {
-						for next.Add(1) <= int64(b.N) {
-							if err := d.Append(context.Background(), [][]byte{rec}); err != nil {
-								b.Error(err)
-								return
-							}
-						}
-					})
-				}
-				wg.Wait()
-				elapsed := time.Since(start)
+				elapsed := appendConcurrently(b, d, goroutines, rec)
 				b.StopTimer()
 				syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 				after := stats(b, d)

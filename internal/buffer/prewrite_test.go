@@ -116,12 +116,14 @@ func TestPrewrite(t *testing.T) {
 	for len(segmentFiles(t, dir)) < 3 {
 		appendAll(t, d, [][]byte{bytes.Repeat([]byte{'z'}, 100)})
 	}
-	if size := fileSize(t, segs[1]); size >= segBytes || !zeroFile(t, segs[1], size, size) {
+	if size := fileSize(t, segs[1]); size >= segBytes {
 		t.Errorf("rolled segment has %d bytes, want it cut to its records", size)
 	}
+	countIn(t, segs[1]) // fails on zeros after the records
 }
 
-// countIn counts the records of a segment file.
+// countIn counts the records of a segment file that is not the last: one that
+// does not end with its last record fails the test.
 func countIn(t *testing.T, path string) int {
 	t.Helper()
 	f, err := os.Open(path)
@@ -133,7 +135,7 @@ func countIn(t *testing.T, path string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := scanSegment(f, info.Size(), path, baseOf(t, path), true, func(int64, frame) {})
+	res, err := scanSegment(f, info.Size(), path, baseOf(t, path), false, func(int64, frame) {})
 	if err != nil {
 		t.Fatal(err)
 	}
