@@ -357,6 +357,10 @@ func registerBufferGauges(reg prometheus.Registerer, buf *buffer.Disk) error {
 			stat(func(s buffer.Stats) float64 { return s.FsyncTime.Seconds() })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "accord_buffer_appended_records_total", Help: "Records durably appended to the buffer."},
 			stat(func(s buffer.Stats) float64 { return float64(s.Appended) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "accord_buffer_prewritten_segments_total", Help: "Buffer segments started from space written ahead (buffer.prewrite), whose fsyncs write data only."},
+			stat(func(s buffer.Stats) float64 { return float64(s.Prewritten) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "accord_buffer_prewrite_failures_total", Help: "Segments that could not be written ahead (a full disk?); the next one then grows as without buffer.prewrite."},
+			stat(func(s buffer.Stats) float64 { return float64(s.PrewriteFailures) })),
 	} {
 		if err := reg.Register(g); err != nil {
 			return err

@@ -122,6 +122,11 @@ type Stats struct {
 	// FsyncTime is the time spent in those fsyncs: FsyncTime/Fsyncs is the mean
 	// fsync, the floor of an append's latency.
 	FsyncTime time.Duration
+	// Prewritten counts the segments started from a blank written ahead, and
+	// PrewriteFailures the blanks that could not be written (a full disk: the
+	// next segment then grows as without Options.Prewrite), since Open.
+	Prewritten       uint64
+	PrewriteFailures uint64
 	// TornBytes is the size of the torn final write that Open cut off the last
 	// segment: appends of a process that died before they were acknowledged.
 	TornBytes int64

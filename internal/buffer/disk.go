@@ -168,6 +168,7 @@ type Disk struct {
 	notify     chan struct{} // closed and replaced after every commit
 	fsyncs     uint64
 	fsyncTime  time.Duration
+	prewritten uint64 // segments started from a blank
 	appended   uint64
 	consumers  map[string]*consumer // fixed at Open
 	order      []*consumer
@@ -864,6 +865,9 @@ func (d *Disk) roll() error {
 	}
 	s := &segment{base: base, path: path, f: f, startAbs: d.active.endAbs(), size: segHeaderSize, prewritten: prewritten}
 	d.mu.Lock()
+	if prewritten > 0 {
+		d.prewritten++
+	}
 	d.segs = append(d.segs, s)
 	d.mu.Unlock()
 	d.active, d.wsize, d.wcount, d.kicked, d.syncs = s, segHeaderSize, 0, false, 0
@@ -1203,8 +1207,10 @@ func (d *Disk) Stats() (Stats, error) {
 	for _, s := range d.segs {
 		st.DiskBytes += max(s.size, s.prewritten)
 	}
+	st.Prewritten = d.prewritten
 	if d.blank != nil {
 		st.DiskBytes += d.blank.bytes()
+		st.PrewriteFailures = d.blank.failed()
 	}
 	if d.torn != nil {
 		st.TornBytes = d.torn.bytes

@@ -50,9 +50,10 @@ type blanker struct {
 	path string
 	size int64
 
-	mu    sync.Mutex
-	ready *os.File // a blank of size bytes, durable; nil when none is ready
-	stop  bool
+	mu       sync.Mutex
+	ready    *os.File // a blank of size bytes, durable; nil when none is ready
+	failures uint64   // blanks that could not be written
+	stop     bool
 
 	wake chan struct{}
 	done chan struct{}
@@ -94,6 +95,13 @@ func (b *blanker) take() *os.File {
 	return f
 }
 
+// failed is how many blanks could not be written.
+func (b *blanker) failed() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failures
+}
+
 // bytes is the disk space the ready blank takes.
 func (b *blanker) bytes() int64 {
 	b.mu.Lock()
@@ -127,6 +135,9 @@ func (b *blanker) run() {
 			return
 		}
 		b.ready = f
+		if f == nil {
+			b.failures++
+		}
 		b.mu.Unlock()
 	}
 }
@@ -134,8 +145,8 @@ func (b *blanker) run() {
 // write creates the blank: zeros up to b.size, durable. On failure (a full disk,
 // or close) it removes what it wrote and returns nil: the next segment is then
 // created empty and grows, as without Options.Prewrite, and the roll after it
-// tries again. Nothing is lost either way, so the failure is not reported: an
-// append that cannot write either fails on its own.
+// tries again. Nothing is lost either way: the failure is counted
+// (Stats.PrewriteFailures), and an append that cannot write fails on its own.
 func (b *blanker) write() *os.File {
 	f, err := os.OpenFile(b.path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {

@@ -76,6 +76,9 @@ func TestPrewrite(t *testing.T) {
 		t.Errorf("the segment made of the blank has %d bytes, want %d (written ahead)", size, segBytes)
 	}
 	waitBlank(t, d)
+	if st := stats(t, d); st.Prewritten != 1 || st.PrewriteFailures != 0 {
+		t.Errorf("Stats.Prewritten = %d, PrewriteFailures = %d, want 1 and 0", st.Prewritten, st.PrewriteFailures)
+	}
 	if got, want := stats(t, d).DiskBytes, firstSize+segBytes+segBytes; got != want {
 		t.Errorf("Stats.DiskBytes = %d, want %d (the segments, the active one's space written ahead, the blank)", got, want)
 	}
@@ -194,4 +197,31 @@ func TestPrewriteOnlySmallCommits(t *testing.T) {
 		appendAll(t, d, [][]byte{small})
 	}
 	waitBlank(t, d)
+}
+
+// TestPrewriteFailure: a blank that cannot be written (here its path is taken
+// by a directory) is counted, and the next segment grows as without Prewrite.
+func TestPrewriteFailure(t *testing.T) {
+	const segBytes = 4096
+	dir := t.TempDir()
+	d := open(t, dir, Options{SegmentBytes: segBytes, Prewrite: true})
+	if err := os.Mkdir(filepath.Join(dir, blankName), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	rec := bytes.Repeat([]byte{'f'}, 100)
+	for stats(t, d).PrewriteFailures == 0 {
+		appendAll(t, d, [][]byte{rec})
+		time.Sleep(time.Millisecond) // time for the blank's writer to fail
+
+	}
+	for len(segmentFiles(t, dir)) < 3 {
+		appendAll(t, d, [][]byte{rec})
+	}
+	segs := segmentFiles(t, dir)
+	if size := fileSize(t, segs[len(segs)-1]); size >= segBytes {
+		t.Errorf("the segment after the failure has %d bytes, want it grown from empty", size)
+	}
+	if st := stats(t, d); st.Prewritten != 0 || st.PrewriteFailures == 0 {
+		t.Errorf("Stats.Prewritten = %d, PrewriteFailures = %d, want 0 and at least 1", st.Prewritten, st.PrewriteFailures)
+	}
 }
