@@ -41,8 +41,9 @@ const (
 // lost 2-15% of their rate with a blank for every segment.
 const prewriteMaxCommit = 256 << 10
 
-// blanker keeps one blank segment file ready, written in its own goroutine:
-// zeros up to the segment size, fsync'd, so that appends to it change no file
+// blanker writes one blank segment file when kicked, in its own goroutine, and
+// keeps it until a roll takes it: zeros up to the segment size, fsync'd, so
+// that appends to it change no file
 // metadata and their fsyncs write data only. On ext4 here an append and fsync
 // into written space took half the time and CPU of one that extends the file
 // (docs/buffer.md, "Space written ahead").
