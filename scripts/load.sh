@@ -14,7 +14,8 @@
 #   - the hypervisor's steal during each phase (/proc/stat): on a shared host the
 #     phases with steal are the ones whose tail the host set;
 #   - peak RSS of the accord process (VmHWM) and the buffer backlog the lake loader
-#     left behind after each phase.
+#     left behind after each phase;
+#   - how many buffer segments were written ahead (buffer.prewrite).
 #
 # Every event has a fresh event id and one of LOAD_USERS buyer emails; before the
 # measurements one event of every buyer is sent (warm-up), so the vault has every
@@ -210,6 +211,10 @@ half() { # key batch
 }
 half single 1
 half batch 100
+# The buffer's segments started from space written ahead (buffer.prewrite), whose
+# fsyncs write data only, and blanks that could not be written.
+metric() { curl -fs "$accord_url/metrics" | awk -v m="$1" '$1 == m {printf "%d", $2}'; }
+prewritten=$(metric accord_buffer_prewritten_segments_total) prewrite_failures=$(metric accord_buffer_prewrite_failures_total)
 
 ms() { awk -v u="$1" 'BEGIN {printf "%.2f", u / 1000}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f%%", 100 * a / b}'; }
@@ -238,6 +243,7 @@ half rate, p99 ms      accord   in the handler (bucket)   durable ack (bucket)  
 single              $(printf '%9s %17s %21s %32s' "$(ms "${R[half.single.p99]}")" "<= ${R[half.single.handler]}" "<= ${R[half.single.ack]}" "$(ms "${R[half.single.floor]}") (${R[half.single.floorsteal]})")
 batch100            $(printf '%9s %17s %21s %32s' "$(ms "${R[half.batch.p99]}")" "<= ${R[half.batch.handler]}" "<= ${R[half.batch.ack]}" "$(ms "${R[half.batch.floor]}") (${R[half.batch.floorsteal]})")
 
+buffer: $prewritten segments written ahead, $prewrite_failures failures to write one
 targets: single >= 85% of bare: $(ratio "${R[accord.single.eps]}" "${R[bare.single.eps]}"); batches of 100 >= 250000 events/s: ${R[accord.batch.eps]};
          p99 < 5 ms at half rate: single $(ms "${R[half.single.p99]}") ms, batch100 $(ms "${R[half.batch.p99]}") ms; peak RSS < 150 MB: $(hwm) MiB ($(awk -v m="$(hwm)" 'BEGIN {printf "%.0f", m * 1.048576}') MB)
 (max-rate latency is wrk's, closed loop over $conns connections; half-rate latency is open loop at ${R[half.single.rps]} and ${R[half.batch.rps]} requests/s,
