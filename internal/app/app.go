@@ -77,7 +77,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		}, func() float64 { return float64(a.certs.NotAfter().Unix()) }))
 	}
 
-	if a.conns, err = conns.New(cfg.Server.MaxConnections, a.certs == nil, a.metrics); err != nil {
+	if a.conns, err = conns.New(conns.Options{Max: cfg.Server.MaxConnections, Plain: a.certs == nil,
+		HeaderTimeout: cfg.Server.ReadHeaderTimeout}, a.metrics); err != nil {
 		return nil, err
 	}
 

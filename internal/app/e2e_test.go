@@ -310,28 +310,46 @@ func TestServeBadInput(t *testing.T) {
 	})
 }
 
-// TestServeSlowClient: a body that does not arrive within server.read_timeout
-// is answered 408 request_timeout, without the client's address; the collector
-// goes on serving.
+// TestServeSlowClient: a body that does not arrive within server.read_timeout,
+// or a header that does not within server.read_header_timeout, is answered 408
+// request_timeout, without the client's address; the collector goes on serving.
 func TestServeSlowClient(t *testing.T) {
-	base, stop := startApp(t, t.TempDir(), func(c *app.Config) { c.Server.ReadTimeout = 300 * time.Millisecond })
+	base, stop := startApp(t, t.TempDir(), func(c *app.Config) {
+		c.Server.ReadTimeout = 300 * time.Millisecond
+		c.Server.ReadHeaderTimeout = 200 * time.Millisecond
+	})
 	defer stop()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	for _, slow := range []struct{ what, sent, names string }{
+		{"body", "POST /v1/events HTTP/1.1\r\nHost: accord\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{\"schema\":", "server.read_timeout"},
+		{"header", "POST /v1/events HTTP/1.1\r\nHost: accord\r\nContent-Type: applic", "200ms (server.read_header_timeout)"},
+	} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprint(conn, slow.sent)
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("slow %s: %v", slow.what, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		local := conn.LocalAddr().String()
+		if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), `"reason":"request_timeout"`) ||
+			!strings.Contains(string(b), slow.names) || strings.Contains(string(b), local) {
+			t.Fatalf("slow %s: %d %s", slow.what, resp.StatusCode, b)
+		}
+	}
+	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	fmt.Fprint(conn, "POST /v1/events HTTP/1.1\r\nHost: accord\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{\"schema\":")
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
+	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	local := conn.LocalAddr().String()
-	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), `"reason":"request_timeout"`) || strings.Contains(string(b), local) {
-		t.Fatalf("slow body: %d %s", resp.StatusCode, b)
+	if !strings.Contains(string(metrics), "\naccord_server_header_timeouts_total 1\n") {
+		t.Errorf("the header timeout is not counted in /metrics")
 	}
 	if code, body := post(t, base+"/v1/events", `{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"shop_1","email":"ab@example.com"}}`); code != http.StatusOK {
 		t.Fatalf("after the slow client: %d %s", code, body)

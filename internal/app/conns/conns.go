@@ -1,8 +1,9 @@
-// Package conns bounds the connections an HTTP server holds open, so that many
-// clients at once (slow ones, or a flood) cannot grow the collector's memory
-// without bound: net/http gives every connection a goroutine and buffers
-// (about 30 KiB for one that sends a request slowly), and nothing else limits
-// how many it accepts.
+// Package conns keeps the client connections of an HTTP server: it bounds how
+// many are held open, so that many clients at once (slow ones, or a flood)
+// cannot grow the collector's memory without bound (net/http gives every
+// connection a goroutine and buffers, about 30 KiB for one that sends a request
+// slowly, and nothing else limits how many it accepts), and it answers the
+// requests that net/http closes unanswered.
 //
 // At the limit, a new connection first takes the place of the connection that
 // has been idle the longest (a keep-alive connection waiting for its next
@@ -11,11 +12,27 @@
 // limit once its request's header is in, then closed (a client that sends no
 // header within a second, or one over TLS, where nothing can be said before
 // the handshake, is only closed). Clients retry both as they retry any 503.
+//
+// A request whose header does not arrive within the server's header timeout
+// (a slow client) is answered 408 request_timeout and closed, where net/http
+// would close it without a word: when net/http closes a connection whose last
+// read ended at its deadline and which has sent bytes since it was last
+// written to, those bytes are a request that was not answered (net/http
+// answers every request whose header it read, and reads what is left of a
+// body before it answers). A connection that sent nothing, or nothing since
+// its last answer (an idle keep-alive one), is closed as before; so is a
+// request whose bytes came with the previous one's (pipelined), which this
+// cannot tell from what net/http holds in its buffer. A header cut mid-line
+// net/http answers itself, with a bare 400 Bad Request (it parses the part
+// line as if whole): that answer, written right after a read that timed out,
+// is replaced by the 408. Over TLS the connection sees only ciphertext and
+// leaves both cases to net/http.
 package conns
 
 import (
 	"bytes"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +40,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +53,7 @@ type Limiter struct {
 	max       int
 	plain     bool // the server speaks plain HTTP on the listener (no TLS)
 	refusal   []byte
+	timeout   []byte // the answer to a request whose header timed out
 	mu        sync.Mutex
 	open      int
 	idle      map[*conn]time.Time // idle keep-alive connections, since when
@@ -43,6 +62,20 @@ type Limiter struct {
 	idleGauge prometheus.GaugeFunc
 	refused   prometheus.Counter
 	reclaimed prometheus.Counter
+	timeouts  prometheus.Counter
+}
+
+// Options configure a Limiter.
+type Options struct {
+	// Max is the most connections held open (server.max_connections; at least 1).
+	Max int
+	// Plain says that the server speaks plain HTTP on the listener, so that a
+	// refused connection, or a request whose header timed out, can be
+	// answered; over TLS they are only closed.
+	Plain bool
+	// HeaderTimeout is the server's ReadHeaderTimeout, named in the answer to a
+	// request whose header did not arrive within it.
+	HeaderTimeout time.Duration
 }
 
 // maxRefusers bounds the refused connections being answered at once; beyond
@@ -50,17 +83,21 @@ type Limiter struct {
 // no more than that many goroutines.
 const maxRefusers = 32
 
-// New returns a Limiter of max connections (at least 1) whose metrics are
-// registered with reg (nil registers none). plain says that the server speaks
-// plain HTTP, so that a refused connection can be answered.
-func New(max int, plain bool, reg prometheus.Registerer) (*Limiter, error) {
-	if max < 1 {
-		return nil, fmt.Errorf("server.max_connections %d must be at least 1", max)
+// New returns a Limiter whose metrics are registered with reg (nil registers
+// none).
+func New(o Options, reg prometheus.Registerer) (*Limiter, error) {
+	if o.Max < 1 {
+		return nil, fmt.Errorf("server.max_connections %d must be at least 1", o.Max)
 	}
-	l := &Limiter{max: max, plain: plain, idle: map[*conn]time.Time{}, refusers: make(chan struct{}, maxRefusers)}
-	body := fmt.Sprintf(`{"error":"the collector holds its limit of %d connections (server.max_connections); retry","reason":"collector_busy"}`+"\n", max)
-	l.refusal = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n" +
-		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+	l := &Limiter{max: o.Max, plain: o.Plain, idle: map[*conn]time.Time{}, refusers: make(chan struct{}, maxRefusers)}
+	l.refusal = answer("503 Service Unavailable", "Retry-After: 1\r\n", fmt.Sprintf(
+		"the collector holds its limit of %d connections (server.max_connections); retry", o.Max), "collector_busy")
+	within := "the collector's header timeout (server.read_header_timeout)"
+	if o.HeaderTimeout > 0 {
+		within = fmt.Sprintf("%v (server.read_header_timeout)", o.HeaderTimeout)
+	}
+	l.timeout = answer("408 Request Timeout", "", "the request's header did not arrive within "+within+
+		"; send the request again, all of it at once", "request_timeout")
 	l.openGauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accord_server_connections",
 		Help: "Client connections open (at most server.max_connections)."}, func() float64 { return float64(l.Open()) })
 	l.idleGauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accord_server_connections_idle",
@@ -69,14 +106,31 @@ func New(max int, plain bool, reg prometheus.Registerer) (*Limiter, error) {
 		Help: "Connections refused (503) because server.max_connections were open and none was idle."})
 	l.reclaimed = prometheus.NewCounter(prometheus.CounterOpts{Name: "accord_server_connections_reclaimed_total",
 		Help: "Idle keep-alive connections closed to make room for a new one at server.max_connections."})
+	l.timeouts = prometheus.NewCounter(prometheus.CounterOpts{Name: "accord_server_header_timeouts_total",
+		Help: "Requests whose header did not arrive within server.read_header_timeout, answered 408 request_timeout (plain HTTP only)."})
 	if reg != nil {
-		for _, c := range []prometheus.Collector{l.openGauge, l.idleGauge, l.refused, l.reclaimed} {
+		for _, c := range []prometheus.Collector{l.openGauge, l.idleGauge, l.refused, l.reclaimed, l.timeouts} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return l, nil
+}
+
+// answer is a whole HTTP answer that closes its connection, with a JSON body
+// of the collector's error shape.
+func answer(status, headers, msg, reason string) []byte {
+	body, err := json.Marshal(struct {
+		Error  string `json:"error"`
+		Reason string `json:"reason"`
+	}{msg, reason})
+	if err != nil {
+		panic(err) // two strings always marshal
+	}
+	body = append(body, '\n')
+	return []byte("HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\n" + headers + "Connection: close\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + string(body))
 }
 
 // Open is the number of connections open.
@@ -170,17 +224,23 @@ func (l *Limiter) refuse(c net.Conn) {
 		if !readHeader(c) {
 			return
 		}
-		if _, err := c.Write(l.refusal); err != nil {
-			return
-		}
-		// Read what else the client sent before closing, so that the close
-		// does not reset the connection before the client has read the answer.
-		if cw, ok := c.(interface{ CloseWrite() error }); ok {
-			_ = cw.CloseWrite()
-		}
-		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		_, _ = io.Copy(io.Discard, io.LimitReader(c, 64<<10))
+		writeLingering(c, l.refusal)
 	}()
+}
+
+// writeLingering writes a closing answer to c, then reads what else the
+// client sent, briefly, so that closing c does not reset the connection
+// before the client has read the answer. The caller closes c.
+func writeLingering(c net.Conn, answer []byte) {
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write(answer); err != nil {
+		return
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	_, _ = io.Copy(io.Discard, io.LimitReader(c, 64<<10))
 }
 
 // readHeader reads from c up to the end of a request's header (a blank
@@ -229,9 +289,48 @@ type conn struct {
 	net.Conn
 	l      *Limiter
 	closed bool // under l.mu
+	// unanswered: bytes were read since the last write. timedOut: the last
+	// read ended at its deadline. Atomics: net/http reads in the background
+	// while a handler writes.
+	unanswered atomic.Bool
+	timedOut   atomic.Bool
 }
 
+func (c *conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.unanswered.Store(true)
+	}
+	var ne net.Error
+	c.timedOut.Store(err != nil && errors.As(err, &ne) && ne.Timeout())
+	return n, err
+}
+
+// netHTTPBadRequest is what net/http writes, in one write, when it cannot
+// parse a request's header: also when the header stopped mid-line at the
+// deadline (it parses the part line as if whole).
+var netHTTPBadRequest = []byte("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request")
+
+func (c *conn) Write(p []byte) (int, error) {
+	if c.unanswered.Swap(false) && c.timedOut.Load() && c.l.plain && bytes.Equal(p, netHTTPBadRequest) {
+		// Bytes came and the read for more timed out: the header was cut
+		// short by the deadline, not malformed by the client.
+		c.l.timeouts.Inc()
+		if _, err := c.Conn.Write(c.l.timeout); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+// Close answers a request whose header timed out at a line's end (see the
+// package comment) before it closes the connection.
 func (c *conn) Close() error {
+	if c.unanswered.Swap(false) && c.timedOut.Load() && c.l.plain {
+		c.l.timeouts.Inc()
+		writeLingering(c.Conn, c.l.timeout)
+	}
 	err := c.Conn.Close()
 	c.l.mu.Lock()
 	if !c.closed {

@@ -17,12 +17,18 @@ import (
 	"github.com/accord-dev/accord/internal/app/conns"
 )
 
-// serve runs an HTTP server on 127.0.0.1 behind a Limiter of max connections.
-// Requests to /hold wait until release is closed.
-func serve(t *testing.T, max int, tlsConfig *tls.Config) (addr string, l *conns.Limiter, reg *prometheus.Registry, release chan struct{}) {
+// headerTimeout is the test servers' ReadHeaderTimeout.
+const headerTimeout = 300 * time.Millisecond
+
+// serve runs an HTTP server on 127.0.0.1 behind a Limiter of max connections,
+// with a ReadHeaderTimeout of headerTimeout and what configure sets.
+// Requests to /hold wait until release is closed; /read reads the body and
+// answers 408 "handler" when that fails; every other request is answered "ok",
+// its body unread.
+func serve(t *testing.T, max int, tlsConfig *tls.Config, configure ...func(*http.Server)) (addr string, l *conns.Limiter, reg *prometheus.Registry, release chan struct{}) {
 	t.Helper()
 	reg = prometheus.NewRegistry()
-	l, err := conns.New(max, tlsConfig == nil, reg)
+	l, err := conns.New(conns.Options{Max: max, Plain: tlsConfig == nil, HeaderTimeout: headerTimeout}, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,12 +37,22 @@ func serve(t *testing.T, max int, tlsConfig *tls.Config) (addr string, l *conns.
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{ConnState: l.ConnState, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/hold" {
+	srv := &http.Server{ConnState: l.ConnState, ReadHeaderTimeout: headerTimeout, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hold":
 			<-release
+		case "/read":
+			if _, err := io.ReadAll(r.Body); err != nil {
+				w.WriteHeader(http.StatusRequestTimeout)
+				io.WriteString(w, "handler")
+				return
+			}
 		}
 		io.WriteString(w, "ok")
 	})}
+	for _, f := range configure {
+		f(srv)
+	}
 	limited := l.Listener(ln)
 	if tlsConfig != nil {
 		srv.TLSConfig = tlsConfig
@@ -170,12 +186,7 @@ func TestIdleReclaimed(t *testing.T) {
 // TestTLSRefusalCloses: over TLS a refused connection cannot be answered
 // before its handshake: it is closed, and the handshake fails.
 func TestTLSRefusalCloses(t *testing.T) {
-	certFile, keyFile, _ := certstest.WritePair(t, t.TempDir(), 1, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, l, _, _ := serve(t, 1, &tls.Config{Certificates: []tls.Certificate{cert}})
+	addr, l, _, _ := serve(t, 1, serverTLS(t))
 	held, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
@@ -190,8 +201,115 @@ func TestTLSRefusalCloses(t *testing.T) {
 	}
 }
 
+// TestHeaderTimeoutAnswered: a request whose header stops coming is answered
+// 408 request_timeout and closed, on a new connection and on a keep-alive one
+// after an answered request; a connection that sent nothing, or nothing since
+// its last answer, is closed without a word; a request the handler answered
+// gets that answer alone, also when reading its body timed out.
+func TestHeaderTimeoutAnswered(t *testing.T) {
+	addr, _, reg, _ := serve(t, 10, nil, func(s *http.Server) {
+		s.ReadTimeout = 2 * headerTimeout
+		s.IdleTimeout = headerTimeout
+	})
+	// answers reads everything c sends until it closes, as HTTP answers.
+	answers := func(c net.Conn, r *bufio.Reader) []string {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var got []string
+		for {
+			resp, err := http.ReadResponse(r, nil)
+			if err != nil {
+				if rest, _ := io.ReadAll(r); len(rest) != 0 || err != io.EOF && err != io.ErrUnexpectedEOF {
+					t.Errorf("after %d answers: %v, then %q", len(got), err, rest)
+				}
+				return got
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			got = append(got, fmt.Sprintf("%d %v %s", resp.StatusCode, resp.Close, strings.TrimSpace(string(b))))
+		}
+	}
+	want408 := `408 true {"error":"the request's header did not arrive within 300ms (server.read_header_timeout); ` +
+		`send the request again, all of it at once","reason":"request_timeout"}`
+
+	// The header stops at a line's end (net/http would close the connection
+	// without a word), or mid-line (net/http would answer 400 Bad Request).
+	for _, cut := range []string{"POST /v1/events HTTP/1.1\r\nHost: accord\r\n", "POST /v1/events HTTP/1.1\r\nHost: accord\r\nContent-Ty", "POST /v1/ev"} {
+		c, r := dial(t, addr)
+		fmt.Fprint(c, cut)
+		if got := answers(c, r); len(got) != 1 || got[0] != want408 {
+			t.Errorf("header cut short at %q: %q", cut, got)
+		}
+	}
+
+	c, r := dial(t, addr)
+	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: accord\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if resp, err := http.ReadResponse(r, nil); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("first request: %v", err)
+	} else {
+		io.ReadAll(resp.Body)
+	}
+	fmt.Fprint(c, "GET / HTTP/1.1\r\n")
+	if got := answers(c, r); len(got) != 1 || got[0] != want408 {
+		t.Errorf("second request cut short: %q", got)
+	}
+
+	for name, send := range map[string]string{
+		"nothing sent":         "",
+		"idle after an answer": "GET / HTTP/1.1\r\nHost: accord\r\n\r\n",
+		// The handler reads the body, fails at the read timeout and answers.
+		"slow body read": "POST /read HTTP/1.1\r\nHost: accord\r\nContent-Length: 100\r\n\r\n{",
+		// net/http reads the body the handler left, times out, then answers.
+		"slow body unread": "POST / HTTP/1.1\r\nHost: accord\r\nContent-Length: 100\r\n\r\n{",
+	} {
+		want := map[string][]string{"nothing sent": nil, "idle after an answer": {"200 false ok"},
+			"slow body read": {"408 true handler"}, "slow body unread": {"200 true ok"}}[name]
+		c, r := dial(t, addr)
+		fmt.Fprint(c, send)
+		if got := answers(c, r); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	if got := metric(t, reg, "accord_server_header_timeouts_total"); got != 4 {
+		t.Errorf("header timeouts %v, want 4", got)
+	}
+}
+
+// TestHeaderTimeoutTLS: over TLS the connection sees only ciphertext, so a
+// request whose header timed out gets net/http's own answer (nothing at a
+// line's end, 400 mid-line) and no clear text breaks the TLS stream.
+func TestHeaderTimeoutTLS(t *testing.T) {
+	addr, _, _, _ := serve(t, 10, serverTLS(t))
+	for cut, want := range map[string]string{"GET / HTTP/1.1\r\n": "", "GET / HTTP/1.1\r\nHo": "HTTP/1.1 400 Bad Request"} {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(c, cut)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, err := io.ReadAll(c)
+		if err != nil || !strings.HasPrefix(string(b), want) || want == "" && len(b) != 0 {
+			t.Errorf("over TLS, cut at %q: %q %v", cut, b, err)
+		}
+		c.Close()
+	}
+}
+
+// serverTLS is a server's TLS configuration with a fresh certificate,
+// speaking HTTP/1.1.
+func serverTLS(t *testing.T) *tls.Config {
+	t.Helper()
+	certFile, keyFile, _ := certstest.WritePair(t, t.TempDir(), 1, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}
+}
+
 func TestNewRefusesZero(t *testing.T) {
-	if _, err := conns.New(0, true, nil); err == nil || !strings.Contains(err.Error(), "server.max_connections") {
+	if _, err := conns.New(conns.Options{Max: 0, Plain: true}, nil); err == nil || !strings.Contains(err.Error(), "server.max_connections") {
 		t.Fatalf("New(0): %v", err)
 	}
 }
