@@ -46,6 +46,7 @@ type App struct {
 	ready    func() error
 	certs    *certs.Files // nil: plain HTTP
 	conns    *conns.Limiter
+	segment  *segment.Handler
 	replay   *replay.Replayer
 }
 
@@ -147,8 +148,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		return nil, err
 	}
 	a.closers = append(a.closers, bad.Close)
+	a.segment = segment.New(a.pipeline, cfg.Access, cfg.Segment.UnresolvedController)
 	a.replay, err = replay.New(replay.Deps{BadDir: filepath.Join(cfg.Data, "bad"), LedgerDir: filepath.Join(cfg.Data, "replay"),
-		Pipeline: a.pipeline, Unsealer: a.privacy.vault, Log: log, Metrics: a.metrics})
+		Pipeline: a.pipeline, Unsealer: a.privacy.vault, Log: log, Metrics: a.metrics,
+		Resolvers: map[string]replay.Resolver{segment.Protocol: a.segment.Resolve}})
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +182,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 
 func (a *App) routes() error {
 	native.New(a.pipeline, a.cfg.Access).Routes(a.mux)
-	segment.New(a.pipeline, a.cfg.Access).Routes(a.mux)
+	a.segment.Routes(a.mux)
 	sp, err := snowplow.New(a.pipeline, a.cfg.Access, a.cfg.Snowplow.Paths)
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ type Config struct {
 	BadRows   BadRowsConfig  `yaml:"bad_rows"`
 	Privacy   PrivacyConfig  `yaml:"privacy"`
 	Snowplow  SnowplowConfig `yaml:"snowplow"`
+	Segment   SegmentConfig  `yaml:"segment"`
 	Log       LogConfig      `yaml:"log"`
 	Runtime   RuntimeConfig  `yaml:"runtime"`
 }
@@ -122,6 +123,17 @@ type PrivacyConfig struct {
 // custom post path.
 type SnowplowConfig struct {
 	Paths []string `yaml:"paths"`
+}
+
+// SegmentConfig is the Segment-compatible API's.
+type SegmentConfig struct {
+	// UnresolvedController, when set, is the data controller of the messages
+	// that no contract declares: their bad rows keep them whole, every value
+	// sealed under this controller and the message's userId (else its
+	// anonymousId), so that a replay stores them once a contract declares
+	// their name (docs/segment.md). Unset, those rows keep only the names of
+	// the messages' fields.
+	UnresolvedController string `yaml:"unresolved_controller"`
 }
 
 // LogConfig is the structured log.

@@ -107,6 +107,12 @@ func (a scrubAdapter) Seal(ctx context.Context, c *contract.Contract, data any) 
 	return data, sealed, redacted
 }
 
+// SealAll seals every value of an event that names no contract under a
+// subject its protocol knows (collect.Incoming.SealAll).
+func (a scrubAdapter) SealAll(ctx context.Context, controller, subject string, data any, under []string) ([]string, []string) {
+	return a.s.SealAll(ctx, controller, subject, data, under)
+}
+
 // SealBytes seals a bad row's entity on its bytes; a contract without a usable
 // plan takes Seal, which withholds it.
 func (a scrubAdapter) SealBytes(ctx context.Context, c *contract.Contract, dst, data []byte) ([]byte, []string, []string, bool) {

@@ -185,10 +185,7 @@ func TestReplayBadRows(t *testing.T) {
 	if len(lake) != 3 {
 		t.Fatalf("lake rows of signup: %v", lake)
 	}
-	received := map[string]time.Time{}
-	for _, r := range rows {
-		received[r.EventID] = r.ReceivedAt
-	}
+	received := receivedTimes(rows)
 	for _, id := range []string{"e-unknown-version", "e-new-field", "sp-unknown"} {
 		var row map[string]any
 		for _, l := range lake {
@@ -300,4 +297,120 @@ func TestReplayOffline(t *testing.T) {
 		t.Fatalf("lake: %v", lake)
 	}
 	noPlantedFiles(t, data)
+}
+
+// TestReplaySegmentUnknownName: with segment.unresolved_controller set, a
+// Segment message whose name no contract declares is kept whole in its bad
+// row, every value sealed under its userId (else anonymousId); once a contract
+// declares the name, a replay maps it as the collector would have (identifiers
+// and context injected as the contract declares them) and stores it. A
+// forgotten subject's message cannot be replayed.
+func TestReplaySegmentUnknownName(t *testing.T) {
+	reg, withRegistry := registryCopy(t)
+	data := t.TempDir()
+	config := func(c *app.Config) {
+		withRegistry(c)
+		c.Segment.UnresolvedController = "acme"
+	}
+	base, stop := startApp(t, data, config)
+	batch := fmt.Sprintf(`{"batch":[
+	 {"type":"track","event":"Account Created","messageId":"seg-1","userId":%q,"timestamp":"2026-12-01T10:00:00Z",
+	  "properties":{"shop_id":"shop_1","email":%q,"marketing_opt_in":true,"tags":["a",{"k":1}],"note":null},
+	  "context":{"ip":%q,"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15","library":{"name":"analytics-node","version":"2.1.0"}}},
+	 {"type":"track","event":"Account Created","messageId":"seg-2","anonymousId":"anon-2","properties":{"shop_id":"shop_2","email":%q}},
+	 {"type":"track","event":"Account Created","messageId":"seg-3","userId":"u-forget-9","properties":{"shop_id":"shop_3","email":"someone@example.com"}}]}`,
+		planted[6], planted[0], planted[1], planted[0])
+	code, body := post(t, base+"/v1/batch", batch)
+	if code != http.StatusBadRequest || !strings.Contains(body, `"rejected":3`) || !strings.Contains(body, "event_name_unknown") {
+		t.Fatalf("POST /v1/batch = %d %s", code, body)
+	}
+	rows := waitBadRows(t, data, 3)
+	for _, r := range rows {
+		sealed := strings.Join(r.Sealed, " ")
+		if r.EventID == "seg-1" && (!strings.Contains(sealed, "/data/segment_message/user_id") || !strings.Contains(sealed, "/data/segment_message/ip") ||
+			!strings.Contains(sealed, "/data/segment_message/properties/email") || !strings.Contains(sealed, "/data/segment_message/properties/tags/1/k") ||
+			!strings.Contains(string(r.Payload), `"event":"Account Created"`) || !strings.Contains(string(r.Payload), `"note":null`) || len(r.Redacted) != 0) {
+			t.Errorf("bad row of seg-1: sealed %v, redacted %v, payload %s", r.Sealed, r.Redacted, r.Payload)
+		}
+		if r.EventID == "seg-2" && !strings.Contains(sealed, "/data/segment_message/anonymous_id") {
+			t.Errorf("bad row of seg-2: sealed %v", r.Sealed)
+		}
+	}
+	noPlantedFiles(t, data)
+	code, out := runCLI(t, "bad", "summary", "--data", data)
+	if code != 0 || !strings.Contains(out, "3 rows: 3 replayable") {
+		t.Fatalf("summary: exit %d\n%s", code, out)
+	}
+	// No contract declares the name yet: rejected again, nothing stored.
+	code, out = runCLI(t, "bad", "replay", "--server", base, "--admin-token", replayToken, "--dry-run")
+	if code != cli.ExitFindings || !strings.Contains(out, "dry run of 3 bad rows: 0 accepted, 3 rejected again") || !strings.Contains(out, "event_name_unknown") {
+		t.Fatalf("dry run before the fix: exit %d\n%s", code, out)
+	}
+	stop()
+
+	// The fix: a version of signup that declares the name and the fields.
+	src, err := os.ReadFile(filepath.Join(reg, "com.acme/signup/jsonschema/1-0-0.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	minor := strings.Replace(strings.Replace(string(src), "version: 1-0-0}", "version: 1-1-0}", 1), "x-event-names: [Signed Up]", "x-event-names: [Signed Up, Account Created]", 1) +
+		"  tags:\n    type: array\n    description: Labels the shop gave the account.\n" +
+		"  note:\n    type: [string, \"null\"]\n    description: The shop's note on the account.\n"
+	if err := os.WriteFile(filepath.Join(reg, "com.acme/signup/jsonschema/1-1-0.yaml"), []byte(minor), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base, stop = startApp(t, data, config)
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	if code, body := postAuth(t, base+"/v1/privacy/forget", `{"subject":"u-forget-9","controller":"acme"}`); code != http.StatusOK {
+		t.Fatalf("forget = %d %s", code, body)
+	}
+	code, out = runCLI(t, "bad", "replay", "--server", base, "--admin-token", replayToken)
+	if code != cli.ExitFindings || !strings.Contains(out, "replayed 3 bad rows: 2 accepted, 0 rejected again, 1 not replayable") ||
+		!strings.Contains(out, "data subject was forgotten") || plantedIn([]byte(out)) != "" {
+		t.Fatalf("replay after the fix: exit %d\n%s", code, out)
+	}
+	var lake []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if lake = lakeRows(t, filepath.Join(data, "lake"))["com.acme/signup"]; len(lake) >= 2 {
+			break
+		}
+	}
+	stop()
+	stop = nil
+	if len(lake) != 2 {
+		t.Fatalf("lake rows of signup: %v", lake)
+	}
+	received := receivedTimes(rows)
+	for _, l := range lake {
+		var row map[string]any
+		if err := json.Unmarshal([]byte(l), &row); err != nil {
+			t.Fatal(err)
+		}
+		id, _ := row["event_id"].(string)
+		if got, _ := row["received_at"].(float64); int64(got) != received[id].UnixMicro() || row["source_protocol"] != "segment" ||
+			!strings.Contains(l, `"contract_version":"1-1-0"`) || !strings.Contains(l, `"tok_`) {
+			t.Errorf("lake row of %s: %s", id, l)
+		}
+		if id == "seg-1" && (!strings.Contains(l, `"masked":"81.2.0.0"`) || !strings.Contains(l, `"browser_family":"Safari"`) || !strings.Contains(l, `["a",{"k":1}]`) ||
+			row["device_created_at"] != float64(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC).UnixMicro())) {
+			t.Errorf("seg-1 lost its context or time in the replay: %s", l)
+		}
+		if p := plantedIn([]byte(l)); p != "" {
+			t.Errorf("the lake holds planted PII %q: %s", p, l)
+		}
+	}
+	noPlantedFiles(t, data)
+}
+
+// receivedTimes maps the event ids of bad rows to when they were received.
+func receivedTimes(rows []event.BadRow) map[string]time.Time {
+	received := map[string]time.Time{}
+	for _, r := range rows {
+		received[r.EventID] = r.ReceivedAt
+	}
+	return received
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/accord-dev/accord/internal/app"
 	"github.com/accord-dev/accord/internal/collect/replay"
+	"github.com/accord-dev/accord/internal/collect/segment"
 	"github.com/accord-dev/accord/internal/event"
 )
 
@@ -47,7 +48,7 @@ func newBadSummaryCmd(e *env) *cobra.Command {
 			if data != "" {
 				cfg.Data = data
 			}
-			sum, err := replay.Summarize(filepath.Join(cfg.Data, "bad"), filepath.Join(cfg.Data, "replay"), from, to)
+			sum, err := replay.Summarize(filepath.Join(cfg.Data, "bad"), filepath.Join(cfg.Data, "replay"), from, to, segment.Protocol)
 			if err != nil {
 				return usageError{err}
 			}

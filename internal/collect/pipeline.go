@@ -50,6 +50,27 @@ type Incoming struct {
 	// Received, when set, is when the collector first received the event (a
 	// replayed bad row's): the envelope keeps it instead of the request's time.
 	Received time.Time
+	// SealAll, with Reject, keeps the event's values sealed in its bad row
+	// under a data subject its protocol knows, though no contract says which
+	// of them are personal (a Segment message whose event name no contract
+	// declares): see SealScope. Without it, the bad row of an event that
+	// names no contract keeps Data as it is.
+	SealAll *SealScope
+}
+
+// SealScope says how the bad row of an event that names no contract keeps its
+// data: every value at or inside the members of Data at the pointers Under is
+// sealed under Controller and Subject (redacted when it cannot be), the rest
+// is kept as it is. Data must be a JSON object, and the event has no contexts.
+type SealScope struct {
+	Controller, Subject string
+	Under               []string
+}
+
+// AllSealer is a Scrubber that can seal the values of an event that names no
+// contract (Incoming.SealAll), in place, in a decoded JSON object.
+type AllSealer interface {
+	SealAll(ctx context.Context, controller, subject string, data any, under []string) (sealed, redacted []string)
 }
 
 // Rejection is why an event cannot be accepted.
@@ -903,6 +924,9 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 		}
 		return row
 	}
+	if in.SealAll != nil {
+		return p.sealAllRow(ctx, row, in)
+	}
 	// Data that is not JSON cannot be sealed field by field: with personal data
 	// in its contract, keep none of it.
 	rc := redactionContract(snap, c, in.Schema)
@@ -956,6 +980,33 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 		payload = append(payload, ']')
 	}
 	row.Payload = append(payload, '}')
+	return row
+}
+
+// sealAllRow fills the payload of row, the bad row of in, with in's data
+// sealed as in.SealAll says; when it cannot be, the payload is withheld.
+func (p *Pipeline) sealAllRow(ctx context.Context, row *event.BadRow, in *Incoming) *event.BadRow {
+	as, ok := p.scrubber.(AllSealer)
+	v, err := contract.DecodeJSON(in.Data)
+	doc, isObject := v.(map[string]any)
+	if !ok || err != nil || !isObject || len(in.Contexts) > 0 {
+		row.PayloadWithheld = "the event names no contract and its values could not be sealed, so they are not kept"
+		return row
+	}
+	sealed, redacted := as.SealAll(ctx, in.SealAll.Controller, in.SealAll.Subject, doc, in.SealAll.Under)
+	js, err := json.Marshal(struct {
+		Schema string `json:"schema"`
+		Data   any    `json:"data"`
+	}{in.Schema, doc})
+	if err != nil {
+		row.PayloadWithheld = "the event names no contract and its values could not be encoded once sealed, so they are not kept"
+		return row
+	}
+	row.Payload = js
+	for _, s := range sealed {
+		row.Sealed = append(row.Sealed, "/data"+s)
+	}
+	row.Redacted = redacted
 	return row
 }
 

@@ -64,3 +64,10 @@ func TestVaultIntegration(t *testing.T) {
 		t.Error("after forget, the email got its old token back")
 	}
 }
+
+// TestMaxSealLen: SealAll seals exactly the values the vault accepts.
+func TestMaxSealLen(t *testing.T) {
+	if MaxSealLen != vault.MaxValueLen {
+		t.Fatalf("MaxSealLen %d, vault.MaxValueLen %d", MaxSealLen, vault.MaxValueLen)
+	}
+}

@@ -52,6 +52,13 @@ type Deps struct {
 	LedgerDir string
 	Pipeline  Processor
 	Unsealer  Unsealer
+	// Resolvers map protocols to how their rows that name no schema are
+	// replayed: rows that keep what the protocol resolves a contract from (a
+	// Segment message whose name no contract declared, kept whole and
+	// sealed). The resolver gets the row's data, unsealed, and what the row
+	// keeps besides, and returns the event to process, or why the row cannot
+	// be replayed.
+	Resolvers map[string]Resolver
 	Log       *slog.Logger
 	// Metrics registers accord_replay_rows_total when set.
 	Metrics prometheus.Registerer
@@ -60,6 +67,10 @@ type Deps struct {
 	Budget time.Duration
 	Now    func() time.Time
 }
+
+// Resolver turns the data of a bad row that names no schema into the event
+// to process; see Deps.Resolvers.
+type Resolver func(data json.RawMessage, row collect.Incoming) (collect.Incoming, string)
 
 // Request says which bad rows to replay, and how.
 type Request struct {
@@ -252,6 +263,7 @@ type pendingRow struct {
 	in       collect.Incoming
 	doc      map[string]any // the payload, sealed values still in it
 	sealed   []string       // pointers into doc
+	resolve  Resolver       // for a row that names no schema
 }
 
 // cursor is a position in the bad rows: a day, a file of it and a line.
@@ -426,9 +438,17 @@ func (x *run) prepare(row *event.BadRow) (*pendingRow, string) {
 	if err != nil || !ok {
 		return nil, "the row's payload is not a self-describing event"
 	}
+	protocol := row.Source.Protocol
+	if protocol == "" {
+		protocol = "native"
+	}
 	schema, _ := doc["schema"].(string)
-	if schema == "" {
-		return nil, "the row names no schema (an unknown event name, or the producer named none), so nothing says which contract the event follows; the producer must send it again"
+	// A row that names no schema is replayed only when its protocol can
+	// resolve it again from what it kept, sealed (its resolver says whether it
+	// can, once the values are open).
+	resolve := x.r.d.Resolvers[protocol]
+	if schema == "" && (resolve == nil || len(row.Sealed) == 0) {
+		return nil, "the row names no schema (the producer named none, or an event name no contract declared, kept without its values), so nothing says which contract the event follows; the producer must send it again"
 	}
 	if _, ok := doc["data"]; !ok {
 		return nil, "the row's payload has no data"
@@ -438,18 +458,18 @@ func (x *run) prepare(row *event.BadRow) (*pendingRow, string) {
 			return nil, fmt.Sprintf("the row lists %s as sealed, but no sealed value is there", ptr)
 		}
 	}
-	protocol := row.Source.Protocol
-	if protocol == "" {
-		protocol = "native"
-	}
 	id := row.EventID
 	if id == "" {
 		id = row.ID
 	}
-	return &pendingRow{protocol: protocol, doc: doc, sealed: row.Sealed, in: collect.Incoming{
+	p := &pendingRow{protocol: protocol, doc: doc, sealed: row.Sealed, in: collect.Incoming{
 		EventID: id, SentAt: row.SentAt, DeviceCreatedAt: row.DeviceCreatedAt, TrueTimestamp: row.TrueTimestamp,
 		App: row.Source.App, Platform: row.Source.Platform, Tracker: row.Source.Tracker, Received: row.ReceivedAt,
-	}}, ""
+	}}
+	if schema == "" {
+		p.resolve = resolve
+	}
+	return p, ""
 }
 
 // flush unseals the pending rows' values, processes them and records the
@@ -573,13 +593,23 @@ func (x *run) build(p *pendingRow) string {
 		}
 		return s
 	}
-	schema, _ := p.doc["schema"].(string)
-	p.in.Schema = rename(schema)
-	p.out.Schema = p.in.Schema
 	data, err := json.Marshal(p.doc["data"])
 	if err != nil {
 		return "the row's data cannot be encoded"
 	}
+	if p.resolve != nil {
+		in, why := p.resolve(data, p.in)
+		if why != "" {
+			return why
+		}
+		p.in = in
+		p.in.Schema = rename(in.Schema)
+		p.out.Schema = p.in.Schema
+		return ""
+	}
+	schema, _ := p.doc["schema"].(string)
+	p.in.Schema = rename(schema)
+	p.out.Schema = p.in.Schema
 	p.in.Data = data
 	if cs, ok := p.doc["contexts"].([]any); ok {
 		for _, c := range cs {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/event"
 )
 
@@ -52,13 +53,21 @@ type Summary struct {
 // Summarize reads the bad rows under badDir (from and to bound the days, as in
 // a Request; empty: all) and groups them by day, reason and schema, with the
 // replay ledger under ledgerDir. It reads files only: the collector may be
-// running, and nothing is unsealed.
-func Summarize(badDir, ledgerDir, from, to string) (Summary, error) {
+// running, and nothing is unsealed. resolvable are the protocols whose rows
+// that name no schema the collector's replay resolves (Deps.Resolvers).
+func Summarize(badDir, ledgerDir, from, to string, resolvable ...string) (Summary, error) {
 	q := Request{From: from, To: to}
 	if err := q.Validate(); err != nil {
 		return Summary{}, err
 	}
-	x := &run{r: &Replayer{d: Deps{BadDir: badDir, LedgerDir: ledgerDir}}, q: q}
+	resolvers := map[string]Resolver{}
+	for _, p := range resolvable {
+		// prepare only asks whether there is one; nothing is resolved here.
+		resolvers[p] = func(_ json.RawMessage, row collect.Incoming) (collect.Incoming, string) {
+			return row, "not resolved in a summary"
+		}
+	}
+	x := &run{r: &Replayer{d: Deps{BadDir: badDir, LedgerDir: ledgerDir, Resolvers: resolvers}}, q: q}
 	days, _, err := listDays(badDir, from, to)
 	if err != nil {
 		return Summary{}, err

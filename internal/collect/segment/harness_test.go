@@ -112,7 +112,7 @@ func newHarnessLimits(t testing.TB, access collect.Access, lim collect.Limits) *
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	New(p, access).Routes(mux)
+	New(p, access, "").Routes(mux)
 	srv := httptest.NewServer(mux) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
 	return &harness{t: t, buf: buf, snap: snap, srv: srv}

@@ -42,6 +42,10 @@ type Mapped struct {
 	// (Request.LimitsChecked) hold for Incoming.Data while it is within the
 	// string limit.
 	Injected int
+	// Unknown says that the message, decoded without fault, was rejected only
+	// because no contract declares its name: a contract published later can
+	// take it, in a replay (see KeepSealed).
+	Unknown bool
 }
 
 // Map resolves a decoded message to its contract through names and builds the
@@ -73,7 +77,9 @@ func Map(m *Message, names *Names, app string) Mapped {
 		return unresolved(m.Reject) // the name itself may be the text that is not UTF-8
 	}
 	if !ok {
-		return unresolved(&collect.Rejection{Reason: event.ReasonEventNameUnknown, Failures: []event.Failure{{Message: unknownName(m.Type, name)}}})
+		mp := unresolved(&collect.Rejection{Reason: event.ReasonEventNameUnknown, Failures: []event.Failure{{Message: unknownName(m.Type, name)}}})
+		mp.Unknown = m.Reject == nil
+		return mp
 	}
 	in.Schema = c.URI()
 	data, injected, err := withInjections(c, m)

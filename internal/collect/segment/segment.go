@@ -22,15 +22,19 @@ const Protocol = "segment"
 
 // Handler serves the Segment routes. It is safe for concurrent use.
 type Handler struct {
-	p      *collect.Pipeline
-	access collect.Access
-	names  namesCache
+	p          *collect.Pipeline
+	access     collect.Access
+	controller string
+	names      namesCache
 }
 
 // New returns the Segment handler. When access holds write keys, every request
-// must carry one of them; without any, requests are accepted with no source name.
-func New(p *collect.Pipeline, access collect.Access) *Handler {
-	return &Handler{p: p, access: access}
+// must carry one of them; without any, requests are accepted with no source
+// name. unresolvedController, when set, is the data controller under which the
+// bad rows of messages that no contract declares keep them sealed, for a
+// replay (KeepSealed); without it those rows keep only their fields' names.
+func New(p *collect.Pipeline, access collect.Access, unresolvedController string) *Handler {
+	return &Handler{p: p, access: access, controller: unresolvedController}
 }
 
 // paths maps every path under /v1/ that Segment's API answers to the call type
@@ -148,6 +152,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, callType string,
 	maxString := h.p.Limits().MaxStringBytes
 	for i := range req.Messages {
 		m := Map(&req.Messages[i], names, app)
+		if m.Unknown {
+			KeepSealed(&m.Incoming, &req.Messages[i], h.controller)
+		}
 		evs[i], warnings[i] = m.Incoming, m.Warning
 		evs[i].LimitsChecked = req.LimitsChecked && m.Injected <= maxString
 	}
