@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/goccy/go-yaml"
 
@@ -310,6 +311,9 @@ func (c *Config) Validate() error {
 	}
 	if err := snowplow.CheckPaths(c.Snowplow.Paths); err != nil {
 		errs = append(errs, fmt.Errorf("snowplow.paths: %w", err))
+	}
+	if ctl := c.Segment.UnresolvedController; ctl != strings.TrimSpace(ctl) || strings.ContainsFunc(ctl, unicode.IsControl) {
+		add("segment.unresolved_controller %q must be the data controller's name as the privacy API is given it, without surrounding spaces or control characters", ctl)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -51,6 +51,30 @@ func TestBufferPrewrite(t *testing.T) {
 	}
 }
 
+// TestSegmentConfig reads segment.unresolved_controller, unset by default, and
+// refuses one that the privacy API could not be given as it is.
+func TestSegmentConfig(t *testing.T) {
+	if got := app.Default().Segment.UnresolvedController; got != "" {
+		t.Errorf("segment.unresolved_controller %q by default, want none", got)
+	}
+	for yaml, want := range map[string]string{"acme": "", `" acme"`: "segment.unresolved_controller", `"ac\nme"`: "segment.unresolved_controller"} {
+		path := filepath.Join(t.TempDir(), "accord.yaml")
+		if err := os.WriteFile(path, []byte("version: 1\nsegment: {unresolved_controller: "+yaml+"}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := app.Load(path)
+		if err == nil {
+			err = cfg.Validate()
+		}
+		switch {
+		case want == "" && (err != nil || cfg.Segment.UnresolvedController != yaml):
+			t.Errorf("%s: %v, controller %q", yaml, err, cfg.Segment.UnresolvedController)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: %v, want an error naming %s", yaml, err, want)
+		}
+	}
+}
+
 // TestRuntimeConfig reads runtime.gc_percent and runtime.memory_limit and
 // refuses values that would leave the heap unbounded or the GC running without
 // pause, naming the key.
