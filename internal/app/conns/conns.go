@@ -121,13 +121,10 @@ func New(o Options, reg prometheus.Registerer) (*Limiter, error) {
 // answer is a whole HTTP answer that closes its connection, with a JSON body
 // of the collector's error shape.
 func answer(status, headers, msg, reason string) []byte {
-	body, err := json.Marshal(struct {
+	body, _ := json.Marshal(struct { // two strings: cannot fail
 		Error  string `json:"error"`
 		Reason string `json:"reason"`
 	}{msg, reason})
-	if err != nil {
-		panic(err) // two strings always marshal
-	}
 	body = append(body, '\n')
 	return []byte("HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\n" + headers + "Connection: close\r\n" +
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + string(body))
