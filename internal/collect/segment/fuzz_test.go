@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/accord-dev/accord/internal/collect"
 )
@@ -79,6 +80,61 @@ func FuzzDecode(f *testing.F) {
 					t.Fatalf("a message without a contract keeps %q", in.Data)
 				}
 			}
+		}
+	})
+}
+
+// FuzzResolve feeds Resolve what it reads back from a bad row's data (a file
+// anyone with access to the data folder can edit): it never panics, and an
+// event it returns keeps the row's event id, received time and source, and is
+// either rejected or resolved to the contract the names index gives its name.
+// The seeds are messages as KeepSealed keeps them.
+func FuzzResolve(f *testing.F) {
+	h := newHarness(f, collect.Access{})
+	names := h.handler.names.get(h.snap)
+	for _, body := range []string{
+		`{"type":"track","event":"Order Completed","messageId":"m1","userId":"u1","properties":{"order_id":"o-1","total":12.5,"currency":"EUR","items":[{"sku":"s","quantity":1,"price":12.5}]},"context":{"ip":"81.2.69.142"}}`,
+		`{"type":"identify","anonymousId":"a1","traits":{"email":"a@example.com"}}`,
+		`{"type":"alias","previousId":"p","userId":"u"}`,
+		`{"type":"track","event":"Unplanned","userId":"u","properties":{"x":[1,{"y":null}]}}`,
+	} {
+		req, err := Decode([]byte(body), TypeTrack, collect.DefaultLimits)
+		if err != nil || len(req.Messages) != 1 {
+			f.Fatalf("seed %s: %v", body, err)
+		}
+		var in collect.Incoming
+		KeepSealed(&in, &req.Messages[0], "acme")
+		f.Add([]byte(in.Data))
+	}
+	f.Add([]byte(`{"segment_message":{"type":"batch"}}`))
+	f.Add([]byte(`{"segment_message":null}`))
+	f.Add([]byte(`{"values_withheld":true,"fields":["a"]}`))
+	received := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		row := collect.Incoming{EventID: "row-event", Received: received, App: "web"}
+		in, why := h.handler.Resolve(data, row)
+		if why != "" {
+			return
+		}
+		if in.EventID != "row-event" || !in.Received.Equal(received) || in.App != "web" {
+			t.Fatalf("the row's event id, time or source were lost: %+v", in)
+		}
+		if in.Schema == "" && in.Reject == nil {
+			t.Fatalf("resolved to no contract and not rejected: %+v", in)
+		}
+		// The resolution is the names index's for the message's name.
+		var d map[string]*keptMessage
+		if json.Unmarshal(data, &d) != nil || d[keptMember] == nil {
+			t.Fatal("resolved data that is not a kept message")
+		}
+		k := d[keptMember]
+		name := k.Event
+		if k.Type != TypeTrack {
+			name = reservedNames[k.Type]
+		}
+		c, _, ok := names.Lookup(name)
+		if in.Reject == nil && (!ok || in.Schema != c.URI()) {
+			t.Fatalf("%s %q resolved to %q, the names index says %v", k.Type, name, in.Schema, ok)
 		}
 	})
 }

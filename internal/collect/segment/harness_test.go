@@ -63,8 +63,9 @@ func (a scrubber) Seal(ctx context.Context, c *contract.Contract, data any) (any
 type harness struct {
 	t    testing.TB
 	buf  *buffer.Disk
-	snap *contract.Snapshot
-	srv  *httptest.Server
+	snap    *contract.Snapshot
+	srv     *httptest.Server
+	handler *Handler
 }
 
 func newHarness(t testing.TB, access collect.Access) *harness {
@@ -112,10 +113,11 @@ func newHarnessLimits(t testing.TB, access collect.Access, lim collect.Limits) *
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	New(p, access, "").Routes(mux)
+	handler := New(p, access, "")
+	handler.Routes(mux)
 	srv := httptest.NewServer(mux) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
-	return &harness{t: t, buf: buf, snap: snap, srv: srv}
+	return &harness{t: t, buf: buf, snap: snap, srv: srv, handler: handler}
 }
 
 // post sends body to path with key as Basic auth username ("" sends no auth) and
