@@ -61,8 +61,8 @@ func (a scrubber) Seal(ctx context.Context, c *contract.Contract, data any) (any
 // harness is a collector with the real pipeline, buffer, fast validator,
 // scrubber and vault, serving the Segment routes on 127.0.0.1.
 type harness struct {
-	t    testing.TB
-	buf  *buffer.Disk
+	t       testing.TB
+	buf     *buffer.Disk
 	snap    *contract.Snapshot
 	srv     *httptest.Server
 	handler *Handler
