@@ -55,8 +55,7 @@ type Limiter struct {
 	refusal   []byte
 	timeout   []byte // the answer to a request whose header timed out
 	mu        sync.Mutex
-	open      int
-	idle      map[*conn]time.Time // idle keep-alive connections, since when
+	conns     map[*conn]struct{} // the open connections
 	refusers  chan struct{}       // bounds the goroutines answering refused connections
 	openGauge prometheus.GaugeFunc
 	idleGauge prometheus.GaugeFunc
@@ -89,7 +88,7 @@ func New(o Options, reg prometheus.Registerer) (*Limiter, error) {
 	if o.Max < 1 {
 		return nil, fmt.Errorf("server.max_connections %d must be at least 1", o.Max)
 	}
-	l := &Limiter{max: o.Max, plain: o.Plain, idle: map[*conn]time.Time{}, refusers: make(chan struct{}, maxRefusers)}
+	l := &Limiter{max: o.Max, plain: o.Plain, conns: map[*conn]struct{}{}, refusers: make(chan struct{}, maxRefusers)}
 	l.refusal = answer("503 Service Unavailable", "Retry-After: 1\r\n", fmt.Sprintf(
 		"the collector holds its limit of %d connections (server.max_connections); retry", o.Max), "collector_busy")
 	within := "the collector's header timeout (server.read_header_timeout)"
@@ -134,14 +133,20 @@ func answer(status, headers, msg, reason string) []byte {
 func (l *Limiter) Open() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.open
+	return len(l.conns)
 }
 
 // Idle is the number of keep-alive connections waiting for their next request.
 func (l *Limiter) Idle() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.idle)
+	n := 0
+	for c := range l.conns {
+		if c.idleSince.Load() != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // Listener returns ln admitting connections within l's limit.
@@ -171,22 +176,27 @@ func (ln *listener) Accept() (net.Conn, error) {
 func (l *Limiter) admit(c net.Conn) *conn {
 	for {
 		l.mu.Lock()
-		if l.open < l.max {
-			l.open++
+		if len(l.conns) < l.max {
+			tc := &conn{Conn: c, l: l}
+			l.conns[tc] = struct{}{}
 			l.mu.Unlock()
-			return &conn{Conn: c, l: l}
+			return tc
 		}
+		// The scan is over every open connection, but only at the limit.
 		var victim *conn
-		var since time.Time
-		for ic, t := range l.idle {
-			if victim == nil || t.Before(since) {
+		var since int64
+		for ic := range l.conns {
+			if t := ic.idleSince.Load(); t != 0 && (victim == nil || t < since) {
 				victim, since = ic, t
 			}
 		}
-		if victim != nil {
-			delete(l.idle, victim)
-		}
+		// Claimed, so that no other admit picks it; one that became busy
+		// meanwhile is not taken (scan again).
+		claimed := victim != nil && victim.idleSince.CompareAndSwap(since, 0)
 		l.mu.Unlock()
+		if victim != nil && !claimed {
+			continue
+		}
 		if victim == nil {
 			l.refuse(c)
 			return nil
@@ -263,7 +273,8 @@ func readHeader(c net.Conn) bool {
 }
 
 // ConnState is the http.Server's ConnState hook: it keeps track of the idle
-// keep-alive connections that a new one may take the place of.
+// keep-alive connections that a new one may take the place of. It runs twice a
+// request, so it takes no lock: each connection holds when it went idle.
 func (l *Limiter) ConnState(c net.Conn, state http.ConnState) {
 	if t, ok := c.(*tls.Conn); ok {
 		c = t.NetConn()
@@ -272,13 +283,11 @@ func (l *Limiter) ConnState(c net.Conn, state http.ConnState) {
 	if !ok {
 		return
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if state == http.StateIdle && !tc.closed {
-		l.idle[tc] = time.Now()
-	} else {
-		delete(l.idle, tc)
+	var since int64
+	if state == http.StateIdle {
+		since = time.Now().UnixNano()
 	}
+	tc.idleSince.Store(since)
 }
 
 // conn is an admitted connection: closing it gives its place back.
@@ -286,6 +295,9 @@ type conn struct {
 	net.Conn
 	l      *Limiter
 	closed bool // under l.mu
+	// idleSince is when the connection went idle (a keep-alive connection
+	// waiting for its next request), in Unix nanoseconds; 0 while it is not.
+	idleSince atomic.Int64
 	// unanswered: bytes were read since the last write. timedOut: the last
 	// read ended at its deadline. Atomics: net/http reads in the background
 	// while a handler writes.
@@ -332,8 +344,7 @@ func (c *conn) Close() error {
 	c.l.mu.Lock()
 	if !c.closed {
 		c.closed = true
-		c.l.open--
-		delete(c.l.idle, c)
+		delete(c.l.conns, c)
 	}
 	c.l.mu.Unlock()
 	if errors.Is(err, net.ErrClosed) {
