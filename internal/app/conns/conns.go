@@ -56,7 +56,7 @@ type Limiter struct {
 	timeout   []byte // the answer to a request whose header timed out
 	mu        sync.Mutex
 	conns     map[*conn]struct{} // the open connections
-	refusers  chan struct{}       // bounds the goroutines answering refused connections
+	refusers  chan struct{}      // bounds the goroutines answering refused connections
 	openGauge prometheus.GaugeFunc
 	idleGauge prometheus.GaugeFunc
 	refused   prometheus.Counter
