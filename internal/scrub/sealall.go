@@ -18,15 +18,15 @@ const MaxSealLen = 4096
 const Redacted = "<redacted>"
 
 // SealAll seals, in place, every value (string, number, boolean) at or inside
-// the members of data (a decoded JSON object) that the pointers under name,
-// under the key of controller and subject: for the bad row of an event that
-// names no contract, so that nothing says which of its values are personal,
-// but whose data subject its protocol knows (a Segment message's userId).
-// Object keys and nulls stay as they are. A value whose JSON text is longer
-// than MaxSealLen, and every value when there is no Sealer or it fails
-// (counted in Stats.SealFailed), is redacted instead (Redacted). It returns
-// the pointers of the values it sealed and of those it redacted, in document
-// order; a pointer of under that data does not hold is skipped.
+// what the pointers in under point to in data (a decoded JSON object), under
+// the key of controller and subject: for the bad row of an event that names no
+// contract, so that nothing says which of its values are personal, but whose
+// data subject its protocol knows (a Segment message's userId). Object keys
+// and nulls stay as they are; a pointer data does not hold is skipped. A value
+// whose JSON text is longer than MaxSealLen, and every value when there is no
+// Sealer, no controller or subject, or the Sealer fails (counted in
+// Stats.SealFailed), is redacted instead (Redacted). It returns the pointers
+// of the values it sealed, in document order, and of those it redacted.
 func (s *Scrubber) SealAll(ctx context.Context, controller, subject string, data any, under []string) (sealed, redacted []string) {
 	var leaves []leaf
 	for _, ptr := range under {
@@ -57,9 +57,11 @@ func (s *Scrubber) SealAll(ctx context.Context, controller, subject string, data
 			redacted = append(redacted, l.ptr)
 			continue
 		}
-		if contract.SetAt(data, l.ptr, out[i]) == nil {
-			sealed = append(sealed, l.ptr)
+		if contract.SetAt(data, l.ptr, out[i]) != nil {
+			redacted = append(redacted, l.ptr) // cannot happen: the pointer was read from data
+			continue
 		}
+		sealed = append(sealed, l.ptr)
 	}
 	for _, ptr := range redacted {
 		_ = contract.SetAt(data, ptr, Redacted) // the pointers were read from data: they exist
