@@ -330,3 +330,43 @@ func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// BenchmarkConnState is the hook's cost per request (net/http calls it twice a
+// request: active, then idle), with connections held by parallel goroutines.
+func BenchmarkConnState(b *testing.B) {
+	l, err := conns.New(conns.Options{Max: 1024, Plain: true}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	limited := l.Listener(ln)
+	accepted := make(chan net.Conn, 64)
+	go func() {
+		for {
+			c, err := limited.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c
+		}
+	}()
+	b.RunParallel(func(pb *testing.PB) {
+		client, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer client.Close()
+		c := <-accepted
+		defer c.Close()
+		for pb.Next() {
+			l.ConnState(c, http.StateActive)
+			l.ConnState(c, http.StateIdle)
+		}
+	})
+}
