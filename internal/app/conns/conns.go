@@ -310,8 +310,11 @@ func (c *conn) Read(p []byte) (int, error) {
 	if n > 0 {
 		c.unanswered.Store(true)
 	}
-	var ne net.Error
-	c.timedOut.Store(err != nil && errors.As(err, &ne) && ne.Timeout())
+	// A connection's own read errors are *net.OpError, unwrapped (net/http
+	// tests them the same way); net/http's abort of its background read ends
+	// in one at every request, so no errors.As here.
+	ne, isNet := err.(net.Error)
+	c.timedOut.Store(isNet && ne.Timeout())
 	return n, err
 }
 
