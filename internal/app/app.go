@@ -107,7 +107,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 	if err != nil {
 		return nil, fmt.Errorf("opening the buffer: %w", err)
 	}
-	a.closers = append(a.closers, func(context.Context) error { return a.buf.Close() })
+	buf := a.buf // a is nil in New's deferred cleanup once an error is returned
+	a.closers = append(a.closers, func(context.Context) error { return buf.Close() })
 	if err := registerBufferGauges(a.metrics, a.buf); err != nil {
 		return nil, err
 	}

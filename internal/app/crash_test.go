@@ -51,6 +51,36 @@ func TestNewOnDataInUse(t *testing.T) {
 	}
 }
 
+// TestNewFailsAfterBuffer makes a step after the buffer opens fail (the bad-row
+// folder is a file): New must return that step's error and close the buffer,
+// not crash in its cleanup, and the data folder must open again.
+func TestNewFailsAfterBuffer(t *testing.T) {
+	data := t.TempDir()
+	if err := os.WriteFile(filepath.Join(data, "bad"), []byte("not a folder"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := app.Default()
+	cfg.Registry, cfg.Data = registryDir, data
+	log := slog.New(slog.DiscardHandler)
+	a, err := app.New(context.Background(), cfg, log, io.Discard)
+	if err == nil {
+		a.Close(context.Background())
+		t.Fatal("New opened an app whose bad-row folder is a file")
+	}
+	if !strings.Contains(err.Error(), "bad") {
+		t.Errorf("the error does not name the bad-row folder: %v", err)
+	}
+	if err := os.Remove(filepath.Join(data, "bad")); err != nil {
+		t.Fatal(err)
+	}
+	// The buffer was closed (its lock released): the folder opens.
+	a, err = app.New(context.Background(), cfg, log, io.Discard)
+	if err != nil {
+		t.Fatalf("the data folder does not open after a failed New: %v", err)
+	}
+	a.Close(context.Background())
+}
+
 // crashEvent is the reference event under the bundled checkout_completed contract.
 const crashEvent = `{"schema":"iglu:com.acme/checkout_completed/jsonschema/1-0-0","data":{"event_id":"3f1c9a8e-2b4d-4c6e-9f1a-7b8c9d0e1f2a","shop_id":"shop_1042","timestamp":"2026-11-01T12:34:56.789Z","user_id":"u_8f3a2c91","email":"jane.doe@example.com","ip":"81.2.69.142","user_agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148","platform":"ios","app_version":"5.12.3","session_number":42,"order_total_cents":12999,"currency":"EUR","is_first_purchase":false,"coupon_code":null,"device":{"os":"iOS","os_version":"17.4.1","model":"iPhone15,2","locale":"de-DE"},"items":[{"sku":"SKU-10023","quantity":2,"price_cents":4999,"category":"shoes"}]}}`
 
