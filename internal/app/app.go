@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -265,12 +267,18 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          serverErrorLog(a.log.Handler()),
 	}
+	// The loaders deliver until the server has stopped taking events
+	// (drain), then what the buffer still holds, until the shutdown's deadline
+	// (loaderCtx).
 	loaderCtx, stopLoaders := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
+	defer stopLoaders()
+	drain, startDrain := context.WithCancel(context.Background())
+	defer startDrain()
+	var wg, loading sync.WaitGroup
 	loaderErr := make(chan error, len(a.loaders))
 	for _, l := range a.loaders {
-		wg.Go(func() {
-			if err := l.Run(loaderCtx); err != nil {
+		loading.Go(func() {
+			if err := l.Run(loaderCtx, drain); err != nil {
 				a.log.Error("a loader stopped", "sink", l.Name, "err", err)
 				loaderErr <- err
 			}
@@ -304,7 +312,13 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 		err = fmt.Errorf("shutting down the HTTP server: %w", serr)
 	}
 	stopWatch()
-	stopLoaders()
+	// No request appends any more: the loaders deliver the backlog, the lake
+	// commits its open files, until the deadline of the shutdown.
+	startDrain()
+	stopAtDeadline := context.AfterFunc(shutdownCtx, stopLoaders)
+	loading.Wait()
+	stopAtDeadline()
+	a.logBacklog()
 	wg.Wait()
 	if cerr := a.close(shutdownCtx); cerr != nil && err == nil {
 		err = cerr
@@ -313,6 +327,28 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 		err = nil
 	}
 	return err
+}
+
+// logBacklog says, at a stop, what the buffer still holds for the sinks: it is
+// delivered at the next start (server.shutdown_timeout bounds the delivery at
+// a stop).
+func (a *App) logBacklog() {
+	st, err := a.buf.Stats()
+	switch {
+	case err != nil:
+		a.log.Warn("reading the buffer's backlog at shutdown", "err", err)
+	case st.Records > 0:
+		var left []string
+		for _, c := range st.Consumers {
+			if c.Records > 0 {
+				left = append(left, fmt.Sprintf("%s: %d", c.Name, c.Records))
+			}
+		}
+		a.log.Warn("stopped with records not yet delivered to every sink; they stay in the buffer and are delivered at the next start (a longer server.shutdown_timeout delivers more at a stop)",
+			"records", st.Records, "per_sink", strings.Join(left, ", "), "oldest_age", st.OldestAge.Round(time.Millisecond))
+	default:
+		a.log.Info("every buffered event was delivered to the sinks before the stop")
+	}
 }
 
 // Scheme is how clients reach the server: https with server.tls, else http.

@@ -234,12 +234,116 @@ log: {level: warn}
 	}
 }
 
+// TestStopDeliversBacklog stops accord serve with SIGTERM right after it
+// acknowledged events that its loaders have not delivered (the lake commits
+// every hour): the clean stop must deliver them first, so that the lake and the
+// bad rows hold every acknowledged event without a restart, and say so.
+func TestStopDeliversBacklog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the accord binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "accord")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/accord").CombinedOutput(); err != nil {
+		t.Fatalf("building accord: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	registry, err := filepath.Abs(registryDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	config := filepath.Join(dir, "accord.yaml")
+	if err := os.WriteFile(config, fmt.Appendf(nil, `version: 1
+registry: %s
+data: %s
+server: {addr: "127.0.0.1:0", shutdown_timeout: 10s}
+sinks: {lake: {enabled: true, rotate_interval: 1h}}
+log: {level: info}
+`, registry, data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := loadtest.New([]byte(crashEvent), 50, fmt.Sprintf("%08x", time.Now().UnixNano()&0xffffffff))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(ctx, t, bin, config)
+	client := &http.Client{Timeout: 5 * time.Second}
+	acked := map[string]bool{}
+	var body []byte
+	var n uint64
+	for i := range 20 {
+		body = tmpl.AppendBody(body[:0], 25, uint64(i%4), &n)
+		ids, err := postAccepted(client, s.base, body)
+		if err != nil {
+			t.Fatalf("sending: %v\n%s", err, s.log())
+		}
+		for _, id := range ids {
+			acked[id] = true
+		}
+	}
+	// Two events their contract rejects: bad rows.
+	bad := strings.Replace(crashEvent, `"order_total_cents":12999`, `"order_total_cents":"lots"`, 1)
+	for _, id := range []string{"0e5e3f7a-1b2c-4d5e-8f90-a1b2c3d4e5f6", "0e5e3f7a-1b2c-4d5e-8f90-a1b2c3d4e5f7"} {
+		resp, err := client.Post(s.base+"/v1/events", "application/json", strings.NewReader(strings.Replace(bad, "3f1c9a8e-2b4d-4c6e-9f1a-7b8c9d0e1f2a", id, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("an invalid event answered %d", resp.StatusCode)
+		}
+	}
+	if got := lakeIDs(t, data); len(got) != 0 {
+		t.Fatalf("the lake holds %d events before the stop: its files should commit only hourly", len(got))
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-s.ended
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("accord serve did not stop cleanly after SIGTERM: %v\n%s", err, s.log())
+	}
+	got := lakeIDs(t, data)
+	if len(got) != len(acked) {
+		t.Errorf("the lake holds %d events after the stop, %d were acknowledged", len(got), len(acked))
+	}
+	for id := range acked {
+		if got[id] != 1 {
+			t.Errorf("acknowledged event %s is %d times in the lake", id, got[id])
+			break
+		}
+	}
+	rows, err := filepath.Glob(filepath.Join(data, "bad", "date=*", "*.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var badRows int
+	for _, f := range rows {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		badRows += bytes.Count(b, []byte("\n"))
+	}
+	if badRows != 2 {
+		t.Errorf("%d bad rows after the stop, want 2", badRows)
+	}
+	if !strings.Contains(s.log(), "every buffered event was delivered to the sinks before the stop") {
+		t.Errorf("the stop does not say the backlog was delivered\n%s", s.log())
+	}
+}
+
 // serve is a running accord serve process.
 type serve struct {
 	cmd  *exec.Cmd
 	base string
 	mu   sync.Mutex
 	logs bytes.Buffer
+	// ended is closed when the process has closed its stderr (it exited): its
+	// log is whole then.
+	ended chan struct{}
 }
 
 func (s *serve) log() string {
@@ -252,7 +356,7 @@ func (s *serve) log() string {
 // prints; the process is killed at the end of the test if still running.
 func startServe(ctx context.Context, t *testing.T, bin, config string) *serve {
 	t.Helper()
-	s := &serve{cmd: exec.Command(bin, "serve", "--config", config)}
+	s := &serve{cmd: exec.Command(bin, "serve", "--config", config), ended: make(chan struct{})}
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -267,6 +371,7 @@ func startServe(ctx context.Context, t *testing.T, bin, config string) *serve {
 	})
 	addr := make(chan string, 1)
 	go func() {
+		defer close(s.ended)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()

@@ -88,23 +88,39 @@ type Stream interface {
 	Commit(ctx context.Context) error
 }
 
-// Run delivers until ctx ends, then returns nil; it returns an error only when the
-// buffer holds a record it cannot decode or is corrupt, which needs an operator.
-func (l *Loader) Run(ctx context.Context) error {
+// DrainIdle is how long a draining loader waits on an empty read before it
+// takes the buffer as delivered: nothing is appended any more by then, so a
+// read that finds nothing for this long has reached the end.
+const DrainIdle = 100 * time.Millisecond
+
+// Run delivers until drain ends, then delivers what the buffer still holds for
+// it without lingering (a Stream's open files are committed as soon as the
+// buffer has nothing more) and returns nil: the collector ends drain once it
+// takes no more events, so that a clean stop leaves every acknowledged event in
+// the sinks. ctx ending stops it at once at any point, leaving what it has not
+// acknowledged in the buffer for the next start. Run returns an error only when
+// the buffer holds a record it cannot decode or is corrupt, which needs an
+// operator.
+func (l *Loader) Run(ctx, drain context.Context) error {
 	if l.MaxBatch <= 0 {
 		l.MaxBatch = 500
 	}
 	if l.MaxBackoff <= 0 {
 		l.MaxBackoff = 30 * time.Second
 	}
+	r := newReads(ctx, drain)
+	defer r.stop()
 	if s, ok := l.Sink.(Stream); ok && l.BadRows == nil {
-		return l.stream(ctx, s)
+		return l.stream(ctx, r, s)
 	}
 	for {
-		batches, records, err := l.gather(ctx)
+		batches, records, err := l.gather(ctx, r)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, buffer.ErrClosed) {
+			if ctx.Err() != nil || errors.Is(err, buffer.ErrClosed) || r.caughtUp(err) {
 				return nil
+			}
+			if r.drainStarted(err) {
+				continue
 			}
 			return fmt.Errorf("reading the buffer for %s: %w", l.Name, err)
 		}
@@ -170,7 +186,7 @@ func (l *Loader) ack(ctx context.Context, batches []buffer.Batch) (stop bool, er
 // them durable. When an append or a commit fails (the stream then discards what
 // it had not committed), the loader rewinds its consumer and, after a backoff,
 // reads those records again from the buffer: it keeps no copy of them.
-func (l *Loader) stream(ctx context.Context, s Stream) error {
+func (l *Loader) stream(ctx context.Context, r *reads, s Stream) error {
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = 16 << 20
 	}
@@ -206,16 +222,20 @@ func (l *Loader) stream(ctx context.Context, s Stream) error {
 		return false, nil
 	}
 	for {
-		rctx, cancel := ctx, context.CancelFunc(func() {})
+		var linger time.Time
 		if len(pending) > 0 {
-			rctx, cancel = context.WithDeadline(ctx, deadline)
+			linger = deadline
 		}
+		rctx, done := r.next(linger)
 		b, err := l.Buffer.Read(rctx, l.Name, l.MaxBatch)
-		cancel()
+		done()
+		caughtUp := false
+		// A read that ended with its context (not ctx) ended a linger, started
+		// the drain or, draining, found the buffer empty.
 		switch {
 		case err == nil:
-			for _, r := range b.Records {
-				bytes += int64(len(r))
+			for _, rec := range b.Records {
+				bytes += int64(len(rec))
 			}
 			n, err := s.Append(ctx, b.Records)
 			b.Records = nil
@@ -230,15 +250,23 @@ func (l *Loader) stream(ctx context.Context, s Stream) error {
 			}
 			pending = append(pending, b)
 			taken += n
-			if bytes < l.MaxBytes && l.Linger > 0 && time.Now().Before(deadline) {
+			// Draining, the loader appends until the buffer has nothing more.
+			if bytes < l.MaxBytes && (r.draining || l.Linger > 0 && time.Now().Before(deadline)) {
 				continue
 			}
 		case ctx.Err() != nil || errors.Is(err, buffer.ErrClosed):
 			return nil // what was appended is not acknowledged: it is delivered again
-		case rctx.Err() == nil:
+		case !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
 			return fmt.Errorf("reading the buffer for %s: %w", l.Name, err)
+		case r.caughtUp(err):
+			if len(pending) == 0 {
+				return nil
+			}
+			caughtUp = true
+		case r.drainStarted(err) && len(pending) == 0:
+			continue
 		}
-		// Lingered long enough, or enough bytes: commit.
+		// Lingered long enough, enough bytes, or the buffer drained: commit.
 		start := time.Now()
 		err = s.Commit(ctx)
 		l.Metrics.seconds.WithLabelValues(l.Name).Observe(time.Since(start).Seconds())
@@ -258,26 +286,75 @@ func (l *Loader) stream(ctx context.Context, s Stream) error {
 		}
 		clear(pending)
 		pending, bytes, taken = pending[:0], 0, 0
+		if caughtUp {
+			return nil
+		}
 	}
 }
 
-// gather reads one batch, blocking, then more while Linger and MaxBatch allow.
-func (l *Loader) gather(ctx context.Context) ([]buffer.Batch, [][]byte, error) {
-	first, err := l.Buffer.Read(ctx, l.Name, l.MaxBatch)
+// reads gives a loader's buffer reads their context: until drain ends, one
+// that ends with drain (a read waiting for records wakes up); after, one that
+// ends DrainIdle after the read starts, so that an empty buffer ends the loader.
+type reads struct {
+	ctx, live context.Context
+	stop      func() bool
+	draining  bool
+}
+
+func newReads(ctx, drain context.Context) *reads {
+	live, cancel := context.WithCancel(ctx)
+	after := context.AfterFunc(drain, cancel)
+	return &reads{ctx: ctx, live: live, stop: func() bool { cancel(); return after() }}
+}
+
+// next returns the context of the next read, ending at deadline when it is
+// not zero (a Stream's linger; while draining the loader does not linger);
+// done must be called once the read returns.
+func (r *reads) next(deadline time.Time) (ctx context.Context, done context.CancelFunc) {
+	if !r.draining && r.live.Err() != nil && r.ctx.Err() == nil {
+		r.draining = true
+	}
+	switch {
+	case r.draining:
+		return context.WithTimeout(r.ctx, DrainIdle)
+	case deadline.IsZero():
+		return r.live, func() {}
+	}
+	return context.WithDeadline(r.live, deadline)
+}
+
+// drainStarted reports whether a read failed only because drain ended while it
+// waited: the loader goes on, draining.
+func (r *reads) drainStarted(err error) bool {
+	return !r.draining && r.ctx.Err() == nil && r.live.Err() != nil && errors.Is(err, context.Canceled)
+}
+
+// caughtUp reports whether a read made while draining found nothing for
+// DrainIdle: the buffer holds nothing more for the loader.
+func (r *reads) caughtUp(err error) bool {
+	return r.draining && r.ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded)
+}
+
+// gather reads one batch, blocking, then more while Linger and MaxBatch allow
+// (while draining, only what is there).
+func (l *Loader) gather(ctx context.Context, r *reads) ([]buffer.Batch, [][]byte, error) {
+	rctx, done := r.next(time.Time{})
+	first, err := l.Buffer.Read(rctx, l.Name, l.MaxBatch)
+	done()
 	if err != nil {
 		return nil, nil, err
 	}
 	batches, records := []buffer.Batch{first}, first.Records
-	if l.Linger <= 0 {
+	if l.Linger <= 0 || r.draining {
 		return batches, records, nil
 	}
-	lctx, cancel := context.WithTimeout(ctx, l.Linger)
+	lctx, cancel := context.WithTimeout(r.live, l.Linger)
 	defer cancel()
 	for len(records) < l.MaxBatch {
 		b, err := l.Buffer.Read(lctx, l.Name, l.MaxBatch-len(records))
 		if err != nil {
 			if lctx.Err() != nil && ctx.Err() == nil {
-				break // lingered long enough
+				break // lingered long enough, or drain ended: deliver what was read
 			}
 			return nil, nil, err
 		}

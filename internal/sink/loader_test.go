@@ -113,7 +113,7 @@ func TestLoaderStream(t *testing.T) {
 				MaxBytes: int64(25 * len(want[0])), Linger: time.Hour, MaxBackoff: time.Millisecond}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- l.Run(ctx) }()
+			go func() { done <- l.Run(ctx, context.Background()) }()
 			// Poll: the buffer must never be acknowledged past what was committed
 			// (Stats read before the commits: acknowledged then <= committed now),
 			// and the commits and their acks must reach at least 20 envelopes.
@@ -150,4 +150,145 @@ func TestLoaderStream(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoaderDrain checks a clean stop's delivery: once drain ends, a loader
+// delivers what the buffer holds for it without lingering, commits a Stream's
+// open records, acknowledges them and returns nil on its own, before ctx ends;
+// for a Stream lingering an hour and a Sink alike, whether drain ends before
+// the loader starts or while it holds records appended and not committed.
+func TestLoaderDrain(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stream bool
+		early  bool // drain ends before Run
+	}{{"stream, drained while lingering", true, false}, {"stream, drained at start", true, true},
+		{"sink, drained while waiting", false, false}, {"sink, drained at start", false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			buf, err := buffer.Open(t.TempDir(), buffer.Options{Consumers: []string{"out"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer buf.Close()
+			appendN := func(from, n int) {
+				t.Helper()
+				for i := from; i < from+n; i++ {
+					rec, err := event.EncodeEnvelopeRaw(&event.Envelope{V: 1, EventID: fmt.Sprintf("e%03d", i), Schema: "s", Data: []byte(`{}`)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := buf.Append(context.Background(), [][]byte{rec}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			m, err := sink.NewLoaderMetrics(prometheus.NewRegistry())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &memStream{}
+			var out syncBuffer
+			l := &sink.Loader{Name: "out", Buffer: buf, Metrics: m, MaxBatch: 7, Linger: time.Hour}
+			delivered := func() int {
+				if tc.stream {
+					got, _ := s.state()
+					return len(got)
+				}
+				return out.lines()
+			}
+			if tc.stream {
+				l.Sink = s
+			} else {
+				l.Sink = sink.NewStdout(&out)
+				l.Linger = 0
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			drain, drained := context.WithCancel(context.Background())
+			defer drained()
+			appendN(0, 30)
+			if tc.early {
+				drained()
+			}
+			done := make(chan error, 1)
+			go func() { done <- l.Run(ctx, drain) }()
+			if !tc.early {
+				if tc.stream {
+					// The stream holds what it read, lingering: nothing committed.
+					for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+						s.mu.Lock()
+						open := len(s.open)
+						s.mu.Unlock()
+						if open == 30 {
+							break
+						}
+						if time.Now().After(deadline) {
+							t.Fatalf("the stream holds %d of 30 records after 10s", open)
+						}
+					}
+				} else {
+					for deadline := time.Now().Add(10 * time.Second); delivered() < 30; time.Sleep(time.Millisecond) {
+						if time.Now().After(deadline) {
+							t.Fatalf("%d of 30 records delivered after 10s", delivered())
+						}
+					}
+				}
+				if n := delivered(); tc.stream && n != 0 {
+					t.Fatalf("%d records committed before the drain, with an hour's linger", n)
+				}
+				appendN(30, 12) // arrive while the collector finishes its last requests
+				drained()
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-ctx.Done():
+				t.Fatal("the loader did not return after the drain")
+			}
+			if ctx.Err() != nil {
+				t.Fatal("the loader returned only when ctx ended")
+			}
+			want := 42
+			if tc.early {
+				want = 30
+			}
+			if n := delivered(); n != want {
+				t.Errorf("%d records delivered, want %d", n, want)
+			}
+			st, err := buf.Stats()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Records != 0 {
+				t.Errorf("%d records left unacknowledged in the buffer", st.Records)
+			}
+		})
+	}
+}
+
+// syncBuffer collects the stdout sink's lines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *syncBuffer) lines() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.b {
+		if c == '\n' {
+			n++
+		}
+	}
+	return n
 }
