@@ -314,6 +314,9 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	stopWatch()
 	// No request appends any more: the loaders deliver the backlog, the lake
 	// commits its open files, until the deadline of the shutdown.
+	if st, err := a.buf.Stats(); err == nil && st.Records > 0 {
+		a.log.Info("stopping: delivering what the buffer holds before exiting", "records", st.Records, "at_most", time.Until(deadlineOf(shutdownCtx)).Round(time.Millisecond))
+	}
 	startDrain()
 	stopAtDeadline := context.AfterFunc(shutdownCtx, stopLoaders)
 	loading.Wait()
@@ -327,6 +330,11 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 		err = nil
 	}
 	return err
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
 }
 
 // logBacklog says, at a stop, what the buffer still holds for the sinks: it is
