@@ -158,9 +158,11 @@ func Decode(body []byte, callType string, lim collect.Limits) (Request, error) {
 	for i := range top.messages {
 		raw := &top.messages[i]
 		var f *fields
-		if raw.object && raw.size <= MaxMessageBytes {
+		if raw.object {
 			f = &raw.fields
-			keys.add(f.writeKey)
+			if raw.size <= MaxMessageBytes {
+				keys.add(f.writeKey)
+			}
 		}
 		out[i] = decodeMessage(raw.size, f, "", defaults)
 	}
@@ -334,20 +336,88 @@ func contextOf(raw []byte) *contextFields {
 }
 
 // decodeMessage decodes one message of size bytes. f are its fields, or nil
-// when it is not a JSON object (or too large to look at). callType is the
-// route's type, or "" in a batch, where each message names its own.
+// when it is not a JSON object. callType is the route's type, or "" in a
+// batch, where each message names its own.
+//
+// What the bad row of any rejected message keeps (see Message.summary) is
+// read first, the same way whatever rejects the message: its messageId (the
+// event id the answer and the row carry, so that a library can match them
+// up), its call type, its event or page name and where its properties or
+// traits are (the row lists their names). A message over MaxMessageBytes or
+// without a call type is rejected with only that read, so that nothing else
+// of it is kept; its members are spans of the body, never a copy of it.
 func decodeMessage(size int, f *fields, callType string, d batchDefaults) Message {
 	var m Message
 	reject := func(reason event.Reason, msg string) Message {
 		m.Reject = &collect.Rejection{Reason: reason, Failures: []event.Failure{{Message: msg}}}
 		return m
 	}
-	if size > MaxMessageBytes {
+	tooLarge := func() Message {
 		return reject(event.ReasonPayloadTooLarge, fmt.Sprintf("the message is %d bytes, more than Segment's limit of %d bytes per message", size, MaxMessageBytes))
 	}
 	if f == nil {
+		if size > MaxMessageBytes {
+			return tooLarge()
+		}
 		return reject(event.ReasonMalformedEvent, "the message must be a JSON object")
 	}
+
+	// What every rejection keeps. A value of the wrong type is left out here
+	// and reported below, with the other problems of a message that is read.
+	var typeProblem string
+	m.Type, typeProblem = messageType(f.typ, callType)
+	m.MessageID = looseString(f.messageID)
+	var ctx *contextFields
+	if isObject(f.context) {
+		ctx = contextOf(f.context)
+	}
+	// ctxField is a member of the message's context, else of the batch's.
+	ctxField := func(get func(*contextFields) []byte) []byte {
+		if ctx != nil {
+			if v := get(ctx); v != nil {
+				return v
+			}
+		}
+		if d.context != nil {
+			return get(d.context)
+		}
+		return nil
+	}
+	payloadField, p := "", []byte(nil)
+	switch m.Type {
+	case TypeTrack:
+		m.Event = looseString(f.event)
+		payloadField, p = "properties", f.properties
+	case TypePage, TypeScreen:
+		m.Name = looseString(f.name)
+		payloadField, p = "properties", f.properties
+	case TypeIdentify:
+		payloadField, p = "traits", f.traits
+		if isNull(p) {
+			// RudderStack's libraries send identify traits in context.traits.
+			p = ctxField(func(c *contextFields) []byte { return c.traits })
+		}
+	case TypeGroup:
+		payloadField, p = "traits", f.traits
+	case "":
+		// No call type says which: the event name a track call would have,
+		// and the properties, else the traits, for their names.
+		m.Event = looseString(f.event)
+		if p = f.properties; !isObject(p) {
+			p = f.traits
+		}
+	}
+	m.Payload = json.RawMessage("{}")
+	if isObject(p) {
+		m.Payload = p
+	}
+	switch {
+	case size > MaxMessageBytes:
+		return tooLarge()
+	case typeProblem != "":
+		return reject(event.ReasonMalformedEvent, typeProblem)
+	}
+
 	var problems []event.Failure
 	// textProblems are the strings read from the message that are not UTF-8
 	// as sent (read, they have U+FFFD in place of those bytes); the pipeline
@@ -357,6 +427,13 @@ func decodeMessage(size int, f *fields, callType string, d batchDefaults) Messag
 		if len(raw) > 0 && raw[0] == '"' && !utf8.Valid(raw) {
 			textProblems = append(textProblems, event.Failure{Message: jsonscan.MemberNotUTF8(name)})
 		}
+	}
+	// checkStr checks a string member that was read above.
+	checkStr := func(raw []byte, name string) {
+		if !isNull(raw) && raw[0] != '"' {
+			problems = append(problems, event.Failure{Message: fmt.Sprintf("%q must be a string", name)})
+		}
+		text(raw, name)
 	}
 	str := func(raw []byte, name string, dst *string) {
 		if err := stringField(raw, name, dst); err != nil {
@@ -371,43 +448,11 @@ func decodeMessage(size int, f *fields, callType string, d batchDefaults) Messag
 		text(raw, name)
 	}
 
-	m.Type = callType
-	if callType == "" {
-		var t string
-		str(f.typ, "type", &t)
-		switch {
-		case t == "" && len(problems) == 0:
-			return reject(event.ReasonMalformedEvent, `the message has no "type"; each batch message names its call: track, identify, page, screen, group or alias`)
-		case len(problems) > 0:
-			return reject(event.ReasonMalformedEvent, problems[0].Message)
-		case !isCallType(t):
-			return reject(event.ReasonMalformedEvent, fmt.Sprintf("the message's type %q is not one of track, identify, page, screen, group, alias", collect.Clip(t, 120)))
-		}
-		m.Type = t
-	}
-	str(f.messageID, "messageId", &m.MessageID)
+	checkStr(f.messageID, "messageId")
 	id(f.userID, "userId", &m.UserID)
 	id(f.anonymousID, "anonymousId", &m.AnonymousID)
-
-	var ctx *contextFields
-	if raw := f.context; !isNull(raw) {
-		if raw[0] != '{' {
-			problems = append(problems, event.Failure{Message: `"context" must be a JSON object`})
-		} else {
-			ctx = contextOf(raw)
-		}
-	}
-	// ctxField is a member of the message's context, else of the batch's.
-	ctxField := func(get func(*contextFields) []byte) []byte {
-		if ctx != nil {
-			if v := get(ctx); v != nil {
-				return v
-			}
-		}
-		if d.context != nil {
-			return get(d.context)
-		}
-		return nil
+	if !isNull(f.context) && ctx == nil {
+		problems = append(problems, event.Failure{Message: `"context" must be a JSON object`})
 	}
 	ip, ua := ctxField(func(c *contextFields) []byte { return c.ip }), ctxField(func(c *contextFields) []byte { return c.userAgent })
 	m.IP, m.UserAgent = looseString(ip), looseString(ua)
@@ -431,39 +476,24 @@ func decodeMessage(size int, f *fields, callType string, d batchDefaults) Messag
 		}
 	}
 
-	payloadField, p := "", []byte(nil)
 	switch m.Type {
 	case TypeTrack:
-		str(f.event, "event", &m.Event)
+		checkStr(f.event, "event")
 		if m.Event == "" && len(problems) == 0 {
 			problems = append(problems, event.Failure{Message: `a track call needs a non-empty "event" name`})
 		}
-		payloadField, p = "properties", f.properties
 	case TypePage, TypeScreen:
-		str(f.name, "name", &m.Name)
+		checkStr(f.name, "name")
 		if m.Type == TypePage {
 			str(f.category, "category", &m.Category)
 		}
-		payloadField, p = "properties", f.properties
-	case TypeIdentify:
-		payloadField, p = "traits", f.traits
-		if isNull(p) {
-			// RudderStack's libraries send identify traits in context.traits.
-			p = ctxField(func(c *contextFields) []byte { return c.traits })
-		}
 	case TypeGroup:
 		id(f.groupID, "groupId", &m.GroupID)
-		payloadField, p = "traits", f.traits
 	case TypeAlias:
 		id(f.previousID, "previousId", &m.PreviousID)
 	}
-	m.Payload = json.RawMessage("{}")
-	switch {
-	case isNull(p):
-	case p[0] != '{':
+	if !isNull(p) && !isObject(p) {
 		problems = append(problems, event.Failure{Message: fmt.Sprintf("%q must be a JSON object", payloadField)})
-	default:
-		m.Payload = p
 	}
 
 	var timeProblems []event.Failure
@@ -492,6 +522,25 @@ func decodeMessage(size int, f *fields, callType string, d batchDefaults) Messag
 		m.Reject = &collect.Rejection{Reason: event.ReasonTimestampInvalid, Failures: timeProblems}
 	}
 	return m
+}
+
+// messageType is a message's call type: the route's, callType, or else the
+// message's own "type" member raw; problem says why the latter is none.
+func messageType(raw []byte, callType string) (t, problem string) {
+	if callType != "" {
+		return callType, ""
+	}
+	var s string
+	if err := stringField(raw, "type", &s); err != nil {
+		return "", err.Error()
+	}
+	switch {
+	case s == "":
+		return "", `the message has no "type"; each batch message names its call: track, identify, page, screen, group or alias`
+	case !isCallType(s):
+		return "", fmt.Sprintf("the message's type %q is not one of track, identify, page, screen, group, alias", collect.Clip(s, 120))
+	}
+	return s, ""
 }
 
 // timeProblem ends the message of a timestamp failure.

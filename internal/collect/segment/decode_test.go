@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"strings"
@@ -199,9 +200,9 @@ var decodeCases = []struct {
 		body: `{"batch":[{"event":"No Type"},{"type":"Track","event":"A"},{"type":7},"text",null,
 			{"type":"track","event":"Fine"}]}`,
 		want: []got{
-			{Reason: event.ReasonMalformedEvent, Failure: `the message has no "type"; each batch message names its call: track, identify, page, screen, group or alias`},
-			{Reason: event.ReasonMalformedEvent, Failure: `the message's type "Track" is not one of track, identify, page, screen, group, alias`},
-			{Reason: event.ReasonMalformedEvent, Failure: `"type" must be a string`},
+			{Event: "No Type", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: `the message has no "type"; each batch message names its call: track, identify, page, screen, group or alias`},
+			{Event: "A", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: `the message's type "Track" is not one of track, identify, page, screen, group, alias`},
+			{Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: `"type" must be a string`},
 			{Reason: event.ReasonMalformedEvent, Failure: "the message must be a JSON object"},
 			{Reason: event.ReasonMalformedEvent, Failure: "the message must be a JSON object"},
 			{Type: TypeTrack, Event: "Fine", Payload: `{}`},
@@ -212,7 +213,8 @@ var decodeCases = []struct {
 		route: TypeBatch,
 		body:  `{"batch":[{"type":"track","event":"Big","properties":{"s":"` + strings.Repeat("x", MaxMessageBytes) + `"}},{"type":"track","event":"Small"}]}`,
 		want: []got{
-			{Reason: event.ReasonPayloadTooLarge, Failure: "the message is 32820 bytes, more than Segment's limit of 32768 bytes per message"},
+			{Type: TypeTrack, Event: "Big", Payload: `{"s":"` + strings.Repeat("x", MaxMessageBytes) + `"}`,
+				Reason: event.ReasonPayloadTooLarge, Failure: "the message is 32820 bytes, more than Segment's limit of 32768 bytes per message"},
 			{Type: TypeTrack, Event: "Small", Payload: `{}`},
 		},
 	},
@@ -268,6 +270,152 @@ func TestDecodeRefusesRequest(t *testing.T) {
 			}
 			if re.Status != tc.status || re.Reason != tc.reason || !strings.Contains(re.Msg, tc.msg) {
 				t.Errorf("got %d %s %q, want %d %s containing %q", re.Status, re.Reason, re.Msg, tc.status, tc.reason, tc.msg)
+			}
+		})
+	}
+}
+
+// bigValue makes a message over MaxMessageBytes when it is one of its values.
+var bigValue = strings.Repeat("x", MaxMessageBytes)
+
+// rejectedCases are messages rejected while they are decoded, or on their
+// name: each keeps in its answer and its bad row what can be read of it
+// safely (its messageId as the event id, its call type, its event or page
+// name, the names of its properties or traits), and never a value.
+var rejectedCases = []struct {
+	name, route, body string
+	reason            event.Reason
+	failure           string // in the failure's message
+	eventID           string
+	data              string // the bad row's data
+}{
+	{
+		name: "no type", route: TypeBatch,
+		body:   `{"batch":[{"messageId":"b-4","userId":"secret-user","event":"Order Completed","properties":{"email":"secret@example.com","total":1}}]}`,
+		reason: event.ReasonMalformedEvent, failure: `the message has no "type"`, eventID: "b-4",
+		data: `{"event":"Order Completed","fields":["email","total"],"values_withheld":true}`,
+	},
+	{
+		name: "type of no call", route: TypeBatch,
+		body:   `{"batch":[{"type":"bogus","messageId":"b-3","userId":"secret-user","traits":{"email":"secret@example.com","plan":"pro"}}]}`,
+		reason: event.ReasonMalformedEvent, failure: `the message's type "bogus" is not one of track`, eventID: "b-3",
+		data: `{"fields":["email","plan"],"values_withheld":true}`,
+	},
+	{
+		name: "type of no call, clipped in the failure", route: TypeBatch,
+		body:   `{"batch":[{"type":"` + strings.Repeat("y", 300) + `","messageId":"b-9","properties":{"a":1},"traits":{"b":2}}]}`,
+		reason: event.ReasonMalformedEvent, failure: `the message's type "` + strings.Repeat("y", 120) + `..." is not one of`, eventID: "b-9",
+		data: `{"fields":["a"],"values_withheld":true}`,
+	},
+	{
+		// Only page and screen calls have a name: that of a message of no
+		// call type may be anything, and is not kept.
+		name: "type not a string", route: TypeBatch,
+		body:   `{"batch":[{"type":["track"],"messageId":"b-5","name":"Secret Name","traits":"secret"}]}`,
+		reason: event.ReasonMalformedEvent, failure: `"type" must be a string`, eventID: "b-5",
+		data: `{"values_withheld":true}`,
+	},
+	{
+		name: "messageId not a string is no event id", route: TypeBatch,
+		body:   `{"batch":[{"messageId":4711,"event":"E"},{"messageId":null,"event":"E"},{"messageId":"","event":"E"}]}`,
+		reason: event.ReasonMalformedEvent, failure: `the message has no "type"`,
+		data: `{"event":"E","values_withheld":true}`,
+	},
+	{
+		name: "over 32 KiB in a batch", route: TypeBatch,
+		body:   `{"batch":[{"type":"identify","messageId":"big-1","userId":"secret-user","traits":{"email":"secret@example.com","note":"` + bigValue + `"}}]}`,
+		reason: event.ReasonPayloadTooLarge, failure: "more than Segment's limit of 32768 bytes per message", eventID: "big-1",
+		data: `{"type":"identify","fields":["email","note"],"values_withheld":true}`,
+	},
+	{
+		name: "over 32 KiB, identify traits in context.traits", route: TypeIdentify,
+		body:   `{"messageId":"big-2","context":{"traits":{"email":"secret@example.com","note":"` + bigValue + `"}}}`,
+		reason: event.ReasonPayloadTooLarge, failure: "more than Segment's limit", eventID: "big-2",
+		data: `{"type":"identify","fields":["email","note"],"values_withheld":true}`,
+	},
+	{
+		name: "over 32 KiB, a page", route: TypePage,
+		body:   `{"messageId":"big-3","name":"Home","category":"secret-category","properties":{"url":"` + bigValue + `"}}`,
+		reason: event.ReasonPayloadTooLarge, failure: "more than Segment's limit", eventID: "big-3",
+		data: `{"type":"page","name":"Home","fields":["url"],"values_withheld":true}`,
+	},
+	{
+		name: "over 32 KiB, the route's type wins", route: TypeTrack,
+		body:   `{"type":"identify","event":"Order Completed","messageId":"big-4","properties":{"email":"secret@example.com","s":"` + bigValue + `"}}`,
+		reason: event.ReasonPayloadTooLarge, failure: "more than Segment's limit", eventID: "big-4",
+		data: `{"type":"track","event":"Order Completed","fields":["email","s"],"values_withheld":true}`,
+	},
+	{
+		// The size is the first problem a message is rejected for.
+		name: "over 32 KiB and of no call type", route: TypeBatch,
+		body:   `{"batch":[{"type":"bogus","messageId":"big-5","event":"E","properties":{"s":"` + bigValue + `"}}]}`,
+		reason: event.ReasonPayloadTooLarge, failure: "more than Segment's limit", eventID: "big-5",
+		data: `{"event":"E","fields":["s"],"values_withheld":true}`,
+	},
+	{
+		name: "over 32 KiB and not an object", route: TypeBatch,
+		body:   `{"batch":["` + bigValue + `"]}`,
+		reason: event.ReasonPayloadTooLarge, failure: "more than Segment's limit",
+		data: `{"values_withheld":true}`,
+	},
+	{
+		name: "not an object", route: TypeBatch,
+		body:   `{"batch":[["messageId","b-6","secret@example.com"]]}`,
+		reason: event.ReasonMalformedEvent, failure: "the message must be a JSON object",
+		data: `{"values_withheld":true}`,
+	},
+	{
+		name: "a member of the wrong type", route: TypeBatch,
+		body:   `{"batch":[{"type":"track","event":"E","messageId":"b-7","userId":{"secret":"secret-user"},"properties":{"email":"secret@example.com"}}]}`,
+		reason: event.ReasonMalformedEvent, failure: `"userId" must be a string (or a number)`, eventID: "b-7",
+		data: `{"type":"track","event":"E","fields":["email"],"values_withheld":true}`,
+	},
+	{
+		name: "a name no contract declares", route: TypeTrack,
+		body:   `{"event":"Never Declared","messageId":"b-8","userId":"secret-user","properties":{"email":"secret@example.com"}}`,
+		reason: event.ReasonEventNameUnknown, failure: `no contract declares the event name "Never Declared"`, eventID: "b-8",
+		data: `{"type":"track","event":"Never Declared","fields":["email"],"values_withheld":true}`,
+	},
+}
+
+// TestRejectedMessagesKeep decodes and maps each of rejectedCases and checks
+// what its answer and bad row get: the reason, the failure, the event id and
+// the data; that no value of the message is in them; and that a message over
+// MaxMessageBytes is read where it lies in the body, never copied.
+func TestRejectedMessagesKeep(t *testing.T) {
+	names := NewNames(loadSnapshot(t))
+	for _, tc := range rejectedCases {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(tc.body)
+			req, err := Decode(body, tc.route, collect.DefaultLimits)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			for i := range req.Messages {
+				m := &req.Messages[i]
+				in := Map(m, names, "app").Incoming
+				if in.Reject == nil || in.Reject.Reason != tc.reason || len(in.Reject.Failures) == 0 ||
+					!strings.Contains(in.Reject.Failures[0].Message, tc.failure) {
+					t.Fatalf("message %d rejected with %+v, want %s with a failure containing %q", i, in.Reject, tc.reason, tc.failure)
+				}
+				if in.EventID != tc.eventID {
+					t.Errorf("message %d has event id %q, want %q", i, in.EventID, tc.eventID)
+				}
+				if diff := cmp.Diff(tc.data, string(in.Data)); diff != "" {
+					t.Errorf("message %d: bad row data (-want +got):\n%s", i, diff)
+				}
+				kept := string(in.Data) + in.Reject.Failures[0].Message
+				for _, value := range []string{"secret", "pro", "xxxx", "4711"} {
+					if strings.Contains(kept, value) {
+						t.Errorf("message %d keeps the value %q: %s", i, value, kept)
+					}
+				}
+				if tc.reason == event.ReasonPayloadTooLarge && len(m.Payload) > 2 {
+					at := bytes.Index(body, m.Payload)
+					if at < 0 || &body[at] != &m.Payload[0] {
+						t.Errorf("message %d: the payload of a message over %d bytes was copied, not read in the body", i, MaxMessageBytes)
+					}
+				}
 			}
 		})
 	}

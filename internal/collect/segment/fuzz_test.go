@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -37,6 +38,11 @@ func FuzzDecode(f *testing.F) {
 			f.Add([]byte(tc.body), routeIndex(tc.route))
 		}
 	}
+	for _, tc := range rejectedCases {
+		if len(tc.body) < 4096 {
+			f.Add([]byte(tc.body), routeIndex(tc.route))
+		}
+	}
 	names := NewNames(loadSnapshot(f))
 	lim := collect.DefaultLimits
 	f.Fuzz(func(t *testing.T, body []byte, route byte) {
@@ -51,6 +57,24 @@ func FuzzDecode(f *testing.F) {
 		}
 		if len(req.Messages) > lim.MaxEvents || (callType != TypeBatch && len(req.Messages) != 1) {
 			t.Fatalf("%d messages from route %s", len(req.Messages), callType)
+		}
+		// Every message's event id, rejected or not, is its messageId when
+		// that is a string, read here as encoding/json reads it.
+		messageIDs := make([]string, len(req.Messages))
+		trimmed := bytes.TrimSpace(body) // as Decode trims it
+		raws := []json.RawMessage{trimmed}
+		if callType == TypeBatch {
+			var top map[string]json.RawMessage
+			raws = nil
+			if json.Unmarshal(trimmed, &top) != nil || json.Unmarshal(top["batch"], &raws) != nil || len(raws) != len(req.Messages) {
+				t.Fatalf("Decode read %d messages from a batch encoding/json does not read as such", len(req.Messages))
+			}
+		}
+		for i, raw := range raws {
+			var members map[string]json.RawMessage
+			if json.Unmarshal(raw, &members) == nil && members["messageId"] != nil {
+				_ = json.Unmarshal(members["messageId"], &messageIDs[i]) // a value of another type is no id
+			}
 		}
 		for i := range req.Messages {
 			m := &req.Messages[i]
@@ -73,12 +97,20 @@ func FuzzDecode(f *testing.F) {
 				t.Fatal("an accepted message has no schema")
 			}
 			if in.Schema == "" {
-				var s struct {
-					ValuesWithheld bool `json:"values_withheld"`
-				}
-				if err := json.Unmarshal(in.Data, &s); err != nil || !s.ValuesWithheld {
+				var s map[string]json.RawMessage
+				if err := json.Unmarshal(in.Data, &s); err != nil || string(s["values_withheld"]) != "true" {
 					t.Fatalf("a message without a contract keeps %q", in.Data)
 				}
+				// Only names: the type, the event or page name, the names of
+				// the payload's members.
+				for k := range s {
+					if k != "type" && k != "event" && k != "name" && k != "fields" && k != "values_withheld" {
+						t.Fatalf("a message without a contract keeps %q in %s", k, in.Data)
+					}
+				}
+			}
+			if want := messageIDs[i]; in.EventID != want {
+				t.Fatalf("message %d has event id %q, its messageId is %q", i, in.EventID, want)
 			}
 		}
 	})

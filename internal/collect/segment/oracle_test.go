@@ -85,8 +85,8 @@ func oracleDecode(body []byte, callType string, lim collect.Limits) (oracleReque
 	out := make([]oracleMsg, len(raws))
 	for i, raw := range raws {
 		var fields map[string]json.RawMessage
-		if len(raw) <= MaxMessageBytes && raw[0] == '{' {
-			if err := json.Unmarshal(raw, &fields); err == nil {
+		if raw[0] == '{' {
+			if err := json.Unmarshal(raw, &fields); err == nil && len(raw) <= MaxMessageBytes {
 				keys.add(fields["writeKey"])
 			}
 		}
@@ -103,13 +103,16 @@ type oracleDefaults struct {
 }
 
 // oracleMessage is the old decodeMessage. It decodes one message. fields are raw's members, or nil when raw is
-// not a JSON object (or too large to look at). callType is the route's type, or ""
+// not a JSON object. callType is the route's type, or ""
 // in a batch, where each message names its own.
 func oracleMessage(raw []byte, fields map[string]json.RawMessage, callType string, d oracleDefaults) oracleMsg {
 	var m oracleMsg
 	reject := func(reason event.Reason, msg string) oracleMsg {
 		m.Reject = &collect.Rejection{Reason: reason, Failures: []event.Failure{{Message: msg}}}
 		return m
+	}
+	if fields != nil {
+		m = oracleHead(fields, callType, d)
 	}
 	if len(raw) > MaxMessageBytes {
 		return reject(event.ReasonPayloadTooLarge, fmt.Sprintf("the message is %d bytes, more than Segment's limit of %d bytes per message", len(raw), MaxMessageBytes))
@@ -151,6 +154,9 @@ func oracleMessage(raw []byte, fields map[string]json.RawMessage, callType strin
 		}
 		m.Type = t
 	}
+	// A message with a call type is read whole again, as the old decoder
+	// read it: oracleHead's reading is only for the rejections above.
+	m = oracleMsg{Message: Message{Type: m.Type}}
 	str("messageId", &m.MessageID)
 	id("userId", &m.UserID)
 	id("anonymousId", &m.AnonymousID)
@@ -247,6 +253,55 @@ func oracleMessage(raw []byte, fields map[string]json.RawMessage, callType strin
 		m.Reject = &collect.Rejection{Reason: event.ReasonInvalidUTF8, Failures: textProblems}
 	case len(timeProblems) > 0:
 		m.Reject = &collect.Rejection{Reason: event.ReasonTimestampInvalid, Failures: timeProblems}
+	}
+	return m
+}
+
+// oracleHead is what the bad row of a message rejected before it is read
+// (over 32 KiB, or without a call type) keeps, read as the old decoder read
+// those members: the type, when it is a call type (the route's, else the
+// message's), the messageId, the event name (a track call's, or that of a
+// message without a call type), the page or screen name, and the payload whose
+// member names the row lists (properties, else traits, when no call type says
+// which).
+func oracleHead(fields map[string]json.RawMessage, callType string, d oracleDefaults) oracleMsg {
+	var m oracleMsg
+	m.Type = callType
+	if callType == "" {
+		var t string
+		if oracleStringField(fields, "type", &t) == nil && isCallType(t) {
+			m.Type = t
+		}
+	}
+	_ = oracleStringField(fields, "messageId", &m.MessageID)
+	var payload []string
+	switch m.Type {
+	case TypeTrack:
+		_ = oracleStringField(fields, "event", &m.Event)
+		payload = []string{"properties"}
+	case TypePage, TypeScreen:
+		_ = oracleStringField(fields, "name", &m.Name)
+		payload = []string{"properties"}
+	case TypeIdentify, TypeGroup:
+		payload = []string{"traits"}
+	case "":
+		_ = oracleStringField(fields, "event", &m.Event)
+		payload = []string{"properties", "traits"}
+	}
+	m.Payload = json.RawMessage("{}")
+	for _, name := range payload {
+		p, ok := fields[name]
+		if m.Type == TypeIdentify && (!ok || isNull(p)) {
+			p = oracleObjectMembers(fields["context"])["traits"]
+			if p == nil {
+				p = d.context["traits"]
+			}
+		}
+		if oracleObjectMembers(p) != nil {
+			m.Payload = p
+			m.fieldNames = oracleMemberNames(p)
+			break
+		}
 	}
 	return m
 }
@@ -525,6 +580,9 @@ func TestDecodeOracle(t *testing.T) {
 	for _, tc := range requestErrorCases {
 		checkOracle(t, []byte(tc.body), tc.route, lim)
 	}
+	for _, tc := range rejectedCases {
+		checkOracle(t, []byte(tc.body), tc.route, lim)
+	}
 	checkOracle(t, referenceBody(t, 100), TypeBatch, lim)
 	checkOracle(t, referenceBody(t, 0), TypeTrack, lim)
 }
@@ -537,6 +595,11 @@ func FuzzDecodeOracle(f *testing.F) {
 		f.Add([]byte(b), byte(0), uint8(3), uint8(2))
 	}
 	for _, tc := range decodeCases {
+		if len(tc.body) < 4096 {
+			f.Add([]byte(tc.body), byte(len(routes)-1), uint8(32), uint8(200))
+		}
+	}
+	for _, tc := range rejectedCases {
 		if len(tc.body) < 4096 {
 			f.Add([]byte(tc.body), byte(len(routes)-1), uint8(32), uint8(200))
 		}

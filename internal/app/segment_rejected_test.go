@@ -1,0 +1,106 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/accord-dev/accord/internal/app"
+)
+
+// TestServeSegmentRejectedMessages posts, through accord serve, a Segment
+// batch whose messages are rejected while they are decoded (a type of no call,
+// no type, over 32 KiB, not an object) beside one that is accepted, and checks
+// that each answer and bad row keep what can be read of the message safely:
+// its messageId as the event id (libraries match answers up by it), its call
+// type, its event or page name and the names of its properties or traits;
+// and never a value, in the answer, the bad rows, the buffer or the log, even
+// with segment.unresolved_controller set (it keeps only messages whose sole
+// fault is an unknown name).
+func TestServeSegmentRejectedMessages(t *testing.T) {
+	data := t.TempDir()
+	base, stop := startApp(t, data, func(c *app.Config) { c.Segment.UnresolvedController = "acme" })
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	batch := fmt.Sprintf(`{"batch":[
+	 {"type":"bogus","messageId":"b-3","userId":%[1]q,"traits":{"email":%[2]q,"plan":"pro"}},
+	 {"messageId":"b-4","userId":%[1]q,"event":"Signed Up","properties":{"shop_id":"shop_1","email":%[2]q}},
+	 {"type":"identify","messageId":"big-1","userId":%[1]q,"traits":{"email":%[2]q,"note":"%[3]s"},"context":{"ip":%[4]q}},
+	 [%[2]q],
+	 {"type":"track","event":"Signed Up","messageId":"ok-1","properties":{"shop_id":"shop_9","email":%[2]q}}]}`,
+		planted[6], planted[0], strings.Repeat("n", 33<<10), planted[1])
+	code, body := post(t, base+"/v1/batch", batch)
+	if code != http.StatusOK {
+		t.Fatalf("POST /v1/batch = %d %s", code, body)
+	}
+	if p := plantedIn([]byte(body)); p != "" {
+		t.Errorf("the answer holds planted PII %q: %s", p, body)
+	}
+	var answer struct {
+		Events []struct {
+			EventID  string `json:"event_id"`
+			Status   string `json:"status"`
+			Reason   string `json:"reason"`
+			Failures []struct {
+				Message string `json:"message"`
+			} `json:"failures"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(body), &answer); err != nil {
+		t.Fatal(err)
+	}
+	type result struct{ EventID, Status, Reason, Failure string }
+	var got []result
+	for _, e := range answer.Events {
+		r := result{EventID: e.EventID, Status: e.Status, Reason: e.Reason}
+		if len(e.Failures) > 0 {
+			r.Failure = e.Failures[0].Message
+		}
+		got = append(got, r)
+	}
+	want := []result{
+		{"b-3", "rejected", "malformed_event", `the message's type "bogus" is not one of track, identify, page, screen, group, alias`},
+		{"b-4", "rejected", "malformed_event", `the message has no "type"; each batch message names its call: track, identify, page, screen, group or alias`},
+		{"big-1", "rejected", "payload_too_large", `the message is 33953 bytes, more than Segment's limit of 32768 bytes per message`},
+		{"", "rejected", "malformed_event", "the message must be a JSON object"},
+		{"ok-1", "accepted", "", ""},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("answers (-want +got):\n%s", diff)
+	}
+
+	rows := waitBadRows(t, data, 4)
+	stop()
+	stop = nil
+	type row struct{ Reason, Data string }
+	gotRows := map[string]row{}
+	for _, r := range rows {
+		var payload struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(r.Payload, &payload); err != nil {
+			t.Fatalf("bad row %s: payload %s: %v", r.EventID, r.Payload, err)
+		}
+		if len(r.Sealed)+len(r.Redacted) > 0 {
+			t.Errorf("bad row %s keeps values, sealed %v, redacted %v", r.EventID, r.Sealed, r.Redacted)
+		}
+		gotRows[r.EventID] = row{string(r.Reason), string(payload.Data)}
+	}
+	wantRows := map[string]row{
+		"b-3":   {"malformed_event", `{"fields":["email","plan"],"values_withheld":true}`},
+		"b-4":   {"malformed_event", `{"event":"Signed Up","fields":["email","shop_id"],"values_withheld":true}`},
+		"big-1": {"payload_too_large", `{"type":"identify","fields":["email","note"],"values_withheld":true}`},
+		"":      {"malformed_event", `{"values_withheld":true}`},
+	}
+	if diff := cmp.Diff(wantRows, gotRows); diff != "" {
+		t.Errorf("bad rows by event id (-want +got):\n%s", diff)
+	}
+	noPlantedFiles(t, data)
+}
