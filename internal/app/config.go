@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,8 @@ import (
 )
 
 // Config is accord serve's configuration: one YAML file with version: 1, decoded
-// strictly, then overridden by ACCORD_* environment variables and flags.
+// strictly, then overridden by ACCORD_* environment variables (ApplyEnv) and
+// flags, then validated as a whole (Validate): what is validated is what runs.
 type Config struct {
 	Version  int            `yaml:"version"`
 	Registry string         `yaml:"registry"`
@@ -43,6 +45,11 @@ type Config struct {
 	Segment   SegmentConfig  `yaml:"segment"`
 	Log       LogConfig      `yaml:"log"`
 	Runtime   RuntimeConfig  `yaml:"runtime"`
+
+	// fromEnv names the ACCORD_* variables ApplyEnv applied, so that
+	// Validate's errors can say which settings the environment made (never
+	// their values: some are secrets).
+	fromEnv []string
 }
 
 // ServerConfig is the HTTP listener.
@@ -176,9 +183,11 @@ func Load(path string) (Config, error) {
 }
 
 // Parse reads the config file named name, whose bytes are b, over the defaults.
-// Unknown keys are errors.
+// Unknown keys are errors. A file must say its version: the default's is not
+// taken for it, so that Validate refuses a file without `version: 1`.
 func Parse(name string, b []byte) (Config, error) {
 	cfg := Default()
+	cfg.Version = 0
 	if len(bytes.TrimSpace(b)) == 0 {
 		return cfg, fmt.Errorf("config %s is empty; start it with `version: 1`", name)
 	}
@@ -234,16 +243,31 @@ var envOverrides = []struct {
 	}},
 }
 
-// ApplyEnv overrides the config from ACCORD_* variables, reporting every bad value.
+// ApplyEnv overrides the config from every ACCORD_* variable, reporting every
+// bad value: the table above, and the sections that read their own
+// (ACCORD_VAULT_*, ACCORD_HASH_SECRET). It is the one place overrides are
+// applied, before Validate, so that accord serve --check judges what serve
+// runs; nothing opened later reads the environment again.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
 	var errs []error
+	seen := func(name string) string {
+		v := getenv(name)
+		if v != "" && !slices.Contains(c.fromEnv, name) {
+			c.fromEnv = append(c.fromEnv, name)
+		}
+		return v
+	}
 	for _, o := range envOverrides {
-		if v := getenv(o.name); v != "" {
+		if v := seen(o.name); v != "" {
 			if err := o.set(c, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q is not a valid %s", o.name, v, o.doc))
 			}
 		}
 	}
+	if err := c.Privacy.Vault.ApplyEnv(seen); err != nil {
+		errs = append(errs, err)
+	}
+	c.Privacy.Scrub.ApplyEnv(seen)
 	return errors.Join(errs...)
 }
 
@@ -251,14 +275,18 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if c.Version != 1 {
-		add("version is %d; this Accord reads config version 1 (add `version: 1`)", c.Version)
+	switch c.Version {
+	case 1:
+	case 0:
+		add("the config file does not say its version; start it with `version: 1`")
+	default:
+		add("version is %d; this Accord reads config version 1 (write `version: 1`)", c.Version)
 	}
 	if c.Data == "" {
 		add("data is empty; name the folder Accord keeps its data in")
 	}
-	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
-		add("server.addr %q is not host:port (for example 127.0.0.1:8080)", c.Server.Addr)
+	if err := checkAddr(c.Server.Addr); err != nil {
+		add("server.addr %q %v", c.Server.Addr, err)
 	}
 	for name, d := range map[string]time.Duration{"read_header_timeout": c.Server.ReadHeaderTimeout, "read_timeout": c.Server.ReadTimeout,
 		"write_timeout": c.Server.WriteTimeout, "idle_timeout": c.Server.IdleTimeout, "shutdown_timeout": c.Server.ShutdownTimeout} {
@@ -326,7 +354,49 @@ func (c *Config) Validate() error {
 		add("log.format %q is not text or json", c.Log.Format)
 	}
 	errs = append(errs, c.Runtime.validate(getenv)...)
+	if len(errs) > 0 && len(c.fromEnv) > 0 {
+		// A value the file does not hold would send the user looking in
+		// the wrong place.
+		errs = append(errs, fmt.Errorf("(settings from the environment, which win over the config file: %s)", strings.Join(c.fromEnv, ", ")))
+	}
 	return errors.Join(errs...)
+}
+
+// checkAddr checks a listen address as net.Listen will read it, so that a
+// mistake is found by accord serve --check rather than at start: host:port,
+// the host empty (every interface), an IP address or a host name, the port a
+// number up to 65535 (0: any free port, which accord serve prints).
+func checkAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("is not host:port (for example 127.0.0.1:8080)")
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("has port %q; give a number from 1 to 65535 (for example 127.0.0.1:8080)", port)
+	}
+	if host != "" && net.ParseIP(strings.Split(host, "%")[0]) == nil && !isHostName(host) {
+		return fmt.Errorf("has host %q, which is neither an IP address nor a host name (for example 127.0.0.1)", host)
+	}
+	return nil
+}
+
+// isHostName reports whether s is written as a DNS host name: dot-separated
+// labels of letters, digits and hyphens, none starting or ending with a hyphen.
+func isHostName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 var getenv = os.Getenv

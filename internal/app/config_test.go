@@ -151,3 +151,117 @@ func TestMaxConnectionsConfig(t *testing.T) {
 		t.Errorf("ACCORD_MAX_CONNECTIONS=many: %v", err)
 	}
 }
+
+// TestEnvOverridesAreValidated: every ACCORD_* variable is applied before
+// Validate, the vault's and the scrubber's included, so that a value is judged
+// the same from the environment as from the file; a refusal names the
+// variables that set something, and never a secret's value.
+func TestEnvOverridesAreValidated(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes, base64
+	pgFile := "version: 1\nprivacy: {vault: {store: postgres, postgres_url: \"postgres://u@127.0.0.1:5999/db\"}}\n"
+	for _, tc := range []struct {
+		name, file string
+		env        map[string]string
+		wantErr    []string // empty: valid
+		secret     string   // never in the error
+	}{
+		{name: "the Postgres vault's key from the environment", file: pgFile, env: map[string]string{"ACCORD_VAULT_MASTER_KEY": key}},
+		{name: "the Postgres vault's key missing", file: pgFile, wantErr: []string{"set ACCORD_VAULT_MASTER_KEY or vault.master_key_file"}},
+		{name: "the Postgres vault from the environment only, no key", file: "version: 1\n",
+			env:     map[string]string{"ACCORD_VAULT_STORE": "postgres", "ACCORD_VAULT_POSTGRES_URL": "postgres://u@127.0.0.1:5999/db"},
+			wantErr: []string{"must share one master key", "from the environment", "ACCORD_VAULT_STORE", "ACCORD_VAULT_POSTGRES_URL"}},
+		{name: "a vault key that is not base64", file: pgFile, env: map[string]string{"ACCORD_VAULT_MASTER_KEY": "not-a-key-at-all!"},
+			wantErr: []string{"ACCORD_VAULT_MASTER_KEY: the master key is not valid base64"}, secret: "not-a-key-at-all!"},
+		{name: "a short hash secret", file: "version: 1\n", env: map[string]string{"ACCORD_HASH_SECRET": "hs-tooshort"},
+			wantErr: []string{"shorter than the minimum 32", "ACCORD_HASH_SECRET"}, secret: "hs-tooshort"},
+		{name: "a hash secret of the right length", file: "version: 1\n", env: map[string]string{"ACCORD_HASH_SECRET": strings.Repeat("s", 32)}},
+		{name: "a port out of range", file: "version: 1\n", env: map[string]string{"ACCORD_ADDR": "127.0.0.1:99999"},
+			wantErr: []string{`server.addr "127.0.0.1:99999" has port "99999"`, "ACCORD_ADDR"}},
+		{name: "a port out of range in the file", file: "version: 1\nserver: {addr: \"127.0.0.1:65536\"}\n",
+			wantErr: []string{`server.addr "127.0.0.1:65536" has port "65536"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := app.Parse("accord.yaml", []byte(tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cfg.ApplyEnv(func(k string) string { return tc.env[k] }); err != nil {
+				t.Fatal(err)
+			}
+			err = cfg.Validate()
+			if len(tc.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("valid, want a refusal")
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("the error does not say %q:\n%v", w, err)
+				}
+			}
+			if len(tc.env) == 0 && strings.Contains(err.Error(), "from the environment") {
+				t.Errorf("the error blames the environment, which set nothing:\n%v", err)
+			}
+			if tc.secret != "" && strings.Contains(err.Error(), tc.secret) {
+				t.Errorf("the error holds the secret:\n%v", err)
+			}
+		})
+	}
+}
+
+// TestConfigVersionRequired: a config file must say `version: 1`; the
+// default's version is not taken for a file that says none.
+func TestConfigVersionRequired(t *testing.T) {
+	for file, want := range map[string]string{
+		"version: 1\ndata: d\n": "",
+		"data: d\n":             "start it with `version: 1`",
+		"version: 0\n":          "start it with `version: 1`",
+		"version: 2\n":          "version is 2; this Accord reads config version 1",
+	} {
+		cfg, err := app.Parse("accord.yaml", []byte(file))
+		if err != nil {
+			t.Fatalf("%q: %v", file, err)
+		}
+		switch err := cfg.Validate(); {
+		case want == "" && err != nil:
+			t.Errorf("%q refused: %v", file, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: %v, want an error saying %q", file, err, want)
+		}
+	}
+	cfg := app.Default()
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("the defaults (no config file) are refused: %v", err)
+	}
+}
+
+// TestServerAddrChecked: server.addr is checked as the listener will read it.
+func TestServerAddrChecked(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:8080": "", ":8080": "", "[::1]:8443": "", "localhost:80": "", "collector.internal:8080": "",
+		"127.0.0.1:0":       "", // any free port, which accord serve prints
+		"[fe80::1%eth0]:80": "",
+		"127.0.0.1":         "is not host:port",
+		"127.0.0.1:99999":   `has port "99999"`,
+		"127.0.0.1:-1":      `has port "-1"`,
+		"127.0.0.1:":        `has port ""`,
+		"127.0.0.1:http":    `has port "http"`,
+		"bad host:80":       `has host "bad host"`,
+		"-x.example:80":     `has host "-x.example"`,
+	} {
+		cfg := app.Default()
+		cfg.Server.Addr = addr
+		switch err := cfg.Validate(); {
+		case want == "" && err != nil:
+			t.Errorf("%s refused: %v", addr, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: %v, want an error saying %q", addr, err, want)
+		}
+	}
+}

@@ -2,8 +2,6 @@ package app
 
 import (
 	"encoding/json"
-	"fmt"
-	"strings"
 
 	"github.com/accord-dev/accord/internal/contract"
 )
@@ -32,13 +30,4 @@ func ExampleEvent(snap *contract.Snapshot) ([]byte, bool) {
 		}
 	}
 	return nil, false
-}
-
-// ExampleCurl is a copy-paste command that sends a valid example event.
-func ExampleCurl(snap *contract.Snapshot, base string) string {
-	ev, ok := ExampleEvent(snap)
-	if !ok {
-		return fmt.Sprintf("curl -s %s/v1/events -d '{\"schema\": \"iglu:<vendor>/<name>/jsonschema/1-0-0\", \"data\": {...}}'   (add `examples:` to a contract to get a ready one here)", base)
-	}
-	return fmt.Sprintf("curl -s %s/v1/events -H 'Content-Type: application/json' -d '%s'", base, strings.ReplaceAll(string(ev), "'", `'\''`))
 }

@@ -30,7 +30,6 @@ func openPrivacy(ctx context.Context, cfg Config, log *slog.Logger) (*privacy, e
 		return nil, err
 	}
 	scfg := cfg.Privacy.Scrub
-	scfg.ApplyEnv(getenv)
 	if scfg.HashSecret == "" && scfg.HashSecretFile == "" {
 		if scfg.HashSecretFile, err = scrub.EnsureHashSecretFile(cfg.Data); err != nil {
 			return nil, errors.Join(err, v.Close())
@@ -43,14 +42,11 @@ func openPrivacy(ctx context.Context, cfg Config, log *slog.Logger) (*privacy, e
 	return &privacy{vault: v, scrub: s, scrubber: scrubAdapter{s}, adminToken: cfg.Privacy.AdminToken, log: log}, nil
 }
 
-// OpenVault opens the vault the config names, with ACCORD_VAULT_* overrides; the
+// OpenVault opens the vault the config names, as Config.ApplyEnv left it (the
+// ACCORD_VAULT_* overrides are applied there, once, before validation); the
 // CLI's vault commands use it too, so they open exactly what accord serve opens.
 func OpenVault(ctx context.Context, cfg Config, log *slog.Logger) (*vault.Vault, error) {
-	vcfg := cfg.Privacy.Vault
-	if err := vcfg.ApplyEnv(getenv); err != nil {
-		return nil, err
-	}
-	return vault.Open(ctx, vcfg, cfg.Data, log)
+	return vault.Open(ctx, cfg.Privacy.Vault, cfg.Data, log)
 }
 
 func (p *privacy) routes(mux *http.ServeMux) { p.vault.Routes(mux, p.adminToken, p.log) }

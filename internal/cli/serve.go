@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/accord-dev/accord/internal/app"
+	"github.com/accord-dev/accord/internal/collect"
+	"github.com/accord-dev/accord/internal/contract"
 )
 
 func newServeCmd(e *env) *cobra.Command {
@@ -98,8 +101,45 @@ func printBanner(e *env, cfg app.Config, a *app.App, listen string) {
   trackers   Snowplow: collector URL %s   Segment/RudderStack: host, data plane URL, cdnURL, configUrl %s
   browsers   %s
 Send a valid event:
-  %s
-`, version(), base, snap.Len(), cfg.Registry, base, cfg.Data, a.MasterKeySource(), base, base, base, base, corsLine(cfg.Access.CORSOrigins), app.ExampleCurl(snap, base))
+%s`, version(), base, snap.Len(), cfg.Registry, base, cfg.Data, a.MasterKeySource(), base, base, base, base, corsLine(cfg.Access.CORSOrigins), exampleCurl(snap, base, cfg.Access))
+}
+
+// writeKeyVar is the shell variable the banner's curl reads a write key from:
+// the banner prints no key, since keys are secrets and logs are kept.
+const writeKeyVar = "ACCORD_WRITE_KEY"
+
+// exampleCurl is a copy-paste command, indented, that sends the registry's
+// first valid example event. When the collector refuses requests without a
+// write key, the command sends one from $ACCORD_WRITE_KEY as the Basic auth
+// user (as Segment libraries send theirs, and the native route reads it),
+// after a line saying which sources' keys will do.
+func exampleCurl(snap *contract.Snapshot, base string, access collect.Access) string {
+	auth, howto := "", ""
+	if access.RequireWriteKey && len(access.WriteKeys) > 0 {
+		auth = fmt.Sprintf(`-u "$%s:" `, writeKeyVar)
+		howto = fmt.Sprintf("  # a write key is required: set %s in your shell to the key of one of access.write_keys' sources (%s)\n", writeKeyVar, sourceNames(access.WriteKeys))
+	}
+	ev, ok := app.ExampleEvent(snap)
+	if !ok {
+		return fmt.Sprintf("%s  curl -s %s%s/v1/events -d '{\"schema\": \"iglu:<vendor>/<name>/jsonschema/1-0-0\", \"data\": {...}}'   (add `examples:` to a contract to get a ready one here)\n", howto, auth, base)
+	}
+	return fmt.Sprintf("%s  curl -s %s%s/v1/events -H 'Content-Type: application/json' -d '%s'\n", howto, auth, base, strings.ReplaceAll(string(ev), "'", `'\''`))
+}
+
+// sourceNames lists the source names of the write keys, sorted, at most 5:
+// names, not keys, which are secrets.
+func sourceNames(keys map[string]string) string {
+	var names []string
+	for _, n := range keys {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	if len(names) > 5 {
+		return strings.Join(names[:5], ", ") + fmt.Sprintf(" and %d more", len(names)-5)
+	}
+	return strings.Join(names, ", ")
 }
 
 // corsLine says which sites' browser trackers may send.
