@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -47,6 +48,9 @@ func newBadSummaryCmd(e *env) *cobra.Command {
 			}
 			if data != "" {
 				cfg.Data = data
+			}
+			if err := existingData(cfg.Data); err != nil {
+				return err
 			}
 			sum, err := replay.Summarize(filepath.Join(cfg.Data, "bad"), filepath.Join(cfg.Data, "replay"), from, to, segment.Protocol)
 			if err != nil {
@@ -133,6 +137,12 @@ func newBadReplayCmd(e *env) *cobra.Command {
 				if data != "" {
 					cfg.Data = data
 				}
+				// accord serve would create a data folder that does not exist;
+				// a replay would then find no bad rows in it and say so as if
+				// that were an answer.
+				if err := existingData(cfg.Data); err != nil {
+					return err
+				}
 				if cmd.Flags().Changed("registry") || cfg.Registry == "" {
 					if cfg.Registry, err = defaultRegistry(registryDir, e.stderr); err != nil {
 						return err
@@ -190,16 +200,22 @@ func newBadReplayCmd(e *env) *cobra.Command {
 }
 
 // finishReplay prints a replay's report and gives the exit code: 1 when rows
-// were rejected again or cannot be replayed.
+// were rejected again or cannot be replayed. A replay that failed before it
+// considered a row (the collector unreachable, the token refused) prints no
+// report, only its error: a report of zeros would read as a replay that found
+// nothing to do. One that stopped after some rows reports them, as stopped.
 func finishReplay(e *env, rep replay.Report, err error, asJSON bool) error {
+	if err != nil && rep.Rows == 0 {
+		return err
+	}
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		if jerr := enc.Encode(rep); jerr != nil {
-			return jerr
+			return errors.Join(err, jerr)
 		}
 	} else {
-		printReplay(e, rep)
+		printReplay(e, rep, err != nil)
 	}
 	if err != nil {
 		return err
@@ -218,13 +234,18 @@ func cliActor() string {
 	return "cli"
 }
 
-func printReplay(e *env, rep replay.Report) {
-	verb := "replayed"
+// printReplay prints a replay's report; stopped says the replay ended on an
+// error after the rows reported, before the last row it would consider.
+func printReplay(e *env, rep replay.Report, stopped bool) {
+	verb, until := "replayed", ""
 	if rep.DryRun {
 		verb = "dry run of"
 	}
-	fmt.Fprintf(e.stdout, "%s %d bad rows: %d accepted, %d rejected again, %d not replayable, %d already replayed",
-		verb, rep.Rows, rep.Accepted, rep.Rejected, rep.NotReplayable, rep.AlreadyReplayed)
+	if stopped {
+		until = " before the replay stopped"
+	}
+	fmt.Fprintf(e.stdout, "%s %d bad rows%s: %d accepted, %d rejected again, %d not replayable, %d already replayed",
+		verb, rep.Rows, until, rep.Accepted, rep.Rejected, rep.NotReplayable, rep.AlreadyReplayed)
 	if rep.Unreadable > 0 {
 		fmt.Fprintf(e.stdout, ", %d unreadable lines", rep.Unreadable)
 	}

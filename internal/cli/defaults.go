@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -61,4 +62,21 @@ func loadConfig(path string) (app.Config, error) {
 		return cfg, usageError{err}
 	}
 	return cfg, nil
+}
+
+// existingData checks that the data folder a command reads exists. Only
+// accord serve creates one: read by another command, a folder that does not
+// exist (a mistyped --data, a config of another machine) would pass for one
+// with nothing in it.
+func existingData(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usagef("the data folder %s does not exist; pass --data (or --config) naming the folder accord serve keeps its data in", dir)
+	case err != nil:
+		return usageError{fmt.Errorf("opening the data folder: %w", err)}
+	case !st.IsDir():
+		return usagef("the data folder %s is not a folder; pass --data (or --config) naming the folder accord serve keeps its data in", dir)
+	}
+	return nil
 }

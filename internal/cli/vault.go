@@ -34,6 +34,14 @@ func (f *vaultFlags) open(ctx context.Context) (*vault.Vault, error) {
 	if f.data != "" {
 		cfg.Data = f.data
 	}
+	// The embedded vault lives in the data folder: opened in one that does not
+	// exist, it would be a new, empty vault, and a forget in it would report
+	// success.
+	if vc := cfg.Privacy.Vault; (vc.Store == "" || vc.Store == vault.StoreEmbedded) && vc.Path == "" {
+		if err := existingData(cfg.Data); err != nil {
+			return nil, err
+		}
+	}
 	v, err := app.OpenVault(ctx, cfg, nil)
 	if err != nil {
 		if strings.Contains(err.Error(), "another process has it open") {

@@ -29,11 +29,11 @@ type Client struct {
 func (c *Client) Replay(ctx context.Context, q Request) (Report, error) {
 	body, err := json.Marshal(q)
 	if err != nil {
-		return Report{}, err
+		return Report{}, fmt.Errorf("encoding the replay request: %w", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.Base, "/")+"/v1/bad/replay", bytes.NewReader(body))
 	if err != nil {
-		return Report{}, fmt.Errorf("the collector's URL: %w", err)
+		return Report{}, fmt.Errorf("building the request to %q: %w (--server takes the collector's URL, such as http://127.0.0.1:8080)", c.Base, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+c.Token)
@@ -54,7 +54,7 @@ func (c *Client) Replay(ctx context.Context, q Request) (Report, error) {
 	case http.StatusOK:
 		var rep Report
 		if err := json.Unmarshal(b, &rep); err != nil {
-			return Report{}, fmt.Errorf("the collector's answer is not a replay report: %w", err)
+			return Report{}, fmt.Errorf("decoding the collector's replay report: %w", err)
 		}
 		return rep, nil
 	case http.StatusServiceUnavailable:

@@ -427,7 +427,7 @@ func (x *run) prepare(row *event.BadRow) (*pendingRow, string) {
 	case row.PayloadWithheld != "":
 		return nil, "the event was not kept: " + row.PayloadWithheld
 	case len(row.Payload) == 0 && row.PayloadText != "":
-		return nil, "the event was not valid JSON (its text is the row's payload_text): fix it and send it again"
+		return nil, textOnlyWhy(row)
 	case len(row.Payload) == 0:
 		return nil, "the row keeps no event"
 	case len(row.Redacted) > 0:
