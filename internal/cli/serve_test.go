@@ -103,6 +103,8 @@ func TestServeCheckAccess(t *testing.T) {
 		{name: "no scheme, and a path", access: `{cors_origins: ["shop.example", "https://shop.example/app"]}`, wantErr: []string{"cors_origins[0]", "cors_origins[1]"}},
 		{name: "upper case", access: `{cors_origins: ["https://Shop.example"]}`, wantErr: []string{"in lower case"}},
 		{name: "a key with no source", access: `{write_keys: {wk-secret-2: ""}}`, wantErr: []string{"1 key(s) name no source"}},
+		{name: "keys required, none configured", access: `{require_write_key: true}`, wantErr: []string{"access.require_write_key is set but access.write_keys is empty"}},
+		{name: "keys required and configured", access: `{require_write_key: true, write_keys: {wk-secret-3: shop-web}}`},
 		{name: "origins from the environment", access: `{cors_origins: ["https://c.example"]}`, env: "https://a.example, https://b.example/",
 			wantErr: []string{`access.cors_origins[1] "https://b.example/"`}}, // (the variable's list replaces the file's)
 	} {

@@ -165,7 +165,7 @@ type Access struct {
 }
 
 // Validate reports every write key and CORS origin that cannot work: an empty
-// key or source name, and an origin that is not written as browsers send it in
+// key or source name, keys required but none configured, and an origin that is not written as browsers send it in
 // their Origin header (scheme://host[:port], no path, not even "/"), which
 // would never match and would leave browser trackers refused without a word.
 // Messages name no key: keys are secrets.
@@ -182,6 +182,11 @@ func (a Access) Validate() error {
 	}
 	if unnamed > 0 {
 		errs = append(errs, fmt.Errorf("access.write_keys: %d key(s) name no source; write key: source-name (the name becomes the events' source.app)", unnamed))
+	}
+	if a.RequireWriteKey && len(a.WriteKeys) == 0 {
+		// Keys are checked only when some are configured: without any, the
+		// setting would be silently ignored and every request accepted.
+		errs = append(errs, errors.New("access.require_write_key is set but access.write_keys is empty: add a key per source (write key: source-name), or unset require_write_key to accept requests without keys"))
 	}
 	for i, o := range a.CORSOrigins {
 		if o == "*" {
