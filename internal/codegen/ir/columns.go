@@ -50,6 +50,14 @@ type Column struct {
 	Enum []string
 	// Envelope marks the columns that every table has (event_id, received_at, ...).
 	Envelope bool
+	// Member is, for an envelope column, the member of the envelope's JSON form
+	// (event.Envelope) that it stores, dotted when nested (source.tracker); empty
+	// for data columns. The lake reads each envelope column from its member, so
+	// that this list is the one mapping from the envelope to every table.
+	Member string
+	// Layout is, for an envelope column, the envelope layout that added it to
+	// every table (see EnvelopeLayout): tables made before it lack the column.
+	Layout int
 	// Since is the first version of the MODEL that has the column (zero for
 	// envelope columns).
 	Since contract.SchemaVer
@@ -88,19 +96,41 @@ func (t *Table) Column(name string) *Column {
 	return nil
 }
 
-// The envelope columns, first in every table. They mirror event.Envelope.
+// EnvelopeLayout is the current envelope layout: the set of envelope columns
+// every table has. It grows by one whenever a column joins the envelope; older
+// tables (and lake files) lack the columns of later layouts, which migrations add
+// and readers of the lake see as missing (null).
+const EnvelopeLayout = 2
+
+// The envelope columns, first in every table. They mirror event.Envelope: every
+// member of its JSON form is either a column's Member or in EnvelopeNotStored
+// (TestEnvelopeMembers).
 var envelope = []Column{
-	{Name: "event_id", Type: String, Description: "Id of the event: the producer's when it sent one, else assigned at collection. Deduplication key."},
-	{Name: "contract_version", Type: String, Description: "SchemaVer of the contract version the event was validated against, e.g. 1-0-2."},
-	{Name: "event_time", Type: Timestamp, Description: "Best estimate of when the event happened (device time corrected for clock skew, else receipt time)."},
-	{Name: "received_at", Type: Timestamp, Description: "When the collector received the event."},
-	{Name: "sent_at", Type: Timestamp, Nullable: true, Description: "When the producer sent the event, by its clock, if it said."},
-	{Name: "device_created_at", Type: Timestamp, Nullable: true, Description: "When the event happened by the producer's clock, if it said."},
-	{Name: "source_protocol", Type: String, Description: "How the event arrived: native, snowplow or segment."},
-	{Name: "source_app", Type: String, Nullable: true, Description: "The producer's application id, if known."},
-	{Name: "source_platform", Type: String, Nullable: true, Description: "The producer's platform (web, mob, srv, ...), if known."},
-	{Name: "source_collector", Type: String, Description: "The collector instance that accepted the event."},
-	{Name: "contexts", Type: JSON, Nullable: true, Description: "Entities attached to the event, each validated and scrubbed by its own contract."},
+	{Name: "event_id", Member: "event_id", Layout: 1, Type: String, Description: "Id of the event: the producer's when it sent one, else assigned at collection. Deduplication key."},
+	{Name: "contract_version", Member: "schema", Layout: 1, Type: String, Description: "SchemaVer of the contract version the event was validated against, e.g. 1-0-2."},
+	{Name: "event_time", Member: "event_time", Layout: 1, Type: Timestamp, Description: "Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time."},
+	{Name: "received_at", Member: "received_at", Layout: 1, Type: Timestamp, Description: "When the collector received the event."},
+	{Name: "sent_at", Member: "sent_at", Layout: 1, Type: Timestamp, Nullable: true, Description: "When the producer sent the event, by its clock, if it said."},
+	{Name: "device_created_at", Member: "device_created_at", Layout: 1, Type: Timestamp, Nullable: true, Description: "When the event happened by the producer's clock, if it said."},
+	{Name: "true_timestamp", Member: "true_timestamp", Layout: 2, Type: Timestamp, Nullable: true, Description: "A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker's clock), if it said."},
+	{Name: "source_protocol", Member: "source.protocol", Layout: 1, Type: String, Description: "How the event arrived: native, snowplow or segment."},
+	{Name: "source_app", Member: "source.app", Layout: 1, Type: String, Nullable: true, Description: "The producer's application id, if known."},
+	{Name: "source_platform", Member: "source.platform", Layout: 1, Type: String, Nullable: true, Description: "The producer's platform (web, mob, srv, ...), if known."},
+	{Name: "source_collector", Member: "source.collector", Layout: 1, Type: String, Description: "The collector instance that accepted the event."},
+	{Name: "source_tracker", Member: "source.tracker", Layout: 2, Type: String, Nullable: true, Description: "The tracker library and its version (Snowplow tv, Segment context.library), if the producer said."},
+	{Name: "contexts", Member: "contexts", Layout: 1, Type: JSON, Nullable: true, Description: "Entities attached to the event, each validated and scrubbed by its own contract."},
+}
+
+// EnvelopeNotStored lists the members of the envelope's JSON form that no table
+// has a column for, each with the reason. A member of event.Envelope must be
+// here or be an envelope column's Member (TestEnvelopeMembers), so that a new
+// envelope field is never dropped by the tables without anyone deciding it.
+var EnvelopeNotStored = map[string]string{
+	"v":                    "the version of the envelope's JSON form, not a fact about the event; a table's columns follow EnvelopeLayout",
+	"data":                 "stored as the table's data columns",
+	"validation.outcome":   "always valid in an envelope: rejected events become bad rows, never rows",
+	"validation.validator": "which of two equivalent engines checked the event (fast or reference), an operational detail that says nothing of the event",
+	"scrubbed":             "the handling each field got is its contract's x-pii annotation, which the tables carry as column comments and dbt meta (pii_kind, pii_handling)",
 }
 
 // Envelope column names that other packages refer to.
@@ -111,7 +141,7 @@ const (
 	ColReceivedAt      = "received_at"
 )
 
-// EnvelopeColumns returns fresh copies of the envelope columns.
+// EnvelopeColumns returns fresh copies of the envelope columns, in table order.
 func EnvelopeColumns() []*Column {
 	out := make([]*Column, len(envelope))
 	for i := range envelope {
@@ -120,6 +150,61 @@ func EnvelopeColumns() []*Column {
 		out[i] = &c
 	}
 	return out
+}
+
+// firstEnvelope returns fresh copies of the first layout's envelope columns:
+// data columns are named around these alone, so that adding an envelope column
+// never renames a data column of an existing table (names never change once
+// given).
+func firstEnvelope() []*Column {
+	var out []*Column
+	for _, c := range EnvelopeColumns() {
+		if c.Layout <= 1 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// withLaterEnvelope puts the envelope columns of later layouts into cols (whose
+// envelope columns are the first layout's, in order), each in its envelope
+// place. Such a column keeps its name unless a data column of the table has it
+// already (ignoring case): then it is envelope_<name> (with a numeric suffix if
+// that is taken too), since the data column had the name first.
+func withLaterEnvelope(cols []*Column) []*Column {
+	namer := NewNamer("_", strings.ToLower)
+	for _, c := range cols {
+		namer.Reserve(c.Name)
+	}
+	out := make([]*Column, 0, len(cols)+len(envelope))
+	i := 0
+	for _, e := range EnvelopeColumns() {
+		if e.Layout <= 1 {
+			out = append(out, cols[i])
+			i++
+			continue
+		}
+		if namer.Taken(e.Name) {
+			e.Name = namer.Take("envelope_" + e.Name)
+		} else {
+			namer.Reserve(e.Name)
+		}
+		out = append(out, e)
+	}
+	return append(out, cols[i:]...)
+}
+
+// AtLayout returns the table as an Accord of envelope layout n created it:
+// without the envelope columns of later layouts. Column values are shared.
+func (t *Table) AtLayout(n int) *Table {
+	c := *t
+	c.Columns = make([]*Column, 0, len(t.Columns))
+	for _, col := range t.Columns {
+		if !col.Envelope || col.Layout <= n {
+			c.Columns = append(c.Columns, col)
+		}
+	}
+	return &c
 }
 
 // columnOf maps a stored-shape type to a column (without Name and JSONName).
@@ -198,9 +283,11 @@ func nameColumns(fresh, taken []*Column, top bool) {
 	}
 }
 
+// isEnvelopeName reports whether name is a first-layout envelope column's: later
+// envelope columns give way to data columns instead (see withLaterEnvelope).
 func isEnvelopeName(name string) bool {
 	for _, e := range envelope {
-		if strings.EqualFold(e.Name, name) {
+		if e.Layout <= 1 && strings.EqualFold(e.Name, name) {
 			return true
 		}
 	}

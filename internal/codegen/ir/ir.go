@@ -215,12 +215,12 @@ func TableName(vendor, name string, model int) string {
 func buildTable(vendor, name string, model int, versions []*contract.Contract) *Table {
 	latest := versions[len(versions)-1]
 	t := &Table{Name: TableName(vendor, name, model), Description: latest.Description}
-	cols := EnvelopeColumns()
+	cols := firstEnvelope()
 	for _, v := range versions {
 		st := storedType(v)
 		cols = merge(cols, fieldColumns(st.Fields, v.Key.Version), true)
 	}
-	t.Columns = cols
+	t.Columns = withLaterEnvelope(cols)
 	return t
 }
 

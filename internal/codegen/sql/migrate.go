@@ -13,7 +13,10 @@ import (
 // deployed) to those of next: CREATE TABLE for new tables (a new contract, or a new
 // MODEL, which always gets its own table), and for existing tables ALTER TABLE
 // statements for what ADDITION and REVISION versions change: new columns, columns
-// that became nullable, widened types, new comments.
+// that became nullable, widened types, new comments. Existing tables also get
+// the envelope columns of layouts after the first (ir.EnvelopeLayout), IF NOT
+// EXISTS, since a registry does not record which layout its tables were created
+// with.
 //
 // Changes that cannot be made in place (a column gone, a type that does not
 // widen, a nested change the dialect cannot alter) are refused: the error joins a
@@ -54,7 +57,10 @@ func Migrate(base, next *ir.Registry, d Dialect) (map[string][]byte, error) {
 			continue
 		}
 		var tb strings.Builder
-		refused = append(refused, alterTable(&tb, w, old.Table, m.Table)...)
+		// The base registry cannot say which Accord created the deployed table,
+		// so it is taken to have the first envelope layout's columns only: the
+		// later ones are added IF NOT EXISTS, a no-op where the table has them.
+		refused = append(refused, alterTable(&tb, w, old.Table.AtLayout(1), m.Table)...)
 		if su, ok := w.(schemaUpdater); ok {
 			name, data, err := su.schemaUpdate(&tb, m.Table)
 			if err != nil {
@@ -101,9 +107,14 @@ func alterTable(b *strings.Builder, w writer, old, next *ir.Table) []error {
 			refused = append(refused, Refusal{Table: old.Name, Column: oc.Name, Reason: "the column is gone from the registry; published versions never change, so restore the version that had it"})
 		}
 	}
+	envelopeNote := false
 	for _, c := range next.Columns {
 		oc := find(old.Columns, c)
 		if oc == nil {
+			if c.Envelope && !envelopeNote {
+				fmt.Fprintf(b, "-- Envelope columns of layouts after the first (up to %d), for tables created before them; a no-op where the table has them.\n", ir.EnvelopeLayout)
+				envelopeNote = true
+			}
 			w.addColumn(b, next, c)
 			w.comment(b, next, c)
 			continue

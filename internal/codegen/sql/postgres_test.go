@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -175,12 +176,33 @@ func sortColumns(cols []pgColumn) {
 	}
 }
 
+// atLayout is the registry's tables as an Accord of envelope layout n created
+// them.
+func atLayout(reg *ir.Registry, n int) *ir.Registry {
+	out := &ir.Registry{}
+	for _, m := range reg.Models {
+		c := *m
+		c.Table = m.Table.AtLayout(n)
+		out.Models = append(out.Models, &c)
+	}
+	return out
+}
+
 // TestPostgresMigration applies the base DDL, inserts a row, then applies the
 // migration to the new registry: the tables must end up exactly as the new
 // registry's own DDL creates them, with the old row still there. model_bump adds a
 // column and a MODEL; nested_add adds fields inside records (jsonb here), which
-// only changes comments.
+// only changes comments. The base tables are created as the current envelope
+// layout makes them and as the first layout made them (before true_timestamp
+// and source_tracker): the migration adds the later envelope columns to the
+// latter and leaves the former as they are.
 func TestPostgresMigration(t *testing.T) {
+	for _, layout := range []int{ir.EnvelopeLayout, 1} {
+		t.Run(fmt.Sprintf("layout=%d", layout), func(t *testing.T) { testPostgresMigration(t, layout) })
+	}
+}
+
+func testPostgresMigration(t *testing.T, layout int) {
 	for _, tc := range []struct {
 		name, insert, check string
 	}{
@@ -196,7 +218,7 @@ func TestPostgresMigration(t *testing.T) {
 			next := codegentest.Load(t, "../testdata/"+tc.name+"/contracts")
 
 			migrated, migratedSchema := pgConn(t)
-			ddl, err := sql.Create(base, sql.Postgres)
+			ddl, err := sql.Create(atLayout(base, layout), sql.Postgres)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,8 @@
 // Package lake is the Parquet lake sink: one table per contract MODEL, typed
-// columns from the contract's stored shape (the codegen IR, the same mapping the
-// SQL DDL and dbt sources use), files under
-// <dir>/<vendor>/<name>/<model>/date=YYYY-MM-DD/ written atomically.
+// columns from the contract's stored shape and the envelope columns (the codegen
+// IR, the same mapping the SQL DDL and dbt sources use), files under
+// <dir>/<vendor>/<name>/<model>/date=YYYY-MM-DD/ written atomically, where the
+// date is the UTC day of the event's received_at.
 package lake
 
 import (
@@ -33,7 +34,8 @@ type Contracts interface {
 }
 
 // Lake writes buffer records straight into Parquet files, one open file per
-// partition (table and day), as row groups while they arrive (sink.Stream):
+// partition (table and day of receipt), as row groups while they arrive
+// (sink.Stream):
 // Append converts each envelope record into typed column values without
 // decoding it into Go values, and Commit finishes every open file, fsyncs it and
 // renames it into place, so a reader never sees a partial file and the loader
@@ -60,9 +62,10 @@ type Lake struct {
 	parts    map[partKey]*part
 	open     map[sink.IDHash]struct{} // the event ids in the open files (Seen.HashID)
 	// last is the partition of the previous record and lastDay its day in
-	// days since 1970: consecutive records mostly share one, which then costs
-	// neither formatting the day nor a lookup in parts. Reset whenever parts
-	// loses a partition.
+	// days since 1970: consecutive records mostly share one (records arrive in
+	// the order the collector received them), which then costs neither
+	// formatting the day nor a lookup in parts. Reset whenever parts loses a
+	// partition.
 	last    *part
 	lastDay int64
 	seq     uint64
@@ -126,8 +129,8 @@ type table struct {
 	model  *ir.Model
 	schema *parquet.Schema
 	leaves int
-	// env are the leaf columns of the envelope, data the data columns' plan.
-	env  envLeaves
+	// env are the envelope columns, data the data columns' plan.
+	env  []envCol
 	data *colPlan
 	// spare is the writer and rows of the table's file published by the last
 	// Commit, for its next file (see create): a new Parquet writer allocates
@@ -138,11 +141,24 @@ type table struct {
 	spare *part
 }
 
-// envLeaves are the Parquet column indexes of the envelope columns (-1: none).
-type envLeaves struct {
-	eventID, contractVersion, eventTime, receivedAt, sentAt, deviceCreatedAt,
-	protocol, app, platform, collector, contexts int
+// envCol is one envelope column of a table: its Parquet leaf and the envelope
+// member it stores (its ir.Column.Member).
+type envCol struct {
+	leaf   int
+	member int
+	typ    ir.Logical
+	// def is the definition level of a value: 1 when the column is optional.
+	def int
 }
+
+// memberIndex finds a member the lake reads by its path (memberPaths).
+var memberIndex = func() map[string]int {
+	m := make(map[string]int, numMembers)
+	for i, p := range memberPaths {
+		m[p] = i
+	}
+	return m
+}()
 
 // version is what the lake needs of one contract version.
 type version struct {
@@ -221,15 +237,16 @@ func (l *Lake) Append(ctx context.Context, records [][]byte) (int, error) {
 
 func (l *Lake) appendLocked(rec []byte) error {
 	// The data object is written to its partition's columns while the envelope
-	// is parsed, as soon as the members that choose the partition have been
-	// read (the encoders write them first): the object is scanned once, not
-	// once to find its end and again for its values. A record whose members come
-	// otherwise has its data written after the parse.
+	// is parsed, as soon as the members that choose the partition (event_id,
+	// schema, received_at) have been read (the encoders write them first): the
+	// object is scanned once, not once to find its end and again for its
+	// values. A record whose members come otherwise has its data written after
+	// the parse.
 	var (
 		e     envelope
 		d     dest
 		state int       // what was decided during the parse: nothing, dropped or written
-		keys  [3][]byte // the event_id, schema and event_time that decided it
+		keys  [3][]byte // the event_id, schema and received_at that decided it
 	)
 	const (
 		none = iota
@@ -242,14 +259,14 @@ func (l *Lake) appendLocked(rec []byte) error {
 			state = none
 			return -1, nil
 		}
-		if state == dropped || e.id == nil || e.schema == nil || e.eventTime == nil {
+		if state == dropped || e.m[mEventID] == nil || e.m[mSchema] == nil || e.m[mReceivedAt] == nil {
 			return -1, nil
 		}
 		var dup bool
 		var err error
 		if d, dup, err = l.dest(&e); err != nil || dup {
 			if dup {
-				state, keys = dropped, [3][]byte{e.id, e.schema, e.eventTime}
+				state, keys = dropped, [3][]byte{e.m[mEventID], e.m[mSchema], e.m[mReceivedAt]}
 			}
 			return -1, err
 		}
@@ -257,9 +274,9 @@ func (l *Lake) appendLocked(rec []byte) error {
 		end, err := d.p.rows.record(d.p.t.data, rec, start, 0)
 		if err != nil {
 			d.p.rows.rollback(l.marks)
-			return end, fmt.Errorf("event %s of %s: %w", e.id, e.schema, err)
+			return end, fmt.Errorf("event %s of %s: %w", e.m[mEventID], e.m[mSchema], err)
 		}
-		state, keys = written, [3][]byte{e.id, e.schema, e.eventTime}
+		state, keys = written, [3][]byte{e.m[mEventID], e.m[mSchema], e.m[mReceivedAt]}
 		return end, nil
 	}
 	if err := e.parse(rec, onData); err != nil {
@@ -268,7 +285,7 @@ func (l *Lake) appendLocked(rec []byte) error {
 		}
 		return err
 	}
-	if state != none && !(bytes.Equal(keys[0], e.id) && bytes.Equal(keys[1], e.schema) && bytes.Equal(keys[2], e.eventTime)) {
+	if state != none && !(bytes.Equal(keys[0], e.m[mEventID]) && bytes.Equal(keys[1], e.m[mSchema]) && bytes.Equal(keys[2], e.m[mReceivedAt])) {
 		// A member that chose the partition came again after the data.
 		if state == written {
 			d.p.rows.rollback(l.marks)
@@ -287,13 +304,13 @@ func (l *Lake) appendLocked(rec []byte) error {
 		l.marks = d.p.rows.mark(l.marks)
 		if err := d.p.t.data.write(d.p.rows, &e); err != nil {
 			d.p.rows.rollback(l.marks)
-			return fmt.Errorf("event %s of %s: %w", e.id, e.schema, err)
+			return fmt.Errorf("event %s of %s: %w", e.m[mEventID], e.m[mSchema], err)
 		}
 	}
 	p := d.p
-	if err := p.t.row(p.rows, &e, d.eventTime, d.v.ver); err != nil {
+	if err := p.t.row(p.rows, &e, d.receivedAt, d.v.ver); err != nil {
 		p.rows.rollback(l.marks)
-		return fmt.Errorf("event %s of %s: %w", e.id, e.schema, err)
+		return fmt.Errorf("event %s of %s: %w", e.m[mEventID], e.m[mSchema], err)
 	}
 	p.rows.n++
 	l.open[d.id] = struct{}{}
@@ -306,29 +323,33 @@ func (l *Lake) appendLocked(rec []byte) error {
 
 // dest is where a record's row goes.
 type dest struct {
-	id        sink.IDHash
-	v         version
-	eventTime time.Time
-	p         *part
+	id         sink.IDHash
+	v          version
+	receivedAt time.Time
+	p          *part
 }
 
 // dest finds the partition of the envelope's row from its event_id, schema and
-// event_time, or reports that its id was stored before (dup).
+// received_at, or reports that its id was stored before (dup). The partition is
+// the UTC day of received_at, the collector's clock, as in the generated DDL:
+// event_time is the producer's estimate and may be any day (a device clock off
+// by years would otherwise create partitions that day-based retention keeps for
+// as long).
 func (l *Lake) dest(e *envelope) (d dest, dup bool, err error) {
-	d.id = l.seen.HashID(l.scratch(e.id))
+	d.id = l.seen.HashID(l.scratch(e.m[mEventID]))
 	if _, open := l.open[d.id]; open || l.seen.HasHash(d.id) {
 		return d, true, nil
 	}
-	if d.v, err = l.versionOf(l.scratch(e.schema)); err != nil {
+	if d.v, err = l.versionOf(l.scratch(e.m[mSchema])); err != nil {
 		return d, false, err
 	}
-	if d.eventTime, err = parseTime(l.scratch(e.eventTime)); err != nil {
-		return d, false, fmt.Errorf("event %s: event_time: %w", e.id, err)
+	if d.receivedAt, err = parseTime(l.scratch(e.m[mReceivedAt])); err != nil {
+		return d, false, fmt.Errorf("event %s: received_at: %w", e.m[mEventID], err)
 	}
-	d.eventTime = d.eventTime.UTC()
-	p, dayNum := l.last, unixDay(d.eventTime)
+	d.receivedAt = d.receivedAt.UTC()
+	p, dayNum := l.last, unixDay(d.receivedAt)
 	if p == nil || p.t != d.v.t || l.lastDay != dayNum {
-		day := d.eventTime.Format(time.DateOnly)
+		day := d.receivedAt.Format(time.DateOnly)
 		var ok bool
 		if p, ok = l.parts[partKey{d.v.t, day}]; !ok {
 			if p, err = l.create(d.v.t, day); err != nil {
@@ -554,30 +575,24 @@ func (l *Lake) resetTables(snap *contract.Snapshot, reg *ir.Registry) {
 func newTable(m *ir.Model) (*table, error) {
 	schema := parquet.NewSchema(m.Table.Name, group(m.Table.Columns))
 	t := &table{model: m, schema: schema, leaves: len(schema.Columns())}
-	env := map[string]*int{
-		ir.ColEventID: &t.env.eventID, ir.ColContractVersion: &t.env.contractVersion,
-		ir.ColEventTime: &t.env.eventTime, ir.ColReceivedAt: &t.env.receivedAt,
-		"sent_at": &t.env.sentAt, "device_created_at": &t.env.deviceCreatedAt,
-		"source_protocol": &t.env.protocol, "source_app": &t.env.app,
-		"source_platform": &t.env.platform, "source_collector": &t.env.collector,
-		"contexts": &t.env.contexts,
-	}
-	for _, p := range env {
-		*p = -1
-	}
 	for _, c := range m.Table.Columns {
 		if !c.Envelope {
 			continue
 		}
-		p, ok := env[c.Name]
-		if !ok {
-			return nil, fmt.Errorf("envelope column %s is not known to the lake; update internal/sink/lake with internal/codegen/ir", c.Name)
+		member, ok := memberIndex[c.Member]
+		// contexts is the one member kept as JSON; the others are strings or times.
+		if !ok || (c.Type == ir.JSON) != (member == mContexts) || c.Type != ir.JSON && c.Type != ir.String && c.Type != ir.Timestamp {
+			return nil, fmt.Errorf("envelope column %s (%s of envelope member %q) is not known to the lake; update internal/sink/lake/envelope.go with internal/codegen/ir", c.Name, c.Type, c.Member)
 		}
 		leaf, ok := schema.Lookup(c.Name)
 		if !ok {
 			return nil, fmt.Errorf("lake schema has no column %s", c.Name)
 		}
-		*p = leaf.ColumnIndex
+		ec := envCol{leaf: leaf.ColumnIndex, member: member, typ: c.Type}
+		if c.Nullable {
+			ec.def = 1
+		}
+		t.env = append(t.env, ec)
 	}
 	var err error
 	if t.data, err = compileColumns(schema, m.Table.Columns); err != nil {
@@ -624,69 +639,36 @@ func node(c *ir.Column) parquet.Node {
 }
 
 // row writes the envelope's columns of its row (the data's are written apart,
-// colPlan.write).
-func (t *table) row(r *rows, e *envelope, eventTime time.Time, ver []byte) error {
-	// level gives an envelope column's definition level: 1 when it is optional.
-	level := func(optional bool) int {
-		if optional {
-			return 1
-		}
-		return 0
-	}
-	str := func(leaf int, name string, s []byte, optional bool) error {
+// colPlan.write); receivedAt is received_at as dest parsed it, ver the
+// contract_version.
+func (t *table) row(r *rows, e *envelope, receivedAt time.Time, ver []byte) error {
+	for _, c := range t.env {
+		v := e.m[c.member]
 		switch {
-		case leaf < 0:
-		case s == nil && !optional:
-			return fmt.Errorf("%s missing", name)
-		case s == nil || optional && len(s) == 2: // "" is absent for optional members
-			r.add(leaf, parquet.Value{}, 0, 0)
-		default:
-			r.add(leaf, parquet.ByteArrayValue(r.str(s)), 0, level(optional))
+		case c.member == mSchema: // contract_version: the version of the schema URI
+			r.add(c.leaf, parquet.ByteArrayValue(ver), 0, c.def)
+			continue
+		case v == nil || c.def == 1 && c.typ == ir.String && len(v) == 2: // "" is absent for optional members
+			if c.def == 0 {
+				return fmt.Errorf("%s missing", memberPaths[c.member])
+			}
+			r.add(c.leaf, parquet.Value{}, 0, 0)
+			continue
 		}
-		return nil
-	}
-	ts := func(leaf int, name string, s []byte, optional bool) error {
-		switch {
-		case leaf < 0:
-			return nil
-		case s == nil && optional:
-			r.add(leaf, parquet.Value{}, 0, 0)
-			return nil
-		case s == nil:
-			return fmt.Errorf("%s missing", name)
-		}
-		at, err := parseTime(r.str(s))
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		r.add(leaf, parquet.Int64Value(at.UnixMicro()), 0, level(optional))
-		return nil
-	}
-	if t.env.contractVersion >= 0 {
-		r.add(t.env.contractVersion, parquet.ByteArrayValue(ver), 0, 0)
-	}
-	if t.env.eventTime >= 0 {
-		r.add(t.env.eventTime, parquet.Int64Value(eventTime.UnixMicro()), 0, 0)
-	}
-	if t.env.contexts >= 0 {
-		if e.contexts == nil {
-			r.add(t.env.contexts, parquet.Value{}, 0, 0)
-		} else {
-			r.add(t.env.contexts, parquet.ByteArrayValue(e.contexts), 0, 1)
-		}
-	}
-	for _, err := range []error{
-		str(t.env.eventID, "event_id", e.id, false),
-		ts(t.env.receivedAt, "received_at", e.receivedAt, false),
-		ts(t.env.sentAt, "sent_at", e.sentAt, true),
-		ts(t.env.deviceCreatedAt, "device_created_at", e.deviceCreatedAt, true),
-		str(t.env.protocol, "source.protocol", e.protocol, false),
-		str(t.env.app, "source.app", e.app, true),
-		str(t.env.platform, "source.platform", e.platform, true),
-		str(t.env.collector, "source.collector", e.collector, false),
-	} {
-		if err != nil {
-			return err
+		switch c.typ {
+		case ir.Timestamp:
+			at := receivedAt
+			if c.member != mReceivedAt {
+				var err error
+				if at, err = parseTime(r.str(v)); err != nil {
+					return fmt.Errorf("%s: %w", memberPaths[c.member], err)
+				}
+			}
+			r.add(c.leaf, parquet.Int64Value(at.UnixMicro()), 0, c.def)
+		case ir.String:
+			r.add(c.leaf, parquet.ByteArrayValue(r.str(v)), 0, c.def)
+		default: // JSON (contexts), as the record holds it
+			r.add(c.leaf, parquet.ByteArrayValue(v), 0, c.def)
 		}
 	}
 	return nil

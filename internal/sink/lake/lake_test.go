@@ -73,8 +73,8 @@ func TestLakeLayout(t *testing.T) {
 	}
 }
 
-// TestInterleavedDays appends records whose days alternate, in two commits, and
-// finds each in its own day's partition: the partition of the previous record,
+// TestInterleavedDays appends records whose days of receipt alternate, in two
+// commits, and finds each in its own day's partition: the partition of the previous record,
 // kept to skip the lookup, must not capture a record of another day or outlive
 // the files a commit published.
 func TestInterleavedDays(t *testing.T) {
@@ -89,9 +89,9 @@ func TestInterleavedDays(t *testing.T) {
 		envs := sinktest.Envelopes(round*5, 5) // odd: the second starts on the day the first ended on
 		for i := range envs {
 			if i%2 == 1 {
-				envs[i].EventTime = envs[i].EventTime.AddDate(0, 0, 1)
+				envs[i].ReceivedAt = envs[i].ReceivedAt.AddDate(0, 0, 1)
 			}
-			day := envs[i].EventTime.Format(time.DateOnly)
+			day := envs[i].ReceivedAt.Format(time.DateOnly)
 			want[day] = append(want[day], envs[i].EventID)
 		}
 		recs := lake.Records(t, envs)

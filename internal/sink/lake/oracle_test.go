@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/accord-dev/accord/internal/codegen/ir"
@@ -22,43 +23,47 @@ func oracleRow(t *table, e *event.Envelope) (map[string]any, error) {
 		return nil, fmt.Errorf("decoding envelope data: %w", err)
 	}
 	key, _ := contract.ParseURI(e.Schema)
+	// The envelope columns store the members their IR column names, read here
+	// from the envelope's JSON form as encoding/json writes it.
+	js, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the envelope: %w", err)
+	}
+	var members map[string]any
+	if err := json.Unmarshal(js, &members); err != nil {
+		return nil, fmt.Errorf("decoding the envelope: %w", err)
+	}
 	row := map[string]any{}
 	for _, c := range t.model.Table.Columns {
 		if !c.Envelope {
 			continue
 		}
-		var v any
-		switch c.Name {
-		case ir.ColEventID:
-			v = e.EventID
-		case ir.ColContractVersion:
-			v = key.Version.String()
-		case ir.ColEventTime:
-			v = e.EventTime.UTC().UnixMicro()
-		case ir.ColReceivedAt:
-			v = e.ReceivedAt.UTC().UnixMicro()
-		case "sent_at":
-			v = oracleTime(e.SentAt)
-		case "device_created_at":
-			v = oracleTime(e.DeviceCreatedAt)
-		case "source_protocol":
-			v = e.Source.Protocol
-		case "source_app":
-			v = oracleString(e.Source.App)
-		case "source_platform":
-			v = oracleString(e.Source.Platform)
-		case "source_collector":
-			v = e.Source.Collector
-		case "contexts":
-			if len(e.Contexts) > 0 {
-				js, err := json.Marshal(e.Contexts)
-				if err != nil {
-					return nil, fmt.Errorf("encoding contexts: %w", err)
-				}
-				v = string(js)
+		var v any = members
+		for _, name := range strings.Split(c.Member, ".") {
+			if obj, ok := v.(map[string]any); ok {
+				v = obj[name]
+			} else {
+				v = nil
 			}
-		default:
-			return nil, fmt.Errorf("envelope column %s is not known to the lake; update internal/sink/lake with internal/codegen/ir", c.Name)
+		}
+		switch {
+		case c.Member == "schema":
+			v = key.Version.String()
+		case v == nil:
+		case c.Type == ir.Timestamp:
+			at, err := time.Parse(time.RFC3339Nano, v.(string))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.Member, err)
+			}
+			v = at.UTC().UnixMicro()
+		case c.Type == ir.JSON:
+			js, err := json.Marshal(v)
+			if err != nil {
+				return nil, fmt.Errorf("encoding %s: %w", c.Member, err)
+			}
+			v = string(js)
+		case c.Type != ir.String:
+			return nil, fmt.Errorf("envelope column %s of type %s is not known to the oracle", c.Name, c.Type)
 		}
 		if v != nil {
 			row[c.Name] = v
@@ -77,20 +82,6 @@ func oracleRow(t *table, e *event.Envelope) (map[string]any, error) {
 		}
 	}
 	return row, nil
-}
-
-func oracleTime(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UTC().UnixMicro()
-}
-
-func oracleString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 // oracleValue converts one decoded JSON value to the Go value of its column;

@@ -129,7 +129,11 @@ func leafTypes(t *table) map[int]ir.Logical {
 	for _, f := range t.data.fields {
 		walk(f)
 	}
-	out[t.env.contexts] = ir.JSON
+	for _, c := range t.env {
+		if c.typ == ir.JSON {
+			out[c.leaf] = ir.JSON
+		}
+	}
 	return out
 }
 
@@ -285,6 +289,10 @@ func tricky() []event.Envelope {
 	envs[7].Source.App, envs[7].Source.Platform = "shop", "web"
 	envs[8].Contexts = []event.Entity{{Schema: "iglu:com.acme/ctx/jsonschema/1-0-0", Data: json.RawMessage(`{"k":"v","a":1}`)}}
 	envs[9].EventID = "id with \"quotes\" and \u00e9"
+	vouched := envs[10].ReceivedAt.Add(-time.Hour)
+	envs[10].TrueTimestamp, envs[10].EventTime = &vouched, vouched
+	envs[10].Source.Tracker = "js-4.1.0 \u00e9\""
+	envs[11].Source.Tracker = "" // absent: null, as the other optional strings
 	return envs
 }
 
@@ -318,7 +326,7 @@ func TestRowGroups(t *testing.T) {
 	reg := loadExamples(t)
 	envs := sinktest.Envelopes(0, 1000)
 	for i := range envs { // one day
-		envs[i].EventTime = envs[0].EventTime
+		envs[i].ReceivedAt = envs[0].ReceivedAt
 	}
 	got, err := lakeFile(t, reg, records(t, envs))
 	if err != nil {
@@ -394,7 +402,7 @@ func TestAppendKeepsNoRecord(t *testing.T) {
 	reg := loadExamples(t)
 	envs := append(sinktest.Envelopes(0, 100), tricky()...)
 	for i := range envs { // one partition, one file; tricky() reuses ids
-		envs[i].EventTime = envs[0].EventTime
+		envs[i].ReceivedAt = envs[0].ReceivedAt
 		envs[i].EventID = fmt.Sprintf("%s-%d", envs[i].EventID, i)
 	}
 	recs := records(t, envs)
@@ -434,7 +442,7 @@ func TestAppendKeepsNoRecord(t *testing.T) {
 }
 
 // TestEnvelopeMemberOrders: the data is written while the envelope is parsed
-// when event_id, schema and event_time come first (as the encoders write
+// when event_id, schema and received_at come first (as the encoders write
 // them), and after the parse otherwise; either way the row is the one of the
 // envelope as decoded (the last of repeated members counts), and a duplicate is
 // dropped.
@@ -453,7 +461,9 @@ func TestEnvelopeMemberOrders(t *testing.T) {
 	other := env
 	other.EventID = "00000000-0000-4000-8000-999999999999"
 	later := env
-	later.EventTime = time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	later.ReceivedAt = time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	retimed := env
+	retimed.EventTime = time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name string
 		rec  string
@@ -462,7 +472,9 @@ func TestEnvelopeMemberOrders(t *testing.T) {
 		{"data first", `E{` + dataMember + `,` + withoutData[2:], []event.Envelope{env}},
 		{"data twice", strings.Replace(string(rec), `"data":`, `"data":{"shop_id":"decoy","items":[]},"data":`, 1), []event.Envelope{env}},
 		{"event_id again after the data", strings.TrimSuffix(string(rec), "}") + `,"event_id":"` + other.EventID + `"}`, []event.Envelope{other}},
-		{"event_time again after the data, another day", strings.TrimSuffix(string(rec), "}") + `,"event_time":"2026-11-03T10:00:00Z"}`, []event.Envelope{later}},
+		{"received_at again after the data, another day", strings.TrimSuffix(string(rec), "}") + `,"received_at":"2026-11-03T10:00:00Z"}`, []event.Envelope{later}},
+		{"event_time again after the data", strings.TrimSuffix(string(rec), "}") + `,"event_time":"2026-11-03T10:00:00Z"}`, []event.Envelope{retimed}},
+		{"source again after the data", strings.TrimSuffix(string(rec), "}") + `,"source":{"protocol":"native","collector":"sinktest","tracker":"late/1"}}`, []event.Envelope{tracked(env, "late/1")}},
 		{"the same record twice", string(rec), []event.Envelope{env}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -494,7 +506,7 @@ func TestReusedWriter(t *testing.T) {
 	batch := func(first, n int) [][]byte {
 		envs := sinktest.Envelopes(first, n)
 		for i := range envs { // one day: one file per commit
-			envs[i].EventTime = envs[0].EventTime
+			envs[i].ReceivedAt = envs[0].ReceivedAt
 		}
 		return records(t, envs)
 	}
@@ -580,6 +592,12 @@ func TestReusedWriter(t *testing.T) {
 	if spare() != nil {
 		t.Fatal("a table without a file in the last Commit still holds a spare writer")
 	}
+}
+
+// tracked is env with its source's tracker set.
+func tracked(env event.Envelope, tracker string) event.Envelope {
+	env.Source.Tracker = tracker
+	return env
 }
 
 func mustLakeFile(tb testing.TB, reg Contracts, recs [][]byte) []byte {

@@ -14,10 +14,12 @@ CREATE TABLE IF NOT EXISTS com_acme_checkout_completed_1 (
     received_at timestamptz NOT NULL,
     sent_at timestamptz,
     device_created_at timestamptz,
+    true_timestamp timestamptz,
     source_protocol text NOT NULL,
     source_app text,
     source_platform text,
     source_collector text NOT NULL,
+    source_tracker text,
     contexts jsonb,
     data_event_id text NOT NULL,
     shop_id text NOT NULL,
@@ -40,14 +42,16 @@ CREATE TABLE IF NOT EXISTS com_acme_checkout_completed_1 (
 COMMENT ON TABLE com_acme_checkout_completed_1 IS 'A buyer completed checkout on a shop. Contract com.acme/checkout_completed versions 1-0-0. Owner: checkout. Retention: P400D.';
 COMMENT ON COLUMN com_acme_checkout_completed_1.event_id IS 'Id of the event: the producer''s when it sent one, else assigned at collection. Deduplication key.';
 COMMENT ON COLUMN com_acme_checkout_completed_1.contract_version IS 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.';
-COMMENT ON COLUMN com_acme_checkout_completed_1.event_time IS 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).';
+COMMENT ON COLUMN com_acme_checkout_completed_1.event_time IS 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.';
 COMMENT ON COLUMN com_acme_checkout_completed_1.received_at IS 'When the collector received the event.';
 COMMENT ON COLUMN com_acme_checkout_completed_1.sent_at IS 'When the producer sent the event, by its clock, if it said.';
 COMMENT ON COLUMN com_acme_checkout_completed_1.device_created_at IS 'When the event happened by the producer''s clock, if it said.';
+COMMENT ON COLUMN com_acme_checkout_completed_1.true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
 COMMENT ON COLUMN com_acme_checkout_completed_1.source_protocol IS 'How the event arrived: native, snowplow or segment.';
 COMMENT ON COLUMN com_acme_checkout_completed_1.source_app IS 'The producer''s application id, if known.';
 COMMENT ON COLUMN com_acme_checkout_completed_1.source_platform IS 'The producer''s platform (web, mob, srv, ...), if known.';
 COMMENT ON COLUMN com_acme_checkout_completed_1.source_collector IS 'The collector instance that accepted the event.';
+COMMENT ON COLUMN com_acme_checkout_completed_1.source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 COMMENT ON COLUMN com_acme_checkout_completed_1.contexts IS 'Entities attached to the event, each validated and scrubbed by its own contract.';
 COMMENT ON COLUMN com_acme_checkout_completed_1.data_event_id IS 'Client-generated id of this event.';
 COMMENT ON COLUMN com_acme_checkout_completed_1.shop_id IS 'The shop (data controller) the checkout happened on.';
@@ -73,10 +77,12 @@ CREATE TABLE IF NOT EXISTS com_acme_delivery_address_updated_1 (
     received_at timestamptz NOT NULL,
     sent_at timestamptz,
     device_created_at timestamptz,
+    true_timestamp timestamptz,
     source_protocol text NOT NULL,
     source_app text,
     source_platform text,
     source_collector text NOT NULL,
+    source_tracker text,
     contexts jsonb,
     shop_id text NOT NULL,
     customer_id text NOT NULL,
@@ -92,14 +98,16 @@ CREATE TABLE IF NOT EXISTS com_acme_delivery_address_updated_1 (
 COMMENT ON TABLE com_acme_delivery_address_updated_1 IS 'A buyer changed the delivery address of an order in the mobile app. Deletion sensitive: it carries a phone number and the device''s location. Contract com.acme/delivery_address_updated versions 1-0-0. Owner: fulfilment. Retention: P30D.';
 COMMENT ON COLUMN com_acme_delivery_address_updated_1.event_id IS 'Id of the event: the producer''s when it sent one, else assigned at collection. Deduplication key.';
 COMMENT ON COLUMN com_acme_delivery_address_updated_1.contract_version IS 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.';
-COMMENT ON COLUMN com_acme_delivery_address_updated_1.event_time IS 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).';
+COMMENT ON COLUMN com_acme_delivery_address_updated_1.event_time IS 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.';
 COMMENT ON COLUMN com_acme_delivery_address_updated_1.received_at IS 'When the collector received the event.';
 COMMENT ON COLUMN com_acme_delivery_address_updated_1.sent_at IS 'When the producer sent the event, by its clock, if it said.';
 COMMENT ON COLUMN com_acme_delivery_address_updated_1.device_created_at IS 'When the event happened by the producer''s clock, if it said.';
+COMMENT ON COLUMN com_acme_delivery_address_updated_1.true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
 COMMENT ON COLUMN com_acme_delivery_address_updated_1.source_protocol IS 'How the event arrived: native, snowplow or segment.';
 COMMENT ON COLUMN com_acme_delivery_address_updated_1.source_app IS 'The producer''s application id, if known.';
 COMMENT ON COLUMN com_acme_delivery_address_updated_1.source_platform IS 'The producer''s platform (web, mob, srv, ...), if known.';
 COMMENT ON COLUMN com_acme_delivery_address_updated_1.source_collector IS 'The collector instance that accepted the event.';
+COMMENT ON COLUMN com_acme_delivery_address_updated_1.source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 COMMENT ON COLUMN com_acme_delivery_address_updated_1.contexts IS 'Entities attached to the event, each validated and scrubbed by its own contract.';
 COMMENT ON COLUMN com_acme_delivery_address_updated_1.shop_id IS 'The shop that fulfils the order.';
 COMMENT ON COLUMN com_acme_delivery_address_updated_1.customer_id IS 'The buyer''s customer account id. (Tokenized: a vault token; forgetting the data subject makes it meaningless.) PII: user_id, tokenize.';
@@ -118,10 +126,12 @@ CREATE TABLE IF NOT EXISTS com_acme_page_view_1 (
     received_at timestamptz NOT NULL,
     sent_at timestamptz,
     device_created_at timestamptz,
+    true_timestamp timestamptz,
     source_protocol text NOT NULL,
     source_app text,
     source_platform text,
     source_collector text NOT NULL,
+    source_tracker text,
     contexts jsonb,
     shop_id text NOT NULL,
     anonymous_id text NOT NULL,
@@ -138,14 +148,16 @@ CREATE TABLE IF NOT EXISTS com_acme_page_view_1 (
 COMMENT ON TABLE com_acme_page_view_1 IS 'A visitor viewed a page of a storefront. Contract com.acme/page_view versions 1-0-0. Owner: web-analytics. Retention: P90D.';
 COMMENT ON COLUMN com_acme_page_view_1.event_id IS 'Id of the event: the producer''s when it sent one, else assigned at collection. Deduplication key.';
 COMMENT ON COLUMN com_acme_page_view_1.contract_version IS 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.';
-COMMENT ON COLUMN com_acme_page_view_1.event_time IS 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).';
+COMMENT ON COLUMN com_acme_page_view_1.event_time IS 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.';
 COMMENT ON COLUMN com_acme_page_view_1.received_at IS 'When the collector received the event.';
 COMMENT ON COLUMN com_acme_page_view_1.sent_at IS 'When the producer sent the event, by its clock, if it said.';
 COMMENT ON COLUMN com_acme_page_view_1.device_created_at IS 'When the event happened by the producer''s clock, if it said.';
+COMMENT ON COLUMN com_acme_page_view_1.true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
 COMMENT ON COLUMN com_acme_page_view_1.source_protocol IS 'How the event arrived: native, snowplow or segment.';
 COMMENT ON COLUMN com_acme_page_view_1.source_app IS 'The producer''s application id, if known.';
 COMMENT ON COLUMN com_acme_page_view_1.source_platform IS 'The producer''s platform (web, mob, srv, ...), if known.';
 COMMENT ON COLUMN com_acme_page_view_1.source_collector IS 'The collector instance that accepted the event.';
+COMMENT ON COLUMN com_acme_page_view_1.source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 COMMENT ON COLUMN com_acme_page_view_1.contexts IS 'Entities attached to the event, each validated and scrubbed by its own contract.';
 COMMENT ON COLUMN com_acme_page_view_1.shop_id IS 'The storefront''s shop.';
 COMMENT ON COLUMN com_acme_page_view_1.anonymous_id IS 'First-party cookie id of the visitor''s browser. (Tokenized: a vault token; forgetting the data subject makes it meaningless.) PII: device_id, tokenize.';
@@ -165,10 +177,12 @@ CREATE TABLE IF NOT EXISTS com_acme_search_1 (
     received_at timestamptz NOT NULL,
     sent_at timestamptz,
     device_created_at timestamptz,
+    true_timestamp timestamptz,
     source_protocol text NOT NULL,
     source_app text,
     source_platform text,
     source_collector text NOT NULL,
+    source_tracker text,
     contexts jsonb,
     shop_id text NOT NULL,
     anonymous_id text NOT NULL,
@@ -182,14 +196,16 @@ CREATE TABLE IF NOT EXISTS com_acme_search_1 (
 COMMENT ON TABLE com_acme_search_1 IS 'A visitor searched a storefront''s catalog. Contract com.acme/search versions 1-0-0. Owner: search. Retention: P180D.';
 COMMENT ON COLUMN com_acme_search_1.event_id IS 'Id of the event: the producer''s when it sent one, else assigned at collection. Deduplication key.';
 COMMENT ON COLUMN com_acme_search_1.contract_version IS 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.';
-COMMENT ON COLUMN com_acme_search_1.event_time IS 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).';
+COMMENT ON COLUMN com_acme_search_1.event_time IS 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.';
 COMMENT ON COLUMN com_acme_search_1.received_at IS 'When the collector received the event.';
 COMMENT ON COLUMN com_acme_search_1.sent_at IS 'When the producer sent the event, by its clock, if it said.';
 COMMENT ON COLUMN com_acme_search_1.device_created_at IS 'When the event happened by the producer''s clock, if it said.';
+COMMENT ON COLUMN com_acme_search_1.true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
 COMMENT ON COLUMN com_acme_search_1.source_protocol IS 'How the event arrived: native, snowplow or segment.';
 COMMENT ON COLUMN com_acme_search_1.source_app IS 'The producer''s application id, if known.';
 COMMENT ON COLUMN com_acme_search_1.source_platform IS 'The producer''s platform (web, mob, srv, ...), if known.';
 COMMENT ON COLUMN com_acme_search_1.source_collector IS 'The collector instance that accepted the event.';
+COMMENT ON COLUMN com_acme_search_1.source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 COMMENT ON COLUMN com_acme_search_1.contexts IS 'Entities attached to the event, each validated and scrubbed by its own contract.';
 COMMENT ON COLUMN com_acme_search_1.shop_id IS 'The storefront''s shop.';
 COMMENT ON COLUMN com_acme_search_1.anonymous_id IS 'First-party cookie id of the visitor''s browser. (Tokenized: a vault token; forgetting the data subject makes it meaningless.) PII: device_id, tokenize.';
@@ -206,10 +222,12 @@ CREATE TABLE IF NOT EXISTS com_acme_signup_1 (
     received_at timestamptz NOT NULL,
     sent_at timestamptz,
     device_created_at timestamptz,
+    true_timestamp timestamptz,
     source_protocol text NOT NULL,
     source_app text,
     source_platform text,
     source_collector text NOT NULL,
+    source_tracker text,
     contexts jsonb,
     shop_id text NOT NULL,
     email text NOT NULL,
@@ -222,14 +240,16 @@ CREATE TABLE IF NOT EXISTS com_acme_signup_1 (
 COMMENT ON TABLE com_acme_signup_1 IS 'A buyer created an account on a shop. Contract com.acme/signup versions 1-0-0. Owner: growth. Retention: P400D.';
 COMMENT ON COLUMN com_acme_signup_1.event_id IS 'Id of the event: the producer''s when it sent one, else assigned at collection. Deduplication key.';
 COMMENT ON COLUMN com_acme_signup_1.contract_version IS 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.';
-COMMENT ON COLUMN com_acme_signup_1.event_time IS 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).';
+COMMENT ON COLUMN com_acme_signup_1.event_time IS 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.';
 COMMENT ON COLUMN com_acme_signup_1.received_at IS 'When the collector received the event.';
 COMMENT ON COLUMN com_acme_signup_1.sent_at IS 'When the producer sent the event, by its clock, if it said.';
 COMMENT ON COLUMN com_acme_signup_1.device_created_at IS 'When the event happened by the producer''s clock, if it said.';
+COMMENT ON COLUMN com_acme_signup_1.true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
 COMMENT ON COLUMN com_acme_signup_1.source_protocol IS 'How the event arrived: native, snowplow or segment.';
 COMMENT ON COLUMN com_acme_signup_1.source_app IS 'The producer''s application id, if known.';
 COMMENT ON COLUMN com_acme_signup_1.source_platform IS 'The producer''s platform (web, mob, srv, ...), if known.';
 COMMENT ON COLUMN com_acme_signup_1.source_collector IS 'The collector instance that accepted the event.';
+COMMENT ON COLUMN com_acme_signup_1.source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 COMMENT ON COLUMN com_acme_signup_1.contexts IS 'Entities attached to the event, each validated and scrubbed by its own contract.';
 COMMENT ON COLUMN com_acme_signup_1.shop_id IS 'The shop the buyer signed up on.';
 COMMENT ON COLUMN com_acme_signup_1.email IS 'The buyer''s email address. (Tokenized: a vault token; forgetting the data subject makes it meaningless.) PII: email, tokenize.';

@@ -9,6 +9,11 @@
 --   iglu:com.acme/signup/jsonschema/1-0-0
 
 -- com_acme_signup_1: 1-0-0 -> 1-0-0, 1-0-1.
+-- Envelope columns of layouts after the first (up to 2), for tables created before them; a no-op where the table has them.
+ALTER TABLE com_acme_signup_1 ADD COLUMN IF NOT EXISTS true_timestamp TIMESTAMP;
+ALTER TABLE com_acme_signup_1 ALTER COLUMN true_timestamp SET OPTIONS(description='A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker\'s clock), if it said.');
+ALTER TABLE com_acme_signup_1 ADD COLUMN IF NOT EXISTS source_tracker STRING;
+ALTER TABLE com_acme_signup_1 ALTER COLUMN source_tracker SET OPTIONS(description='The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.');
 -- New fields in profile: profile.size int64. BigQuery DDL cannot add fields to a STRUCT; the schema file below adds them.
 ALTER TABLE com_acme_signup_1 ADD COLUMN IF NOT EXISTS referrer STRING;
 ALTER TABLE com_acme_signup_1 ALTER COLUMN referrer SET OPTIONS(description='Where the buyer came from (added in 1-0-1).');
@@ -19,14 +24,16 @@ ALTER TABLE com_acme_signup_1 ALTER COLUMN referrer SET OPTIONS(description='Whe
 CREATE TABLE IF NOT EXISTS com_acme_signup_2 (
     event_id STRING NOT NULL OPTIONS(description='Id of the event: the producer\'s when it sent one, else assigned at collection. Deduplication key.'),
     contract_version STRING NOT NULL OPTIONS(description='SchemaVer of the contract version the event was validated against, e.g. 1-0-2.'),
-    event_time TIMESTAMP NOT NULL OPTIONS(description='Best estimate of when the event happened (device time corrected for clock skew, else receipt time).'),
+    event_time TIMESTAMP NOT NULL OPTIONS(description='Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.'),
     received_at TIMESTAMP NOT NULL OPTIONS(description='When the collector received the event.'),
     sent_at TIMESTAMP OPTIONS(description='When the producer sent the event, by its clock, if it said.'),
     device_created_at TIMESTAMP OPTIONS(description='When the event happened by the producer\'s clock, if it said.'),
+    true_timestamp TIMESTAMP OPTIONS(description='A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker\'s clock), if it said.'),
     source_protocol STRING NOT NULL OPTIONS(description='How the event arrived: native, snowplow or segment.'),
     source_app STRING OPTIONS(description='The producer\'s application id, if known.'),
     source_platform STRING OPTIONS(description='The producer\'s platform (web, mob, srv, ...), if known.'),
     source_collector STRING NOT NULL OPTIONS(description='The collector instance that accepted the event.'),
+    source_tracker STRING OPTIONS(description='The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.'),
     contexts JSON OPTIONS(description='Entities attached to the event, each validated and scrubbed by its own contract.'),
     shop_id STRING NOT NULL OPTIONS(description='The shop the buyer signed up on.'),
     email STRING NOT NULL OPTIONS(description='The buyer\'s email address. (Hashed: keyed HMAC-SHA256, hex.) PII: email, hash.'),

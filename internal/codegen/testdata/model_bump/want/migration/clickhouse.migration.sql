@@ -9,6 +9,11 @@
 --   iglu:com.acme/signup/jsonschema/1-0-0
 
 -- com_acme_signup_1: 1-0-0 -> 1-0-0, 1-0-1.
+-- Envelope columns of layouts after the first (up to 2), for tables created before them; a no-op where the table has them.
+ALTER TABLE com_acme_signup_1 ADD COLUMN IF NOT EXISTS true_timestamp Nullable(DateTime64(6, 'UTC'));
+ALTER TABLE com_acme_signup_1 COMMENT COLUMN true_timestamp 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker\'s clock), if it said.';
+ALTER TABLE com_acme_signup_1 ADD COLUMN IF NOT EXISTS source_tracker Nullable(String);
+ALTER TABLE com_acme_signup_1 COMMENT COLUMN source_tracker 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 ALTER TABLE com_acme_signup_1 MODIFY COLUMN profile Tuple(company Nullable(String), size Nullable(Int64));
 ALTER TABLE com_acme_signup_1 ADD COLUMN IF NOT EXISTS referrer Nullable(String);
 ALTER TABLE com_acme_signup_1 COMMENT COLUMN referrer 'Where the buyer came from (added in 1-0-1).';
@@ -18,14 +23,16 @@ CREATE TABLE IF NOT EXISTS com_acme_signup_2
 (
     event_id String COMMENT 'Id of the event: the producer\'s when it sent one, else assigned at collection. Deduplication key.',
     contract_version String COMMENT 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.',
-    event_time DateTime64(6, 'UTC') COMMENT 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).',
+    event_time DateTime64(6, 'UTC') COMMENT 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.',
     received_at DateTime64(6, 'UTC') COMMENT 'When the collector received the event.',
     sent_at Nullable(DateTime64(6, 'UTC')) COMMENT 'When the producer sent the event, by its clock, if it said.',
     device_created_at Nullable(DateTime64(6, 'UTC')) COMMENT 'When the event happened by the producer\'s clock, if it said.',
+    true_timestamp Nullable(DateTime64(6, 'UTC')) COMMENT 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker\'s clock), if it said.',
     source_protocol String COMMENT 'How the event arrived: native, snowplow or segment.',
     source_app Nullable(String) COMMENT 'The producer\'s application id, if known.',
     source_platform Nullable(String) COMMENT 'The producer\'s platform (web, mob, srv, ...), if known.',
     source_collector String COMMENT 'The collector instance that accepted the event.',
+    source_tracker Nullable(String) COMMENT 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.',
     contexts JSON COMMENT 'Entities attached to the event, each validated and scrubbed by its own contract.',
     shop_id String COMMENT 'The shop the buyer signed up on.',
     email String COMMENT 'The buyer\'s email address. (Hashed: keyed HMAC-SHA256, hex.) PII: email, hash.',

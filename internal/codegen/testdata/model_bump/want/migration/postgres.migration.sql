@@ -9,6 +9,11 @@
 --   iglu:com.acme/signup/jsonschema/1-0-0
 
 -- com_acme_signup_1: 1-0-0 -> 1-0-0, 1-0-1.
+-- Envelope columns of layouts after the first (up to 2), for tables created before them; a no-op where the table has them.
+ALTER TABLE com_acme_signup_1 ADD COLUMN IF NOT EXISTS true_timestamp timestamptz;
+COMMENT ON COLUMN com_acme_signup_1.true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
+ALTER TABLE com_acme_signup_1 ADD COLUMN IF NOT EXISTS source_tracker text;
+COMMENT ON COLUMN com_acme_signup_1.source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 ALTER TABLE com_acme_signup_1 ADD COLUMN IF NOT EXISTS referrer text;
 COMMENT ON COLUMN com_acme_signup_1.referrer IS 'Where the buyer came from (added in 1-0-1).';
 
@@ -20,10 +25,12 @@ CREATE TABLE IF NOT EXISTS com_acme_signup_2 (
     received_at timestamptz NOT NULL,
     sent_at timestamptz,
     device_created_at timestamptz,
+    true_timestamp timestamptz,
     source_protocol text NOT NULL,
     source_app text,
     source_platform text,
     source_collector text NOT NULL,
+    source_tracker text,
     contexts jsonb,
     shop_id text NOT NULL,
     email text NOT NULL,
@@ -34,14 +41,16 @@ CREATE TABLE IF NOT EXISTS com_acme_signup_2 (
 COMMENT ON TABLE com_acme_signup_2 IS 'A buyer created an account; seats became a required string code. Contract com.acme/signup versions 2-0-0. Owner: growth. Retention: P400D.';
 COMMENT ON COLUMN com_acme_signup_2.event_id IS 'Id of the event: the producer''s when it sent one, else assigned at collection. Deduplication key.';
 COMMENT ON COLUMN com_acme_signup_2.contract_version IS 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.';
-COMMENT ON COLUMN com_acme_signup_2.event_time IS 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).';
+COMMENT ON COLUMN com_acme_signup_2.event_time IS 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.';
 COMMENT ON COLUMN com_acme_signup_2.received_at IS 'When the collector received the event.';
 COMMENT ON COLUMN com_acme_signup_2.sent_at IS 'When the producer sent the event, by its clock, if it said.';
 COMMENT ON COLUMN com_acme_signup_2.device_created_at IS 'When the event happened by the producer''s clock, if it said.';
+COMMENT ON COLUMN com_acme_signup_2.true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
 COMMENT ON COLUMN com_acme_signup_2.source_protocol IS 'How the event arrived: native, snowplow or segment.';
 COMMENT ON COLUMN com_acme_signup_2.source_app IS 'The producer''s application id, if known.';
 COMMENT ON COLUMN com_acme_signup_2.source_platform IS 'The producer''s platform (web, mob, srv, ...), if known.';
 COMMENT ON COLUMN com_acme_signup_2.source_collector IS 'The collector instance that accepted the event.';
+COMMENT ON COLUMN com_acme_signup_2.source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 COMMENT ON COLUMN com_acme_signup_2.contexts IS 'Entities attached to the event, each validated and scrubbed by its own contract.';
 COMMENT ON COLUMN com_acme_signup_2.shop_id IS 'The shop the buyer signed up on.';
 COMMENT ON COLUMN com_acme_signup_2.email IS 'The buyer''s email address. (Hashed: keyed HMAC-SHA256, hex.) PII: email, hash.';

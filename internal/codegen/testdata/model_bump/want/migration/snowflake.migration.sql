@@ -9,6 +9,11 @@
 --   iglu:com.acme/signup/jsonschema/1-0-0
 
 -- com_acme_signup_1: 1-0-0 -> 1-0-0, 1-0-1.
+-- Envelope columns of layouts after the first (up to 2), for tables created before them; a no-op where the table has them.
+ALTER TABLE com_acme_signup_1 ADD COLUMN IF NOT EXISTS true_timestamp TIMESTAMP_TZ;
+COMMENT ON COLUMN com_acme_signup_1.true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
+ALTER TABLE com_acme_signup_1 ADD COLUMN IF NOT EXISTS source_tracker VARCHAR;
+COMMENT ON COLUMN com_acme_signup_1.source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 ALTER TABLE com_acme_signup_1 ADD COLUMN IF NOT EXISTS referrer VARCHAR;
 COMMENT ON COLUMN com_acme_signup_1.referrer IS 'Where the buyer came from (added in 1-0-1).';
 
@@ -16,14 +21,16 @@ COMMENT ON COLUMN com_acme_signup_1.referrer IS 'Where the buyer came from (adde
 CREATE TABLE IF NOT EXISTS com_acme_signup_2 (
     event_id VARCHAR NOT NULL COMMENT 'Id of the event: the producer''s when it sent one, else assigned at collection. Deduplication key.',
     contract_version VARCHAR NOT NULL COMMENT 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.',
-    event_time TIMESTAMP_TZ NOT NULL COMMENT 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).',
+    event_time TIMESTAMP_TZ NOT NULL COMMENT 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.',
     received_at TIMESTAMP_TZ NOT NULL COMMENT 'When the collector received the event.',
     sent_at TIMESTAMP_TZ COMMENT 'When the producer sent the event, by its clock, if it said.',
     device_created_at TIMESTAMP_TZ COMMENT 'When the event happened by the producer''s clock, if it said.',
+    true_timestamp TIMESTAMP_TZ COMMENT 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.',
     source_protocol VARCHAR NOT NULL COMMENT 'How the event arrived: native, snowplow or segment.',
     source_app VARCHAR COMMENT 'The producer''s application id, if known.',
     source_platform VARCHAR COMMENT 'The producer''s platform (web, mob, srv, ...), if known.',
     source_collector VARCHAR NOT NULL COMMENT 'The collector instance that accepted the event.',
+    source_tracker VARCHAR COMMENT 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.',
     contexts VARIANT COMMENT 'Entities attached to the event, each validated and scrubbed by its own contract.',
     shop_id VARCHAR NOT NULL COMMENT 'The shop the buyer signed up on.',
     email VARCHAR NOT NULL COMMENT 'The buyer''s email address. (Hashed: keyed HMAC-SHA256, hex.) PII: email, hash.',

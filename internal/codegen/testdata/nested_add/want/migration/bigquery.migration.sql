@@ -8,6 +8,11 @@
 --   iglu:com.acme/account_updated/jsonschema/1-0-0
 
 -- com_acme_account_updated_1: 1-0-0 -> 1-0-0, 1-0-1.
+-- Envelope columns of layouts after the first (up to 2), for tables created before them; a no-op where the table has them.
+ALTER TABLE com_acme_account_updated_1 ADD COLUMN IF NOT EXISTS true_timestamp TIMESTAMP;
+ALTER TABLE com_acme_account_updated_1 ALTER COLUMN true_timestamp SET OPTIONS(description='A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker\'s clock), if it said.');
+ALTER TABLE com_acme_account_updated_1 ADD COLUMN IF NOT EXISTS source_tracker STRING;
+ALTER TABLE com_acme_account_updated_1 ALTER COLUMN source_tracker SET OPTIONS(description='The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.');
 -- New fields in settings: settings.notifications.sms bool, settings.language string, settings.order int64, settings.quiet_hours record<from string, to string>. BigQuery DDL cannot add fields to a STRUCT; the schema file below adds them.
 -- New fields in addresses: addresses[].postal_code string, addresses[].tags list<string>. BigQuery DDL cannot add fields to a STRUCT; the schema file below adds them.
 ALTER TABLE com_acme_account_updated_1 ADD COLUMN IF NOT EXISTS referrer STRING;

@@ -8,6 +8,11 @@
 --   iglu:com.acme/account_updated/jsonschema/1-0-0
 
 -- com_acme_account_updated_1: 1-0-0 -> 1-0-0, 1-0-1.
+-- Envelope columns of layouts after the first (up to 2), for tables created before them; a no-op where the table has them.
+ALTER TABLE com_acme_account_updated_1 ADD COLUMN IF NOT EXISTS true_timestamp Nullable(DateTime64(6, 'UTC'));
+ALTER TABLE com_acme_account_updated_1 COMMENT COLUMN true_timestamp 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker\'s clock), if it said.';
+ALTER TABLE com_acme_account_updated_1 ADD COLUMN IF NOT EXISTS source_tracker Nullable(String);
+ALTER TABLE com_acme_account_updated_1 COMMENT COLUMN source_tracker 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 ALTER TABLE com_acme_account_updated_1 MODIFY COLUMN `settings` Tuple(theme LowCardinality(String), notifications Tuple(email Nullable(Bool), sms Nullable(Bool)), language Nullable(String), `order` Nullable(Int64), quiet_hours Tuple(`from` Nullable(String), `to` Nullable(String)));
 ALTER TABLE com_acme_account_updated_1 MODIFY COLUMN addresses Array(Tuple(city Nullable(String), postal_code Nullable(String), tags Array(String)));
 ALTER TABLE com_acme_account_updated_1 ADD COLUMN IF NOT EXISTS referrer Nullable(String);

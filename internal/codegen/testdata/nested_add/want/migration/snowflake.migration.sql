@@ -8,5 +8,10 @@
 --   iglu:com.acme/account_updated/jsonschema/1-0-0
 
 -- com_acme_account_updated_1: 1-0-0 -> 1-0-0, 1-0-1.
+-- Envelope columns of layouts after the first (up to 2), for tables created before them; a no-op where the table has them.
+ALTER TABLE com_acme_account_updated_1 ADD COLUMN IF NOT EXISTS true_timestamp TIMESTAMP_TZ;
+COMMENT ON COLUMN com_acme_account_updated_1.true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
+ALTER TABLE com_acme_account_updated_1 ADD COLUMN IF NOT EXISTS source_tracker VARCHAR;
+COMMENT ON COLUMN com_acme_account_updated_1.source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 ALTER TABLE com_acme_account_updated_1 ADD COLUMN IF NOT EXISTS referrer VARCHAR;
 COMMENT ON COLUMN com_acme_account_updated_1.referrer IS 'Where the change was made from (added in 1-0-1).';

@@ -11,10 +11,12 @@ CREATE TABLE IF NOT EXISTS com_acme_order_1 (
     received_at timestamptz NOT NULL,
     sent_at timestamptz,
     device_created_at timestamptz,
+    true_timestamp timestamptz,
     source_protocol text NOT NULL,
     source_app text,
     source_platform text,
     source_collector text NOT NULL,
+    source_tracker text,
     contexts jsonb,
     order_id jsonb NOT NULL,
     total double precision NOT NULL,
@@ -26,14 +28,16 @@ CREATE TABLE IF NOT EXISTS com_acme_order_1 (
 COMMENT ON TABLE com_acme_order_1 IS 'An order was placed. Declared a REVISION, but order_id changes type. Contract com.acme/order versions 1-0-0, 1-1-0. Owner: checkout.';
 COMMENT ON COLUMN com_acme_order_1.event_id IS 'Id of the event: the producer''s when it sent one, else assigned at collection. Deduplication key.';
 COMMENT ON COLUMN com_acme_order_1.contract_version IS 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.';
-COMMENT ON COLUMN com_acme_order_1.event_time IS 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).';
+COMMENT ON COLUMN com_acme_order_1.event_time IS 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.';
 COMMENT ON COLUMN com_acme_order_1.received_at IS 'When the collector received the event.';
 COMMENT ON COLUMN com_acme_order_1.sent_at IS 'When the producer sent the event, by its clock, if it said.';
 COMMENT ON COLUMN com_acme_order_1.device_created_at IS 'When the event happened by the producer''s clock, if it said.';
+COMMENT ON COLUMN com_acme_order_1.true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
 COMMENT ON COLUMN com_acme_order_1.source_protocol IS 'How the event arrived: native, snowplow or segment.';
 COMMENT ON COLUMN com_acme_order_1.source_app IS 'The producer''s application id, if known.';
 COMMENT ON COLUMN com_acme_order_1.source_platform IS 'The producer''s platform (web, mob, srv, ...), if known.';
 COMMENT ON COLUMN com_acme_order_1.source_collector IS 'The collector instance that accepted the event.';
+COMMENT ON COLUMN com_acme_order_1.source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 COMMENT ON COLUMN com_acme_order_1.contexts IS 'Entities attached to the event, each validated and scrubbed by its own contract.';
 COMMENT ON COLUMN com_acme_order_1.order_id IS 'The order, now an object.';
 COMMENT ON COLUMN com_acme_order_1.total IS 'Total, now with decimals.';

@@ -93,6 +93,14 @@ type ReservedWords struct {
 	//
 	// Optional. Format: date-time.
 	ReceivedAt *time.Time `json:"received_at,omitempty"`
+	// Named before the envelope column true_timestamp of layout 2, which gives way.
+	//
+	// Optional. Format: date-time.
+	TrueTimestamp *time.Time `json:"true_timestamp,omitempty"`
+	// Maps to the name of the envelope column source_tracker of layout 2, which gives way.
+	//
+	// Optional.
+	SourceTracker *string `json:"sourceTracker,omitempty"`
 	// A nested object named after a keyword.
 	//
 	// Optional.

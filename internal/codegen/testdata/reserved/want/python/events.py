@@ -456,6 +456,16 @@ class ReservedWords:
 
     Optional. Format: date-time. JSON name: received_at.
     """
+    true_timestamp: Optional[str] = None
+    """Named before the envelope column true_timestamp of layout 2, which gives way.
+
+    Optional. Format: date-time. JSON name: true_timestamp.
+    """
+    source_tracker: Optional[str] = None
+    """Maps to the name of the envelope column source_tracker of layout 2, which gives way.
+
+    Optional. JSON name: sourceTracker.
+    """
     interface: Optional[ReservedWordsInterface] = None
     """A nested object named after a keyword.
 
@@ -498,6 +508,10 @@ class ReservedWords:
             d["event_id"] = self.event_id
         if self.received_at is not None:
             d["received_at"] = self.received_at
+        if self.true_timestamp is not None:
+            d["true_timestamp"] = self.true_timestamp
+        if self.source_tracker is not None:
+            d["sourceTracker"] = self.source_tracker
         if self.interface is not None:
             d["interface"] = self.interface.to_dict()
         return d

@@ -10,14 +10,16 @@ CREATE TABLE IF NOT EXISTS com_example_client_1
 (
     event_id String COMMENT 'Id of the event: the producer\'s when it sent one, else assigned at collection. Deduplication key.',
     contract_version String COMMENT 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.',
-    event_time DateTime64(6, 'UTC') COMMENT 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).',
+    event_time DateTime64(6, 'UTC') COMMENT 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.',
     received_at DateTime64(6, 'UTC') COMMENT 'When the collector received the event.',
     sent_at Nullable(DateTime64(6, 'UTC')) COMMENT 'When the producer sent the event, by its clock, if it said.',
     device_created_at Nullable(DateTime64(6, 'UTC')) COMMENT 'When the event happened by the producer\'s clock, if it said.',
+    true_timestamp Nullable(DateTime64(6, 'UTC')) COMMENT 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker\'s clock), if it said.',
     source_protocol String COMMENT 'How the event arrived: native, snowplow or segment.',
     source_app Nullable(String) COMMENT 'The producer\'s application id, if known.',
     source_platform Nullable(String) COMMENT 'The producer\'s platform (web, mob, srv, ...), if known.',
     source_collector String COMMENT 'The collector instance that accepted the event.',
+    source_tracker Nullable(String) COMMENT 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.',
     contexts JSON COMMENT 'Entities attached to the event, each validated and scrubbed by its own contract.',
     name Nullable(String) COMMENT 'Any name.'
 )
@@ -30,14 +32,16 @@ CREATE TABLE IF NOT EXISTS com_example_reserved_words_1
 (
     event_id String COMMENT 'Id of the event: the producer\'s when it sent one, else assigned at collection. Deduplication key.',
     contract_version String COMMENT 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.',
-    event_time DateTime64(6, 'UTC') COMMENT 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).',
+    event_time DateTime64(6, 'UTC') COMMENT 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.',
     received_at DateTime64(6, 'UTC') COMMENT 'When the collector received the event.',
     sent_at Nullable(DateTime64(6, 'UTC')) COMMENT 'When the producer sent the event, by its clock, if it said.',
     device_created_at Nullable(DateTime64(6, 'UTC')) COMMENT 'When the event happened by the producer\'s clock, if it said.',
+    envelope_true_timestamp Nullable(DateTime64(6, 'UTC')) COMMENT 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker\'s clock), if it said.',
     source_protocol String COMMENT 'How the event arrived: native, snowplow or segment.',
     source_app Nullable(String) COMMENT 'The producer\'s application id, if known.',
     source_platform Nullable(String) COMMENT 'The producer\'s platform (web, mob, srv, ...), if known.',
     source_collector String COMMENT 'The collector instance that accepted the event.',
+    envelope_source_tracker Nullable(String) COMMENT 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.',
     contexts JSON COMMENT 'Entities attached to the event, each validated and scrubbed by its own contract.',
     type String COMMENT 'A Go and SQL type keyword.',
     class String COMMENT 'A Python and TypeScript keyword.',
@@ -58,6 +62,8 @@ CREATE TABLE IF NOT EXISTS com_example_reserved_words_1
     with_space Nullable(String) COMMENT 'Has a space.',
     data_event_id Nullable(String) COMMENT 'Collides with the envelope column event_id.',
     data_received_at Nullable(DateTime64(6, 'UTC')) COMMENT 'Collides with the envelope column received_at.',
+    true_timestamp Nullable(DateTime64(6, 'UTC')) COMMENT 'Named before the envelope column true_timestamp of layout 2, which gives way.',
+    source_tracker Nullable(String) COMMENT 'Maps to the name of the envelope column source_tracker of layout 2, which gives way.',
     interface Tuple(package Nullable(String), yield Nullable(String)) COMMENT 'A nested object named after a keyword.'
 )
 ENGINE = ReplacingMergeTree(received_at)
@@ -69,14 +75,16 @@ CREATE TABLE IF NOT EXISTS com_example_signup_1
 (
     event_id String COMMENT 'Id of the event: the producer\'s when it sent one, else assigned at collection. Deduplication key.',
     contract_version String COMMENT 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.',
-    event_time DateTime64(6, 'UTC') COMMENT 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).',
+    event_time DateTime64(6, 'UTC') COMMENT 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.',
     received_at DateTime64(6, 'UTC') COMMENT 'When the collector received the event.',
     sent_at Nullable(DateTime64(6, 'UTC')) COMMENT 'When the producer sent the event, by its clock, if it said.',
     device_created_at Nullable(DateTime64(6, 'UTC')) COMMENT 'When the event happened by the producer\'s clock, if it said.',
+    true_timestamp Nullable(DateTime64(6, 'UTC')) COMMENT 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker\'s clock), if it said.',
     source_protocol String COMMENT 'How the event arrived: native, snowplow or segment.',
     source_app Nullable(String) COMMENT 'The producer\'s application id, if known.',
     source_platform Nullable(String) COMMENT 'The producer\'s platform (web, mob, srv, ...), if known.',
     source_collector String COMMENT 'The collector instance that accepted the event.',
+    source_tracker Nullable(String) COMMENT 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.',
     contexts JSON COMMENT 'Entities attached to the event, each validated and scrubbed by its own contract.',
     plan LowCardinality(String) COMMENT 'The plan chosen.'
 )
@@ -89,14 +97,16 @@ CREATE TABLE IF NOT EXISTS org_other_signup_1
 (
     event_id String COMMENT 'Id of the event: the producer\'s when it sent one, else assigned at collection. Deduplication key.',
     contract_version String COMMENT 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.',
-    event_time DateTime64(6, 'UTC') COMMENT 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).',
+    event_time DateTime64(6, 'UTC') COMMENT 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.',
     received_at DateTime64(6, 'UTC') COMMENT 'When the collector received the event.',
     sent_at Nullable(DateTime64(6, 'UTC')) COMMENT 'When the producer sent the event, by its clock, if it said.',
     device_created_at Nullable(DateTime64(6, 'UTC')) COMMENT 'When the event happened by the producer\'s clock, if it said.',
+    true_timestamp Nullable(DateTime64(6, 'UTC')) COMMENT 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker\'s clock), if it said.',
     source_protocol String COMMENT 'How the event arrived: native, snowplow or segment.',
     source_app Nullable(String) COMMENT 'The producer\'s application id, if known.',
     source_platform Nullable(String) COMMENT 'The producer\'s platform (web, mob, srv, ...), if known.',
     source_collector String COMMENT 'The collector instance that accepted the event.',
+    source_tracker Nullable(String) COMMENT 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.',
     contexts JSON COMMENT 'Entities attached to the event, each validated and scrubbed by its own contract.',
     plan LowCardinality(String) COMMENT 'The plan chosen.'
 )

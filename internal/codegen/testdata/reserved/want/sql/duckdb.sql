@@ -13,10 +13,12 @@ CREATE TABLE IF NOT EXISTS com_example_client_1 (
     received_at TIMESTAMPTZ NOT NULL,
     sent_at TIMESTAMPTZ,
     device_created_at TIMESTAMPTZ,
+    true_timestamp TIMESTAMPTZ,
     source_protocol VARCHAR NOT NULL,
     source_app VARCHAR,
     source_platform VARCHAR,
     source_collector VARCHAR NOT NULL,
+    source_tracker VARCHAR,
     contexts JSON,
     name VARCHAR,
     PRIMARY KEY (event_id)
@@ -24,14 +26,16 @@ CREATE TABLE IF NOT EXISTS com_example_client_1 (
 COMMENT ON TABLE com_example_client_1 IS 'A contract whose name is the SDK client''s name. Contract com.example/client versions 1-0-0. Owner: platform.';
 COMMENT ON COLUMN com_example_client_1.event_id IS 'Id of the event: the producer''s when it sent one, else assigned at collection. Deduplication key.';
 COMMENT ON COLUMN com_example_client_1.contract_version IS 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.';
-COMMENT ON COLUMN com_example_client_1.event_time IS 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).';
+COMMENT ON COLUMN com_example_client_1.event_time IS 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.';
 COMMENT ON COLUMN com_example_client_1.received_at IS 'When the collector received the event.';
 COMMENT ON COLUMN com_example_client_1.sent_at IS 'When the producer sent the event, by its clock, if it said.';
 COMMENT ON COLUMN com_example_client_1.device_created_at IS 'When the event happened by the producer''s clock, if it said.';
+COMMENT ON COLUMN com_example_client_1.true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
 COMMENT ON COLUMN com_example_client_1.source_protocol IS 'How the event arrived: native, snowplow or segment.';
 COMMENT ON COLUMN com_example_client_1.source_app IS 'The producer''s application id, if known.';
 COMMENT ON COLUMN com_example_client_1.source_platform IS 'The producer''s platform (web, mob, srv, ...), if known.';
 COMMENT ON COLUMN com_example_client_1.source_collector IS 'The collector instance that accepted the event.';
+COMMENT ON COLUMN com_example_client_1.source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 COMMENT ON COLUMN com_example_client_1.contexts IS 'Entities attached to the event, each validated and scrubbed by its own contract.';
 COMMENT ON COLUMN com_example_client_1.name IS 'Any name.';
 
@@ -42,10 +46,12 @@ CREATE TABLE IF NOT EXISTS com_example_reserved_words_1 (
     received_at TIMESTAMPTZ NOT NULL,
     sent_at TIMESTAMPTZ,
     device_created_at TIMESTAMPTZ,
+    envelope_true_timestamp TIMESTAMPTZ,
     source_protocol VARCHAR NOT NULL,
     source_app VARCHAR,
     source_platform VARCHAR,
     source_collector VARCHAR NOT NULL,
+    envelope_source_tracker VARCHAR,
     contexts JSON,
     type VARCHAR NOT NULL,
     class VARCHAR NOT NULL,
@@ -66,20 +72,24 @@ CREATE TABLE IF NOT EXISTS com_example_reserved_words_1 (
     with_space VARCHAR,
     data_event_id VARCHAR,
     data_received_at TIMESTAMPTZ,
+    true_timestamp TIMESTAMPTZ,
+    source_tracker VARCHAR,
     interface STRUCT(package VARCHAR, yield VARCHAR),
     PRIMARY KEY (event_id)
 );
 COMMENT ON TABLE com_example_reserved_words_1 IS 'Property names that are keywords somewhere, or collide once renamed. Contract com.example/reserved_words versions 1-0-0. Owner: platform.';
 COMMENT ON COLUMN com_example_reserved_words_1.event_id IS 'Id of the event: the producer''s when it sent one, else assigned at collection. Deduplication key.';
 COMMENT ON COLUMN com_example_reserved_words_1.contract_version IS 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.';
-COMMENT ON COLUMN com_example_reserved_words_1.event_time IS 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).';
+COMMENT ON COLUMN com_example_reserved_words_1.event_time IS 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.';
 COMMENT ON COLUMN com_example_reserved_words_1.received_at IS 'When the collector received the event.';
 COMMENT ON COLUMN com_example_reserved_words_1.sent_at IS 'When the producer sent the event, by its clock, if it said.';
 COMMENT ON COLUMN com_example_reserved_words_1.device_created_at IS 'When the event happened by the producer''s clock, if it said.';
+COMMENT ON COLUMN com_example_reserved_words_1.envelope_true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
 COMMENT ON COLUMN com_example_reserved_words_1.source_protocol IS 'How the event arrived: native, snowplow or segment.';
 COMMENT ON COLUMN com_example_reserved_words_1.source_app IS 'The producer''s application id, if known.';
 COMMENT ON COLUMN com_example_reserved_words_1.source_platform IS 'The producer''s platform (web, mob, srv, ...), if known.';
 COMMENT ON COLUMN com_example_reserved_words_1.source_collector IS 'The collector instance that accepted the event.';
+COMMENT ON COLUMN com_example_reserved_words_1.envelope_source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 COMMENT ON COLUMN com_example_reserved_words_1.contexts IS 'Entities attached to the event, each validated and scrubbed by its own contract.';
 COMMENT ON COLUMN com_example_reserved_words_1.type IS 'A Go and SQL type keyword.';
 COMMENT ON COLUMN com_example_reserved_words_1.class IS 'A Python and TypeScript keyword.';
@@ -100,6 +110,8 @@ COMMENT ON COLUMN com_example_reserved_words_1._2fa IS 'Starts with a digit.';
 COMMENT ON COLUMN com_example_reserved_words_1.with_space IS 'Has a space.';
 COMMENT ON COLUMN com_example_reserved_words_1.data_event_id IS 'Collides with the envelope column event_id.';
 COMMENT ON COLUMN com_example_reserved_words_1.data_received_at IS 'Collides with the envelope column received_at.';
+COMMENT ON COLUMN com_example_reserved_words_1.true_timestamp IS 'Named before the envelope column true_timestamp of layout 2, which gives way.';
+COMMENT ON COLUMN com_example_reserved_words_1.source_tracker IS 'Maps to the name of the envelope column source_tracker of layout 2, which gives way.';
 COMMENT ON COLUMN com_example_reserved_words_1.interface IS 'A nested object named after a keyword.';
 
 CREATE TABLE IF NOT EXISTS com_example_signup_1 (
@@ -109,10 +121,12 @@ CREATE TABLE IF NOT EXISTS com_example_signup_1 (
     received_at TIMESTAMPTZ NOT NULL,
     sent_at TIMESTAMPTZ,
     device_created_at TIMESTAMPTZ,
+    true_timestamp TIMESTAMPTZ,
     source_protocol VARCHAR NOT NULL,
     source_app VARCHAR,
     source_platform VARCHAR,
     source_collector VARCHAR NOT NULL,
+    source_tracker VARCHAR,
     contexts JSON,
     plan VARCHAR NOT NULL,
     PRIMARY KEY (event_id)
@@ -120,14 +134,16 @@ CREATE TABLE IF NOT EXISTS com_example_signup_1 (
 COMMENT ON TABLE com_example_signup_1 IS 'Two vendors with a contract of the same name. Contract com.example/signup versions 1-0-0. Owner: growth.';
 COMMENT ON COLUMN com_example_signup_1.event_id IS 'Id of the event: the producer''s when it sent one, else assigned at collection. Deduplication key.';
 COMMENT ON COLUMN com_example_signup_1.contract_version IS 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.';
-COMMENT ON COLUMN com_example_signup_1.event_time IS 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).';
+COMMENT ON COLUMN com_example_signup_1.event_time IS 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.';
 COMMENT ON COLUMN com_example_signup_1.received_at IS 'When the collector received the event.';
 COMMENT ON COLUMN com_example_signup_1.sent_at IS 'When the producer sent the event, by its clock, if it said.';
 COMMENT ON COLUMN com_example_signup_1.device_created_at IS 'When the event happened by the producer''s clock, if it said.';
+COMMENT ON COLUMN com_example_signup_1.true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
 COMMENT ON COLUMN com_example_signup_1.source_protocol IS 'How the event arrived: native, snowplow or segment.';
 COMMENT ON COLUMN com_example_signup_1.source_app IS 'The producer''s application id, if known.';
 COMMENT ON COLUMN com_example_signup_1.source_platform IS 'The producer''s platform (web, mob, srv, ...), if known.';
 COMMENT ON COLUMN com_example_signup_1.source_collector IS 'The collector instance that accepted the event.';
+COMMENT ON COLUMN com_example_signup_1.source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 COMMENT ON COLUMN com_example_signup_1.contexts IS 'Entities attached to the event, each validated and scrubbed by its own contract.';
 COMMENT ON COLUMN com_example_signup_1.plan IS 'The plan chosen.';
 
@@ -138,10 +154,12 @@ CREATE TABLE IF NOT EXISTS org_other_signup_1 (
     received_at TIMESTAMPTZ NOT NULL,
     sent_at TIMESTAMPTZ,
     device_created_at TIMESTAMPTZ,
+    true_timestamp TIMESTAMPTZ,
     source_protocol VARCHAR NOT NULL,
     source_app VARCHAR,
     source_platform VARCHAR,
     source_collector VARCHAR NOT NULL,
+    source_tracker VARCHAR,
     contexts JSON,
     plan VARCHAR NOT NULL,
     PRIMARY KEY (event_id)
@@ -149,13 +167,15 @@ CREATE TABLE IF NOT EXISTS org_other_signup_1 (
 COMMENT ON TABLE org_other_signup_1 IS 'Two vendors with a contract of the same name. Contract org.other/signup versions 1-0-0. Owner: growth.';
 COMMENT ON COLUMN org_other_signup_1.event_id IS 'Id of the event: the producer''s when it sent one, else assigned at collection. Deduplication key.';
 COMMENT ON COLUMN org_other_signup_1.contract_version IS 'SchemaVer of the contract version the event was validated against, e.g. 1-0-2.';
-COMMENT ON COLUMN org_other_signup_1.event_time IS 'Best estimate of when the event happened (device time corrected for clock skew, else receipt time).';
+COMMENT ON COLUMN org_other_signup_1.event_time IS 'Best estimate of when the event happened: true_timestamp when set, else the device time corrected for clock skew, else the receipt time.';
 COMMENT ON COLUMN org_other_signup_1.received_at IS 'When the collector received the event.';
 COMMENT ON COLUMN org_other_signup_1.sent_at IS 'When the producer sent the event, by its clock, if it said.';
 COMMENT ON COLUMN org_other_signup_1.device_created_at IS 'When the event happened by the producer''s clock, if it said.';
+COMMENT ON COLUMN org_other_signup_1.true_timestamp IS 'A time of the event that the producer vouches for (Snowplow ttm, e.g. a server-side tracker''s clock), if it said.';
 COMMENT ON COLUMN org_other_signup_1.source_protocol IS 'How the event arrived: native, snowplow or segment.';
 COMMENT ON COLUMN org_other_signup_1.source_app IS 'The producer''s application id, if known.';
 COMMENT ON COLUMN org_other_signup_1.source_platform IS 'The producer''s platform (web, mob, srv, ...), if known.';
 COMMENT ON COLUMN org_other_signup_1.source_collector IS 'The collector instance that accepted the event.';
+COMMENT ON COLUMN org_other_signup_1.source_tracker IS 'The tracker library and its version (Snowplow tv, Segment context.library), if the producer said.';
 COMMENT ON COLUMN org_other_signup_1.contexts IS 'Entities attached to the event, each validated and scrubbed by its own contract.';
 COMMENT ON COLUMN org_other_signup_1.plan IS 'The plan chosen.';

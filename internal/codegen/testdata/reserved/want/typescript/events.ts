@@ -437,6 +437,18 @@ export interface ReservedWords {
    */
   received_at?: string;
   /**
+   * Named before the envelope column true_timestamp of layout 2, which gives way.
+   *
+   * Optional. Format: date-time.
+   */
+  true_timestamp?: string;
+  /**
+   * Maps to the name of the envelope column source_tracker of layout 2, which gives way.
+   *
+   * Optional.
+   */
+  sourceTracker?: string;
+  /**
    * A nested object named after a keyword.
    *
    * Optional.

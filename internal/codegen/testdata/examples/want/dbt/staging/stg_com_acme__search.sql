@@ -16,10 +16,12 @@ renamed as (
         received_at,
         sent_at,
         device_created_at,
+        true_timestamp,
         source_protocol,
         source_app,
         source_platform,
         source_collector,
+        source_tracker,
         contexts,
         shop_id,
         anonymous_id, -- PII: device_id, tokenize

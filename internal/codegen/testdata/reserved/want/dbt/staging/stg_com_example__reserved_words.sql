@@ -16,10 +16,12 @@ renamed as (
         received_at,
         sent_at,
         device_created_at,
+        envelope_true_timestamp,
         source_protocol,
         source_app,
         source_platform,
         source_collector,
+        envelope_source_tracker,
         contexts,
         type,
         class,
@@ -40,6 +42,8 @@ renamed as (
         with_space,
         data_event_id,
         data_received_at,
+        true_timestamp,
+        source_tracker,
         interface
     from source
 )
