@@ -93,30 +93,14 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the accord binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "accord")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/accord").CombinedOutput(); err != nil {
-		t.Fatalf("building accord: %v\n%s", err, out)
-	}
-	// The whole scenario, kill and recovery included, is bounded.
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-	defer cancel()
-	registry, err := filepath.Abs(registryDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := filepath.Join(dir, "data")
-	config := filepath.Join(dir, "accord.yaml")
-	if err := os.WriteFile(config, fmt.Appendf(nil, `version: 1
-registry: %s
-data: %s
-server: {addr: "127.0.0.1:0", shutdown_timeout: 5s}
+	bin, data, config := binaryServe(t, `server: {addr: "127.0.0.1:0", shutdown_timeout: 5s}
 buffer: {segment_bytes: 1048576}
 sinks: {lake: {enabled: true, rotate_interval: 100ms}}
 log: {level: warn}
-`, registry, data), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
+	// The whole scenario, kill and recovery included, is bounded.
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
 	tmpl, err := loadtest.New([]byte(crashEvent), 50, fmt.Sprintf("%08x", time.Now().UnixNano()&0xffffffff))
 	if err != nil {
 		t.Fatal(err)
@@ -242,28 +226,12 @@ func TestStopDeliversBacklog(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the accord binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "accord")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/accord").CombinedOutput(); err != nil {
-		t.Fatalf("building accord: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-	defer cancel()
-	registry, err := filepath.Abs(registryDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := filepath.Join(dir, "data")
-	config := filepath.Join(dir, "accord.yaml")
-	if err := os.WriteFile(config, fmt.Appendf(nil, `version: 1
-registry: %s
-data: %s
-server: {addr: "127.0.0.1:0", shutdown_timeout: 10s}
+	bin, data, config := binaryServe(t, `server: {addr: "127.0.0.1:0", shutdown_timeout: 10s}
 sinks: {lake: {enabled: true, rotate_interval: 1h}}
 log: {level: info}
-`, registry, data), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
 	tmpl, err := loadtest.New([]byte(crashEvent), 50, fmt.Sprintf("%08x", time.Now().UnixNano()&0xffffffff))
 	if err != nil {
 		t.Fatal(err)
@@ -333,6 +301,28 @@ log: {level: info}
 	if !strings.Contains(s.log(), "every buffered event was delivered to the sinks before the stop") {
 		t.Errorf("the stop does not say the backlog was delivered\n%s", s.log())
 	}
+}
+
+// binaryServe builds accord into a temporary folder and writes a config for it
+// there: the bundled contracts, a data folder of its own and settings (YAML
+// lines of the config's other sections).
+func binaryServe(t *testing.T, settings string) (bin, data, config string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin = filepath.Join(dir, "accord")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/accord").CombinedOutput(); err != nil {
+		t.Fatalf("building accord: %v\n%s", err, out)
+	}
+	registry, err := filepath.Abs(registryDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = filepath.Join(dir, "data")
+	config = filepath.Join(dir, "accord.yaml")
+	if err := os.WriteFile(config, fmt.Appendf(nil, "version: 1\nregistry: %s\ndata: %s\n%s", registry, data, settings), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return bin, data, config
 }
 
 // serve is a running accord serve process.
