@@ -43,6 +43,9 @@ var uriTable = []string{
 // it (with ParseSchemaVer likewise), kept as FuzzParseURI's oracle: the same
 // keys, the same errors, word for word.
 func splitParseURI(uri string) (Key, error) {
+	if strings.TrimSpace(uri) != uri {
+		return Key{}, fmt.Errorf("schema URI %q has spaces or line breaks around it; send it without them (for example iglu:com.acme/signup/jsonschema/1-0-0)", clip(uri))
+	}
 	rest, ok := strings.CutPrefix(uri, IgluPrefix)
 	if !ok {
 		return Key{}, fmt.Errorf("schema URI %q must start with %q (for example iglu:com.acme/signup/jsonschema/1-0-0)", clip(uri), IgluPrefix)

@@ -2,8 +2,11 @@ package contract
 
 import (
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // SchemaVer is a contract version in Snowplow's SchemaVer form MODEL-REVISION-ADDITION.
@@ -149,6 +152,11 @@ const IgluPrefix = "iglu:"
 
 // ParseURI parses an Iglu URI such as iglu:com.acme/signup/jsonschema/1-0-0.
 func ParseURI(uri string) (Key, error) {
+	if spaceAround(uri) {
+		// Said first: the version's or the vendor's own message would blame
+		// the character next to the space.
+		return Key{}, fmt.Errorf("schema URI %q has spaces or line breaks around it; send it without them (for example iglu:com.acme/signup/jsonschema/1-0-0)", clip(uri))
+	}
 	rest, ok := strings.CutPrefix(uri, IgluPrefix)
 	if !ok {
 		return Key{}, fmt.Errorf("schema URI %q must start with %q (for example iglu:com.acme/signup/jsonschema/1-0-0)", clip(uri), IgluPrefix)
@@ -160,6 +168,63 @@ func ParseURI(uri string) (Key, error) {
 	name, rest, _ := strings.Cut(rest, "/")
 	format, version, _ := strings.Cut(rest, "/")
 	return newKey(vendor, name, format, version)
+}
+
+// spaceAround reports whether s starts or ends with white space (two rune
+// decodings, no scan: ParseURI runs for every event collected).
+func spaceAround(s string) bool {
+	if s == "" {
+		return false
+	}
+	first, _ := utf8.DecodeRuneInString(s)
+	last, _ := utf8.DecodeLastRuneInString(s)
+	return unicode.IsSpace(first) || unicode.IsSpace(last)
+}
+
+// maxLooseRef bounds the bytes of a reference LooseFamilies reads: schema
+// references are short, and the reader runs on what a producer sent.
+const maxLooseRef = 1024
+
+// LooseFamilies reads, leniently, the contract families that ref, a schema
+// reference as a producer sent it, may name. It is for what ParseURI refuses
+// (or what names a version the registry lacks): a reference that plainly
+// names a contract family, with a typo elsewhere, must still find the
+// contract that says which of the event's fields are personal data, so that
+// a bad row never keeps them in plain text.
+//
+// ref is split on '/' (spaces around it and around each part, empty parts and
+// a leading "iglu:" in any case are left out), and every two adjacent parts
+// that could be a vendor and a name (the characters checkIdent allows) are a
+// candidate, in order: the first is where a well-formed URI has them, whatever
+// follows (another format, a version dotted, zero-padded, cut short or
+// missing); the later ones find them in longer forms, such as an Iglu
+// server's URL (.../schemas/<vendor>/<name>/jsonschema/1-0-0). Each
+// candidate's format is jsonschema, the only one contracts have. Callers look
+// the candidates up in the registry and take the first it holds; names are
+// compared as written (see collect's family lookup for case).
+func LooseFamilies(ref string) iter.Seq[Family] {
+	return func(yield func(Family) bool) {
+		if len(ref) > maxLooseRef {
+			ref = ref[:maxLooseRef]
+		}
+		ref = strings.TrimSpace(ref)
+		if len(ref) >= len(IgluPrefix) && strings.EqualFold(ref[:len(IgluPrefix)], IgluPrefix) {
+			ref = ref[len(IgluPrefix):]
+		}
+		prev := ""
+		for part := range strings.SplitSeq(ref, "/") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			if prev != "" && isIdent(prev, true) && isIdent(part, false) {
+				if !yield(Family{Vendor: prev, Name: part, Format: "jsonschema"}) {
+					return
+				}
+			}
+			prev = part
+		}
+	}
 }
 
 // ParsePath parses the registry-relative path <vendor>/<name>/<format>/<version>,
@@ -196,6 +261,9 @@ func newKey(vendor, name, format, version string) (Key, error) {
 // checkIdent accepts what Iglu accepts for vendors and names: letters, digits,
 // '_', '-' and (vendors only) '.'.
 func checkIdent(what, s string, dots bool) error {
+	if isIdent(s, dots) {
+		return nil
+	}
 	if s == "" {
 		return fmt.Errorf("schema %s is empty", what)
 	}
@@ -212,6 +280,20 @@ func checkIdent(what, s string, dots bool) error {
 		return fmt.Errorf("schema %s %q is not a valid name", what, s)
 	}
 	return nil
+}
+
+// isIdent reports whether checkIdent accepts s.
+func isIdent(s string, dots bool) bool {
+	if s == "" || len(s) > 255 || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || dots && c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // URI formats the key as an Iglu URI.
