@@ -5,6 +5,7 @@ package native
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -359,9 +360,58 @@ func decodeContexts(v []byte) ([]event.Entity, error) {
 	dec.DisallowUnknownFields()
 	var ents []event.Entity
 	if err := dec.Decode(&ents); err != nil {
-		return nil, fmt.Errorf(`"contexts" must be an array of {"schema", "data"} entities: %w`, err)
+		// encoding/json's words name Go types; the producer needs the
+		// protocol's.
+		return nil, errors.New(contextsProblem(v))
 	}
 	return ents, nil
+}
+
+// contextsShape is what the "contexts" member must be, for messages.
+const contextsShape = `"contexts" must be an array of self-describing entities [{"schema": "iglu:...", "data": {...}}, ...]`
+
+// errStop ends a scan of contextsProblem's once it found the problem.
+var errStop = errors.New("stop")
+
+// contextsProblem says why v, a "contexts" value that decodeContexts could
+// not decode, is not an array of entities, as encoding/json reads one into
+// []event.Entity: null elements allowed, member names matched without
+// regard to case, "schema" a string or null. It never quotes a value.
+func contextsProblem(v []byte) string {
+	if v[0] != '[' {
+		return contextsShape + "; it is " + kind(v[0])
+	}
+	problem, i := "", 0
+	_, _ = jsonscan.Elements(v, 0, func(s, _ int) error {
+		defer func() { i++ }()
+		switch v[s] {
+		case 'n':
+			return nil
+		case '{':
+		default:
+			problem = fmt.Sprintf("; entity %d is %s", i, kind(v[s]))
+			return errStop
+		}
+		_, err := jsonscan.Members(v, s, func(k []byte, plain bool, vs, _ int) error {
+			if !plain {
+				k = jsonscan.AppendUnquoted(nil, k)
+			}
+			switch {
+			case bytes.EqualFold(k, []byte("schema")):
+				if v[vs] != '"' && v[vs] != 'n' {
+					problem = fmt.Sprintf(`; the "schema" of entity %d is %s, not a string`, i, kind(v[vs]))
+					return errStop
+				}
+			case bytes.EqualFold(k, []byte("data")):
+			default:
+				problem = fmt.Sprintf(`; entity %d has a member %q, and an entity has only "schema" and "data"`, i, collect.Clip(string(k), 64))
+				return errStop
+			}
+			return nil
+		}, 1)
+		return err
+	}, 0)
+	return contextsShape + problem
 }
 
 // kind names the JSON type of a value from its first byte.

@@ -183,3 +183,29 @@ func FuzzOnePass(f *testing.F) {
 		checkOnePass(t, body, lim)
 	})
 }
+
+// TestNativeContextsMessages: a "contexts" member that is not an array of
+// entities is answered in the protocol's words, never in Go's.
+func TestNativeContextsMessages(t *testing.T) {
+	for _, tc := range []struct{ contexts, want string }{
+		{`{}`, "; it is an object"},
+		{`"x"`, "; it is a string"},
+		{`[1]`, "; entity 0 is a number"},
+		{`[null,{"schema":5,"data":{}}]`, `; the "schema" of entity 1 is a number, not a string`},
+		{`[{"schema":"iglu:a/b/jsonschema/1-0-0","data":{},"extra":1}]`, `; entity 0 has a member "extra", and an entity has only "schema" and "data"`},
+	} {
+		evs, err := Decode([]byte(`{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{},"contexts":`+tc.contexts+`}`), collect.DefaultLimits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := evs[0].Reject.Failures[0].Message
+		if !strings.HasSuffix(msg, `"contexts" must be an array of self-describing entities [{"schema": "iglu:...", "data": {...}}, ...]`+tc.want) {
+			t.Errorf("contexts %s: %q, want it to end with %q", tc.contexts, msg, tc.want)
+		}
+		for _, goWords := range []string{"Go value", "event.Entity", "json:", "unmarshal"} {
+			if strings.Contains(msg, goWords) {
+				t.Errorf("contexts %s: %q speaks Go (%q)", tc.contexts, msg, goWords)
+			}
+		}
+	}
+}
