@@ -64,10 +64,23 @@ func (l Limits) CheckBody(b []byte, wrapping int) (covers bool, err error) {
 	maxDepth := l.MaxDepth
 	l.MaxDepth += wrapping
 	deepest, err := l.scan(b)
+	if de := (*depthError)(nil); errors.As(err, &de) {
+		// Said in the setting's terms: the body's own levels are an
+		// allowance on top of it, not the limit.
+		err = fmt.Errorf("the body is nested more than %d levels deep: an event's data may be nested %d levels (limits.max_depth, its outermost object or array being level 1) and the body's own levels around it (a batch, the event and its contexts) at most %d more", l.MaxDepth, maxDepth, wrapping)
+	}
 	if err != nil {
 		return false, &RequestError{Status: 400, Reason: "limit_exceeded", Msg: err.Error()}
 	}
 	return deepest <= maxDepth, nil
+}
+
+// depthError is scan's error for data nested deeper than limit, in the
+// setting's terms: the data's own levels, counted as limits.max_depth is.
+type depthError struct{ limit int }
+
+func (e *depthError) Error() string {
+	return fmt.Sprintf("the data is nested more than %d levels deep (limits.max_depth; its outermost object or array is level 1)", e.limit)
 }
 
 // scanLimits checks nesting depth and string lengths of a JSON document in one pass
@@ -86,13 +99,13 @@ func (l Limits) scan(b []byte) (deepest int, err error) {
 		case '"':
 			end := jsonscan.QuoteEnd(b, i+1)
 			if n := end - (i + 1); n > l.MaxStringBytes {
-				return deepest, fmt.Errorf("a string of %d bytes is longer than the limit of %d bytes", n, l.MaxStringBytes)
+				return deepest, fmt.Errorf("a string of %d bytes is longer than the limit of %d bytes (limits.max_string_bytes; escapes count as sent)", n, l.MaxStringBytes)
 			}
 			i = end
 		case '{', '[':
 			depth++
 			if depth > l.MaxDepth {
-				return deepest, fmt.Errorf("the event is nested more than %d levels deep", l.MaxDepth)
+				return deepest, &depthError{limit: l.MaxDepth}
 			}
 			deepest = max(deepest, depth)
 		case '}', ']':

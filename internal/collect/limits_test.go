@@ -59,14 +59,14 @@ func TestScanLimits(t *testing.T) {
 	l := Limits{MaxDepth: 4, MaxStringBytes: 4}
 	want := []string{
 		"",
-		"a string of 6 bytes is longer than the limit of 4 bytes",
-		"a string of 22 bytes is longer than the limit of 4 bytes",
-		"the event is nested more than 4 levels deep",
-		"a string of 5 bytes is longer than the limit of 4 bytes",
-		"a string of 6 bytes is longer than the limit of 4 bytes",
-		"a string of 7 bytes is longer than the limit of 4 bytes",
-		"the event is nested more than 4 levels deep",
-		"a string of 18 bytes is longer than the limit of 4 bytes",
+		"a string of 6 bytes is longer than the limit of 4 bytes (limits.max_string_bytes; escapes count as sent)",
+		"a string of 22 bytes is longer than the limit of 4 bytes (limits.max_string_bytes; escapes count as sent)",
+		"the data is nested more than 4 levels deep (limits.max_depth; its outermost object or array is level 1)",
+		"a string of 5 bytes is longer than the limit of 4 bytes (limits.max_string_bytes; escapes count as sent)",
+		"a string of 6 bytes is longer than the limit of 4 bytes (limits.max_string_bytes; escapes count as sent)",
+		"a string of 7 bytes is longer than the limit of 4 bytes (limits.max_string_bytes; escapes count as sent)",
+		"the data is nested more than 4 levels deep (limits.max_depth; its outermost object or array is level 1)",
+		"a string of 18 bytes is longer than the limit of 4 bytes (limits.max_string_bytes; escapes count as sent)",
 	}
 	for i, in := range limitCases {
 		err := l.scanLimits([]byte(in))
@@ -76,6 +76,24 @@ func TestScanLimits(t *testing.T) {
 		}
 		if got != want[i] {
 			t.Errorf("scanLimits(%s) = %q, want %q", in, got, want[i])
+		}
+	}
+}
+
+// TestCheckBodyDepth: a body refused for its nesting is answered in the
+// setting's terms, the limit as configured and the body's allowance for its
+// own levels apart, whichever the protocol's wrapping.
+func TestCheckBodyDepth(t *testing.T) {
+	l := DefaultLimits
+	for _, wrapping := range []int{3, 4} {
+		body := strings.Repeat("[", 32+wrapping+1) + strings.Repeat("]", 32+wrapping+1)
+		_, err := l.CheckBody([]byte(body), wrapping)
+		want := fmt.Sprintf("the body is nested more than %d levels deep: an event's data may be nested 32 levels (limits.max_depth, its outermost object or array being level 1) and the body's own levels around it (a batch, the event and its contexts) at most %d more", 32+wrapping, wrapping)
+		if err == nil || err.Error() != want {
+			t.Errorf("wrapping %d: got %v, want %q", wrapping, err, want)
+		}
+		if covers, err := l.CheckBody([]byte(body[1:len(body)-1]), wrapping); err != nil || covers {
+			t.Errorf("wrapping %d, at the allowance: covers %v, %v; want false, nil", wrapping, covers, err)
 		}
 	}
 }
