@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,8 +41,14 @@ type Incoming struct {
 	// Reject, when set, rejects the event before validation: the protocol could
 	// not decode it.
 	Reject *Rejection
-	// RawText is the event as received when it is not JSON, for the bad row.
+	// RawText is the event as received when it could not be decoded (it is
+	// not JSON, or not of its protocol's shape), for the bad row.
 	RawText string
+	// RawInner are texts that RawText holds encoded (a Snowplow event's ue_pr
+	// and co, and what its ue_px and cx decode to), for the bad row to find
+	// the contracts they name: RawText is not kept when it or one of them
+	// names a contract with personal data.
+	RawInner []string
 	// LimitsChecked says that the decoder has checked Data and the contexts'
 	// data against the depth and string limits (they were cut from a body that
 	// Limits.CheckBody found covers them): the pipeline does not scan them again.
@@ -193,6 +199,10 @@ type Pipeline struct {
 	now          func() time.Time
 	storeWrites  func() uint64
 	bodies       *Bodies
+	// folded indexes the families of the snapshot it names by lower-case
+	// vendor and name, for the family lookup (see family); built on first
+	// use after each reload.
+	folded atomic.Pointer[foldedFamilies]
 }
 
 // Deps are what a Pipeline needs.
@@ -601,7 +611,8 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 		var err error
 		data, failures, err = p.validator.Validate(c, in.Data)
 		if err != nil {
-			return bad(c, event.ReasonMalformedJSON, []event.Failure{{Message: "data is not valid JSON: " + err.Error()}}, in.EventID)
+			// Said as for every body (the decoder's words are its own).
+			return bad(c, event.ReasonMalformedJSON, []event.Failure{{Message: "data is not valid JSON: " + NotJSON(in.Data)}}, in.EventID)
 		}
 		if eventID == "" {
 			if m, ok := data.(map[string]any); ok {
@@ -660,7 +671,7 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 		}
 		v, f, err := p.validator.Validate(cc, ent.Data)
 		if err != nil {
-			ctxFailures = append(ctxFailures, event.Failure{Entity: ent.Schema, Message: "context data is not valid JSON: " + err.Error()})
+			ctxFailures = append(ctxFailures, event.Failure{Entity: ent.Schema, Message: "context data is not valid JSON: " + NotJSON(ent.Data)})
 			continue
 		}
 		ctxFailures = append(ctxFailures, toEventFailures(f, ent.Schema)...)
@@ -846,13 +857,17 @@ func retryable(err error) bool {
 func (p *Pipeline) resolve(snap *contract.Snapshot, uri, entity string) (*contract.Compiled, *Rejection) {
 	key, err := contract.ParseURI(uri)
 	if err != nil {
-		return nil, &Rejection{Reason: event.ReasonSchemaURIInvalid, Failures: []event.Failure{{Entity: entity, Pointer: "", Message: err.Error()}}}
+		// What is wrong with the URI, then the family it seems to name.
+		msg := err.Error() + p.familyHint(snap, uri)
+		return nil, &Rejection{Reason: event.ReasonSchemaURIInvalid, Failures: []event.Failure{{Entity: entity, Pointer: "", Message: msg}}}
 	}
 	c, ok := snap.Get(key)
 	if !ok {
 		msg := fmt.Sprintf("no contract %s in the registry", key)
 		if vs := snap.Versions(key.Family()); len(vs) > 0 {
 			msg += fmt.Sprintf("; known versions: %s", versionList(vs))
+		} else {
+			msg += p.familyHint(snap, uri)
 		}
 		return nil, &Rejection{Reason: event.ReasonSchemaNotFound, Failures: []event.Failure{{Entity: entity, Message: msg}}}
 	}
@@ -878,6 +893,18 @@ func deprecation(c *contract.Compiled) string {
 		msg += "; move to " + c.Lifecycle.ReplacedBy
 	}
 	return msg
+}
+
+// familyHint names the family of the registry that uri, which the registry
+// does not hold, seems to name (see family), and its versions; "" when it
+// names none.
+func (p *Pipeline) familyHint(snap *contract.Snapshot, uri string) string {
+	vs := p.family(snap, uri)
+	if len(vs) == 0 {
+		return ""
+	}
+	newest := vs[len(vs)-1]
+	return fmt.Sprintf("; the registry has %s/%s in versions %s (the newest is %s)", newest.Key.Vendor, newest.Key.Name, versionList(vs), newest.URI())
 }
 
 func versionList(vs []*contract.Compiled) string {
@@ -909,13 +936,14 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 		row.Failures = []event.Failure{}
 	}
 	if in.Data == nil {
-		uri := in.Schema
-		if uri == "" {
-			uri = schemaInText(in.RawText)
-		}
-		if rc := redactionContract(snap, c, uri); rc != nil && len(rc.PII()) > 0 {
-			// Unparseable text cannot be redacted field by field: keep none of it.
-			row.PayloadWithheld = fmt.Sprintf("the event is not valid JSON and names %s, which has personal-data fields; its %d bytes are not kept", rc.Key, len(in.RawText))
+		if rc := p.personalIn(snap, c, in); rc != nil {
+			// Text that could not be decoded cannot be redacted field by
+			// field: keep none of it.
+			what := "could not be decoded"
+			if reason == event.ReasonMalformedJSON {
+				what = "is not valid JSON"
+			}
+			row.PayloadWithheld = fmt.Sprintf("the event %s and names %s, which has personal-data fields; its %d bytes are not kept", what, rc.Key, len(in.RawText))
 			return row
 		}
 		row.PayloadText = in.RawText
@@ -929,14 +957,14 @@ func (p *Pipeline) badRow(ctx context.Context, snap *contract.Snapshot, c *contr
 	}
 	// Data that is not JSON cannot be sealed field by field: with personal data
 	// in its contract, keep none of it.
-	rc := redactionContract(snap, c, in.Schema)
+	rc := p.redactionContract(snap, c, in.Schema)
 	if replacesPII(rc) && !isJSON(in.Data) {
 		row.PayloadWithheld = fmt.Sprintf("the event's data is not valid JSON and %s has personal-data fields; its %d bytes are not kept", rc.Key, len(in.Data))
 		return row
 	}
 	ctxContracts := make([]*contract.Compiled, len(in.Contexts))
 	for i, ent := range in.Contexts {
-		ctxContracts[i] = redactionContract(snap, nil, ent.Schema)
+		ctxContracts[i] = p.redactionContract(snap, nil, ent.Schema)
 		if replacesPII(ctxContracts[i]) && !isJSON(ent.Data) {
 			row.PayloadWithheld = fmt.Sprintf("a context's data is not valid JSON and %s has personal-data fields; the event is not kept", ctxContracts[i].Key)
 			return row
@@ -1035,38 +1063,199 @@ func (p *Pipeline) appendSealed(ctx context.Context, dst []byte, c *contract.Com
 	return append(dst, js...), sealed, redacted, true
 }
 
-var schemaField = regexp.MustCompile(`"schema"\s*:\s*"(iglu:[^"\\]{1,300})"`)
-
-// schemaInText finds the Iglu URI an unparseable event names, if it names one.
-func schemaInText(text string) string {
-	if len(text) > event.MaxBadPayloadText {
-		text = text[:event.MaxBadPayloadText]
+// personalIn returns a contract with personal data that in, an event that
+// could not be decoded, names (c, else its schema, else any schema member in
+// its text or in the texts its text holds encoded), or nil when it names
+// none.
+func (p *Pipeline) personalIn(snap *contract.Snapshot, c *contract.Compiled, in *Incoming) *contract.Compiled {
+	personal := func(rc *contract.Compiled) bool { return rc != nil && len(rc.PII()) > 0 }
+	if rc := p.redactionContract(snap, c, in.Schema); personal(rc) {
+		return rc
 	}
-	if m := schemaField.FindStringSubmatch(text); m != nil {
-		return m[1]
+	var found *contract.Compiled
+	seen := map[string]bool{in.Schema: true}
+	look := func(ref string) bool {
+		if !seen[ref] {
+			seen[ref] = true
+			if rc := p.redactionContract(snap, nil, ref); personal(rc) {
+				found = rc
+			}
+		}
+		return found == nil
 	}
-	return ""
+	for i := -1; i < len(in.RawInner) && found == nil; i++ {
+		text := in.RawText
+		if i >= 0 {
+			text = in.RawInner[i]
+		}
+		schemasIn(text, look)
+	}
+	return found
 }
 
-// redactionContract picks the contract whose PII annotations redact a bad row: the
-// one the event named, else (an unknown version of a known contract) the newest
-// version of its family, so that a producer sending a wrong version does not put
-// personal data into bad rows in plain text.
-func redactionContract(snap *contract.Snapshot, c *contract.Compiled, uri string) *contract.Compiled {
+// maxSchemaRef bounds the strings schemasIn takes for schema references: a
+// longer one is none.
+const maxSchemaRef = 1024
+
+// schemasIn calls yield with the value of every "schema" member in text, an
+// event that could not be decoded (JSON cut short or broken, or not of its
+// protocol's shape), until yield returns false. It reads as far as it can:
+// strings are told apart from what is around them (so that a "schema" inside
+// a string value is not one), member names are matched without regard to
+// case (as Snowplow's wrappers are read), escapes are undone, and a string
+// cut short ends the reading.
+func schemasIn(text string, yield func(string) bool) {
+	for i := 0; ; {
+		q := strings.IndexByte(text[i:], '"')
+		if q < 0 {
+			return
+		}
+		start := i + q
+		end := quoteEnd(text, start)
+		if end < 0 {
+			return
+		}
+		i = end
+		j := skipSpace(text, end)
+		if j >= len(text) || text[j] != ':' {
+			continue
+		}
+		if j = skipSpace(text, j+1); j >= len(text) || text[j] != '"' || end-start > 64 || !strings.EqualFold(unquoteLoose(text[start:end]), "schema") {
+			continue
+		}
+		vend := quoteEnd(text, j)
+		if vend < 0 {
+			return
+		}
+		i = vend
+		if vend-j <= maxSchemaRef+2 && !yield(unquoteLoose(text[j:vend])) {
+			return
+		}
+	}
+}
+
+// quoteEnd returns the end of the JSON string whose opening quote is at
+// s[i]: past its closing quote, or -1 when it has none.
+func quoteEnd(s string, i int) int {
+	for j := i + 1; j < len(s); j += 2 {
+		k := strings.IndexAny(s[j:], `"\`)
+		if k < 0 {
+			return -1
+		}
+		if j += k; s[j] == '"' {
+			return j + 1
+		}
+		// A backslash: the next byte is escaped (j += 2).
+	}
+	return -1
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// unquoteLoose returns the content of tok, a string with its quotes as
+// quoteEnd found it: decoded as JSON when it is valid JSON, else with each
+// backslash dropped and the byte after it kept.
+func unquoteLoose(tok string) string {
+	content := tok[1 : len(tok)-1]
+	if strings.IndexByte(content, '\\') < 0 {
+		return content
+	}
+	b := []byte(tok)
+	if end, _, err := jsonscan.String(b, 0); err == nil && end == len(b) {
+		return string(jsonscan.AppendUnquoted(nil, b[1:len(b)-1]))
+	}
+	out := make([]byte, 0, len(content))
+	for i := 0; i < len(content); i++ {
+		if content[i] == '\\' && i+1 < len(content) {
+			i++
+		}
+		out = append(out, content[i])
+	}
+	return string(out)
+}
+
+// redactionContract picks the contract whose PII annotations redact a bad
+// row: c, the one the event named, else the one uri names, else the newest
+// version of the family that uri names or seems to name (see family), so
+// that a producer sending a wrong version, or a URI that is not one but
+// plainly names a family, does not put personal data into bad rows in plain
+// text.
+func (p *Pipeline) redactionContract(snap *contract.Snapshot, c *contract.Compiled, uri string) *contract.Compiled {
 	if c != nil {
 		return c
 	}
-	key, err := contract.ParseURI(uri)
-	if err != nil {
-		return nil
+	if key, err := contract.ParseURI(uri); err == nil {
+		if c, ok := snap.Get(key); ok {
+			return c
+		}
 	}
-	if c, ok := snap.Get(key); ok {
-		return c
-	}
-	if vs := snap.Versions(key.Family()); len(vs) > 0 {
+	if vs := p.family(snap, uri); len(vs) > 0 {
 		return vs[len(vs)-1]
 	}
 	return nil
+}
+
+// family is the family lookup: the versions, oldest first, of the family of
+// the registry that the reference uri names or seems to name, nil when it
+// names none. uri is read leniently (contract.LooseFamilies); the first
+// candidate the registry holds counts, its vendor and name as written or
+// else in any case.
+func (p *Pipeline) family(snap *contract.Snapshot, uri string) []*contract.Compiled {
+	var folded *foldedFamilies
+	for f := range contract.LooseFamilies(uri) {
+		if vs := snap.Versions(f); len(vs) > 0 {
+			return vs
+		}
+		if folded == nil {
+			folded = p.foldedOf(snap)
+		}
+		if ff, ok := folded.fams[foldFamily(f)]; ok {
+			return snap.Versions(ff)
+		}
+	}
+	return nil
+}
+
+// foldedFamilies indexes the families of snap by lower-case vendor and name.
+// Of families whose names differ only in case, the index keeps one whose
+// newest version has personal data, if one has: a bad row's lookup must not
+// miss personal data for the case of a letter.
+type foldedFamilies struct {
+	snap *contract.Snapshot
+	fams map[contract.Family]contract.Family
+}
+
+func foldFamily(f contract.Family) contract.Family {
+	return contract.Family{Vendor: strings.ToLower(f.Vendor), Name: strings.ToLower(f.Name), Format: f.Format}
+}
+
+// foldedOf returns the index of snap's families, built once per snapshot.
+func (p *Pipeline) foldedOf(snap *contract.Snapshot) *foldedFamilies {
+	if ff := p.folded.Load(); ff != nil && ff.snap == snap {
+		return ff
+	}
+	ff := &foldedFamilies{snap: snap, fams: map[contract.Family]contract.Family{}}
+	for _, f := range snap.Families() {
+		k := foldFamily(f)
+		if prev, ok := ff.fams[k]; !ok || !replacesPII(newestOf(snap, prev)) && replacesPII(newestOf(snap, f)) {
+			ff.fams[k] = f
+		}
+	}
+	p.folded.Store(ff)
+	return ff
+}
+
+func newestOf(snap *contract.Snapshot, f contract.Family) *contract.Compiled {
+	vs := snap.Versions(f)
+	if len(vs) == 0 {
+		return nil
+	}
+	return vs[len(vs)-1]
 }
 
 func isJSON(raw []byte) bool {

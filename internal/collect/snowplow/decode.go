@@ -144,7 +144,7 @@ func DecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, error) 
 		return nil, notPayload()
 	}
 	if s := jsonscan.Unquote(schema); !isWrapper(s, payloadDataName) {
-		return nil, badRequest(event.ReasonMalformedEvent, fmt.Sprintf("the body's schema is %q, not a Snowplow payload_data (iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*); send %s", collect.Clip(s, 100), payloadDataShape))
+		return nil, badRequest(event.ReasonMalformedEvent, fmt.Sprintf("the body's schema is %q, not a Snowplow payload_data (iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-*-*: any version of MODEL 1); send %s", collect.Clip(s, 100), payloadDataShape))
 	}
 	if data[0] != '[' {
 		return nil, badRequest(event.ReasonMalformedEvent, "the payload_data's data is not an array of events; send "+payloadDataShape)
@@ -235,7 +235,9 @@ func (d *itemDecoder) item(b []byte, i int) (collect.Incoming, int, error) {
 func DecodeQuery(rawQuery string, lim collect.Limits) collect.Incoming {
 	p := params{list: make([]param, 0, 32)}
 	if !readQuery(&p, rawQuery) {
-		return collect.Incoming{RawText: rawText(finalMap(&p)), Reject: rejection(event.ReasonMalformedEvent, badQuery)}
+		in := collect.Incoming{Reject: rejection(event.ReasonMalformedEvent, badQuery)}
+		in.RawText, in.RawInner = undecoded(finalMap(&p))
+		return in
 	}
 	return fromParams(&p, dataLimitsOf(lim))
 }
@@ -311,7 +313,7 @@ func fromParams(p *params, lim dataLimits) collect.Incoming {
 				bad[i] = strconv.Quote(collect.Clip(bad[i], 32))
 			}
 			in := meta(p)
-			in.RawText = rawText(m)
+			in.RawText, in.RawInner = undecoded(m)
 			in.Reject = rejection(event.ReasonMalformedEvent, fmt.Sprintf("tracker parameters %s must be strings (or numbers); objects and arrays are sent as JSON text in ue_pr/co or base64url in ue_px/cx", strings.Join(bad, ", ")))
 			return in
 		}
@@ -320,7 +322,8 @@ func fromParams(p *params, lim dataLimits) collect.Incoming {
 	reject := func(reason event.Reason, msg string) collect.Incoming {
 		in.Reject, in.LimitsChecked = rejection(reason, msg), false // (a rejected event is not checked)
 		if in.Data == nil {
-			in.Schema, in.RawText = "", rawText(finalMap(p))
+			in.Schema = ""
+			in.RawText, in.RawInner = undecoded(finalMap(p))
 		}
 		return in
 	}
@@ -333,7 +336,7 @@ func fromParams(p *params, lim dataLimits) collect.Incoming {
 		})
 		if rej != nil {
 			in.Reject = rej
-			in.RawText = rawText(finalMap(p))
+			in.RawText, in.RawInner = undecoded(finalMap(p))
 			return in
 		}
 		in.Schema, in.Data, in.LimitsChecked = ev.schema, ev.data, within
@@ -736,6 +739,48 @@ func isWrapper(uri, name string) bool {
 func finalMap(p *params) map[string]string {
 	m, _ := p.final()
 	return m
+}
+
+// undecoded is what the bad row of an event that could not be decoded keeps
+// of its parameters p (rawText), and the self-describing JSON they hold, for
+// the bad row to find the contracts it names (collect.Incoming.RawInner):
+// ue_pr and co as sent, what ue_px and cx decode to (as far as they do:
+// what is kept of base64 that breaks somewhere decodes as far too).
+func undecoded(p map[string]string) (text string, inner []string) {
+	for _, k := range [...]string{"ue_pr", "co"} {
+		if v := p[k]; v != "" {
+			inner = append(inner, v)
+		}
+	}
+	for _, k := range [...]string{"ue_px", "cx"} {
+		if v := p[k]; v != "" {
+			inner = append(inner, decodeBase64Prefix(v))
+		}
+	}
+	return rawText(p), inner
+}
+
+// decodeBase64Prefix decodes s as decodeBase64URL does, else as much of it
+// as decodes: the whole groups of four before the first byte that is not
+// base64 (of either alphabet).
+func decodeBase64Prefix(s string) string {
+	if b, err := decodeBase64URL(s); err == nil {
+		return string(b)
+	}
+	n := 0
+	for n < len(s) && isBase64(s[n]) {
+		n++
+	}
+	s = strings.NewReplacer("+", "-", "/", "_").Replace(s[:n-n%4])
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return "" // not reached: whole groups of the alphabet decode
+	}
+	return string(b)
+}
+
+func isBase64(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '+' || c == '/'
 }
 
 // rawText is the event's parameters as JSON for the bad row of an event that

@@ -44,7 +44,7 @@ func oracleDecodePayload(body []byte, lim collect.Limits) ([]collect.Incoming, e
 		return nil, badRequest(event.ReasonMalformedEvent, "the body is not a Snowplow payload_data; send "+payloadDataShape)
 	}
 	if !isWrapper(*pd.Schema, payloadDataName) {
-		return nil, badRequest(event.ReasonMalformedEvent, fmt.Sprintf("the body's schema is %q, not a Snowplow payload_data (iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-*); send %s", collect.Clip(*pd.Schema, 100), payloadDataShape))
+		return nil, badRequest(event.ReasonMalformedEvent, fmt.Sprintf("the body's schema is %q, not a Snowplow payload_data (iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-*-*: any version of MODEL 1); send %s", collect.Clip(*pd.Schema, 100), payloadDataShape))
 	}
 	var items []json.RawMessage
 	if d := bytes.TrimSpace(*pd.Data); len(d) == 0 || d[0] != '[' || json.Unmarshal(d, &items) != nil {
@@ -104,7 +104,7 @@ func oracleItem(raw json.RawMessage) collect.Incoming {
 			bad[i] = strconv.Quote(collect.Clip(bad[i], 32))
 		}
 		in := meta(p)
-		in.RawText = rawText(p)
+		in.RawText, in.RawInner = undecoded(p)
 		in.Reject = rejection(event.ReasonMalformedEvent, fmt.Sprintf("tracker parameters %s must be strings (or numbers); objects and arrays are sent as JSON text in ue_pr/co or base64url in ue_px/cx", strings.Join(bad, ", ")))
 		return in
 	}
@@ -119,7 +119,8 @@ func oracleFromParams(p oracleParams, notUTF8 map[string]bool) collect.Incoming 
 	reject := func(reason event.Reason, msg string) collect.Incoming {
 		in.Reject = rejection(reason, msg)
 		if in.Data == nil {
-			in.Schema, in.RawText = "", rawText(p)
+			in.Schema = ""
+			in.RawText, in.RawInner = undecoded(p)
 		}
 		return in
 	}
@@ -130,7 +131,7 @@ func oracleFromParams(p oracleParams, notUTF8 map[string]bool) collect.Incoming 
 		schema, data, rej := oracleUnstruct(p)
 		if rej != nil {
 			in.Reject = rej
-			in.RawText = rawText(p)
+			in.RawText, in.RawInner = undecoded(p)
 			return in
 		}
 		in.Schema, in.Data = schema, data
@@ -473,7 +474,9 @@ func oracleDecodeQuery(rawQuery string) collect.Incoming {
 		}
 	}
 	if err != nil {
-		return collect.Incoming{RawText: rawText(p), Reject: rejection(event.ReasonMalformedEvent, badQuery)}
+		in := collect.Incoming{Reject: rejection(event.ReasonMalformedEvent, badQuery)}
+		in.RawText, in.RawInner = undecoded(p)
+		return in
 	}
 	return oracleFromParams(p, notUTF8)
 }
