@@ -190,6 +190,20 @@ func (bs *Bodies) Read(r *http.Request) (*Body, error) {
 	return b, nil
 }
 
+// notGzip answers a body sent as gzip (by its Content-Encoding or its first
+// bytes) that does not inflate.
+func notGzip(err error) error {
+	what := "it is not a gzip stream"
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		what = "the gzip stream ends early (the body was cut short)"
+	case errors.Is(err, gzip.ErrChecksum):
+		what = "its gzip checksum does not match (the body was altered)"
+	}
+	return &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonUnsupportedEncoding,
+		Msg: "the body does not inflate: " + what + "; send the whole gzip stream with Content-Encoding: gzip, or the body uncompressed without it"}
+}
+
 // read fills b from r: the body as sent, then, if it is gzip, inflated.
 func (bs *Bodies) read(b *Body, r *http.Request, enc string) error {
 	src := io.LimitReader(http.MaxBytesReader(nil, r.Body, bs.max+1), bs.max+1)
@@ -213,7 +227,7 @@ func (bs *Bodies) read(b *Body, r *http.Request, enc string) error {
 	b.raw, b.Bytes = raw, nil // the inflated copy is what the caller gets
 	zr, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
-		return &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonUnsupportedEncoding, Msg: "the body is not valid gzip: " + err.Error()}
+		return notGzip(err)
 	}
 	out, err := io.ReadAll(&counted{r: io.LimitReader(zr, bs.max+1), b: b, base: int64(len(raw))})
 	b.Bytes = out
@@ -221,7 +235,7 @@ func (bs *Bodies) read(b *Body, r *http.Request, enc string) error {
 	case errors.Is(err, errNoRoom):
 		return bs.busy()
 	case err != nil:
-		return &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonUnsupportedEncoding, Msg: "the body is not valid gzip: " + err.Error()}
+		return notGzip(err)
 	case int64(len(out)) > bs.max:
 		return tooLarge(bs.max)
 	}

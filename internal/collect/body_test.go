@@ -38,6 +38,7 @@ func TestReadBody(t *testing.T) {
 		max      int64
 		want     string
 		status   int
+		msg      string // in the refusal's message
 	}{
 		{name: "length given", body: `{"a":1}`, length: 7, max: 100, want: `{"a":1}`},
 		{name: "length unknown (chunked)", body: strings.Repeat("x", 10000), length: -1, max: 1 << 20, want: strings.Repeat("x", 10000)},
@@ -50,6 +51,12 @@ func TestReadBody(t *testing.T) {
 		{name: "a UTF-8 byte order mark is left out", body: "\uFEFF{\"a\":1}", length: 10, max: 100, want: `{"a":1}`},
 		{name: "so is a gzipped one", body: gz("\uFEFF{\"a\":1}"), length: -1, max: 100, want: `{"a":1}`},
 		{name: "a mark within the body stays", body: "[\uFEFF]", length: 5, max: 100, want: "[\uFEFF]"},
+		{name: "said gzip, is not", body: `{"a":1,"b":"some plain JSON"}`, length: -1, encoding: "gzip", max: 100, status: http.StatusBadRequest,
+			msg: "it is not a gzip stream; send the whole gzip stream with Content-Encoding: gzip, or the body uncompressed without it"},
+		{name: "gzip cut short", body: zipped[:len(zipped)-12], length: -1, encoding: "gzip", max: 10000, status: http.StatusBadRequest,
+			msg: "the gzip stream ends early (the body was cut short)"},
+		{name: "gzip altered", body: zipped[:len(zipped)-8] + "\x00\x00\x00\x00" + zipped[len(zipped)-4:], length: -1, encoding: "gzip", max: 10000,
+			status: http.StatusBadRequest, msg: "its gzip checksum does not match"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -65,6 +72,9 @@ func TestReadBody(t *testing.T) {
 				var re *collect.RequestError
 				if !errors.As(err, &re) || re.Status != c.status {
 					t.Fatalf("got %v, error %v; want a request error with status %d", got, err, c.status)
+				}
+				if !strings.Contains(re.Msg, c.msg) || strings.Contains(re.Msg, "gzip: ") {
+					t.Errorf("the refusal says %q; want it to say %q, in its own words", re.Msg, c.msg)
 				}
 				return
 			}
