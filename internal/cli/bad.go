@@ -115,10 +115,13 @@ func newBadReplayCmd(e *env) *cobra.Command {
 				q.Reasons = append(q.Reasons, event.Reason(r))
 			}
 			for _, m := range as {
-				from, to, ok := strings.Cut(m, "=")
-				if !ok {
-					return usagef("--as takes FROM=TO (two schema URIs), got %q", m)
+				// TO is a URI, which has no "=": FROM, as a bad row names
+				// it, may be anything the producer sent.
+				i := strings.LastIndexByte(m, '=')
+				if i < 0 {
+					return usagef("--as takes FROM=TO (the schema as bad rows name it, and a schema URI), got %q", m)
 				}
+				from, to := m[:i], m[i+1:]
 				if q.As == nil {
 					q.As = map[string]string{}
 				}
@@ -189,7 +192,7 @@ func newBadReplayCmd(e *env) *cobra.Command {
 	f.StringArrayVar(&reasons, "reason", nil, "only rows rejected for this reason (repeatable), e.g. schema_not_found")
 	f.StringArrayVar(&q.Schemas, "schema", nil, "only rows of this schema URI, or of every version under a prefix such as iglu:com.acme/checkout (repeatable)")
 	f.StringArrayVar(&q.IDs, "id", nil, "only the bad row with this id (repeatable)")
-	f.StringArrayVar(&as, "as", nil, "replay events (and contexts) of schema FROM as schema TO, e.g. a fixed version (repeatable)")
+	f.StringArrayVar(&as, "as", nil, "replay events (and contexts) of schema FROM (as bad rows name it, a malformed URI too) as schema TO, e.g. a fixed version (repeatable)")
 	f.IntVar(&q.Limit, "limit", 0, fmt.Sprintf("rows per call to the collector (default %d)", replay.DefaultLimit))
 	f.BoolVar(&q.DryRun, "dry-run", false, "validate and report; store nothing")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")

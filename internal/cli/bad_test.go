@@ -201,3 +201,40 @@ func TestBadTextOnlyRows(t *testing.T) {
 		}
 	}
 }
+
+// TestBadReplayAsMistypedSchema replays a row rejected as schema_uri_invalid
+// (the producer mistyped the URI) under the URI it meant: --as takes the
+// schema as the row names it, with its "=" too, on the left.
+func TestBadReplayAsMistypedSchema(t *testing.T) {
+	data := t.TempDir()
+	day := filepath.Join(data, "bad", "date=2026-12-01")
+	if err := os.MkdirAll(day, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	const typo, right = "iglu:com.snowplowanalytics.snowplow/application_background/jsonschema/1.0.0?v=1", "iglu:com.snowplowanalytics.snowplow/application_background/jsonschema/1-0-0"
+	b, err := json.Marshal(event.BadRow{V: 1, ID: "row-typo", EventID: "0193a5f2-7c1e-7b3a-9d4e-5f6a7b8c9d0e", ReceivedAt: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC),
+		Reason: event.ReasonSchemaURIInvalid, Schema: typo, Source: event.Source{Protocol: "native"},
+		Failures: []event.Failure{{Message: "the schema URI is not valid"}}, Payload: json.RawMessage(`{"schema":"` + typo + `","data":{"backgroundIndex":1}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(day, "badrows-1.ndjson"), append(b, '\n'), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	registry := filepath.Join("..", "..", "examples", "contracts")
+	for _, tc := range []struct {
+		extra []string
+		want  string
+		code  int
+	}{
+		{nil, "0 accepted, 1 rejected again", 1},
+		{[]string{"--as", typo + "=" + right}, "1 accepted, 0 rejected again", 0},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"bad", "replay", "--offline", "--dry-run", "--data", data, "--registry", registry}, tc.extra...)
+		code := Run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stdout.String(), tc.want) {
+			t.Errorf("%v: exit %d, want %d saying %q:\n%s\n%s", tc.extra, code, tc.code, tc.want, stdout.String(), stderr.String())
+		}
+	}
+}

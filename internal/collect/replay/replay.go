@@ -86,7 +86,10 @@ type Request struct {
 	// IDs keeps the rows with these bad-row ids (the "id" of a bad row).
 	IDs []string `json:"ids,omitempty"`
 	// As replays events and contexts that name a schema (a key) as another
-	// schema (its value): the fix is often a new version of the contract.
+	// schema (its value): the fix is often a new version of the contract. A
+	// key is the schema exactly as the bad row holds it, which need not be a
+	// valid URI (a schema_uri_invalid row names what the producer sent); a
+	// value must be one.
 	As map[string]string `json:"as,omitempty"`
 	// Limit bounds the rows this run considers (DefaultLimit when 0, at most
 	// MaxLimit).
@@ -200,10 +203,11 @@ func (q *Request) Validate() error {
 		return fmt.Errorf(`"limit" must be between 1 and %d (0: %d)`, MaxLimit, DefaultLimit)
 	}
 	for from, to := range q.As {
-		for _, u := range []string{from, to} {
-			if _, err := contract.ParseURI(u); err != nil {
-				return fmt.Errorf(`"as" maps schema URIs to schema URIs: %v`, err)
-			}
+		if from == "" || len(from) > maxAsFrom {
+			return fmt.Errorf(`"as" maps a schema as bad rows name it (1 to %d bytes) to a schema URI; got an empty or longer one`, maxAsFrom)
+		}
+		if _, err := contract.ParseURI(to); err != nil {
+			return fmt.Errorf(`"as" maps a schema as bad rows name it to a schema URI: %v`, err)
 		}
 	}
 	if q.After != "" {
@@ -583,6 +587,10 @@ func (x *run) unseal(ctx context.Context, rows []*pendingRow) error {
 	}
 	return nil
 }
+
+// maxAsFrom bounds a schema named on the left of an "as" mapping, so that a
+// request cannot carry mappings of any size.
+const maxAsFrom = 2048
 
 // build fills the row's Incoming from its unsealed payload, renaming schemas as
 // the request says.

@@ -208,6 +208,15 @@ func TestRun(t *testing.T) {
 	if len(rep.Outcomes) != 1 || rep.Outcomes[0].Schema != "iglu:com.acme/a/jsonschema/1-1-0" {
 		t.Errorf("renamed dry run: %+v", rep)
 	}
+	// A row whose producer named its schema wrongly (schema_uri_invalid) is
+	// replayed under the right name.
+	typo := "iglu:com.acme/a/jsonschema/1.0.0 "
+	writeRows(t, bad, "2026-12-03", row("r8", event.ReasonSchemaURIInvalid, `{"schema":"iglu:com.acme/a/jsonschema/1.0.0 ","data":{"ok":true}}`))
+	stored := len(p.got)
+	rep, err = r.Run(context.Background(), "test", Request{IDs: []string{"r8"}, As: map[string]string{typo: "iglu:com.acme/a/jsonschema/1-0-0"}})
+	if err != nil || rep.Accepted != 1 || len(p.got) != stored+1 || p.got[stored].Schema != "iglu:com.acme/a/jsonschema/1-0-0" {
+		t.Errorf("replay of a mistyped schema: %+v %v", rep, err)
+	}
 }
 
 // TestRunResumes stops at the limit and at the time budget and goes on from
@@ -273,7 +282,9 @@ func TestRequestValidate(t *testing.T) {
 		{Request{From: "yesterday"}, `"from" must be a day as YYYY-MM-DD`},
 		{Request{From: "2026-12-02", To: "2026-12-01"}, `"to" (2026-12-01) is before "from"`},
 		{Request{Limit: MaxLimit + 1}, `"limit" must be between`},
-		{Request{As: map[string]string{"iglu:a/b/jsonschema/1-0-0": "nope"}}, `"as" maps schema URIs`},
+		{Request{As: map[string]string{"iglu:a/b/jsonschema/1-0-0": "nope"}}, `"as" maps a schema as bad rows name it to a schema URI`},
+		{Request{As: map[string]string{"": "iglu:a/b/jsonschema/1-0-0"}}, `got an empty or longer one`},
+		{Request{As: map[string]string{strings.Repeat("x", maxAsFrom+1): "iglu:a/b/jsonschema/1-0-0"}}, `got an empty or longer one`},
 		{Request{After: "../../etc/passwd:1"}, `"after" must be the "next"`},
 		{Request{After: "2026-12-01/x/y:1"}, `"after" must be the "next"`},
 	} {
@@ -283,6 +294,10 @@ func TestRequestValidate(t *testing.T) {
 		}
 	}
 	if err := (&Request{From: "2026-12-01", After: "2026-12-01/badrows-1.ndjson:3"}).Validate(); err != nil {
+		t.Error(err)
+	}
+	// A malformed URI as a schema_uri_invalid row names it maps to a valid one.
+	if err := (&Request{As: map[string]string{"iglu:com.acme/a/jsonschema/1.0.0 ": "iglu:com.acme/a/jsonschema/1-0-0"}}).Validate(); err != nil {
 		t.Error(err)
 	}
 }
