@@ -8,6 +8,7 @@ import (
 	"net"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ import (
 	"github.com/accord-dev/accord/internal/app"
 	"github.com/accord-dev/accord/internal/collect/replay"
 	"github.com/accord-dev/accord/internal/collect/segment"
+	"github.com/accord-dev/accord/internal/contract"
 	"github.com/accord-dev/accord/internal/event"
 )
 
@@ -63,10 +65,7 @@ func newBadSummaryCmd(e *env) *cobra.Command {
 			}
 			fmt.Fprintf(e.stdout, "%d bad rows under %s\n", sum.Rows, filepath.Join(cfg.Data, "bad"))
 			for _, g := range sum.Groups {
-				schema := g.Schema
-				if schema == "" {
-					schema = "(no schema)"
-				}
+				schema := showSchema(g.Schema)
 				fmt.Fprintf(e.stdout, "%s  %-24s  %s  %d rows: %d replayable, %d not replayable, %d replayed\n",
 					g.Date, g.Reason, schema, g.Rows, g.Replayable, g.NotReplayable, g.Replayed)
 				for _, f := range g.Failures {
@@ -254,7 +253,7 @@ func printReplay(e *env, rep replay.Report, stopped bool) {
 	}
 	fmt.Fprintln(e.stdout)
 	for _, o := range rep.Outcomes {
-		line := fmt.Sprintf("  %s  %s  %-16s  %s", o.Date, o.ID, o.Status, o.Schema)
+		line := fmt.Sprintf("  %s  %s  %-16s  %s", o.Date, o.ID, o.Status, showSchema(o.Schema))
 		switch {
 		case o.Reason != "":
 			line += "  " + string(o.Reason)
@@ -291,4 +290,17 @@ func collectorURL(cfg app.Config) string {
 		host = "127.0.0.1"
 	}
 	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// showSchema prints a bad row's schema as it is: a valid URI plainly, another
+// quoted (Go syntax), so that spaces and odd characters show and can be
+// copied into --as; none as "(no schema)".
+func showSchema(schema string) string {
+	if schema == "" {
+		return "(no schema)"
+	}
+	if _, err := contract.ParseURI(schema); err != nil {
+		return strconv.Quote(schema)
+	}
+	return schema
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -228,6 +229,7 @@ func TestBadReplayAsMistypedSchema(t *testing.T) {
 		code  int
 	}{
 		{nil, "0 accepted, 1 rejected again", 1},
+		{nil, strconv.Quote(typo), 1}, // shown exactly, to be copied into --as
 		{[]string{"--as", typo + "=" + right}, "1 accepted, 0 rejected again", 0},
 	} {
 		var stdout, stderr bytes.Buffer
