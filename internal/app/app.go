@@ -89,6 +89,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 	if err != nil {
 		return nil, err
 	}
+	a.metrics.MustRegister(a.reg.Collectors()...)
 
 	consumers := []string{"bad_rows"}
 	if cfg.Sinks.Lake.Enabled {

@@ -228,6 +228,12 @@ func TestServeScrubsEverywhere(t *testing.T) {
 	if p := plantedIn(metrics); p != "" {
 		t.Errorf("metrics hold planted PII %q", p)
 	}
+	// The registry's own metrics are served too (docs/registry.md).
+	for _, want := range []string{"\naccord_registry_generation 1\n", "\naccord_registry_reload_failing 0\n", "\naccord_registry_contracts ", "\naccord_registry_loaded_timestamp_seconds ", "\naccord_registry_failed_reloads_total 0\n"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", strings.TrimSpace(want))
+		}
+	}
 	noPlantedFiles(t, data)
 	bad, _ := filepath.Glob(filepath.Join(data, "bad", "date=*", "*.ndjson"))
 	if len(bad) != 1 {
