@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -126,8 +127,15 @@ func newVaultDetokenizeCmd(e *env) *cobra.Command {
 				return err
 			}
 			failed := 0
-			for _, d := range out {
-				if d.Err != nil {
+			for i, d := range out {
+				switch {
+				case errors.Is(d.Err, vault.ErrMalformedToken):
+					// What is not a token may be a value pasted by mistake:
+					// it is named by its position, never printed.
+					failed++
+					fmt.Fprintf(e.stdout, "(argument %d)\t(%v; the argument is not printed, in case it is personal data)\n", i+1, d.Err)
+					continue
+				case d.Err != nil:
 					failed++
 					fmt.Fprintf(e.stdout, "%s\t(%v)\n", d.Token, d.Err)
 					continue

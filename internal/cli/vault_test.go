@@ -48,6 +48,12 @@ func TestVaultCommandsShopifyExample(t *testing.T) {
 	if code != ExitOK || strings.Count(out, email) != 2 {
 		t.Fatalf("detokenize = %d %q %q", code, out, errOut)
 	}
+	// A value passed by mistake for a token is not printed back.
+	const pasted = "not-a-token-jane@example.com"
+	code, out, errOut = runVault(t, "detokenize", "--data", data, tokA, pasted)
+	if code != ExitFindings || strings.Contains(out+errOut, pasted) || !strings.Contains(out, "(argument 2)\t(malformed token") || !strings.Contains(out, tokA+"\t"+email) {
+		t.Fatalf("detokenize of a pasted value = %d %q %q", code, out, errOut)
+	}
 	code, out, errOut = runVault(t, "forget", "--data", data, "--subject", email, "--controller", "shop_b", "--actor", "dpo@acme")
 	if code != ExitOK || !strings.Contains(out, "1 keys") {
 		t.Fatalf("forget at shop_b = %d %q %q", code, out, errOut)
