@@ -347,11 +347,19 @@ func (s *serve) log() string {
 func startServe(ctx context.Context, t *testing.T, bin, config string) *serve {
 	t.Helper()
 	s := &serve{cmd: exec.Command(bin, "serve", "--config", config), ended: make(chan struct{})}
+	s.cmd.Stdout = io.Discard
+	s.start(ctx, t)
+	return s
+}
+
+// start starts s's command, whose Stdout is set, and waits for the address it
+// prints; the process is killed at the end of the test if still running.
+func (s *serve) start(ctx context.Context, t *testing.T) {
+	t.Helper()
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.cmd.Stdout = io.Discard
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -378,10 +386,8 @@ func startServe(ctx context.Context, t *testing.T, bin, config string) *serve {
 	}()
 	select {
 	case s.base = <-addr:
-		return s
 	case <-ctx.Done():
 		t.Fatalf("accord serve did not start\n%s", s.log())
-		return nil
 	}
 }
 
@@ -432,4 +438,55 @@ func lakeIDs(t *testing.T, data string) map[string]int {
 		t.Fatalf("reading the lake: %v", err)
 	}
 	return ids
+}
+
+// TestStdoutReaderGone runs accord serve --stdout with its standard output a
+// pipe whose reader has gone (a `| head` that ended): the collector must stay
+// up, go on accepting events, and say why the stdout sink fails, instead of
+// being ended by SIGPIPE.
+func TestStdoutReaderGone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the accord binary")
+	}
+	bin, _, config := binaryServe(t, `server: {addr: "127.0.0.1:0", shutdown_timeout: 2s}
+log: {level: warn}
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // the reader is gone before the first envelope
+	s := &serve{cmd: exec.Command(bin, "serve", "--stdout", "--config", config), ended: make(chan struct{})}
+	s.cmd.Stdout = w
+	s.start(ctx, t)
+	w.Close()
+	client := &http.Client{Timeout: 5 * time.Second}
+	for i := range 3 {
+		body := strings.Replace(crashEvent, "3f1c9a8e-2b4d-4c6e-9f1a-7b8c9d0e1f2a", fmt.Sprintf("3f1c9a8e-2b4d-4c6e-9f1a-7b8c9d0e1f%02d", i), 1)
+		ids, err := postAccepted(client, s.base, []byte(body))
+		if err != nil || len(ids) != 1 {
+			t.Fatalf("event %d: %v %v\n%s", i, ids, err, s.log())
+		}
+		time.Sleep(100 * time.Millisecond) // the stdout loader tries to write it
+	}
+	for !strings.Contains(s.log(), "writing envelopes to stdout") && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err := client.Get(s.base + "/healthz")
+	if err != nil {
+		t.Fatalf("accord serve is gone after its stdout reader went: %v\n%s", err, s.log())
+	}
+	resp.Body.Close()
+	if !strings.Contains(s.log(), "broken pipe") {
+		t.Errorf("the log does not say why the stdout sink fails\n%s", s.log())
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-s.ended
+	if err := s.cmd.Wait(); err != nil {
+		t.Errorf("accord serve did not stop cleanly: %v\n%s", err, s.log())
+	}
 }

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -60,6 +62,12 @@ registry, then exits.`,
 				fmt.Fprintf(e.stdout, "config and registry %s are valid\n", cfg.Registry)
 				return nil
 			}
+			// A reader of accord's output that goes away (a `| jq` restarted,
+			// a log shipper) must make the writes to it fail, which the stdout
+			// sink's loader retries, not end the collector: Go ends a program
+			// that writes to a broken pipe on its standard output or error
+			// unless SIGPIPE is handled.
+			signal.Ignore(syscall.SIGPIPE)
 			gcPercent, memoryLimit := cfg.Runtime.Apply(os.Getenv)
 			log.Debug("go runtime", "gc_percent", gcPercent, "memory_limit", memoryLimit)
 			a, err := app.New(cmd.Context(), cfg, log, e.stdout)
