@@ -109,16 +109,18 @@ func (bs *Bodies) busy() error {
 // errNoRoom stops a body read that found no room to grow.
 var errNoRoom = errors.New("no room for the request body")
 
-// grow takes room for the body to reach need bytes without waiting: at least
-// doubling what it holds, never past the most a body holds (the largest body,
-// and its compressed bytes while it is inflated: at most twice the largest
-// body, which Limits.Validate asks the budget to cover).
+// grow takes room for the body to reach need bytes without waiting: at least a
+// quarter more than it holds (as a growing buffer's capacity goes up; a
+// doubling step held up to twice a body's bytes, and refused concurrent gzip
+// bodies far under the budget), never past the most a body holds (the largest
+// body, and its compressed bytes while it is inflated: at most twice the
+// largest body, which Limits.Validate asks the budget to cover).
 func (b *Body) grow(need int64) error {
 	most := b.from.max + int64(len(b.raw))
 	if b.held >= most {
 		return nil // the byte past the largest body, which the size check refuses
 	}
-	step := min(max(need-b.held, b.held, minBodyRoom), most-b.held)
+	step := min(max(need-b.held, b.held/4, minBodyRoom), most-b.held)
 	if !b.from.sem.TryAcquire(step) {
 		return errNoRoom
 	}
@@ -186,6 +188,12 @@ func (bs *Bodies) Read(r *http.Request) (*Body, error) {
 		b.Release()
 		return nil, err
 	}
+	// Read, the body keeps its buffer only: the room taken beyond it while it
+	// grew (and for the compressed bytes, given back) goes back now.
+	if keep := int64(cap(b.Bytes)); b.held > keep {
+		bs.give(b.held - keep)
+		b.held = keep
+	}
 	b.Bytes = bytes.TrimPrefix(b.Bytes, utf8BOM)
 	return b, nil
 }
@@ -239,8 +247,7 @@ func (bs *Bodies) read(b *Body, r *http.Request, enc string) error {
 	case int64(len(out)) > bs.max:
 		return tooLarge(bs.max)
 	}
-	// The compressed bytes go back now; the room they held stays with the body
-	// until it is released (a slight overcount, never an undercount).
+	// The compressed bytes go back now, and with them their room (Read).
 	releaseBuf(b.raw)
 	b.raw = nil
 	return nil

@@ -281,3 +281,53 @@ func TestBodiesGzipAtTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestBodiesHoldWhatTheyKeep: a body read without a known size (gzip,
+// chunked) holds, once read, the room of the buffer it keeps, not of the steps
+// it grew by; so two gzip bodies of 600 KB inflated and a chunked one of 200
+// KB fit a budget of 2 MiB at once (the audit's case: the second gzip body was
+// refused with 503 when each held up to twice its bytes).
+func TestBodiesHoldWhatTheyKeep(t *testing.T) {
+	m, err := collect.NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := collect.DefaultLimits
+	lim.MaxBodyBytes, lim.MaxInflightBytes = 1<<20, 2<<20
+	bodies := collect.NewBodies(lim, m)
+	line := []byte(`{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"shop_1","email":"someone@example.com"}}` + "\n")
+	plain := bytes.Repeat(line, 600_000/len(line))
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(plain)
+	zw.Close()
+	var held []*collect.Body
+	var caps float64
+	for i, tc := range []struct {
+		body     []byte
+		encoding string
+	}{{zipped.Bytes(), "gzip"}, {zipped.Bytes(), "gzip"}, {plain[:200_000], ""}} {
+		r := httptest.NewRequest(http.MethodPost, "/v1/events", bytes.NewReader(tc.body))
+		r.ContentLength = -1 // chunked: the size is known only at the end
+		if tc.encoding != "" {
+			r.Header.Set("Content-Encoding", tc.encoding)
+		}
+		b, err := bodies.Read(r)
+		if err != nil {
+			t.Fatalf("body %d: %v (body bytes held %v)", i+1, err, m.BodyBytes())
+		}
+		held = append(held, b)
+		caps += float64(cap(b.Bytes))
+		// At most its buffer: a buffer from the pool may be larger than the
+		// room the body took.
+		if got := m.BodyBytes(); got > caps {
+			t.Errorf("after body %d (%d bytes), %v bytes of room held for buffers of %v bytes", i+1, len(b.Bytes), got, caps)
+		}
+	}
+	for _, b := range held {
+		b.Release()
+	}
+	if got := m.BodyBytes(); got != 0 {
+		t.Errorf("%v bytes of room still held after every body was released", got)
+	}
+}
