@@ -209,6 +209,7 @@ func (a *App) routes() error {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
+	a.mux.HandleFunc("/", unmatched(a.mux))
 	return nil
 }
 
