@@ -583,7 +583,7 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 		return bad(c, rej.Reason, rej.Failures, in.EventID)
 	}
 	var warnings []string
-	if w := deprecation(c); w != "" {
+	if w := deprecation(c, received); w != "" {
 		warnings = append(warnings, w)
 	}
 	if !in.LimitsChecked {
@@ -648,7 +648,7 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 			}
 			continue
 		}
-		if w := deprecation(cc); w != "" {
+		if w := deprecation(cc, received); w != "" {
 			warnings = append(warnings, w)
 		}
 		if !in.LimitsChecked {
@@ -881,13 +881,21 @@ func (p *Pipeline) resolve(snap *contract.Snapshot, uri, entity string) (*contra
 	return c, nil
 }
 
-func deprecation(c *contract.Compiled) string {
+// deprecation is the warning an event of a deprecated contract gets, received
+// at now: its sunset date (the last day it is meant to take events) still to
+// come, or passed.
+func deprecation(c *contract.Compiled, now time.Time) string {
 	if c.Lifecycle.Status != contract.StatusDeprecated {
 		return ""
 	}
 	msg := fmt.Sprintf("contract %s is deprecated", c.Key)
-	if c.Lifecycle.Sunset != "" {
-		msg += " and will be retired on " + c.Lifecycle.Sunset
+	if s := c.Lifecycle.Sunset; s != "" {
+		// The contract loader checked the date.
+		if day, err := time.Parse(time.DateOnly, s); err == nil && !now.UTC().Before(day.AddDate(0, 0, 1)) {
+			msg += "; its sunset date " + s + " has passed: it may be retired, and its events refused, at any time"
+		} else {
+			msg += " and will be retired after " + s
+		}
 	}
 	if c.Lifecycle.ReplacedBy != "" {
 		msg += "; move to " + c.Lifecycle.ReplacedBy
