@@ -50,6 +50,7 @@ type App struct {
 	conns    *conns.Limiter
 	segment  *segment.Handler
 	replay   *replay.Replayer
+	bad      *sink.BadFiles
 }
 
 // New opens everything the config names. On error, whatever was opened is closed.
@@ -152,9 +153,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		return nil, err
 	}
 	a.closers = append(a.closers, bad.Close)
+	a.bad = bad
 	a.segment = segment.New(a.pipeline, cfg.Access, cfg.Segment.UnresolvedController)
 	a.replay, err = replay.New(replay.Deps{BadDir: filepath.Join(cfg.Data, "bad"), LedgerDir: filepath.Join(cfg.Data, "replay"),
-		Pipeline: a.pipeline, Unsealer: a.privacy.vault, Log: log, Metrics: a.metrics,
+		Retention: cfg.BadRows.Retention, Pipeline: a.pipeline, Unsealer: a.privacy.vault, Keys: a.privacy.vault, Log: log, Metrics: a.metrics,
 		Resolvers: map[string]replay.Resolver{segment.Protocol: a.segment.Resolve}})
 	if err != nil {
 		return nil, err
@@ -292,6 +294,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 			a.log.Error("registry watch stopped", "err", err)
 		}
 	})
+	wg.Go(func() { a.expire(watchCtx) })
 	serveErr := make(chan error, 1)
 	if a.certs != nil {
 		srv.TLSConfig = a.certs.Config()
@@ -332,6 +335,32 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 		err = nil
 	}
 	return err
+}
+
+// expireEvery is how often expire looks for bad rows past their retention: a
+// day folder is deleted at most this long after its last row's retention ends.
+const expireEvery = time.Minute
+
+// expire deletes the bad rows that have outlived bad_rows.retention, and their
+// replay ledgers, at once and then every expireEvery until ctx ends: the
+// personal data sealed in them must be gone at the end of the retention
+// whether or not new events arrive.
+func (a *App) expire(ctx context.Context) {
+	t := time.NewTicker(expireEvery)
+	defer t.Stop()
+	for {
+		if _, err := a.bad.Expire(); err != nil {
+			a.log.Warn("bad rows past their retention are not all deleted; retrying in a minute", "err", err)
+		}
+		if _, err := a.replay.Expire(); err != nil {
+			a.log.Warn("replay ledgers past the retention are not all deleted; retrying in a minute", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func deadlineOf(ctx context.Context) time.Time {

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -18,6 +20,7 @@ import (
 	"github.com/accord-dev/accord/internal/collect/segment"
 	"github.com/accord-dev/accord/internal/contract"
 	"github.com/accord-dev/accord/internal/event"
+	"github.com/accord-dev/accord/internal/vault"
 )
 
 func newBadCmd(e *env) *cobra.Command {
@@ -36,13 +39,20 @@ keeping their event ids and times. See docs/replay.md.`,
 
 func newBadSummaryCmd(e *env) *cobra.Command {
 	var (
-		config, data, from, to string
-		asJSON                 bool
+		config, data, from, to, server, token string
+		asJSON                                bool
 	)
 	cmd := &cobra.Command{
 		Use:   "summary [--data DIR] [--from DAY] [--to DAY]",
 		Short: "Count bad rows by day, reason and schema: how many a replay could restore, and their first failures",
-		Args:  cobra.NoArgs,
+		Long: `Counts the bad rows of the data folder by day, reason and schema, as a replay
+would judge them now. Rows whose data subject was forgotten cannot be replayed:
+to tell them, the vault is asked whether each sealed value's key still exists
+(nothing is unsealed). The collector running on the data folder is asked, with
+the admin token, since it holds the vault; with it stopped (or a shared postgres
+vault) the command opens the vault itself. When neither can be done, the summary
+says how many replayable rows it could not check. See docs/replay.md.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(config)
 			if err != nil {
@@ -54,16 +64,37 @@ func newBadSummaryCmd(e *env) *cobra.Command {
 			if err := existingData(cfg.Data); err != nil {
 				return err
 			}
-			sum, err := replay.Summarize(filepath.Join(cfg.Data, "bad"), filepath.Join(cfg.Data, "replay"), from, to, segment.Protocol)
-			if err != nil {
+			if err := (&replay.Request{From: from, To: to}).Validate(); err != nil {
 				return usageError{err}
+			}
+			if token == "" {
+				token = cfg.Privacy.AdminToken // the config's, or ACCORD_ADMIN_TOKEN
+			}
+			if server == "" {
+				server = collectorURL(cfg)
+			}
+			badDir := filepath.Join(cfg.Data, "bad")
+			sum, by, err := collectorSummary(cmd.Context(), server, token, badDir, from, to)
+			if err != nil {
+				return err
+			}
+			if by == "" {
+				keys := &summaryVault{cfg: cfg, collector: sum.UncheckedWhy}
+				sum, err = replay.Summarize(cmd.Context(), replay.SummaryDeps{BadDir: badDir, LedgerDir: filepath.Join(cfg.Data, "replay"),
+					Retention: cfg.BadRows.Retention, Resolvable: []string{segment.Protocol}, Keys: keys}, from, to)
+				if err := errors.Join(err, keys.close()); err != nil {
+					return err
+				}
 			}
 			if asJSON {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
 				return enc.Encode(sum)
 			}
-			fmt.Fprintf(e.stdout, "%d bad rows under %s\n", sum.Rows, filepath.Join(cfg.Data, "bad"))
+			if by != "" {
+				by = " (counted by the collector at " + by + ")"
+			}
+			fmt.Fprintf(e.stdout, "%d bad rows under %s%s\n", sum.Rows, badDir, by)
 			for _, g := range sum.Groups {
 				schema := showSchema(g.Schema)
 				fmt.Fprintf(e.stdout, "%s  %-24s  %s  %d rows: %d replayable, %d not replayable, %d replayed\n",
@@ -82,6 +113,10 @@ func newBadSummaryCmd(e *env) *cobra.Command {
 			if sum.Unreadable > 0 {
 				fmt.Fprintf(e.stdout, "%d lines are not bad rows\n", sum.Unreadable)
 			}
+			if sum.Unchecked > 0 {
+				fmt.Fprintf(e.stdout, "not checked: %d of the replayable rows hold sealed personal data, and whether their subjects were forgotten is unknown (a replay finds those not replayable): %s\n",
+					sum.Unchecked, sum.UncheckedWhy)
+			}
 			return nil
 		},
 	}
@@ -91,7 +126,95 @@ func newBadSummaryCmd(e *env) *cobra.Command {
 	f.StringVar(&from, "from", "", "first day (YYYY-MM-DD, UTC)")
 	f.StringVar(&to, "to", "", "last day (YYYY-MM-DD, UTC)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	f.StringVar(&server, "server", "", "the collector to ask, when it runs on the data folder (default: from the config's server.addr and server.tls, else http://127.0.0.1:8080)")
+	f.StringVar(&token, "admin-token", "", "the collector's admin token (default $ACCORD_ADMIN_TOKEN); without one the collector is not asked")
 	return cmd
+}
+
+// collectorSummary asks the collector at server for the summary when it keeps
+// its bad rows in badDir: it holds the vault, which alone says whose subjects
+// were forgotten. by is server when its summary is the answer; otherwise the
+// summary is empty but for UncheckedWhy, which says why the collector was
+// not asked or its answer not used. A collector that answers with a refusal
+// (a wrong token) is an error: the command was told to ask it.
+func collectorSummary(ctx context.Context, server, token, badDir, from, to string) (sum replay.Summary, by string, err error) {
+	if token == "" {
+		return replay.Summary{UncheckedWhy: "no admin token was given to ask the collector with (set ACCORD_ADMIN_TOKEN or pass --admin-token)"}, "", nil
+	}
+	got, err := (&replay.Client{Base: server, Token: token}).Summary(ctx, from, to)
+	var unreachable *replay.UnreachableError
+	switch {
+	case errors.As(err, &unreachable):
+		return replay.Summary{UncheckedWhy: fmt.Sprintf("no collector answered at %s (pass --server with its URL)", server)}, "", nil
+	case err != nil:
+		return replay.Summary{}, "", err
+	case !sameFolder(got.Dir, badDir):
+		return replay.Summary{UncheckedWhy: fmt.Sprintf("the collector at %s keeps its bad rows in %s, not in %s (pass --server with the URL of the one on this folder)", server, got.Dir, badDir)}, "", nil
+	}
+	return got, server, nil
+}
+
+// sameFolder says whether two paths name one existing folder (links
+// followed).
+func sameFolder(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
+}
+
+// summaryVault is the vault of the data folder, opened when a summary first
+// has sealed values to check: a summary of rows without any needs none.
+// While accord serve holds an embedded vault, it cannot be opened, and its
+// error says why the collector was not asked instead (collector).
+type summaryVault struct {
+	cfg       app.Config
+	collector string
+	v         *vault.Vault
+	err       error
+}
+
+// CheckSealed implements replay.KeyChecker.
+func (s *summaryVault) CheckSealed(ctx context.Context, sealed []string) ([]error, error) {
+	if s.v == nil && s.err == nil {
+		s.v, s.err = s.open(ctx)
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	return s.v.CheckSealed(ctx, sealed)
+}
+
+func (s *summaryVault) open(ctx context.Context) (*vault.Vault, error) {
+	// Opened where there is none, the embedded vault would be created, with a
+	// new master key: a summary creates nothing. The path is the one
+	// vault.Open takes.
+	if vc := s.cfg.Privacy.Vault; vc.Store == "" || vc.Store == vault.StoreEmbedded {
+		path := vc.Path
+		if path == "" {
+			path = filepath.Join(s.cfg.Data, "vault", "vault.db")
+		}
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("there is no vault at %s (pass --config naming the vault accord serve uses)", path)
+		}
+	}
+	v, err := app.OpenVault(ctx, s.cfg, nil)
+	if err != nil && strings.Contains(err.Error(), "another process has it open") {
+		return nil, fmt.Errorf("another process (accord serve) holds the embedded vault, and %s", s.collector)
+	}
+	return v, err
+}
+
+func (s *summaryVault) close() error {
+	if s.v == nil {
+		return nil
+	}
+	if err := s.v.Close(); err != nil {
+		return fmt.Errorf("closing the vault: %w", err)
+	}
+	return nil
 }
 
 func newBadReplayCmd(e *env) *cobra.Command {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -156,7 +157,8 @@ func TestBadReplayStoppedReportsWhatItDid(t *testing.T) {
 // valid JSON".
 func TestBadTextOnlyRows(t *testing.T) {
 	data := t.TempDir()
-	day := filepath.Join(data, "bad", "date=2026-12-01")
+	// A day the retention keeps, whenever the test runs.
+	day := filepath.Join(data, "bad", "date="+time.Now().UTC().Format(time.DateOnly))
 	if err := os.MkdirAll(day, 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +210,8 @@ func TestBadTextOnlyRows(t *testing.T) {
 // schema as the row names it, with its "=" too, on the left.
 func TestBadReplayAsMistypedSchema(t *testing.T) {
 	data := t.TempDir()
-	day := filepath.Join(data, "bad", "date=2026-12-01")
+	// A day the retention keeps, whenever the test runs.
+	day := filepath.Join(data, "bad", "date="+time.Now().UTC().Format(time.DateOnly))
 	if err := os.MkdirAll(day, 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -238,5 +241,207 @@ func TestBadReplayAsMistypedSchema(t *testing.T) {
 		if code != tc.code || !strings.Contains(stdout.String(), tc.want) {
 			t.Errorf("%v: exit %d, want %d saying %q:\n%s\n%s", tc.extra, code, tc.code, tc.want, stdout.String(), stderr.String())
 		}
+	}
+}
+
+// TestServeDeletesExpiredBadRows: bad rows past bad_rows.retention are deleted
+// when accord serve starts, with their replay ledger, without any event
+// arriving; the days it keeps stay. Before that, with the collector stopped,
+// neither the summary nor an offline replay reads the expired day.
+func TestServeDeletesExpiredBadRows(t *testing.T) {
+	config := writeConfig(t, "")
+	data := filepath.Join(filepath.Dir(config), "data")
+	now := time.Now().UTC()
+	expired, kept := now.AddDate(0, 0, -18).Format(time.DateOnly), now.AddDate(0, 0, -1).Format(time.DateOnly)
+	for _, day := range []string{expired, kept} {
+		dir := filepath.Join(data, "bad", "date="+day)
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(event.BadRow{V: 1, ID: "row-" + day, ReceivedAt: now, Reason: event.ReasonSchemaNotFound, Schema: "iglu:com.acme/signup/jsonschema/1-0-9",
+			Source: event.Source{Protocol: "native"}, Failures: []event.Failure{{Message: "no contract"}},
+			Payload: json.RawMessage(`{"schema":"iglu:com.acme/signup/jsonschema/1-0-9","data":{"shop_id":"shop_1"}}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "badrows-1.ndjson"), append(b, '\n'), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ledger := filepath.Join(data, "replay", "date="+expired+".ndjson")
+	if err := os.MkdirAll(filepath.Dir(ledger), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ledger, []byte(`{"id":"row-`+expired+`"}`+"\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	// The collector stopped, the expired day is there but read by nothing.
+	for _, args := range [][]string{
+		{"bad", "summary", "--data", data},
+		{"bad", "replay", "--offline", "--dry-run", "--data", data, "--registry", filepath.Join("..", "..", "examples", "contracts")},
+	} {
+		var stdout, stderr bytes.Buffer
+		Run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
+		if strings.Contains(stdout.String(), expired) || !strings.Contains(stdout.String(), kept) {
+			t.Errorf("%v reads the expired day %s, or not the kept one:\n%s\n%s", args[:2], expired, stdout.String(), stderr.String())
+		}
+	}
+	_, log := startServe(t, config)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, errDay := os.Stat(filepath.Join(data, "bad", "date="+expired))
+		_, errLedger := os.Stat(ledger)
+		if errors.Is(errDay, fs.ErrNotExist) && errors.Is(errLedger, fs.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the expired day (%v) or its ledger (%v) is still there 10 s after the start\n%s", errDay, errLedger, log.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(data, "bad", "date="+kept, "badrows-1.ndjson")); err != nil {
+		t.Errorf("the day within the retention is gone: %v", err)
+	}
+	if !strings.Contains(log.String(), "deleted expired bad rows") || !strings.Contains(log.String(), "date="+expired) {
+		t.Errorf("the log does not say the expired rows were deleted:\n%s", log.String())
+	}
+}
+
+// forgottenBadRows starts accord serve with an admin token, posts three
+// events of an unknown contract version (their email sealed in bad rows), two
+// of them of a subject it then forgets, and returns the collector's URL, its
+// data folder, the token and a function that stops the collector.
+func forgottenBadRows(t *testing.T) (base, data, token string, stop func()) {
+	t.Helper()
+	token = "summary-admin-token-0123456789"
+	config := writeConfig(t, "privacy: {admin_token: "+token+"}\n")
+	data = filepath.Join(filepath.Dir(config), "data")
+	base, _, stop = startServeStop(t, config)
+	send := func(path, body string, auth bool) string {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if auth {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.Status + " " + string(b)
+	}
+	var events []string
+	for i, email := range []string{"gone.9c1e@example.com", "kept.4b7d@example.com", "gone.9c1e@example.com"} {
+		events = append(events, fmt.Sprintf(`{"schema":"iglu:com.acme/signup/jsonschema/1-0-7","event_id":"e-%d","data":{"shop_id":"shop_1","email":%q}}`, i, email))
+	}
+	if got := send("/v1/events", strings.Join(events, "\n"), false); !strings.Contains(got, `"rejected":3`) {
+		t.Fatalf("POST /v1/events: %s", got)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		files, _ := filepath.Glob(filepath.Join(data, "bad", "date=*", "*.ndjson"))
+		n := 0
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			n += bytes.Count(b, []byte("\n"))
+		}
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bad rows stored, want 3", n)
+		}
+	}
+	if got := send("/v1/privacy/forget", `{"subject":"gone.9c1e@example.com"}`, true); !strings.HasPrefix(got, "200") {
+		t.Fatalf("forget: %s", got)
+	}
+	return base, data, token, stop
+}
+
+// TestBadSummaryForgottenSubjects: the summary counts the rows of a forgotten
+// subject as not replayable, as the replay does: asked of the running
+// collector (its vault), and with the collector stopped (the command opens the
+// vault itself); when it can do neither (the collector running, no admin
+// token), it says how many replayable rows it could not check, and how to.
+func TestBadSummaryForgottenSubjects(t *testing.T) {
+	t.Setenv("ACCORD_ADMIN_TOKEN", "")
+	base, data, token, _ := forgottenBadRows(t)
+	const counted = "schema_not_found          iglu:com.acme/signup/jsonschema/1-0-7  3 rows: 1 replayable, 2 not replayable, 0 replayed"
+	const why = "not replayable: the event's data subject was forgotten"
+	summary := func(args ...string) (int, string, string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		code := Run(context.Background(), append([]string{"bad", "summary", "--data", data}, args...), strings.NewReader(""), &stdout, &stderr)
+		for _, s := range []string{"gone.9c1e", "kept.4b7d"} {
+			if strings.Contains(stdout.String()+stderr.String(), s) {
+				t.Errorf("the summary prints the subject %s", s)
+			}
+		}
+		return code, stdout.String(), stderr.String()
+	}
+	// The collector running: asked with the admin token.
+	code, out, errOut := summary("--server", base, "--admin-token", token)
+	if code != 0 || !strings.Contains(out, counted) || !strings.Contains(out, why) || !strings.Contains(out, "(counted by the collector at "+base+")") || strings.Contains(out, "not checked") {
+		t.Errorf("summary through the collector: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = summary("--server", base, "--admin-token", token, "--json")
+	var sum replay.Summary
+	if err := json.Unmarshal([]byte(out), &sum); code != 0 || err != nil || sum.Rows != 3 || sum.Unchecked != 0 || len(sum.Groups) != 1 || sum.Groups[0].NotReplayable != 2 {
+		t.Errorf("summary through the collector as JSON: exit %d %v\n%s%s", code, err, out, errOut)
+	}
+	// The same rows replayed: the same verdict.
+	var stdout, stderr bytes.Buffer
+	Run(context.Background(), []string{"bad", "replay", "--dry-run", "--server", base, "--admin-token", token}, strings.NewReader(""), &stdout, &stderr)
+	if !strings.Contains(stdout.String(), "2 not replayable") || !strings.Contains(stdout.String(), "the event's data subject was forgotten") {
+		t.Errorf("dry run:\n%s%s", stdout.String(), stderr.String())
+	}
+	// Without the token, the collector holding the vault: not checked, and said so.
+	code, out, errOut = summary("--server", base)
+	if code != 0 || !strings.Contains(out, "3 rows: 3 replayable, 0 not replayable") ||
+		!strings.Contains(out, "not checked: 3 of the replayable rows hold sealed personal data") || !strings.Contains(out, "no admin token was given") {
+		t.Errorf("summary without the token: exit %d\n%s%s", code, out, errOut)
+	}
+	// A wrong token is refused, not passed over.
+	if code, out, errOut := summary("--server", base, "--admin-token", "wrong-token-0123456789"); code == 0 || !strings.Contains(errOut, "admin token") {
+		t.Errorf("summary with a wrong token: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestBadSummaryForgottenOffline: with the collector stopped, the summary
+// opens the vault of the data folder itself (asked only whether keys exist:
+// no unseal in its audit log), also when a collector elsewhere answers.
+func TestBadSummaryForgottenOffline(t *testing.T) {
+	t.Setenv("ACCORD_ADMIN_TOKEN", "")
+	token := "summary-admin-token-0123456789"
+	_, data, _, stop := forgottenBadRows(t)
+	stop()
+	// Another collector, on another data folder, with the same token.
+	other, _ := startServe(t, writeConfig(t, "privacy: {admin_token: "+token+"}\n"))
+	for _, args := range [][]string{nil, {"--server", other, "--admin-token", token}} {
+		var stdout, stderr bytes.Buffer
+		code := Run(context.Background(), append([]string{"bad", "summary", "--data", data}, args...), strings.NewReader(""), &stdout, &stderr)
+		if out := stdout.String(); code != 0 || !strings.Contains(out, "3 rows: 1 replayable, 2 not replayable") ||
+			!strings.Contains(out, "not replayable: the event's data subject was forgotten") || strings.Contains(out, "not checked") || strings.Contains(out, "counted by the collector") {
+			t.Errorf("%v: exit %d\n%s%s", args, code, out, stderr.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Run(context.Background(), []string{"vault", "audit", "--data", data}, strings.NewReader(""), &stdout, &stderr); code != 0 || strings.Contains(stdout.String(), "unseal") {
+		t.Errorf("vault audit: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	// A data folder whose vault is gone is not given a new one: not checked.
+	if err := os.RemoveAll(filepath.Join(data, "vault")); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	code := Run(context.Background(), []string{"bad", "summary", "--data", data}, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 || !strings.Contains(stdout.String(), "not checked: 3 of the replayable rows") || !strings.Contains(stdout.String(), "there is no vault at") {
+		t.Errorf("without a vault: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, "vault")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the summary created a vault: %v", err)
 	}
 }

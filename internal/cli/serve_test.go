@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -135,21 +136,33 @@ func TestServeCheckAccess(t *testing.T) {
 // test ends, and returns the URL its banner gives and its stderr.
 func startServe(t *testing.T, config string) (string, *lockedBuffer) {
 	t.Helper()
+	base, stderr, _ := startServeStop(t, config)
+	return base, stderr
+}
+
+// startServeStop is startServe, and a function that stops accord serve
+// before the test ends (then a no-op).
+func startServeStop(t *testing.T, config string) (string, *lockedBuffer, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr lockedBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- Run(ctx, []string{"serve", "--config", config}, strings.NewReader(""), &stdout, &stderr)
 	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exited with %d\nstderr:\n%s", code, stderr.String())
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("serve exited with %d\nstderr:\n%s", code, stderr.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if _, rest, ok := strings.Cut(stderr.String(), " is collecting on "); ok && strings.Contains(rest, "Send a valid event:") && strings.Contains(rest, "curl") {
-			return strings.Fields(rest)[0], &stderr
+			return strings.Fields(rest)[0], &stderr, stop
 		}
 		select {
 		case code := <-done:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,26 +18,48 @@ import (
 )
 
 // BadFiles writes bad rows as NDJSON under <dir>/date=YYYY-MM-DD/, one file per
-// process start and day, fsync'd after every batch, and deletes day folders older
-// than the retention.
+// process start and day, fsync'd after every batch; Expire deletes the day
+// folders older than the retention.
 type BadFiles struct {
 	dir       string
 	retention time.Duration
 	log       *slog.Logger
 	now       func() time.Time
 
-	mu     sync.Mutex
-	day    string
-	f      *os.File
-	seen   *Seen
-	stamp  string
-	lastGC time.Time
+	mu    sync.Mutex
+	day   string
+	f     *os.File
+	seen  *Seen
+	stamp string
 }
 
-// NewBadFiles writes under dir and keeps rows for retention (7 days when 0).
+// DefaultBadRowRetention is how long bad rows are kept when no retention is
+// configured (bad_rows.retention).
+const DefaultBadRowRetention = 7 * 24 * time.Hour
+
+// BadDayExpired reports whether the bad rows of day (the YYYY-MM-DD of a day
+// folder, UTC) have outlived retention (DefaultBadRowRetention when 0) at now:
+// the last of them was received more than retention ago. Such a day is
+// deleted by BadFiles.Expire, and until it is, nothing may read it as live
+// rows (a summary, a replay): the personal data sealed in it must not be
+// restored after the retention, whether or not the deletion has run yet. A
+// name that is not a day never expires: it is no folder of bad rows.
+func BadDayExpired(day string, now time.Time, retention time.Duration) bool {
+	if retention <= 0 {
+		retention = DefaultBadRowRetention
+	}
+	t, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return false
+	}
+	return t.Add(24 * time.Hour).Before(now.Add(-retention))
+}
+
+// NewBadFiles writes under dir and keeps rows for retention
+// (DefaultBadRowRetention when 0).
 func NewBadFiles(dir string, retention time.Duration, log *slog.Logger) (*BadFiles, error) {
 	if retention <= 0 {
-		retention = 7 * 24 * time.Hour
+		retention = DefaultBadRowRetention
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating bad-row folder: %w", err)
@@ -136,10 +159,6 @@ func (b *BadFiles) write(buf []byte, ids []string) error {
 	for _, id := range written {
 		b.seen.Add(id)
 	}
-	if now.Sub(b.lastGC) > time.Hour {
-		b.lastGC = now
-		b.gc(now)
-	}
 	return nil
 }
 
@@ -166,29 +185,37 @@ func (b *BadFiles) rotate(now time.Time) error {
 	return nil
 }
 
-// gc deletes day folders older than the retention.
-func (b *BadFiles) gc(now time.Time) {
+// Expire deletes the day folders whose rows have outlived the retention
+// (BadDayExpired), and returns their days. Nothing else deletes bad rows: the
+// collector calls it when it starts and then on a timer, so that the personal
+// data sealed in them is gone at the end of the retention whatever the
+// traffic. A folder that cannot be deleted is named in the error and tried
+// again at the next call.
+func (b *BadFiles) Expire() ([]string, error) {
 	entries, err := os.ReadDir(b.dir)
 	if err != nil {
-		return
+		return nil, fmt.Errorf("listing the bad-row folder: %w", err)
 	}
+	b.mu.Lock()
+	writing := b.day // never the folder being written, whatever the clock says
+	b.mu.Unlock()
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	cutoff := now.Add(-b.retention)
+	now := b.now()
+	var deleted []string
+	var errs []error
 	for _, e := range entries {
 		day, ok := strings.CutPrefix(e.Name(), "date=")
-		if !ok || !e.IsDir() {
-			continue
-		}
-		t, err := time.Parse(time.DateOnly, day)
-		if err != nil || !t.Add(24*time.Hour).Before(cutoff) {
+		if !ok || !e.IsDir() || day == writing || !BadDayExpired(day, now, b.retention) {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(b.dir, e.Name())); err != nil {
-			b.log.Warn("deleting expired bad rows failed", "folder", e.Name(), "err", err)
-		} else {
-			b.log.Info("deleted expired bad rows", "folder", e.Name(), "retention", b.retention)
+			errs = append(errs, fmt.Errorf("deleting expired bad rows %s: %w", e.Name(), err))
+			continue
 		}
+		deleted = append(deleted, day)
+		b.log.Info("deleted expired bad rows", "folder", e.Name(), "retention", b.retention)
 	}
+	return deleted, errors.Join(errs...)
 }
 
 // Close closes the current file.

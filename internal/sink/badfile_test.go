@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,6 +108,94 @@ func TestBadFilesRecords(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rows written as records (-as rows +as records):\n%s", diff)
+	}
+}
+
+// TestBadFilesExpire: Expire deletes the day folders past the retention on
+// the clock it is given, whether or not rows are written, and nothing else:
+// not the folder being written, not a folder that is no day. Writing does not
+// delete anything.
+func TestBadFilesExpire(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	b, err := NewBadFiles(dir, 48*time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	clock := time.Date(2026, 12, 10, 12, 0, 0, 0, time.UTC)
+	b.now = func() time.Time { return clock }
+	for _, name := range []string{"date=2026-12-01", "date=2026-12-07", "date=2026-12-08", "date=2026-12-09", "date=someday", "notes"} {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "badrows-1.ndjson"), []byte("{}\n"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left := func() []string {
+		t.Helper()
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	// Writing, even past the hour, deletes nothing: only Expire does.
+	if err := b.WriteBadRows(ctx, badRowsFixture()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"date=2026-12-01", "date=2026-12-07", "date=2026-12-08", "date=2026-12-09", "date=2026-12-10", "date=someday", "notes"}, left()); diff != "" {
+		t.Errorf("after a write (-want +got):\n%s", diff)
+	}
+	// 2026-12-07 ended on the 8th at 00:00; 48 hours later, on the 10th at
+	// 00:00, it expired; 2026-12-08 expires on the 11th.
+	deleted, err := b.Expire()
+	if err != nil || fmt.Sprint(deleted) != "[2026-12-01 2026-12-07]" {
+		t.Errorf("Expire = %v, %v", deleted, err)
+	}
+	if diff := cmp.Diff([]string{"date=2026-12-08", "date=2026-12-09", "date=2026-12-10", "date=someday", "notes"}, left()); diff != "" {
+		t.Errorf("after Expire (-want +got):\n%s", diff)
+	}
+	// A week later, every day is past the retention but the one being written
+	// (its file open; the next write moves to the new day).
+	clock = clock.Add(7 * 24 * time.Hour)
+	if deleted, err := b.Expire(); err != nil || fmt.Sprint(deleted) != "[2026-12-08 2026-12-09]" {
+		t.Errorf("a week later, Expire = %v, %v", deleted, err)
+	}
+	if err := b.WriteBadRows(ctx, []event.BadRow{{V: 1, ID: "later", Reason: event.ReasonMalformedJSON, Failures: []event.Failure{}}}); err != nil {
+		t.Fatal(err)
+	}
+	if deleted, err := b.Expire(); err != nil || fmt.Sprint(deleted) != "[2026-12-10]" {
+		t.Errorf("once the day moved on, Expire = %v, %v", deleted, err)
+	}
+	if diff := cmp.Diff([]string{"date=2026-12-17", "date=someday", "notes"}, left()); diff != "" {
+		t.Errorf("at the end (-want +got):\n%s", diff)
+	}
+}
+
+func TestBadDayExpired(t *testing.T) {
+	now := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		day       string
+		retention time.Duration
+		want      bool
+	}{
+		{"2026-11-30", 0, true}, // ended 2026-12-01T00:00, a week and an hour ago
+		{"2026-12-01", 0, false},
+		{"2026-12-06", 25 * time.Hour, false},
+		{"2026-12-06", 24 * time.Hour, true},
+		{"2026-12-06", time.Hour, true},
+		{"2026-12-07", time.Hour, false}, // ended an hour ago: just not yet
+		{"someday", time.Hour, false},
+	} {
+		if got := BadDayExpired(tc.day, now, tc.retention); got != tc.want {
+			t.Errorf("BadDayExpired(%s, %s) = %v, want %v", tc.day, tc.retention, got, tc.want)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -75,6 +76,47 @@ func (v *Vault) Unseal(ctx context.Context, actor string, sealed []string) ([]De
 	}
 	if err := v.openAll(ctx, actor, ActionUnseal, items, out); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// CheckSealed says, for each sealed value in order, whether Unseal would find
+// the key it was sealed under, opening none: nil when the vault holds the key,
+// ErrForgotten when its subject was forgotten, ErrUnknownToken when this vault
+// never held it, ErrMalformedToken for text that is not a sealed value. It
+// reads each key once and decrypts nothing, so it releases no value and is not
+// audited: a bad-row summary uses it to tell the rows of forgotten subjects
+// from those a replay could restore. The error is for failures of the vault
+// itself.
+func (v *Vault) CheckSealed(ctx context.Context, sealed []string) ([]error, error) {
+	out := make([]error, len(sealed))
+	byKey := make(map[KeyID][]int)
+	var order []KeyID
+	for i, s := range sealed {
+		t, _, err := parseSealed(s)
+		if err != nil {
+			out[i] = err
+			continue
+		}
+		id, _ := openToken(v.secrets.hide, t)
+		if _, ok := byKey[id]; !ok {
+			order = append(order, id)
+		}
+		byKey[id] = append(byKey[id], i)
+	}
+	for _, id := range order {
+		var found error
+		switch _, _, err := v.store.Mappings(ctx, id, nil); {
+		case errors.Is(err, ErrForgotten):
+			found = ErrForgotten
+		case errors.Is(err, ErrNotFound):
+			found = ErrUnknownToken
+		case err != nil:
+			return nil, fmt.Errorf("reading key %s: %w", id, err)
+		}
+		for _, i := range byKey[id] {
+			out[i] = found
+		}
 	}
 	return out, nil
 }

@@ -8,20 +8,78 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/accord-dev/accord/internal/admin"
 )
 
-// Client runs replays on a running collector (POST /v1/bad/replay): the
-// collector owns the buffer and the vault, so a replay runs there.
+// Client runs replays (POST /v1/bad/replay) and summaries (GET
+// /v1/bad/summary) on a running collector: the collector owns the buffer and
+// the vault, so a replay runs there, and only its vault can say which
+// subjects were forgotten.
 type Client struct {
 	// Base is the collector's URL (http://127.0.0.1:8080).
 	Base string
 	// Token is the admin token.
 	Token string
 	HTTP  *http.Client
+}
+
+// UnreachableError is the error of a call that reached no collector (nothing
+// listening at Client.Base, a wrong host, a TLS handshake that failed), as
+// opposed to a collector's answer.
+type UnreachableError struct {
+	Base, Doing string
+	Err         error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("asking the collector at %s %s: %v (is accord serve running there?)", e.Base, e.Doing, e.Err)
+}
+
+// Unwrap returns the transport's error.
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// call sends one admin request and returns the collector's status and body;
+// doing says what for, in errors.
+func (c *Client) call(ctx context.Context, method, path string, body []byte, doing string) (*http.Response, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.Base, "/")+path, rd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("building the request to %q: %w (--server takes the collector's URL, such as http://127.0.0.1:8080)", c.Base, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 5 * time.Minute}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, nil, &UnreachableError{Base: c.Base, Doing: doing, Err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the collector's answer %s: %w", doing, err)
+	}
+	return resp, b, nil
+}
+
+// refused is the error of an answer other than the one expected.
+func (c *Client) refused(resp *http.Response, b []byte, what string) error {
+	var e admin.ErrorBody
+	if json.Unmarshal(b, &e) == nil && e.Message != "" {
+		return fmt.Errorf("the collector refused the %s (%s): %s", what, resp.Status, e.Message)
+	}
+	return fmt.Errorf("the collector answered %s to the %s; is %s an accord collector?", resp.Status, what, c.Base)
 }
 
 // Replay runs one replay call: at most the request's limit of rows, or the
@@ -31,24 +89,9 @@ func (c *Client) Replay(ctx context.Context, q Request) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("encoding the replay request: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.Base, "/")+"/v1/bad/replay", bytes.NewReader(body))
+	resp, b, err := c.call(ctx, http.MethodPost, "/v1/bad/replay", body, "to replay")
 	if err != nil {
-		return Report{}, fmt.Errorf("building the request to %q: %w (--server takes the collector's URL, such as http://127.0.0.1:8080)", c.Base, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	hc := c.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 5 * time.Minute}
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return Report{}, fmt.Errorf("asking the collector at %s to replay: %w (is accord serve running there?)", c.Base, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return Report{}, fmt.Errorf("reading the replay's answer: %w", err)
+		return Report{}, err
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
@@ -63,11 +106,36 @@ func (c *Client) Replay(ctx context.Context, q Request) (Report, error) {
 			return stopped.Report, errors.New(stopped.Message)
 		}
 	}
-	var e admin.ErrorBody
-	if json.Unmarshal(b, &e) == nil && e.Message != "" {
-		return Report{}, fmt.Errorf("the collector refused the replay (%s): %s", resp.Status, e.Message)
+	return Report{}, c.refused(resp, b, "replay")
+}
+
+// Summary asks the collector for the summary of its bad rows of the days from
+// to to (empty: every day kept), its vault asked which subjects were
+// forgotten (GET /v1/bad/summary).
+func (c *Client) Summary(ctx context.Context, from, to string) (Summary, error) {
+	q := url.Values{}
+	if from != "" {
+		q.Set("from", from)
 	}
-	return Report{}, fmt.Errorf("the collector answered %s to the replay; is %s an accord collector?", resp.Status, c.Base)
+	if to != "" {
+		q.Set("to", to)
+	}
+	path := "/v1/bad/summary"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	resp, b, err := c.call(ctx, http.MethodGet, path, nil, "for a summary")
+	if err != nil {
+		return Summary{}, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return Summary{}, c.refused(resp, b, "summary")
+	}
+	var sum Summary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		return Summary{}, fmt.Errorf("decoding the collector's summary: %w", err)
+	}
+	return sum, nil
 }
 
 // ReplayAll runs replay calls until the rows the request selects are done,

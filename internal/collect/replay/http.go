@@ -2,6 +2,7 @@ package replay
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/accord-dev/accord/internal/admin"
@@ -18,10 +19,42 @@ type StoppedBody struct {
 	Report Report `json:"report"`
 }
 
-// Routes registers POST /v1/bad/replay on mux, for callers presenting the admin
-// token: a replay unseals personal data.
+// Routes registers POST /v1/bad/replay and GET /v1/bad/summary on mux, for
+// callers presenting the admin token: a replay unseals personal data, and a
+// summary says whose subjects were forgotten.
 func (r *Replayer) Routes(mux *http.ServeMux, guard *admin.Guard) {
 	mux.Handle("POST /v1/bad/replay", guard.Wrap(r.serve))
+	mux.Handle("GET /v1/bad/summary", guard.Wrap(r.serveSummary))
+}
+
+// serveSummary answers the summary of the days ?from=&to= (YYYY-MM-DD, both
+// optional) of this collector's bad rows, its vault asked which subjects were
+// forgotten.
+func (r *Replayer) serveSummary(w http.ResponseWriter, req *http.Request, actor string) {
+	query := req.URL.Query()
+	for name := range query {
+		if name != "from" && name != "to" {
+			admin.WriteError(w, http.StatusBadRequest, admin.CodeBadRequest, fmt.Sprintf("unknown parameter %q: a summary takes \"from\" and \"to\" (days as YYYY-MM-DD)", clip(name)))
+			return
+		}
+		if len(query[name]) > 1 {
+			admin.WriteError(w, http.StatusBadRequest, admin.CodeBadRequest, fmt.Sprintf("%q is given %d times; give it once", name, len(query[name])))
+			return
+		}
+	}
+	from, to := query.Get("from"), query.Get("to")
+	if err := (&Request{From: from, To: to}).Validate(); err != nil {
+		admin.WriteError(w, http.StatusBadRequest, admin.CodeBadRequest, err.Error())
+		return
+	}
+	sum, err := r.Summarize(req.Context(), from, to)
+	if err != nil {
+		r.d.Log.Error("bad-row summary failed", "actor", actor, "err", err)
+		admin.WriteError(w, http.StatusInternalServerError, admin.CodeInternal, "the summary failed: "+err.Error())
+		return
+	}
+	r.d.Log.Info("bad-row summary", "actor", actor, "rows", sum.Rows, "unchecked", sum.Unchecked)
+	admin.WriteJSON(w, http.StatusOK, sum)
 }
 
 func (r *Replayer) serve(w http.ResponseWriter, req *http.Request, actor string) {

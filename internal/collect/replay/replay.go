@@ -30,6 +30,7 @@ import (
 	"github.com/accord-dev/accord/internal/collect"
 	"github.com/accord-dev/accord/internal/contract"
 	"github.com/accord-dev/accord/internal/event"
+	"github.com/accord-dev/accord/internal/sink"
 	"github.com/accord-dev/accord/internal/vault"
 )
 
@@ -43,15 +44,28 @@ type Unsealer interface {
 	Unseal(ctx context.Context, actor string, sealed []string) ([]vault.Detokenized, error)
 }
 
+// KeyChecker says which sealed values' keys the vault still holds, opening
+// none (*vault.Vault): a summary asks it where a replay would unseal.
+type KeyChecker interface {
+	CheckSealed(ctx context.Context, sealed []string) ([]error, error)
+}
+
 // Deps are what a Replayer works with.
 type Deps struct {
 	// BadDir is the bad-row folder (sink.BadFiles): <BadDir>/date=YYYY-MM-DD/*.ndjson.
 	BadDir string
 	// LedgerDir keeps the ledger of replayed rows: <LedgerDir>/date=YYYY-MM-DD.ndjson,
-	// one per day of bad rows, deleted once that day's bad rows are.
+	// one per day of bad rows, deleted with that day's bad rows (Expire).
 	LedgerDir string
+	// Retention is bad_rows.retention (sink.DefaultBadRowRetention when 0): a
+	// day past it is neither replayed nor summarised, even before its folder
+	// is deleted (sink.BadDayExpired).
+	Retention time.Duration
 	Pipeline  Processor
 	Unsealer  Unsealer
+	// Keys tells a summary which rows' subjects were forgotten (Summarize);
+	// nil: the summary says it did not ask.
+	Keys KeyChecker
 	// Resolvers map protocols to how their rows that name no schema are
 	// replayed: rows that keep what the protocol resolves a contract from (a
 	// Segment message whose name no contract declared, kept whole and
@@ -339,15 +353,10 @@ func (x *run) all(ctx context.Context) error {
 	return nil
 }
 
-// days lists the day folders in the request's range, oldest first, and
-// deletes the ledgers of days that are gone.
+// days lists the day folders in the request's range that the retention
+// keeps, oldest first.
 func (x *run) days() ([]string, error) {
-	days, entries, err := listDays(x.r.d.BadDir, x.q.From, x.q.To)
-	if err != nil {
-		return nil, err
-	}
-	x.pruneLedgers(entries)
-	return days, nil
+	return listDays(x.r.d.BadDir, x.q.From, x.q.To, x.r.d.Now(), x.r.d.Retention)
 }
 
 // file replays the rows of one file from line from; stop says the run is over
@@ -570,10 +579,8 @@ func (x *run) unseal(ctx context.Context, rows []*pendingRow) error {
 				continue
 			}
 			switch {
-			case errors.Is(o.Err, vault.ErrForgotten):
-				p.out.Status, p.out.Why = StatusNotReplayable, "the event's data subject was forgotten: its personal data is gone, and the event with it"
 			case o.Err != nil:
-				p.out.Status, p.out.Why = StatusNotReplayable, fmt.Sprintf("the sealed value at %s cannot be opened (altered, or sealed by another vault)", ptr)
+				p.out.Status, p.out.Why = StatusNotReplayable, sealedWhy(o.Err, ptr)
 			default:
 				v, err := contract.DecodeJSON([]byte(o.Value))
 				if err == nil {
@@ -586,6 +593,15 @@ func (x *run) unseal(ctx context.Context, rows []*pendingRow) error {
 		}
 	}
 	return nil
+}
+
+// sealedWhy says why a row whose sealed value at ptr cannot be opened (err,
+// from the vault) cannot be replayed; a summary says the same.
+func sealedWhy(err error, ptr string) string {
+	if errors.Is(err, vault.ErrForgotten) {
+		return "the event's data subject was forgotten: its personal data is gone, and the event with it"
+	}
+	return fmt.Sprintf("the sealed value at %s cannot be opened (altered, or sealed by another vault)", ptr)
 }
 
 // maxAsFrom bounds a schema named on the left of an "as" mapping, so that a
@@ -743,22 +759,32 @@ func (x *run) record(stored []Outcome) error {
 	return nil
 }
 
-// pruneLedgers deletes the ledgers of days whose bad rows are gone (their
-// retention passed).
-func (x *run) pruneLedgers(badEntries []os.DirEntry) {
-	kept := map[string]bool{}
-	for _, e := range badEntries {
-		if day, ok := strings.CutPrefix(e.Name(), "date="); ok {
-			kept[day] = true
-		}
+// Expire deletes the ledgers of days whose bad rows have outlived the
+// retention or are gone, and returns their days. The collector calls it with
+// sink.BadFiles.Expire, when it starts and then on a timer: a ledger names
+// the rows (ids, event ids, schemas) of its day, and goes with them.
+func (r *Replayer) Expire() ([]string, error) {
+	ledgers, err := filepath.Glob(filepath.Join(r.d.LedgerDir, "date=*.ndjson"))
+	if err != nil {
+		return nil, fmt.Errorf("listing the replay ledgers: %w", err)
 	}
-	ledgers, _ := filepath.Glob(filepath.Join(x.r.d.LedgerDir, "date=*.ndjson"))
+	now := r.d.Now()
+	var deleted []string
+	var errs []error
 	for _, l := range ledgers {
 		day := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(l), "date="), ".ndjson")
-		if !kept[day] {
-			if err := os.Remove(l); err != nil {
-				x.r.d.Log.Warn("replay: deleting an old ledger failed", "file", filepath.Base(l), "err", err)
+		if !sink.BadDayExpired(day, now, r.d.Retention) {
+			_, err := os.Stat(filepath.Join(r.d.BadDir, "date="+day))
+			if !errors.Is(err, os.ErrNotExist) {
+				continue // kept, or not known to be gone
 			}
 		}
+		if err := os.Remove(l); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("deleting the replay ledger %s: %w", filepath.Base(l), err))
+			continue
+		}
+		deleted = append(deleted, day)
+		r.d.Log.Info("deleted the replay ledger of expired bad rows", "file", filepath.Base(l))
 	}
+	return deleted, errors.Join(errs...)
 }

@@ -123,8 +123,16 @@ func row(id string, reason event.Reason, payload string, sealed ...string) strin
 	return string(b) + "\n"
 }
 
+// testNow is the tests' clock unless they set theirs: the rows they write
+// (2026-12-01 to 03) are within the default retention then, whatever day the
+// tests run.
+var testNow = time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+
 func newTestReplayer(t *testing.T, p Processor, now func() time.Time) (*Replayer, string) {
 	t.Helper()
+	if now == nil {
+		now = func() time.Time { return testNow }
+	}
 	dir := t.TempDir()
 	r, err := New(Deps{BadDir: filepath.Join(dir, "bad"), LedgerDir: filepath.Join(dir, "replay"), Pipeline: p,
 		Unsealer: sealer{&fakeUnsealer{}}, Now: now})
@@ -312,7 +320,7 @@ func TestSummarize(t *testing.T) {
 	if _, err := r.Run(context.Background(), "test", Request{IDs: []string{"a1"}}); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := Summarize(bad, r.d.LedgerDir, "", "")
+	sum, err := r.Summarize(t.Context(), "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,10 +337,174 @@ func TestSummarize(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" || sum.Rows != 4 || sum.Unreadable != 1 {
 		t.Errorf("groups (-want +got):\n%s\n%+v", diff, sum)
 	}
-	if sum, err := Summarize(bad, r.d.LedgerDir, "2026-12-02", ""); err != nil || sum.Rows != 1 {
+	if sum, err := r.Summarize(t.Context(), "2026-12-02", ""); err != nil || sum.Rows != 1 {
 		t.Errorf("from 2026-12-02: %+v %v", sum, err)
 	}
-	if _, err := Summarize(bad, r.d.LedgerDir, "12/02", ""); err == nil {
+	if _, err := r.Summarize(t.Context(), "12/02", ""); err == nil {
 		t.Error("a wrong day was accepted")
+	}
+	if abs, _ := filepath.Abs(bad); sum.Dir != abs {
+		t.Errorf("the summary names the folder %q, want %q", sum.Dir, abs)
+	}
+}
+
+// TestExpiredDaysAreNotRead: a day whose rows outlived the retention is
+// neither replayed nor summarised, even while its folder is still there (the
+// deletion runs on a timer); Expire deletes the ledgers of such days and of
+// days whose rows are gone. The clock is the test's.
+func TestExpiredDaysAreNotRead(t *testing.T) {
+	clock := time.Date(2026, 12, 8, 23, 0, 0, 0, time.UTC)
+	p := &fakePipeline{}
+	r, bad := newTestReplayer(t, p, func() time.Time { return clock })
+	r.d.Retention = 24 * time.Hour
+	ok := `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"ok":true}}`
+	writeRows(t, bad, "2026-12-06", row("old", event.ReasonSchemaNotFound, ok))
+	writeRows(t, bad, "2026-12-07", row("kept", event.ReasonSchemaNotFound, ok), row("kept-2", event.ReasonSchemaNotFound, ok))
+	// 2026-12-06 ended 2026-12-07T00:00: a day of retention later it expired.
+	// Its ledger, and that of a day whose folder is gone, go too.
+	for _, day := range []string{"2026-12-06", "2026-12-07", "2026-12-05"} {
+		if err := os.MkdirAll(r.d.LedgerDir, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(r.d.LedgerDir, "date="+day+".ndjson"), []byte(`{"id":"kept-2"}`+"\n"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := r.Summarize(t.Context(), "", "")
+	if err != nil || sum.Rows != 2 || len(sum.Groups) != 1 || sum.Groups[0].Date != "2026-12-07" || sum.Groups[0].Replayed != 1 {
+		t.Errorf("summary: %+v %v; want the kept day's 2 rows only", sum, err)
+	}
+	rep, err := r.Run(t.Context(), "test", Request{DryRun: true, From: "2026-12-01"})
+	if err != nil || rep.Rows != 2 || statuses(rep)[0] != "kept accepted" {
+		t.Errorf("dry run: %+v %v; want the kept day's rows only", rep, err)
+	}
+	// A cursor into the expired day resumes at the next day kept.
+	rep, err = r.Run(t.Context(), "test", Request{After: "2026-12-06/badrows-1.ndjson:0"})
+	if err != nil || rep.Rows != 2 || rep.Accepted != 1 || len(p.got) != 1 || p.got[0].EventID != "ev-kept" {
+		t.Errorf("replay from a cursor in the expired day: %+v %v, stored %d", rep, err, len(p.got))
+	}
+	deleted, err := r.Expire()
+	if err != nil || fmt.Sprint(deleted) != "[2026-12-05 2026-12-06]" {
+		t.Errorf("Expire deleted %v (%v), want the ledgers of 2026-12-05 and 2026-12-06", deleted, err)
+	}
+	ledgers, _ := filepath.Glob(filepath.Join(r.d.LedgerDir, "*"))
+	if len(ledgers) != 1 || filepath.Base(ledgers[0]) != "date=2026-12-07.ndjson" {
+		t.Errorf("ledgers left: %v", ledgers)
+	}
+	// An hour earlier the day was kept.
+	clock = time.Date(2026, 12, 7, 23, 0, 0, 0, time.UTC)
+	if sum, err := r.Summarize(t.Context(), "", ""); err != nil || sum.Rows != 3 {
+		t.Errorf("summary within the retention: %+v %v", sum, err)
+	}
+}
+
+// fakeKeys answers CheckSealed from a vault, or fails.
+type fakeKeys struct {
+	v     *vault.Vault
+	fail  error
+	calls int
+}
+
+func (f *fakeKeys) CheckSealed(ctx context.Context, sealed []string) ([]error, error) {
+	f.calls++
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	return f.v.CheckSealed(ctx, sealed)
+}
+
+// TestSummarizeForgotten: the summary asks the vault whether each sealed
+// value's key still exists, and counts the rows of forgotten subjects as not
+// replayable, saying why as a replay does; it unseals nothing (no audit).
+// Without a vault, or with one that fails, it counts them replayable and says
+// how many it could not check, and why.
+func TestSummarizeForgotten(t *testing.T) {
+	ctx := t.Context()
+	store, err := vault.OpenBolt(filepath.Join(t.TempDir(), "vault.db"), vault.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.New(ctx, store, vault.Options{MasterKey: make([]byte, vault.MasterKeyLen)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	gone, err := v.Seal(ctx, "shop", "gone@example.com", []string{"gone@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := v.Seal(ctx, "shop", "kept@example.com", []string{"kept@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Forget(ctx, "test", "gone@example.com", ""); err != nil {
+		t.Fatal(err)
+	}
+	r, bad := newTestReplayer(t, &fakePipeline{}, nil)
+	r.d.Unsealer = v
+	sealed := `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"ok":true,"email":%q}}`
+	writeRows(t, bad, "2026-12-01",
+		row("f1", event.ReasonSchemaNotFound, fmt.Sprintf(sealed, gone[0]), "/data/email"),
+		row("k1", event.ReasonSchemaNotFound, fmt.Sprintf(sealed, kept[0]), "/data/email"),
+		row("f2", event.ReasonSchemaNotFound, fmt.Sprintf(sealed, gone[0]), "/data/email"),
+		row("plain", event.ReasonSchemaNotFound, `{"schema":"iglu:com.acme/a/jsonschema/1-0-0","data":{"ok":true}}`),
+		row("dup", event.ReasonDuplicateEventInBatch, fmt.Sprintf(sealed, gone[0]), "/data/email"))
+	const forgottenWhy = "the event's data subject was forgotten: its personal data is gone, and the event with it"
+	type counts struct {
+		Replayable, NotReplayable, Unchecked int
+		Why, UncheckedWhy                    string
+	}
+	of := func(sum Summary) counts {
+		c := counts{Unchecked: sum.Unchecked, UncheckedWhy: sum.UncheckedWhy}
+		for _, g := range sum.Groups {
+			c.Replayable += g.Replayable
+			c.NotReplayable += g.NotReplayable
+			if g.Reason == event.ReasonSchemaNotFound {
+				c.Why = g.Why
+			}
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name string
+		keys KeyChecker
+		want counts
+	}{
+		{"the vault asked", &fakeKeys{v: v}, counts{Replayable: 2, NotReplayable: 3, Why: forgottenWhy}},
+		{"no vault", nil, counts{Replayable: 4, NotReplayable: 1, Unchecked: 3, UncheckedWhy: "no vault was asked"}},
+		{"the vault fails", &fakeKeys{fail: errors.New("the vault is held by another process")},
+			counts{Replayable: 4, NotReplayable: 1, Unchecked: 3, UncheckedWhy: "the vault could not be asked: the vault is held by another process"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r.d.Keys = tc.keys
+			sum, err := r.Summarize(ctx, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, of(sum)); diff != "" {
+				t.Errorf("summary (-want +got):\n%s\n%+v", diff, sum)
+			}
+			// The replay says the same of the rows it cannot open.
+			rep, err := r.Run(ctx, "test", Request{DryRun: true, IDs: []string{"f1"}})
+			if err != nil || len(rep.Outcomes) != 1 || rep.Outcomes[0].Why != forgottenWhy {
+				t.Errorf("the replay's why: %+v %v", rep, err)
+			}
+		})
+	}
+	k := &fakeKeys{v: v}
+	r.d.Keys = k
+	before, err := v.Audit(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Summarize(ctx, "", ""); err != nil || k.calls != 1 {
+		t.Errorf("%d calls to the vault for 3 rows with sealed values (%v), want 1", k.calls, err)
+	}
+	after, err := v.Audit(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("a summary left audit entries: %+v", after[len(before):])
 	}
 }

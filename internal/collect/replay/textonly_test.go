@@ -46,7 +46,7 @@ func TestTextOnlyRows(t *testing.T) {
 				t.Fatal(err)
 			}
 			writeRows(t, bad, "2026-12-01", string(b)+"\n")
-			sum, err := Summarize(bad, r.d.LedgerDir, "", "")
+			sum, err := r.Summarize(t.Context(), "", "")
 			if err != nil {
 				t.Fatal(err)
 			}

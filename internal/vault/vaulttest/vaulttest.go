@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"ForgetUnknownSubject", testForgetUnknownSubject},
 		{"DetokenizeErrors", testDetokenizeErrors},
 		{"SealUnseal", testSealUnseal},
+		{"CheckSealed", testCheckSealed},
 		{"RejectsEmptyScope", testRejectsEmptyScope},
 		{"ConcurrentNewSubjectConvergesToOneKey", testConcurrentNewSubject},
 		{"ConcurrentTokenizeAndForget", testConcurrentTokenizeAndForget},
@@ -804,6 +805,72 @@ func testSealUnseal(t *testing.T, h *harness) {
 	}
 	if unseals != 2 {
 		t.Errorf("%d unseal audit entries, want 2", unseals)
+	}
+}
+
+// testCheckSealed checks that CheckSealed tells sealed values whose key lives
+// from those of forgotten subjects and of another vault, and opens nothing:
+// no audit entry, no value.
+func testCheckSealed(t *testing.T, h *harness) {
+	v := h.vault(t)
+	ctx := context.Background()
+	sealed, err := v.Seal(ctx, "shop-a", "ivan", []string{"ivan@example.com", "1 Main St"})
+	if err != nil {
+		t.Fatalf("Seal: %v", err)
+	}
+	kept, err := v.Seal(ctx, "shop-a", "olga", []string{"olga@example.com"})
+	if err != nil {
+		t.Fatalf("Seal: %v", err)
+	}
+	other, err := vault.New(ctx, h.open(t, h.name+"_other"), vault.Options{MasterKey: randomKey(t)})
+	if err != nil {
+		t.Fatalf("vault.New: %v", err)
+	}
+	foreign, err := other.Seal(ctx, "shop-a", "ivan", []string{"ivan@example.com"})
+	if err != nil {
+		t.Fatalf("Seal: %v", err)
+	}
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check := func() []string {
+		t.Helper()
+		res, err := v.CheckSealed(ctx, []string{sealed[0], kept[0], sealed[1], foreign[0], "ivan@example.com"})
+		if err != nil {
+			t.Fatalf("CheckSealed: %v", err)
+		}
+		out := make([]string, len(res))
+		for i, e := range res {
+			switch {
+			case e == nil:
+				out[i] = "live"
+			case errors.Is(e, vault.ErrForgotten):
+				out[i] = "forgotten"
+			case errors.Is(e, vault.ErrUnknownToken):
+				out[i] = "unknown"
+			case errors.Is(e, vault.ErrMalformedToken):
+				out[i] = "malformed"
+			default:
+				out[i] = e.Error()
+			}
+		}
+		return out
+	}
+	if diff := cmp.Diff([]string{"live", "live", "live", "unknown", "malformed"}, check()); diff != "" {
+		t.Errorf("CheckSealed before the forget (-want +got):\n%s", diff)
+	}
+	forget(t, v, "ivan", "")
+	if diff := cmp.Diff([]string{"forgotten", "live", "forgotten", "unknown", "malformed"}, check()); diff != "" {
+		t.Errorf("CheckSealed after forgetting ivan (-want +got):\n%s", diff)
+	}
+	entries, err := v.Audit(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Action != vault.ActionForget {
+			t.Errorf("CheckSealed left an audit entry %+v: it opens nothing", e)
+		}
 	}
 }
 
