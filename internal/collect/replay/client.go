@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,7 +37,17 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("asking the collector at %s %s: %v (is accord serve running there?)", e.Base, e.Doing, e.Err)
+	hint := "is accord serve running there?"
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
+	switch {
+	case errors.As(e.Err, &unknownCA):
+		// A collector whose certificate a private CA signed.
+		hint = "its certificate is not signed by a CA this system trusts: point SSL_CERT_FILE at the CA's PEM file"
+	case errors.As(e.Err, &badHost):
+		hint = "its certificate does not name that host: pass --server with a host name the certificate names"
+	}
+	return fmt.Sprintf("asking the collector at %s %s: %v (%s)", e.Base, e.Doing, e.Err, hint)
 }
 
 // Unwrap returns the transport's error.

@@ -154,3 +154,21 @@ func validSealed(t *testing.T) string {
 	s, _ := sealedValues(t)
 	return s
 }
+
+// TestClientTLSHints: a collector over HTTPS whose certificate the client
+// does not trust, or that names another host, is told apart from one that is
+// not running, with what to do.
+func TestClientTLSHints(t *testing.T) {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	var unreachable *UnreachableError
+	// A private CA (httptest's): the system's roots do not hold it.
+	if _, err := (&Client{Base: srv.URL, Token: "t"}).Summary(t.Context(), "", ""); !errors.As(err, &unreachable) || !strings.Contains(err.Error(), "point SSL_CERT_FILE at the CA's PEM file") {
+		t.Errorf("an untrusted certificate: %v", err)
+	}
+	// Trusted, but the certificate names 127.0.0.1 and example.com, not localhost.
+	localhost := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	if _, err := (&Client{Base: localhost, Token: "t", HTTP: srv.Client()}).Summary(t.Context(), "", ""); !errors.As(err, &unreachable) || !strings.Contains(err.Error(), "pass --server with a host name the certificate names") {
+		t.Errorf("a certificate of another host: %v", err)
+	}
+}
