@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +22,8 @@ import (
 // the write key sends one valid event of every example contract and a signup
 // whose shop_id breaks the contract's pattern (which the SDK cannot check, so the
 // collector must reject it); a client without the key sends one signup, which the
-// collector refuses. It prints both clients' stats and the drop reasons as JSON.
+// collector refuses. It prints both clients' stats and, per client, the drop
+// reasons and the collector's reasons as JSON.
 const sdkProgram = `package main
 
 import (
@@ -39,17 +41,23 @@ import (
 func main() {
 	endpoint, key := os.Args[1], os.Args[2]
 	var mu sync.Mutex
-	drops := map[string]int{}
-	onDrop := func(r events.DropReason, n int, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		drops[string(r)] += n
+	drops := map[string][]string{}
+	onDrop := func(client string) func(events.Drop) {
+		return func(d events.Drop) {
+			mu.Lock()
+			defer mu.Unlock()
+			why := string(d.Reason)
+			if d.Rejection != nil {
+				why += " " + d.Rejection.Reason
+			}
+			drops[client] = append(drops[client], why)
+		}
 	}
 	// Batches of exactly 4 and 2 (the rest on Close): a flush timer that fired
-	// between two Tracks on a loaded machine sent the invalid signup alone, and
-	// a request whose every event is rejected is reported as rejected.
+	// between two Tracks on a loaded machine sent the invalid signup alone,
+	// which the collector answers 400 rather than 200.
 	good, err := events.New(events.Config{Endpoint: endpoint, BatchSize: 4, FlushInterval: time.Minute,
-		Header: http.Header{"X-Accord-Write-Key": {key}}, OnDrop: onDrop})
+		Header: http.Header{"X-Accord-Write-Key": {key}}, OnDrop: onDrop("good")})
 	if err != nil {
 		panic(err)
 	}
@@ -75,7 +83,7 @@ func main() {
 			panic(fmt.Sprintf("Track(%s): %v", e.SchemaURI(), err))
 		}
 	}
-	nokey, err := events.New(events.Config{Endpoint: endpoint, OnDrop: onDrop})
+	nokey, err := events.New(events.Config{Endpoint: endpoint, OnDrop: onDrop("nokey")})
 	if err != nil {
 		panic(err)
 	}
@@ -143,16 +151,16 @@ func TestGeneratedGoClient(t *testing.T) {
 	out := codegentest.Output(t, exec.Command(bin, base, key))
 	var res struct {
 		Good, NoKey struct{ Queued, Sent, Invalid, Dropped, Rejected, Failed uint64 }
-		Drops       map[string]int
+		Drops       map[string][]string
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("the SDK program printed %q: %v", out, err)
 	}
-	if g := res.Good; g.Queued != 6 || g.Sent != 6 || g.Invalid+g.Dropped+g.Rejected+g.Failed != 0 {
-		t.Errorf("client with the write key: %+v, want 6 queued and sent, nothing lost", g)
+	if g := res.Good; g.Queued != 6 || g.Sent != 5 || g.Rejected != 1 || g.Invalid+g.Dropped+g.Failed != 0 || !slices.Equal(res.Drops["good"], []string{"rejected schema_violation"}) {
+		t.Errorf("client with the write key: %+v, drops %v; want 6 queued, 5 sent, the signup that breaks the pattern rejected and reported", g, res.Drops["good"])
 	}
-	if n := res.NoKey; n.Queued != 1 || n.Rejected != 1 || n.Sent != 0 || res.Drops["rejected"] != 1 || len(res.Drops) != 1 {
-		t.Errorf("client without the write key: %+v, drops %v; want its one event rejected and reported", n, res.Drops)
+	if n := res.NoKey; n.Queued != 1 || n.Rejected != 1 || n.Sent != 0 || !slices.Equal(res.Drops["nokey"], []string{"rejected unauthorized"}) {
+		t.Errorf("client without the write key: %+v, drops %v; want its one event rejected and reported", n, res.Drops["nokey"])
 	}
 
 	tables := []string{"com.acme/signup", "com.acme/checkout_completed", "com.acme/page_view", "com.acme/search", "com.acme/delivery_address_updated"}

@@ -7,6 +7,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/accord-dev/accord/internal/collect"
+	"github.com/accord-dev/accord/internal/event"
 )
 
 // RetryAfterCaseHeader names the header with which an SDK's Retry-After test tells
@@ -28,7 +31,8 @@ const (
 )
 
 // RetryAfterServer answers the first request of each case with a status and a
-// Retry-After header, and every later one with 200; it records when the requests
+// Retry-After header, and every later one as the collector answers a batch it
+// accepts whole (200, each event accepted); it records when the requests
 // arrive, so that a test can check that a client waited as asked.
 type RetryAfterServer struct {
 	mu       sync.Mutex
@@ -52,7 +56,18 @@ func (s *RetryAfterServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	first := len(s.arrivals[c]) == 1
 	s.mu.Unlock()
 	if !first {
-		w.WriteHeader(http.StatusOK)
+		// The collector's answer, every event accepted: the clients settle
+		// their events by it.
+		batch, _, err := readBatch(r)
+		if err != nil {
+			collect.WriteError(w, &collect.RequestError{Status: http.StatusBadRequest, Reason: event.ReasonMalformedJSON, Msg: err.Error()})
+			return
+		}
+		results := make([]collect.Result, len(batch))
+		for i, ev := range batch {
+			results[i] = collect.Result{EventID: event.NewID(), Schema: ev.Schema, Status: collect.StatusAccepted}
+		}
+		collect.WriteResults(w, results)
 		return
 	}
 	switch c {

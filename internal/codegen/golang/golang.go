@@ -32,8 +32,8 @@ const DefaultPackage = "events"
 // reserved are the exported names of client.go.tmpl: generated types never take them.
 var reserved = []string{
 	"Event", "ErrQueueFull", "ErrClosed", "DropReason", "DropQueueFull", "DropClosed",
-	"DropRejected", "DropFailed", "Config", "Stats", "Client", "New", "ValidationError",
-	"Problem", "Ptr",
+	"DropRejected", "DropFailed", "Drop", "Rejection", "Failure", "Config", "Stats", "Client",
+	"New", "ValidationError", "Problem", "Ptr",
 }
 
 // eventMethods are the methods of event structs, which no field may be named.

@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/accord-dev/accord/internal/codegen/codegentest"
 	"github.com/accord-dev/accord/internal/codegen/golang/internal/acmeevents"
+	"github.com/accord-dev/accord/internal/collect"
 )
 
 func newCollector(t *testing.T) (*codegentest.Collector, *httptest.Server) {
@@ -52,7 +55,7 @@ func TestRoundTrip(t *testing.T) {
 	col, srv := newCollector(t)
 	var drops atomic.Int64
 	client, err := acmeevents.New(acmeevents.Config{Endpoint: srv.URL, BatchSize: 4, FlushInterval: 20 * time.Millisecond,
-		OnDrop: func(acmeevents.DropReason, int, error) { drops.Add(1) }})
+		OnDrop: func(acmeevents.Drop) { drops.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,9 +142,9 @@ func TestNeverBlocks(t *testing.T) {
 	defer close(release)
 	var reported atomic.Int64
 	client, err := acmeevents.New(acmeevents.Config{Endpoint: srv.URL, QueueSize: 3, BatchSize: 1, FlushInterval: time.Millisecond,
-		OnDrop: func(r acmeevents.DropReason, n int, err error) {
-			if r == acmeevents.DropQueueFull {
-				reported.Add(int64(n))
+		OnDrop: func(d acmeevents.Drop) {
+			if d.Reason == acmeevents.DropQueueFull && d.Event != nil && errors.Is(d.Err, acmeevents.ErrQueueFull) {
+				reported.Add(1)
 			}
 		}})
 	if err != nil {
@@ -169,14 +172,15 @@ func TestNeverBlocks(t *testing.T) {
 	}
 }
 
-// TestRetries checks that 503s are retried and a 400 is not.
+// TestRetries checks that 503s are retried and a request refused whole (401) is
+// not: its event is rejected, with the collector's reason and message.
 func TestRetries(t *testing.T) {
 	col, srv := newCollector(t)
-	col.Status = func(n int64) int {
+	col.Refuse = func(n int64) *collect.RequestError {
 		if n <= 2 {
-			return http.StatusServiceUnavailable
+			return &collect.RequestError{Status: http.StatusServiceUnavailable, Reason: "collector_busy", Msg: "busy"}
 		}
-		return 0
+		return nil
 	}
 	client, err := acmeevents.New(acmeevents.Config{Endpoint: srv.URL, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
 	if err != nil {
@@ -195,11 +199,16 @@ func TestRetries(t *testing.T) {
 	}
 
 	col2, srv2 := newCollector(t)
-	col2.Status = func(int64) int { return http.StatusBadRequest }
+	col2.Refuse = func(int64) *collect.RequestError {
+		return &collect.RequestError{Status: http.StatusUnauthorized, Reason: "unauthorized", Msg: "a valid write key is required"}
+	}
 	var rejected atomic.Int64
-	client2, err := acmeevents.New(acmeevents.Config{Endpoint: srv2.URL, OnDrop: func(r acmeevents.DropReason, n int, err error) {
-		if r == acmeevents.DropRejected && err != nil {
-			rejected.Add(int64(n))
+	client2, err := acmeevents.New(acmeevents.Config{Endpoint: srv2.URL, OnDrop: func(d acmeevents.Drop) {
+		want := acmeevents.Rejection{Status: http.StatusUnauthorized, Reason: "unauthorized", Message: "a valid write key is required"}
+		if d.Reason == acmeevents.DropRejected && d.Rejection != nil && cmp.Equal(*d.Rejection, want) && d.Err == error(d.Rejection) {
+			rejected.Add(1)
+		} else {
+			t.Errorf("OnDrop(%+v), want a rejection %+v", d, want)
 		}
 	}})
 	if err != nil {

@@ -37,8 +37,9 @@ var attrReserved = []string{"self", "SCHEMA", "to_dict", "validate", "_check", "
 
 // moduleReserved are the module's own names, which generated types never take.
 var moduleReserved = []string{
-	"AccordClient", "BaseClient", "DropReason", "Problem", "ValidationError", "Stats", "Any", "Callable",
-	"ClassVar", "Dict", "List", "Literal", "Optional", "Tuple", "Exception", "ValueError", "BaseException",
+	"AccordClient", "BaseClient", "DropReason", "Drop", "Rejection", "Failure", "DeliveryError", "Problem",
+	"ValidationError", "Stats", "Any", "Callable", "ClassVar", "Dict", "List", "Literal", "Optional", "Tuple",
+	"Union", "Exception", "ValueError", "BaseException",
 }
 
 // Generate returns the SDK: events.py.

@@ -125,3 +125,30 @@ func TestRetryAfter(t *testing.T) {
 	codegentest.CheckRetryStats(t, codegentest.Output(t, cmd))
 	srv.Check(t)
 }
+
+// TestAnswers runs the answer cases that every SDK passes
+// (codegentest.RunAnswers) through testdata/answer.py with the example SDK:
+// events settled by the collector's per-event answer, rejections reported to
+// on_drop with the collector's reason and failures, unreadable answers failed.
+// The script, which uses the drop's types, must pass mypy --strict too.
+func TestAnswers(t *testing.T) {
+	files, err := python.Generate(codegentest.Load(t, "../testdata/examples/contracts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	source, err := os.ReadFile(filepath.Join("testdata", "answer.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := codegentest.PythonProgram(t, files, "answer.py", string(source))
+	codegentest.RunAnswers(t, codegentest.Snapshot(t, "../testdata/examples/contracts"),
+		func(t *testing.T, endpoint string, signups []map[string]any) codegentest.AnswerReport {
+			arg, err := json.Marshal(signups)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			return codegentest.ReadReport(t, codegentest.Output(t, prog.Command(ctx, endpoint, string(arg))))
+		})
+}

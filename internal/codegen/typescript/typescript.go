@@ -26,7 +26,8 @@ const FileName = "events.ts"
 // reserved are the names of the client part and the globals it uses: generated
 // types never shadow them.
 var reserved = []string{
-	"DropReason", "ClientConfig", "Stats", "Problem", "ValidationError", "BaseClient", "AccordClient",
+	"DropReason", "Drop", "Rejection", "Failure", "EventResult", "Outcome", "ClientConfig", "Stats",
+	"Problem", "ValidationError", "BaseClient", "AccordClient",
 	"Record", "Required", "Omit", "Pick", "Partial", "Array", "Promise", "Error", "Response", "Blob",
 	"BodyInit", "CompressionStream", "Object", "String", "Number", "Boolean", "Date", "Map", "Set",
 	"JSON", "Math", "ReadonlyArray", "Uint8Array", "ArrayBuffer",

@@ -15,38 +15,6 @@ import (
 	"github.com/accord-dev/accord/internal/codegen/typescript"
 )
 
-// tsc finds the TypeScript compiler: $ACCORD_TSC, tsc on PATH, or where
-// testdata/install-tsc.sh puts it.
-func tsc(t *testing.T) string {
-	t.Helper()
-	if os.Getenv("ACCORD_TSC") == "" {
-		if _, err := exec.LookPath("tsc"); err != nil {
-			home, err := os.UserHomeDir()
-			if err == nil {
-				p := filepath.Join(home, ".cache", "accord-tools", "typescript-5.9.3", "node_modules", ".bin", "tsc")
-				if _, err := os.Stat(p); err == nil {
-					return p
-				}
-			}
-		}
-	}
-	return codegentest.Tool(t, "ACCORD_TSC", "tsc")
-}
-
-const tsconfig = `{
-  "compilerOptions": {
-    "strict": true,
-    "target": "ES2022",
-    "lib": ["ES2022", "DOM"],
-    "module": "commonjs",
-    "outDir": "out",
-    "skipLibCheck": false,
-    "noEmitOnError": true
-  },
-  "files": [%s]
-}
-`
-
 // project writes the SDK of the registry dir and the given extra files into a
 // fresh folder with a strict tsconfig.json.
 func project(t *testing.T, dir string, extra ...string) string {
@@ -70,7 +38,7 @@ func project(t *testing.T, dir string, extra ...string) string {
 		}
 		names = append(names, `"`+e+`"`)
 	}
-	cfg := strings.Replace(tsconfig, "%s", strings.Join(names, ", "), 1)
+	cfg := strings.Replace(codegentest.TSConfig, "%s", strings.Join(names, ", "), 1)
 	if err := os.WriteFile(filepath.Join(out, "tsconfig.json"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +56,7 @@ func runTSC(t *testing.T, bin, dir string, args ...string) (string, error) {
 // TestTypeCheck type-checks the SDK of every golden case with tsc --strict, in one
 // project (one folder per case) because each tsc start costs seconds.
 func TestTypeCheck(t *testing.T) {
-	bin := tsc(t)
+	bin := codegentest.TSC(t)
 	cases, err := filepath.Glob("../testdata/*/contracts")
 	if err != nil || len(cases) == 0 {
 		t.Fatalf("no golden cases: %v", err)
@@ -106,7 +74,7 @@ func TestTypeCheck(t *testing.T) {
 		}
 		names = append(names, `"`+name+`/events.ts"`)
 	}
-	cfg := strings.Replace(tsconfig, "%s", strings.Join(names, ", "), 1)
+	cfg := strings.Replace(codegentest.TSConfig, "%s", strings.Join(names, ", "), 1)
 	if err := os.WriteFile(filepath.Join(root, "tsconfig.json"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +86,7 @@ func TestTypeCheck(t *testing.T) {
 // TestTypeErrors checks that the types catch what they promise to: a wrong enum
 // value and a missing required field do not compile.
 func TestTypeErrors(t *testing.T) {
-	bin := tsc(t)
+	bin := codegentest.TSC(t)
 	for _, tc := range []struct{ file, want string }{
 		{"bad_enum.ts", `Type '"tv"' is not assignable to type 'SignupReferrerChannel`},
 		{"missing_required.ts", `Property 'shop_id' is missing`},
@@ -140,21 +108,15 @@ func TestTypeErrors(t *testing.T) {
 // the command that runs it with node and the given arguments.
 func nodeScript(t *testing.T, script string) func(ctx context.Context, args ...string) *exec.Cmd {
 	t.Helper()
-	bin := tsc(t)
-	node, err := exec.LookPath("node")
+	files, err := typescript.Generate(codegentest.Load(t, "../testdata/examples/contracts"))
 	if err != nil {
-		codegentest.Missing(t, "node not found on PATH")
+		t.Fatal(err)
 	}
-	p := project(t, "../testdata/examples/contracts", script)
-	if out, err := runTSC(t, bin, p); err != nil {
-		t.Fatalf("tsc: %v\n%s", err, out)
+	source, err := os.ReadFile(filepath.Join("testdata", script))
+	if err != nil {
+		t.Fatal(err)
 	}
-	js := filepath.Join("out", strings.TrimSuffix(script, ".ts")+".js")
-	return func(ctx context.Context, args ...string) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, node, append([]string{js}, args...)...)
-		cmd.Dir = p
-		return cmd
-	}
+	return codegentest.NodeProgram(t, files, script, string(source)).Command
 }
 
 // TestRoundTrip compiles testdata/roundtrip.ts with the example SDK, runs it with
@@ -197,4 +159,22 @@ func TestRetryAfter(t *testing.T) {
 	defer cancel()
 	codegentest.CheckRetryStats(t, codegentest.Output(t, run(ctx, url)))
 	srv.Check(t)
+}
+
+// TestAnswers compiles testdata/answer.ts with the example SDK and runs the
+// answer cases that every SDK passes (codegentest.RunAnswers) with node: events
+// settled by the collector's per-event answer, rejections reported to onDrop
+// with the collector's reason and failures, unreadable answers failed.
+func TestAnswers(t *testing.T) {
+	run := nodeScript(t, "answer.ts")
+	codegentest.RunAnswers(t, codegentest.Snapshot(t, "../testdata/examples/contracts"),
+		func(t *testing.T, endpoint string, signups []map[string]any) codegentest.AnswerReport {
+			arg, err := json.Marshal(signups)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			return codegentest.ReadReport(t, codegentest.Output(t, run(ctx, endpoint, string(arg))))
+		})
 }

@@ -6,8 +6,54 @@
 
 /* eslint-disable */
 
-/** Why events were not delivered; see ClientConfig.onDrop. */
+/**
+ * Why an event was not delivered; see ClientConfig.onDrop. "rejected": the
+ * collector refused it (its answer lists it as rejected: it breaks its contract,
+ * its contract is retired, ...; or it refused the whole request with a 4xx other
+ * than 408 and 429), and sending it again unchanged would not help. "failed":
+ * every retry failed, or the collector's 2xx answer could not be read, so whether
+ * it kept the event is unknown (it is not sent again, which could store it twice).
+ */
 export type DropReason = "queue_full" | "closed" | "rejected" | "failed";
+
+/** One value of an event that breaks its contract, as the collector reports it (never the value). */
+export interface Failure {
+  /** JSON pointer of the value in the event's data, e.g. /shop_id. */
+  pointer: string;
+  /** The JSON Schema keyword that failed, e.g. pattern. */
+  keyword?: string;
+  /** Where that keyword is in the contract. */
+  keywordLocation?: string;
+  /** What is wrong, without the value. */
+  message: string;
+  /** The schema URI of the context entity that failed; absent for the event's data. */
+  entity?: string;
+}
+
+/** The collector's refusal of an event: of that event alone, or of the whole request it came in. */
+export interface Rejection {
+  /** HTTP status of the answer: 200 when other events were accepted, 400 when all were rejected, 401, 413, ... when the request was refused whole. */
+  status: number;
+  /** The event's id in the collector's answer, which its bad row keeps; absent when the answer names none (the whole request was refused, or the event was refused before it was given an id). */
+  eventId?: string;
+  /** The collector's fixed snake_case reason: schema_violation, contract_retired, schema_not_found, unauthorized, payload_too_large, ... */
+  reason?: string;
+  /** The collector's explanation when it refused the whole request. */
+  message?: string;
+  /** The values of the event that break its contract. */
+  failures: Failure[];
+}
+
+/** An event that was not delivered, as ClientConfig.onDrop is told about it. */
+export interface Drop {
+  reason: DropReason;
+  /** The event: its schema and data. The data holds the event's personal data: log the schema and the rejection, not the data. */
+  event: { schema: string; data: unknown };
+  /** What the collector said about the event, when reason is "rejected". */
+  rejection?: Rejection;
+  /** What happened, without the event's values. */
+  error: Error;
+}
 
 /** Configures an AccordClient. Only endpoint is required. */
 export interface ClientConfig {
@@ -29,21 +75,32 @@ export interface ClientConfig {
   maxBackoffMs?: number;
   /** Headers added to every request. */
   headers?: Record<string, string>;
-  /** Told about every event that is not delivered; must return quickly. */
-  onDrop?: (reason: DropReason, events: number, error?: unknown) => void;
+  /**
+   * Told about every event that is not delivered, once per event: queue full, closed,
+   * rejected by the collector (with its reason and failures) or failed; must return quickly.
+   */
+  onDrop?: (drop: Drop) => void;
   /** The fetch to use (default globalThis.fetch). */
   fetch?: typeof fetch;
 }
 
 /** Counts what happened to the events given to track. */
 export interface Stats {
+  /** Accepted into the queue. */
   queued: number;
+  /** Delivered: the collector's answer lists them as accepted. */
   sent: number;
+  /** Refused by the run-time checks (track threw ValidationError). */
   invalid: number;
+  /** Dropped by track: queue full or client closed. */
   dropped: number;
+  /** Refused by the collector: listed as rejected, or the request refused. */
   rejected: number;
+  /** Given up after retries, or answered unreadably. */
   failed: number;
+  /** Retried requests. */
   retries: number;
+  /** Requests answered 2xx with a result for each of their events. */
   batches: number;
 }
 
@@ -101,6 +158,111 @@ function checkArray(v: unknown, p: string, out: Problem[]): v is unknown[] {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** e as an Error, its message prefixed with what was being done. */
+function failure(doing: string, e: unknown): Error {
+  return new Error(doing + ": " + (e instanceof Error ? e.message : String(e)));
+}
+
+/**
+ * Most bytes of the collector's answer the client reads: about a hundred per
+ * accepted event and a few hundred per failure of a rejected one, so far more
+ * than any batch needs.
+ */
+const maxAnswer = 64 << 20;
+
+/** The start of an answer that is not the per-event one, for messages. */
+function excerpt(text: string): string {
+  const s = text.slice(0, 4096).trim();
+  return text.length > 4096 ? s + " ..." : s;
+}
+
+/** The collector's answer about one event. */
+interface EventResult {
+  accepted: boolean;
+  eventId?: string;
+  reason?: string;
+  failures: Failure[];
+}
+
+/** What one request came to: results (one per event), a refusal of the whole request, or an error. */
+interface Outcome {
+  status: number;
+  results?: EventResult[];
+  refusal?: Rejection;
+  retry: boolean;
+  waitMs: number;
+  error?: Error;
+}
+
+/** A string member of o, or undefined. */
+function str(o: Record<string, unknown>, key: string): string | undefined {
+  const v = o[key];
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+/**
+ * Reads the collector's per-event answer to a batch of n events: one result per
+ * event, in the order they were sent; or says what is wrong with an answer that
+ * is not one.
+ */
+function readAnswer(text: string, n: number): EventResult[] | string {
+  if (text.length > maxAnswer) {
+    return "its answer is over " + maxAnswer + " bytes";
+  }
+  if (text.trim() === "") {
+    return "its answer is empty, not the per-event answer";
+  }
+  let a: unknown;
+  try {
+    a = JSON.parse(text);
+  } catch (e) {
+    return 'its answer is not the per-event answer JSON ({"accepted":..,"rejected":..,"events":[..]}): ' + (e instanceof Error ? e.message : String(e));
+  }
+  if (!isObject(a) || typeof a.accepted !== "number" || typeof a.rejected !== "number" || !Array.isArray(a.events)) {
+    return 'its answer lacks "accepted", "rejected" or "events"';
+  }
+  const events: unknown[] = a.events;
+  if (events.length !== n) {
+    return "its answer lists " + events.length + " results for the " + n + " events sent";
+  }
+  const out: EventResult[] = [];
+  for (let i = 0; i < n; i++) {
+    const e = events[i];
+    const status = isObject(e) ? e.status : undefined;
+    if (!isObject(e) || (status !== "accepted" && status !== "rejected")) {
+      return "its answer gives event " + i + " the status " + JSON.stringify(status) + ', neither "accepted" nor "rejected"';
+    }
+    const failures: Failure[] = [];
+    const fs = e.failures ?? [];
+    if (!Array.isArray(fs)) {
+      return "its answer gives event " + i + " failures that are not a list";
+    }
+    for (const f of fs) {
+      if (!isObject(f)) {
+        return "its answer gives event " + i + " a failure that is not an object";
+      }
+      failures.push({ pointer: str(f, "pointer") ?? "", keyword: str(f, "keyword"), keywordLocation: str(f, "keyword_location"), message: str(f, "message") ?? "", entity: str(f, "entity") });
+    }
+    out.push({ accepted: status === "accepted", eventId: str(e, "event_id"), reason: str(e, "reason"), failures });
+  }
+  const accepted = out.filter((r) => r.accepted).length;
+  if (a.accepted !== accepted || a.rejected !== n - accepted) {
+    return "its answer counts " + a.accepted + " accepted and " + a.rejected + " rejected but lists " + accepted + " and " + (n - accepted);
+  }
+  return out;
+}
+
+/** Says what the collector refused and why, without the event's values. */
+function rejectionError(r: Rejection): Error {
+  let s = r.eventId !== undefined ? "accord: the collector rejected event " + r.eventId : "accord: the collector rejected the event";
+  s += " (" + r.status + (r.reason !== undefined ? " " + r.reason : "") + ")";
+  if (r.message !== undefined && r.message !== "") {
+    s += ": " + r.message;
+  }
+  s += r.failures.map((f, i) => (i === 0 ? ": " : "; ") + (f.entity !== undefined ? f.entity + " " : "") + (f.pointer !== "" ? f.pointer + ": " : "") + f.message).join("");
+  return new Error(s);
+}
 
 /**
  * The wait a Retry-After header asks for, in ms: delay-seconds or an HTTP date,
@@ -163,11 +325,11 @@ export class BaseClient {
       throw new ValidationError(schema, problems);
     }
     if (this.closed) {
-      this.drop("closed", 1, new Error("accord: client closed"));
+      this.drop({ reason: "closed", event: { schema, data }, error: new Error("accord: client closed, event dropped") });
       return;
     }
     if (this.queue.length >= this.cfg.queueSize) {
-      this.drop("queue_full", 1, new Error("accord: queue full"));
+      this.drop({ reason: "queue_full", event: { schema, data }, error: new Error("accord: queue full, event dropped") });
       return;
     }
     this.queue.push(JSON.stringify({ schema, data }));
@@ -215,40 +377,44 @@ export class BaseClient {
     }
   }
 
+  /**
+   * Delivers one batch, retrying transient failures with backoff, and settles each
+   * event by the collector's answer: accepted ones are sent, rejected ones told to
+   * onDrop with the collector's reason and failures.
+   */
   private async send(batch: string[]): Promise<void> {
     const body = "[" + batch.join(",") + "]";
     for (let attempt = 0; ; attempt++) {
-      let retry = true;
-      let wait = 0;
-      let error: unknown;
-      try {
-        const headers: Record<string, string> = { ...(this.cfg.headers ?? {}), "Content-Type": "application/json" };
-        let payload: BodyInit = body;
-        if (typeof CompressionStream !== "undefined") {
-          payload = await new Response(new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
-          headers["Content-Encoding"] = "gzip";
-        }
-        const resp = await this.doFetch(this.url, { method: "POST", headers, body: payload });
-        if (resp.ok) {
-          this.counts.sent += batch.length;
+      const o = await this.post(body, batch.length);
+      if (o.results !== undefined) {
+        if (o.status >= 200 && o.status < 300) {
           this.counts.batches++;
-          return;
         }
-        error = new Error("accord: collector answered " + resp.status + ": " + (await resp.text()).slice(0, 4096));
-        retry = resp.status === 408 || resp.status === 429 || resp.status >= 500;
-        wait = retryAfterMs(resp.headers.get("Retry-After"), this.cfg.maxBackoffMs);
-      } catch (e) {
-        error = e;
+        o.results.forEach((r, i) => {
+          if (r.accepted) {
+            this.counts.sent++;
+            return;
+          }
+          const rejection: Rejection = { status: o.status, eventId: r.eventId, reason: r.reason, failures: r.failures };
+          this.drop({ reason: "rejected", event: JSON.parse(batch[i]), rejection, error: rejectionError(rejection) });
+        });
+        return;
       }
-      if (!retry) {
-        this.drop("rejected", batch.length, error);
+      if (o.refusal !== undefined) {
+        this.dropAll("rejected", batch, rejectionError(o.refusal), o.refusal);
+        return;
+      }
+      const error = o.error ?? new Error("accord: the request failed");
+      if (!o.retry) {
+        this.dropAll("failed", batch, error);
         return;
       }
       if (attempt >= this.cfg.maxRetries) {
-        this.drop("failed", batch.length, error);
+        this.dropAll("failed", batch, new Error("accord: giving up after " + (attempt + 1) + " attempts: " + error.message));
         return;
       }
       this.counts.retries++;
+      let wait = o.waitMs;
       if (wait <= 0) {
         const cap = Math.min(this.cfg.maxBackoffMs, this.cfg.minBackoffMs * 2 ** attempt);
         wait = this.cfg.minBackoffMs / 2 + Math.random() * cap;
@@ -257,15 +423,75 @@ export class BaseClient {
     }
   }
 
-  private drop(reason: DropReason, n: number, error: unknown): void {
-    if (reason === "queue_full" || reason === "closed") {
-      this.counts.dropped += n;
-    } else if (reason === "rejected") {
-      this.counts.rejected += n;
-    } else {
-      this.counts.failed += n;
+  /** Sends one request and reads the collector's answer. */
+  private async post(body: string, n: number): Promise<Outcome> {
+    let resp: Response;
+    try {
+      const headers: Record<string, string> = { ...(this.cfg.headers ?? {}), "Content-Type": "application/json" };
+      let payload: BodyInit = body;
+      if (typeof CompressionStream !== "undefined") {
+        payload = await new Response(new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
+        headers["Content-Encoding"] = "gzip";
+      }
+      resp = await this.doFetch(this.url, { method: "POST", headers, body: payload });
+    } catch (e) {
+      return { status: 0, retry: true, waitMs: 0, error: failure("accord: posting events", e) };
     }
-    this.cfg.onDrop?.(reason, n, error);
+    const code = resp.status;
+    let text = "";
+    let readError: Error | undefined;
+    try {
+      text = await resp.text();
+    } catch (e) {
+      readError = failure("reading it", e);
+    }
+    if (code === 408 || code === 429 || code >= 500) {
+      return { status: code, retry: true, waitMs: retryAfterMs(resp.headers.get("Retry-After"), this.cfg.maxBackoffMs), error: new Error("accord: collector answered " + code + ": " + excerpt(text)) };
+    }
+    if (resp.ok) {
+      const read = readError !== undefined ? readError.message : readAnswer(text, n);
+      if (typeof read === "string") {
+        return { status: code, retry: false, waitMs: 0, error: new Error("accord: the collector answered " + code + " but " + read + "; whether it kept the " + n + " events is unknown, so they count as failed (is endpoint an Accord collector?)") };
+      }
+      return { status: code, results: read, retry: false, waitMs: 0 };
+    }
+    if (code === 400 && readError === undefined) {
+      // Every event rejected: the answer lists each with its reason.
+      const read = readAnswer(text, n);
+      if (typeof read !== "string") {
+        return { status: code, results: read, retry: false, waitMs: 0 };
+      }
+    }
+    const refusal: Rejection = { status: code, message: excerpt(text), failures: [] };
+    try {
+      const eb: unknown = JSON.parse(text);
+      if (isObject(eb) && str(eb, "error") !== undefined) {
+        refusal.message = str(eb, "error");
+        refusal.reason = str(eb, "reason");
+      }
+    } catch {
+      // Not the collector's error answer: its text is the message.
+    }
+    return { status: code, refusal, retry: false, waitMs: 0 };
+  }
+
+  /** Counts one undelivered event and tells onDrop. */
+  private drop(d: Drop): void {
+    if (d.reason === "queue_full" || d.reason === "closed") {
+      this.counts.dropped++;
+    } else if (d.reason === "rejected") {
+      this.counts.rejected++;
+    } else {
+      this.counts.failed++;
+    }
+    this.cfg.onDrop?.(d);
+  }
+
+  /** Drops every event of batch for the same reason. */
+  private dropAll(reason: DropReason, batch: string[], error: Error, rejection?: Rejection): void {
+    for (const line of batch) {
+      this.drop({ reason, event: JSON.parse(line), rejection, error });
+    }
   }
 }
 

@@ -43,7 +43,7 @@ var (
 	ErrClosed = errors.New("accord: client closed, event dropped")
 )
 
-// DropReason says why events were not delivered.
+// DropReason says why an event was not delivered.
 type DropReason string
 
 // Drop reasons passed to Config.OnDrop.
@@ -52,12 +52,104 @@ const (
 	DropQueueFull DropReason = "queue_full"
 	// DropClosed: Track was called after Close.
 	DropClosed DropReason = "closed"
-	// DropRejected: the collector refused the batch (a 4xx other than 408 and 429);
-	// retrying would not help.
+	// DropRejected: the collector refused the event: its answer listed it as
+	// rejected (it breaks its contract, its contract is retired, ...; the
+	// collector keeps it as a bad row), or it refused the whole request with a
+	// 4xx other than 408 and 429 (no valid write key, a body too large).
+	// Sending it again unchanged would not help.
 	DropRejected DropReason = "rejected"
-	// DropFailed: every retry failed, or Close gave up waiting.
+	// DropFailed: every retry failed, Close gave up waiting, or the collector's
+	// 2xx answer could not be read, so whether it kept the event is unknown
+	// (it is not sent again, which could store it twice).
 	DropFailed DropReason = "failed"
 )
+
+// Drop is one event that was not delivered, as Config.OnDrop is told about it.
+type Drop struct {
+	// Reason says what happened to the event.
+	Reason DropReason
+	// Event is the event as given to Track. It holds the event's personal data:
+	// log its SchemaURI and Rejection, not the event itself.
+	Event Event
+	// Rejection is what the collector said about the event when Reason is
+	// DropRejected; nil otherwise.
+	Rejection *Rejection
+	// Err says why, without the event's values: the *Rejection itself when
+	// Reason is DropRejected, else ErrQueueFull, ErrClosed or what made the
+	// delivery fail.
+	Err error
+}
+
+// Rejection is the collector's refusal of an event: of that event alone, in
+// its answer's per-event results, or of the whole request it came in.
+type Rejection struct {
+	// Status is the HTTP status of the collector's answer: 200 when other events
+	// of the request were accepted, 400 when all were rejected, 401, 413, ...
+	// when the whole request was refused.
+	Status int
+	// EventID is the event's id in the collector's answer, which its bad row
+	// keeps; empty when the answer names none (the whole request was refused,
+	// or the event was refused before it was given an id).
+	EventID string
+	// Reason is the collector's fixed snake_case reason (schema_violation,
+	// contract_retired, schema_not_found, unauthorized, payload_too_large, ...);
+	// empty when its answer named none.
+	Reason string
+	// Message is the collector's explanation when it refused the whole request.
+	Message string
+	// Failures are the values of the event that break its contract, as the
+	// collector reports them (JSON pointer, keyword, message: never the values).
+	Failures []Failure
+}
+
+// Failure is one value of an event that breaks its contract, as the collector
+// reports it.
+type Failure struct {
+	// Pointer is the JSON pointer of the value in the event's data, e.g. /shop_id.
+	Pointer string `json:"pointer"`
+	// Keyword is the JSON Schema keyword that failed, e.g. pattern.
+	Keyword string `json:"keyword,omitempty"`
+	// KeywordLocation locates that keyword in the contract.
+	KeywordLocation string `json:"keyword_location,omitempty"`
+	// Message says what is wrong, without the value.
+	Message string `json:"message"`
+	// Entity is empty for the event's data, else the schema URI of the context
+	// entity that failed.
+	Entity string `json:"entity,omitempty"`
+}
+
+// Error says what the collector refused and why, without the event's values.
+func (r *Rejection) Error() string {
+	var b strings.Builder
+	if r.EventID != "" {
+		b.WriteString("accord: the collector rejected event " + r.EventID)
+	} else {
+		b.WriteString("accord: the collector rejected the event")
+	}
+	b.WriteString(" (" + strconv.Itoa(r.Status))
+	if r.Reason != "" {
+		b.WriteString(" " + r.Reason)
+	}
+	b.WriteString(")")
+	if r.Message != "" {
+		b.WriteString(": " + r.Message)
+	}
+	for i, f := range r.Failures {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		if f.Entity != "" {
+			b.WriteString(f.Entity + " ")
+		}
+		if f.Pointer != "" {
+			b.WriteString(f.Pointer + ": ")
+		}
+		b.WriteString(f.Message)
+	}
+	return b.String()
+}
 
 // Config configures a Client. Only Endpoint is required.
 type Config struct {
@@ -81,22 +173,24 @@ type Config struct {
 	// with full jitter (defaults 100 ms and 10 s). A Retry-After header (seconds
 	// or an HTTP date) is honoured up to MaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
-	// OnDrop, when set, is told about every event that is not delivered. It is
-	// called from Track (queue full, closed) or from the sending goroutine, so it
-	// must return quickly and must not call Track.
-	OnDrop func(reason DropReason, events int, err error)
+	// OnDrop, when set, is told about every event that is not delivered, once
+	// per event: queue full, closed, rejected by the collector (with its reason
+	// and failures) or failed. It is called from Track (queue full, closed) or
+	// from the sending goroutine, so it must return quickly and must not call
+	// Track.
+	OnDrop func(Drop)
 }
 
 // Stats counts what happened to the events given to Track.
 type Stats struct {
 	Queued   uint64 // accepted into the queue
-	Sent     uint64 // delivered: the collector answered 2xx
+	Sent     uint64 // delivered: the collector's answer lists them as accepted
 	Invalid  uint64 // refused by Validate or not encodable
 	Dropped  uint64 // dropped by Track: queue full or client closed
-	Rejected uint64 // refused by the collector (4xx)
-	Failed   uint64 // given up after retries, or abandoned by Close
+	Rejected uint64 // refused by the collector: listed as rejected, or the request refused
+	Failed   uint64 // given up after retries, abandoned by Close, or answered unreadably
 	Retries  uint64 // retried requests
-	Batches  uint64 // requests that succeeded
+	Batches  uint64 // requests answered 2xx with a result for each of their events
 }
 
 // Client sends events to an Accord collector in batches, from one background
@@ -109,7 +203,7 @@ type Client struct {
 
 	mu      sync.RWMutex // guards closed against enqueueing after Close
 	closed  bool
-	queue   chan []byte
+	queue   chan queued
 	flushes chan chan struct{}
 	closing chan struct{}
 	done    chan struct{}
@@ -160,7 +254,7 @@ func New(cfg Config) (*Client, error) {
 		cfg:     cfg,
 		url:     strings.TrimRight(cfg.Endpoint, "/") + "/v1/events",
 		http:    cfg.HTTPClient,
-		queue:   make(chan []byte, cfg.QueueSize),
+		queue:   make(chan queued, cfg.QueueSize),
 		flushes: make(chan chan struct{}),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
@@ -192,15 +286,15 @@ func (c *Client) Track(e Event) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed {
-		c.drop(DropClosed, 1, ErrClosed)
+		c.drop(Drop{Reason: DropClosed, Event: e, Err: ErrClosed})
 		return ErrClosed
 	}
 	select {
-	case c.queue <- msg:
+	case c.queue <- queued{event: e, msg: msg}:
 		c.queued.Add(1)
 		return nil
 	default:
-		c.drop(DropQueueFull, 1, ErrQueueFull)
+		c.drop(Drop{Reason: DropQueueFull, Event: e, Err: ErrQueueFull})
 		return ErrQueueFull
 	}
 }
@@ -208,6 +302,13 @@ func (c *Client) Track(e Event) error {
 type selfDescribing struct {
 	Schema string          `json:"schema"`
 	Data   json.RawMessage `json:"data"`
+}
+
+// queued is an event waiting to be sent: encoded, and as given to Track, for
+// OnDrop.
+type queued struct {
+	event Event
+	msg   []byte
 }
 
 // Stats returns the counters so far.
@@ -258,17 +359,25 @@ func (c *Client) Close(ctx context.Context) error {
 	}
 }
 
-func (c *Client) drop(reason DropReason, n int, err error) {
-	switch reason {
+// drop counts one undelivered event and tells OnDrop.
+func (c *Client) drop(d Drop) {
+	switch d.Reason {
 	case DropQueueFull, DropClosed:
-		c.dropped.Add(uint64(n))
+		c.dropped.Add(1)
 	case DropRejected:
-		c.rejected.Add(uint64(n))
+		c.rejected.Add(1)
 	default:
-		c.failed.Add(uint64(n))
+		c.failed.Add(1)
 	}
 	if c.cfg.OnDrop != nil {
-		c.cfg.OnDrop(reason, n, err)
+		c.cfg.OnDrop(d)
+	}
+}
+
+// dropAll drops every event of batch for the same reason.
+func (c *Client) dropAll(reason DropReason, batch []queued, rej *Rejection, err error) {
+	for _, q := range batch {
+		c.drop(Drop{Reason: reason, Event: q.event, Rejection: rej, Err: err})
 	}
 }
 
@@ -278,7 +387,7 @@ func (c *Client) run() {
 	defer c.cancel()
 	ticker := time.NewTicker(c.cfg.FlushInterval)
 	defer ticker.Stop()
-	batch := make([][]byte, 0, c.cfg.BatchSize)
+	batch := make([]queued, 0, c.cfg.BatchSize)
 	send := func() {
 		if len(batch) > 0 {
 			c.send(batch)
@@ -319,33 +428,48 @@ func (c *Client) run() {
 	}
 }
 
-// send delivers one batch, retrying transient failures with backoff.
-func (c *Client) send(batch [][]byte) {
+// send delivers one batch, retrying transient failures with backoff, and
+// settles each event by the collector's answer: accepted ones are sent, rejected
+// ones reported to OnDrop with the collector's reason and failures.
+func (c *Client) send(batch []queued) {
 	body, err := encodeBatch(batch)
 	if err != nil {
-		c.drop(DropFailed, len(batch), err)
+		c.dropAll(DropFailed, batch, nil, fmt.Errorf("accord: encoding the batch: %w", err))
 		return
 	}
 	for attempt := 0; ; attempt++ {
 		if c.ctx.Err() != nil {
-			c.drop(DropFailed, len(batch), fmt.Errorf("accord: client closed before delivery: %w", c.ctx.Err()))
+			c.dropAll(DropFailed, batch, nil, fmt.Errorf("accord: client closed before delivery: %w", c.ctx.Err()))
 			return
 		}
-		retry, wait, err := c.post(body)
-		if err == nil {
-			c.sent.Add(uint64(len(batch)))
-			c.batches.Add(1)
+		o := c.post(body, len(batch))
+		switch {
+		case o.results != nil:
+			if o.status/100 == 2 {
+				c.batches.Add(1)
+			}
+			for i, r := range o.results {
+				if r.Status == statusAccepted {
+					c.sent.Add(1)
+					continue
+				}
+				rej := &Rejection{Status: o.status, EventID: r.EventID, Reason: r.Reason, Failures: r.Failures}
+				c.drop(Drop{Reason: DropRejected, Event: batch[i].event, Rejection: rej, Err: rej})
+			}
 			return
-		}
-		if !retry {
-			c.drop(DropRejected, len(batch), err)
+		case o.refusal != nil:
+			c.dropAll(DropRejected, batch, o.refusal, o.refusal)
+			return
+		case !o.retry:
+			c.dropAll(DropFailed, batch, nil, o.err)
 			return
 		}
 		if attempt >= c.cfg.MaxRetries {
-			c.drop(DropFailed, len(batch), fmt.Errorf("accord: giving up after %d attempts: %w", attempt+1, err))
+			c.dropAll(DropFailed, batch, nil, fmt.Errorf("accord: giving up after %d attempts: %w", attempt+1, o.err))
 			return
 		}
 		c.retries.Add(1)
+		wait := o.wait
 		if wait <= 0 {
 			wait = c.backoff(attempt)
 		}
@@ -358,12 +482,57 @@ func (c *Client) send(batch [][]byte) {
 	}
 }
 
-// post sends one request. It reports whether a failure is worth retrying and how
-// long the collector asked to wait.
-func (c *Client) post(body []byte) (retry bool, wait time.Duration, err error) {
+// The statuses of the collector's per-event results.
+const (
+	statusAccepted = "accepted"
+	statusRejected = "rejected"
+)
+
+// maxAnswer bounds the collector's answer the client reads: about a hundred
+// bytes per accepted event and a few hundred per failure of a rejected one, so
+// far more than any batch needs, while a wrong endpoint cannot exhaust memory.
+const maxAnswer = 64 << 20
+
+// outcome is what one request came to: exactly one of results (the collector
+// answered each event), refusal (it refused the request whole) or err (retry
+// tells whether sending again may help; an unreadable 2xx answer may not, as
+// the collector may have kept the events).
+type outcome struct {
+	status  int
+	results []result
+	refusal *Rejection
+	retry   bool
+	wait    time.Duration
+	err     error
+}
+
+// answer is the collector's answer to a batch: one result per event, in the
+// order they were sent.
+type answer struct {
+	Accepted *int     `json:"accepted"`
+	Rejected *int     `json:"rejected"`
+	Events   []result `json:"events"`
+}
+
+// result is the collector's answer about one event.
+type result struct {
+	EventID  string    `json:"event_id"`
+	Status   string    `json:"status"`
+	Reason   string    `json:"reason"`
+	Failures []Failure `json:"failures"`
+}
+
+// errorBody is the collector's answer to a request it refused whole.
+type errorBody struct {
+	Error  string `json:"error"`
+	Reason string `json:"reason"`
+}
+
+// post sends one request and reads the collector's answer.
+func (c *Client) post(body []byte, n int) outcome {
 	req, err := http.NewRequestWithContext(c.ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
-		return false, 0, fmt.Errorf("accord: building request: %w", err)
+		return outcome{err: fmt.Errorf("accord: building request: %w", err)}
 	}
 	for k, vs := range c.cfg.Header {
 		for _, v := range vs {
@@ -374,25 +543,85 @@ func (c *Client) post(body []byte) (retry bool, wait time.Duration, err error) {
 	req.Header.Set("Content-Encoding", "gzip")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return true, 0, fmt.Errorf("accord: posting events: %w", err)
+		return outcome{retry: true, err: fmt.Errorf("accord: posting events: %w", err)}
 	}
-	msg, rerr := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if rerr != nil {
-		msg = []byte("(response body unreadable: " + rerr.Error() + ")")
+	msg, rerr := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if cerr := resp.Body.Close(); rerr == nil && cerr != nil {
+		rerr = cerr
 	}
-	if cerr := resp.Body.Close(); cerr != nil && resp.StatusCode/100 != 2 {
-		msg = append(msg, " (closing body: "+cerr.Error()+")"...)
-	}
-	if resp.StatusCode/100 == 2 {
-		return false, 0, nil
-	}
-	err = fmt.Errorf("accord: collector answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	code := resp.StatusCode
 	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
-		return true, c.retryAfter(resp.Header.Get("Retry-After")), err
-	default:
-		return false, 0, err
+	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
+		return outcome{status: code, retry: true, wait: c.retryAfter(resp.Header.Get("Retry-After")),
+			err: fmt.Errorf("accord: collector answered %s: %s", resp.Status, excerpt(msg))}
+	case code/100 == 2:
+		if rerr != nil {
+			return outcome{status: code, err: fmt.Errorf("accord: reading the collector's answer (%s) to %d events: %w; whether it kept them is unknown, so they count as failed", resp.Status, n, rerr)}
+		}
+		results, err := readAnswer(msg, n)
+		if err != nil {
+			return outcome{status: code, err: fmt.Errorf("accord: the collector answered %s but %w; whether it kept the %d events is unknown, so they count as failed (is Endpoint an Accord collector?)", resp.Status, err, n)}
+		}
+		return outcome{status: code, results: results}
 	}
+	if code == http.StatusBadRequest && rerr == nil {
+		// Every event rejected: the answer lists each with its reason.
+		if results, err := readAnswer(msg, n); err == nil {
+			return outcome{status: code, results: results}
+		}
+	}
+	rej := &Rejection{Status: code, Message: excerpt(msg)}
+	var eb errorBody
+	if rerr == nil && json.Unmarshal(msg, &eb) == nil && eb.Error != "" {
+		rej.Reason, rej.Message = eb.Reason, eb.Error
+	}
+	return outcome{status: code, refusal: rej}
+}
+
+// readAnswer reads the collector's per-event answer to a batch of n events; it
+// says what is wrong with an answer that is not one.
+func readAnswer(msg []byte, n int) ([]result, error) {
+	if len(msg) > maxAnswer {
+		return nil, fmt.Errorf("its answer is over %d bytes", maxAnswer)
+	}
+	if len(bytes.TrimSpace(msg)) == 0 {
+		return nil, errors.New("its answer is empty, not the per-event answer")
+	}
+	var a answer
+	if err := json.Unmarshal(msg, &a); err != nil {
+		return nil, fmt.Errorf("its answer is not the per-event answer JSON ({\"accepted\":..,\"rejected\":..,\"events\":[..]}): %w", err)
+	}
+	if a.Accepted == nil || a.Rejected == nil || a.Events == nil {
+		return nil, errors.New(`its answer lacks "accepted", "rejected" or "events"`)
+	}
+	if len(a.Events) != n {
+		return nil, fmt.Errorf("its answer lists %d results for the %d events sent", len(a.Events), n)
+	}
+	accepted := 0
+	for i, r := range a.Events {
+		switch r.Status {
+		case statusAccepted:
+			accepted++
+		case statusRejected:
+		default:
+			return nil, fmt.Errorf("its answer gives event %d the status %q, neither %q nor %q", i, r.Status, statusAccepted, statusRejected)
+		}
+	}
+	if *a.Accepted != accepted || *a.Rejected != n-accepted {
+		return nil, fmt.Errorf("its answer counts %d accepted and %d rejected but lists %d and %d", *a.Accepted, *a.Rejected, accepted, n-accepted)
+	}
+	return a.Events, nil
+}
+
+// excerpt is the start of an answer that is not the per-event one, for
+// messages.
+func excerpt(msg []byte) string {
+	const most = 4096
+	s := strings.TrimSpace(string(msg[:min(len(msg), most)]))
+	if len(msg) > most {
+		s += " ..."
+	}
+	return s
 }
 
 // retryAfter is the wait a Retry-After header asks for, delay-seconds or an HTTP
@@ -421,19 +650,19 @@ func (c *Client) backoff(attempt int) time.Duration {
 }
 
 // encodeBatch gzips the batch as one JSON array.
-func encodeBatch(batch [][]byte) ([]byte, error) {
+func encodeBatch(batch []queued) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	if _, err := zw.Write([]byte{'['}); err != nil {
 		return nil, err
 	}
-	for i, msg := range batch {
+	for i, q := range batch {
 		if i > 0 {
 			if _, err := zw.Write([]byte{','}); err != nil {
 				return nil, err
 			}
 		}
-		if _, err := zw.Write(msg); err != nil {
+		if _, err := zw.Write(q.msg); err != nil {
 			return nil, err
 		}
 	}

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 import queue
 import random
@@ -18,10 +19,91 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, ClassVar, Dict, List, Literal, Optional, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Literal, Optional, Tuple, Union
 
 DropReason = Literal["queue_full", "closed", "rejected", "failed"]
-"""Why events were not delivered: see BaseClient's on_drop."""
+"""Why an event was not delivered: see BaseClient's on_drop. "rejected": the
+collector refused it (its answer lists it as rejected: it breaks its contract, its
+contract is retired, ...; or it refused the whole request with a 4xx other than
+408 and 429), and sending it again unchanged would not help. "failed": every retry
+failed, close gave up waiting, or the collector's 2xx answer could not be read, so
+whether it kept the event is unknown (it is not sent again, which could store it
+twice)."""
+
+_MAX_ANSWER = 64 << 20
+"""Most bytes of the collector's answer the client reads: about a hundred per
+accepted event and a few hundred per failure of a rejected one, so far more than
+any batch needs, while a wrong endpoint cannot exhaust memory."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One value of an event that breaks its contract, as the collector reports it
+    (never the value itself)."""
+
+    pointer: str
+    """JSON pointer of the value in the event's data, e.g. /shop_id."""
+    message: str
+    """What is wrong, without the value."""
+    keyword: Optional[str] = None
+    """The JSON Schema keyword that failed, e.g. pattern."""
+    keyword_location: Optional[str] = None
+    """Where that keyword is in the contract."""
+    entity: Optional[str] = None
+    """The schema URI of the context entity that failed; None for the event's data."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """The collector's refusal of an event: of that event alone, or of the whole
+    request it came in."""
+
+    status: int
+    """HTTP status of the answer: 200 when other events were accepted, 400 when all
+    were rejected, 401, 413, ... when the request was refused whole."""
+    event_id: Optional[str] = None
+    """The event's id in the collector's answer, which its bad row keeps; None when
+    the answer names none (the whole request was refused, or the event was refused
+    before it was given an id)."""
+    reason: Optional[str] = None
+    """The collector's fixed snake_case reason: schema_violation, contract_retired,
+    schema_not_found, unauthorized, payload_too_large, ..."""
+    message: Optional[str] = None
+    """The collector's explanation when it refused the whole request."""
+    failures: Tuple[Failure, ...] = ()
+    """The values of the event that break its contract."""
+
+    def __str__(self) -> str:
+        if self.event_id is not None:
+            s = "accord: the collector rejected event " + self.event_id
+        else:
+            s = "accord: the collector rejected the event"
+        s += " (" + str(self.status) + ("" if self.reason is None else " " + self.reason) + ")"
+        if self.message:
+            s += ": " + self.message
+        for i, f in enumerate(self.failures):
+            s += (": " if i == 0 else "; ") + ("" if f.entity is None else f.entity + " ")
+            s += (f.pointer + ": " if f.pointer else "") + f.message
+        return s
+
+
+class DeliveryError(Exception):
+    """Says why an event was not delivered, without the event's values: the
+    error of a Drop that no other exception explains."""
+
+
+@dataclass(frozen=True)
+class Drop:
+    """An event that was not delivered, as on_drop is told about it."""
+
+    reason: DropReason
+    event: Dict[str, Any]
+    """The event as sent: {"schema": ..., "data": {...}}. Its data holds the
+    event's personal data: log the schema and the rejection, not the data."""
+    error: BaseException
+    """What happened, without the event's values."""
+    rejection: Optional[Rejection] = None
+    """What the collector said about the event, when reason is "rejected"."""
 
 
 @dataclass(frozen=True)
@@ -49,13 +131,103 @@ class Stats:
     """Counts what happened to the events given to track."""
 
     queued: int = 0
+    """Accepted into the queue."""
     sent: int = 0
+    """Delivered: the collector's answer lists them as accepted."""
     invalid: int = 0
+    """Refused by validate (track raised ValidationError)."""
     dropped: int = 0
+    """Dropped by track: queue full or client closed."""
     rejected: int = 0
+    """Refused by the collector: listed as rejected, or the request refused."""
     failed: int = 0
+    """Given up after retries, abandoned by close, or answered unreadably."""
     retries: int = 0
+    """Retried requests."""
     batches: int = 0
+    """Requests answered 2xx with a result for each of their events."""
+
+
+_Result = Tuple[bool, Optional[str], Optional[str], Tuple[Failure, ...]]
+"""The collector's answer about one event: accepted or not, its id, reason and
+failures."""
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What one request came to: results (one per event), a refusal of the whole
+    request, or an error (retry says whether sending again may help)."""
+
+    status: int = 0
+    results: Optional[List[_Result]] = None
+    refusal: Optional[Rejection] = None
+    retry: bool = False
+    wait: float = 0.0
+    error: Optional[BaseException] = None
+
+
+def _str(o: Dict[str, Any], key: str) -> Optional[str]:
+    v = o.get(key)
+    return v if isinstance(v, str) and v != "" else None
+
+
+def _excerpt(body: bytes) -> str:
+    """The start of an answer that is not the per-event one, for messages."""
+    s = body[:4096].decode("utf-8", "replace").strip()
+    return s + " ..." if len(body) > 4096 else s
+
+
+def _read_answer(body: bytes, n: int) -> Union[List[_Result], str]:
+    """Reads the collector's per-event answer to a batch of n events: for each
+    event, in the order they were sent, whether it was accepted, its id, reason
+    and failures; or says what is wrong with an answer that is not one."""
+    if len(body) > _MAX_ANSWER:
+        return "its answer is over " + str(_MAX_ANSWER) + " bytes"
+    if not body.strip():
+        return "its answer is empty, not the per-event answer"
+    try:
+        a = json.loads(body)
+    except ValueError as e:
+        return 'its answer is not the per-event answer JSON ({"accepted":..,"rejected":..,"events":[..]}): ' + str(e)
+    if (
+        not isinstance(a, dict)
+        or type(a.get("accepted")) is not int
+        or type(a.get("rejected")) is not int
+        or not isinstance(a.get("events"), list)
+    ):
+        return 'its answer lacks "accepted", "rejected" or "events"'
+    events: List[Any] = a["events"]
+    if len(events) != n:
+        return "its answer lists " + str(len(events)) + " results for the " + str(n) + " events sent"
+    out: List[_Result] = []
+    for i, ev in enumerate(events):
+        status = ev.get("status") if isinstance(ev, dict) else None
+        if not isinstance(ev, dict) or status not in ("accepted", "rejected"):
+            return "its answer gives event " + str(i) + " the status " + json.dumps(status) + ', neither "accepted" nor "rejected"'
+        fs = ev.get("failures") or []
+        if not isinstance(fs, list):
+            return "its answer gives event " + str(i) + " failures that are not a list"
+        failures: List[Failure] = []
+        for f in fs:
+            if not isinstance(f, dict):
+                return "its answer gives event " + str(i) + " a failure that is not an object"
+            failures.append(
+                Failure(
+                    pointer=_str(f, "pointer") or "",
+                    message=_str(f, "message") or "",
+                    keyword=_str(f, "keyword"),
+                    keyword_location=_str(f, "keyword_location"),
+                    entity=_str(f, "entity"),
+                )
+            )
+        out.append((status == "accepted", _str(ev, "event_id"), _str(ev, "reason"), tuple(failures)))
+    accepted = sum(1 for r in out if r[0])
+    if a["accepted"] != accepted or a["rejected"] != n - accepted:
+        return (
+            "its answer counts " + str(a["accepted"]) + " accepted and " + str(a["rejected"])
+            + " rejected but lists " + str(accepted) + " and " + str(n - accepted)
+        )
+    return out
 
 
 class _Flush:
@@ -85,7 +257,12 @@ class BaseClient:
     seconds, or after what a Retry-After header asks (seconds or an HTTP date, at
     most max_backoff). track only validates and queues:
     it never waits for the network, and when the queue is full the event is
-    dropped, counted in stats() and reported to on_drop."""
+    dropped, counted in stats() and reported to on_drop. Each event is settled by
+    the collector's answer: those it lists as accepted count as sent, those it
+    lists as rejected (or all, when it refuses the request) as rejected, and an
+    answer that cannot be read counts its events as failed. on_drop is told about
+    every event not delivered, once per event, from track or from the sending
+    thread: it must return quickly and must not call track."""
 
     def __init__(
         self,
@@ -99,7 +276,7 @@ class BaseClient:
         max_backoff: float = 10.0,
         timeout: float = 10.0,
         headers: Optional[Dict[str, str]] = None,
-        on_drop: Optional[Callable[[DropReason, int, Optional[BaseException]], None]] = None,
+        on_drop: Optional[Callable[[Drop], None]] = None,
     ) -> None:
         if not endpoint.startswith(("http://", "https://")):
             raise ValueError("accord: endpoint must start with http:// or https://")
@@ -128,12 +305,12 @@ class BaseClient:
         message = json.dumps({"schema": schema, "data": data}, separators=(",", ":"))
         with self._lock:
             if self._closed:
-                self._drop("closed", 1, None)
+                self._drop(Drop("closed", {"schema": schema, "data": data}, DeliveryError("accord: client closed, event dropped")))
                 return
             try:
                 self._queue.put_nowait(message)
             except queue.Full:
-                self._drop("queue_full", 1, None)
+                self._drop(Drop("queue_full", {"schema": schema, "data": data}, DeliveryError("accord: queue full, event dropped")))
                 return
             self._stats.queued += 1
 
@@ -172,16 +349,23 @@ class BaseClient:
             return False
         return True
 
-    def _drop(self, reason: DropReason, n: int, error: Optional[BaseException]) -> None:
+    def _drop(self, d: Drop) -> None:
         # Called with self._lock held.
-        if reason in ("queue_full", "closed"):
-            self._stats.dropped += n
-        elif reason == "rejected":
-            self._stats.rejected += n
+        if d.reason in ("queue_full", "closed"):
+            self._stats.dropped += 1
+        elif d.reason == "rejected":
+            self._stats.rejected += 1
         else:
-            self._stats.failed += n
+            self._stats.failed += 1
         if self._on_drop is not None:
-            self._on_drop(reason, n, error)
+            self._on_drop(d)
+
+    def _drop_all(
+        self, reason: DropReason, batch: List[str], error: BaseException, rejection: Optional[Rejection] = None
+    ) -> None:
+        with self._lock:
+            for message in batch:
+                self._drop(Drop(reason, json.loads(message), error, rejection))
 
     def _run(self) -> None:
         batch: List[str] = []
@@ -209,9 +393,11 @@ class BaseClient:
                 return
 
     def _send(self, batch: List[str]) -> None:
+        """Delivers one batch, retrying transient failures with backoff, and settles
+        each event by the collector's answer: accepted ones are sent, rejected ones
+        told to on_drop with the collector's reason and failures."""
         if self._abort.is_set():
-            with self._lock:
-                self._drop("failed", len(batch), None)
+            self._drop_all("failed", batch, DeliveryError("accord: client closed before delivery"))
             return
         body = gzip.compress(("[" + ",".join(batch) + "]").encode("utf-8"))
         headers = dict(self._headers)
@@ -219,41 +405,91 @@ class BaseClient:
         headers["Content-Encoding"] = "gzip"
         attempt = 0
         while True:
-            retry, wait, error = self._post(body, headers)
-            if error is None:
+            o = self._post(body, headers, len(batch))
+            if o.results is not None:
                 with self._lock:
-                    self._stats.sent += len(batch)
-                    self._stats.batches += 1
+                    if 200 <= o.status < 300:
+                        self._stats.batches += 1
+                    for message, (accepted, event_id, reason, failures) in zip(batch, o.results):
+                        if accepted:
+                            self._stats.sent += 1
+                            continue
+                        rejection = Rejection(o.status, event_id, reason, None, failures)
+                        self._drop(Drop("rejected", json.loads(message), DeliveryError(str(rejection)), rejection))
                 return
-            if not retry:
-                with self._lock:
-                    self._drop("rejected", len(batch), error)
+            if o.refusal is not None:
+                self._drop_all("rejected", batch, DeliveryError(str(o.refusal)), o.refusal)
+                return
+            error = o.error if o.error is not None else DeliveryError("accord: the request failed")
+            if not o.retry:
+                self._drop_all("failed", batch, error)
                 return
             if attempt >= self._max_retries or self._abort.is_set():
-                with self._lock:
-                    self._drop("failed", len(batch), error)
+                self._drop_all("failed", batch, error)
                 return
             with self._lock:
                 self._stats.retries += 1
+            wait = o.wait
             if wait <= 0:
                 cap = min(self._max_backoff, self._min_backoff * (2**attempt))
                 wait = self._min_backoff / 2 + random.uniform(0, cap)
             self._abort.wait(wait)
             attempt += 1
 
-    def _post(self, body: bytes, headers: Dict[str, str]) -> Tuple[bool, float, Optional[BaseException]]:
-        """Sends one request: whether a failure is worth retrying, how long the
-        collector asked to wait (seconds, 0 for no ask) and the failure."""
+    def _post(self, body: bytes, headers: Dict[str, str], n: int) -> _Outcome:
+        """Sends one request and reads the collector's answer."""
         req = urllib.request.Request(self._url, data=body, headers=headers, method="POST")
+        answer = b""
+        read_error: Optional[BaseException] = None
         try:
             with urllib.request.urlopen(req, timeout=self._timeout) as resp:
-                resp.read()
-            return False, 0.0, None
+                status = int(resp.status)
+                try:
+                    answer = resp.read(_MAX_ANSWER + 1)
+                except (OSError, http.client.HTTPException) as e:
+                    read_error = e
         except urllib.error.HTTPError as e:
-            retry = e.code in (408, 429) or e.code >= 500
-            return retry, self._retry_after(e.headers.get("Retry-After")), e
-        except (urllib.error.URLError, OSError) as e:
-            return True, 0.0, e
+            status = e.code
+            try:
+                answer = e.read(_MAX_ANSWER + 1)
+            except (OSError, http.client.HTTPException) as re:
+                read_error = re
+            finally:
+                e.close()
+            if status in (408, 429) or status >= 500:
+                return _Outcome(
+                    status,
+                    retry=True,
+                    wait=self._retry_after(e.headers.get("Retry-After")),
+                    error=DeliveryError("accord: collector answered " + str(status) + ": " + _excerpt(answer)),
+                )
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
+            return _Outcome(retry=True, error=e)
+        if 200 <= status < 300:
+            read = "reading it: " + str(read_error) if read_error is not None else _read_answer(answer, n)
+            if isinstance(read, str):
+                return _Outcome(
+                    status,
+                    error=DeliveryError(
+                        "accord: the collector answered " + str(status) + " but " + read + "; whether it kept the "
+                        + str(n) + " events is unknown, so they count as failed (is endpoint an Accord collector?)"
+                    ),
+                )
+            return _Outcome(status, results=read)
+        if status == 400 and read_error is None:
+            # Every event rejected: the answer lists each with its reason.
+            read = _read_answer(answer, n)
+            if not isinstance(read, str):
+                return _Outcome(status, results=read)
+        message: Optional[str] = _excerpt(answer)
+        reason: Optional[str] = None
+        try:
+            eb = json.loads(answer)
+            if isinstance(eb, dict) and _str(eb, "error") is not None:
+                message, reason = _str(eb, "error"), _str(eb, "reason")
+        except ValueError:
+            pass  # Not the collector's error answer: its text is the message.
+        return _Outcome(status, refusal=Rejection(status, None, reason, message or None))
 
     def _retry_after(self, header: Optional[str]) -> float:
         """The wait a Retry-After header asks for, in seconds: delay-seconds or an
