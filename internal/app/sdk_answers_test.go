@@ -258,8 +258,8 @@ func TestSDKsSettleByAnswer(t *testing.T) {
 	}
 	// What each batch's drops must say, in order: the event, the answer's
 	// status, the collector's reason, the pointers of its failures and whether
-	// the answer names the event's id (the collector refuses an event of a
-	// retired contract before it gives it one).
+	// the answer names the event's id (every rejection does: one refused
+	// before validation, as of a retired contract, gets one assigned).
 	type want struct {
 		ev       ev
 		status   int
@@ -268,8 +268,8 @@ func TestSDKsSettleByAnswer(t *testing.T) {
 		id       bool
 	}
 	wants := [][]want{
-		{{zero, 200, "schema_violation", []string{"/email", "/shop_id"}, true}, {pattern, 200, "schema_violation", []string{"/shop_id"}, true}, {old, 200, "contract_retired", []string{""}, false}},
-		{{pattern, 400, "schema_violation", []string{"/shop_id"}, true}, {old, 400, "contract_retired", []string{""}, false}},
+		{{zero, 200, "schema_violation", []string{"/email", "/shop_id"}, true}, {pattern, 200, "schema_violation", []string{"/shop_id"}, true}, {old, 200, "contract_retired", []string{""}, true}},
+		{{pattern, 400, "schema_violation", []string{"/shop_id"}, true}, {old, 400, "contract_retired", []string{""}, true}},
 	}
 	wantStats := []map[string]int{
 		{"queued": 4, "sent": 1, "rejected": 3, "batches": 1},

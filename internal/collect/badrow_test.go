@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/accord-dev/accord/internal/buffer"
@@ -194,5 +195,33 @@ func TestDataNotJSONWords(t *testing.T) {
 	}
 	if rows[0].PayloadWithheld == "" || rows[0].Payload != nil {
 		t.Errorf("bad row kept %s", rows[0].Payload)
+	}
+}
+
+// TestRejectedEventIDs: every rejected event is named in its answer and its
+// bad row, as an envelope would be: by the producer's id, else (rejected
+// before its contract read its data) by its data's event_id, else by an id
+// the collector assigns.
+func TestRejectedEventIDs(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	res, rows := badRowsOf(t, []collect.Incoming{
+		{EventID: "producer-1", Schema: "iglu:com.acme/nope/jsonschema/1-0-0", Data: []byte(`{"event_id":"data-1"}`)},
+		{Schema: "iglu:com.acme/nope/jsonschema/1-0-0", Data: []byte(`{"a":{"event_id":"nested"},"event_id":"data-2"}`)},
+		{Schema: "iglu:com.acme/nope/jsonschema/1-0-0", Data: []byte(`{"event_id":"` + long + `"}`)},
+		{Schema: "iglu:com.acme/nope/jsonschema/1-0-0", Data: []byte(`{"event_id":42}`)},
+		{Schema: "not a uri", RawText: "{broken", Reject: &collect.Rejection{Reason: event.ReasonMalformedJSON}},
+	})
+	for i, want := range []string{"producer-1", "data-2", "", "", ""} {
+		got := res[i].EventID
+		if want == "" {
+			if _, err := uuid.Parse(got); err != nil {
+				t.Errorf("event %d: answered event id %q, want one assigned (a UUID)", i, got)
+			}
+		} else if got != want {
+			t.Errorf("event %d: answered event id %q, want %q", i, got, want)
+		}
+		if rows[i].EventID != got {
+			t.Errorf("event %d: bad row names %q, the answer %q", i, rows[i].EventID, got)
+		}
 	}
 }

@@ -556,6 +556,14 @@ func (p *Pipeline) one(ctx context.Context, snap *contract.Snapshot, protocol st
 	}
 	src := event.Source{Protocol: protocol, App: in.App, Platform: in.Platform, Collector: p.instance, Tracker: in.Tracker}
 	bad := func(c *contract.Compiled, reason event.Reason, failures []event.Failure, eventID string) ([]byte, Result, string, error) {
+		if eventID == "" {
+			// Every answer and bad row names its event, as an envelope would:
+			// rejected before validation found the data's event_id, it is
+			// looked up here, else one is assigned.
+			if eventID = dataEventID(in.Data); eventID == "" {
+				eventID = event.NewID()
+			}
+		}
 		label := "unknown"
 		if c != nil {
 			label = c.URI()
@@ -902,6 +910,30 @@ func deprecation(c *contract.Compiled, now time.Time) string {
 	}
 	return msg
 }
+
+// dataEventID is the "event_id" string member of data, when data is a JSON
+// object that has one (a rejected event's, read without its contract).
+func dataEventID(data []byte) string {
+	i := jsonscan.Space(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return ""
+	}
+	id := ""
+	_, _ = jsonscan.Members(data, i, func(key []byte, plain bool, s, end int) error {
+		if plain && string(key) == "event_id" && data[s] == '"' && id == "" {
+			id = jsonscan.Unquote(data[s:end])
+		}
+		return nil
+	}, 0)
+	if len(id) > maxRejectedID || !utf8.ValidString(id) {
+		return "" // not an id worth keeping: the caller assigns one
+	}
+	return id
+}
+
+// maxRejectedID bounds the event_id a rejected event's data gives its answer
+// and bad row: the data may have been rejected for its size.
+const maxRejectedID = 256
 
 // familyHint names the family of the registry that uri, which the registry
 // does not hold, seems to name (see family), and its versions; "" when it
