@@ -125,3 +125,36 @@ func TestServeBadInputWords(t *testing.T) {
 		}
 	}
 }
+
+// TestServeBrokenPrettyJSON: a pretty-printed event, or array, with a syntax
+// error is read line by line (as NDJSON, since it is not one JSON document):
+// no line fragment may keep the email in plain text because its schema is on
+// another line, and each answer says which line of the body broke.
+func TestServeBrokenPrettyJSON(t *testing.T) {
+	data := t.TempDir()
+	base, stopApp := startApp(t, data, nil)
+	stop := sync.OnceFunc(stopApp)
+	defer stop()
+	email := planted[0]
+	pretty := fmt.Sprintf("{\n  \"schema\": \"iglu:com.acme/signup/jsonschema/1-0-0\",\n  \"data\": {\"shop_id\": \"shop_1\", \"email\": %q,}\n}\n", email)
+	array := fmt.Sprintf("[\n  {\"schema\": \"iglu:com.acme/signup/jsonschema/1-0-0\", \"data\": {\"shop_id\": \"shop_1\", \"email\": %q}},\n  {\"schema\": \"iglu:com.acme/signup/jsonschema/1-0-0\", \"data\": {\"shop_id\": \"shop_2\",,}}\n]\n", email)
+	rows := 0
+	for _, body := range []string{pretty, array} {
+		code, answer := post(t, base+"/v1/events", body)
+		if code != http.StatusBadRequest || !strings.Contains(answer, "line 2 of the body is not valid JSON") || strings.Contains(answer, email) {
+			t.Errorf("%d %s", code, answer)
+		}
+		rows += strings.Count(body, "\n")
+	}
+	got := waitBadRows(t, data, rows)
+	stop()
+	for _, r := range got {
+		if r.PayloadText != "" {
+			t.Errorf("a fragment's text is kept: %q", r.PayloadText)
+		}
+		if r.PayloadWithheld == "" {
+			t.Errorf("a fragment's bad row does not say why it holds nothing: %+v", r)
+		}
+	}
+	noPlantedFiles(t, data)
+}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,12 @@ type Incoming struct {
 	// the contracts they name: RawText is not kept when it or one of them
 	// names a contract with personal data.
 	RawInner []string
+	// Named are schema references that the request around an event that
+	// could not be decoded names (SchemaRefs of the whole body, for a line of
+	// a body read as NDJSON, which may be a fragment of a broken JSON
+	// document): RawText is not kept when one names a contract with personal
+	// data either.
+	Named []string
 	// LimitsChecked says that the decoder has checked Data and the contexts'
 	// data against the depth and string limits (they were cut from a body that
 	// Limits.CheckBody found covers them): the pipeline does not scan them again.
@@ -1130,7 +1137,29 @@ func (p *Pipeline) personalIn(snap *contract.Snapshot, c *contract.Compiled, in 
 		}
 		schemasIn(text, look)
 	}
+	for _, ref := range in.Named {
+		if !look(ref) {
+			break
+		}
+	}
 	return found
+}
+
+// maxNamed bounds the distinct references SchemaRefs returns.
+const maxNamed = 64
+
+// SchemaRefs returns the distinct values of the "schema" members of text, a
+// request body that could not be read whole, read as schemasIn reads an
+// event (at most maxNamed of them, in order): for Incoming.Named.
+func SchemaRefs(text []byte) []string {
+	var refs []string
+	schemasIn(string(text), func(ref string) bool {
+		if !slices.Contains(refs, ref) {
+			refs = append(refs, ref)
+		}
+		return len(refs) < maxNamed
+	})
+	return refs
 }
 
 // maxSchemaRef bounds the strings schemasIn takes for schema references: a

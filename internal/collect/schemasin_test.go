@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -132,4 +133,24 @@ func FuzzSchemasIn(f *testing.F) {
 			t.Fatalf("schemasIn(%q) = %q, encoding/json reads %q", text, got, want)
 		}
 	})
+}
+
+// TestSchemaRefs: the distinct schemas a broken body names, in order, at most
+// maxNamed of them.
+func TestSchemaRefs(t *testing.T) {
+	body := []byte("{\n \"schema\": \"iglu:a/b/jsonschema/1-0-0\",\n \"data\": {\"note\": \"\\\"schema\\\": \\\"iglu:x/y/jsonschema/1-0-0\\\"\"},\n}\n" +
+		`{"schema":"iglu:a/b/jsonschema/1-0-0"}` + "\n" + `{"SCHEMA":"iglu:c/d/jsonschema/1-0-0","data":{"sch`)
+	if diff := cmp.Diff([]string{"iglu:a/b/jsonschema/1-0-0", "iglu:c/d/jsonschema/1-0-0"}, SchemaRefs(body)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	var many strings.Builder
+	for i := range maxNamed + 10 {
+		many.WriteString(`{"schema":"iglu:a/b/jsonschema/1-0-` + strconv.Itoa(i) + `"}` + "\n")
+	}
+	if got := SchemaRefs([]byte(many.String())); len(got) != maxNamed {
+		t.Errorf("%d references, want at most %d", len(got), maxNamed)
+	}
+	if got := SchemaRefs([]byte("not json")); len(got) != 0 {
+		t.Errorf("references in text without any: %q", got)
+	}
 }

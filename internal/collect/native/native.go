@@ -189,18 +189,38 @@ func decodeBody(dst []collect.Incoming, body []byte, lim collect.Limits) ([]coll
 	if evs, ok, err := decodeJSON(dst, body, lim, jsonscan.Limits{}); ok {
 		return evs, err
 	}
-	var lines [][]byte
-	for _, line := range bytes.Split(body, []byte("\n")) {
-		if line = bytes.TrimSpace(line); len(line) > 0 {
-			lines = append(lines, line)
+	type line struct {
+		text []byte
+		n    int // its number in the body, from 1
+	}
+	var lines []line
+	for i, text := range bytes.Split(body, []byte("\n")) {
+		if text = bytes.TrimSpace(text); len(text) > 0 {
+			lines = append(lines, line{text, i + 1})
 		}
 	}
 	if len(lines) > lim.MaxEvents {
 		return nil, tooMany(len(lines), lim)
 	}
 	out := slices.Grow(dst, len(lines))
-	for _, line := range lines {
-		out = append(out, decodeOne(line))
+	var named []string // the schemas the whole body names, once a line is broken
+	looked := false
+	for _, l := range lines {
+		in := decodeOne(l.text)
+		if in.Reject != nil && in.Reject.Reason == event.ReasonMalformedJSON {
+			// A broken line may be a fragment of a pretty-printed event
+			// that names its contract on another line: its text is kept
+			// only when no contract the body names has personal data.
+			if !looked {
+				named, looked = collect.SchemaRefs(body), true
+			}
+			in.Named = named
+			if len(lines) > 1 {
+				in.Reject.Failures[0].Message = fmt.Sprintf("line %d of the body is not valid JSON: %s (a body that is not one JSON document is read as NDJSON, an event per line: send a pretty-printed event or array as valid JSON whole)",
+					l.n, collect.NotJSON(l.text))
+			}
+		}
+		out = append(out, in)
 	}
 	return out, nil
 }
