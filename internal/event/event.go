@@ -36,8 +36,13 @@ type Envelope struct {
 	TrueTimestamp *time.Time `json:"true_timestamp,omitempty"`
 	// EventTime is the best estimate of when the event happened: TrueTimestamp if
 	// set, else DeviceCreatedAt corrected by the device clock's skew
-	// (ReceivedAt - SentAt) when both are known, else ReceivedAt. This is
-	// Snowplow's derived_tstamp.
+	// (ReceivedAt - SentAt) when both are known and the event was created no
+	// later than it was sent (else ReceivedAt: a device that says otherwise
+	// has a broken clock, and the correction would put the event in the
+	// future), else DeviceCreatedAt, else ReceivedAt. This is Snowplow's
+	// derived_tstamp, but for a device time without a send time, which
+	// Snowplow replaces by the collector's: a producer that backfills history
+	// sends no send time, and its events happened when it says.
 	EventTime time.Time `json:"event_time"`
 	Source    Source    `json:"source"`
 	// Validation records how the event was checked.
@@ -107,6 +112,9 @@ func DerivedTime(received time.Time, sent, device, true_ *time.Time) time.Time {
 	case true_ != nil:
 		return *true_
 	case device != nil && sent != nil:
+		if device.After(*sent) {
+			return received
+		}
 		return device.Add(received.Sub(*sent))
 	case device != nil:
 		return *device
