@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (a
 		consumers = append(consumers, "stdout")
 	}
 	a.buf, err = buffer.Open(filepath.Join(cfg.Data, "buffer"), buffer.Options{
-		MaxBytes: cfg.Buffer.MaxBytes, SegmentBytes: cfg.Buffer.SegmentBytes, AckInterval: cfg.Buffer.AckInterval,
+		MaxBytes: cfg.Buffer.MaxBytes, SegmentBytes: cfg.Buffer.SegmentBytes, MaxRecordBytes: maxRecordBytes(cfg), AckInterval: cfg.Buffer.AckInterval,
 		MaxBatchDelay: cfg.Buffer.MaxBatchDelay, Prewrite: cfg.Buffer.Prewrite, Consumers: consumers,
 		// The bad-row loader gets the bad rows only: envelopes, nearly every
 		// record, are checked but not copied for it.
@@ -366,6 +366,15 @@ func (a *App) expire(ctx context.Context) {
 func deadlineOf(ctx context.Context) time.Time {
 	d, _ := ctx.Deadline()
 	return d
+}
+
+// maxRecordBytes is the largest buffer record: an event as large as the
+// largest body, once enveloped (scrubbed fields and sealed values take more
+// bytes than they had), with room to spare; at least the buffer's default of
+// 4 MiB, and at most what a segment and the buffer hold.
+func maxRecordBytes(cfg Config) int {
+	want := max(4<<20, 2*cfg.Limits.MaxBodyBytes+64<<10)
+	return int(max(1, min(want, buffer.RecordFit(cfg.Buffer.SegmentBytes, cfg.Buffer.MaxBytes))))
 }
 
 // logBacklog says, at a stop, what the buffer still holds for the sinks: it is

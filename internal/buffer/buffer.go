@@ -14,6 +14,7 @@ package buffer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -152,6 +153,22 @@ var (
 	ErrTooLarge = errors.New("buffer: too large")
 	// ErrClosed means the buffer was closed.
 	ErrClosed = errors.New("buffer: closed")
+)
+
+// RecordTooLargeError is the ErrTooLarge of an Append whose record Index has
+// Size bytes, more than the Max a record may have.
+type RecordTooLargeError struct {
+	Index, Size, Max int
+}
+
+func (e *RecordTooLargeError) Error() string {
+	return fmt.Sprintf("%v: record %d has %d bytes, more than MaxRecordBytes (%d)", ErrTooLarge, e.Index, e.Size, e.Max)
+}
+
+// Unwrap makes the error match ErrTooLarge.
+func (e *RecordTooLargeError) Unwrap() error { return ErrTooLarge }
+
+var (
 	// ErrUnknownConsumer means Read or Ack named a consumer that the buffer was not
 	// opened with.
 	ErrUnknownConsumer = errors.New("buffer: unknown consumer")

@@ -104,7 +104,7 @@ func (o Options) withDefaults() (Options, error) {
 	case o.SegmentBytes < minSegmentBytes || o.SegmentBytes > maxSegmentBytes:
 		errs = append(errs, fmt.Errorf("SegmentBytes is %d: it must be between %d and %d (0 selects %d)", o.SegmentBytes, minSegmentBytes, maxSegmentBytes, defaultSegmentBytes))
 	}
-	fit := min(o.SegmentBytes-segHeaderSize-frameHeaderSize, o.MaxBytes-frameHeaderSize)
+	fit := RecordFit(o.SegmentBytes, o.MaxBytes)
 	switch {
 	case o.MaxRecordBytes < 0:
 		errs = append(errs, fmt.Errorf("MaxRecordBytes is %d: it must be positive (0 selects %d)", o.MaxRecordBytes, defaultMaxRecordBytes))
@@ -575,7 +575,7 @@ func (d *Disk) Append(ctx context.Context, records [][]byte) error {
 	size := 0
 	for i, r := range records {
 		if len(r) > d.opts.MaxRecordBytes {
-			return fmt.Errorf("%w: record %d has %d bytes, more than MaxRecordBytes (%d)", ErrTooLarge, i, len(r), d.opts.MaxRecordBytes)
+			return &RecordTooLargeError{Index: i, Size: len(r), Max: d.opts.MaxRecordBytes}
 		}
 		size += frameHeaderSize + len(r)
 	}
@@ -895,6 +895,19 @@ func (d *Disk) adoptBlank(f *os.File, path string, base uint64) error {
 		return fail(err)
 	}
 	return nil
+}
+
+// RecordFit is the largest MaxRecordBytes that Options with these
+// SegmentBytes and MaxBytes (0 for their defaults) accept: a record and its
+// framing must fit in one segment, after its header, and in the buffer.
+func RecordFit(segmentBytes, maxBytes int64) int64 {
+	if segmentBytes == 0 {
+		segmentBytes = defaultSegmentBytes
+	}
+	if maxBytes == 0 {
+		maxBytes = defaultMaxBytes
+	}
+	return min(segmentBytes-segHeaderSize-frameHeaderSize, maxBytes-frameHeaderSize)
 }
 
 // Read implements Buffer.

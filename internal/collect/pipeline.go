@@ -367,10 +367,17 @@ func (p *Pipeline) process(ctx context.Context, protocol string, evs []Incoming,
 	start := time.Now()
 	if err := p.buf.Append(ctx, records); err != nil {
 		p.metrics.bufferErrors.Inc()
+		var tooBig *buffer.RecordTooLargeError
 		switch {
 		case errors.Is(err, buffer.ErrFull):
 			return nil, &RequestError{Status: http.StatusServiceUnavailable, Reason: "buffer_full",
 				Msg: "the collector's buffer is full while sinks catch up; retry after the Retry-After delay"}
+		case errors.As(err, &tooBig):
+			// Within the body limit, an event grew past a record once
+			// enveloped (scrubbed fields, sealed values): say so, not that
+			// the body was too large.
+			return nil, &RequestError{Status: http.StatusRequestEntityTooLarge, Reason: event.ReasonPayloadTooLarge,
+				Msg: fmt.Sprintf("an event of the request takes %d bytes once stored (enveloped, its personal data scrubbed or sealed), more than the %d bytes the buffer stores as one record; send it smaller, or raise buffer.segment_bytes (a record must fit in one segment)", tooBig.Size, tooBig.Max)}
 		case errors.Is(err, buffer.ErrTooLarge):
 			return nil, tooLarge(p.limits.MaxBodyBytes)
 		case ctx.Err() != nil:
