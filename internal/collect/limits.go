@@ -15,7 +15,9 @@ type Limits struct {
 	// MaxInflightBytes bounds the request bodies held at once, all requests
 	// together (see Bodies); at least twice MaxBodyBytes.
 	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
-	// MaxEvents bounds the events of one request.
+	// MaxEvents bounds the events of one request. Its default is Segment's
+	// own batch limit (2,500 messages), so that no Segment-compatible library
+	// sends a batch it refuses.
 	MaxEvents int `yaml:"max_events"`
 	// MaxDepth bounds the nesting of objects and arrays in one event.
 	MaxDepth int `yaml:"max_depth"`
@@ -28,7 +30,7 @@ type Limits struct {
 var DefaultLimits = Limits{
 	MaxBodyBytes:     5 << 20,
 	MaxInflightBytes: 64 << 20,
-	MaxEvents:        1000,
+	MaxEvents:        2500,
 	MaxDepth:         32,
 	MaxStringBytes:   64 << 10,
 }

@@ -33,7 +33,7 @@ func TestDecode(t *testing.T) {
 		{name: "array of non-objects", body: `[1, "x"]`, n: 2, reasons: []event.Reason{event.ReasonMalformedEvent, event.ReasonMalformedEvent}},
 		{name: "empty", body: "  \n", reqErr: event.ReasonMalformedEvent},
 		{name: "too deep", body: strings.Repeat("[", 100) + strings.Repeat("]", 100), reqErr: event.ReasonLimitExceeded},
-		{name: "too many events", body: "[" + strings.TrimSuffix(strings.Repeat(signup+",", 1001), ",") + "]", reqErr: event.ReasonLimitExceeded},
+		{name: "too many events", body: "[" + strings.TrimSuffix(strings.Repeat(signup+",", collect.DefaultLimits.MaxEvents+1), ",") + "]", reqErr: event.ReasonLimitExceeded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			evs, err := Decode([]byte(tc.body), collect.DefaultLimits)

@@ -257,7 +257,7 @@ var requestErrorCases = []struct {
 	{"batch sentAt", TypeBatch, `{"batch":[],"sentAt":"now"}`, http.StatusBadRequest, event.ReasonTimestampInvalid, `the batch's "sentAt" is not`},
 	{"too deep", TypeTrack, `{"event":"A","properties":` + strings.Repeat(`{"a":`, 40) + `1` + strings.Repeat(`}`, 40) + `}`, http.StatusBadRequest, event.ReasonLimitExceeded, "nested more than"},
 	{"too many messages", TypeBatch, `{"batch":[` + strings.TrimSuffix(strings.Repeat(`{"type":"track","event":"A"},`, collect.DefaultLimits.MaxEvents+1), ",") + `]}`,
-		http.StatusRequestEntityTooLarge, event.ReasonLimitExceeded, "more than the limit of 1000"},
+		http.StatusRequestEntityTooLarge, event.ReasonLimitExceeded, "more than the limit of 2500"},
 }
 
 func TestDecodeRefusesRequest(t *testing.T) {
@@ -418,5 +418,16 @@ func TestRejectedMessagesKeep(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSegmentBatchLimit: a batch of 2,500 messages, Segment's own limit, is
+// decoded with the default limits (1,000 refused batches that Segment takes,
+// and its libraries drop a batch answered 413).
+func TestSegmentBatchLimit(t *testing.T) {
+	body := `{"batch":[` + strings.TrimSuffix(strings.Repeat(`{"type":"track","event":"A","userId":"u"},`, 2500), ",") + `]}`
+	req, err := Decode([]byte(body), TypeBatch, collect.DefaultLimits)
+	if err != nil || len(req.Messages) != 2500 {
+		t.Fatalf("%d messages, %v", len(req.Messages), err)
 	}
 }
