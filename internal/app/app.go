@@ -198,9 +198,17 @@ func (a *App) routes() error {
 	a.privacy.routes(a.mux)
 	a.replay.Routes(a.mux, admin.NewGuard(a.cfg.Privacy.AdminToken, "replay"))
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
-	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	healthz := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = io.WriteString(w, "ok\n")
+	}
+	a.mux.HandleFunc("GET /healthz", healthz)
+	// The Snowplow collector's names, which load balancers and crawlers set
+	// up for one use.
+	a.mux.HandleFunc("GET /health", healthz)
+	a.mux.HandleFunc("GET /robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "User-agent: *\nDisallow: /\n")
 	})
 	a.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

@@ -53,7 +53,9 @@ func TestUnmatchedAnswersJSON(t *testing.T) {
 		})
 	}
 	// The routes still answer as before.
-	for _, path := range []string{"/healthz", "/api/schemas/com.acme/signup/jsonschema/1-0-0", "/v1/contracts"} {
+	// (/health and /robots.txt are the Snowplow collector's, which load
+	// balancers and crawlers are set up for.)
+	for _, path := range []string{"/healthz", "/health", "/robots.txt", "/api/schemas/com.acme/signup/jsonschema/1-0-0", "/v1/contracts"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)

@@ -278,9 +278,16 @@ func TestPixelEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/gif" {
 		t.Fatalf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	// The Snowplow collector's other pixel routes take the same event (the
+	// sinks deduplicate it by its id): /ice.png, and a GET of a POST path.
+	for _, path := range []string{IcePath, TP2Path} {
+		if resp := send(t, http.MethodGet, r.url+path+"?"+q.Encode(), nil); resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/gif" {
+			t.Fatalf("GET %s: status %d, content type %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
 	envs, bad, _ := r.records(t)
-	if len(envs) != 1 || len(bad) != 0 {
-		t.Fatalf("%d envelopes and %d bad rows, want 1 and 0", len(envs), len(bad))
+	if len(envs) != 3 || len(bad) != 0 {
+		t.Fatalf("%d envelopes and %d bad rows, want 3 and 0", len(envs), len(bad))
 	}
 	env := envs[0]
 	if env.Schema != signupSchema || env.EventID != "88888888-8888-4888-8888-888888888888" || len(env.Contexts) != 1 || env.Contexts[0].Schema != webPageSchema {

@@ -32,6 +32,8 @@ const (
 	TP2Path = "/com.snowplowanalytics.snowplow/tp2"
 	// PixelPath takes one event in the query string of a GET.
 	PixelPath = "/i"
+	// IcePath is the Snowplow collector's other name for the pixel.
+	IcePath = "/ice.png"
 )
 
 // Handler serves the Snowplow routes.
@@ -54,7 +56,7 @@ func New(p *collect.Pipeline, access collect.Access, paths []string) (*Handler, 
 }
 
 // reservedPrefixes are Accord's own routes, which a custom path may not shadow.
-var reservedPrefixes = []string{"/v1/", "/healthz", "/readyz", "/metrics"}
+var reservedPrefixes = []string{"/v1/", "/healthz", "/health", "/readyz", "/metrics", "/robots.txt", "/api/", "/schemas/"}
 
 // CheckPaths reports every custom path that cannot be served: a path is absolute,
 // made of non-empty segments of letters, digits and "._~-", and is neither a
@@ -62,7 +64,7 @@ var reservedPrefixes = []string{"/v1/", "/healthz", "/readyz", "/metrics"}
 // validation calls it so that `accord serve --check` reports bad paths.
 func CheckPaths(paths []string) error {
 	var errs []error
-	seen := map[string]bool{TP2Path: true, PixelPath: true}
+	seen := map[string]bool{TP2Path: true, PixelPath: true, IcePath: true}
 	for _, p := range paths {
 		bad := func(why string) {
 			errs = append(errs, fmt.Errorf("snowplow path %q %s", collect.Clip(p, 100), why))
@@ -75,7 +77,7 @@ func CheckPaths(paths []string) error {
 			bad("is longer than 256 bytes")
 			continue
 		case seen[p]:
-			if p == TP2Path || p == PixelPath {
+			if p == TP2Path || p == PixelPath || p == IcePath {
 				bad("is a default Snowplow route, served already; remove it")
 			} else {
 				bad("is listed twice")
@@ -102,11 +104,16 @@ func CheckPaths(paths []string) error {
 // Routes registers the Snowplow routes on mux.
 func (h *Handler) Routes(mux *http.ServeMux) {
 	post := h.access.CORS(http.HandlerFunc(h.servePost))
+	pixel := h.access.CORS(http.HandlerFunc(h.servePixel))
+	// As the Snowplow collector does, a GET of a POST path (/vendor/version)
+	// is a pixel too: trackers set to GET with a custom path send there.
 	for _, path := range append([]string{TP2Path}, h.paths...) {
 		mux.Handle("POST "+path, post)
 		mux.Handle("OPTIONS "+path, post)
+		mux.Handle("GET "+path, pixel)
 	}
-	mux.Handle("GET "+PixelPath, h.access.CORS(http.HandlerFunc(h.servePixel)))
+	mux.Handle("GET "+PixelPath, pixel)
+	mux.Handle("GET "+IcePath, pixel)
 }
 
 // authorize returns the app name a write key gives, or answers 401 and reports
