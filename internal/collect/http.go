@@ -1,7 +1,9 @@
 package collect
 
 import (
+	"bytes"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/event"
 )
@@ -233,15 +236,32 @@ func (a Access) Authorize(r *http.Request, how string) (string, error) {
 }
 
 // KeyFromRequest reads a write key from Basic auth (the username, as Segment
-// libraries send it), a Bearer token, or the X-Accord-Write-Key header.
+// libraries send it; or the whole credential when it has no colon, which
+// Segment still takes from older clients), a Bearer token, or the
+// X-Accord-Write-Key header.
 func KeyFromRequest(r *http.Request) string {
 	if u, _, ok := r.BasicAuth(); ok {
 		return u
 	}
-	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+	h := r.Header.Get("Authorization")
+	if cred, ok := cutPrefixFold(h, "Basic "); ok {
+		if raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred)); err == nil && utf8.Valid(raw) && !bytes.ContainsRune(raw, ':') {
+			return string(raw)
+		}
+	}
+	if strings.HasPrefix(h, "Bearer ") {
 		return strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
 	}
 	return r.Header.Get("X-Accord-Write-Key")
+}
+
+// cutPrefixFold is strings.CutPrefix with the prefix matched in any case, as
+// HTTP auth schemes are.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
 }
 
 // corsHeaders are the request headers a preflight always allows.
