@@ -59,6 +59,9 @@ registry, then exits.`,
 				if _, err := app.CheckRegistry(cfg.Registry); err != nil {
 					return usageError{err}
 				}
+				if err := app.CheckDataFolder(cfg.Data); err != nil {
+					return usageError{err}
+				}
 				fmt.Fprintf(e.stdout, "config and registry %s are valid\n", cfg.Registry)
 				return nil
 			}

@@ -214,9 +214,13 @@ func TestServeCheckJudgesTheEnvironment(t *testing.T) {
 			wantErr: []string{`has port "99999"; give a number from 1 to 65535`, "ACCORD_ADDR"}},
 		{name: "a port out of range in the file", edit: [2]string{"127.0.0.1:0", "127.0.0.1:70000"}, wantErr: []string{`has port "70000"`}},
 		{name: "a file without a version", edit: [2]string{"version: 1\n", ""}, wantErr: []string{"start it with `version: 1`"}},
+		{name: "a data folder that cannot be created", env: map[string]string{"ACCORD_DATA": "/proc/accord-data"},
+			wantErr: []string{"data folder /proc/accord-data: accord serve could not create /proc/accord-data in it", "pass --data"}},
+		{name: "a data folder that is a file", env: map[string]string{"ACCORD_DATA": "/etc/hostname"},
+			wantErr: []string{"/etc/hostname is not a folder"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, v := range []string{"ACCORD_VAULT_MASTER_KEY", "ACCORD_VAULT_STORE", "ACCORD_VAULT_POSTGRES_URL", "ACCORD_HASH_SECRET", "ACCORD_ADDR"} {
+			for _, v := range []string{"ACCORD_VAULT_MASTER_KEY", "ACCORD_VAULT_STORE", "ACCORD_VAULT_POSTGRES_URL", "ACCORD_HASH_SECRET", "ACCORD_ADDR", "ACCORD_DATA"} {
 				t.Setenv(v, tc.env[v])
 			}
 			config := writeConfig(t, tc.more)
