@@ -217,7 +217,7 @@ var envOverrides = []struct {
 	{"ACCORD_ADMIN_TOKEN", "admin token for /v1/privacy", func(c *Config, v string) error { c.Privacy.AdminToken = v; return nil }},
 	{"ACCORD_LOG_LEVEL", "debug, info, warn or error", func(c *Config, v string) error { c.Log.Level = v; return nil }},
 	{"ACCORD_LOG_FORMAT", "text or json", func(c *Config, v string) error { c.Log.Format = v; return nil }},
-	{"ACCORD_STDOUT_SINK", "true to print envelopes", func(c *Config, v string) error {
+	{"ACCORD_STDOUT_SINK", "boolean (true prints envelopes on stdout, false does not)", func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
 		c.Sinks.Stdout.Enabled = b
 		return err

@@ -150,6 +150,10 @@ func TestMaxConnectionsConfig(t *testing.T) {
 	if err := c.ApplyEnv(func(k string) string { return map[string]string{"ACCORD_MAX_CONNECTIONS": "many"}[k] }); err == nil || !strings.Contains(err.Error(), "ACCORD_MAX_CONNECTIONS") {
 		t.Errorf("ACCORD_MAX_CONNECTIONS=many: %v", err)
 	}
+	if err := c.ApplyEnv(func(k string) string { return map[string]string{"ACCORD_STDOUT_SINK": "maybe"}[k] }); err == nil ||
+		!strings.Contains(err.Error(), `ACCORD_STDOUT_SINK="maybe" is not a valid boolean (true prints envelopes on stdout, false does not)`) {
+		t.Errorf("ACCORD_STDOUT_SINK=maybe: %v", err)
+	}
 }
 
 // TestEnvOverridesAreValidated: every ACCORD_* variable is applied before
