@@ -230,8 +230,9 @@ func (a *App) readiness() error {
 	if err != nil {
 		return fmt.Errorf("buffer: %w", err)
 	}
-	if st.CapacityBytes > 0 && st.Bytes+st.InflightBytes > st.CapacityBytes*9/10 {
-		return fmt.Errorf("buffer is %d%% full", 100*(st.Bytes+st.InflightBytes)/st.CapacityBytes)
+	// As Append counts it: acknowledgments not yet written hold their space.
+	if st.CapacityBytes > 0 && st.UsedBytes > st.CapacityBytes*9/10 {
+		return fmt.Errorf("buffer is %d%% full", 100*st.UsedBytes/st.CapacityBytes)
 	}
 	if a.reg.Snapshot() == nil {
 		return errors.New("no contracts loaded")
@@ -444,8 +445,10 @@ func registerBufferGauges(reg prometheus.Registerer, buf *buffer.Disk) error {
 			stat(func(s buffer.Stats) float64 { return float64(s.Records) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accord_buffer_bytes", Help: "Bytes in the buffer not yet delivered by the slowest sink."},
 			stat(func(s buffer.Stats) float64 { return float64(s.Bytes) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accord_buffer_capacity_bytes", Help: "Buffer capacity; the collector answers 503 when it is reached."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accord_buffer_capacity_bytes", Help: "Buffer capacity; the collector answers 503 when accord_buffer_used_bytes reaches it."},
 			stat(func(s buffer.Stats) float64 { return float64(s.CapacityBytes) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accord_buffer_used_bytes", Help: "Buffer capacity in use as appends count it: bytes not durably acknowledged by the slowest sink (acknowledgments are written every buffer.ack_interval), and appends in flight."},
+			stat(func(s buffer.Stats) float64 { return float64(s.UsedBytes) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accord_buffer_oldest_age_seconds", Help: "Age of the oldest undelivered record."},
 			stat(func(s buffer.Stats) float64 { return s.OldestAge.Seconds() })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "accord_buffer_fsyncs_total", Help: "Buffer fsyncs; far fewer than appends thanks to group commit."},

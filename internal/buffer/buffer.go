@@ -106,10 +106,14 @@ type Stats struct {
 	Bytes     int64
 	OldestAge time.Duration
 	// CapacityBytes is the configured MaxBytes; appends fail with ErrFull once
-	// Bytes plus appends in flight would exceed it (Bytes counted from the stored
-	// positions: with an AckInterval, acknowledgments not yet written still hold
-	// their space).
+	// UsedBytes and theirs would exceed it.
 	CapacityBytes int64
+	// UsedBytes is the capacity in use as Append counts it: what the slowest
+	// consumer has not durably acknowledged (with an AckInterval, an
+	// acknowledgment not yet written still holds its space, so UsedBytes can
+	// exceed Bytes) plus appends in flight. Health checks compare it with
+	// CapacityBytes.
+	UsedBytes int64
 	// InflightBytes are appends accepted but not yet committed.
 	InflightBytes int64
 	// DiskBytes is the size of all segment files, space written ahead and the

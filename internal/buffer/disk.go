@@ -1211,6 +1211,7 @@ func (d *Disk) Stats() (Stats, error) {
 	end := d.endLocked()
 	st := Stats{
 		CapacityBytes: d.opts.MaxBytes,
+		UsedBytes:     d.usedLocked(),
 		InflightBytes: d.inflight,
 		Segments:      len(d.segs),
 		Appended:      d.appended,

@@ -808,3 +808,37 @@ func TestTransient(t *testing.T) {
 		t.Fatalf("Transient of an unknown consumer: %v", err)
 	}
 }
+
+// TestUsedBytesPredictsFull: with an AckInterval, acknowledged records hold
+// their space until the acknowledgment is written; Stats.UsedBytes counts
+// them as Append does, so that a health check sees the buffer full when
+// appends are refused, though Bytes (the backlog) is zero.
+func TestUsedBytesPredictsFull(t *testing.T) {
+	const rec = 100
+	opts := Options{MaxBytes: 10 * (rec + frameHeaderSize), SegmentBytes: 1024, AckInterval: time.Minute}
+	d := open(t, t.TempDir(), opts)
+	ctx := context.Background()
+	payload := bytes.Repeat([]byte("p"), rec)
+	for i := range 10 {
+		if err := d.Append(ctx, [][]byte{payload}); err != nil {
+			t.Fatalf("Append %d: %v", i, err)
+		}
+	}
+	for read := 0; read < 10; {
+		b, err := d.Read(ctx, DefaultConsumer, 10-read) // a batch ends at a segment's end
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Ack(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		read += len(b.Records)
+	}
+	if err := d.Append(ctx, [][]byte{payload}); !errors.Is(err, ErrFull) {
+		t.Fatalf("Append before the acknowledgment is written = %v, want ErrFull", err)
+	}
+	st := stats(t, d)
+	if st.Bytes != 0 || st.UsedBytes != opts.MaxBytes {
+		t.Errorf("Stats = Bytes %d, UsedBytes %d; want 0 and %d (as Append counts)", st.Bytes, st.UsedBytes, opts.MaxBytes)
+	}
+}
