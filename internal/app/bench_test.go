@@ -60,9 +60,9 @@ func BenchmarkServe(b *testing.B) {
 // BenchmarkServeProtocols is BenchmarkServe's accord/batch100 for each ingest
 // protocol, in one run so that the events/s compare as ratios: the reference
 // event in a native array, as track calls in a Segment /v1/batch (its data as
-// properties, with analytics-node's context.library), and as self-describing
-// events in a Snowplow tp2 payload_data (base64url ue_px with a web_page
-// context in cx, as the JavaScript tracker sends them). Then single events:
+// properties, with a userId and analytics-node's context.library), and as
+// self-describing events in a Snowplow tp2 payload_data (base64url ue_px with a
+// web_page context in cx, as the JavaScript tracker sends them). Then single events:
 // native, and the same Snowplow event as a GET /i pixel request. Every event
 // has its own id and one of the 10,000 buyers' emails. The registry is the
 // reference one with x-event-names added for Segment, and the bundled
@@ -101,7 +101,7 @@ func BenchmarkServeProtocols(b *testing.B) {
 			return eachEvent(b, t, batch, `{"batch":[`, `]}`, func(dst []byte, id string, ev, data []byte) []byte {
 				dst = append(dst, `{"type":"track","event":"Checkout Completed","messageId":"`...)
 				dst = append(dst, id...)
-				dst = append(dst, `","context":{"library":{"name":"analytics-node","version":"2.1.0"}},"properties":`...)
+				dst = append(dst, `","userId":"u_8f3a2c91","context":{"library":{"name":"analytics-node","version":"2.1.0"}},"properties":`...)
 				dst = append(dst, data...)
 				return append(dst, '}')
 			})

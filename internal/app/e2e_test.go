@@ -538,7 +538,7 @@ func TestServeSegment(t *testing.T) {
 	base, stop := startApp(t, data, func(c *app.Config) {
 		c.Access.WriteKeys = map[string]string{"wk-shop-backend-0001": "shop-backend"}
 	})
-	track := fmt.Sprintf(`{"type":"track","event":"Signed Up","messageId":"msg-1","timestamp":"2026-11-01T10:00:00Z","properties":{"shop_id":"shop_9","email":%q}}`, planted[0])
+	track := fmt.Sprintf(`{"type":"track","event":"Signed Up","messageId":"msg-1","anonymousId":"anon-1","timestamp":"2026-11-01T10:00:00Z","properties":{"shop_id":"shop_9","email":%q}}`, planted[0])
 	send := func(key string) (int, string) {
 		req, err := http.NewRequest(http.MethodPost, base+"/v1/track", strings.NewReader(track))
 		if err != nil {

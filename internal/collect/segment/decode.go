@@ -495,6 +495,13 @@ func decodeMessage(size int, f *fields, callType string, d batchDefaults) Messag
 	if !isNull(p) && !isObject(p) {
 		problems = append(problems, event.Failure{Message: fmt.Sprintf("%q must be a JSON object", payloadField)})
 	}
+	if len(problems) == 0 {
+		// Said only of a message without other problems, so that one
+		// rejected for those keeps its failures as they were. As a
+		// problem, it outranks bad times and text: their bad rows can be
+		// replayed, which would let the message in.
+		problems = whoProblems(&m)
+	}
 
 	var timeProblems []event.Failure
 	readTime := func(raw []byte, name string) *time.Time {
@@ -522,6 +529,37 @@ func decodeMessage(size int, f *fields, callType string, d batchDefaults) Messag
 		m.Reject = &collect.Rejection{Reason: event.ReasonTimestampInvalid, Failures: timeProblems}
 	}
 	return m
+}
+
+// The failures of Segment's rules of who a message is about.
+const (
+	noIDProblem     = `a message needs a "userId" or an "anonymousId" (Segment's rule): send the user's id, or the anonymous id of the device or session`
+	noGroupProblem  = `a group call needs a non-empty "groupId": send the id of the group (the account or company) the user belongs to`
+	aliasIDsProblem = `an alias call needs a non-empty "previousId" (the old id) and "userId" (the new one)`
+)
+
+// whoProblems are the failures of Segment's rules of who a message m is
+// about, which its HTTP API refuses a message for (no_user_anon_id, and the
+// group's and alias's own), as RudderStack's gateway refuses a message
+// without ids: every message needs a userId or an anonymousId, a group call a
+// groupId, an alias call its previousId and userId (that rule says it all of
+// an alias). The ids are read from the message only: the AnonymousId header
+// of RudderStack's JavaScript SDK repeats the body's, and is not read.
+func whoProblems(m *Message) []event.Failure {
+	if m.Type == TypeAlias {
+		if m.PreviousID == "" || m.UserID == "" {
+			return []event.Failure{{Message: aliasIDsProblem}}
+		}
+		return nil
+	}
+	var out []event.Failure
+	if m.UserID == "" && m.AnonymousID == "" {
+		out = append(out, event.Failure{Message: noIDProblem})
+	}
+	if m.Type == TypeGroup && m.GroupID == "" {
+		out = append(out, event.Failure{Message: noGroupProblem})
+	}
+	return out
 }
 
 // messageType is a message's call type: the route's, callType, or else the

@@ -108,21 +108,21 @@ var decodeCases = []struct {
 	{
 		name:  "originalTimestamp wins over timestamp; offsets become UTC",
 		route: TypeTrack,
-		body:  `{"event":"Order Completed","timestamp":"2026-11-01T12:00:00Z","originalTimestamp":"2026-11-01T13:00:00+02:00","sentAt":"2026-11-01T11:01:00.5+0000"}`,
-		want: []got{{Type: TypeTrack, Event: "Order Completed", Payload: `{}`, SentAt: "2026-11-01T11:01:00.5Z",
+		body:  `{"userId":"u_1","event":"Order Completed","timestamp":"2026-11-01T12:00:00Z","originalTimestamp":"2026-11-01T13:00:00+02:00","sentAt":"2026-11-01T11:01:00.5+0000"}`,
+		want: []got{{Type: TypeTrack, Event: "Order Completed", UserID: "u_1", Payload: `{}`, SentAt: "2026-11-01T11:01:00.5Z",
 			DeviceCreatedAt: "2026-11-01T11:00:00Z"}},
 	},
 	{
 		name:  "library without version",
 		route: TypeTrack,
-		body:  `{"event":"Order Completed","context":{"library":{"name":"analytics-python"}}}`,
-		want:  []got{{Type: TypeTrack, Event: "Order Completed", Payload: `{}`, Library: "analytics-python"}},
+		body:  `{"anonymousId":"a_1","event":"Order Completed","context":{"library":{"name":"analytics-python"}}}`,
+		want:  []got{{Type: TypeTrack, Event: "Order Completed", AnonymousID: "a_1", Payload: `{}`, Library: "analytics-python"}},
 	},
 	{
 		name:  "context values of other types are ignored",
 		route: TypeTrack,
-		body:  `{"event":"Order Completed","context":{"ip":17,"userAgent":["x"],"library":"analytics.js"}}`,
-		want:  []got{{Type: TypeTrack, Event: "Order Completed", Payload: `{}`}},
+		body:  `{"userId":"u_1","event":"Order Completed","context":{"ip":17,"userAgent":["x"],"library":"analytics.js"}}`,
+		want:  []got{{Type: TypeTrack, Event: "Order Completed", UserID: "u_1", Payload: `{}`}},
 	},
 	{
 		name:  "batch with mixed types and batch-level context and sentAt",
@@ -149,9 +149,9 @@ var decodeCases = []struct {
 	{
 		name:  "batch write keys in messages are collected once each",
 		route: TypeBatch,
-		body:  `{"batch":[{"type":"track","event":"A","writeKey":"k1"},{"type":"track","event":"B","writeKey":"k1"},{"type":"track","event":"C","writeKey":"k2"}]}`,
+		body:  `{"batch":[{"type":"track","event":"A","userId":"u","writeKey":"k1"},{"type":"track","event":"B","userId":"u","writeKey":"k1"},{"type":"track","event":"C","userId":"u","writeKey":"k2"}]}`,
 		want: []got{
-			{Type: TypeTrack, Event: "A", Payload: `{}`}, {Type: TypeTrack, Event: "B", Payload: `{}`}, {Type: TypeTrack, Event: "C", Payload: `{}`},
+			{Type: TypeTrack, Event: "A", UserID: "u", Payload: `{}`}, {Type: TypeTrack, Event: "B", UserID: "u", Payload: `{}`}, {Type: TypeTrack, Event: "C", UserID: "u", Payload: `{}`},
 		},
 		keys: []string{"k1", "k2"},
 	},
@@ -183,8 +183,8 @@ var decodeCases = []struct {
 	{
 		name:  "bad timestamps",
 		route: TypeTrack,
-		body:  `{"event":"Order Completed","timestamp":"yesterday","sentAt":1700000000,"originalTimestamp":"2026-11-01T12:00:00"}`,
-		want: []got{{Type: TypeTrack, Event: "Order Completed", Payload: `{}`, Reason: event.ReasonTimestampInvalid,
+		body:  `{"userId":"u_1","event":"Order Completed","timestamp":"yesterday","sentAt":1700000000,"originalTimestamp":"2026-11-01T12:00:00"}`,
+		want: []got{{Type: TypeTrack, Event: "Order Completed", UserID: "u_1", Payload: `{}`, Reason: event.ReasonTimestampInvalid,
 			Failure: `"sentAt"` + timeProblem + ` | "timestamp"` + timeProblem + ` | "originalTimestamp"` + timeProblem}},
 	},
 	{
@@ -198,24 +198,123 @@ var decodeCases = []struct {
 		name:  "batch messages wrong on their own",
 		route: TypeBatch,
 		body: `{"batch":[{"event":"No Type"},{"type":"Track","event":"A"},{"type":7},"text",null,
-			{"type":"track","event":"Fine"}]}`,
+			{"type":"track","event":"Fine","anonymousId":"a_1"}]}`,
 		want: []got{
 			{Event: "No Type", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: `the message has no "type"; each batch message names its call: track, identify, page, screen, group or alias`},
 			{Event: "A", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: `the message's type "Track" is not one of track, identify, page, screen, group, alias`},
 			{Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: `"type" must be a string`},
 			{Reason: event.ReasonMalformedEvent, Failure: "the message must be a JSON object"},
 			{Reason: event.ReasonMalformedEvent, Failure: "the message must be a JSON object"},
-			{Type: TypeTrack, Event: "Fine", Payload: `{}`},
+			{Type: TypeTrack, Event: "Fine", AnonymousID: "a_1", Payload: `{}`},
 		},
 	},
 	{
 		name:  "message over 32 KiB",
 		route: TypeBatch,
-		body:  `{"batch":[{"type":"track","event":"Big","properties":{"s":"` + strings.Repeat("x", MaxMessageBytes) + `"}},{"type":"track","event":"Small"}]}`,
+		body:  `{"batch":[{"type":"track","event":"Big","properties":{"s":"` + strings.Repeat("x", MaxMessageBytes) + `"}},{"type":"track","event":"Small","userId":"u_1"}]}`,
 		want: []got{
 			{Type: TypeTrack, Event: "Big", Payload: `{"s":"` + strings.Repeat("x", MaxMessageBytes) + `"}`,
 				Reason: event.ReasonPayloadTooLarge, Failure: "the message is 32820 bytes, more than Segment's limit of 32768 bytes per message"},
-			{Type: TypeTrack, Event: "Small", Payload: `{}`},
+			{Type: TypeTrack, Event: "Small", UserID: "u_1", Payload: `{}`},
+		},
+	},
+	// Segment's rules of who a message is about.
+	{
+		name:  "a message without ids",
+		route: TypeTrack,
+		body:  `{"event":"Order Completed","messageId":"m-2","properties":{"total_cents":1}}`,
+		want: []got{{Type: TypeTrack, Event: "Order Completed", MessageID: "m-2", Payload: `{"total_cents":1}`,
+			Reason: event.ReasonMalformedEvent, Failure: noIDProblem}},
+	},
+	{
+		name:  "empty and null ids are none",
+		route: TypeIdentify,
+		body:  `{"userId":"","anonymousId":null,"traits":{"plan":"pro"}}`,
+		want:  []got{{Type: TypeIdentify, Payload: `{"plan":"pro"}`, Reason: event.ReasonMalformedEvent, Failure: noIDProblem}},
+	},
+	{
+		name:  "of a repeated id the last counts",
+		route: TypeTrack,
+		body:  `{"event":"E","userId":"u_1","userId":null,"anonymousId":"a_1","anonymousId":""}`,
+		want:  []got{{Type: TypeTrack, Event: "E", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: noIDProblem}},
+	},
+	{
+		name:  "only an anonymousId, or only a number",
+		route: TypeBatch,
+		body:  `{"batch":[{"type":"track","event":"E","anonymousId":"a_1"},{"type":"page","userId":0},{"type":"screen","anonymousId":-1.5e3}]}`,
+		want: []got{
+			{Type: TypeTrack, Event: "E", AnonymousID: "a_1", Payload: `{}`},
+			{Type: TypePage, UserID: "0", Payload: `{}`},
+			{Type: TypeScreen, AnonymousID: "-1.5e3", Payload: `{}`},
+		},
+	},
+	{
+		// An id of another type is that failure, not one of no id.
+		name:  "ids of other types",
+		route: TypeBatch,
+		body:  `{"batch":[{"type":"track","event":"E","anonymousId":true},{"type":"identify","userId":["u"]},{"type":"group","userId":"u_1","groupId":{}},{"type":"alias","userId":"u_2","previousId":false}]}`,
+		want: []got{
+			{Type: TypeTrack, Event: "E", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: `"anonymousId" must be a string (or a number)`},
+			{Type: TypeIdentify, Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: `"userId" must be a string (or a number)`},
+			{Type: TypeGroup, UserID: "u_1", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: `"groupId" must be a string (or a number)`},
+			{Type: TypeAlias, UserID: "u_2", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: `"previousId" must be a string (or a number)`},
+		},
+	},
+	{
+		// A batch's context says nothing of who its messages are about.
+		name:  "a batch's messages each need their ids",
+		route: TypeBatch,
+		body:  `{"batch":[{"type":"track","event":"A"},{"type":"track","event":"B","userId":"u_1"}],"context":{"traits":{"userId":"u_1","anonymousId":"a_1"}},"userId":"u_1"}`,
+		want: []got{
+			{Type: TypeTrack, Event: "A", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: noIDProblem},
+			{Type: TypeTrack, Event: "B", UserID: "u_1", Payload: `{}`},
+		},
+	},
+	{
+		name:  "a group without groupId",
+		route: TypeBatch,
+		body:  `{"batch":[{"type":"group","userId":"u_1","traits":{"employees":12}},{"type":"group","anonymousId":"a_1","groupId":""},{"type":"group","groupId":42,"userId":"u_1"},{"type":"group"}]}`,
+		want: []got{
+			{Type: TypeGroup, UserID: "u_1", Payload: `{"employees":12}`, Reason: event.ReasonMalformedEvent, Failure: noGroupProblem},
+			{Type: TypeGroup, AnonymousID: "a_1", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: noGroupProblem},
+			{Type: TypeGroup, UserID: "u_1", GroupID: "42", Payload: `{}`},
+			{Type: TypeGroup, Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: noIDProblem + " | " + noGroupProblem},
+		},
+	},
+	{
+		// An anonymousId is no alias's id: an alias ties a previousId to a userId.
+		name:  "an alias without previousId or userId",
+		route: TypeBatch,
+		body:  `{"batch":[{"type":"alias","userId":"u_2"},{"type":"alias","previousId":"a_1","anonymousId":"a_1"},{"type":"alias","previousId":"","userId":"u_2"},{"type":"alias"},{"type":"alias","previousId":12.5e3,"userId":-1}]}`,
+		want: []got{
+			{Type: TypeAlias, UserID: "u_2", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: aliasIDsProblem},
+			{Type: TypeAlias, AnonymousID: "a_1", PreviousID: "a_1", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: aliasIDsProblem},
+			{Type: TypeAlias, UserID: "u_2", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: aliasIDsProblem},
+			{Type: TypeAlias, Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: aliasIDsProblem},
+			{Type: TypeAlias, UserID: "-1", PreviousID: "12.5e3", Payload: `{}`},
+		},
+	},
+	{
+		// Such a message is refused as Segment refuses it, not stored for a
+		// replay that would let it in.
+		name:  "no ids outrank a bad timestamp and text that is not UTF-8",
+		route: TypeBatch,
+		body:  "{\"batch\":[{\"type\":\"track\",\"event\":\"E\",\"timestamp\":\"yesterday\"},{\"type\":\"track\",\"event\":\"\xff\"}]}",
+		want: []got{
+			{Type: TypeTrack, Event: "E", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: noIDProblem + ` | "timestamp"` + timeProblem},
+			{Type: TypeTrack, Event: "\ufffd", Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: noIDProblem},
+		},
+	},
+	{
+		// A message wrong otherwise keeps its failures: no id is said once
+		// they are fixed.
+		name:  "other failures come without the ids'",
+		route: TypeBatch,
+		body:  `{"batch":[{"type":"track","properties":{}},{"type":"page","name":7},{"type":"group","traits":[]}]}`,
+		want: []got{
+			{Type: TypeTrack, Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: `a track call needs a non-empty "event" name`},
+			{Type: TypePage, Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: `"name" must be a string`},
+			{Type: TypeGroup, Payload: `{}`, Reason: event.ReasonMalformedEvent, Failure: `"traits" must be a JSON object`},
 		},
 	},
 }

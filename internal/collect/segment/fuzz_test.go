@@ -15,7 +15,8 @@ import (
 var routes = append(append([]string(nil), callTypes...), TypeBatch)
 
 // FuzzDecode feeds arbitrary bodies to the decoder and the mapping: they never
-// panic, refuse a request only with a 400 or 413, and never let a message without
+// panic, refuse a request only with a 400 or 413, accept no message that
+// Segment's rules of who it is about refuse, and never let a message without
 // a contract carry its values.
 func FuzzDecode(f *testing.F) {
 	routeIndex := func(r string) byte {
@@ -81,6 +82,11 @@ func FuzzDecode(f *testing.F) {
 			if m.Reject == nil {
 				if !isCallType(m.Type) || (m.Type == TypeTrack && m.Event == "") {
 					t.Fatalf("accepted message of type %q, event %q", m.Type, m.Event)
+				}
+				// Segment's rules of who a message is about.
+				if m.Type == TypeAlias && (m.PreviousID == "" || m.UserID == "") ||
+					m.Type != TypeAlias && m.UserID == "" && m.AnonymousID == "" || m.Type == TypeGroup && m.GroupID == "" {
+					t.Fatalf("accepted %s message with userId %q, anonymousId %q, groupId %q, previousId %q", m.Type, m.UserID, m.AnonymousID, m.GroupID, m.PreviousID)
 				}
 				var obj map[string]json.RawMessage
 				if err := json.Unmarshal(m.Payload, &obj); err != nil {

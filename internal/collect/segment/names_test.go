@@ -144,12 +144,12 @@ func TestMap(t *testing.T) {
 		},
 		{
 			name: "track may not use a reserved name", route: TypeTrack,
-			body:   `{"event":"$identify","properties":{"email":"jane@example.com"}}`,
+			body:   `{"anonymousId":"a_1","event":"$identify","properties":{"email":"jane@example.com"}}`,
 			reason: event.ReasonEventNameUnknown, failure: "reserved for identify calls",
 		},
 		{
 			name: "ambiguous name warns", route: TypeTrack,
-			body:    `{"event":"Item Viewed","properties":{"sku":"S-1"}}`,
+			body:    `{"anonymousId":"a_1","event":"Item Viewed","properties":{"sku":"S-1"}}`,
 			schema:  "iglu:com.acme/shared_name/jsonschema/1-0-0",
 			data:    map[string]any{"sku": "S-1"},
 			warning: "lint rule event-names-unique",
@@ -160,6 +160,12 @@ func TestMap(t *testing.T) {
 			schema: "iglu:com.acme/order_completed/jsonschema/2-0-0",
 			data:   map[string]any{"user_id": "u_1", "total_cents": 5.0},
 			reason: event.ReasonTimestampInvalid, failure: `"timestamp" is not an ISO 8601 time`,
+		},
+		{
+			name: "a message without ids withholds values", route: TypeTrack,
+			body:   `{"event":"Order Completed","properties":{"email":"jane@example.com","total_cents":5}}`,
+			data:   map[string]any{"type": "track", "event": "Order Completed", "fields": []any{"email", "total_cents"}, "values_withheld": true},
+			reason: event.ReasonMalformedEvent, failure: `a message needs a "userId" or an "anonymousId"`,
 		},
 		{
 			name: "malformed message withholds values", route: TypeTrack,

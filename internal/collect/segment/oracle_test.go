@@ -228,6 +228,40 @@ func oracleMessage(raw []byte, fields map[string]json.RawMessage, callType strin
 			m.fieldNames = oracleMemberNames(p)
 		}
 	}
+	// Segment's rules of who a message is about, of a message that is
+	// otherwise as it should be, read again from its members as
+	// encoding/json decodes them: a userId or an anonymousId (an alias needs
+	// both of its ids instead), a group's groupId. An id is a non-empty
+	// string or any number.
+	if len(problems) == 0 {
+		has := func(name string) bool {
+			var v any
+			dec := json.NewDecoder(bytes.NewReader(fields[name]))
+			dec.UseNumber()
+			if dec.Decode(&v) != nil {
+				return false
+			}
+			switch v := v.(type) {
+			case string:
+				return v != ""
+			case json.Number:
+				return true
+			}
+			return false
+		}
+		if m.Type == TypeAlias {
+			if !has("previousId") || !has("userId") {
+				problems = append(problems, event.Failure{Message: aliasIDsProblem})
+			}
+		} else {
+			if !has("userId") && !has("anonymousId") {
+				problems = append(problems, event.Failure{Message: noIDProblem})
+			}
+			if m.Type == TypeGroup && !has("groupId") {
+				problems = append(problems, event.Failure{Message: noGroupProblem})
+			}
+		}
+	}
 
 	var timeProblems []event.Failure
 	readTime := func(name string) *time.Time {
@@ -530,10 +564,10 @@ var oracleBodies = []string{
 	`{"batch":{"type":"track"}}`,
 	`{"batch":"x"}`,
 	`{"batch":[1,"x",null,[],{"type":7},{"type":"nope"},{"type":"track"},{"type":"alias","previousId":12.5e3,"userId":-1}]}`,
-	`{"batch":[{"type":"identify","context":{"traits":{"plan":"pro"}}},{"type":"identify","traits":null,"context":{"traits":null}},{"type":"identify"}],"context":{"traits":{"from":"batch"}}}`,
-	`{"batch":[{"type":"track","event":"E","context":{"ip":null}},{"type":"track","event":"E","context":[]},{"type":"track","event":"E","context":"x"}],"context":{"ip":"1.2.3.4","userAgent":"UA","library":{"name":"lib","version":"1.0","name":"lib2"}}}`,
+	`{"batch":[{"type":"identify","userId":"u","context":{"traits":{"plan":"pro"}}},{"type":"identify","anonymousId":"a","traits":null,"context":{"traits":null}},{"type":"identify","userId":1}],"context":{"traits":{"from":"batch"}}}`,
+	`{"batch":[{"type":"track","event":"E","userId":"u","context":{"ip":null}},{"type":"track","event":"E","userId":"u","context":[]},{"type":"track","event":"E","context":"x"}],"context":{"ip":"1.2.3.4","userAgent":"UA","library":{"name":"lib","version":"1.0","name":"lib2"}}}`,
 	`{"batch":[{"type":"track","event":"E","writeKey":"k2"},{"type":"track","event":"E","writeKey":"k1"}],"writeKey":"k1"}`,
-	`{"batch":[{"type":"track","event":"E","sentAt":"2026-11-01T12:34:56+0100","timestamp":"2026-11-01T12:34:56Z","originalTimestamp":"bad"}],"sentAt":"2026-11-01T12:00:00.5Z"}`,
+	`{"batch":[{"type":"track","event":"E","anonymousId":"a","sentAt":"2026-11-01T12:34:56+0100","timestamp":"2026-11-01T12:34:56Z","originalTimestamp":"bad"}],"sentAt":"2026-11-01T12:00:00.5Z"}`,
 	`{"batch":[],"sentAt":"yesterday"}`,
 	`{"batch":[{"type":"track","event":"E"}],"sentAt":12}`,
 	`{"type":"page","name":"Home","category":null,"properties":[1]}`,
@@ -544,7 +578,7 @@ var oracleBodies = []string{
 	`{"type":"track","event":"E","context":{"library":{"version":"1"}}}`,
 	`{"type":"track","event":"E","context":{"ip":"1.1.1.1","userAgent":"a","ip":"2.2.2.2","userAgent":null}}`,
 	`{"type":"track","event":""}`,
-	`{"batch":[{"type":"track","event":"Order Completed","userId":"u<1>&","anonymousId":"a\u2028","context":{"ip":"10.0.0.1","userAgent":"UA \"x\""},"properties":{"order_id":"o1","user_id":"mine"}},{"type":"track","event":"Order Completed","userId":"u2","properties":{}},{"type":"track","event":"Order Completed","userId":"u3"},{"type":"identify","userId":"u4","traits":{"email":"e@x.io","u\u0073er_id":"esc"}},{"type":"page","name":"Home","category":"c","context":{"ip":"1.2.3.4"}},{"type":"alias","previousId":"p","userId":"u5"},{"type":"group","groupId":"g","userId":"u6","traits":{"a":1,"a":2}}]}`,
+	`{"batch":[{"type":"track","event":"Order Completed","userId":"u<1>&","anonymousId":"a\u2028","context":{"ip":"10.0.0.1","userAgent":"UA \"x\""},"properties":{"order_id":"o1","user_id":"mine"}},{"type":"track","event":"Order Completed","userId":"u2","properties":{}},{"type":"track","event":"Order Completed","userId":"u3"},{"type":"identify","userId":"u4","traits":{"email":"e@x.io","u\u0073er_id":"esc"}},{"type":"page","name":"Home","category":"c","anonymousId":"a6","context":{"ip":"1.2.3.4"}},{"type":"alias","previousId":"p","userId":"u5"},{"type":"group","groupId":"g","userId":"u6","traits":{"a":1,"a":2}}]}`,
 	`[{"type":"track"}]`,
 	`"track"`,
 	`{"type":"track",}`,
@@ -554,6 +588,22 @@ var oracleBodies = []string{
 	`{"batch":[{"type":"track","event":"E","properties":{"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}]}`,
 	`{"type":"track","event":"E","properties":{"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}`,
 	` {"type":"track","event":"E"} ` + "\n",
+	// Segment's rules of who a message is about: ids empty, null, repeated,
+	// numbers, escaped, not UTF-8, of other types; groups and aliases.
+	`{"type":"track","event":"E","userId":"","anonymousId":"","messageId":"m"}`,
+	`{"type":"track","event":"E","userId":"u","userId":null,"anonymousId":null,"anonymousId":"a"}`,
+	`{"type":"track","event":"E","anonymousId":-0.0e-0,"groupId":"g","previousId":"p"}`,
+	`{"type":"identify","userId":"\u0000","traits":{"a":1}}`,
+	`{"type":"identify","anonymousId":"\ud800","userId":""}`,
+	"{\"type\":\"identify\",\"userId\":\"\xff\"}",
+	"{\"type\":\"identify\",\"event\":\"\xff\",\"timestamp\":\"soon\"}",
+	`{"type":"track","event":"E","userId":true}`,
+	`{"type":"track","event":"E","anonymousId":{},"userId":[]}`,
+	`{"type":"track","event":"E","timestamp":"soon"}`,
+	`{"batch":[{"type":"group","groupId":"","userId":"u"},{"type":"group","groupId":0,"anonymousId":"a"},{"type":"group"},{"type":"group","groupId":"g"},{"type":"group","groupId":null,"userId":"u","traits":"x"}]}`,
+	`{"batch":[{"type":"alias","previousId":"p"},{"type":"alias","userId":"u","anonymousId":"a"},{"type":"alias","previousId":"p","userId":""},{"type":"alias","previousId":"p","userId":"u"},{"type":"alias","previousId":true}]}`,
+	`{"userId":"u","anonymousId":"a","groupId":"g","previousId":"p","event":"E","name":"N"}`,
+	`{"anonymousId":"a","event":"E","name":"N"}`,
 	"\f{\"type\":\"track\",\"event\":\"E\"}",
 }
 

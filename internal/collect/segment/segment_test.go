@@ -104,11 +104,11 @@ func TestStatusCodes(t *testing.T) {
 		{name: "accepted", path: "/v1/track", body: validTrack, status: 200, success: true, accepted: 1},
 		{name: "malformed JSON", path: "/v1/track", body: `{"event":`, status: 400, reason: "malformed_json"},
 		{name: "body over the limit", path: "/v1/track", body: bigBody, status: 413, reason: "payload_too_large"},
-		{name: "every message rejected", path: "/v1/batch", body: `{"batch":[{"type":"track","event":"Nope"},{"type":"screen","name":"S"}]}`,
+		{name: "every message rejected", path: "/v1/batch", body: `{"batch":[{"type":"track","event":"Nope","userId":"u_1"},{"type":"screen","name":"S","anonymousId":"a_1"}]}`,
 			status: 400, rejected: 2, code: "event_name_unknown"},
-		{name: "every message rejected, for several reasons", path: "/v1/batch", body: `{"batch":[{"type":"track","event":"Nope"},{"type":"track"}]}`,
+		{name: "every message rejected, for several reasons", path: "/v1/batch", body: `{"batch":[{"type":"track","event":"Nope","userId":"u_1"},{"type":"track","userId":"u_1"}]}`,
 			status: 400, rejected: 2, code: "events_rejected"},
-		{name: "some rejected", path: "/v1/batch", body: `{"batch":[{"type":"track","event":"Nope"},` + strings.Replace(validTrack, `{`, `{"type":"track",`, 1) + `]}`,
+		{name: "some rejected", path: "/v1/batch", body: `{"batch":[{"type":"track","event":"Nope","userId":"u_1"},` + strings.Replace(validTrack, `{`, `{"type":"track",`, 1) + `]}`,
 			status: 200, success: true, accepted: 1, rejected: 1},
 		{name: "empty batch", path: "/v1/batch", body: `{"batch":[]}`, status: 200, success: true},
 		{name: "schema violation", path: "/v1/track", body: `{"userId":"u_1","event":"Order Completed","properties":{"total_cents":-1,"currency":"EUR"}}`,
@@ -305,7 +305,8 @@ func TestEndToEnd(t *testing.T) {
 		{"type":"alias","messageId":"msg-alias","userId":"` + userID + `","previousId":"` + anonID + `"},
 		{"type":"track","messageId":"msg-unknown","userId":"` + userID + `","event":"Cart Viewed","properties":{"email":"` + email + `"}},
 		{"type":"track","messageId":"msg-invalid","userId":"` + userID + `","event":"Order Completed","properties":{"total_cents":"12","currency":"EUR","email":"` + email + `"}},
-		{"type":"track","messageId":"msg-retired","event":"Legacy Event","properties":{}},
+		{"type":"track","messageId":"msg-retired","anonymousId":"` + anonID + `","event":"Legacy Event","properties":{}},
+		{"type":"track","messageId":"msg-noid","event":"Order Completed","properties":{"total_cents":1299,"currency":"EUR","email":"` + email + `"}},
 		{"type":"screen","messageId":"msg-screen","anonymousId":"` + anonID + `","name":"Cart"}
 	],
 	"context":{"library":{"name":"analytics-node","version":"2.1.0"},"ip":"` + ip + `","userAgent":"` + ua + `","locale":"` + locale + `"},
@@ -325,6 +326,7 @@ func TestEndToEnd(t *testing.T) {
 		{"msg-unknown", "rejected", "event_name_unknown", ""},
 		{"msg-invalid", "rejected", "schema_violation", "iglu:com.acme/order_completed/jsonschema/2-0-0"},
 		{"msg-retired", "rejected", "contract_retired", "iglu:com.acme/legacy_event/jsonschema/1-0-0"},
+		{"msg-noid", "rejected", "malformed_event", ""},
 		{"msg-screen", "rejected", "event_name_unknown", ""},
 	}
 	if len(results) != len(wantResults) {
@@ -450,6 +452,16 @@ func TestEndToEnd(t *testing.T) {
 		}
 		if !strings.Contains(b.Failures[0].Message, `add "Cart Viewed" to the x-event-names`) {
 			t.Errorf("failure %q does not say how to fix it", b.Failures[0].Message)
+		}
+	}
+	if b := badByID["msg-noid"]; b != nil {
+		// Segment refuses a message about no one: so does the collector,
+		// saying what to send, and the row keeps only names.
+		if !strings.Contains(string(b.Payload), `"fields":["currency","email","total_cents"]`) || !strings.Contains(string(b.Payload), `"values_withheld":true`) {
+			t.Errorf("bad row of a message without ids: %s", b.Payload)
+		}
+		if len(b.Failures) != 1 || b.Failures[0].Message != noIDProblem {
+			t.Errorf("bad row of a message without ids: failures %+v, want %q", b.Failures, noIDProblem)
 		}
 	}
 	if b := badByID["msg-invalid"]; b != nil && !contains(b.Redacted, "/email") {

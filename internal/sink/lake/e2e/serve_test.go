@@ -137,7 +137,7 @@ func TestServeLakeEnvelope(t *testing.T) {
 	before := time.Now().UTC()
 	library := `"context":{"library":{"name":"analytics-node","version":"6.2.0"}}`
 	for id, ts := range map[string]string{"seg-future": "9999-12-31T23:59:59Z", "seg-past": "0001-01-01T00:00:00Z"} {
-		post(t, base+"/v1/track", `{"type":"track","event":"Signed Up","messageId":"`+id+`","timestamp":"`+ts+`",`+library+`,"properties":{"shop_id":"shop_9","email":"e2e@example.com"}}`, true)
+		post(t, base+"/v1/track", `{"type":"track","event":"Signed Up","messageId":"`+id+`","anonymousId":"anon-e2e","timestamp":"`+ts+`",`+library+`,"properties":{"shop_id":"shop_9","email":"e2e@example.com"}}`, true)
 	}
 	ue, err := json.Marshal(`{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0","data":{"schema":"iglu:com.acme/signup/jsonschema/1-0-0","data":{"shop_id":"shop_3","email":"e2e@example.com"}}}`)
 	if err != nil {
