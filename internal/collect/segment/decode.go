@@ -612,8 +612,10 @@ func idField(raw []byte, name string, dst *string) error {
 }
 
 // timeLayouts are the ISO 8601 forms libraries send: RFC 3339 (Z or +01:00), and
-// the offset without a colon (+0100).
-var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700"}
+// the offset without a colon (+0100); a month or day of one digit is read
+// too, as Segment reads it (its own HTTP API docs show 2015-2-02T00:30:12.984Z).
+// A time without a zone is not: it would say nothing of when it was.
+var timeLayouts = []string{"2006-1-2T15:04:05.999999999Z07:00", "2006-1-2T15:04:05.999999999Z0700"}
 
 // timeField reads an optional timestamp member raw; ok reports whether it was
 // present.

@@ -188,6 +188,13 @@ var decodeCases = []struct {
 			Failure: `"sentAt"` + timeProblem + ` | "timestamp"` + timeProblem + ` | "originalTimestamp"` + timeProblem}},
 	},
 	{
+		name:  "a month or day of one digit, as Segment's own docs write it",
+		route: TypeTrack,
+		body:  `{"userId":"u_1","event":"Order Completed","timestamp":"2015-2-02T00:30:12.984Z","sentAt":"2015-02-2T00:30:13+01:00"}`,
+		want: []got{{Type: TypeTrack, Event: "Order Completed", UserID: "u_1", Payload: `{}`,
+			DeviceCreatedAt: "2015-02-02T00:30:12.984Z", SentAt: "2015-02-01T23:30:13Z"}},
+	},
+	{
 		name:  "a malformed field outranks a bad timestamp",
 		route: TypeTrack,
 		body:  `{"event":"Order Completed","timestamp":"yesterday","properties":"x"}`,
