@@ -321,12 +321,16 @@ func TestServeBadInput(t *testing.T) {
 // request_timeout, without the client's address; the collector goes on serving.
 func TestServeSlowClient(t *testing.T) {
 	base, stop := startApp(t, t.TempDir(), func(c *app.Config) {
-		c.Server.ReadTimeout = 300 * time.Millisecond
+		// The write timeout as long as the read timeout, as by default: the
+		// 408 of a slow body must still be written.
+		c.Server.ReadTimeout, c.Server.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond
 		c.Server.ReadHeaderTimeout = 200 * time.Millisecond
 	})
 	defer stop()
 	for _, slow := range []struct{ what, sent, names string }{
 		{"body", "POST /v1/events HTTP/1.1\r\nHost: accord\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{\"schema\":", "server.read_timeout"},
+		{"Segment body", "POST /v1/batch HTTP/1.1\r\nHost: accord\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"batch\":", "server.read_timeout"},
+		{"chunked Snowplow body", "POST /com.snowplowanalytics.snowplow/tp2 HTTP/1.1\r\nHost: accord\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n", "server.read_timeout"},
 		{"header", "POST /v1/events HTTP/1.1\r\nHost: accord\r\nContent-Type: applic", "200ms (server.read_header_timeout)"},
 	} {
 		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))

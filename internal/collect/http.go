@@ -144,8 +144,23 @@ func WriteError(w http.ResponseWriter, err error) int {
 	if re.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 	}
+	AllowAnswer(w, re)
 	writeJSON(w, re.Status, ErrorBody{Error: re.Msg, Reason: re.Reason})
 	return re.Status
+}
+
+// answerGrace is how long the answer to a request whose body timed out may
+// take to write.
+const answerGrace = 2 * time.Second
+
+// AllowAnswer gives the answer to a request whose body did not arrive in time
+// (408) its own write deadline: by then the server's write timeout, which
+// runs from the same start as its read timeout (both 30 s by default), has
+// passed too, and the 408 would not be written at all.
+func AllowAnswer(w http.ResponseWriter, re *RequestError) {
+	if re.Status == http.StatusRequestTimeout {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerGrace))
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

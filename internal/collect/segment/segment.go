@@ -205,6 +205,7 @@ func writeError(w http.ResponseWriter, err error) int {
 	if re.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(collect.RetryAfterSeconds))
 	}
+	collect.AllowAnswer(w, re)
 	writeJSON(w, re.Status, ErrorResponse{Error: re.Msg, Reason: re.Reason, Code: string(re.Reason), Message: re.Msg})
 	return re.Status
 }
