@@ -60,6 +60,9 @@ type Registry struct {
 	// lastPrint is the folder fingerprint the current snapshot (or the last failed
 	// attempt) was loaded from; guarded by reloadMu.
 	lastPrint string
+	// seenPrint is the changed fingerprint the last poll saw: a poll reloads
+	// only when it sees the same one again (see poll).
+	seenPrint string
 
 	mu       sync.Mutex // guards the fields below
 	subs     map[int]func(*contract.Snapshot)

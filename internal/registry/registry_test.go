@@ -156,14 +156,31 @@ func TestPoll(t *testing.T) {
 		t.Error("poll reloaded for a hidden file")
 	}
 
-	writeContract(t, dir, "com.acme/signup/jsonschema/1-0-1.yaml", signupV2)
+	// A file being written (cut short here: the signup contract without its
+	// x-pii annotations, still valid) is not loaded: a change is loaded only
+	// once the folder has stayed the same for a whole poll interval.
+	full := []byte(signupV2)
+	writeContract(t, dir, "com.acme/signup/jsonschema/1-0-1.yaml", string(full[:len(full)/2]))
+	if r.poll() {
+		t.Fatal("poll reloaded a change it saw for the first time")
+	}
+	writeContract(t, dir, "com.acme/signup/jsonschema/1-0-1.yaml", signupV2) // the rest arrives
+	if r.poll() {
+		t.Fatal("poll reloaded a file that changed since the last poll")
+	}
 	if !r.poll() || r.Status().Generation != 2 {
-		t.Fatalf("poll did not reload a new file: %+v", r.Status())
+		t.Fatalf("poll did not reload a new file once it stayed the same: %+v", r.Status())
+	}
+	if c, ok := r.Snapshot().Get(contract.Key{Vendor: "com.acme", Name: "signup", Format: "jsonschema", Version: contract.SchemaVer{Model: 1, Addition: 1}}); !ok || len(c.PII()) == 0 {
+		t.Fatalf("the new version was not loaded whole")
 	}
 
 	// A broken edit is tried once, logged with its problem, then left alone until
 	// the folder changes again.
 	writeContract(t, dir, "com.acme/signup/jsonschema/1-0-1.yaml", "{broken\n")
+	if r.poll() {
+		t.Fatal("poll tried an edit it saw for the first time")
+	}
 	if !r.poll() {
 		t.Fatal("poll did not try the broken edit")
 	}
@@ -179,7 +196,7 @@ func TestPoll(t *testing.T) {
 
 	// A size change of an existing file is seen too.
 	writeContract(t, dir, "com.acme/signup/jsonschema/1-0-1.yaml", signupV2+"\n")
-	if !r.poll() || r.Status().Generation != 3 {
+	if r.poll() || !r.poll() || r.Status().Generation != 3 {
 		t.Errorf("poll did not reload the fixed file: %+v", r.Status())
 	}
 }

@@ -53,7 +53,12 @@ func (r *Registry) Watch(ctx context.Context) error {
 }
 
 // poll reloads when the folder's fingerprint differs from the one last loaded (or
-// last attempted). It reports whether it tried a reload.
+// last attempted) and has stayed the same for a whole interval: a file still
+// being written changes between two polls, and a contract cut short can be
+// valid YAML and a valid schema (one that lost its x-pii annotations would
+// store personal data in plain text), so no file is loaded mid-write unless
+// its writer stalls for a whole poll interval (write a temporary file and
+// rename it to be sure). It reports whether it tried a reload.
 func (r *Registry) poll() bool {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
@@ -64,8 +69,14 @@ func (r *Registry) poll() bool {
 		fp = "unlistable: " + err.Error()
 	}
 	if fp == r.lastPrint {
+		r.seenPrint = ""
 		return false
 	}
+	if fp != r.seenPrint {
+		r.seenPrint = fp // changed since the last poll: wait for it to settle
+		return false
+	}
+	r.seenPrint = ""
 	r.logReload("file change", r.reloadLocked(fp))
 	return true
 }
