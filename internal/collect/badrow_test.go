@@ -110,6 +110,16 @@ func TestBadRowFamilyLookup(t *testing.T) {
 		{"iglu:com.acme/signup/jsonschema/1-0-9", "schema_not_found", "known versions: 1-0-0", signup},
 		{"iglu:com.acme/SignUp/jsonschema/1-0-0", "schema_not_found", "no contract iglu:com.acme/SignUp/jsonschema/1-0-0 in the registry", signup},
 		{"iglu:COM.ACME/signup/jsonschema/1-0-0", "schema_not_found", "no contract iglu:COM.ACME/signup/jsonschema/1-0-0 in the registry", signup},
+		// What only the letters and digits still name (the fourth audit's).
+		{"iglu:com.acme/signup\u200b/jsonschema/1-0-0", "schema_uri_invalid", "", signup},
+		{"iglu:com.acme/ｓignup/jsonschema/1-0-0", "schema_uri_invalid", "", signup},
+		{"iglu:com.acme/sign%75p/jsonschema/1-0-0", "schema_uri_invalid", "", signup},
+		{"iglu:com.acme/signup.yaml", "schema_uri_invalid", "", signup},
+		{"iglu:com.acme:signup:jsonschema:1-0-0", "schema_uri_invalid", "", signup},
+		{"iglu:com.acme.signup/jsonschema/1-0-0", "schema_uri_invalid", "", signup},
+		{"com_acme/signup/jsonschema/1-0-0", "schema_uri_invalid", "", signup},
+		{"iglu:com.acme/sign-up/jsonschema/1-0-0", "schema_not_found", "no contract", signup},
+		{"iglu:com.acme\\/signup/jsonschema/1-0-0", "schema_uri_invalid", "", signup},
 		{"iglu:com.acme/nope/jsonschema/1-0-0", "schema_not_found", "no contract", ""},
 		{"not a schema", "schema_uri_invalid", `must start with "iglu:"`, ""},
 	} {

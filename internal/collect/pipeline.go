@@ -12,13 +12,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/accord-dev/accord/internal/buffer"
 	"github.com/accord-dev/accord/internal/contract"
@@ -1282,28 +1286,65 @@ func (p *Pipeline) redactionContract(snap *contract.Snapshot, c *contract.Compil
 // candidate the registry holds counts, its vendor and name as written or
 // else in any case.
 func (p *Pipeline) family(snap *contract.Snapshot, uri string) []*contract.Compiled {
-	var folded *foldedFamilies
+	folded := p.foldedOf(snap)
 	for f := range contract.LooseFamilies(uri) {
 		if vs := snap.Versions(f); len(vs) > 0 {
 			return vs
-		}
-		if folded == nil {
-			folded = p.foldedOf(snap)
 		}
 		if ff, ok := folded.fams[foldFamily(f)]; ok {
 			return snap.Versions(ff)
 		}
 	}
+	// Last, the family whose vendor and name, letters and digits only, the
+	// URI's letters and digits hold (the longest, if several): a zero-width
+	// or full-width character, a percent-escape, "sign-up" for "signup", or
+	// ":" and "." for "/" still name it.
+	if sk := skeleton(uri); sk != "" {
+		for _, fs := range folded.skels {
+			if strings.Contains(sk, fs.skel) {
+				return snap.Versions(fs.f)
+			}
+		}
+	}
 	return nil
 }
 
-// foldedFamilies indexes the families of snap by lower-case vendor and name.
-// Of families whose names differ only in case, the index keeps one whose
-// newest version has personal data, if one has: a bad row's lookup must not
-// miss personal data for the case of a letter.
+// foldedFamilies indexes the families of snap by lower-case vendor and name,
+// and by their skeletons (see skeleton), longest first. Of families whose
+// names differ only in case, the index keeps one whose newest version has
+// personal data, if one has: a bad row's lookup must not miss personal data
+// for the case of a letter.
 type foldedFamilies struct {
-	snap *contract.Snapshot
-	fams map[contract.Family]contract.Family
+	snap  *contract.Snapshot
+	fams  map[contract.Family]contract.Family
+	skels []skeletonFamily
+}
+
+type skeletonFamily struct {
+	skel string
+	f    contract.Family
+}
+
+// minSkeleton is the shortest family skeleton the last lookup matches within
+// a URI: shorter ones would be found in URIs that do not name them.
+const minSkeleton = 6
+
+// skeleton is s read as a reader of it would: percent-escapes undone, in
+// Unicode compatibility form (full-width letters become ASCII), lower case,
+// letters and digits only (zero-width and other invisible characters,
+// punctuation and separators left out).
+func skeleton(s string) string {
+	if u, err := url.PathUnescape(s); err == nil {
+		s = u
+	}
+	s = norm.NFKC.String(s)
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
 }
 
 func foldFamily(f contract.Family) contract.Family {
@@ -1321,7 +1362,24 @@ func (p *Pipeline) foldedOf(snap *contract.Snapshot) *foldedFamilies {
 		if prev, ok := ff.fams[k]; !ok || !replacesPII(newestOf(snap, prev)) && replacesPII(newestOf(snap, f)) {
 			ff.fams[k] = f
 		}
+		if sk := skeleton(f.Vendor + f.Name); len(sk) >= minSkeleton {
+			ff.skels = append(ff.skels, skeletonFamily{sk, f})
+		}
 	}
+	// Longest first; of equal skeletons, one with personal data first.
+	slices.SortStableFunc(ff.skels, func(a, b skeletonFamily) int {
+		if d := len(b.skel) - len(a.skel); d != 0 {
+			return d
+		}
+		pa, pb := replacesPII(newestOf(snap, a.f)), replacesPII(newestOf(snap, b.f))
+		switch {
+		case pa && !pb:
+			return -1
+		case pb && !pa:
+			return 1
+		}
+		return strings.Compare(a.skel, b.skel)
+	})
 	p.folded.Store(ff)
 	return ff
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -153,4 +154,24 @@ func TestSchemaRefs(t *testing.T) {
 	if got := SchemaRefs([]byte("not json")); len(got) != 0 {
 		t.Errorf("references in text without any: %q", got)
 	}
+}
+
+// FuzzSkeleton: the letters-and-digits reading of any schema reference (the
+// last family lookup of a bad row) never panics and holds only letters and
+// digits; a family's own skeleton is found in any URI that names it.
+func FuzzSkeleton(f *testing.F) {
+	for _, s := range []string{"iglu:com.acme/signup/jsonschema/1-0-0", "iglu:com.acme/sign%75p/x", "ｓignup\u200b", "%zz", "İSTANBUL", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sk := skeleton(s)
+		for _, r := range sk {
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+				t.Fatalf("skeleton(%q) = %q holds %q", s, sk, r)
+			}
+		}
+		if uri := "iglu:com.acme/signup/jsonschema/1-0-0" + s; !strings.Contains(skeleton(uri), skeleton("com.acme"+"signup")) && !strings.Contains(s, "%") {
+			t.Fatalf("skeleton(%q) lost the family it names", uri)
+		}
+	})
 }
