@@ -105,6 +105,7 @@ func TestServeCheckAccess(t *testing.T) {
 		{name: "upper case", access: `{cors_origins: ["https://Shop.example"]}`, wantErr: []string{"in lower case"}},
 		{name: "a key with no source", access: `{write_keys: {wk-secret-2: ""}}`, wantErr: []string{"1 key(s) name no source"}},
 		{name: "keys required, none configured", access: `{require_write_key: true}`, wantErr: []string{"access.require_write_key is set but access.write_keys is empty"}},
+		{name: "a source name with control characters", access: `{write_keys: {wk-secret-4: "web\u001b[31mRED\nFAKE level=ERROR"}}`, wantErr: []string{"1 key(s) or source name(s) hold control characters"}},
 		{name: "keys required and configured", access: `{require_write_key: true, write_keys: {wk-secret-3: shop-web}}`},
 		{name: "origins from the environment", access: `{cors_origins: ["https://c.example"]}`, env: "https://a.example, https://b.example/",
 			wantErr: []string{`access.cors_origins[1] "https://b.example/"`}}, // (the variable's list replaces the file's)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/accord-dev/accord/internal/event"
@@ -189,14 +190,21 @@ type Access struct {
 // Messages name no key: keys are secrets.
 func (a Access) Validate() error {
 	var errs []error
-	unnamed := 0
+	unnamed, controls := 0, 0
 	for key, name := range a.WriteKeys {
 		switch {
 		case strings.TrimSpace(key) == "":
 			errs = append(errs, errors.New("access.write_keys has an empty key; give each source a key of its own"))
 		case strings.TrimSpace(name) == "":
 			unnamed++
+		case strings.ContainsFunc(name, unicode.IsControl) || strings.ContainsFunc(key, unicode.IsControl):
+			// A source name is printed (the banner) and stored (source.app);
+			// a control character would forge log lines or terminal output.
+			controls++
 		}
+	}
+	if controls > 0 {
+		errs = append(errs, fmt.Errorf("access.write_keys: %d key(s) or source name(s) hold control characters (line breaks, escapes); use printable text", controls))
 	}
 	if unnamed > 0 {
 		errs = append(errs, fmt.Errorf("access.write_keys: %d key(s) name no source; write key: source-name (the name becomes the events' source.app)", unnamed))
