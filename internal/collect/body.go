@@ -242,6 +242,9 @@ func (bs *Bodies) read(b *Body, r *http.Request, enc string) error {
 	switch {
 	case errors.Is(err, errNoRoom):
 		return bs.busy()
+	case err != nil && len(out) > 0 && errors.Is(err, gzip.ErrHeader):
+		return &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonUnsupportedEncoding,
+			Msg: "the body does not inflate: its gzip stream is followed by bytes that are not gzip; send the gzip stream alone"}
 	case err != nil:
 		return notGzip(err)
 	case int64(len(out)) > bs.max:

@@ -55,6 +55,8 @@ func TestReadBody(t *testing.T) {
 			msg: "it is not a gzip stream; send the whole gzip stream with Content-Encoding: gzip, or the body uncompressed without it"},
 		{name: "gzip cut short", body: zipped[:len(zipped)-12], length: -1, encoding: "gzip", max: 10000, status: http.StatusBadRequest,
 			msg: "the gzip stream ends early (the body was cut short)"},
+		{name: "gzip and then garbage", body: zipped + "GARBAGE AFTER THE STREAM", length: -1, encoding: "gzip", max: 10000, status: http.StatusBadRequest,
+			msg: "its gzip stream is followed by bytes that are not gzip"},
 		{name: "gzip altered", body: zipped[:len(zipped)-8] + "\x00\x00\x00\x00" + zipped[len(zipped)-4:], length: -1, encoding: "gzip", max: 10000,
 			status: http.StatusBadRequest, msg: "its gzip checksum does not match"},
 	}
