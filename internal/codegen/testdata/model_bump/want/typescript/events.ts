@@ -35,7 +35,7 @@ export interface Failure {
 export interface Rejection {
   /** HTTP status of the answer: 200 when other events were accepted, 400 when all were rejected, 401, 413, ... when the request was refused whole. */
   status: number;
-  /** The event's id in the collector's answer, which its bad row keeps; absent when the answer names none (the whole request was refused, or the event was refused before it was given an id). */
+  /** The event's id in the collector's answer, which its bad row keeps; absent when the answer names none (the whole request was refused). */
   eventId?: string;
   /** The collector's fixed snake_case reason: schema_violation, contract_retired, schema_not_found, unauthorized, payload_too_large, ... */
   reason?: string;

@@ -90,8 +90,8 @@ type Rejection struct {
 	// when the whole request was refused.
 	Status int
 	// EventID is the event's id in the collector's answer, which its bad row
-	// keeps; empty when the answer names none (the whole request was refused,
-	// or the event was refused before it was given an id).
+	// keeps; empty when the answer names none (the whole request was
+	// refused).
 	EventID string
 	// Reason is the collector's fixed snake_case reason (schema_violation,
 	// contract_retired, schema_not_found, unauthorized, payload_too_large, ...);

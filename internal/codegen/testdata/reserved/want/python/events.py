@@ -65,8 +65,7 @@ class Rejection:
     were rejected, 401, 413, ... when the request was refused whole."""
     event_id: Optional[str] = None
     """The event's id in the collector's answer, which its bad row keeps; None when
-    the answer names none (the whole request was refused, or the event was refused
-    before it was given an id)."""
+    the answer names none (the whole request was refused)."""
     reason: Optional[str] = None
     """The collector's fixed snake_case reason: schema_violation, contract_retired,
     schema_not_found, unauthorized, payload_too_large, ..."""
