@@ -329,7 +329,8 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(add
 	// No request appends any more: the loaders deliver the backlog, the lake
 	// commits its open files, until the deadline of the shutdown.
 	if st, err := a.buf.Stats(); err == nil && st.Records > 0 {
-		a.log.Info("stopping: delivering what the buffer holds before exiting", "records", st.Records, "at_most", time.Until(deadlineOf(shutdownCtx)).Round(time.Millisecond))
+		deadline, _ := shutdownCtx.Deadline()
+		a.log.Info("stopping: delivering what the buffer holds before exiting", "records", st.Records, "at_most", time.Until(deadline).Round(time.Millisecond))
 	}
 	startDrain()
 	stopAtDeadline := context.AfterFunc(shutdownCtx, stopLoaders)
@@ -372,17 +373,12 @@ func (a *App) expire(ctx context.Context) {
 	}
 }
 
-func deadlineOf(ctx context.Context) time.Time {
-	d, _ := ctx.Deadline()
-	return d
-}
-
 // maxRecordBytes is the largest buffer record: an event as large as the
 // largest body, once enveloped (scrubbed fields and sealed values take more
 // bytes than they had), with room to spare; at least the buffer's default of
 // 4 MiB, and at most what a segment and the buffer hold.
 func maxRecordBytes(cfg Config) int {
-	want := max(4<<20, 2*cfg.Limits.MaxBodyBytes+64<<10)
+	want := max(buffer.DefaultMaxRecordBytes, 2*cfg.Limits.MaxBodyBytes+64<<10)
 	return int(max(1, min(want, buffer.RecordFit(cfg.Buffer.SegmentBytes, cfg.Buffer.MaxBytes))))
 }
 

@@ -157,6 +157,9 @@ var (
 	ErrTooLarge = errors.New("buffer: too large")
 	// ErrClosed means the buffer was closed.
 	ErrClosed = errors.New("buffer: closed")
+	// ErrInUse (wrapped) means Open found the folder locked by another
+	// process.
+	ErrInUse = errors.New("buffer: in use by another process")
 )
 
 // RecordTooLargeError is the ErrTooLarge of an Append whose record Index has

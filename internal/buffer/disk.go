@@ -73,15 +73,18 @@ type Options struct {
 	Consumers []string
 }
 
+// DefaultMaxRecordBytes is the MaxRecordBytes that 0 selects (less when a
+// segment or the buffer is smaller).
+const DefaultMaxRecordBytes = 4 << 20
+
 const (
-	defaultMaxBytes       = 1 << 30
-	defaultSegmentBytes   = 64 << 20
-	defaultMaxRecordBytes = 4 << 20
-	minSegmentBytes       = 1 << 10
-	minMaxBytes           = 1 << 10
-	maxSegmentBytes       = 1 << 32
-	maxBatchDelayLimit    = time.Second
-	maxAckInterval        = time.Minute
+	defaultMaxBytes     = 1 << 30
+	defaultSegmentBytes = 64 << 20
+	minSegmentBytes     = 1 << 10
+	minMaxBytes         = 1 << 10
+	maxSegmentBytes     = 1 << 32
+	maxBatchDelayLimit  = time.Second
+	maxAckInterval      = time.Minute
 )
 
 // DefaultConsumer is the consumer used when Options.Consumers is empty.
@@ -107,9 +110,9 @@ func (o Options) withDefaults() (Options, error) {
 	fit := RecordFit(o.SegmentBytes, o.MaxBytes)
 	switch {
 	case o.MaxRecordBytes < 0:
-		errs = append(errs, fmt.Errorf("MaxRecordBytes is %d: it must be positive (0 selects %d)", o.MaxRecordBytes, defaultMaxRecordBytes))
+		errs = append(errs, fmt.Errorf("MaxRecordBytes is %d: it must be positive (0 selects %d)", o.MaxRecordBytes, DefaultMaxRecordBytes))
 	case o.MaxRecordBytes == 0:
-		o.MaxRecordBytes = int(max(1, min(defaultMaxRecordBytes, fit)))
+		o.MaxRecordBytes = int(max(1, min(DefaultMaxRecordBytes, fit)))
 	case int64(o.MaxRecordBytes) > fit:
 		errs = append(errs, fmt.Errorf("MaxRecordBytes is %d: a record and its %d bytes of framing must fit in a segment (SegmentBytes %d, of which %d are the header) and in MaxBytes %d, so it may be at most %d", o.MaxRecordBytes, frameHeaderSize, o.SegmentBytes, segHeaderSize, o.MaxBytes, fit))
 	}

@@ -19,7 +19,7 @@ func lockDir(dir string) (*os.File, error) {
 		return nil, fmt.Errorf("opening lock file: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		err = fmt.Errorf("locking %s (is another accord process using this buffer?): %w", path, err)
+		err = fmt.Errorf("locking %s (is another accord process using this buffer?): %w (%w)", path, err, ErrInUse)
 		return nil, errors.Join(err, f.Close())
 	}
 	return f, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/accord-dev/accord/internal/app"
+	"github.com/accord-dev/accord/internal/buffer"
 	"github.com/accord-dev/accord/internal/collect/replay"
 	"github.com/accord-dev/accord/internal/collect/segment"
 	"github.com/accord-dev/accord/internal/contract"
@@ -192,16 +193,13 @@ func (s *summaryVault) open(ctx context.Context) (*vault.Vault, error) {
 	// new master key: a summary creates nothing. The path is the one
 	// vault.Open takes.
 	if vc := s.cfg.Privacy.Vault; vc.Store == "" || vc.Store == vault.StoreEmbedded {
-		path := vc.Path
-		if path == "" {
-			path = filepath.Join(s.cfg.Data, "vault", "vault.db")
-		}
+		path := vc.EmbeddedPath(s.cfg.Data)
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("there is no vault at %s (pass --config naming the vault accord serve uses)", path)
 		}
 	}
 	v, err := app.OpenVault(ctx, s.cfg, nil)
-	if err != nil && strings.Contains(err.Error(), "another process has it open") {
+	if errors.Is(err, vault.ErrInUse) {
 		return nil, fmt.Errorf("another process (accord serve) holds the embedded vault, and %s", s.collector)
 	}
 	return v, err
@@ -280,7 +278,7 @@ func newBadReplayCmd(e *env) *cobra.Command {
 				// keys) does not apply to a replay.
 				a, err := app.New(cmd.Context(), cfg, newLogger(e, app.LogConfig{Level: "error", Format: cfg.Log.Format}), io.Discard)
 				if err != nil {
-					if msg := err.Error(); strings.Contains(msg, "another accord process") || strings.Contains(msg, "another process has it open") {
+					if errors.Is(err, buffer.ErrInUse) || errors.Is(err, vault.ErrInUse) {
 						return fmt.Errorf("%w; while accord serve runs on %s, replay through it (without --offline)", err, cfg.Data)
 					}
 					return err

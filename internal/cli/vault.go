@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -45,7 +44,7 @@ func (f *vaultFlags) open(ctx context.Context) (*vault.Vault, error) {
 	}
 	v, err := app.OpenVault(ctx, cfg, nil)
 	if err != nil {
-		if strings.Contains(err.Error(), "another process has it open") {
+		if errors.Is(err, vault.ErrInUse) {
 			return nil, fmt.Errorf("%w; while accord serve runs, use POST /v1/privacy/forget or /v1/privacy/detokenize with the admin token", err)
 		}
 		return nil, err

@@ -199,10 +199,12 @@ func (bs *Bodies) Read(r *http.Request) (*Body, error) {
 }
 
 // notGzip answers a body sent as gzip (by its Content-Encoding or its first
-// bytes) that does not inflate.
-func notGzip(err error) error {
+// bytes) that does not inflate; inflated says that some of it did.
+func notGzip(err error, inflated bool) error {
 	what := "it is not a gzip stream"
 	switch {
+	case inflated && errors.Is(err, gzip.ErrHeader):
+		what = "its gzip stream is followed by bytes that are not gzip (send the stream alone)"
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		what = "the gzip stream ends early (the body was cut short)"
 	case errors.Is(err, gzip.ErrChecksum):
@@ -235,18 +237,15 @@ func (bs *Bodies) read(b *Body, r *http.Request, enc string) error {
 	b.raw, b.Bytes = raw, nil // the inflated copy is what the caller gets
 	zr, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
-		return notGzip(err)
+		return notGzip(err, false)
 	}
 	out, err := io.ReadAll(&counted{r: io.LimitReader(zr, bs.max+1), b: b, base: int64(len(raw))})
 	b.Bytes = out
 	switch {
 	case errors.Is(err, errNoRoom):
 		return bs.busy()
-	case err != nil && len(out) > 0 && errors.Is(err, gzip.ErrHeader):
-		return &RequestError{Status: http.StatusBadRequest, Reason: event.ReasonUnsupportedEncoding,
-			Msg: "the body does not inflate: its gzip stream is followed by bytes that are not gzip; send the gzip stream alone"}
 	case err != nil:
-		return notGzip(err)
+		return notGzip(err, len(out) > 0)
 	case int64(len(out)) > bs.max:
 		return tooLarge(bs.max)
 	}

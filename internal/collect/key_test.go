@@ -3,6 +3,7 @@ package collect_test
 import (
 	"encoding/base64"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/accord-dev/accord/internal/collect"
@@ -33,4 +34,23 @@ func TestKeyFromRequest(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
+}
+
+// FuzzKeyFromRequest: any Authorization header is read without a panic, and a
+// key read from a Basic credential without a colon is that credential whole.
+func FuzzKeyFromRequest(f *testing.F) {
+	for _, s := range []string{"Basic " + base64.StdEncoding.EncodeToString([]byte("wk_abc")), "Basic d2s6", "basic ====", "Bearer x", "Basic \xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		r := httptest.NewRequest("POST", "/v1/track", nil)
+		r.Header["Authorization"] = []string{h}
+		key := collect.KeyFromRequest(r)
+		if _, _, basic := r.BasicAuth(); !basic && len(h) > 6 && strings.EqualFold(h[:6], "Basic ") && key != "" {
+			raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(h[6:]))
+			if err != nil || string(raw) != key || strings.Contains(key, ":") {
+				t.Fatalf("%q read as key %q", h, key)
+			}
+		}
+	})
 }

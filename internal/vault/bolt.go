@@ -251,6 +251,10 @@ type boltOp struct {
 	done   chan error
 }
 
+// ErrInUse is the error (wrapped) of opening an embedded vault file that
+// another process holds open.
+var ErrInUse = errors.New("another process has it open")
+
 // OpenBolt opens (creating when needed) the embedded store at path.
 func OpenBolt(path string, opts BoltOptions) (*BoltStore, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
@@ -263,7 +267,7 @@ func OpenBolt(path string, opts BoltOptions) (*BoltStore, error) {
 		NoFreelistSync: true,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("opening the vault file %s: another process has it open (only one accord process may use an embedded vault; use the postgres store to share one)", path)
+		return nil, fmt.Errorf("opening the vault file %s: %w (only one accord process may use an embedded vault; use the postgres store to share one)", path, ErrInUse)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening the vault file %s: %w", path, err)

@@ -154,7 +154,6 @@ func Open(ctx context.Context, cfg Config, dataDir string, log *slog.Logger) (*V
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(dataDir, "vault")
 	var store Store
 	var master []byte
 	var source string
@@ -166,7 +165,7 @@ func Open(ctx context.Context, cfg Config, dataDir string, log *slog.Logger) (*V
 		}
 		store, err = OpenPostgres(ctx, cfg.PostgresURL, PostgresOptions{Schema: cfg.PostgresSchema, Log: log})
 	default:
-		path := cmpOr(cfg.Path, filepath.Join(dir, "vault.db"))
+		path := cfg.EmbeddedPath(dataDir)
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("creating the vault folder: %w", err)
 		}
@@ -239,4 +238,10 @@ func generateMasterKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("writing the master key file %s: %w", path, err)
 	}
 	return key, nil
+}
+
+// EmbeddedPath is the file of the embedded store for the data folder
+// dataDir: Path, else <data>/vault/vault.db.
+func (cfg Config) EmbeddedPath(dataDir string) string {
+	return cmpOr(cfg.Path, filepath.Join(dataDir, "vault", "vault.db"))
 }
